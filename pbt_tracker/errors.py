@@ -1,0 +1,42 @@
+"""The exceptions pbt-track raises on purpose.
+
+Each one carries a message meant for the user as it stands: one line that says
+what is wrong and what to do. The CLI prints it and exits non-zero; anything
+not derived from `PbtTrackError` is a bug and keeps its traceback.
+"""
+
+
+class PbtTrackError(Exception):
+    """Base of every error pbt-track reports to the user."""
+
+
+class RunDescriptionError(PbtTrackError):
+    """The run module or the experiments it describes cannot be used."""
+
+
+class TemplateError(PbtTrackError):
+    """An sbatch template cannot be read or rendered."""
+
+
+class OptionError(PbtTrackError):
+    """A launcher option has a value pbt-track cannot use."""
+
+
+class SchedulerError(PbtTrackError):
+    """A scheduler command is missing, failed, hung or printed something unreadable."""
+
+
+class StoreError(PbtTrackError):
+    """The workdir or its database cannot be opened or written."""
+
+
+class NoDatabaseError(StoreError):
+    """The workdir holds no pbt-track database."""
+
+
+class SchemaTooNewError(StoreError):
+    """The database was written by a newer pbt-track than this one."""
+
+
+class SchedulerTimeout(SchedulerError):
+    """A scheduler command did not answer in time; what it did is not known."""

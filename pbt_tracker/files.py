@@ -1,0 +1,20 @@
+"""Writing files in the workdir without ever leaving half of one behind."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def write_text_atomic(path: Path, text: str, executable: bool = False) -> None:
+    """Replace `path` in one rename; the mode follows the user's umask, like any new file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    mode = 0o777 if executable else 0o666
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

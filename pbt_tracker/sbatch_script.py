@@ -1,0 +1,177 @@
+"""Everything pbt-track writes for Slurm, as pure functions of their inputs.
+
+Job scripts, the sbatch command line and scancel.sh are text built here and
+nowhere else, so that tests can pin them on literal strings and the database
+can store exactly what was sent.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+from pbt_tracker.errors import OptionError, RunDescriptionError, TemplateError
+
+SBATCH_TEMPLATE_DEFAULT = "#!/bin/bash\nconda activate conda_env_name\ncd ~/project\n"
+"""The launcher's built-in template. It has no $CMD: the command is appended after it."""
+
+TEMPLATE_VARIABLES = ("CMD", "FILENAME", "PARTITION", "GPU", "CPU", "TIMEOUT")
+
+SCANCEL_SCRIPT_NAME = "scancel.sh"
+
+# Slurm's --time forms: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S; plus its words for "no limit".
+_TIMEOUT_RE = re.compile(r"^(\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d+|\d+-\d+:\d{1,2}|\d+-\d+:\d{1,2}:\d{1,2})$")
+_TIMEOUT_WORDS = {"infinite", "unlimited"}
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+=,:@%-]*$")
+
+
+@dataclass(frozen=True)
+class SlurmResources:
+    """What each job asks Slurm for; the same for every job of a launch."""
+
+    gpus_per_job: int = 1
+    cpus_per_gpu: int = 16
+    partition: str | None = None
+    timeout: str = "0"
+
+    def __post_init__(self) -> None:
+        if self.gpus_per_job < 0:
+            raise OptionError(f"--slurm_gpus_per_job must be 0 or more, not {self.gpus_per_job}")
+        if self.cpus_per_gpu < 1:
+            raise OptionError(f"--slurm_cpus_per_gpu must be 1 or more, not {self.cpus_per_gpu}")
+        if self.partition is not None and not re.fullmatch(r"[A-Za-z0-9_.,-]+", self.partition):
+            raise OptionError(
+                f"--slurm_partition {self.partition!r} is not a partition name; "
+                "use names as `sinfo -s` lists them, separated by commas"
+            )
+        check_timeout(self.timeout)
+
+    @property
+    def cpus(self) -> int:
+        """CPUs per job: the launcher asks for cpus_per_gpu for every GPU of the job."""
+        return self.cpus_per_gpu * max(self.gpus_per_job, 1)
+
+    @property
+    def partition_arg(self) -> str:
+        """The $PARTITION text of templates: `-p NAME ` (with its trailing space) or nothing."""
+        return f"-p {self.partition} " if self.partition else ""
+
+
+def check_timeout(value: str) -> str:
+    if value.strip().lower() in _TIMEOUT_WORDS or _TIMEOUT_RE.match(value.strip()):
+        return value
+    raise OptionError(
+        f"--slurm_timeout {value!r} is not a Slurm time; use minutes, HH:MM:SS or D-HH:MM:SS "
+        "(0 means no limit)"
+    )
+
+
+def check_experiment_name(name: str) -> str:
+    """Names become file names in the workdir, so they may not escape it or need quoting."""
+    if not _NAME_RE.match(name):
+        raise RunDescriptionError(
+            f"experiment name {name!r} cannot be used as a file name; use letters, digits and "
+            "._+=,:@%- only (rename the Experiment or change its parameter values)"
+        )
+    return name
+
+
+def template_placeholders(template_text: str) -> list[str]:
+    return Template(template_text).get_identifiers()
+
+
+def check_template(template_text: str, source: str) -> list[str]:
+    """Fail on what would break rendering; return warnings for what would make a useless job."""
+    template = Template(template_text)
+    if not template.is_valid():
+        try:
+            template.substitute({name: "" for name in TEMPLATE_VARIABLES})
+        except ValueError as error:
+            where = re.search(r"line (\d+), col (\d+)", str(error))
+            position = f" at line {where.group(1)}, column {where.group(2)}" if where else ""
+            raise TemplateError(
+                f"template {source} has a stray '$'{position}; write $$ for a literal dollar sign"
+            ) from None
+    unknown = [name for name in template.get_identifiers() if name not in TEMPLATE_VARIABLES]
+    if unknown:
+        known = " ".join(f"${name}" for name in TEMPLATE_VARIABLES)
+        raise TemplateError(
+            f"template {source} uses ${unknown[0]}, which is not one of {known}; "
+            f"write $${unknown[0]} if the job script itself should see ${unknown[0]}"
+        )
+    warnings = []
+    if "CMD" not in template.get_identifiers():
+        warnings.append(
+            f"template {source} has no $CMD: its jobs will not run the experiments' commands"
+        )
+    return warnings
+
+
+def render_script(
+    template_text: str,
+    *,
+    cmd: str,
+    filename: str,
+    resources: SlurmResources,
+    append_cmd: bool = False,
+) -> str:
+    """Fill in a template; `append_cmd` puts the command on its own last line.
+
+    The built-in template has no $CMD, so without `append_cmd` its jobs would
+    do nothing at all.
+    """
+    text = Template(template_text).substitute(
+        CMD=cmd,
+        FILENAME=filename,
+        PARTITION=resources.partition_arg,
+        GPU=resources.gpus_per_job,
+        CPU=resources.cpus,
+        TIMEOUT=resources.timeout,
+    )
+    if append_cmd:
+        if not text.endswith("\n"):
+            text += "\n"
+        text += cmd + "\n"
+    return text
+
+
+def script_path(workdir: Path, experiment_name: str) -> Path:
+    return workdir / f"sbatch_{experiment_name}.sh"
+
+
+def log_path(workdir: Path, script: Path) -> str:
+    """Slurm's --output pattern; Slurm replaces %j with the job id."""
+    return f"{workdir}/{script.name}-slurm-%j.out"
+
+
+def sbatch_argv(script: Path, log_pattern: str, resources: SlurmResources) -> list[str]:
+    argv = ["sbatch"]
+    if resources.partition:
+        argv += ["-p", resources.partition]
+    argv += [
+        f"--gres=gpu:{resources.gpus_per_job}",
+        "-c",
+        str(resources.cpus),
+        "--parsable",
+        "--output",
+        log_pattern,
+        str(script),
+    ]
+    return argv
+
+
+def scancel_script(job_ids: Iterable[str]) -> str:
+    ids = list(job_ids)
+    header = "#!/bin/sh\n# Written by pbt-track from its database: the jobs of this workdir that may still run.\n"
+    if not ids:
+        return header + "# No job to cancel.\n"
+    return header + shlex.join(["scancel", *ids]) + "\n"
+
+
+def tail_hint(workdir: Path) -> str:
+    return f"tail -f {shlex.quote(str(workdir))}/*.out"

@@ -1,0 +1,340 @@
+"""The operations on a workdir's record: plan a launch, record it, submit it.
+
+Everything a launch will do is checked before anything is written, so bad
+input leaves the workdir as it was. Then each row goes in before the side
+effect it describes: the launch and every intended submission are committed
+in one transaction before the first sbatch runs, and each submission is
+completed right after its sbatch returns. A crash in between leaves a
+submission in SUBMITTING, visible, rather than a job nobody knows about.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import os
+import shlex
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from pbt_tracker import __version__, slurm, states
+from pbt_tracker.errors import RunDescriptionError, StoreError, TemplateError
+from pbt_tracker.files import write_text_atomic
+from pbt_tracker.run_description import ExperimentSpec, RunDescription
+from pbt_tracker.sbatch_script import (
+    SBATCH_TEMPLATE_DEFAULT,
+    SCANCEL_SCRIPT_NAME,
+    SlurmResources,
+    check_experiment_name,
+    check_template,
+    log_path,
+    render_script,
+    sbatch_argv,
+    scancel_script,
+    script_path,
+)
+from pbt_tracker.store import Store, open_store
+from pbt_tracker.store.models import Experiment, Launch, Script, StateChange, Submission, utcnow
+
+Echo = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class SlurmLaunchOptions:
+    """Everything a Slurm launch needs besides the run description."""
+
+    workdir: Path
+    run_module: str
+    train_dir: str = "./train_dir"
+    experiment_suffix: str = ""
+    pause_between: float = 1.0
+    resources: SlurmResources = field(default_factory=SlurmResources)
+    template_path: str | None = None
+    print_only: bool = False
+    recorded_options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlannedJob:
+    spec: ExperimentSpec
+    script_path: Path
+    script_text: str
+    log_path: str
+    argv: list[str]
+
+
+@dataclass(frozen=True)
+class SlurmPlan:
+    """A launch worked out in full, before anything touches the disk or Slurm."""
+
+    run_description: RunDescription
+    options: SlurmLaunchOptions
+    template_text: str
+    jobs: list[PlannedJob]
+    warnings: list[str]
+
+
+@dataclass
+class SubmittedJob:
+    experiment: str
+    argv: list[str]
+    job_id: str | None
+    error: str | None
+
+
+@dataclass
+class LaunchResult:
+    launch_id: int
+    workdir: Path
+    db_path: Path
+    print_only: bool
+    jobs: list[SubmittedJob]
+
+    @property
+    def job_ids(self) -> list[str]:
+        return [job.job_id for job in self.jobs if job.job_id]
+
+    @property
+    def failed(self) -> list[SubmittedJob]:
+        return [job for job in self.jobs if job.error]
+
+
+def read_template(path: str | None) -> tuple[str, list[str]]:
+    if path is None:
+        return SBATCH_TEMPLATE_DEFAULT, []
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TemplateError(f"template {path} does not exist; pass an existing file to --slurm_sbatch_template") from None
+    except IsADirectoryError:
+        raise TemplateError(f"template {path} is a directory; pass a file to --slurm_sbatch_template") from None
+    except PermissionError:
+        raise TemplateError(f"template {path} is not readable; check its permissions") from None
+    except UnicodeDecodeError:
+        raise TemplateError(f"template {path} is not UTF-8 text; pass a shell script") from None
+    except OSError as error:
+        raise TemplateError(f"cannot read template {path}: {error.strerror}") from None
+    return text, check_template(text, path)
+
+
+def plan_slurm_launch(run_description: RunDescription, options: SlurmLaunchOptions) -> SlurmPlan:
+    template_text, warnings = read_template(options.template_path)
+    specs = run_description.experiment_specs(options.train_dir, makedirs=False)
+    if not specs:
+        raise RunDescriptionError(
+            f"run {run_description.run_name} describes no experiments; add an Experiment to RUN_DESCRIPTION"
+        )
+    seen: set[str] = set()
+    workdir = options.workdir.absolute()
+    jobs = []
+    for spec in specs:
+        check_experiment_name(spec.name)
+        if spec.name in seen:
+            raise RunDescriptionError(
+                f"run {run_description.run_name} has two experiments named {spec.name}; "
+                "give its Experiments different names"
+            )
+        seen.add(spec.name)
+        path = script_path(workdir, spec.name)
+        text = render_script(
+            template_text,
+            cmd=spec.cmd,
+            filename=str(path),
+            resources=options.resources,
+            append_cmd=options.template_path is None,
+        )
+        log = log_path(workdir, path)
+        jobs.append(PlannedJob(spec, path, text, log, sbatch_argv(path, log, options.resources)))
+    return SlurmPlan(run_description, options, template_text, jobs, warnings)
+
+
+def submit_slurm_launch(plan: SlurmPlan, echo: Echo = _quiet) -> LaunchResult:
+    """Record the plan, write its scripts, and sbatch them one by one.
+
+    A refused or failed sbatch is recorded with what it printed and the
+    launch goes on with the next experiment.
+    """
+    options = plan.options
+    if not options.print_only:
+        slurm.require_command("sbatch")
+    store = open_store(options.workdir)
+    try:
+        launch_id, submission_ids = _record_launch(store, plan)
+        _make_train_dirs(plan)
+        jobs = []
+        for index, (job, submission_id) in enumerate(zip(plan.jobs, submission_ids)):
+            echo(f"Executing {shlex.join(job.argv)}")
+            try:
+                write_text_atomic(job.script_path, job.script_text)
+            except OSError as error:
+                message = f"cannot write {job.script_path}: {error.strerror}"
+                _complete_submission(store, submission_id, states.SUBMIT_FAILED, error=message)
+                jobs.append(SubmittedJob(job.spec.name, job.argv, None, message))
+                continue
+            if options.print_only:
+                jobs.append(SubmittedJob(job.spec.name, job.argv, None, None))
+                continue
+            outcome = slurm.submit(job.argv)
+            jobs.append(_record_outcome(store, submission_id, job, outcome, echo))
+            if options.pause_between > 0 and index + 1 < len(plan.jobs):
+                time.sleep(options.pause_between)
+        write_scancel_script(store)
+        return LaunchResult(launch_id, store.workdir, store.path, options.print_only, jobs)
+    finally:
+        store.close()
+
+
+def _record_launch(store: Store, plan: SlurmPlan) -> tuple[int, list[int]]:
+    options = plan.options
+    first_state = states.PRINT_ONLY if options.print_only else states.SUBMITTING
+    now = utcnow()
+    with store.transaction() as session:
+        launch = Launch(
+            run_name=plan.run_description.run_name,
+            run_module=options.run_module,
+            backend="slurm",
+            workdir=str(store.workdir),
+            train_dir=options.train_dir,
+            experiment_suffix=options.experiment_suffix,
+            options=options.recorded_options,
+            template_path=str(Path(options.template_path).absolute()) if options.template_path else None,
+            template_text=plan.template_text,
+            print_only=options.print_only,
+            hostname=socket.gethostname(),
+            username=_username(),
+            pbt_track_version=__version__,
+            created_at=now,
+        )
+        session.add(launch)
+        submissions = []
+        for position, job in enumerate(plan.jobs):
+            spec = job.spec
+            experiment = Experiment(
+                launch=launch,
+                position=position,
+                name=spec.name,
+                base_name=spec.base_name,
+                cmd=spec.cmd,
+                params=_jsonable(spec.params),
+                env_vars=_jsonable(spec.env_vars) if spec.env_vars is not None else None,
+                root_dir=spec.root_dir,
+                train_dir=spec.train_dir,
+            )
+            script = Script(
+                experiment=experiment,
+                path=str(job.script_path),
+                text=job.script_text,
+                sha256=sha256_text(job.script_text),
+                created_at=now,
+            )
+            submission = Submission(
+                experiment=experiment,
+                script=script,
+                attempt=1,
+                argv=job.argv,
+                log_path=job.log_path,
+                state=first_state,
+                intended_at=now,
+                updated_at=now,
+            )
+            submission.state_changes.append(StateChange(state=first_state, observed_at=now))
+            session.add_all([experiment, script, submission])
+            submissions.append(submission)
+        session.flush()
+        return launch.id, [submission.id for submission in submissions]
+
+
+def _record_outcome(
+    store: Store, submission_id: int, job: PlannedJob, outcome: slurm.SubmitOutcome, echo: Echo
+) -> SubmittedJob:
+    if outcome.job_id is not None:
+        echo(f"Submitted {job.spec.name} as job {outcome.job_id}")
+        _complete_submission(store, submission_id, states.SUBMITTED, outcome=outcome)
+        return SubmittedJob(job.spec.name, job.argv, outcome.job_id, None)
+    state = states.UNKNOWN if outcome.uncertain else states.SUBMIT_FAILED
+    echo(f"sbatch failed for {job.spec.name}: {outcome.error}")
+    _complete_submission(store, submission_id, state, outcome=outcome, error=outcome.error)
+    return SubmittedJob(job.spec.name, job.argv, None, outcome.error)
+
+
+def _complete_submission(
+    store: Store,
+    submission_id: int,
+    state: str,
+    outcome: slurm.SubmitOutcome | None = None,
+    error: str | None = None,
+) -> None:
+    now = utcnow()
+    with store.transaction() as session:
+        submission = session.get_one(Submission, submission_id)
+        result = outcome.result if outcome else None
+        if result is not None:
+            submission.submit_returncode = result.returncode
+            submission.submit_stdout = result.stdout
+            submission.submit_stderr = result.stderr
+        if outcome is not None and outcome.job_id is not None:
+            submission.job_id = outcome.job_id
+            submission.cluster = outcome.cluster
+            submission.submitted_at = now
+        elif error and not (result and result.stderr):
+            submission.submit_stderr = error
+        submission.state = state
+        submission.updated_at = now
+        session.add(StateChange(submission_id=submission_id, state=state, observed_at=now, detail=error))
+
+
+def write_scancel_script(store: Store) -> Path:
+    """Rewrite scancel.sh from the record, so it covers every launch from this workdir."""
+    with store.transaction() as session:
+        job_ids = session.scalars(
+            select(Submission.job_id)
+            .where(Submission.job_id.is_not(None), Submission.state.in_(states.MAY_BE_ACTIVE))
+            .order_by(Submission.id)
+        ).all()
+    path = store.workdir / SCANCEL_SCRIPT_NAME
+    try:
+        write_text_atomic(path, scancel_script(job_ids), executable=True)
+    except OSError as error:
+        raise StoreError(f"cannot write {path}: {error.strerror}; the database still lists the job ids") from None
+    return path
+
+
+def _make_train_dirs(plan: SlurmPlan) -> None:
+    """Create experiment dirs as the original launcher does; a failure is not worth losing a launch."""
+    for train_dir in {job.spec.train_dir for job in plan.jobs}:
+        try:
+            os.makedirs(train_dir, exist_ok=True)
+        except OSError:
+            pass
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    """Parameter values may be any Python object; the record keeps what JSON can hold."""
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def _username() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
