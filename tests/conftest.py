@@ -1,0 +1,59 @@
+"""Shared helpers: the repository root, fake programs on PATH, reading the record with sqlite3."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = REPO_ROOT / "tests" / "fixtures"
+
+
+def query(db: Path, sql: str, *params: object) -> list[tuple]:
+    """Read the record the way users do: plain sqlite3, no pbt-track code involved."""
+    connection = sqlite3.connect(db)
+    try:
+        return connection.execute(sql, params).fetchall()
+    finally:
+        connection.close()
+
+
+def file_digest(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+
+
+def write_program(directory: Path, name: str, body: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text(body)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
+
+
+@pytest.fixture
+def fake_bin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A directory put first on PATH, for the scheduler outputs a one-node Slurm cannot produce."""
+    directory = tmp_path / "fake-bin"
+    directory.mkdir()
+    monkeypatch.setenv("PATH", f"{directory}{os.pathsep}{os.environ['PATH']}")
+
+    def add(name: str, body: str) -> Path:
+        return write_program(directory, name, body)
+
+    return add
+
+
+@pytest.fixture
+def in_repo(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run from the repository root, as a user runs the launcher from their project."""
+    monkeypatch.chdir(REPO_ROOT)
+    return REPO_ROOT
+
+
+PYTHON = sys.executable
