@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +25,13 @@ TEMPLATE_VARIABLES = ("CMD", "FILENAME", "PARTITION", "GPU", "CPU", "TIMEOUT")
 SCANCEL_SCRIPT_NAME = "scancel.sh"
 
 # Slurm's --time forms: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S; plus its words for "no limit".
-_TIMEOUT_RE = re.compile(r"^(\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d+|\d+-\d+:\d{1,2}|\d+-\d+:\d{1,2}:\d{1,2})$")
+_TIMEOUT_RE = re.compile(
+    r"\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d+|\d+-\d+:\d{1,2}|\d+-\d+:\d{1,2}:\d{1,2}", re.ASCII
+)
 _TIMEOUT_WORDS = {"infinite", "unlimited"}
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+=,:@%-]*$")
+# No '%': Slurm would read it in the --output pattern as one of its replacement symbols.
+_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._+=,:@-]*")
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,7 @@ class SlurmResources:
 
 
 def check_timeout(value: str) -> str:
-    if value.strip().lower() in _TIMEOUT_WORDS or _TIMEOUT_RE.match(value.strip()):
+    if value.lower() in _TIMEOUT_WORDS or _TIMEOUT_RE.fullmatch(value):
         return value
     raise OptionError(
         f"--slurm_timeout {value!r} is not a Slurm time; use minutes, HH:MM:SS or D-HH:MM:SS "
@@ -73,10 +77,10 @@ def check_timeout(value: str) -> str:
 
 def check_experiment_name(name: str) -> str:
     """Names become file names in the workdir, so they may not escape it or need quoting."""
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):
         raise RunDescriptionError(
             f"experiment name {name!r} cannot be used as a file name; use letters, digits and "
-            "._+=,:@%- only (rename the Experiment or change its parameter values)"
+            "._+=,:@- only (rename the Experiment or change its parameter values)"
         )
     return name
 
@@ -90,7 +94,7 @@ def check_template(template_text: str, source: str) -> list[str]:
     template = Template(template_text)
     if not template.is_valid():
         try:
-            template.substitute({name: "" for name in TEMPLATE_VARIABLES})
+            template.substitute(defaultdict(str))
         except ValueError as error:
             where = re.search(r"line (\d+), col (\d+)", str(error))
             position = f" at line {where.group(1)}, column {where.group(2)}" if where else ""

@@ -65,6 +65,8 @@ def run_command(argv: list[str], timeout: float = COMMAND_TIMEOUT_S) -> CommandR
         raise SchedulerError(f"{argv[0]} was not found on PATH; run this on a Slurm login node") from None
     except PermissionError:
         raise SchedulerError(f"{argv[0]} is not executable; check the Slurm installation on PATH") from None
+    except OSError as error:
+        raise SchedulerError(f"{argv[0]} could not be started ({error.strerror}); check the Slurm installation on PATH") from None
     except subprocess.TimeoutExpired:
         raise SchedulerTimeout(
             f"{argv[0]} did not answer within {timeout:g} s; the controller may be busy "

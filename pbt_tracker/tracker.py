@@ -38,6 +38,7 @@ from pbt_tracker.sbatch_script import (
     sbatch_argv,
     scancel_script,
     script_path,
+    template_placeholders,
 )
 from pbt_tracker.store import Store, open_store
 from pbt_tracker.store.models import Experiment, Launch, Script, StateChange, Submission, utcnow
@@ -129,6 +130,11 @@ def read_template(path: str | None) -> tuple[str, list[str]]:
 
 def plan_slurm_launch(run_description: RunDescription, options: SlurmLaunchOptions) -> SlurmPlan:
     template_text, warnings = read_template(options.template_path)
+    if options.resources.timeout != "0" and "TIMEOUT" not in template_placeholders(template_text):
+        warnings.append(
+            f"--slurm_timeout {options.resources.timeout} has no effect: the sbatch template has no $TIMEOUT "
+            "(add `#SBATCH --time=$TIMEOUT` to a template of your own)"
+        )
     specs = run_description.experiment_specs(options.train_dir, makedirs=False)
     if not specs:
         raise RunDescriptionError(

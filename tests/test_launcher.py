@@ -190,7 +190,7 @@ BAD_INPUTS = [
     (["--run", "tests.fixtures.duplicate_names"],
      "run dups has two experiments named 00_same; give its Experiments different names"),
     (["--run", "tests.fixtures.slash_in_name"],
-     "experiment name '00_../../etc/evil' cannot be used as a file name; use letters, digits and ._+=,:@%- only "
+     "experiment name '00_../../etc/evil' cannot be used as a file name; use letters, digits and ._+=,:@- only "
      "(rename the Experiment or change its parameter values)"),
     ([], "no run given; pass --run with a module that defines RUN_DESCRIPTION, e.g. --run pbt_tracker.examples.ant_pbt"),
     (["--run", PBT, "--slurm_sbatch_template", "/nonexistent/template.sh"],
@@ -258,4 +258,15 @@ def test_workdir_that_is_a_file_is_refused(in_repo: Path, tmp_path: Path, capsys
                   "--slurm_print_only", "true") == 1
     assert capsys.readouterr().err == (
         f"error: workdir {tmp_path / 'w'} is a file, not a directory; choose another --workdir\n"
+    )
+
+
+def test_a_timeout_the_template_does_not_use_is_pointed_out(
+    in_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert launch("--run", PBT, "--backend", "slurm", "--slurm_workdir", str(tmp_path / "w"),
+                  "--slurm_print_only", "true", "--slurm_timeout", "24:00:00", "--train_dir", str(tmp_path / "t")) == 0
+    assert capsys.readouterr().err == (
+        "Warning: --slurm_timeout 24:00:00 has no effect: the sbatch template has no $TIMEOUT "
+        "(add `#SBATCH --time=$TIMEOUT` to a template of your own)\n"
     )
