@@ -40,3 +40,7 @@ class SchemaTooNewError(StoreError):
 
 class SchedulerTimeout(SchedulerError):
     """A scheduler command did not answer in time; what it did is not known."""
+
+
+class AccountingUnavailable(SchedulerError):
+    """sacct cannot answer (accounting disabled, or too slow); the job list must do without it."""

@@ -11,11 +11,18 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
-from pbt_tracker.errors import SchedulerError, SchedulerTimeout
+from pbt_tracker.errors import AccountingUnavailable, SchedulerError, SchedulerTimeout
 
 COMMAND_TIMEOUT_S = float(os.environ.get("PBT_TRACK_SCHEDULER_TIMEOUT", "60"))
+SACCT_TIMEOUT_S = float(os.environ.get("PBT_TRACK_SACCT_TIMEOUT", "20"))
+
+SQUEUE_FIELDS = ("JobID", "State", "exit_code", "NodeList", "StartTime", "EndTime", "SubmitTime")
+SACCT_FIELDS = ("JobID", "State", "ExitCode", "NodeList", "Start", "End", "Submit")
+_NO_VALUE = {"", "N/A", "NONE", "None", "Unknown", "(null)", "None assigned"}
 
 _PARSABLE_RE = re.compile(r"^(\d+(?:_\d+)?)(?:;(\S+))?$")
 _HUMAN_RE = re.compile(r"^Submitted batch job (\d+)(?: on cluster (\S+))?$")
@@ -110,3 +117,157 @@ def submit(argv: list[str], timeout: float = COMMAND_TIMEOUT_S) -> SubmitOutcome
 def _one_line(text: str, limit: int = 300) -> str:
     joined = " ".join(line.strip() for line in text.strip().splitlines() if line.strip())
     return joined if len(joined) <= limit else joined[: limit - 3] + "..."
+
+
+@dataclass(frozen=True)
+class JobObservation:
+    """What Slurm said about one job at one moment. Times are naive UTC."""
+
+    job_id: str
+    state: str
+    exit_code: int | None = None
+    signal: int | None = None
+    node: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    submitted_at: datetime | None = None
+    source: str = ""
+
+
+def normalize_state(text: str) -> str:
+    """`CANCELLED by 1234` and sacct's truncation mark `+` both mean the bare state."""
+    return text.strip().split(" ", 1)[0].rstrip("+").upper()
+
+
+def parse_slurm_time(text: str) -> datetime | None:
+    """Slurm prints the controller's local time without a zone; the login node is assumed to share it."""
+    text = text.strip()
+    if text in _NO_VALUE:
+        return None
+    try:
+        local = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        return None
+    return local.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _optional(text: str) -> str | None:
+    text = text.strip()
+    return None if text in _NO_VALUE else text
+
+
+def _exit_pair(text: str) -> tuple[int | None, int | None]:
+    """sacct and scontrol print `exit:signal`."""
+    code, _, signal = text.strip().partition(":")
+    try:
+        return int(code), (int(signal) or None) if signal else None
+    except ValueError:
+        return None, None
+
+
+def _wait_status(text: str) -> tuple[int | None, int | None]:
+    """squeue's exit_code is the raw wait status: 768 is exit 3, 15 is signal 15."""
+    try:
+        status = int(text.strip())
+    except ValueError:
+        return None, None
+    return (status >> 8) & 0xFF, (status & 0x7F) or None
+
+
+def squeue_argv(job_ids: Iterable[str]) -> list[str]:
+    fields = ",".join(f"{name}:|" for name in SQUEUE_FIELDS)
+    return ["squeue", "--noheader", "--states=all", "--jobs=" + ",".join(job_ids), "--Format=" + fields]
+
+
+def parse_squeue(text: str) -> dict[str, JobObservation]:
+    jobs = {}
+    for line in text.splitlines():
+        parts = line.split("|")
+        if len(parts) < len(SQUEUE_FIELDS) or not parts[0].strip():
+            continue
+        job_id, state, status, node, start, end, submit = (part.strip() for part in parts[: len(SQUEUE_FIELDS)])
+        exit_code, signal = _wait_status(status)
+        jobs[job_id] = JobObservation(
+            job_id, normalize_state(state), exit_code, signal, _optional(node),
+            parse_slurm_time(start), parse_slurm_time(end), parse_slurm_time(submit), "squeue",
+        )
+    return jobs
+
+
+def sacct_argv(job_ids: Iterable[str]) -> list[str]:
+    return [
+        "sacct", "--parsable2", "--noheader", "--allocations", "--duplicates",
+        "--jobs=" + ",".join(job_ids), "--format=" + ",".join(SACCT_FIELDS),
+    ]
+
+
+def parse_sacct(text: str) -> dict[str, list[JobObservation]]:
+    """Every row per job id: with --duplicates an old job that had the same id is listed too."""
+    jobs: dict[str, list[JobObservation]] = {}
+    for line in text.splitlines():
+        parts = line.split("|")
+        if len(parts) < len(SACCT_FIELDS):
+            continue
+        job_id, state, exit_pair, node, start, end, submit = (part.strip() for part in parts[: len(SACCT_FIELDS)])
+        if not job_id or "." in job_id:  # steps: 123.batch, 123.extern, 123.0
+            continue
+        exit_code, signal = _exit_pair(exit_pair)
+        jobs.setdefault(job_id, []).append(
+            JobObservation(
+                job_id, normalize_state(state), exit_code, signal, _optional(node),
+                parse_slurm_time(start), parse_slurm_time(end), parse_slurm_time(submit), "sacct",
+            )
+        )
+    return jobs
+
+
+def parse_scontrol_jobs(text: str) -> dict[str, JobObservation]:
+    """`scontrol show job -o`: one job per line of `Key=Value` pairs."""
+    jobs = {}
+    for line in text.splitlines():
+        fields = dict(item.split("=", 1) for item in line.split() if "=" in item)
+        job_id = fields.get("JobId")
+        if not job_id:
+            continue
+        if fields.get("ArrayJobId") and fields.get("ArrayTaskId", "").isdigit():
+            job_id = f"{fields['ArrayJobId']}_{fields['ArrayTaskId']}"
+        exit_code, signal = _exit_pair(fields.get("ExitCode", ""))
+        jobs[job_id] = JobObservation(
+            job_id, normalize_state(fields.get("JobState", "")), exit_code, signal,
+            _optional(fields.get("NodeList", "")), parse_slurm_time(fields.get("StartTime", "")),
+            parse_slurm_time(fields.get("EndTime", "")), parse_slurm_time(fields.get("SubmitTime", "")),
+            "scontrol",
+        )
+    return jobs
+
+
+def query_squeue(job_ids: list[str]) -> dict[str, JobObservation]:
+    result = run_command(squeue_argv(job_ids))
+    if result.returncode != 0:
+        if "Invalid job id" in result.stderr:
+            return {}  # squeue says this when it knows none of them
+        raise SchedulerError(f"squeue failed ({result.returncode}): {_one_line(result.stderr) or 'no message'}")
+    return parse_squeue(result.stdout)
+
+
+def query_sacct(job_ids: list[str]) -> dict[str, list[JobObservation]]:
+    try:
+        result = run_command(sacct_argv(job_ids), timeout=SACCT_TIMEOUT_S)
+    except SchedulerTimeout:
+        raise AccountingUnavailable(f"sacct did not answer within {SACCT_TIMEOUT_S:g} s") from None
+    except SchedulerError as error:
+        raise AccountingUnavailable(str(error)) from None
+    if result.returncode != 0:
+        raise AccountingUnavailable(_one_line(result.stderr) or f"sacct exited with {result.returncode}")
+    return parse_sacct(result.stdout)
+
+
+def query_scontrol() -> dict[str, JobObservation]:
+    result = run_command(["scontrol", "--oneliner", "show", "job"])
+    if result.returncode != 0:
+        raise SchedulerError(f"scontrol failed ({result.returncode}): {_one_line(result.stderr) or 'no message'}")
+    return parse_scontrol_jobs(result.stdout)
+
+
+def scancel(job_ids: list[str]) -> CommandResult:
+    return run_command(["scancel", *job_ids])

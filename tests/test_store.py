@@ -104,3 +104,17 @@ def test_a_workdir_that_is_a_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StoreError) as excinfo:
         open_store(tmp_path / "work")
     assert str(excinfo.value) == f"workdir {tmp_path / 'work'} is a file, not a directory; choose another --workdir"
+
+
+def test_a_database_written_at_schema_0001_is_upgraded_with_its_rows(tmp_path: Path) -> None:
+    """tests/data/schema_0001.db: a print-only launch of tests.fixtures.pbt_echo by pbt-track 0.1.0 at schema 0001."""
+    db = tmp_path / "pbt_tracker.db"
+    db.write_bytes((Path(__file__).parent / "data" / "schema_0001.db").read_bytes())
+    open_store(tmp_path).close()
+    assert query(db, "SELECT version_num FROM alembic_version") == [(SCHEMA_HEAD,)]
+    assert query(db, "SELECT run, experiment, attempt, state FROM experiment_status ORDER BY experiment") == [
+        ("echo_pbt", "00_echo_pbt", 1, "PRINT_ONLY"),
+        ("echo_pbt", "01_echo_pbt", 1, "PRINT_ONLY"),
+        ("echo_pbt", "02_echo_pbt", 1, "PRINT_ONLY"),
+    ]
+    assert query(db, "SELECT count(*) FROM cancellations") == [(0,)]

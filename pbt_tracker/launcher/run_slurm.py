@@ -15,7 +15,7 @@ from pathlib import Path
 from pbt_tracker.errors import OptionError
 from pbt_tracker.run_description import RunDescription
 from pbt_tracker.sbatch_script import SBATCH_TEMPLATE_DEFAULT, SlurmResources, tail_hint
-from pbt_tracker.tracker import LaunchResult, SlurmLaunchOptions, plan_slurm_launch, submit_slurm_launch
+from pbt_tracker.tracker.launch import LaunchResult, SlurmLaunchOptions, plan_slurm_launch, submit_slurm_launch
 
 __all__ = ["SBATCH_TEMPLATE_DEFAULT", "add_slurm_args", "run_slurm", "str2bool"]
 

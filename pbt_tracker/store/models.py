@@ -142,3 +142,19 @@ class StateChange(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
     submission: Mapped[Submission] = relationship(back_populates="state_changes")
+
+
+class Cancellation(Base):
+    """One cancel request: what was asked for, which jobs that meant, what scancel said."""
+
+    __tablename__ = "cancellations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    selection: Mapped[dict[str, Any]]
+    job_ids: Mapped[list[str]]
+    argv: Mapped[list[str]]
+    returncode: Mapped[int | None] = mapped_column(Integer)
+    stdout: Mapped[str | None] = mapped_column(Text)
+    stderr: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]

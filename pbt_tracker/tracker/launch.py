@@ -11,44 +11,40 @@ submission in SUBMITTING, visible, rather than a job nobody knows about.
 from __future__ import annotations
 
 import getpass
-import hashlib
 import os
 import shlex
 import socket
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from pbt_tracker import __version__, slurm, states
-from pbt_tracker.errors import RunDescriptionError, StoreError, TemplateError
+from pbt_tracker.errors import RunDescriptionError, TemplateError
 from pbt_tracker.files import write_text_atomic
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.sbatch_script import (
     SBATCH_TEMPLATE_DEFAULT,
-    SCANCEL_SCRIPT_NAME,
     SlurmResources,
     check_experiment_name,
     check_template,
     log_path,
     render_script,
     sbatch_argv,
-    scancel_script,
     script_path,
     template_placeholders,
 )
 from pbt_tracker.store import Store, open_store
 from pbt_tracker.store.models import Experiment, Launch, Script, StateChange, Submission, utcnow
-
-Echo = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    pass
-
+from pbt_tracker.tracker.record import (
+    Echo,
+    SubmittedJob,
+    complete_submission,
+    quiet,
+    record_submit_outcome,
+    sha256_text,
+    write_scancel_script,
+)
 
 @dataclass(frozen=True)
 class SlurmLaunchOptions:
@@ -83,14 +79,6 @@ class SlurmPlan:
     template_text: str
     jobs: list[PlannedJob]
     warnings: list[str]
-
-
-@dataclass
-class SubmittedJob:
-    experiment: str
-    argv: list[str]
-    job_id: str | None
-    error: str | None
 
 
 @dataclass
@@ -164,7 +152,7 @@ def plan_slurm_launch(run_description: RunDescription, options: SlurmLaunchOptio
     return SlurmPlan(run_description, options, template_text, jobs, warnings)
 
 
-def submit_slurm_launch(plan: SlurmPlan, echo: Echo = _quiet) -> LaunchResult:
+def submit_slurm_launch(plan: SlurmPlan, echo: Echo = quiet) -> LaunchResult:
     """Record the plan, write its scripts, and sbatch them one by one.
 
     A refused or failed sbatch is recorded with what it printed and the
@@ -184,14 +172,14 @@ def submit_slurm_launch(plan: SlurmPlan, echo: Echo = _quiet) -> LaunchResult:
                 write_text_atomic(job.script_path, job.script_text)
             except OSError as error:
                 message = f"cannot write {job.script_path}: {error.strerror}"
-                _complete_submission(store, submission_id, states.SUBMIT_FAILED, error=message)
+                complete_submission(store, submission_id, states.SUBMIT_FAILED, error=message)
                 jobs.append(SubmittedJob(job.spec.name, job.argv, None, message))
                 continue
             if options.print_only:
                 jobs.append(SubmittedJob(job.spec.name, job.argv, None, None))
                 continue
             outcome = slurm.submit(job.argv)
-            jobs.append(_record_outcome(store, submission_id, job, outcome, echo))
+            jobs.append(record_submit_outcome(store, submission_id, job.spec.name, job.argv, outcome, echo))
             if options.pause_between > 0 and index + 1 < len(plan.jobs):
                 time.sleep(options.pause_between)
         write_scancel_script(store)
@@ -260,61 +248,6 @@ def _record_launch(store: Store, plan: SlurmPlan) -> tuple[int, list[int]]:
         return launch.id, [submission.id for submission in submissions]
 
 
-def _record_outcome(
-    store: Store, submission_id: int, job: PlannedJob, outcome: slurm.SubmitOutcome, echo: Echo
-) -> SubmittedJob:
-    if outcome.job_id is not None:
-        echo(f"Submitted {job.spec.name} as job {outcome.job_id}")
-        _complete_submission(store, submission_id, states.SUBMITTED, outcome=outcome)
-        return SubmittedJob(job.spec.name, job.argv, outcome.job_id, None)
-    state = states.UNKNOWN if outcome.uncertain else states.SUBMIT_FAILED
-    echo(f"sbatch failed for {job.spec.name}: {outcome.error}")
-    _complete_submission(store, submission_id, state, outcome=outcome, error=outcome.error)
-    return SubmittedJob(job.spec.name, job.argv, None, outcome.error)
-
-
-def _complete_submission(
-    store: Store,
-    submission_id: int,
-    state: str,
-    outcome: slurm.SubmitOutcome | None = None,
-    error: str | None = None,
-) -> None:
-    now = utcnow()
-    with store.transaction() as session:
-        submission = session.get_one(Submission, submission_id)
-        result = outcome.result if outcome else None
-        if result is not None:
-            submission.submit_returncode = result.returncode
-            submission.submit_stdout = result.stdout
-            submission.submit_stderr = result.stderr
-        if outcome is not None and outcome.job_id is not None:
-            submission.job_id = outcome.job_id
-            submission.cluster = outcome.cluster
-            submission.submitted_at = now
-        elif error and not (result and result.stderr):
-            submission.submit_stderr = error
-        submission.state = state
-        submission.updated_at = now
-        session.add(StateChange(submission_id=submission_id, state=state, observed_at=now, detail=error))
-
-
-def write_scancel_script(store: Store) -> Path:
-    """Rewrite scancel.sh from the record, so it covers every launch from this workdir."""
-    with store.transaction() as session:
-        job_ids = session.scalars(
-            select(Submission.job_id)
-            .where(Submission.job_id.is_not(None), Submission.state.in_(states.MAY_BE_ACTIVE))
-            .order_by(Submission.id)
-        ).all()
-    path = store.workdir / SCANCEL_SCRIPT_NAME
-    try:
-        write_text_atomic(path, scancel_script(job_ids), executable=True)
-    except OSError as error:
-        raise StoreError(f"cannot write {path}: {error.strerror}; the database still lists the job ids") from None
-    return path
-
-
 def _make_train_dirs(plan: SlurmPlan) -> None:
     """Create experiment dirs as the original launcher does; a failure is not worth losing a launch."""
     for train_dir in {job.spec.train_dir for job in plan.jobs}:
@@ -322,10 +255,6 @@ def _make_train_dirs(plan: SlurmPlan) -> None:
             os.makedirs(train_dir, exist_ok=True)
         except OSError:
             pass
-
-
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,0 +1,1 @@
+"""The operations on a workdir's record: launch, sync, cancel, resubmit."""

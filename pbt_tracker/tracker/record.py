@@ -1,0 +1,91 @@
+"""Writing submissions' outcomes and the files derived from the record."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from pbt_tracker import states
+from pbt_tracker.errors import StoreError
+from pbt_tracker.files import write_text_atomic
+from pbt_tracker.sbatch_script import SCANCEL_SCRIPT_NAME, scancel_script
+from pbt_tracker.slurm import SubmitOutcome
+from pbt_tracker.store import Store
+from pbt_tracker.store.models import StateChange, Submission, utcnow
+
+Echo = Callable[[str], None]
+
+
+def quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class SubmittedJob:
+    experiment: str
+    argv: list[str]
+    job_id: str | None
+    error: str | None
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def record_submit_outcome(
+    store: Store, submission_id: int, experiment: str, argv: list[str], outcome: SubmitOutcome, echo: Echo
+) -> SubmittedJob:
+    if outcome.job_id is not None:
+        echo(f"Submitted {experiment} as job {outcome.job_id}")
+        complete_submission(store, submission_id, states.SUBMITTED, outcome=outcome)
+        return SubmittedJob(experiment, argv, outcome.job_id, None)
+    state = states.UNKNOWN if outcome.uncertain else states.SUBMIT_FAILED
+    echo(f"sbatch failed for {experiment}: {outcome.error}")
+    complete_submission(store, submission_id, state, outcome=outcome, error=outcome.error)
+    return SubmittedJob(experiment, argv, None, outcome.error)
+
+
+def complete_submission(
+    store: Store,
+    submission_id: int,
+    state: str,
+    outcome: SubmitOutcome | None = None,
+    error: str | None = None,
+) -> None:
+    now = utcnow()
+    with store.transaction() as session:
+        submission = session.get_one(Submission, submission_id)
+        result = outcome.result if outcome else None
+        if result is not None:
+            submission.submit_returncode = result.returncode
+            submission.submit_stdout = result.stdout
+            submission.submit_stderr = result.stderr
+        if outcome is not None and outcome.job_id is not None:
+            submission.job_id = outcome.job_id
+            submission.cluster = outcome.cluster
+            submission.submitted_at = now
+        elif error and not (result and result.stderr):
+            submission.submit_stderr = error
+        submission.state = state
+        submission.updated_at = now
+        session.add(StateChange(submission_id=submission_id, state=state, observed_at=now, detail=error))
+
+
+def write_scancel_script(store: Store) -> Path:
+    """Rewrite scancel.sh from the record, so it covers every launch from this workdir."""
+    with store.transaction() as session:
+        job_ids = session.scalars(
+            select(Submission.job_id)
+            .where(Submission.job_id.is_not(None), Submission.state.in_(states.MAY_BE_ACTIVE))
+            .order_by(Submission.id)
+        ).all()
+    path = store.workdir / SCANCEL_SCRIPT_NAME
+    try:
+        write_text_atomic(path, scancel_script(job_ids), executable=True)
+    except OSError as error:
+        raise StoreError(f"cannot write {path}: {error.strerror}; the database still lists the job ids") from None
+    return path
