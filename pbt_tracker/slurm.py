@@ -20,7 +20,8 @@ from pbt_tracker.errors import AccountingUnavailable, SchedulerError, SchedulerT
 COMMAND_TIMEOUT_S = float(os.environ.get("PBT_TRACK_SCHEDULER_TIMEOUT", "60"))
 SACCT_TIMEOUT_S = float(os.environ.get("PBT_TRACK_SACCT_TIMEOUT", "20"))
 
-SQUEUE_FIELDS = ("JobID", "State", "exit_code", "NodeList", "StartTime", "EndTime", "SubmitTime")
+# JobArrayID prints array tasks as 428_2, as sacct and scontrol name them (JobID would print 430).
+SQUEUE_FIELDS = ("JobArrayID", "State", "exit_code", "NodeList", "StartTime", "EndTime", "SubmitTime")
 SACCT_FIELDS = ("JobID", "State", "ExitCode", "NodeList", "Start", "End", "Submit")
 _NO_VALUE = {"", "N/A", "NONE", "None", "Unknown", "(null)", "None assigned"}
 
@@ -93,7 +94,7 @@ def parse_sbatch_output(stdout: str) -> tuple[str, str | None]:
         match = _PARSABLE_RE.match(line) or _HUMAN_RE.match(line)
         if match:
             return match.group(1), match.group(2)
-    raise SchedulerError(f"sbatch printed no job id: {_one_line(stdout) or '(nothing)'}")
+    raise SchedulerError(f"sbatch printed no job id: {one_line(stdout) or '(nothing)'}")
 
 
 def submit(argv: list[str], timeout: float = COMMAND_TIMEOUT_S) -> SubmitOutcome:
@@ -105,7 +106,7 @@ def submit(argv: list[str], timeout: float = COMMAND_TIMEOUT_S) -> SubmitOutcome
     except SchedulerError as error:
         return SubmitOutcome(None, error=str(error))
     if result.returncode != 0:
-        reason = _one_line(result.stderr) or _one_line(result.stdout) or "no message"
+        reason = one_line(result.stderr) or one_line(result.stdout) or "no message"
         return SubmitOutcome(result, error=f"sbatch exited with {result.returncode}: {reason}")
     try:
         job_id, cluster = parse_sbatch_output(result.stdout)
@@ -114,7 +115,7 @@ def submit(argv: list[str], timeout: float = COMMAND_TIMEOUT_S) -> SubmitOutcome
     return SubmitOutcome(result, job_id=job_id, cluster=cluster)
 
 
-def _one_line(text: str, limit: int = 300) -> str:
+def one_line(text: str, limit: int = 300) -> str:
     joined = " ".join(line.strip() for line in text.strip().splitlines() if line.strip())
     return joined if len(joined) <= limit else joined[: limit - 3] + "..."
 
@@ -132,6 +133,22 @@ class JobObservation:
     ended_at: datetime | None = None
     submitted_at: datetime | None = None
     source: str = ""
+
+
+def _observed(
+    job_id: str, state: str, exit_code: int | None, signal: int | None, node: str | None,
+    start: str, end: str, submit: str, source: str,
+) -> JobObservation:
+    """For a job still waiting, squeue's and scontrol's start and end times are the scheduler's guesses: drop them.
+
+    sacct is left alone: it prints real times, and sometimes PENDING for a job that has started.
+    """
+    waiting = state in {"PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED"}
+    return JobObservation(
+        job_id, state, exit_code, signal, None if waiting else node,
+        None if waiting else parse_slurm_time(start), None if waiting else parse_slurm_time(end),
+        parse_slurm_time(submit), source,
+    )
 
 
 def normalize_state(text: str) -> str:
@@ -187,9 +204,8 @@ def parse_squeue(text: str) -> dict[str, JobObservation]:
             continue
         job_id, state, status, node, start, end, submit = (part.strip() for part in parts[: len(SQUEUE_FIELDS)])
         exit_code, signal = _wait_status(status)
-        jobs[job_id] = JobObservation(
-            job_id, normalize_state(state), exit_code, signal, _optional(node),
-            parse_slurm_time(start), parse_slurm_time(end), parse_slurm_time(submit), "squeue",
+        jobs[job_id] = _observed(
+            job_id, normalize_state(state), exit_code, signal, _optional(node), start, end, submit, "squeue"
         )
     return jobs
 
@@ -232,11 +248,10 @@ def parse_scontrol_jobs(text: str) -> dict[str, JobObservation]:
         if fields.get("ArrayJobId") and fields.get("ArrayTaskId", "").isdigit():
             job_id = f"{fields['ArrayJobId']}_{fields['ArrayTaskId']}"
         exit_code, signal = _exit_pair(fields.get("ExitCode", ""))
-        jobs[job_id] = JobObservation(
+        jobs[job_id] = _observed(
             job_id, normalize_state(fields.get("JobState", "")), exit_code, signal,
-            _optional(fields.get("NodeList", "")), parse_slurm_time(fields.get("StartTime", "")),
-            parse_slurm_time(fields.get("EndTime", "")), parse_slurm_time(fields.get("SubmitTime", "")),
-            "scontrol",
+            _optional(fields.get("NodeList", "")), fields.get("StartTime", ""), fields.get("EndTime", ""),
+            fields.get("SubmitTime", ""), "scontrol",
         )
     return jobs
 
@@ -246,7 +261,7 @@ def query_squeue(job_ids: list[str]) -> dict[str, JobObservation]:
     if result.returncode != 0:
         if "Invalid job id" in result.stderr:
             return {}  # squeue says this when it knows none of them
-        raise SchedulerError(f"squeue failed ({result.returncode}): {_one_line(result.stderr) or 'no message'}")
+        raise SchedulerError(f"squeue failed ({result.returncode}): {one_line(result.stderr) or 'no message'}")
     return parse_squeue(result.stdout)
 
 
@@ -258,14 +273,14 @@ def query_sacct(job_ids: list[str]) -> dict[str, list[JobObservation]]:
     except SchedulerError as error:
         raise AccountingUnavailable(str(error)) from None
     if result.returncode != 0:
-        raise AccountingUnavailable(_one_line(result.stderr) or f"sacct exited with {result.returncode}")
+        raise AccountingUnavailable(one_line(result.stderr) or f"sacct exited with {result.returncode}")
     return parse_sacct(result.stdout)
 
 
 def query_scontrol() -> dict[str, JobObservation]:
     result = run_command(["scontrol", "--oneliner", "show", "job"])
     if result.returncode != 0:
-        raise SchedulerError(f"scontrol failed ({result.returncode}): {_one_line(result.stderr) or 'no message'}")
+        raise SchedulerError(f"scontrol failed ({result.returncode}): {one_line(result.stderr) or 'no message'}")
     return parse_scontrol_jobs(result.stdout)
 
 

@@ -1,0 +1,151 @@
+"""Submitting failed experiments again, each as its next attempt, exactly once.
+
+The next attempt is written (as SUBMITTING) in the same write transaction
+that finds the failed ones, so a second resubmit, even one running at the
+same time, sees that attempt as the latest and leaves the experiment alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pbt_tracker import slurm, states
+from pbt_tracker.errors import OptionError
+from pbt_tracker.files import write_text_atomic
+from pbt_tracker.store import Store
+from pbt_tracker.store.models import Script, StateChange, Submission, utcnow
+from pbt_tracker.tracker.record import (
+    Echo,
+    SubmittedJob,
+    complete_submission,
+    quiet,
+    record_submit_outcome,
+    sha256_text,
+)
+from pbt_tracker.tracker.selection import Selection, check_names_exist, selected_rows
+
+RESUBMITTABLE = frozenset(
+    {
+        states.FAILED,
+        states.TIMEOUT,
+        states.OUT_OF_MEMORY,
+        states.NODE_FAIL,
+        states.BOOT_FAIL,
+        states.DEADLINE,
+        states.PREEMPTED,
+        states.SUBMIT_FAILED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class _Planned:
+    submission_id: int
+    experiment: str
+    attempt: int
+    argv: list[str]
+    script_path: Path
+    script_text: str
+
+
+@dataclass
+class ResubmitResult:
+    dry_run: bool
+    planned: list[tuple[str, int]] = field(default_factory=list)  # (experiment, attempt)
+    jobs: list[SubmittedJob] = field(default_factory=list)
+    rewritten: list[str] = field(default_factory=list)
+    skipped_max_attempts: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[SubmittedJob]:
+        return [job for job in self.jobs if job.error]
+
+
+def resubmit_failed(
+    store: Store,
+    selection: Selection,
+    *,
+    include_cancelled: bool = False,
+    max_attempts: int | None = None,
+    accept_changed: bool = False,
+    dry_run: bool = False,
+    echo: Echo = quiet,
+) -> ResubmitResult:
+    if max_attempts is not None and max_attempts < 1:
+        raise OptionError(f"--max-attempts must be 1 or more, not {max_attempts}")
+    if not dry_run:
+        slurm.require_command("sbatch")
+    wanted = RESUBMITTABLE | ({states.CANCELLED} if include_cancelled else set())
+    query = Selection(
+        run=selection.run,
+        experiments=selection.experiments,
+        states=tuple(sorted(wanted)),
+        backends=("slurm",),
+    )
+    result = ResubmitResult(dry_run)
+    planned: list[_Planned] = []
+    with store.transaction() as session:
+        check_names_exist(session, selection)
+        rows = session.execute(selected_rows(query)).all()
+        changed = []
+        for submission, experiment, _launch, script in rows:
+            if max_attempts is not None and submission.attempt >= max_attempts:
+                result.skipped_max_attempts.append(experiment.name)
+                continue
+            if script is None:
+                continue
+            on_disk = _read(Path(script.path))
+            if on_disk is not None and hashlib.sha256(on_disk).hexdigest() != script.sha256:
+                if not accept_changed:
+                    changed.append(script.path)
+                    continue
+                text = on_disk.decode("utf-8", errors="replace")
+                script = Script(experiment=experiment, path=script.path, text=text, sha256=sha256_text(text))
+                session.add(script)
+            result.planned.append((experiment.name, submission.attempt + 1))
+            if dry_run:
+                continue
+            now = utcnow()
+            attempt = Submission(
+                experiment=experiment,
+                script=script,
+                attempt=submission.attempt + 1,
+                argv=list(submission.argv),
+                log_path=submission.log_path,
+                state=states.SUBMITTING,
+                intended_at=now,
+                updated_at=now,
+            )
+            attempt.state_changes.append(StateChange(state=states.SUBMITTING, observed_at=now, detail="resubmit"))
+            session.add(attempt)
+            session.flush()
+            planned.append(
+                _Planned(attempt.id, experiment.name, attempt.attempt, attempt.argv, Path(script.path), script.text)
+            )
+        if changed:
+            raise OptionError(
+                f"{len(changed)} script(s) changed on disk since they were recorded: {', '.join(changed)}; "
+                "restore them, or pass --accept-changed to submit them as they are now"
+            )
+    for job in planned:
+        if not job.script_path.exists():
+            try:
+                write_text_atomic(job.script_path, job.script_text)
+                result.rewritten.append(str(job.script_path))
+            except OSError as error:
+                message = f"cannot rewrite {job.script_path}: {error.strerror}"
+                complete_submission(store, job.submission_id, states.SUBMIT_FAILED, error=message)
+                result.jobs.append(SubmittedJob(job.experiment, job.argv, None, message))
+                continue
+        outcome = slurm.submit(job.argv)
+        result.jobs.append(record_submit_outcome(store, job.submission_id, job.experiment, job.argv, outcome, echo))
+    return result
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None

@@ -1,0 +1,147 @@
+"""Bringing job states up to date from Slurm, at a cost that does not grow with the job count.
+
+One squeue call over every job not yet final; one sacct call only for the
+jobs squeue shows as ended or no longer knows; scontrol only when squeue
+itself fails. Jobs already final are never asked about again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from pbt_tracker import slurm, states
+from pbt_tracker.errors import AccountingUnavailable, SchedulerError
+from pbt_tracker.slurm import JobObservation
+from pbt_tracker.store import Store
+from pbt_tracker.store.models import Experiment, Launch, StateChange, Submission, utcnow
+from pbt_tracker.tracker.record import write_scancel_script
+
+# Clocks of the login node and the controller may disagree by this much.
+CLOCK_SKEW = timedelta(minutes=5)
+
+ACCOUNTING_NOTE = (
+    "sacct is not available ({reason}): jobs Slurm has already forgotten are shown as UNKNOWN, "
+    "so final states may be incomplete"
+)
+
+
+@dataclass
+class SyncResult:
+    asked: int = 0
+    changed: int = 0
+    scheduler_calls: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Tracked:
+    submission_id: int
+    job_id: str
+    state: str
+    intended_at: datetime
+
+
+def sync_workdir(store: Store) -> SyncResult:
+    """Sync every backend's jobs; scancel.sh follows when a job has ended."""
+    result = sync_slurm(store)
+    if result.changed:
+        write_scancel_script(store)
+    return result
+
+
+def sync_slurm(store: Store) -> SyncResult:
+    with store.transaction() as session:
+        rows = session.execute(
+            select(Submission.id, Submission.job_id, Submission.state, Submission.intended_at)
+            .join(Experiment, Experiment.id == Submission.experiment_id)
+            .join(Launch, Launch.id == Experiment.launch_id)
+            .where(
+                Launch.backend == "slurm",
+                Submission.job_id.is_not(None),
+                Submission.state.not_in(states.FINAL),
+            )
+        ).all()
+    tracked = [_Tracked(*row) for row in rows]
+    result = SyncResult(asked=len({t.job_id for t in tracked}))
+    if not tracked:
+        return result
+    observations = _observe(tracked, result)
+    now = utcnow()
+    with store.transaction() as session:
+        for item in tracked:
+            observation = observations.get(item.job_id)
+            submission = session.get_one(Submission, item.submission_id)
+            if _apply(submission, observation, now):
+                result.changed += 1
+                detail = observation.source if observation else "Slurm no longer knows this job"
+                session.add(StateChange(submission_id=submission.id, state=submission.state, observed_at=now, detail=detail))
+    return result
+
+
+def _observe(tracked: list[_Tracked], result: SyncResult) -> dict[str, JobObservation | None]:
+    job_ids = sorted({t.job_id for t in tracked})
+    not_before = {t.job_id: t.intended_at - CLOCK_SKEW for t in tracked}
+    result.scheduler_calls += 1
+    try:
+        queue = slurm.query_squeue(job_ids)
+    except SchedulerError as error:
+        result.notes.append(f"squeue failed ({error}); asked scontrol instead")
+        result.scheduler_calls += 1
+        queue = slurm.query_scontrol()
+    queue = {job_id: obs for job_id, obs in queue.items() if _is_ours(obs, not_before.get(job_id))}
+
+    ended = [job_id for job_id in job_ids if job_id not in queue or queue[job_id].state in states.FINAL]
+    accounted: dict[str, list[JobObservation]] = {}
+    if ended:
+        result.scheduler_calls += 1
+        try:
+            accounted = slurm.query_sacct(ended)
+        except AccountingUnavailable as error:
+            result.notes.append(ACCOUNTING_NOTE.format(reason=error))
+
+    observations: dict[str, JobObservation | None] = {}
+    for job_id in job_ids:
+        live = queue.get(job_id)
+        record = _first_ours(accounted.get(job_id, ()), not_before[job_id])
+        if live is not None and live.state not in states.FINAL:
+            observations[job_id] = live
+        elif record is not None and (live is None or record.state in states.FINAL):
+            observations[job_id] = record
+        else:
+            observations[job_id] = live
+    return observations
+
+
+def _is_ours(observation: JobObservation, not_before: datetime | None) -> bool:
+    """A job with our id but submitted before we asked for ours is an older job whose id was reused."""
+    if observation.submitted_at is None or not_before is None:
+        return True
+    return observation.submitted_at >= not_before
+
+
+def _first_ours(rows: Iterable[JobObservation], not_before: datetime) -> JobObservation | None:
+    ours = [row for row in rows if _is_ours(row, not_before)]
+    ours.sort(key=lambda row: row.submitted_at or datetime.min)
+    return ours[0] if ours else None
+
+
+def _apply(submission: Submission, observation: JobObservation | None, now: datetime) -> bool:
+    """Copy an observation onto the submission; True when its state changed."""
+    if observation is None:
+        new_state = states.UNKNOWN
+    else:
+        new_state = observation.state or states.UNKNOWN
+        if observation.node:
+            submission.node = observation.node
+        submission.started_at = observation.started_at or submission.started_at
+        if new_state in states.FINAL:
+            submission.ended_at = observation.ended_at or submission.ended_at
+            submission.exit_code = observation.exit_code
+    changed = new_state != submission.state
+    submission.state = new_state
+    submission.updated_at = now
+    return changed
