@@ -17,6 +17,14 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
+# The README's sqlite3 examples are run with the sqlite3 shell too.
+if ! command -v sqlite3 >/dev/null 2>&1; then
+    sudo_if_needed=""
+    [ "$(id -u)" -eq 0 ] || sudo_if_needed=sudo
+    $sudo_if_needed apt-get install -y -qq --no-install-recommends sqlite3 >/dev/null \
+        || { $sudo_if_needed apt-get update -qq && $sudo_if_needed apt-get install -y -qq --no-install-recommends sqlite3 >/dev/null; }
+fi
+
 SLURM_ACCOUNTING=${SLURM_ACCOUNTING:-1} scripts/slurm/start-local-slurm.sh
 
 export PBT_TRACK_REQUIRE_SLURM=1

@@ -35,6 +35,8 @@ def test_wheel_carries_the_migrations_and_the_examples(wheel: Path) -> None:
         "pbt_tracker/cli.py",
     } <= names
     assert not any(name.startswith(("tests/", "migrations/")) for name in names)
+    modules = {str(path.relative_to(REPO_ROOT)) for path in (REPO_ROOT / "pbt_tracker").rglob("*.py")}
+    assert modules <= names, f"missing from the wheel (add the package to setup.cfg): {sorted(modules - names)}"
 
 
 def test_installed_copy_launches_and_migrates_outside_the_source_tree(wheel: Path, tmp_path: Path) -> None:
