@@ -191,7 +191,7 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
 
     with _open_workdir(workdir, sync=not no_sync) as store:
         rows = report_rows(store, _selection(run, experiments, states, all_attempts=all_attempts))
-    click.echo(render(rows, output_format), nl=False)
+    click.echo(render(rows, output_format, all_attempts), nl=False)
 
 
 @cli.command()
@@ -221,7 +221,7 @@ def cancel(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
         return
     verb = "Would cancel" if dry_run else "Cancelled"
     for experiment, job_id in result.targets:
-        click.echo(f"{verb} {experiment} (job {job_id})")
+        click.echo(f"{verb} {experiment} (job {job_id})" if job_id else f"{verb} {experiment} (not started)")
     if result.scancel_error:
         raise click.ClickException(f"scancel reported: {result.scancel_error}")
 
@@ -267,8 +267,10 @@ def resubmit_failed(workdir: str, run: str | None, experiments: tuple[str, ...],
         return
     for path in result.rewritten:
         click.echo(f"Rewrote {path} from the record.")
+    if result.interrupted:
+        raise click.ClickException("interrupted: the resubmitted experiments still running were stopped")
     if result.failed:
-        raise click.ClickException(f"{len(result.failed)} of {len(result.jobs)} resubmissions failed; see above")
+        raise click.ClickException(f"{len(result.failed)} of {result.attempted} resubmissions failed; see above")
 
 
 def main() -> None:

@@ -82,14 +82,14 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") + "Z" if moment else None
 
 
-def summary_line(rows: list[ReportRow]) -> str:
+def summary_line(rows: list[ReportRow], all_attempts: bool = False) -> str:
     counts = Counter(row.state for row in rows)
-    noun = "experiment" if len(rows) == 1 else "experiments"
+    noun = ("attempt" if all_attempts else "experiment") + ("" if len(rows) == 1 else "s")
     parts = ", ".join(f"{count} {state}" for state, count in sorted(counts.items()))
     return f"{len(rows)} {noun}" + (f": {parts}" if parts else "")
 
 
-def render(rows: list[ReportRow], output_format: str) -> str:
+def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False) -> str:
     if output_format == "json":
         return json.dumps([asdict(row) for row in rows], indent=2) + "\n"
     if output_format == "csv":
@@ -101,4 +101,4 @@ def render(rows: list[ReportRow], output_format: str) -> str:
     from tabulate import tabulate
 
     table = [[getattr(row, column) for column in TABLE_COLUMNS] for row in rows]
-    return tabulate(table, headers=TABLE_COLUMNS, missingval="-") + "\n" + summary_line(rows) + "\n"
+    return tabulate(table, headers=TABLE_COLUMNS, missingval="-") + "\n" + summary_line(rows, all_attempts) + "\n"

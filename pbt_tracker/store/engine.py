@@ -23,8 +23,8 @@ DB_FILENAME = "pbt_tracker.db"
 BUSY_TIMEOUT_S = float(os.environ.get("PBT_TRACK_BUSY_TIMEOUT", "30"))
 
 # The newest migration this code knows; tests check it against alembic's head.
-SCHEMA_HEAD = "0002"
-KNOWN_REVISIONS = ("0001", "0002")
+SCHEMA_HEAD = "0003"
+KNOWN_REVISIONS = ("0001", "0002", "0003")
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 

@@ -121,6 +121,13 @@ class Submission(Base):
     intended_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cancel_requested_at: Mapped[datetime | None]
+    # Local processes: job_id is the pid; with its start time (clock ticks after boot) and host
+    # a reused pid is not taken for ours. runner_* is the pbt-track process that starts it.
+    host: Mapped[str | None] = mapped_column(String)
+    process_start: Mapped[int | None] = mapped_column(Integer)
+    runner_pid: Mapped[int | None] = mapped_column(Integer)
+    runner_start: Mapped[int | None] = mapped_column(Integer)
 
     experiment: Mapped[Experiment] = relationship(back_populates="submissions")
     script: Mapped[Script | None] = relationship()

@@ -1,22 +1,41 @@
-"""Cancelling some of a workdir's jobs with one scancel, and keeping a record of having asked."""
+"""Cancelling some of a workdir's jobs, and keeping a record of having asked.
+
+Slurm jobs go to one scancel call. Local processes are stopped here: their
+process group gets SIGTERM, then SIGKILL after a grace period; a queued one
+is marked cancelled so its runner never starts it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from pbt_tracker import slurm, states
+from pbt_tracker import processes, slurm, states
 from pbt_tracker.errors import OptionError, SchedulerError
+from pbt_tracker.processes import ProcessId
 from pbt_tracker.store import Store
-from pbt_tracker.store.models import Cancellation, utcnow
+from pbt_tracker.store.models import Cancellation, Submission, utcnow
+from pbt_tracker.tracker.local import EXIT_DIR, record_end
 from pbt_tracker.tracker.selection import Selection, check_names_exist, selected_rows
 
 
 @dataclass
 class CancelResult:
-    targets: list[tuple[str, str]]  # (experiment, job id)
+    targets: list[tuple[str, str | None]]  # (experiment, job id; None for a queued local experiment)
     dry_run: bool
     cancellation_id: int | None = None
     scancel_error: str | None = None
+    elsewhere: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Target:
+    submission_id: int
+    experiment: str
+    job_id: str | None
+    backend: str
+    state: str
+    host: str | None
+    process_start: int | None
 
 
 def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dry_run: bool = False) -> CancelResult:
@@ -28,31 +47,52 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
         job_ids=selection.job_ids,
         states=tuple(selection.states) or tuple(sorted(states.MAY_BE_ACTIVE)),
         all_attempts=True,
-        backends=("slurm",),
     )
+    here = processes.hostname()
     with store.transaction() as session:
         check_names_exist(session, selection)
-        rows = session.execute(selected_rows(active)).all()
         targets = [
-            (experiment.name, submission.job_id)
-            for submission, experiment, _launch, _script in rows
-            if submission.job_id and submission.state in states.MAY_BE_ACTIVE
+            _Target(submission.id, experiment.name, submission.job_id, launch.backend, submission.state,
+                    submission.host, submission.process_start)
+            for submission, experiment, launch, _script in session.execute(selected_rows(active))
+            if submission.state in states.MAY_BE_ACTIVE
+            and (submission.job_id or (launch.backend == "processes" and submission.state == states.PENDING))
         ]
-        result = CancelResult(targets, dry_run)
+        result = CancelResult([(t.experiment, t.job_id) for t in targets], dry_run)
+        result.elsewhere = sorted(
+            {t.host for t in targets if t.backend == "processes" and t.host and t.host != here}
+        )
+        if result.elsewhere:
+            raise OptionError(
+                f"some of these experiments run on {', '.join(result.elsewhere)}; "
+                "run this cancel there (local processes can only be stopped on their own host)"
+            )
         if dry_run or not targets:
             return result
+        job_ids = [t.job_id for t in targets if t.job_id]
+        slurm_ids = [t.job_id for t in targets if t.backend == "slurm" and t.job_id]
+        now = utcnow()
         cancellation = Cancellation(
             selection={**selection.as_dict(), "all": everything},
-            job_ids=[job_id for _, job_id in targets],
-            argv=["scancel", *[job_id for _, job_id in targets]],
-            requested_at=utcnow(),
+            job_ids=job_ids,
+            argv=["scancel", *slurm_ids] if slurm_ids else [],
+            requested_at=now,
         )
         session.add(cancellation)
+        for target in targets:
+            submission = session.get_one(Submission, target.submission_id)
+            submission.cancel_requested_at = now
+            if target.backend == "processes" and target.state == states.PENDING:
+                record_end(session, submission, states.CANCELLED, None, "cancelled before it started")
         session.flush()
         result.cancellation_id = cancellation.id
 
+    _stop_local(store, [t for t in targets if t.backend == "processes" and t.job_id])
+    if not slurm_ids:
+        _complete(store, result.cancellation_id, 0, "", "")
+        return result
     try:
-        outcome = slurm.scancel([job_id for _, job_id in targets])
+        outcome = slurm.scancel(slurm_ids)
     except SchedulerError as error:
         _complete(store, result.cancellation_id, None, "", str(error))
         raise
@@ -60,6 +100,15 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
     if outcome.returncode != 0:
         result.scancel_error = slurm.one_line(outcome.stderr) or f"scancel exited with {outcome.returncode}"
     return result
+
+
+def _stop_local(store: Store, targets: list[_Target]) -> None:
+    here = processes.hostname()
+    for target in targets:
+        processes.terminate_group(ProcessId(int(target.job_id or 0), target.process_start, here))
+        code = processes.read_exit_file(store.workdir / EXIT_DIR / str(target.submission_id))
+        with store.transaction() as session:
+            record_end(session, session.get_one(Submission, target.submission_id), states.CANCELLED, code, "cancelled")
 
 
 def _complete(store: Store, cancellation_id: int | None, returncode: int | None, stdout: str, stderr: str) -> None:

@@ -193,21 +193,12 @@ def _record_launch(store: Store, plan: SlurmPlan) -> tuple[int, list[int]]:
     first_state = states.PRINT_ONLY if options.print_only else states.SUBMITTING
     now = utcnow()
     with store.transaction() as session:
-        launch = Launch(
-            run_name=plan.run_description.run_name,
-            run_module=options.run_module,
-            backend="slurm",
-            workdir=str(store.workdir),
-            train_dir=options.train_dir,
-            experiment_suffix=options.experiment_suffix,
-            options=options.recorded_options,
+        launch = launch_row(
+            store, plan.run_description, backend="slurm", run_module=options.run_module,
+            train_dir=options.train_dir, experiment_suffix=options.experiment_suffix,
+            recorded_options=options.recorded_options,
             template_path=str(Path(options.template_path).absolute()) if options.template_path else None,
-            template_text=plan.template_text,
-            print_only=options.print_only,
-            hostname=socket.gethostname(),
-            username=_username(),
-            pbt_track_version=__version__,
-            created_at=now,
+            template_text=plan.template_text, print_only=options.print_only,
         )
         session.add(launch)
         submissions = []
@@ -219,8 +210,8 @@ def _record_launch(store: Store, plan: SlurmPlan) -> tuple[int, list[int]]:
                 name=spec.name,
                 base_name=spec.base_name,
                 cmd=spec.cmd,
-                params=_jsonable(spec.params),
-                env_vars=_jsonable(spec.env_vars) if spec.env_vars is not None else None,
+                params=jsonable(spec.params),
+                env_vars=jsonable(spec.env_vars) if spec.env_vars is not None else None,
                 root_dir=spec.root_dir,
                 train_dir=spec.train_dir,
             )
@@ -257,12 +248,43 @@ def _make_train_dirs(plan: SlurmPlan) -> None:
             pass
 
 
-def _jsonable(value: Any) -> Any:
+def launch_row(
+    store: Store,
+    run_description: RunDescription,
+    *,
+    backend: str,
+    run_module: str,
+    train_dir: str,
+    experiment_suffix: str,
+    recorded_options: dict[str, Any],
+    template_path: str | None,
+    template_text: str | None,
+    print_only: bool,
+) -> Launch:
+    return Launch(
+        run_name=run_description.run_name,
+        run_module=run_module,
+        backend=backend,
+        workdir=str(store.workdir),
+        train_dir=train_dir,
+        experiment_suffix=experiment_suffix,
+        options=recorded_options,
+        template_path=template_path,
+        template_text=template_text,
+        print_only=print_only,
+        hostname=socket.gethostname(),
+        username=_username(),
+        pbt_track_version=__version__,
+        created_at=utcnow(),
+    )
+
+
+def jsonable(value: Any) -> Any:
     """Parameter values may be any Python object; the record keeps what JSON can hold."""
     if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
+        return {str(key): jsonable(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(item) for item in value]
+        return [jsonable(item) for item in value]
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return str(value)

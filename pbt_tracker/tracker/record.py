@@ -15,7 +15,7 @@ from pbt_tracker.files import write_text_atomic
 from pbt_tracker.sbatch_script import SCANCEL_SCRIPT_NAME, scancel_script
 from pbt_tracker.slurm import SubmitOutcome
 from pbt_tracker.store import Store
-from pbt_tracker.store.models import StateChange, Submission, utcnow
+from pbt_tracker.store.models import Experiment, Launch, StateChange, Submission, utcnow
 
 Echo = Callable[[str], None]
 
@@ -80,7 +80,13 @@ def write_scancel_script(store: Store) -> Path:
     with store.transaction() as session:
         job_ids = session.scalars(
             select(Submission.job_id)
-            .where(Submission.job_id.is_not(None), Submission.state.in_(states.MAY_BE_ACTIVE))
+            .join(Experiment, Experiment.id == Submission.experiment_id)
+            .join(Launch, Launch.id == Experiment.launch_id)
+            .where(
+                Launch.backend == "slurm",
+                Submission.job_id.is_not(None),
+                Submission.state.in_(states.MAY_BE_ACTIVE),
+            )
             .order_by(Submission.id)
         ).all()
     path = store.workdir / SCANCEL_SCRIPT_NAME

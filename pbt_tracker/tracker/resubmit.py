@@ -8,14 +8,17 @@ same time, sees that attempt as the latest and leaves the experiment alone.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pbt_tracker import slurm, states
+from pbt_tracker import processes, slurm, states
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import write_text_atomic
 from pbt_tracker.store import Store
+from pbt_tracker.processes import ProcessId
 from pbt_tracker.store.models import Script, StateChange, Submission, utcnow
+from pbt_tracker.tracker.local import LocalJob, LocalOutcome, Runner, local_attempt, local_job
 from pbt_tracker.tracker.record import (
     Echo,
     SubmittedJob,
@@ -57,10 +60,19 @@ class ResubmitResult:
     jobs: list[SubmittedJob] = field(default_factory=list)
     rewritten: list[str] = field(default_factory=list)
     skipped_max_attempts: list[str] = field(default_factory=list)
+    local_outcomes: list[LocalOutcome] = field(default_factory=list)
+    interrupted: bool = False
 
     @property
-    def failed(self) -> list[SubmittedJob]:
-        return [job for job in self.jobs if job.error]
+    def failed(self) -> list[str]:
+        """Experiments whose new attempt did not go out, or (local ones) did not complete."""
+        return [job.experiment for job in self.jobs if job.error] + [
+            outcome.experiment for outcome in self.local_outcomes if outcome.state != states.COMPLETED
+        ]
+
+    @property
+    def attempted(self) -> int:
+        return len(self.jobs) + len(self.local_outcomes)
 
 
 def resubmit_failed(
@@ -75,24 +87,35 @@ def resubmit_failed(
 ) -> ResubmitResult:
     if max_attempts is not None and max_attempts < 1:
         raise OptionError(f"--max-attempts must be 1 or more, not {max_attempts}")
-    if not dry_run:
-        slurm.require_command("sbatch")
     wanted = RESUBMITTABLE | ({states.CANCELLED} if include_cancelled else set())
     query = Selection(
         run=selection.run,
         experiments=selection.experiments,
         states=tuple(sorted(wanted)),
-        backends=("slurm",),
     )
     result = ResubmitResult(dry_run)
     planned: list[_Planned] = []
+    local: dict[int, tuple[dict, list[LocalJob]]] = {}
     with store.transaction() as session:
         check_names_exist(session, selection)
         rows = session.execute(selected_rows(query)).all()
+        if not dry_run and any(launch.backend == "slurm" for _s, _e, launch, _sc in rows):
+            slurm.require_command("sbatch")
         changed = []
-        for submission, experiment, _launch, script in rows:
+        me = ProcessId(os.getpid(), processes.start_ticks(os.getpid()), processes.hostname())
+        for submission, experiment, launch, script in rows:
             if max_attempts is not None and submission.attempt >= max_attempts:
                 result.skipped_max_attempts.append(experiment.name)
+                continue
+            if launch.backend == "processes":
+                result.planned.append((experiment.name, submission.attempt + 1))
+                if not dry_run:
+                    attempt = local_attempt(experiment, submission.attempt + 1, list(submission.argv), store.workdir, me)
+                    session.add(attempt)
+                    session.flush()
+                    local.setdefault(launch.id, (dict(launch.options), []))[1].append(
+                        local_job(store.workdir, experiment, attempt)
+                    )
                 continue
             if script is None:
                 continue
@@ -129,6 +152,14 @@ def resubmit_failed(
                 f"{len(changed)} script(s) changed on disk since they were recorded: {', '.join(changed)}; "
                 "restore them, or pass --accept-changed to submit them as they are now"
             )
+    for options, jobs in local.values():
+        runner = Runner(
+            store, jobs, int(options.get("max_parallel") or 4), int(options.get("num_gpus") or 1),
+            int(options.get("experiments_per_gpu") or -1), 0, echo,
+        )
+        outcomes, interrupted = runner.run()
+        result.local_outcomes += outcomes
+        result.interrupted = result.interrupted or interrupted
     for job in planned:
         if not job.script_path.exists():
             try:

@@ -46,10 +46,16 @@ class _Tracked:
 
 
 def sync_workdir(store: Store) -> SyncResult:
-    """Sync every backend's jobs; scancel.sh follows when a job has ended."""
+    """Sync every backend's jobs; scancel.sh follows when a Slurm job has ended."""
+    from pbt_tracker.tracker.local import sync_processes
+
     result = sync_slurm(store)
     if result.changed:
         write_scancel_script(store)
+    asked, changed, notes = sync_processes(store)
+    result.asked += asked
+    result.changed += changed
+    result.notes += notes
     return result
 
 

@@ -1,0 +1,117 @@
+"""The one place that starts, inspects and stops local experiment processes.
+
+A pid alone does not identify a process for long: once it exits, the number is
+reused. Every pid pbt-track keeps is paired with the process's start time in
+clock ticks after boot (field 22 of /proc/PID/stat), and a pid whose start time
+differs is not ours.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pbt_tracker.errors import RunDescriptionError
+
+TERMINATE_GRACE_S = float(os.environ.get("PBT_TRACK_KILL_GRACE", "10"))
+
+
+@dataclass(frozen=True)
+class ProcessId:
+    pid: int
+    start: int | None
+    host: str
+
+    @property
+    def here(self) -> bool:
+        return self.host == hostname()
+
+
+def hostname() -> str:
+    return socket.gethostname()
+
+
+def start_ticks(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    try:
+        return int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def is_running(process: ProcessId) -> bool:
+    """True while the very process we started is alive (a zombie counts as ended)."""
+    ticks = start_ticks(process.pid)
+    if ticks is None or (process.start is not None and ticks != process.start):
+        return False
+    try:
+        state = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def command_argv(cmd: str) -> list[str]:
+    """Split like a shell would, without one; a leading `python...` becomes this interpreter."""
+    try:
+        argv = shlex.split(cmd)
+    except ValueError as error:
+        raise RunDescriptionError(f"cannot split the command {cmd!r}: {error}; check its quotes") from None
+    if not argv:
+        raise RunDescriptionError("an experiment has an empty command; give its Experiment a command")
+    if argv[0].startswith("python"):
+        argv[0] = sys.executable
+    return argv
+
+
+def spawn(argv: list[str], log_path: Path, env: dict[str, str], exit_file: Path) -> subprocess.Popen[bytes]:
+    """Start `argv` under the exit-code keeper, in a process group of its own, output to `log_path`.
+
+    The keeper writes the exit code to `exit_file`, so that whoever looks
+    later, even after this process has died, can tell how the experiment ended.
+    """
+    keeper = [sys.executable, "-m", "pbt_tracker.launcher.process_job", str(exit_file), "--", *argv]
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            keeper, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+
+
+def terminate_group(process: ProcessId, grace: float = TERMINATE_GRACE_S) -> bool:
+    """SIGTERM the process group, SIGKILL it after `grace` seconds; True if it was ours and alive."""
+    if not is_running(process):
+        return False
+    _signal_group(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not is_running(process):
+            return True
+        time.sleep(0.1)
+    _signal_group(process.pid, signal.SIGKILL)
+    return True
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    try:
+        os.killpg(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def read_exit_file(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None

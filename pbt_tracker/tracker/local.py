@@ -1,0 +1,387 @@
+"""The processes backend: experiments as local processes, recorded like Slurm jobs.
+
+The runner is the launcher's own loop: it keeps at most max_parallel
+experiments going, assigns GPUs the way the original launcher does, and
+records every start and end. Each experiment runs under a small keeper
+(pbt_tracker.launcher.process_job) in a process group of its own, so that
+`pbt-track cancel` from another shell can stop it, and so that how it ended
+is known even if the runner was killed meanwhile.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pbt_tracker import processes, states
+from pbt_tracker.errors import OptionError, RunDescriptionError
+from pbt_tracker.processes import ProcessId
+from pbt_tracker.run_description import ExperimentSpec, RunDescription
+from pbt_tracker.sbatch_script import check_experiment_name
+from pbt_tracker.store import Store, open_store
+from pbt_tracker.store.models import Experiment, StateChange, Submission, utcnow
+from pbt_tracker.tracker.launch import jsonable, launch_row
+from pbt_tracker.tracker.record import Echo, quiet
+
+EXIT_DIR = ".exit"
+
+
+@dataclass(frozen=True)
+class ProcessesLaunchOptions:
+    workdir: Path
+    run_module: str
+    train_dir: str = "./train_dir"
+    experiment_suffix: str = ""
+    pause_between: float = 1.0
+    max_parallel: int = 4
+    num_gpus: int = 1
+    experiments_per_gpu: int = -1
+    recorded_options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.max_parallel < 1:
+            raise OptionError(f"--max_parallel must be 1 or more, not {self.max_parallel}")
+        if self.experiments_per_gpu == 0 or self.experiments_per_gpu < -1:
+            raise OptionError(
+                f"--experiments_per_gpu must be -1 (leave CUDA_VISIBLE_DEVICES alone) or 1 or more, "
+                f"not {self.experiments_per_gpu}"
+            )
+        if self.experiments_per_gpu > 0 and self.num_gpus < 1:
+            raise OptionError(f"--num_gpus must be 1 or more with --experiments_per_gpu, not {self.num_gpus}")
+
+
+@dataclass(frozen=True)
+class LocalJob:
+    submission_id: int
+    experiment: str
+    argv: list[str]
+    env_vars: dict[str, Any] | None
+    train_dir: str
+    log_path: Path
+    exit_file: Path
+
+
+@dataclass
+class LocalOutcome:
+    experiment: str
+    state: str
+    exit_code: int | None
+    pid: int | None
+
+
+@dataclass
+class LocalRunResult:
+    launch_id: int | None
+    workdir: Path
+    db_path: Path
+    outcomes: list[LocalOutcome]
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> list[LocalOutcome]:
+        return [o for o in self.outcomes if o.state != states.COMPLETED]
+
+
+def plan_processes_launch(
+    run_description: RunDescription, options: ProcessesLaunchOptions
+) -> list[tuple[ExperimentSpec, list[str]]]:
+    specs = run_description.experiment_specs(options.train_dir, makedirs=False)
+    if not specs:
+        raise RunDescriptionError(
+            f"run {run_description.run_name} describes no experiments; add an Experiment to RUN_DESCRIPTION"
+        )
+    seen: set[str] = set()
+    planned = []
+    for spec in specs:
+        check_experiment_name(spec.name)
+        if spec.name in seen:
+            raise RunDescriptionError(
+                f"run {run_description.run_name} has two experiments named {spec.name}; "
+                "give its Experiments different names"
+            )
+        seen.add(spec.name)
+        planned.append((spec, processes.command_argv(spec.cmd)))
+    return planned
+
+
+def log_path(workdir: Path, experiment: str, attempt: int) -> Path:
+    return workdir / f"{experiment}.{attempt}.log"
+
+
+def run_processes_launch(
+    run_description: RunDescription,
+    options: ProcessesLaunchOptions,
+    planned: list[tuple[ExperimentSpec, list[str]]],
+    echo: Echo = quiet,
+) -> LocalRunResult:
+    store = open_store(options.workdir)
+    try:
+        launch_id, jobs = _record_launch(store, run_description, options, planned)
+        runner = Runner(store, jobs, options.max_parallel, options.num_gpus, options.experiments_per_gpu,
+                        options.pause_between, echo)
+        outcomes, interrupted = runner.run()
+        return LocalRunResult(launch_id, store.workdir, store.path, outcomes, interrupted)
+    finally:
+        store.close()
+
+
+def _record_launch(
+    store: Store, run_description: RunDescription, options: ProcessesLaunchOptions,
+    planned: list[tuple[ExperimentSpec, list[str]]],
+) -> tuple[int, list[LocalJob]]:
+    now = utcnow()
+    me = _me()
+    with store.transaction() as session:
+        launch = launch_row(
+            store, run_description, backend="processes", run_module=options.run_module,
+            train_dir=options.train_dir, experiment_suffix=options.experiment_suffix,
+            recorded_options=options.recorded_options, template_path=None, template_text=None, print_only=False,
+        )
+        session.add(launch)
+        created = []
+        for position, (spec, argv) in enumerate(planned):
+            experiment = Experiment(
+                launch=launch, position=position, name=spec.name, base_name=spec.base_name, cmd=spec.cmd,
+                params=jsonable(spec.params), env_vars=jsonable(spec.env_vars) if spec.env_vars else None,
+                root_dir=spec.root_dir, train_dir=spec.train_dir,
+            )
+            submission = local_attempt(experiment, 1, argv, store.workdir, me, now)
+            session.add_all([experiment, submission])
+            created.append((experiment, submission))
+        session.flush()
+        jobs = [local_job(store.workdir, experiment, submission) for experiment, submission in created]
+        return launch.id, jobs
+
+
+def local_attempt(
+    experiment: Experiment, attempt: int, argv: list[str], workdir: Path, me: ProcessId, now: datetime | None = None
+) -> Submission:
+    """A queued attempt of a local experiment, owned by the runner `me`."""
+    now = now or utcnow()
+    submission = Submission(
+        experiment=experiment, attempt=attempt, argv=argv, log_path=str(log_path(workdir, experiment.name, attempt)),
+        state=states.PENDING, intended_at=now, updated_at=now, host=me.host, runner_pid=me.pid,
+        runner_start=me.start,
+    )
+    submission.state_changes.append(StateChange(state=states.PENDING, observed_at=now, detail="queued locally"))
+    return submission
+
+
+def local_job(workdir: Path, experiment: Experiment, submission: Submission) -> LocalJob:
+    return LocalJob(
+        submission.id, experiment.name, list(submission.argv), experiment.env_vars, experiment.train_dir,
+        Path(submission.log_path or log_path(workdir, experiment.name, submission.attempt)),
+        workdir / EXIT_DIR / str(submission.id),
+    )
+
+
+def _me() -> ProcessId:
+    return ProcessId(os.getpid(), processes.start_ticks(os.getpid()), processes.hostname())
+
+
+class Runner:
+    """Starts queued experiments as slots free up, and records what becomes of them."""
+
+    def __init__(
+        self, store: Store, jobs: list[LocalJob], max_parallel: int, num_gpus: int, experiments_per_gpu: int,
+        pause_between: float, echo: Echo = quiet,
+    ) -> None:
+        self.store = store
+        self.pending = deque(jobs)
+        self.max_parallel = max_parallel
+        self.experiments_per_gpu = experiments_per_gpu
+        self.gpu_load = {gpu: 0 for gpu in range(max(num_gpus, 0))}
+        self.pause_between = pause_between
+        self.echo = echo
+        self.running: dict[int, tuple[LocalJob, Any, int | None]] = {}
+        self.outcomes: list[LocalOutcome] = []
+
+    def run(self) -> tuple[list[LocalOutcome], bool]:
+        (self.store.workdir / EXIT_DIR).mkdir(exist_ok=True)
+        try:
+            with _sigterm_as_interrupt():
+                while self.pending or self.running:
+                    while self.pending and self._has_room():
+                        self._start(self.pending.popleft())
+                        if self.pending and self._has_room() and self.pause_between > 0:
+                            time.sleep(self.pause_between)
+                    self._reap()
+                    time.sleep(0.1)
+        except KeyboardInterrupt:
+            self._stop_all()
+            return self.outcomes, True
+        return self.outcomes, False
+
+    def _has_room(self) -> bool:
+        if len(self.running) >= self.max_parallel:
+            return False
+        return self.experiments_per_gpu <= 0 or self._least_busy_gpu() is not None
+
+    def _least_busy_gpu(self) -> int | None:
+        free = {gpu: self.experiments_per_gpu - load for gpu, load in self.gpu_load.items()}
+        gpu = max(free, key=lambda g: (free[g], -g), default=None)
+        return gpu if gpu is not None and free[gpu] > 0 else None
+
+    def _start(self, job: LocalJob) -> None:
+        with self.store.transaction() as session:
+            if session.get_one(Submission, job.submission_id).state != states.PENDING:
+                self.echo(f"Not starting {job.experiment}: it was cancelled")
+                return
+        env = dict(os.environ)
+        gpu = self._least_busy_gpu() if self.experiments_per_gpu > 0 else None
+        if gpu is not None:
+            env["CUDA_VISIBLE_DEVICES"] = str(gpu)
+            self.gpu_load[gpu] += 1
+        for key, value in (job.env_vars or {}).items():
+            env[str(key)] = str(value)
+        os.makedirs(job.train_dir, exist_ok=True)
+        job.exit_file.unlink(missing_ok=True)
+        try:
+            process = processes.spawn(job.argv, job.log_path, env, job.exit_file)
+        except OSError as error:
+            self._finish(job, states.SUBMIT_FAILED, None, f"cannot start: {error.strerror}")
+            if gpu is not None:
+                self.gpu_load[gpu] -= 1
+            return
+        started = processes.start_ticks(process.pid)
+        now = utcnow()
+        with self.store.transaction() as session:
+            submission = session.get_one(Submission, job.submission_id)
+            submission.job_id = str(process.pid)
+            submission.process_start = started
+            submission.node = processes.hostname()
+            submission.host = processes.hostname()
+            submission.state = states.RUNNING
+            submission.submitted_at = submission.started_at = submission.updated_at = now
+            session.add(StateChange(submission_id=submission.id, state=states.RUNNING, observed_at=now,
+                                    detail=f"pid {process.pid}" + (f", GPU {gpu}" if gpu is not None else "")))
+        self.running[job.submission_id] = (job, process, gpu)
+        self.echo(f"Started {job.experiment} (pid {process.pid}" + (f", GPU {gpu})" if gpu is not None else ")"))
+
+    def _reap(self) -> None:
+        for submission_id, (job, process, gpu) in list(self.running.items()):
+            keeper_code = process.poll()
+            if keeper_code is None:
+                continue
+            del self.running[submission_id]
+            if gpu is not None:
+                self.gpu_load[gpu] -= 1
+            code = processes.read_exit_file(job.exit_file)
+            self._finish(job, None, code if code is not None else keeper_code, None, pid=process.pid)
+
+    def _finish(self, job: LocalJob, state: str | None, code: int | None, detail: str | None,
+                pid: int | None = None) -> None:
+        with self.store.transaction() as session:
+            submission = session.get_one(Submission, job.submission_id)
+            final = state or ended_state(submission, code)
+            record_end(session, submission, final, code, detail)
+        self.outcomes.append(LocalOutcome(job.experiment, final, code, pid))
+        self.echo(f"Process finished {job.experiment}: {final}" + (f" (exit code {code})" if code is not None else ""))
+
+    def _stop_all(self) -> None:
+        """Ctrl-C: stop every experiment this runner started, and start no more."""
+        now = utcnow()
+        with self.store.transaction() as session:
+            for submission_id in [*self.running, *(job.submission_id for job in self.pending)]:
+                session.get_one(Submission, submission_id).cancel_requested_at = now
+        for job, process, _gpu in self.running.values():
+            processes.terminate_group(ProcessId(process.pid, processes.start_ticks(process.pid), processes.hostname()))
+            process.wait()
+        self._reap_stopped()
+        for job in self.pending:
+            self._finish(job, states.CANCELLED, None, "launcher interrupted before starting it")
+        self.pending.clear()
+
+    def _reap_stopped(self) -> None:
+        for _submission_id, (job, process, _gpu) in list(self.running.items()):
+            code = processes.read_exit_file(job.exit_file)
+            self._finish(job, states.CANCELLED, code if code is not None else process.returncode, "launcher interrupted")
+        self.running.clear()
+
+
+def ended_state(submission: Submission, code: int | None) -> str:
+    if submission.cancel_requested_at is not None or submission.state == states.CANCELLED:
+        return states.CANCELLED
+    if code is None:
+        return states.UNKNOWN
+    return states.COMPLETED if code == 0 else states.FAILED
+
+
+def record_end(session, submission: Submission, state: str, code: int | None, detail: str | None) -> None:  # type: ignore[no-untyped-def]
+    now = utcnow()
+    changed = submission.state != state
+    submission.state = state
+    submission.exit_code = code
+    if submission.started_at is not None:
+        submission.ended_at = submission.ended_at or now
+    submission.updated_at = now
+    if changed:
+        session.add(StateChange(submission_id=submission.id, state=state, observed_at=now, detail=detail))
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """A launcher stopped with SIGTERM cleans up as it does on Ctrl-C."""
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def sync_processes(store: Store) -> tuple[int, int, list[str]]:
+    """Settle local experiments whose process or runner has gone: (asked, changed, notes).
+
+    A process that is gone is over: its keeper's exit file says how it ended,
+    and without one (the keeper was killed too) the end is UNKNOWN. Queued
+    experiments whose runner has gone will never start: SUBMIT_FAILED, so
+    that resubmit-failed picks them up.
+    """
+    from sqlalchemy import select
+
+    from pbt_tracker.store.models import Launch
+
+    here = processes.hostname()
+    asked = changed = 0
+    elsewhere: set[str] = set()
+    with store.transaction() as session:
+        rows = session.scalars(
+            select(Submission)
+            .join(Experiment, Experiment.id == Submission.experiment_id)
+            .join(Launch, Launch.id == Experiment.launch_id)
+            .where(Launch.backend == "processes", Submission.state.in_([states.PENDING, states.RUNNING, states.SUBMITTING]))
+        ).all()
+        for submission in rows:
+            if submission.host and submission.host != here:
+                elsewhere.add(submission.host)
+                continue
+            asked += 1
+            before = submission.state
+            if submission.state == states.RUNNING and submission.job_id:
+                if processes.is_running(ProcessId(int(submission.job_id), submission.process_start, here)):
+                    continue
+                code = processes.read_exit_file(store.workdir / EXIT_DIR / str(submission.id))
+                record_end(session, submission, ended_state(submission, code), code,
+                           "process ended" if code is not None else "process ended without an exit code")
+            elif submission.runner_pid and not processes.is_running(
+                ProcessId(submission.runner_pid, submission.runner_start, here)
+            ):
+                record_end(session, submission, states.SUBMIT_FAILED, None, "its launcher stopped before starting it")
+            changed += submission.state != before
+    notes = [f"experiments running on {host} can only be checked there" for host in sorted(elsewhere)]
+    return asked, changed, notes
