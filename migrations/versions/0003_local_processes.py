@@ -1,4 +1,4 @@
-"""Columns for the processes backend: host, pid start time, runner, cancel requests
+"""Columns for the processes backend (host, pid start time, runner, cancel requests) and the launch's cwd
 
 Revision ID: 0003
 Revises: 0002
@@ -25,9 +25,12 @@ _COLUMNS = (
 def upgrade() -> None:
     for name, type_ in _COLUMNS:
         op.add_column("submissions", sa.Column(name, type_, nullable=True))
+    op.add_column("launches", sa.Column("cwd", sa.String(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("launches") as batch:
+        batch.drop_column("cwd")
     with op.batch_alter_table("submissions") as batch:
         for name, _type in reversed(_COLUMNS):
             batch.drop_column(name)

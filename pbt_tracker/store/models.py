@@ -42,6 +42,7 @@ class Launch(Base):
     username: Mapped[str] = mapped_column(String)
     pbt_track_version: Mapped[str] = mapped_column(String)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cwd: Mapped[str | None] = mapped_column(String)  # relative train dirs and commands start here
 
     experiments: Mapped[list[Experiment]] = relationship(
         back_populates="launch", order_by="Experiment.position"

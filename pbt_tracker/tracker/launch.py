@@ -123,22 +123,9 @@ def plan_slurm_launch(run_description: RunDescription, options: SlurmLaunchOptio
             f"--slurm_timeout {options.resources.timeout} has no effect: the sbatch template has no $TIMEOUT "
             "(add `#SBATCH --time=$TIMEOUT` to a template of your own)"
         )
-    specs = run_description.experiment_specs(options.train_dir, makedirs=False)
-    if not specs:
-        raise RunDescriptionError(
-            f"run {run_description.run_name} describes no experiments; add an Experiment to RUN_DESCRIPTION"
-        )
-    seen: set[str] = set()
     workdir = options.workdir.absolute()
     jobs = []
-    for spec in specs:
-        check_experiment_name(spec.name)
-        if spec.name in seen:
-            raise RunDescriptionError(
-                f"run {run_description.run_name} has two experiments named {spec.name}; "
-                "give its Experiments different names"
-            )
-        seen.add(spec.name)
+    for spec in checked_specs(run_description, options.train_dir):
         path = script_path(workdir, spec.name)
         text = render_script(
             template_text,
@@ -150,6 +137,25 @@ def plan_slurm_launch(run_description: RunDescription, options: SlurmLaunchOptio
         log = log_path(workdir, path)
         jobs.append(PlannedJob(spec, path, text, log, sbatch_argv(path, log, options.resources)))
     return SlurmPlan(run_description, options, template_text, jobs, warnings)
+
+
+def checked_specs(run_description: RunDescription, train_dir: str) -> list[ExperimentSpec]:
+    """The run's experiments, refused when there are none or when their names cannot be files."""
+    specs = run_description.experiment_specs(train_dir, makedirs=False)
+    if not specs:
+        raise RunDescriptionError(
+            f"run {run_description.run_name} describes no experiments; add an Experiment to RUN_DESCRIPTION"
+        )
+    seen: set[str] = set()
+    for spec in specs:
+        check_experiment_name(spec.name)
+        if spec.name in seen:
+            raise RunDescriptionError(
+                f"run {run_description.run_name} has two experiments named {spec.name}; "
+                "give its Experiments different names"
+            )
+        seen.add(spec.name)
+    return specs
 
 
 def submit_slurm_launch(plan: SlurmPlan, echo: Echo = quiet) -> LaunchResult:
@@ -204,17 +210,7 @@ def _record_launch(store: Store, plan: SlurmPlan) -> tuple[int, list[int]]:
         submissions = []
         for position, job in enumerate(plan.jobs):
             spec = job.spec
-            experiment = Experiment(
-                launch=launch,
-                position=position,
-                name=spec.name,
-                base_name=spec.base_name,
-                cmd=spec.cmd,
-                params=jsonable(spec.params),
-                env_vars=jsonable(spec.env_vars) if spec.env_vars is not None else None,
-                root_dir=spec.root_dir,
-                train_dir=spec.train_dir,
-            )
+            experiment = experiment_row(launch, position, spec)
             script = Script(
                 experiment=experiment,
                 path=str(job.script_path),
@@ -248,6 +244,20 @@ def _make_train_dirs(plan: SlurmPlan) -> None:
             pass
 
 
+def experiment_row(launch: Launch, position: int, spec: ExperimentSpec) -> Experiment:
+    return Experiment(
+        launch=launch,
+        position=position,
+        name=spec.name,
+        base_name=spec.base_name,
+        cmd=spec.cmd,
+        params=jsonable(spec.params),
+        env_vars=jsonable(spec.env_vars) if spec.env_vars is not None else None,
+        root_dir=spec.root_dir,
+        train_dir=spec.train_dir,
+    )
+
+
 def launch_row(
     store: Store,
     run_description: RunDescription,
@@ -276,6 +286,7 @@ def launch_row(
         username=_username(),
         pbt_track_version=__version__,
         created_at=utcnow(),
+        cwd=os.getcwd(),
     )
 
 

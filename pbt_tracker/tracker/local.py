@@ -22,13 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from pbt_tracker import processes, states
-from pbt_tracker.errors import OptionError, RunDescriptionError
+from pbt_tracker.errors import OptionError
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
-from pbt_tracker.sbatch_script import check_experiment_name
 from pbt_tracker.store import Store, open_store
 from pbt_tracker.store.models import Experiment, StateChange, Submission, utcnow
-from pbt_tracker.tracker.launch import jsonable, launch_row
+from pbt_tracker.tracker.launch import checked_specs, experiment_row, launch_row
 from pbt_tracker.tracker.record import Echo, quiet
 
 EXIT_DIR = ".exit"
@@ -93,23 +92,7 @@ class LocalRunResult:
 def plan_processes_launch(
     run_description: RunDescription, options: ProcessesLaunchOptions
 ) -> list[tuple[ExperimentSpec, list[str]]]:
-    specs = run_description.experiment_specs(options.train_dir, makedirs=False)
-    if not specs:
-        raise RunDescriptionError(
-            f"run {run_description.run_name} describes no experiments; add an Experiment to RUN_DESCRIPTION"
-        )
-    seen: set[str] = set()
-    planned = []
-    for spec in specs:
-        check_experiment_name(spec.name)
-        if spec.name in seen:
-            raise RunDescriptionError(
-                f"run {run_description.run_name} has two experiments named {spec.name}; "
-                "give its Experiments different names"
-            )
-        seen.add(spec.name)
-        planned.append((spec, processes.command_argv(spec.cmd)))
-    return planned
+    return [(spec, processes.command_argv(spec.cmd)) for spec in checked_specs(run_description, options.train_dir)]
 
 
 def log_path(workdir: Path, experiment: str, attempt: int) -> Path:
@@ -148,11 +131,7 @@ def _record_launch(
         session.add(launch)
         created = []
         for position, (spec, argv) in enumerate(planned):
-            experiment = Experiment(
-                launch=launch, position=position, name=spec.name, base_name=spec.base_name, cmd=spec.cmd,
-                params=jsonable(spec.params), env_vars=jsonable(spec.env_vars) if spec.env_vars else None,
-                root_dir=spec.root_dir, train_dir=spec.train_dir,
-            )
+            experiment = experiment_row(launch, position, spec)
             submission = local_attempt(experiment, 1, argv, store.workdir, me, now)
             session.add_all([experiment, submission])
             created.append((experiment, submission))
