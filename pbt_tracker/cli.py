@@ -177,21 +177,23 @@ def sync(workdir: str) -> None:
 @_selection_options
 @click.option("--all-attempts", is_flag=True, help="Every attempt, not only each experiment's latest.")
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--pbt", is_flag=True, help="Add each PBT policy's latest iteration and objectives, read from its workspace.")
 @_no_sync_option
 def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: tuple[str, ...],
-           all_attempts: bool, output_format: str, no_sync: bool) -> None:
+           all_attempts: bool, output_format: str, pbt: bool, no_sync: bool) -> None:
     """Show where every experiment stands: one row per experiment, its latest attempt.
 
     \b
     Example:
         pbt-track report --workdir ./slurm_logs
         pbt-track report --state FAILED --format json
+        pbt-track report --pbt
     """
     from pbt_tracker.report import render, report_rows
 
     with _open_workdir(workdir, sync=not no_sync) as store:
-        rows = report_rows(store, _selection(run, experiments, states, all_attempts=all_attempts))
-    click.echo(render(rows, output_format, all_attempts), nl=False)
+        rows = report_rows(store, _selection(run, experiments, states, all_attempts=all_attempts), pbt=pbt)
+    click.echo(render(rows, output_format, all_attempts, pbt), nl=False)
 
 
 @cli.command()

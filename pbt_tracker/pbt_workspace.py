@@ -30,11 +30,12 @@ class PolicyProgress:
     best_objective: float | None
 
 
-def find_workspace(cmd: str, experiment_train_dir: str) -> Path | None:
+def find_workspace(cmd: str, experiment_train_dir: str, cwd: str | None = None) -> Path | None:
     """The existing workspace directory the experiment's ``pbt.workspace=`` argument names.
 
     IsaacGymEnvs puts a relative workspace under the rl_games train dir
     ``runs`` inside the Hydra run dir; the run dir itself is tried too.
+    Relative paths are taken from `cwd`, the directory the experiment was launched from.
     """
     try:
         tokens = shlex.split(cmd)
@@ -43,7 +44,7 @@ def find_workspace(cmd: str, experiment_train_dir: str) -> Path | None:
     workspace = _last_value(tokens, "pbt.workspace")
     if not workspace:
         return None
-    base = _last_value(tokens, "hydra.run.dir") or experiment_train_dir
+    base = os.path.join(cwd or "", _last_value(tokens, "hydra.run.dir") or experiment_train_dir)
     candidates = [workspace] if os.path.isabs(workspace) else []
     candidates += [os.path.join(base, "runs", workspace), os.path.join(base, workspace)]
     return next((Path(candidate) for candidate in candidates if os.path.isdir(candidate)), None)
@@ -76,6 +77,21 @@ def _last_value(tokens: list[str], key: str) -> str | None:
         if sep and name == key:
             value = rest
     return value
+
+
+def policy_index(params: dict[str, object], cmd: str) -> int | None:
+    """The experiment's `pbt.policy_idx`, from its parameters or else its command."""
+    value = params.get("pbt.policy_idx", params.get("+pbt.policy_idx"))
+    if value is None:
+        try:
+            tokens = shlex.split(cmd)
+        except ValueError:
+            tokens = cmd.split()
+        value = _last_value(tokens, "pbt.policy_idx")
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
 
 
 def _read_entry(path: Path, stem_iteration: int) -> tuple[int, float] | None:

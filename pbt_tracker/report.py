@@ -35,14 +35,23 @@ class ReportRow:
     submitted_at: str | None
     started_at: str | None
     ended_at: str | None
+    pbt_policy: int | None = None
+    pbt_iteration: int | None = None
+    pbt_objective: float | None = None
+    pbt_best_objective: float | None = None
 
 
-def report_rows(store: Store, selection: Selection) -> list[ReportRow]:
+PBT_COLUMNS = ("pbt_policy", "pbt_iteration", "pbt_objective", "pbt_best_objective")
+
+
+def report_rows(store: Store, selection: Selection, pbt: bool = False) -> list[ReportRow]:
+    """Rows of the selection; with `pbt`, each PBT policy's progress read from its workspace."""
     now = utcnow()
     with store.transaction() as session:
         check_names_exist(session, selection)
         return [
             ReportRow(
+                **(_pbt_progress(experiment, launch) if pbt else {}),
                 run=launch.run_name,
                 experiment=experiment.name,
                 attempt=submission.attempt,
@@ -61,6 +70,22 @@ def report_rows(store: Store, selection: Selection) -> list[ReportRow]:
             )
             for submission, experiment, launch, script in session.execute(selected_rows(selection))
         ]
+
+
+def _pbt_progress(experiment, launch) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    from pbt_tracker.pbt_workspace import find_workspace, policy_index, read_policy_progress
+
+    policy = policy_index(experiment.params or {}, experiment.cmd)
+    workspace = find_workspace(experiment.cmd, experiment.train_dir, launch.cwd) if policy is not None else None
+    if workspace is None:
+        return {"pbt_policy": policy}
+    progress = read_policy_progress(workspace, policy)
+    return {
+        "pbt_policy": policy,
+        "pbt_iteration": progress.latest_iteration,
+        "pbt_objective": progress.latest_objective,
+        "pbt_best_objective": progress.best_objective,
+    }
 
 
 def log_file(pattern: str | None, job_id: str | None) -> str | None:
@@ -89,7 +114,7 @@ def summary_line(rows: list[ReportRow], all_attempts: bool = False) -> str:
     return f"{len(rows)} {noun}" + (f": {parts}" if parts else "")
 
 
-def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False) -> str:
+def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False, pbt: bool = False) -> str:
     if output_format == "json":
         return json.dumps([asdict(row) for row in rows], indent=2) + "\n"
     if output_format == "csv":
@@ -100,5 +125,7 @@ def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False
         return buffer.getvalue()
     from tabulate import tabulate
 
-    table = [[getattr(row, column) for column in TABLE_COLUMNS] for row in rows]
-    return tabulate(table, headers=TABLE_COLUMNS, missingval="-") + "\n" + summary_line(rows, all_attempts) + "\n"
+    columns = TABLE_COLUMNS[:-1] + (("policy", "iteration", "objective", "best") if pbt else ()) + TABLE_COLUMNS[-1:]
+    fields = TABLE_COLUMNS[:-1] + (PBT_COLUMNS if pbt else ()) + TABLE_COLUMNS[-1:]
+    table = [[getattr(row, field) for field in fields] for row in rows]
+    return tabulate(table, headers=columns, missingval="-", floatfmt=".4g") + "\n" + summary_line(rows, all_attempts) + "\n"

@@ -18,6 +18,7 @@ run again, the policy resumes from its latest checkpoint in the workspace.
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import re
@@ -25,15 +26,13 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 CRASH_EXIT_CODE = 3
 
 _TARGET = (3.0, -2.0, 1.5, 4.0)
 _UPDATES_PER_ITERATION = 10
-# A policy this many iterations behind has stopped or crashed; its old objective would hold the bottom rank.
-_MAX_PEER_LAG = 2
 _LIMITS = {"learning_rate": (1e-4, 0.25), "noise_scale": (0.01, 10.0)}
 _PLAIN_STRING = re.compile(r"[A-Za-z_/][\w./-]*")
 _YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "y", "n", "null"}
@@ -53,10 +52,10 @@ class Settings:
     seed: int = 0
     experiment: str = "toy_pbt"
     run_dir: str = "."
-    replace_fraction_worst: float = 0.25
+    replace_fraction_worst: float = 0.5
     replace_fraction_best: float = 0.3
     replace_threshold_frac_std: float = 0.5
-    replace_threshold_frac_absolute: float = 0.02
+    replace_threshold_frac_absolute: float = 0.05
     change_min: float = 1.1
     change_max: float = 1.5
 
@@ -98,7 +97,7 @@ class PeerEntry:
     iteration: int
     objective: float
     checkpoint: str
-    params: dict[str, float] = field(default_factory=dict)
+    params: dict[str, float]
 
 
 def parse_settings(argv: Sequence[str]) -> Settings:
@@ -190,33 +189,40 @@ def read_peer(policy_dir: Path, max_iteration: int) -> PeerEntry | None:
 
 
 def pbt_step(state: State, own_objective: float, workspace: Path, settings: Settings) -> State:
-    """IsaacGymEnvs' rule: among the worst, and a best policy clearly better, take its weights and mutated params."""
+    """IsaacGymEnvs' rule: a policy among the worst takes a clearly better one's weights and mutated params.
+
+    A crashed policy's last objective keeps a place among the worst, which is
+    why the toy's small population replaces its worse half by default.
+    """
     idx = settings.policy_idx
     rng = random.Random(f"toy_pbt/{settings.seed}/{idx}/{state.iteration}/pbt")
     peers: dict[int, PeerEntry] = {}
     for other in range(settings.num_policies):
         if other != idx:
             entry = read_peer(workspace / f"{other:03d}", state.iteration)
-            if entry is not None and entry.iteration >= state.iteration - _MAX_PEER_LAG:
+            if entry is not None:
                 peers[other] = entry
     objectives = {idx: own_objective, **{other: entry.objective for other, entry in peers.items()}}
     if len(objectives) < 2:
         return state
     ranked = sorted(objectives, key=lambda policy: (objectives[policy], policy))
-    worst = ranked[: max(1, int(len(ranked) * settings.replace_fraction_worst))]
-    if idx not in worst:
+    if idx not in ranked[: math.ceil(len(ranked) * settings.replace_fraction_worst)]:
         return state
-    chosen = rng.choice(ranked[-max(1, int(len(ranked) * settings.replace_fraction_best)):])
+    chosen = rng.choice(ranked[-math.ceil(len(ranked) * settings.replace_fraction_best):])
     gap = objectives[chosen] - own_objective
-    threshold = max(settings.replace_threshold_frac_std * statistics.pstdev(objectives.values()),
+    # The lowest fifth stays out of the spread, as in IsaacGymEnvs, so crashed policies do not inflate it.
+    values = sorted(objectives.values())[len(ranked) // 5:]
+    threshold = max(settings.replace_threshold_frac_std * statistics.pstdev(values),
                     settings.replace_threshold_frac_absolute * abs(objectives[chosen]))
     if chosen == idx or gap <= threshold:
-        _say(f"Policy {idx}: among the worst, but policy {chosen} is not clearly better (gap {gap:.2f})")
-        return state
-    weights = _load_weights(Path(peers[chosen].checkpoint))
+        weights, reason = None, f"policy {chosen} is not clearly better (gap {gap:.2f}, needed {threshold:.2f})"
+    else:
+        weights, reason = _load_weights(Path(peers[chosen].checkpoint)), f"cannot load policy {chosen}'s checkpoint"
     if weights is None:
-        _say(f"Policy {idx}: cannot load the checkpoint of policy {chosen}, keeping own weights")
-        return state
+        params = mutate(state.params, rng, settings.change_min, settings.change_max)
+        _say(f"Policy {idx}: among the worst, but {reason}; keeping own weights, "
+             f"new params {_format_params(params)}")
+        return replace(state, params=params)
     params = {name: peers[chosen].params.get(name, value) for name, value in state.params.items()}
     params = mutate(params, rng, settings.change_min, settings.change_max)
     _say(f"Policy {idx}: replacing weights with policy {chosen} (objective {objectives[chosen]:.2f} "
@@ -265,7 +271,7 @@ def main(argv: Sequence[str]) -> int:
         save(policy_dir, state, current, settings.experiment)
         _say(f"Policy {idx}: iteration {state.iteration}/{settings.max_iterations} frame {state.frame} "
              f"objective {current:.2f} params {_format_params(state.params)}")
-        if state.frame > start_after:
+        if state.frame > start_after and state.iteration < settings.max_iterations:
             state = pbt_step(state, current, workspace, settings)
     _say(f"Policy {idx}: done after iteration {state.iteration}")
     return 0
