@@ -169,6 +169,20 @@ def sbatch_argv(script: Path, log_pattern: str, resources: SlurmResources) -> li
     return argv
 
 
+TAG_PREFIX = "pbt-track:"
+
+
+def submission_tag(launch_uuid: str, submission_id: int) -> str:
+    """What the job carries in its Slurm comment, so it can be found if its id never reached the record."""
+    return f"{TAG_PREFIX}{launch_uuid}:{submission_id}"
+
+
+def with_tag(argv: list[str], tag: str) -> list[str]:
+    """`argv` with `--comment=TAG` right after the program (replacing an earlier tag of ours)."""
+    rest = [arg for arg in argv[1:] if not arg.startswith(f"--comment={TAG_PREFIX}")]
+    return [argv[0], f"--comment={tag}", *rest]
+
+
 def scancel_script(job_ids: Iterable[str]) -> str:
     ids = list(job_ids)
     header = "#!/bin/sh\n# Written by pbt-track from its database: the jobs of this workdir that may still run.\n"

@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -58,29 +58,44 @@ def require_command(name: str) -> str:
     return path
 
 
-def run_command(argv: list[str], timeout: float = COMMAND_TIMEOUT_S) -> CommandResult:
+def run_command(
+    argv: list[str], timeout: float = COMMAND_TIMEOUT_S, on_start: Callable[[int], None] | None = None
+) -> CommandResult:
+    """Run `argv` (no shell) to its end or its timeout; `on_start` gets the pid before the wait."""
     try:
-        completed = subprocess.run(
+        process = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             errors="replace",
-            timeout=timeout,
-            check=False,
         )
     except FileNotFoundError:
         raise SchedulerError(f"{argv[0]} was not found on PATH; run this on a Slurm login node") from None
     except PermissionError:
         raise SchedulerError(f"{argv[0]} is not executable; check the Slurm installation on PATH") from None
     except OSError as error:
-        raise SchedulerError(f"{argv[0]} could not be started ({error.strerror}); check the Slurm installation on PATH") from None
-    except subprocess.TimeoutExpired:
-        raise SchedulerTimeout(
-            f"{argv[0]} did not answer within {timeout:g} s; the controller may be busy "
-            "(raise PBT_TRACK_SCHEDULER_TIMEOUT to wait longer)"
+        raise SchedulerError(
+            f"{argv[0]} could not be started ({error.strerror}); check the Slurm installation on PATH"
         ) from None
-    return CommandResult(argv, completed.returncode, completed.stdout, completed.stderr)
+    with process:
+        try:
+            if on_start is not None:
+                on_start(process.pid)
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise SchedulerTimeout(
+                f"{argv[0]} did not answer within {timeout:g} s; the controller may be busy "
+                "(raise PBT_TRACK_SCHEDULER_TIMEOUT to wait longer)"
+            ) from None
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+    return CommandResult(argv, process.returncode, stdout, stderr)
 
 
 def parse_sbatch_output(stdout: str) -> tuple[str, str | None]:
@@ -97,10 +112,12 @@ def parse_sbatch_output(stdout: str) -> tuple[str, str | None]:
     raise SchedulerError(f"sbatch printed no job id: {one_line(stdout) or '(nothing)'}")
 
 
-def submit(argv: list[str], timeout: float = COMMAND_TIMEOUT_S) -> SubmitOutcome:
+def submit(
+    argv: list[str], timeout: float = COMMAND_TIMEOUT_S, on_start: Callable[[int], None] | None = None
+) -> SubmitOutcome:
     """Run one sbatch; report failure in the outcome instead of raising, so a launch goes on."""
     try:
-        result = run_command(argv, timeout)
+        result = run_command(argv, timeout, on_start)
     except SchedulerTimeout as error:
         return SubmitOutcome(None, error=str(error), uncertain=True)
     except SchedulerError as error:
@@ -263,6 +280,27 @@ def query_squeue(job_ids: list[str]) -> dict[str, JobObservation]:
             return {}  # squeue says this when it knows none of them
         raise SchedulerError(f"squeue failed ({result.returncode}): {one_line(result.stderr) or 'no message'}")
     return parse_squeue(result.stdout)
+
+
+def parse_tagged_jobs(text: str, prefix: str) -> dict[str, list[str]]:
+    """`squeue -O JobArrayID,Comment` lines: job ids by the comment they carry, for comments with `prefix`."""
+    tagged: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        job_id, _, rest = line.partition("|")
+        comment = rest.rsplit("|", 1)[0].strip() if rest.endswith("|") else rest.strip()
+        if job_id.strip() and comment.startswith(prefix):
+            tagged.setdefault(comment, []).append(job_id.strip())
+    return tagged
+
+
+def query_tagged_jobs(user: str, prefix: str) -> dict[str, list[str]]:
+    """One squeue call over the user's jobs that Slurm still knows, keyed by their pbt-track tag."""
+    result = run_command(
+        ["squeue", "--noheader", "--states=all", f"--user={user}", "--Format=JobArrayID:|,Comment:|"]
+    )
+    if result.returncode != 0:
+        raise SchedulerError(f"squeue failed ({result.returncode}): {one_line(result.stderr) or 'no message'}")
+    return parse_tagged_jobs(result.stdout, prefix)
 
 
 def query_sacct(job_ids: list[str]) -> dict[str, list[JobObservation]]:

@@ -43,6 +43,7 @@ class Launch(Base):
     pbt_track_version: Mapped[str] = mapped_column(String)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cwd: Mapped[str | None] = mapped_column(String)  # relative train dirs and commands start here
+    uuid: Mapped[str | None] = mapped_column(String(32))  # in every job's Slurm comment: pbt-track:UUID:SUBMISSION
 
     experiments: Mapped[list[Experiment]] = relationship(
         back_populates="launch", order_by="Experiment.position"
@@ -129,6 +130,9 @@ class Submission(Base):
     process_start: Mapped[int | None] = mapped_column(Integer)
     runner_pid: Mapped[int | None] = mapped_column(Integer)
     runner_start: Mapped[int | None] = mapped_column(Integer)
+    # The sbatch process itself: it may outlive a killed submitter and still create the job.
+    submit_pid: Mapped[int | None] = mapped_column(Integer)
+    submit_pid_start: Mapped[int | None] = mapped_column(Integer)
 
     experiment: Mapped[Experiment] = relationship(back_populates="submissions")
     script: Mapped[Script | None] = relationship()

@@ -15,13 +15,15 @@ import os
 import shlex
 import socket
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pbt_tracker import __version__, slurm, states
+from pbt_tracker import __version__, processes, slurm, states
 from pbt_tracker.errors import RunDescriptionError, TemplateError
 from pbt_tracker.files import write_text_atomic
+from pbt_tracker.processes import ProcessId
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.sbatch_script import (
     SBATCH_TEMPLATE_DEFAULT,
@@ -32,6 +34,8 @@ from pbt_tracker.sbatch_script import (
     render_script,
     sbatch_argv,
     script_path,
+    submission_tag,
+    with_tag,
     template_placeholders,
 )
 from pbt_tracker.store import Store, open_store
@@ -40,6 +44,7 @@ from pbt_tracker.tracker.record import (
     Echo,
     SubmittedJob,
     complete_submission,
+    note_submit_process,
     quiet,
     record_submit_outcome,
     sha256_text,
@@ -169,23 +174,23 @@ def submit_slurm_launch(plan: SlurmPlan, echo: Echo = quiet) -> LaunchResult:
         slurm.require_command("sbatch")
     store = open_store(options.workdir)
     try:
-        launch_id, submission_ids = _record_launch(store, plan)
+        launch_id, submissions = _record_launch(store, plan)
         _make_train_dirs(plan)
         jobs = []
-        for index, (job, submission_id) in enumerate(zip(plan.jobs, submission_ids)):
-            echo(f"Executing {shlex.join(job.argv)}")
+        for index, (job, (submission_id, argv)) in enumerate(zip(plan.jobs, submissions)):
+            echo(f"Executing {shlex.join(argv)}")
             try:
                 write_text_atomic(job.script_path, job.script_text)
             except OSError as error:
                 message = f"cannot write {job.script_path}: {error.strerror}"
                 complete_submission(store, submission_id, states.SUBMIT_FAILED, error=message)
-                jobs.append(SubmittedJob(job.spec.name, job.argv, None, message))
+                jobs.append(SubmittedJob(job.spec.name, argv, None, message))
                 continue
             if options.print_only:
-                jobs.append(SubmittedJob(job.spec.name, job.argv, None, None))
+                jobs.append(SubmittedJob(job.spec.name, argv, None, None))
                 continue
-            outcome = slurm.submit(job.argv)
-            jobs.append(record_submit_outcome(store, submission_id, job.spec.name, job.argv, outcome, echo))
+            outcome = slurm.submit(argv, on_start=note_submit_process(store, submission_id))
+            jobs.append(record_submit_outcome(store, submission_id, job.spec.name, argv, outcome, echo))
             if options.pause_between > 0 and index + 1 < len(plan.jobs):
                 time.sleep(options.pause_between)
         write_scancel_script(store)
@@ -194,10 +199,12 @@ def submit_slurm_launch(plan: SlurmPlan, echo: Echo = quiet) -> LaunchResult:
         store.close()
 
 
-def _record_launch(store: Store, plan: SlurmPlan) -> tuple[int, list[int]]:
+def _record_launch(store: Store, plan: SlurmPlan) -> tuple[int, list[tuple[int, list[str]]]]:
+    """One transaction for every intent; each real submission's argv carries its tag."""
     options = plan.options
     first_state = states.PRINT_ONLY if options.print_only else states.SUBMITTING
     now = utcnow()
+    me = submitter()
     with store.transaction() as session:
         launch = launch_row(
             store, plan.run_description, backend="slurm", run_module=options.run_module,
@@ -227,12 +234,23 @@ def _record_launch(store: Store, plan: SlurmPlan) -> tuple[int, list[int]]:
                 state=first_state,
                 intended_at=now,
                 updated_at=now,
+                host=me.host,
+                runner_pid=me.pid,
+                runner_start=me.start,
             )
             submission.state_changes.append(StateChange(state=first_state, observed_at=now))
             session.add_all([experiment, script, submission])
             submissions.append(submission)
         session.flush()
-        return launch.id, [submission.id for submission in submissions]
+        if not options.print_only:
+            for submission in submissions:
+                submission.argv = with_tag(submission.argv, submission_tag(launch.uuid, submission.id))
+        return launch.id, [(submission.id, list(submission.argv)) for submission in submissions]
+
+
+def submitter() -> ProcessId:
+    """This process, as recorded on the submissions it is about to make."""
+    return ProcessId(os.getpid(), processes.start_ticks(os.getpid()), processes.hostname())
 
 
 def _make_train_dirs(plan: SlurmPlan) -> None:
@@ -287,6 +305,7 @@ def launch_row(
         pbt_track_version=__version__,
         created_at=utcnow(),
         cwd=os.getcwd(),
+        uuid=uuid.uuid4().hex,
     )
 
 

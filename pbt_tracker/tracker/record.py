@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from pbt_tracker import states
+from pbt_tracker import processes, states
 from pbt_tracker.errors import StoreError
 from pbt_tracker.files import write_text_atomic
 from pbt_tracker.sbatch_script import SCANCEL_SCRIPT_NAME, scancel_script
@@ -47,6 +47,18 @@ def record_submit_outcome(
     echo(f"sbatch failed for {experiment}: {outcome.error}")
     complete_submission(store, submission_id, state, outcome=outcome, error=outcome.error)
     return SubmittedJob(experiment, argv, None, outcome.error)
+
+
+def note_submit_process(store: Store, submission_id: int) -> Callable[[int], None]:
+    """A callback for slurm.submit that records the sbatch process before it is waited for."""
+
+    def note(pid: int) -> None:
+        with store.transaction() as session:
+            submission = session.get_one(Submission, submission_id)
+            submission.submit_pid = pid
+            submission.submit_pid_start = processes.start_ticks(pid)
+
+    return note
 
 
 def complete_submission(

@@ -15,6 +15,7 @@ from pathlib import Path
 from pbt_tracker import processes, slurm, states
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import write_text_atomic
+from pbt_tracker.sbatch_script import submission_tag, with_tag
 from pbt_tracker.store import Store
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.store.models import Script, StateChange, Submission, utcnow
@@ -23,6 +24,7 @@ from pbt_tracker.tracker.record import (
     Echo,
     SubmittedJob,
     complete_submission,
+    note_submit_process,
     quiet,
     record_submit_outcome,
     sha256_text,
@@ -140,10 +142,15 @@ def resubmit_failed(
                 state=states.SUBMITTING,
                 intended_at=now,
                 updated_at=now,
+                host=me.host,
+                runner_pid=me.pid,
+                runner_start=me.start,
             )
             attempt.state_changes.append(StateChange(state=states.SUBMITTING, observed_at=now, detail="resubmit"))
             session.add(attempt)
             session.flush()
+            if launch.uuid:
+                attempt.argv = with_tag(attempt.argv, submission_tag(launch.uuid, attempt.id))
             planned.append(
                 _Planned(attempt.id, experiment.name, attempt.attempt, attempt.argv, Path(script.path), script.text)
             )
@@ -170,7 +177,7 @@ def resubmit_failed(
                 complete_submission(store, job.submission_id, states.SUBMIT_FAILED, error=message)
                 result.jobs.append(SubmittedJob(job.experiment, job.argv, None, message))
                 continue
-        outcome = slurm.submit(job.argv)
+        outcome = slurm.submit(job.argv, on_start=note_submit_process(store, job.submission_id))
         result.jobs.append(record_submit_outcome(store, job.submission_id, job.experiment, job.argv, outcome, echo))
     return result
 

@@ -13,8 +13,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from pbt_tracker import slurm, states
+from pbt_tracker import processes, slurm, states
 from pbt_tracker.errors import AccountingUnavailable, SchedulerError
+from pbt_tracker.processes import ProcessId
+from pbt_tracker.sbatch_script import TAG_PREFIX, submission_tag
 from pbt_tracker.slurm import JobObservation
 from pbt_tracker.store import Store
 from pbt_tracker.store.models import Experiment, Launch, StateChange, Submission, utcnow
@@ -60,6 +62,77 @@ def sync_workdir(store: Store) -> SyncResult:
 
 
 def sync_slurm(store: Store) -> SyncResult:
+    result = SyncResult()
+    _recover_unanswered(store, result)
+    _sync_known_jobs(store, result)
+    return result
+
+
+def _recover_unanswered(store: Store, result: SyncResult) -> None:
+    """Settle submissions whose submitter stopped before recording sbatch's answer.
+
+    Their jobs carry a tag in their Slurm comment: one squeue call finds the
+    ones that reached Slurm; the others never did, and become SUBMIT_FAILED
+    so that resubmit-failed sends them. A submitter still running is left alone.
+    """
+    with store.transaction() as session:
+        rows = session.execute(
+            select(Submission.id, Submission.host, Submission.runner_pid, Submission.runner_start,
+                   Submission.submit_pid, Submission.submit_pid_start, Launch.uuid, Launch.username)
+            .join(Experiment, Experiment.id == Submission.experiment_id)
+            .join(Launch, Launch.id == Experiment.launch_id)
+            .where(
+                Launch.backend == "slurm",
+                Launch.uuid.is_not(None),
+                Submission.job_id.is_(None),
+                Submission.state.in_([states.SUBMITTING, states.UNKNOWN]),
+            )
+        ).all()
+    here = processes.hostname()
+    orphans = []
+    in_flight = 0
+    for submission_id, host, runner_pid, runner_start, submit_pid, submit_start, launch_uuid, username in rows:
+        if host and host != here:
+            result.notes.append(f"submissions from {host} that are not settled can only be checked there")
+            continue
+        if any(
+            pid and processes.is_running(ProcessId(pid, start, here))
+            for pid, start in ((runner_pid, runner_start), (submit_pid, submit_start))
+        ):
+            in_flight += 1
+            continue
+        orphans.append((submission_id, submission_tag(launch_uuid, submission_id), username))
+    if in_flight:
+        result.notes.append(f"{in_flight} submission(s) are still being sent; sync again when their sbatch is done")
+    if not orphans:
+        return
+    tagged: dict[str, list[str]] = {}
+    for username in sorted({username for _, _, username in orphans}):
+        result.scheduler_calls += 1
+        tagged.update(slurm.query_tagged_jobs(username, TAG_PREFIX))
+    now = utcnow()
+    with store.transaction() as session:
+        for submission_id, tag, _username in orphans:
+            submission = session.get_one(Submission, submission_id)
+            if submission.job_id is not None or submission.state not in (states.SUBMITTING, states.UNKNOWN):
+                continue  # settled meanwhile by someone else
+            found = tagged.get(tag, [])
+            if found:
+                submission.job_id = found[0]
+                submission.submitted_at = submission.submitted_at or now
+                state, detail = states.SUBMITTED, f"found in squeue by its tag {tag}"
+                if len(found) > 1:
+                    result.notes.append(f"{tag} reached Slurm more than once: jobs {', '.join(found)}")
+            else:
+                state, detail = states.SUBMIT_FAILED, "its submitter stopped before the job reached Slurm"
+                submission.submit_stderr = submission.submit_stderr or detail
+            submission.state = state
+            submission.updated_at = now
+            session.add(StateChange(submission_id=submission_id, state=state, observed_at=now, detail=detail))
+            result.changed += 1
+
+
+def _sync_known_jobs(store: Store, result: SyncResult) -> None:
     with store.transaction() as session:
         rows = session.execute(
             select(Submission.id, Submission.job_id, Submission.state, Submission.intended_at)
@@ -72,9 +145,9 @@ def sync_slurm(store: Store) -> SyncResult:
             )
         ).all()
     tracked = [_Tracked(*row) for row in rows]
-    result = SyncResult(asked=len({t.job_id for t in tracked}))
+    result.asked += len({t.job_id for t in tracked})
     if not tracked:
-        return result
+        return
     observations = _observe(tracked, result)
     now = utcnow()
     with store.transaction() as session:
@@ -85,7 +158,6 @@ def sync_slurm(store: Store) -> SyncResult:
                 result.changed += 1
                 detail = observation.source if observation else "Slurm no longer knows this job"
                 session.add(StateChange(submission_id=submission.id, state=submission.state, observed_at=now, detail=detail))
-    return result
 
 
 def _observe(tracked: list[_Tracked], result: SyncResult) -> dict[str, JobObservation | None]:

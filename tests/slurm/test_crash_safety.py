@@ -1,0 +1,99 @@
+"""Kill the submitter anywhere in a launch: no job reaching Slurm is lost, none is submitted twice.
+
+sbatch is slowed down by a wrapper around the real one (a fake only in its
+pace), to widen the windows between the intent, the call and its record.
+Jobs are held, so the queue never runs them.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from tests.conftest import FIXTURES, REPO_ROOT, query
+
+PBT_TRACK = str(Path(sys.executable).parent / "pbt-track")
+TRIALS = int(os.environ.get("PBT_TRACK_FAULT_TRIALS", "50"))
+
+
+def slurm_jobs_from(workdir: Path) -> dict[str, str]:
+    """Ground truth: every job Slurm knows whose script lies in `workdir`, id -> script."""
+    out = subprocess.run(["squeue", "--noheader", "--states=all", "--Format=JobArrayID:|,Command:|"],
+                         capture_output=True, text=True, check=True).stdout
+    jobs = {}
+    for line in out.splitlines():
+        job_id, command = (part.strip() for part in line.split("|")[:2])
+        if command.startswith(f"{workdir}/"):
+            jobs[job_id] = command
+    return jobs
+
+
+def recorded(workdir: Path) -> list[tuple[str, str | None, str]]:
+    if not (workdir / "pbt_tracker.db").exists():
+        return []
+    return query(workdir / "pbt_tracker.db",
+                 "SELECT sc.path, s.job_id, s.state FROM submissions s JOIN scripts sc ON sc.id = s.script_id")
+
+
+def test_killing_the_submitter_at_random_points_loses_and_duplicates_nothing(tmp_path: Path, fake_bin) -> None:
+    real_sbatch = shutil.which("sbatch")
+    fake_bin("sbatch", f"""#!/bin/bash
+sleep 0.$((RANDOM % 15))
+out=$({real_sbatch} "$@"); rc=$?
+sleep 0.$((RANDOM % 15))
+echo "$out"; exit $rc
+""")
+    rng = random.Random(20261124)
+    lost = duplicated = left_unsettled = kills = 0
+    submitted_total = 0
+    for trial in range(TRIALS):
+        work = tmp_path / f"trial{trial}"
+        launcher = subprocess.Popen(
+            [PBT_TRACK, "submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm", "--workdir", str(work),
+             "--slurm_sbatch_template", str(FIXTURES / "held_template.sh"), "--slurm_cpus_per_gpu", "1",
+             "--pause_between", "0", "--train_dir", str(tmp_path / "train")],
+            cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.0, 1.6))
+        if launcher.poll() is None:
+            launcher.send_signal(signal.SIGKILL)
+            kills += 1
+        launcher.wait()
+
+        if (work / "pbt_tracker.db").exists():
+            deadline = time.monotonic() + 20
+            while True:  # an sbatch the submitter left behind may still be on its way
+                synced = subprocess.run([PBT_TRACK, "sync", "--workdir", str(work)], cwd=REPO_ROOT,
+                                        capture_output=True, text=True)
+                assert synced.returncode == 0, synced.stderr
+                if "still being sent" not in synced.stderr or time.monotonic() > deadline:
+                    break
+                time.sleep(0.3)
+            left_unsettled += sum(1 for _, _, state in recorded(work) if state == "SUBMITTING")
+            resubmitted = subprocess.run([PBT_TRACK, "resubmit-failed", "--workdir", str(work)], cwd=REPO_ROOT,
+                                         capture_output=True, text=True)
+            assert resubmitted.returncode == 0, resubmitted.stdout + resubmitted.stderr
+
+        truth = slurm_jobs_from(work)
+        ids_on_record = {job_id for _, job_id, _ in recorded(work) if job_id}
+        lost += len(set(truth) - ids_on_record)
+        per_script = Counter(truth.values())
+        duplicated += sum(count - 1 for count in per_script.values() if count > 1)
+        if (work / "pbt_tracker.db").exists():
+            scripts = {path for path, _, _ in recorded(work)}
+            assert set(per_script) == scripts, f"trial {trial}: an experiment never reached Slurm"
+        submitted_total += len(truth)
+        if truth:
+            subprocess.run(["scancel", *truth], check=True)
+
+    print(f"\ncrash safety: trials {TRIALS}, submitters killed {kills}, jobs submitted {submitted_total}, "
+          f"jobs lost {lost}, jobs duplicated {duplicated}, submissions left unsettled {left_unsettled}")
+    assert (lost, duplicated, left_unsettled) == (0, 0, 0)
+    assert kills >= TRIALS // 2
