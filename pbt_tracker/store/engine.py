@@ -28,6 +28,40 @@ KNOWN_REVISIONS = ("0001", "0002", "0003")
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
+# WAL keeps its index in shared memory, which hosts sharing these filesystems cannot share.
+NETWORK_FILESYSTEMS = frozenset(
+    {"nfs", "nfs4", "lustre", "gpfs", "beegfs", "cifs", "smb3", "smbfs", "ceph", "glusterfs",
+     "fuse.glusterfs", "fuse.sshfs", "fuse.beegfs", "panfs", "afs", "9p"}
+)
+
+
+def filesystem_type(path: Path, mounts: str) -> str | None:
+    """The type of the filesystem holding `path`, from /proc/mounts-style text (longest mount point wins)."""
+    target = str(path)
+    best, best_type = "", None
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        mount_point = fields[1].replace("\\040", " ")
+        inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
+        if inside and len(mount_point) >= len(best):
+            best, best_type = mount_point, fields[2]
+    return best_type
+
+
+def journal_mode(directory: Path) -> str:
+    """WAL on local disks; the rollback journal where the workdir is on a network filesystem."""
+    forced = os.environ.get("PBT_TRACK_JOURNAL_MODE", "").upper()
+    if forced in {"WAL", "DELETE"}:
+        return forced
+    try:
+        mounts = Path("/proc/self/mounts").read_text()
+    except OSError:
+        return "WAL"
+    fstype = filesystem_type(directory.resolve(), mounts)
+    return "DELETE" if fstype in NETWORK_FILESYSTEMS else "WAL"
+
 
 def db_path(workdir: str | os.PathLike[str]) -> Path:
     return Path(workdir) / DB_FILENAME
@@ -35,12 +69,13 @@ def db_path(workdir: str | os.PathLike[str]) -> Path:
 
 def make_engine(path: Path, busy_timeout: float = BUSY_TIMEOUT_S) -> Engine:
     engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": busy_timeout})
+    mode = journal_mode(path.parent)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA journal_mode={mode}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -176,4 +211,12 @@ def _migrate(engine: Engine, path: Path) -> None:
             )
         from pbt_tracker.store.migrate import upgrade
 
-        upgrade(connection)
+        try:
+            upgrade(connection)
+        except exc.OperationalError:
+            raise  # a lock or a full disk: translate_db_errors words it
+        except Exception as error:  # the transaction rolls back: the old schema stays as it was
+            raise StoreError(
+                f"upgrading {path} from schema {revision or 'none'} to {SCHEMA_HEAD} failed "
+                f"({type(error).__name__}: {error}); the database was left unchanged, report this as a bug"
+            ) from error
