@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pbt_tracker.errors import RunDescriptionError
+from pbt_tracker.files import open_append
 
 TERMINATE_GRACE_S = float(os.environ.get("PBT_TRACK_KILL_GRACE", "10"))
 
@@ -83,7 +84,7 @@ def spawn(argv: list[str], log_path: Path, env: dict[str, str], exit_file: Path)
     later, even after this process has died, can tell how the experiment ended.
     """
     keeper = [sys.executable, "-m", "pbt_tracker.launcher.process_job", str(exit_file), "--", *argv]
-    with open(log_path, "ab") as log:
+    with open_append(log_path) as log:
         return subprocess.Popen(
             keeper, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )

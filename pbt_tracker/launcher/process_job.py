@@ -44,7 +44,7 @@ def main(argv: list[str]) -> int:
 
 def _write(path: str, returncode: int) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w") as handle:
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o664), "w") as handle:
         handle.write(f"{returncode}\n")
     os.replace(tmp, path)
 

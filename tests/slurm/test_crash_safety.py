@@ -61,7 +61,7 @@ echo "$out"; exit $rc
              "--pause_between", "0", "--train_dir", str(tmp_path / "train")],
             cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(0.0, 1.6))
+        time.sleep(rng.uniform(0.0, 3.5))
         if launcher.poll() is None:
             launcher.send_signal(signal.SIGKILL)
             kills += 1
@@ -96,4 +96,4 @@ echo "$out"; exit $rc
     print(f"\ncrash safety: trials {TRIALS}, submitters killed {kills}, jobs submitted {submitted_total}, "
           f"jobs lost {lost}, jobs duplicated {duplicated}, submissions left unsettled {left_unsettled}")
     assert (lost, duplicated, left_unsettled) == (0, 0, 0)
-    assert kills >= TRIALS // 2
+    assert kills >= TRIALS // 3
