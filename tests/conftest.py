@@ -57,3 +57,19 @@ def in_repo(monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 PYTHON = sys.executable
+
+
+FIGURES: list[str] = []
+
+
+@pytest.fixture
+def report_figure():
+    """Record a line of measured figures; they are printed at the end of the run, CI logs included."""
+    return FIGURES.append
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    if FIGURES:
+        terminalreporter.section("pbt-track figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

@@ -42,7 +42,9 @@ def recorded(workdir: Path) -> list[tuple[str, str | None, str]]:
                  "SELECT sc.path, s.job_id, s.state FROM submissions s JOIN scripts sc ON sc.id = s.script_id")
 
 
-def test_killing_the_submitter_at_random_points_loses_and_duplicates_nothing(tmp_path: Path, fake_bin) -> None:
+def test_killing_the_submitter_at_random_points_loses_and_duplicates_nothing(
+    tmp_path: Path, fake_bin, report_figure
+) -> None:
     real_sbatch = shutil.which("sbatch")
     fake_bin("sbatch", f"""#!/bin/bash
 sleep 0.$((RANDOM % 15))
@@ -93,7 +95,7 @@ echo "$out"; exit $rc
         if truth:
             subprocess.run(["scancel", *truth], check=True)
 
-    print(f"\ncrash safety: trials {TRIALS}, submitters killed {kills}, jobs submitted {submitted_total}, "
-          f"jobs lost {lost}, jobs duplicated {duplicated}, submissions left unsettled {left_unsettled}")
+    report_figure(f"crash safety: trials {TRIALS}, submitters killed {kills}, jobs submitted {submitted_total}, "
+                  f"jobs lost {lost}, jobs duplicated {duplicated}, submissions left unsettled {left_unsettled}")
     assert (lost, duplicated, left_unsettled) == (0, 0, 0)
     assert kills >= TRIALS // 3
