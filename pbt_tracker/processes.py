@@ -35,6 +35,11 @@ class ProcessId:
         return self.host == hostname()
 
 
+def this_process() -> ProcessId:
+    """This process, as recorded on what it is about to start or submit."""
+    return ProcessId(os.getpid(), start_ticks(os.getpid()), hostname())
+
+
 def hostname() -> str:
     return socket.gethostname()
 

@@ -23,7 +23,6 @@ from typing import Any
 from pbt_tracker import __version__, processes, slurm, states
 from pbt_tracker.errors import RunDescriptionError, TemplateError
 from pbt_tracker.files import write_text_atomic
-from pbt_tracker.processes import ProcessId
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.sbatch_script import (
     SBATCH_TEMPLATE_DEFAULT,
@@ -50,6 +49,7 @@ from pbt_tracker.tracker.record import (
     sha256_text,
     write_scancel_script,
 )
+
 
 @dataclass(frozen=True)
 class SlurmLaunchOptions:
@@ -204,7 +204,7 @@ def _record_launch(store: Store, plan: SlurmPlan) -> tuple[int, list[tuple[int, 
     options = plan.options
     first_state = states.PRINT_ONLY if options.print_only else states.SUBMITTING
     now = utcnow()
-    me = submitter()
+    me = processes.this_process()
     with store.transaction() as session:
         launch = launch_row(
             store, plan.run_description, backend="slurm", run_module=options.run_module,
@@ -247,10 +247,6 @@ def _record_launch(store: Store, plan: SlurmPlan) -> tuple[int, list[tuple[int, 
                 submission.argv = with_tag(submission.argv, submission_tag(launch.uuid, submission.id))
         return launch.id, [(submission.id, list(submission.argv)) for submission in submissions]
 
-
-def submitter() -> ProcessId:
-    """This process, as recorded on the submissions it is about to make."""
-    return ProcessId(os.getpid(), processes.start_ticks(os.getpid()), processes.hostname())
 
 
 def _make_train_dirs(plan: SlurmPlan) -> None:

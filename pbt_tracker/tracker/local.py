@@ -121,7 +121,7 @@ def _record_launch(
     planned: list[tuple[ExperimentSpec, list[str]]],
 ) -> tuple[int, list[LocalJob]]:
     now = utcnow()
-    me = _me()
+    me = processes.this_process()
     with store.transaction() as session:
         launch = launch_row(
             store, run_description, backend="processes", run_module=options.run_module,
@@ -160,10 +160,6 @@ def local_job(workdir: Path, experiment: Experiment, submission: Submission) -> 
         Path(submission.log_path or log_path(workdir, experiment.name, submission.attempt)),
         workdir / EXIT_DIR / str(submission.id),
     )
-
-
-def _me() -> ProcessId:
-    return ProcessId(os.getpid(), processes.start_ticks(os.getpid()), processes.hostname())
 
 
 class Runner:

@@ -8,7 +8,6 @@ same time, sees that attempt as the latest and leaves the experiment alone.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from pbt_tracker.errors import OptionError
 from pbt_tracker.files import write_text_atomic
 from pbt_tracker.sbatch_script import submission_tag, with_tag
 from pbt_tracker.store import Store
-from pbt_tracker.processes import ProcessId
 from pbt_tracker.store.models import Script, StateChange, Submission, utcnow
 from pbt_tracker.tracker.local import LocalJob, LocalOutcome, Runner, local_attempt, local_job
 from pbt_tracker.tracker.record import (
@@ -104,7 +102,7 @@ def resubmit_failed(
         if not dry_run and any(launch.backend == "slurm" for _s, _e, launch, _sc in rows):
             slurm.require_command("sbatch")
         changed = []
-        me = ProcessId(os.getpid(), processes.start_ticks(os.getpid()), processes.hostname())
+        me = processes.this_process()
         for submission, experiment, launch, script in rows:
             if max_attempts is not None and submission.attempt >= max_attempts:
                 result.skipped_max_attempts.append(experiment.name)
