@@ -91,17 +91,18 @@ def _recover_unanswered(store: Store, result: SyncResult) -> None:
     here = processes.hostname()
     orphans = []
     in_flight = 0
+    elsewhere: set[str] = set()
     for submission_id, host, runner_pid, runner_start, submit_pid, submit_start, launch_uuid, username in rows:
         if host and host != here:
-            result.notes.append(f"submissions from {host} that are not settled can only be checked there")
+            elsewhere.add(host)
             continue
-        if any(
-            pid and processes.is_running(ProcessId(pid, start, here))
-            for pid, start in ((runner_pid, runner_start), (submit_pid, submit_start))
-        ):
-            in_flight += 1
+        if runner_pid and processes.is_running(ProcessId(runner_pid, runner_start, here)):
+            continue  # its submitter is still at work
+        if submit_pid and processes.is_running(ProcessId(submit_pid, submit_start, here)):
+            in_flight += 1  # the submitter died, but its sbatch may still create the job
             continue
         orphans.append((submission_id, submission_tag(launch_uuid, submission_id), username))
+    result.notes += [f"submissions from {host} that are not settled can only be checked there" for host in sorted(elsewhere)]
     if in_flight:
         result.notes.append(f"{in_flight} submission(s) are still being sent; sync again when their sbatch is done")
     if not orphans:
