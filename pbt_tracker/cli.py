@@ -6,6 +6,7 @@ Heavy modules (SQLAlchemy, alembic) are imported inside the commands so that
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,9 @@ _LAUNCHER_OPTIONS: list[tuple[str, Any, str]] = [
 ]
 
 
+_PROCESSES_OPTIONS = {"num_gpus", "max_parallel", "experiments_per_gpu"}
+
+
 def _launcher_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for flag, type_, help_text in reversed(_LAUNCHER_OPTIONS):
         names = [flag]
@@ -62,7 +66,26 @@ def _launcher_argv(values: dict[str, Any]) -> list[str]:
     return argv
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _OneLineErrors(click.Group):
+    """Usage errors as one line (what is wrong, where to look), like every other error of pbt-track."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.UsageError as error:
+            where = f"`{error.ctx.command_path} --help`" if error.ctx else "`pbt-track --help`"
+            click.echo(f"Error: {error.format_message()} (see {where})", err=True)
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            error.show()
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pbt-track")
 def cli() -> None:
     """Launch Population Based Training runs and keep track of every job.
@@ -70,6 +93,13 @@ def cli() -> None:
     Each workdir holds a SQLite database (pbt_tracker.db) with every launch,
     generated script, submission and job id.
     """
+    from pbt_tracker.errors import PbtTrackError
+    from pbt_tracker.settings import check_all
+
+    try:
+        check_all()
+    except PbtTrackError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @cli.command()
@@ -88,9 +118,13 @@ def submit(**values: Any) -> None:
     from pbt_tracker.errors import PbtTrackError
     from pbt_tracker.launcher.run import launch, parse_args
 
-    args = parse_args(_launcher_argv(values))
+    backend = values.get("backend") or "processes"
+    for name, value in values.items():
+        owner = "slurm" if name.startswith("slurm_") else "processes" if name in _PROCESSES_OPTIONS else None
+        if value is not None and owner and owner != backend:
+            raise click.UsageError(f"--{name} needs --backend {owner}")
     try:
-        code = launch(args)
+        code = launch(parse_args(_launcher_argv(values)))
     except PbtTrackError as error:
         raise click.ClickException(str(error)) from None
     if code:

@@ -18,10 +18,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from pbt_tracker import settings
 from pbt_tracker.errors import RunDescriptionError
 from pbt_tracker.files import open_append
 
-TERMINATE_GRACE_S = float(os.environ.get("PBT_TRACK_KILL_GRACE", "10"))
 
 
 @dataclass(frozen=True)
@@ -95,8 +95,9 @@ def spawn(argv: list[str], log_path: Path, env: dict[str, str], exit_file: Path)
         )
 
 
-def terminate_group(process: ProcessId, grace: float = TERMINATE_GRACE_S) -> bool:
+def terminate_group(process: ProcessId, grace: float | None = None) -> bool:
     """SIGTERM the process group, SIGKILL it after `grace` seconds; True if it was ours and alive."""
+    grace = settings.kill_grace() if grace is None else grace
     if not is_running(process):
         return False
     _signal_group(process.pid, signal.SIGTERM)

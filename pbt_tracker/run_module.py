@@ -23,7 +23,16 @@ def load_run_description(run: str | None, experiment_suffix: str = "") -> RunDes
             "no run given; pass --run with a module that defines RUN_DESCRIPTION, "
             "e.g. --run pbt_tracker.examples.ant_pbt"
         )
-    module = _import_file(run) if run.endswith(".py") and os.path.isfile(run) else _import_module(run)
+    if run.endswith(".py") and ("/" in run or os.path.isfile(run)):
+        if not os.path.isfile(run):
+            raise RunDescriptionError(f"run file {run} does not exist; pass the path of a .py file or a module name")
+        module = _import_file(run)
+    elif run.startswith(".") or "/" in run:
+        raise RunDescriptionError(
+            f"cannot import run module {run}: give an absolute module name (a.b.c) or the path of a .py file"
+        )
+    else:
+        module = _import_module(run)
     description = getattr(module, "RUN_DESCRIPTION", None)
     if description is None:
         raise RunDescriptionError(

@@ -7,7 +7,6 @@ the launcher. The parsers are pure functions, tested on literal output.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -15,10 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from pbt_tracker import settings
 from pbt_tracker.errors import AccountingUnavailable, SchedulerError, SchedulerTimeout
 
-COMMAND_TIMEOUT_S = float(os.environ.get("PBT_TRACK_SCHEDULER_TIMEOUT", "60"))
-SACCT_TIMEOUT_S = float(os.environ.get("PBT_TRACK_SACCT_TIMEOUT", "20"))
 
 # JobArrayID prints array tasks as 428_2, as sacct and scontrol name them (JobID would print 430).
 SQUEUE_FIELDS = ("JobArrayID", "State", "exit_code", "NodeList", "StartTime", "EndTime", "SubmitTime")
@@ -59,9 +57,10 @@ def require_command(name: str) -> str:
 
 
 def run_command(
-    argv: list[str], timeout: float = COMMAND_TIMEOUT_S, on_start: Callable[[int], None] | None = None
+    argv: list[str], timeout: float | None = None, on_start: Callable[[int], None] | None = None
 ) -> CommandResult:
     """Run `argv` (no shell) to its end or its timeout; `on_start` gets the pid before the wait."""
+    timeout = settings.scheduler_timeout() if timeout is None else timeout
     try:
         process = subprocess.Popen(
             argv,
@@ -113,7 +112,7 @@ def parse_sbatch_output(stdout: str) -> tuple[str, str | None]:
 
 
 def submit(
-    argv: list[str], timeout: float = COMMAND_TIMEOUT_S, on_start: Callable[[int], None] | None = None
+    argv: list[str], timeout: float | None = None, on_start: Callable[[int], None] | None = None
 ) -> SubmitOutcome:
     """Run one sbatch; report failure in the outcome instead of raising, so a launch goes on."""
     try:
@@ -304,10 +303,11 @@ def query_tagged_jobs(user: str, prefix: str) -> dict[str, list[str]]:
 
 
 def query_sacct(job_ids: list[str]) -> dict[str, list[JobObservation]]:
+    timeout = settings.sacct_timeout()
     try:
-        result = run_command(sacct_argv(job_ids), timeout=SACCT_TIMEOUT_S)
+        result = run_command(sacct_argv(job_ids), timeout=timeout)
     except SchedulerTimeout:
-        raise AccountingUnavailable(f"sacct did not answer within {SACCT_TIMEOUT_S:g} s") from None
+        raise AccountingUnavailable(f"sacct did not answer within {timeout:g} s") from None
     except SchedulerError as error:
         raise AccountingUnavailable(str(error)) from None
     if result.returncode != 0:

@@ -46,3 +46,8 @@ FINAL = frozenset(
 
 MAY_BE_ACTIVE = frozenset({SUBMITTING, SUBMITTED, PENDING, RUNNING, COMPLETING, REQUEUED})
 """States of jobs that scancel might still have to stop."""
+
+KNOWN = frozenset(
+    {SUBMITTING, SUBMITTED, SUBMIT_FAILED, PRINT_ONLY, UNKNOWN, PENDING, RUNNING, COMPLETING, REQUEUED}
+) | FINAL
+"""Every state a filter may name."""

@@ -14,12 +14,20 @@ from pbt_tracker.errors import OptionError, PbtTrackError
 from pbt_tracker.launcher.run_processes import add_os_parallelism_args, run
 from pbt_tracker.launcher.run_slurm import add_slurm_args, run_slurm
 from pbt_tracker.run_module import load_run_description
+from pbt_tracker.settings import check_all
 
 BACKENDS = ("processes", "slurm")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is an OptionError: one line, whoever called the parser."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise OptionError(f"{message}; see `{self.prog} --help`")
+
+
 def launcher_argparser(args: list[str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pbt_tracker.launcher.run")
+    parser = _Parser(prog="python -m pbt_tracker.launcher.run")
     parser.add_argument("--train_dir", "--train-dir", default="./train_dir", type=str, help="Directory for sub-experiments")
     parser.add_argument(
         "--run",
@@ -67,7 +75,12 @@ def launch(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    try:
+        check_all()
+        args = parse_args(argv)
+    except OptionError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         return launch(args)
     except PbtTrackError as error:

@@ -17,10 +17,10 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
+from pbt_tracker import settings
 from pbt_tracker.errors import NoDatabaseError, SchemaTooNewError, StoreError
 
 DB_FILENAME = "pbt_tracker.db"
-BUSY_TIMEOUT_S = float(os.environ.get("PBT_TRACK_BUSY_TIMEOUT", "30"))
 
 # The newest migration this code knows; tests check it against alembic's head.
 SCHEMA_HEAD = "0003"
@@ -67,7 +67,8 @@ def db_path(workdir: str | os.PathLike[str]) -> Path:
     return Path(workdir) / DB_FILENAME
 
 
-def make_engine(path: Path, busy_timeout: float = BUSY_TIMEOUT_S) -> Engine:
+def make_engine(path: Path, busy_timeout: float | None = None) -> Engine:
+    busy_timeout = settings.busy_timeout() if busy_timeout is None else busy_timeout
     engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": busy_timeout})
     mode = journal_mode(path.parent)
 
@@ -116,7 +117,7 @@ def translate_db_errors(path: Path) -> Iterator[None]:
         if "locked" in text or "busy" in text:
             raise StoreError(
                 f"{path} stayed locked by another pbt-track process for more than "
-                f"{BUSY_TIMEOUT_S:g} s; try again when it has finished "
+                f"{settings.busy_timeout():g} s; try again when it has finished "
                 "(or raise PBT_TRACK_BUSY_TIMEOUT)"
             ) from None
         if "disk" in text and "full" in text:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from pbt_tracker import states
 from pbt_tracker.errors import OptionError
 from pbt_tracker.store.models import Experiment, Launch, Script, Submission
 
@@ -74,6 +75,9 @@ def selected_rows(selection: Selection) -> Select[tuple[Submission, Experiment, 
 
 def check_names_exist(session: Session, selection: Selection) -> None:
     """A name that matches nothing is a typo more often than an empty result; say so."""
+    for state in selection.states:
+        if state not in states.KNOWN:
+            raise OptionError(f"{state} is not a job state; use one of {', '.join(sorted(states.KNOWN))}")
     for name in selection.experiments:
         found = session.scalar(
             select(Experiment.id).where(or_(Experiment.name == name, Experiment.base_name == name)).limit(1)

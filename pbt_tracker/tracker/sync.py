@@ -167,10 +167,16 @@ def _observe(tracked: list[_Tracked], result: SyncResult) -> dict[str, JobObserv
     result.scheduler_calls += 1
     try:
         queue = slurm.query_squeue(job_ids)
-    except SchedulerError as error:
-        result.notes.append(f"squeue failed ({error}); asked scontrol instead")
+    except SchedulerError as squeue_error:
         result.scheduler_calls += 1
-        queue = slurm.query_scontrol()
+        try:
+            queue = slurm.query_scontrol()
+        except SchedulerError as scontrol_error:
+            raise SchedulerError(
+                f"cannot read job states: {squeue_error}, and then {scontrol_error}; check that Slurm answers "
+                "(run squeue), or pass --no-sync to use the record as it is"
+            ) from None
+        result.notes.append(f"squeue failed ({squeue_error}); asked scontrol instead")
     queue = {job_id: obs for job_id, obs in queue.items() if _is_ours(obs, not_before.get(job_id))}
 
     ended = [job_id for job_id in job_ids if job_id not in queue or queue[job_id].state in states.FINAL]
