@@ -11,8 +11,8 @@ from alembic.script import ScriptDirectory
 
 from pbt_tracker.errors import NoDatabaseError, SchemaTooNewError, StoreError
 from pbt_tracker.store import open_store
-from pbt_tracker.store.engine import SCHEMA_HEAD
-from pbt_tracker.store.migrate import alembic_config
+from pbt_tracker.store.engine import SCHEMA_HEAD, make_engine
+from pbt_tracker.store.migrate import alembic_config, upgrade
 from tests.conftest import query
 
 
@@ -29,11 +29,42 @@ def test_schema_head_constant_is_alembics_head() -> None:
     assert ScriptDirectory.from_config(alembic_config()).get_current_head() == SCHEMA_HEAD
 
 
+def migrated(db: Path) -> Path:
+    """A database built by running every migration in turn, as an old workdir gets upgraded."""
+    engine = make_engine(db)
+    with engine.begin() as connection:
+        upgrade(connection)
+    engine.dispose()
+    return db
+
+
+def schema(db: Path) -> dict[str, object]:
+    tables = [name for (name,) in query(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    return {
+        "tables": {
+            table: {
+                "columns": query(db, f"SELECT name, type, \"notnull\", pk FROM pragma_table_info('{table}')"),
+                "foreign_keys": sorted(query(db, f"SELECT \"table\", \"from\", \"to\", on_delete "
+                                                 f"FROM pragma_foreign_key_list('{table}')")),
+                "indexes": sorted(query(db, f"SELECT name, \"unique\" FROM pragma_index_list('{table}')")),
+            }
+            for table in tables
+        },
+        "views": query(db, "SELECT name, sql FROM sqlite_master WHERE type = 'view'"),
+        "version": query(db, "SELECT version_num FROM alembic_version"),
+    }
+
+
 def test_models_and_migrations_describe_the_same_schema(tmp_path: Path) -> None:
-    store = open_store(tmp_path)
-    with store.engine.connect() as connection:
+    engine = make_engine(migrated(tmp_path / "pbt_tracker.db"))
+    with engine.connect() as connection:
         command.check(alembic_config(connection))  # raises if autogenerate would find a difference
-    store.close()
+    engine.dispose()
+
+
+def test_a_new_database_gets_exactly_the_schema_the_migrations_build(tmp_path: Path) -> None:
+    open_store(tmp_path / "new").close()
+    assert schema(tmp_path / "new" / "pbt_tracker.db") == schema(migrated(tmp_path / "old.db"))
 
 
 def test_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:

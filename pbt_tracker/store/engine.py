@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from pbt_tracker import settings
@@ -96,6 +96,7 @@ class Store:
         self.path = db_path(workdir)
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._connection: Connection | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -103,7 +104,19 @@ class Store:
         with translate_db_errors(self.path), self._sessions.begin() as session:
             yield session
 
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A short write transaction on one connection kept for the store's life: the per-job path."""
+        with translate_db_errors(self.path):
+            if self._connection is None:
+                self._connection = self.engine.connect()
+            with self._connection.begin():
+                yield self._connection
+
     def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
         self.engine.dispose()
 
 
@@ -191,6 +204,29 @@ def _current_revision(connection) -> str | None:  # type: ignore[no-untyped-def]
     return row[0] if row else None
 
 
+def _is_empty(connection: Connection) -> bool:
+    return connection.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar() == 0
+
+
+def _create_current_schema(connection: Connection) -> None:
+    """A new database gets the current schema at once: the same as every migration run in turn, faster.
+
+    Running the migrations imports alembic and replays history, about half a
+    second; a new workdir is the common case of a launch. A test checks that
+    both roads give the same tables, indexes and views.
+    """
+    from pbt_tracker.store.models import Base
+    from pbt_tracker.store.views import EXPERIMENT_STATUS_VIEW
+
+    Base.metadata.create_all(connection)
+    connection.exec_driver_sql(EXPERIMENT_STATUS_VIEW)
+    connection.exec_driver_sql(
+        "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+        "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+    )
+    connection.exec_driver_sql("INSERT INTO alembic_version (version_num) VALUES (?)", (SCHEMA_HEAD,))
+
+
 def _migrate(engine: Engine, path: Path) -> None:
     """Bring the schema to SCHEMA_HEAD in one write transaction.
 
@@ -204,6 +240,9 @@ def _migrate(engine: Engine, path: Path) -> None:
     with engine.begin() as connection:
         revision = _current_revision(connection)
         if revision == SCHEMA_HEAD:
+            return
+        if revision is None and _is_empty(connection):
+            _create_current_schema(connection)
             return
         if revision is not None and revision not in KNOWN_REVISIONS:
             raise SchemaTooNewError(

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, insert, select
+
 from pbt_tracker import __version__, processes, slurm, states
 from pbt_tracker.errors import RunDescriptionError, TemplateError
 from pbt_tracker.files import write_text_atomic
@@ -38,8 +40,10 @@ from pbt_tracker.sbatch_script import (
     template_placeholders,
 )
 from pbt_tracker.store import Store, open_store
-from pbt_tracker.store.models import Experiment, Launch, Script, StateChange, Submission, utcnow
+from pbt_tracker.store.models import Experiment, Launch, Script, utcnow
 from pbt_tracker.tracker.record import (
+    STATE_CHANGES,
+    SUBMISSIONS,
     Echo,
     SubmittedJob,
     complete_submission,
@@ -144,6 +148,10 @@ def plan_slurm_launch(run_description: RunDescription, options: SlurmLaunchOptio
     return SlurmPlan(run_description, options, template_text, jobs, warnings)
 
 
+EXPERIMENTS = Experiment.__table__
+SCRIPTS = Script.__table__
+
+
 def checked_specs(run_description: RunDescription, train_dir: str) -> list[ExperimentSpec]:
     """The run's experiments, refused when there are none or when their names cannot be files."""
     specs = run_description.experiment_specs(train_dir, makedirs=False)
@@ -200,7 +208,12 @@ def submit_slurm_launch(plan: SlurmPlan, echo: Echo = quiet) -> LaunchResult:
 
 
 def _record_launch(store: Store, plan: SlurmPlan) -> tuple[int, list[tuple[int, list[str]]]]:
-    """One transaction for every intent; each real submission's argv carries its tag."""
+    """One transaction for every intent; each real submission's argv carries its tag.
+
+    Rows go in as bulk inserts with ids chosen here: the transaction holds the
+    write lock from its first statement, so nobody else can take them, and a
+    launch of thousands of experiments costs milliseconds rather than seconds.
+    """
     options = plan.options
     first_state = states.PRINT_ONLY if options.print_only else states.SUBMITTING
     now = utcnow()
@@ -214,39 +227,32 @@ def _record_launch(store: Store, plan: SlurmPlan) -> tuple[int, list[tuple[int, 
             template_text=plan.template_text, print_only=options.print_only,
         )
         session.add(launch)
-        submissions = []
-        for position, job in enumerate(plan.jobs):
-            spec = job.spec
-            experiment = experiment_row(launch, position, spec)
-            script = Script(
-                experiment=experiment,
-                path=str(job.script_path),
-                text=job.script_text,
-                sha256=sha256_text(job.script_text),
-                created_at=now,
-            )
-            submission = Submission(
-                experiment=experiment,
-                script=script,
-                attempt=1,
-                argv=job.argv,
-                log_path=job.log_path,
-                state=first_state,
-                intended_at=now,
-                updated_at=now,
-                host=me.host,
-                runner_pid=me.pid,
-                runner_start=me.start,
-            )
-            submission.state_changes.append(StateChange(state=first_state, observed_at=now))
-            session.add_all([experiment, script, submission])
-            submissions.append(submission)
         session.flush()
-        if not options.print_only:
-            for submission in submissions:
-                submission.argv = with_tag(submission.argv, submission_tag(launch.uuid, submission.id))
-        return launch.id, [(submission.id, list(submission.argv)) for submission in submissions]
-
+        connection = session.connection()
+        first = {
+            table: (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+            for table in (EXPERIMENTS, SCRIPTS, SUBMISSIONS)
+        }
+        experiments, scripts, submissions, changes, planned = [], [], [], [], []
+        for position, job in enumerate(plan.jobs):
+            experiment_id = first[EXPERIMENTS] + position
+            script_id = first[SCRIPTS] + position
+            submission_id = first[SUBMISSIONS] + position
+            argv = job.argv if options.print_only else with_tag(job.argv, submission_tag(launch.uuid, submission_id))
+            experiments.append({"id": experiment_id, **experiment_values(launch.id, position, job.spec)})
+            scripts.append({"id": script_id, "experiment_id": experiment_id, "path": str(job.script_path),
+                            "text": job.script_text, "sha256": sha256_text(job.script_text), "created_at": now})
+            submissions.append({
+                "id": submission_id, "experiment_id": experiment_id, "script_id": script_id, "attempt": 1,
+                "argv": argv, "log_path": job.log_path, "state": first_state, "intended_at": now,
+                "updated_at": now, "host": me.host, "runner_pid": me.pid, "runner_start": me.start,
+            })
+            changes.append({"submission_id": submission_id, "state": first_state, "observed_at": now})
+            planned.append((submission_id, argv))
+        for table, rows in ((EXPERIMENTS, experiments), (SCRIPTS, scripts), (SUBMISSIONS, submissions),
+                            (STATE_CHANGES, changes)):
+            connection.execute(insert(table), rows)
+        return launch.id, planned
 
 
 def _make_train_dirs(plan: SlurmPlan) -> None:
@@ -258,18 +264,24 @@ def _make_train_dirs(plan: SlurmPlan) -> None:
             pass
 
 
+def experiment_values(launch_id: int | None, position: int, spec: ExperimentSpec) -> dict[str, Any]:
+    return {
+        "launch_id": launch_id,
+        "position": position,
+        "name": spec.name,
+        "base_name": spec.base_name,
+        "cmd": spec.cmd,
+        "params": jsonable(spec.params),
+        "env_vars": jsonable(spec.env_vars) if spec.env_vars is not None else None,
+        "root_dir": spec.root_dir,
+        "train_dir": spec.train_dir,
+    }
+
+
 def experiment_row(launch: Launch, position: int, spec: ExperimentSpec) -> Experiment:
-    return Experiment(
-        launch=launch,
-        position=position,
-        name=spec.name,
-        base_name=spec.base_name,
-        cmd=spec.cmd,
-        params=jsonable(spec.params),
-        env_vars=jsonable(spec.env_vars) if spec.env_vars is not None else None,
-        root_dir=spec.root_dir,
-        train_dir=spec.train_dir,
-    )
+    values = experiment_values(None, position, spec)
+    del values["launch_id"]
+    return Experiment(launch=launch, **values)
 
 
 def launch_row(

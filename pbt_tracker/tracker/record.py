@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from pbt_tracker import processes, states
 from pbt_tracker.errors import StoreError
@@ -18,6 +18,8 @@ from pbt_tracker.store import Store
 from pbt_tracker.store.models import Experiment, Launch, StateChange, Submission, utcnow
 
 Echo = Callable[[str], None]
+SUBMISSIONS = Submission.__table__
+STATE_CHANGES = StateChange.__table__
 
 
 def quiet(_: str) -> None:
@@ -53,10 +55,12 @@ def note_submit_process(store: Store, submission_id: int) -> Callable[[int], Non
     """A callback for slurm.submit that records the sbatch process before it is waited for."""
 
     def note(pid: int) -> None:
-        with store.transaction() as session:
-            submission = session.get_one(Submission, submission_id)
-            submission.submit_pid = pid
-            submission.submit_pid_start = processes.start_ticks(pid)
+        with store.write() as connection:
+            connection.execute(
+                update(SUBMISSIONS)
+                .where(SUBMISSIONS.c.id == submission_id)
+                .values(submit_pid=pid, submit_pid_start=processes.start_ticks(pid))
+            )
 
     return note
 
@@ -69,22 +73,19 @@ def complete_submission(
     error: str | None = None,
 ) -> None:
     now = utcnow()
-    with store.transaction() as session:
-        submission = session.get_one(Submission, submission_id)
-        result = outcome.result if outcome else None
-        if result is not None:
-            submission.submit_returncode = result.returncode
-            submission.submit_stdout = result.stdout
-            submission.submit_stderr = result.stderr
-        if outcome is not None and outcome.job_id is not None:
-            submission.job_id = outcome.job_id
-            submission.cluster = outcome.cluster
-            submission.submitted_at = now
-        elif error and not (result and result.stderr):
-            submission.submit_stderr = error
-        submission.state = state
-        submission.updated_at = now
-        session.add(StateChange(submission_id=submission_id, state=state, observed_at=now, detail=error))
+    values: dict[str, object] = {"state": state, "updated_at": now}
+    result = outcome.result if outcome else None
+    if result is not None:
+        values.update(submit_returncode=result.returncode, submit_stdout=result.stdout, submit_stderr=result.stderr)
+    if outcome is not None and outcome.job_id is not None:
+        values.update(job_id=outcome.job_id, cluster=outcome.cluster, submitted_at=now)
+    elif error and not (result and result.stderr):
+        values["submit_stderr"] = error
+    with store.write() as connection:
+        connection.execute(update(SUBMISSIONS).where(SUBMISSIONS.c.id == submission_id).values(**values))
+        connection.execute(
+            insert(STATE_CHANGES).values(submission_id=submission_id, state=state, observed_at=now, detail=error)
+        )
 
 
 def write_scancel_script(store: Store) -> Path:

@@ -1,0 +1,55 @@
+"""Timing helpers shared by the benchmarks: two sides, alternated, medians compared."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PBT_TRACK = str(Path(sys.executable).parent / "pbt-track")
+
+
+def run(argv: list[str], env: dict[str, str] | None = None) -> float:
+    """Wall time of one command, which must succeed."""
+    start = time.perf_counter()
+    done = subprocess.run(argv, cwd=REPO_ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"benchmark command failed ({done.returncode}): {' '.join(argv)}\n{done.stderr}")
+    return elapsed
+
+
+def peak_rss_mb(argv: list[str]) -> tuple[float, float]:
+    """Wall time and peak resident memory (MB) of one command, measured in a fresh child."""
+    probe = (
+        "import resource, subprocess, sys, time; start = time.perf_counter(); "
+        "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+        "print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, *argv], cwd=REPO_ROOT, capture_output=True, text=True,
+                         check=True).stdout.split()
+    return float(out[0]), float(out[1])
+
+
+def alternate(sides: dict[str, Callable[[], float]], rounds: int,
+              between: Callable[[], None] | None = None) -> dict[str, float]:
+    """Run each side once per round, in alternating order, and return each side's median time."""
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    names = list(sides)
+    for index in range(rounds):
+        for name in names if index % 2 == 0 else reversed(names):
+            times[name].append(sides[name]())
+            if between:
+                between()
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def verdict(ratio: float, target: float, below: bool = True) -> str:
+    met = ratio <= target if below else ratio >= target
+    return f"ratio {ratio:.2f} (target {'<=' if below else '>='} {target:g}: {'met' if met else 'NOT met'})"

@@ -1,0 +1,58 @@
+"""What tracking costs at submit time: pbt-track submit against the original launcher's way.
+
+Both sides write one script per experiment and sbatch them one by one, with
+--pause_between 0 and held jobs (the template says #SBATCH --hold), on the
+real Slurm; the baseline keeps no record. Each side starts as a fresh
+process, the sides alternate, and the medians are compared.
+
+    python benchmarks/submit_overhead.py [EXPERIMENTS] [ROUNDS]     # defaults: 1000 3
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.common import PBT_TRACK, REPO_ROOT, alternate, run, verdict
+
+TEMPLATE = str(REPO_ROOT / "tests" / "fixtures" / "held_template.sh")
+
+
+def main(experiments: int = 1000, rounds: int = 3) -> None:
+    env = {"PBT_TRACK_BENCH_EXPERIMENTS": str(experiments), "PYTHONPATH": str(REPO_ROOT)}
+    scratch = Path(tempfile.mkdtemp(prefix="pbt-track-bench-"))
+    counter = iter(range(10**6))
+
+    def baseline() -> float:
+        work = scratch / f"baseline{next(counter)}"
+        return run([sys.executable, "benchmarks/baseline_launcher.py", "benchmarks.many_experiments", str(work),
+                    TEMPLATE, str(scratch / "train")], env)
+
+    def tracked() -> float:
+        work = scratch / f"tracked{next(counter)}"
+        return run([PBT_TRACK, "submit", "--run", "benchmarks.many_experiments", "--backend", "slurm", "--workdir",
+                    str(work), "--slurm_sbatch_template", TEMPLATE, "--slurm_cpus_per_gpu", "1",
+                    "--pause_between", "0", "--train_dir", str(scratch / "train")], env)
+
+    def cancel_held() -> None:
+        for script in scratch.glob("*/scancel.sh"):
+            ids = script.read_text().split("scancel", 2)[-1].split()
+            if ids:
+                subprocess.run(["scancel", *ids], check=False)
+            script.unlink()
+
+    try:
+        medians = alternate({"baseline": baseline, "pbt-track": tracked}, rounds, between=cancel_held)
+    finally:
+        cancel_held()
+        shutil.rmtree(scratch, ignore_errors=True)
+    ratio = medians["pbt-track"] / medians["baseline"]
+    print(f"submit overhead: {experiments} experiments, {rounds} rounds; baseline median {medians['baseline']:.2f} s, "
+          f"pbt-track median {medians['pbt-track']:.2f} s; {verdict(ratio, 1.10)}")
+
+
+if __name__ == "__main__":
+    main(*(int(arg) for arg in sys.argv[1:3]))
