@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import datetime
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 
 from pbt_tracker import processes, states
 from pbt_tracker.errors import StoreError
@@ -56,10 +57,9 @@ def note_submit_process(store: Store, submission_id: int) -> Callable[[int], Non
 
     def note(pid: int) -> None:
         with store.write() as connection:
-            connection.execute(
-                update(SUBMISSIONS)
-                .where(SUBMISSIONS.c.id == submission_id)
-                .values(submit_pid=pid, submit_pid_start=processes.start_ticks(pid))
+            connection.exec_driver_sql(
+                "UPDATE submissions SET submit_pid = ?, submit_pid_start = ? WHERE id = ?",
+                (pid, processes.ticks_now(), submission_id),
             )
 
     return note
@@ -72,7 +72,7 @@ def complete_submission(
     outcome: SubmitOutcome | None = None,
     error: str | None = None,
 ) -> None:
-    now = utcnow()
+    now = sql_time(utcnow())
     values: dict[str, object] = {"state": state, "updated_at": now}
     result = outcome.result if outcome else None
     if result is not None:
@@ -81,11 +81,21 @@ def complete_submission(
         values.update(job_id=outcome.job_id, cluster=outcome.cluster, submitted_at=now)
     elif error and not (result and result.stderr):
         values["submit_stderr"] = error
+    # Plain SQL: this runs once per job of a launch, where building statements would cost more than SQLite.
+    assignments = ", ".join(f"{column} = ?" for column in values)
     with store.write() as connection:
-        connection.execute(update(SUBMISSIONS).where(SUBMISSIONS.c.id == submission_id).values(**values))
-        connection.execute(
-            insert(STATE_CHANGES).values(submission_id=submission_id, state=state, observed_at=now, detail=error)
+        connection.exec_driver_sql(
+            f"UPDATE submissions SET {assignments} WHERE id = ?", (*values.values(), submission_id)
         )
+        connection.exec_driver_sql(
+            "INSERT INTO state_changes (submission_id, state, observed_at, detail) VALUES (?, ?, ?, ?)",
+            (submission_id, state, now, error),
+        )
+
+
+def sql_time(moment: datetime) -> str:
+    """A time as SQLAlchemy stores it in SQLite, for statements written by hand."""
+    return moment.isoformat(sep=" ", timespec="microseconds")
 
 
 def write_scancel_script(store: Store) -> Path:

@@ -22,6 +22,9 @@ from pbt_tracker.store import Store
 from pbt_tracker.store.models import Experiment, Launch, StateChange, Submission, utcnow
 from pbt_tracker.tracker.record import write_scancel_script
 
+# The sbatch process's start is noted from the clock at spawn time (processes.ticks_now).
+SUBMIT_TICKS = 50
+
 # Clocks of the login node and the controller may disagree by this much.
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -98,7 +101,7 @@ def _recover_unanswered(store: Store, result: SyncResult) -> None:
             continue
         if runner_pid and processes.is_running(ProcessId(runner_pid, runner_start, here)):
             continue  # its submitter is still at work
-        if submit_pid and processes.is_running(ProcessId(submit_pid, submit_start, here)):
+        if submit_pid and processes.is_running(ProcessId(submit_pid, submit_start, here), tolerance=SUBMIT_TICKS):
             in_flight += 1  # the submitter died, but its sbatch may still create the job
             continue
         orphans.append((submission_id, submission_tag(launch_uuid, submission_id), username))

@@ -26,6 +26,8 @@
 #                           CPU count: test jobs are tiny)                   [8]
 #   SLURM_FAKE_GPUS=N       fake "gpu" GRES on the node, 0 = none            [4]
 #   SLURM_MIN_JOB_AGE=S     seconds a finished job stays in squeue/scontrol  [300]
+#   SLURM_MAX_JOB_COUNT=N   jobs the controller keeps in memory (benchmarks
+#                           submit thousands within MinJobAge)             [100000]
 #   SLURM_KILL_WAIT=S       seconds from SIGTERM to SIGKILL on cancel/timeout [5]
 #   SLURM_NO_INSTALL=1      never run apt-get; fail if a package is missing  [0]
 #   SLURM_START_TIMEOUT=S   how long to wait for each daemon and the node    [60]
@@ -58,6 +60,7 @@ ACCOUNTING=${SLURM_ACCOUNTING:-0}
 NODE_CPUS=${SLURM_NODE_CPUS:-8}
 FAKE_GPUS=${SLURM_FAKE_GPUS:-4}
 MIN_JOB_AGE=${SLURM_MIN_JOB_AGE:-300}
+MAX_JOB_COUNT=${SLURM_MAX_JOB_COUNT:-100000}
 KILL_WAIT=${SLURM_KILL_WAIT:-5}
 NO_INSTALL=${SLURM_NO_INSTALL:-0}
 START_TIMEOUT=${SLURM_START_TIMEOUT:-60}
@@ -71,6 +74,7 @@ if ! is_uint "$NODE_CPUS" || [ "$NODE_CPUS" -lt 1 ]; then
 fi
 is_uint "$FAKE_GPUS"     || die "SLURM_FAKE_GPUS must be an integer >= 0 (got '$FAKE_GPUS')"
 is_uint "$MIN_JOB_AGE"   || die "SLURM_MIN_JOB_AGE must be an integer (got '$MIN_JOB_AGE')"
+is_uint "$MAX_JOB_COUNT" || die "SLURM_MAX_JOB_COUNT must be an integer (got '$MAX_JOB_COUNT')"
 is_uint "$KILL_WAIT"     || die "SLURM_KILL_WAIT must be an integer (got '$KILL_WAIT')"
 is_uint "$START_TIMEOUT" || die "SLURM_START_TIMEOUT must be an integer (got '$START_TIMEOUT')"
 [[ $STATE_DIR = /* ]]    || die "LOCAL_SLURM_STATE_DIR must be an absolute path (got '$STATE_DIR')"
@@ -332,6 +336,7 @@ SchedulerParameters=batch_sched_delay=0
 EnforcePartLimits=ALL
 ReturnToService=2
 MinJobAge=$MIN_JOB_AGE
+MaxJobCount=$MAX_JOB_COUNT
 KillWait=$KILL_WAIT
 InactiveLimit=0
 Waittime=0
