@@ -467,3 +467,9 @@ def test_scontrol_one_line_per_job_gives_every_job_in_order():
 @pytest.mark.parametrize("text", ["No jobs in the system", "No jobs in the system\n", "", "\n\n"])
 def test_scontrol_without_jobs_is_empty(text):
     assert parse_scontrol_jobs(text) == {}
+
+
+def test_squeue_lists_a_users_jobs_instead_of_a_long_job_list():
+    """squeue filters --jobs slowly; past a hundred ids pbt-track lists the user's jobs and filters itself."""
+    assert squeue_argv(["1", "2"], user="alice")[3] == "--user=alice"
+    assert squeue_argv(["1", "2"])[3] == "--jobs=1,2"

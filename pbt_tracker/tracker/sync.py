@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 
 from pbt_tracker import processes, slurm, states
 from pbt_tracker.errors import AccountingUnavailable, SchedulerError
@@ -48,6 +48,11 @@ class _Tracked:
     job_id: str
     state: str
     intended_at: datetime
+    node: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    exit_code: int | None
+    username: str
 
 
 def sync_workdir(store: Store) -> SyncResult:
@@ -139,7 +144,8 @@ def _recover_unanswered(store: Store, result: SyncResult) -> None:
 def _sync_known_jobs(store: Store, result: SyncResult) -> None:
     with store.transaction() as session:
         rows = session.execute(
-            select(Submission.id, Submission.job_id, Submission.state, Submission.intended_at)
+            select(Submission.id, Submission.job_id, Submission.state, Submission.intended_at, Submission.node,
+                   Submission.started_at, Submission.ended_at, Submission.exit_code, Launch.username)
             .join(Experiment, Experiment.id == Submission.experiment_id)
             .join(Launch, Launch.id == Experiment.launch_id)
             .where(
@@ -154,14 +160,31 @@ def _sync_known_jobs(store: Store, result: SyncResult) -> None:
         return
     observations = _observe(tracked, result)
     now = utcnow()
+    updates, changes = [], []
+    for item in tracked:
+        observation = observations.get(item.job_id)
+        values = _new_values(item, observation)
+        if values is None:
+            continue  # nothing new: no write, so a sync of a quiet queue costs one read
+        updates.append({"submission_id": item.submission_id, "updated_at": now, **values})
+        if values["state"] != item.state:
+            detail = observation.source if observation else "Slurm no longer knows this job"
+            changes.append({"submission_id": item.submission_id, "state": values["state"], "observed_at": now,
+                            "detail": detail})
+    if not updates:
+        return
+    table = Submission.__table__
     with store.transaction() as session:
-        for item in tracked:
-            observation = observations.get(item.job_id)
-            submission = session.get_one(Submission, item.submission_id)
-            if _apply(submission, observation, now):
-                result.changed += 1
-                detail = observation.source if observation else "Slurm no longer knows this job"
-                session.add(StateChange(submission_id=submission.id, state=submission.state, observed_at=now, detail=detail))
+        session.connection().execute(
+            update(table).where(table.c.id == bindparam("submission_id")).values(
+                state=bindparam("state"), node=bindparam("node"), started_at=bindparam("started_at"),
+                ended_at=bindparam("ended_at"), exit_code=bindparam("exit_code"), updated_at=bindparam("updated_at"),
+            ),
+            updates,
+        )
+        if changes:
+            session.connection().execute(insert(StateChange.__table__), changes)
+    result.changed += len(changes)
 
 
 def _observe(tracked: list[_Tracked], result: SyncResult) -> dict[str, JobObservation | None]:
@@ -169,7 +192,8 @@ def _observe(tracked: list[_Tracked], result: SyncResult) -> dict[str, JobObserv
     not_before = {t.job_id: t.intended_at - CLOCK_SKEW for t in tracked}
     result.scheduler_calls += 1
     try:
-        queue = slurm.query_squeue(job_ids)
+        users = {t.username for t in tracked}
+        queue = slurm.query_squeue(job_ids, user=users.pop() if len(users) == 1 else None)
     except SchedulerError as squeue_error:
         result.scheduler_calls += 1
         try:
@@ -217,19 +241,22 @@ def _first_ours(rows: Iterable[JobObservation], not_before: datetime) -> JobObse
     return ours[0] if ours else None
 
 
-def _apply(submission: Submission, observation: JobObservation | None, now: datetime) -> bool:
-    """Copy an observation onto the submission; True when its state changed."""
-    if observation is None:
-        new_state = states.UNKNOWN
-    else:
-        new_state = observation.state or states.UNKNOWN
-        if observation.node:
-            submission.node = observation.node
-        submission.started_at = observation.started_at or submission.started_at
-        if new_state in states.FINAL:
-            submission.ended_at = observation.ended_at or submission.ended_at
-            submission.exit_code = observation.exit_code
-    changed = new_state != submission.state
-    submission.state = new_state
-    submission.updated_at = now
-    return changed
+def _new_values(item: _Tracked, observation: JobObservation | None) -> dict[str, object] | None:
+    """What an observation changes on a submission, or None when it changes nothing."""
+    state = observation.state or states.UNKNOWN if observation else states.UNKNOWN
+    values: dict[str, object] = {
+        "state": state,
+        "node": item.node,
+        "started_at": item.started_at,
+        "ended_at": item.ended_at,
+        "exit_code": item.exit_code,
+    }
+    if observation is not None:
+        values["node"] = observation.node or item.node
+        values["started_at"] = observation.started_at or item.started_at
+        if state in states.FINAL:
+            values["ended_at"] = observation.ended_at or item.ended_at
+            values["exit_code"] = observation.exit_code
+    current = {"state": item.state, "node": item.node, "started_at": item.started_at, "ended_at": item.ended_at,
+               "exit_code": item.exit_code}
+    return None if values == current else values
