@@ -29,6 +29,7 @@ from pbt_tracker.store import Store, open_store
 from pbt_tracker.store.models import Experiment, StateChange, Submission, utcnow
 from pbt_tracker.tracker.launch import checked_specs, experiment_row, launch_row
 from pbt_tracker.tracker.record import Echo, quiet
+from pbt_tracker.tracker.selection import with_launch
 
 EXIT_DIR = ".exit"
 
@@ -336,9 +337,7 @@ def sync_processes(store: Store) -> tuple[int, int, list[str]]:
     elsewhere: set[str] = set()
     with store.transaction() as session:
         rows = session.scalars(
-            select(Submission)
-            .join(Experiment, Experiment.id == Submission.experiment_id)
-            .join(Launch, Launch.id == Experiment.launch_id)
+            with_launch(select(Submission))
             .where(Launch.backend == "processes", Submission.state.in_([states.PENDING, states.RUNNING, states.SUBMITTING]))
         ).all()
         for submission in rows:

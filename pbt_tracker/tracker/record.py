@@ -16,7 +16,8 @@ from pbt_tracker.files import write_text_atomic
 from pbt_tracker.sbatch_script import SCANCEL_SCRIPT_NAME, scancel_script
 from pbt_tracker.slurm import SubmitOutcome
 from pbt_tracker.store import Store
-from pbt_tracker.store.models import Experiment, Launch, StateChange, Submission, utcnow
+from pbt_tracker.store.models import Launch, StateChange, Submission, utcnow
+from pbt_tracker.tracker.selection import with_launch
 
 Echo = Callable[[str], None]
 SUBMISSIONS = Submission.__table__
@@ -102,9 +103,7 @@ def write_scancel_script(store: Store) -> Path:
     """Rewrite scancel.sh from the record, so it covers every launch from this workdir."""
     with store.transaction() as session:
         job_ids = session.scalars(
-            select(Submission.job_id)
-            .join(Experiment, Experiment.id == Submission.experiment_id)
-            .join(Launch, Launch.id == Experiment.launch_id)
+            with_launch(select(Submission.job_id))
             .where(
                 Launch.backend == "slurm",
                 Submission.job_id.is_not(None),

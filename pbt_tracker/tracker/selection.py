@@ -37,6 +37,13 @@ class Selection:
         return not (self.run or self.experiments or self.job_ids or self.states)
 
 
+def with_launch(statement: Select) -> Select:  # type: ignore[type-arg]
+    """Join a statement over submissions to their experiment and launch, to filter by either."""
+    return statement.join(Experiment, Experiment.id == Submission.experiment_id).join(
+        Launch, Launch.id == Experiment.launch_id
+    )
+
+
 def latest_attempts():  # type: ignore[no-untyped-def]
     return (
         select(Submission.experiment_id, func.max(Submission.attempt).label("attempt"))
@@ -47,11 +54,8 @@ def latest_attempts():  # type: ignore[no-untyped-def]
 
 def selected_rows(selection: Selection) -> Select[tuple[Submission, Experiment, Launch, Script | None]]:
     """Submissions with their experiment, launch and script, in launch and experiment order."""
-    statement = (
-        select(Submission, Experiment, Launch, Script)
-        .join(Experiment, Experiment.id == Submission.experiment_id)
-        .join(Launch, Launch.id == Experiment.launch_id)
-        .outerjoin(Script, Script.id == Submission.script_id)
+    statement = with_launch(select(Submission, Experiment, Launch, Script)).outerjoin(
+        Script, Script.id == Submission.script_id
     )
     if not selection.all_attempts:
         latest = latest_attempts()

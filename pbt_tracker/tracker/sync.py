@@ -19,8 +19,9 @@ from pbt_tracker.processes import ProcessId
 from pbt_tracker.sbatch_script import TAG_PREFIX, submission_tag
 from pbt_tracker.slurm import JobObservation
 from pbt_tracker.store import Store
-from pbt_tracker.store.models import Experiment, Launch, StateChange, Submission, utcnow
+from pbt_tracker.store.models import Launch, StateChange, Submission, utcnow
 from pbt_tracker.tracker.record import write_scancel_script
+from pbt_tracker.tracker.selection import with_launch
 
 # The sbatch process's start is noted from the clock at spawn time (processes.ticks_now).
 SUBMIT_TICKS = 50
@@ -85,10 +86,10 @@ def _recover_unanswered(store: Store, result: SyncResult) -> None:
     """
     with store.transaction() as session:
         rows = session.execute(
-            select(Submission.id, Submission.host, Submission.runner_pid, Submission.runner_start,
-                   Submission.submit_pid, Submission.submit_pid_start, Launch.uuid, Launch.username)
-            .join(Experiment, Experiment.id == Submission.experiment_id)
-            .join(Launch, Launch.id == Experiment.launch_id)
+            with_launch(
+                select(Submission.id, Submission.host, Submission.runner_pid, Submission.runner_start,
+                       Submission.submit_pid, Submission.submit_pid_start, Launch.uuid, Launch.username)
+            )
             .where(
                 Launch.backend == "slurm",
                 Launch.uuid.is_not(None),
@@ -144,10 +145,10 @@ def _recover_unanswered(store: Store, result: SyncResult) -> None:
 def _sync_known_jobs(store: Store, result: SyncResult) -> None:
     with store.transaction() as session:
         rows = session.execute(
-            select(Submission.id, Submission.job_id, Submission.state, Submission.intended_at, Submission.node,
-                   Submission.started_at, Submission.ended_at, Submission.exit_code, Launch.username)
-            .join(Experiment, Experiment.id == Submission.experiment_id)
-            .join(Launch, Launch.id == Experiment.launch_id)
+            with_launch(
+                select(Submission.id, Submission.job_id, Submission.state, Submission.intended_at, Submission.node,
+                       Submission.started_at, Submission.ended_at, Submission.exit_code, Launch.username)
+            )
             .where(
                 Launch.backend == "slurm",
                 Submission.job_id.is_not(None),
