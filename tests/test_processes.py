@@ -220,3 +220,21 @@ def test_bad_local_options_are_one_line_and_write_nothing(tmp_path: Path, argv: 
                           text=True, timeout=60)
     assert (done.returncode, done.stderr) == (1, f"error: {message}\n")
     assert not (tmp_path / "w").exists()
+
+
+def test_experiments_that_ignore_sigterm_are_killed_after_the_grace_period(tmp_path: Path, background) -> None:
+    work = tmp_path / "work"
+    run = background("--run", "tests.fixtures.stubborn", "--workdir", str(work), "--train_dir", str(tmp_path / "t"),
+                     "--pause_between", "0")
+    wait_until(lambda: [s for s, _ in states(work).values()] == ["RUNNING"] * 3, what="all three running")
+    env = {**os.environ, "PBT_TRACK_KILL_GRACE": "1"}
+    done = subprocess.run([PBT_TRACK, "cancel", "--workdir", str(work), "--all"], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    final = states(work).values()
+    assert [state for state, _ in final] == ["CANCELLED"] * 3
+    # SIGKILL leaves no exit file: the runner, still alive, may record its child's -9, else nothing is known
+    assert {code for _, code in final} <= {None, -9}
+    rows = query(work / "pbt_tracker.db", "SELECT job_id, process_start FROM submissions")
+    assert not any(is_running(ProcessId(int(pid), start, hostname())) for pid, start in rows)
+    assert run.wait(timeout=30) == 1

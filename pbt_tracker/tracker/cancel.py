@@ -104,8 +104,8 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
 
 def _stop_local(store: Store, targets: list[_Target]) -> None:
     here = processes.hostname()
+    processes.terminate_groups([ProcessId(int(t.job_id or 0), t.process_start, here) for t in targets])
     for target in targets:
-        processes.terminate_group(ProcessId(int(target.job_id or 0), target.process_start, here))
         code = processes.read_exit_file(store.workdir / EXIT_DIR / str(target.submission_id))
         with store.transaction() as session:
             record_end(session, session.get_one(Submission, target.submission_id), states.CANCELLED, code, "cancelled")

@@ -268,8 +268,11 @@ class Runner:
         with self.store.transaction() as session:
             for submission_id in [*self.running, *(job.submission_id for job in self.pending)]:
                 session.get_one(Submission, submission_id).cancel_requested_at = now
-        for job, process, _gpu in self.running.values():
-            processes.terminate_group(ProcessId(process.pid, processes.start_ticks(process.pid), processes.hostname()))
+        processes.terminate_groups(
+            [ProcessId(process.pid, processes.start_ticks(process.pid), processes.hostname())
+             for _job, process, _gpu in self.running.values()]
+        )
+        for _job, process, _gpu in self.running.values():
             process.wait()
         self._reap_stopped()
         for job in self.pending:
