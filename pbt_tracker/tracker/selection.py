@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -21,7 +21,6 @@ class Selection:
     job_ids: tuple[str, ...] = ()
     states: tuple[str, ...] = ()
     all_attempts: bool = False
-    backends: tuple[str, ...] = field(default=())
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -72,8 +71,6 @@ def selected_rows(selection: Selection) -> Select[tuple[Submission, Experiment, 
         statement = statement.where(Submission.job_id.in_(list(selection.job_ids)))
     if selection.states:
         statement = statement.where(Submission.state.in_(list(selection.states)))
-    if selection.backends:
-        statement = statement.where(Launch.backend.in_(list(selection.backends)))
     return statement.order_by(Launch.id, Experiment.position, Submission.attempt)
 
 
