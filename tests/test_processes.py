@@ -173,13 +173,16 @@ def test_a_killed_launcher_leaves_nothing_shown_as_running_that_is_not(tmp_path:
     assert query(work / "pbt_tracker.db", "SELECT count(*) FROM submissions WHERE state = 'RUNNING'") == [(0,)]
 
 
-def test_ctrl_c_on_the_launcher_stops_its_experiments_and_records_them_cancelled(tmp_path: Path, background) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_on_the_launcher_stops_its_experiments_and_records_them_cancelled(
+    tmp_path: Path, background, signum: int
+) -> None:
     work = tmp_path / "work"
     run = background("--run", "tests.fixtures.mixed_outcomes", "--workdir", str(work), "--train_dir",
                      str(tmp_path / "t"), "--pause_between", "0", "--max_parallel", "3")
     wait_until(lambda: states(work).get("02_mixed_out_long", ("",))[0] == "RUNNING", what="a long one running")
     wait_until(lambda: states(work).get("00_mixed_out_ok", ("",))[0] == "COMPLETED", what="a slot free")
-    run.send_signal(signal.SIGINT)
+    run.send_signal(signum)
     assert run.wait(timeout=30) == 130
     final = states(work)
     assert final["02_mixed_out_long"] == ("CANCELLED", -15)

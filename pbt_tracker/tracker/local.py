@@ -181,19 +181,24 @@ class Runner:
         self.outcomes: list[LocalOutcome] = []
 
     def run(self) -> tuple[list[LocalOutcome], bool]:
+        """Run everything queued; on Ctrl-C or SIGTERM stop it all and return with `interrupted`.
+
+        The signals only raise a flag, looked at between steps: an interrupt
+        in the middle of starting or reaping an experiment would leave it
+        started but unrecorded, or ended but still RUNNING on record.
+        """
         (self.store.workdir / EXIT_DIR).mkdir(exist_ok=True)
-        try:
-            with _sigterm_as_interrupt():
-                while self.pending or self.running:
-                    while self.pending and self._has_room():
-                        self._start(self.pending.popleft())
-                        if self.pending and self._has_room() and self.pause_between > 0:
-                            time.sleep(self.pause_between)
-                    self._reap()
-                    time.sleep(0.1)
-        except KeyboardInterrupt:
-            self._stop_all()
-            return self.outcomes, True
+        with _interrupts_as_flag() as interrupted:
+            while (self.pending or self.running) and not interrupted:
+                while self.pending and self._has_room() and not interrupted:
+                    self._start(self.pending.popleft())
+                    if self.pending and self._has_room() and self.pause_between > 0:
+                        _sleep_unless(interrupted, self.pause_between)
+                self._reap()
+                _sleep_unless(interrupted, 0.1)
+            if interrupted:
+                self._stop_all()
+                return self.outcomes, True
         return self.outcomes, False
 
     def _has_room(self) -> bool:
@@ -306,21 +311,38 @@ def record_end(session, submission: Submission, state: str, code: int | None, de
         session.add(StateChange(submission_id=submission.id, state=state, observed_at=now, detail=detail))
 
 
+class _Flag:
+    def __init__(self) -> None:
+        self.raised = False
+
+    def __bool__(self) -> bool:
+        return self.raised
+
+
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """A launcher stopped with SIGTERM cleans up as it does on Ctrl-C."""
-    def interrupt(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
+def _interrupts_as_flag() -> Iterator[_Flag]:
+    """Ctrl-C and SIGTERM raise the flag instead of an exception, for the runner to act on when safe."""
+    flag = _Flag()
+
+    def raise_flag(_signum: int, _frame: object) -> None:
+        flag.raised = True
 
     try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread
-        yield
+        previous = {signum: signal.signal(signum, raise_flag) for signum in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: signals stay as they are
+        yield flag
         return
     try:
-        yield
+        yield flag
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _sleep_unless(flag: _Flag, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not flag and time.monotonic() < deadline:
+        time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
 
 
 def sync_processes(store: Store) -> tuple[int, int, list[str]]:
