@@ -151,3 +151,26 @@ def test_report_cancel_and_resubmit_failed_across_sessions(tmp_path: Path, work:
     everything = pbt_track("cancel", "--all", workdir=work)
     assert everything.stdout == f"Cancelled 03_mixed_out_long (job {other_long_job})\n"
     wait_for_state(other_long_job, {"CANCELLED"})
+
+
+def test_a_slow_sacct_is_given_up_on_and_squeue_still_settles_the_jobs(tmp_path: Path, work: Path, fake_bin) -> None:
+    """Fake sacct: one that hangs, as on a busy accounting database (a one-node Slurm answers at once)."""
+    done = pbt_track("submit", "--run", "tests.fixtures.quick_outcomes", "--backend", "slurm", "--slurm_workdir",
+                     str(work), "--slurm_cpus_per_gpu", "1", "--pause_between", "0", "--train_dir",
+                     str(tmp_path / "train"), workdir=work)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for (job_id,) in query(work / "pbt_tracker.db", "SELECT job_id FROM submissions"):
+        wait_for_state(job_id, {"COMPLETED", "FAILED"})
+    fake_bin("sacct", "#!/bin/sh\nexec sleep 30\n")
+    env = {**os.environ, "PBT_TRACK_WORKDIR": str(work), "PBT_TRACK_SACCT_TIMEOUT": "1"}
+    synced = subprocess.run([PBT_TRACK, "sync"], cwd=REPO_ROOT, capture_output=True, text=True, env=env, timeout=60)
+    assert synced.returncode == 0, synced.stderr
+    assert synced.stderr == (
+        "Note: sacct is not available (sacct did not answer within 1 s): jobs Slurm has already forgotten "
+        "are shown as UNKNOWN, so final states may be incomplete\n"
+    )
+    assert {row["experiment"]: (row["state"], row["exit_code"]) for row in report(work, "--no-sync")} == {
+        "00_quick_out_ok": ("COMPLETED", 0),
+        "01_quick_out_flaky": ("FAILED", 3),
+        "02_quick_out_ok": ("COMPLETED", 0),
+    }
