@@ -1,4 +1,4 @@
-"""The operations on a workdir's record: plan a launch, record it, submit it.
+"""A Slurm launch: plan it, record it, submit it.
 
 Everything a launch will do is checked before anything is written, so bad
 input leaves the workdir as it was. Then each row goes in before the side
@@ -36,8 +36,8 @@ from pbt_tracker.sbatch_script import (
     sbatch_argv,
     script_path,
     submission_tag,
-    with_tag,
     template_placeholders,
+    with_tag,
 )
 from pbt_tracker.store import Store, open_store
 from pbt_tracker.store.models import Experiment, Launch, Script, utcnow
