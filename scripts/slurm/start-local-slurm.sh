@@ -136,41 +136,8 @@ ensure_packages() {
 # ----------------------------------------------------------------------------
 # daemons this script owns: pid files in $STATE_DIR, names in $STATE_DIR/owned
 # ----------------------------------------------------------------------------
-running_pid() {      # running_pid NAME: print the live pid from NAME's pid file
-    local name=$1 pid comm
-    [ -s "$STATE_DIR/$name.pid" ] || return 1
-    pid=$(tr -dc '0-9' < "$STATE_DIR/$name.pid")
-    [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
-    comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
-    # the pid must still belong to that daemon (pids get reused) ...
-    case "$name:$comm" in
-        mariadb:mariadbd|mariadb:mysqld|munged:munged|slurmdbd:slurmdbd|slurmctld:slurmctld|slurmd:slurmd) ;;
-        *) return 1 ;;
-    esac
-    # ... and must not be a zombie
-    [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] || return 1
-    echo "$pid"
-}
-own()      { grep -qx "$1" "$STATE_DIR/owned" || echo "$1" >> "$STATE_DIR/owned"; }
-owned()    { grep -qx "$1" "$STATE_DIR/owned"; }
-disown_d() { local rest; rest=$(grep -vx "$1" "$STATE_DIR/owned" || true); printf '%s' "${rest:+$rest$'\n'}" > "$STATE_DIR/owned"; }
-
-stop_owned() {       # stop_owned NAME: SIGTERM (then SIGKILL) a daemon we started
-    local name=$1 pid
-    owned "$name" || return 0
-    if pid=$(running_pid "$name"); then
-        log "stopping $name (pid $pid)"
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 60); do running_pid "$name" >/dev/null || break; sleep 0.5; done
-        if pid=$(running_pid "$name"); then
-            log "$name still alive after 30 s; sending SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-            sleep 0.5
-        fi
-    fi
-    rm -f "$STATE_DIR/$name.pid"
-    disown_d "$name"
-}
+# shellcheck source=scripts/slurm/daemons.sh
+. "$SCRIPT_DIR/daemons.sh"
 
 wait_until() {       # wait_until SECONDS CMD...: poll CMD every 0.25 s
     local deadline=$((SECONDS + $1))
@@ -552,8 +519,8 @@ fi
 
 if [ "$slurm_conf_changed" = 1 ] && { running_pid slurmctld >/dev/null || running_pid slurmd >/dev/null; }; then
     log "configuration changed; restarting slurmctld and slurmd"
-    stop_owned slurmd
-    stop_owned slurmctld
+    stop_owned slurmd || true
+    stop_owned slurmctld || true
 fi
 
 if [ "$ACCOUNTING" = 1 ]; then
@@ -561,13 +528,13 @@ if [ "$ACCOUNTING" = 1 ]; then
     put_file "$DBD_CONF" 600 slurm:slurm "$(render_dbd_conf)"
     if [ "$FILE_CHANGED" = 1 ] && running_pid slurmdbd >/dev/null; then
         log "slurmdbd.conf changed; restarting slurmdbd"
-        stop_owned slurmdbd
+        stop_owned slurmdbd || true
     fi
     start_slurmdbd
 else
     # accounting switched off: stop the accounting daemons an earlier run started
-    stop_owned slurmdbd
-    stop_owned mariadb
+    stop_owned slurmdbd || true
+    stop_owned mariadb || true
 fi
 
 start_slurmctld

@@ -41,47 +41,10 @@ if [ ! -s "$OWNED" ]; then
     exit 0
 fi
 
-running_pid() {      # running_pid NAME: print the live pid from NAME's pid file
-    local name=$1 pid comm
-    [ -s "$STATE_DIR/$name.pid" ] || return 1
-    pid=$(tr -dc '0-9' < "$STATE_DIR/$name.pid")
-    [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
-    comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
-    case "$name:$comm" in
-        mariadb:mariadbd|mariadb:mysqld|munged:munged|slurmdbd:slurmdbd|slurmctld:slurmctld|slurmd:slurmd) ;;
-        *) return 1 ;;
-    esac
-    [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] || return 1
-    echo "$pid"
-}
-owned()    { grep -qx "$1" "$OWNED"; }
-disown_d() { local rest; rest=$(grep -vx "$1" "$OWNED" || true); printf '%s' "${rest:+$rest$'\n'}" > "$OWNED"; }
+# shellcheck source=scripts/slurm/daemons.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/daemons.sh"
 
 failed=0
-stop_owned() {
-    local name=$1 pid
-    owned "$name" || return 0
-    if pid=$(running_pid "$name"); then
-        log "stopping $name (pid $pid)"
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 60); do running_pid "$name" >/dev/null || break; sleep 0.5; done
-        if pid=$(running_pid "$name"); then
-            log "$name still alive after 30 s; sending SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-            for _ in $(seq 10); do running_pid "$name" >/dev/null || break; sleep 0.5; done
-            if running_pid "$name" >/dev/null; then
-                echo "$PROG: ERROR: $name (pid $pid) does not die" >&2
-                failed=1
-                return 0
-            fi
-        fi
-    else
-        log "$name was no longer running"
-    fi
-    rm -f "$STATE_DIR/$name.pid"
-    disown_d "$name"
-}
-
 # Cancel leftover jobs while our controller can still reach the node.
 if [ "${SLURM_KEEP_JOBS:-0}" != 1 ] && owned slurmctld && running_pid slurmctld >/dev/null; then
     mapfile -t jobs < <(squeue -h -o '%A' -t PENDING,CONFIGURING,RUNNING,SUSPENDED,REQUEUED 2>/dev/null)
@@ -97,7 +60,7 @@ fi
 
 # Reverse start order: node daemon, controller, accounting, munge.
 for d in slurmd slurmctld slurmdbd mariadb munged; do
-    stop_owned "$d"
+    stop_owned "$d" || failed=1
 done
 
 [ "$failed" = 0 ] || die "some daemons could not be stopped"
