@@ -56,18 +56,24 @@ from pbt_tracker.tracker.record import (
 
 
 @dataclass(frozen=True)
-class SlurmLaunchOptions:
-    """Everything a Slurm launch needs besides the run description."""
+class LaunchOptions:
+    """What every launch needs besides the run description, whatever the backend."""
 
     workdir: Path
     run_module: str
     train_dir: str = "./train_dir"
     experiment_suffix: str = ""
     pause_between: float = 1.0
+    recorded_options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SlurmLaunchOptions(LaunchOptions):
+    """A Slurm launch's own options."""
+
     resources: SlurmResources = field(default_factory=SlurmResources)
     template_path: str | None = None
     print_only: bool = False
-    recorded_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from pbt_tracker.processes import ProcessId
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.store import Store, open_store
 from pbt_tracker.store.models import Experiment, StateChange, Submission, utcnow
-from pbt_tracker.tracker.launch import checked_specs, experiment_row, launch_row
+from pbt_tracker.tracker.launch import LaunchOptions, checked_specs, experiment_row, launch_row
 from pbt_tracker.tracker.record import Echo, quiet
 from pbt_tracker.tracker.selection import with_launch
 
@@ -35,16 +35,12 @@ EXIT_DIR = ".exit"
 
 
 @dataclass(frozen=True)
-class ProcessesLaunchOptions:
-    workdir: Path
-    run_module: str
-    train_dir: str = "./train_dir"
-    experiment_suffix: str = ""
-    pause_between: float = 1.0
+class ProcessesLaunchOptions(LaunchOptions):
+    """A local launch's own options, as the original launcher's processes backend has them."""
+
     max_parallel: int = 4
     num_gpus: int = 1
     experiments_per_gpu: int = -1
-    recorded_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.max_parallel < 1:
