@@ -34,6 +34,12 @@ _LAUNCHER_OPTIONS: list[tuple[str, Any, str]] = [
     ("--slurm_sbatch_template", str, "sbatch template file ($CMD $FILENAME $PARTITION $GPU $CPU $TIMEOUT)."),
     ("--slurm_timeout", str, "Job time limit, given to the template as $TIMEOUT.  [default: 0, none]"),
     (
+        "--slurm_array",
+        click.Choice(["true", "false"], case_sensitive=False),
+        "Send experiments with the same #SBATCH lines as one sbatch --array (alone: true).",
+    ),
+    ("--slurm_array_limit", int, "With --slurm_array: at most N tasks of each array at once (%N)."),
+    (
         "--slurm_print_only",
         click.Choice(["true", "false"], case_sensitive=False),
         "true: write and record the scripts, print the sbatch commands, submit nothing.",
@@ -52,7 +58,8 @@ def _launcher_options(command: Callable[..., Any]) -> Callable[..., Any]:
         names = [flag]
         if "_" in flag:
             names.append(flag.replace("_", "-"))
-        command = click.option(*names, flag[2:], type=type_, default=None, help=help_text)(command)
+        optional_value = {"is_flag": False, "flag_value": "true"} if flag == "--slurm_array" else {}
+        command = click.option(*names, flag[2:], type=type_, default=None, help=help_text, **optional_value)(command)
     return command
 
 

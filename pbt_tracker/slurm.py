@@ -7,12 +7,14 @@ the launcher. The parsers are pure functions, tested on literal output.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 from pbt_tracker import settings
 from pbt_tracker.errors import AccountingUnavailable, SchedulerError, SchedulerTimeout
@@ -213,7 +215,7 @@ def squeue_argv(job_ids: Iterable[str], user: str | None = None) -> list[str]:
     """Ask about the given jobs, or (with `user`) list all of that user's jobs."""
     fields = ",".join(f"{name}:|" for name in SQUEUE_FIELDS)
     selection = f"--user={user}" if user else "--jobs=" + ",".join(job_ids)
-    return ["squeue", "--noheader", "--states=all", selection, "--Format=" + fields]
+    return ["squeue", "--noheader", "--array", "--states=all", selection, "--Format=" + fields]
 
 
 # squeue filters a --jobs list slowly (0.7 s for 1,000 ids here); listing a user's jobs is cheaper past this.
@@ -272,15 +274,62 @@ def parse_scontrol_jobs(text: str) -> dict[str, JobObservation]:
         job_id = fields.get("JobId")
         if not job_id:
             continue
-        if fields.get("ArrayJobId") and fields.get("ArrayTaskId", "").isdigit():
-            job_id = f"{fields['ArrayJobId']}_{fields['ArrayTaskId']}"
+        job_ids = [job_id]
+        if fields.get("ArrayJobId") and fields.get("ArrayTaskId"):
+            job_ids = [f"{fields['ArrayJobId']}_{task}" for task in array_task_ids(fields["ArrayTaskId"])]
         exit_code, signal = _exit_pair(fields.get("ExitCode", ""))
-        jobs[job_id] = _observed(
-            job_id, normalize_state(fields.get("JobState", "")), exit_code, signal,
-            _optional(fields.get("NodeList", "")), fields.get("StartTime", ""), fields.get("EndTime", ""),
-            fields.get("SubmitTime", ""), "scontrol",
-        )
+        for job_id in job_ids:
+            jobs[job_id] = _observed(
+                job_id, normalize_state(fields.get("JobState", "")), exit_code, signal,
+                _optional(fields.get("NodeList", "")), fields.get("StartTime", ""), fields.get("EndTime", ""),
+                fields.get("SubmitTime", ""), "scontrol",
+            )
     return jobs
+
+
+def array_task_ids(text: str) -> list[int]:
+    """Task ids from Slurm's array notation: `7`, `0-4%2`, `1,3,5-9:2` (the pending tasks of one record)."""
+    ids: list[int] = []
+    for part in text.split("%", 1)[0].split(","):
+        bounds, _, step = part.partition(":")
+        first, _, last = bounds.partition("-")
+        try:
+            ids += range(int(first), int(last or first) + 1, int(step or 1))
+        except ValueError:
+            continue
+    return ids
+
+
+# Slurm's default: task ids 0..1000.
+DEFAULT_MAX_ARRAY_SIZE = 1001
+
+
+def parse_max_array_size(text: str) -> int | None:
+    """MaxArraySize from slurm.conf text or `scontrol show config` output (keys are case-insensitive)."""
+    for line in text.splitlines():
+        match = re.match(r"\s*MaxArraySize\s*=\s*(\d+)", line.split("#", 1)[0], re.IGNORECASE)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def max_array_size(conf_path: str | None = None) -> int:
+    """The cluster's MaxArraySize, read from slurm.conf where the login node has it.
+
+    Reading the file costs the controller nothing; only a configless login
+    node (no slurm.conf) makes this one scontrol call. Where neither answers,
+    Slurm's default holds.
+    """
+    path = conf_path or os.environ.get("SLURM_CONF") or "/etc/slurm/slurm.conf"
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        try:
+            result = run_command(["scontrol", "show", "config"])
+        except SchedulerError:
+            return DEFAULT_MAX_ARRAY_SIZE  # no Slurm here: arrays are only being written (print-only)
+        text = result.stdout if result.returncode == 0 else ""
+    return parse_max_array_size(text) or DEFAULT_MAX_ARRAY_SIZE
 
 
 def query_squeue(job_ids: list[str], user: str | None = None) -> dict[str, JobObservation]:
@@ -308,7 +357,7 @@ def parse_tagged_jobs(text: str, prefix: str) -> dict[str, list[str]]:
 def query_tagged_jobs(user: str, prefix: str) -> dict[str, list[str]]:
     """One squeue call over the user's jobs that Slurm still knows, keyed by their pbt-track tag."""
     result = run_command(
-        ["squeue", "--noheader", "--states=all", f"--user={user}", "--Format=JobArrayID:|,Comment:|"]
+        ["squeue", "--noheader", "--array", "--states=all", f"--user={user}", "--Format=JobArrayID:|,Comment:|"]
     )
     if result.returncode != 0:
         raise SchedulerError(f"squeue failed ({result.returncode}): {one_line(result.stderr) or 'no message'}")

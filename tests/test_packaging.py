@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pbt_tracker.store.engine import SCHEMA_HEAD
 from tests.conftest import REPO_ROOT, query
 
 pytestmark = pytest.mark.slow
@@ -55,7 +56,7 @@ def test_installed_copy_launches_and_migrates_outside_the_source_tree(wheel: Pat
         )
         assert done.returncode == 0, done.stderr
         db = elsewhere / work / "pbt_tracker.db"
-        assert query(db, "SELECT version_num FROM alembic_version") == [("0003",)]
+        assert query(db, "SELECT version_num FROM alembic_version") == [(SCHEMA_HEAD,)]
         assert query(db, "SELECT count(*) FROM submissions WHERE state = 'PRINT_ONLY'") == [(4,)]
     origin = subprocess.run([str(venv / "bin" / "python"), "-c", "import pbt_tracker; print(pbt_tracker.__file__)"],
                             cwd=elsewhere, capture_output=True, text=True, check=True).stdout

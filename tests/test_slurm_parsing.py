@@ -12,10 +12,14 @@ from datetime import datetime
 import pytest
 
 from pbt_tracker.slurm import (
+    DEFAULT_MAX_ARRAY_SIZE,
     JobObservation,
     _exit_pair,
     _wait_status,
+    array_task_ids,
+    max_array_size,
     normalize_state,
+    parse_max_array_size,
     parse_sacct,
     parse_scontrol_jobs,
     parse_slurm_time,
@@ -213,10 +217,11 @@ def test_sacct_and_scontrol_exit_pair_is_exit_code_and_signal(text, pair):
 # --- squeue ------------------------------------------------------------------------
 
 
-def test_squeue_argv_asks_for_all_states_of_the_given_jobs_pipe_separated():
+def test_squeue_argv_asks_for_all_states_of_the_given_jobs_pipe_separated_one_line_per_array_task():
     assert squeue_argv(["1", "2"]) == [
         "squeue",
         "--noheader",
+        "--array",
         "--states=all",
         "--jobs=1,2",
         "--Format=JobArrayID:|,State:|,exit_code:|,NodeList:|,StartTime:|,EndTime:|,SubmitTime:|",
@@ -471,5 +476,66 @@ def test_scontrol_without_jobs_is_empty(text):
 
 def test_squeue_lists_a_users_jobs_instead_of_a_long_job_list():
     """squeue filters --jobs slowly; past a hundred ids pbt-track lists the user's jobs and filters itself."""
-    assert squeue_argv(["1", "2"], user="alice")[3] == "--user=alice"
-    assert squeue_argv(["1", "2"])[3] == "--jobs=1,2"
+    assert squeue_argv(["1", "2"], user="alice")[4] == "--user=alice"
+    assert squeue_argv(["1", "2"])[4] == "--jobs=1,2"
+
+
+# --- job arrays --------------------------------------------------------------------
+
+SCONTROL_PENDING_ARRAY = (
+    "JobId=54516 ArrayJobId=54516 ArrayTaskId=0-4%2 ArrayTaskThrottle=2 JobName=d.sh UserId=root(0) "
+    "JobState=PENDING Reason=JobHeldUser ExitCode=0:0 SubmitTime=2026-11-24T17:29:58 StartTime=Unknown "
+    "EndTime=Unknown NodeList=(null)"
+)
+
+
+def test_scontrol_pending_array_record_stands_for_each_of_its_tasks():
+    jobs = parse_scontrol_jobs(SCONTROL_PENDING_ARRAY)
+    assert list(jobs) == ["54516_0", "54516_1", "54516_2", "54516_3", "54516_4"]
+    assert {job.state for job in jobs.values()} == {"PENDING"}
+    assert jobs["54516_3"].job_id == "54516_3"
+
+
+@pytest.mark.parametrize(
+    "text, ids",
+    [
+        ("7", [7]),
+        ("0-4%2", [0, 1, 2, 3, 4]),
+        ("1,3,5-9:2", [1, 3, 5, 7, 9]),
+        ("2-3,x,8", [2, 3, 8]),
+        ("", []),
+    ],
+)
+def test_array_task_ids_read_slurms_array_notation(text, ids):
+    assert array_task_ids(text) == ids
+
+
+def test_squeue_with_array_lists_each_pending_task_under_its_own_id():
+    text = "54516_0|PENDING|0||N/A|N/A|2026-11-24T17:29:58|\n54516_1|PENDING|0||N/A|N/A|2026-11-24T17:29:58|\n"
+    assert list(parse_squeue(text, {"54516_1"})) == ["54516_1"]
+
+
+@pytest.mark.parametrize(
+    "text, size",
+    [
+        ("ClusterName=x\nMaxArraySize=50\n", 50),
+        ("maxarraysize = 7 # site limit\n", 7),
+        ("MaxArraySize            = 1001\n", 1001),
+        ("# MaxArraySize=3\nMaxJobCount=10\n", None),
+        ("", None),
+    ],
+)
+def test_max_array_size_is_read_from_slurm_conf_or_scontrol_show_config(text, size):
+    assert parse_max_array_size(text) == size
+
+
+def test_max_array_size_comes_from_the_conf_file_without_asking_the_controller(tmp_path, monkeypatch):
+    conf = tmp_path / "slurm.conf"
+    conf.write_text("ClusterName=c\nMaxArraySize=64\n")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no scontrol to ask
+    assert max_array_size(str(conf)) == 64
+
+
+def test_max_array_size_without_conf_or_scontrol_is_slurms_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert max_array_size(str(tmp_path / "missing.conf")) == DEFAULT_MAX_ARRAY_SIZE == 1001

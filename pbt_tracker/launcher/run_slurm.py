@@ -70,6 +70,22 @@ def add_slurm_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="File with the sbatch script template ($CMD $FILENAME $PARTITION $GPU $CPU $TIMEOUT)",
     )
     parser.add_argument(
+        "--slurm_array",
+        "--slurm-array",
+        nargs="?",
+        const=True,
+        default=False,
+        type=str2bool,
+        help="Send experiments with the same #SBATCH lines as one sbatch --array (true/false; alone means true)",
+    )
+    parser.add_argument(
+        "--slurm_array_limit",
+        "--slurm-array-limit",
+        default=None,
+        type=int,
+        help="With --slurm_array: run at most this many tasks of each array at once (sbatch --array=...%%N)",
+    )
+    parser.add_argument(
         "--slurm_timeout",
         "--slurm-timeout",
         default="0",
@@ -98,6 +114,8 @@ def slurm_options_from_args(args: argparse.Namespace, run_description: RunDescri
         resources=resources,
         template_path=args.slurm_sbatch_template,
         print_only=bool(args.slurm_print_only),
+        array=bool(getattr(args, "slurm_array", False)),
+        array_limit=getattr(args, "slurm_array_limit", None),
         recorded_options={key: value for key, value in sorted(vars(args).items())},
     )
 
@@ -126,7 +144,7 @@ def summary_lines(result: LaunchResult) -> list[str]:
         lines.append(f"Monitor log files using\n\n\t {tail_hint(result.workdir)} \n")
         lines.append(f"Jobs queued: {result.job_ids!r}")
         if result.job_ids:
-            lines.append(f"Use this command to cancel your jobs: \n\t scancel {' '.join(result.job_ids)} \n")
+            lines.append(f"Use this command to cancel your jobs: \n\t scancel {' '.join(result.cancel_ids)} \n")
         lines.append(f"{result.workdir / 'scancel.sh'} cancels every job of this workdir that may still run.")
     for job in result.failed:
         lines.append(f"FAILED to submit {job.experiment}: {job.error}")

@@ -23,8 +23,8 @@ from pbt_tracker.errors import NoDatabaseError, SchemaTooNewError, StoreError
 DB_FILENAME = "pbt_tracker.db"
 
 # The newest migration this code knows; tests check it against alembic's head.
-SCHEMA_HEAD = "0003"
-KNOWN_REVISIONS = ("0001", "0002", "0003")
+SCHEMA_HEAD = "0004"
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004")
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 

@@ -133,12 +133,37 @@ class Submission(Base):
     # The sbatch process itself: it may outlive a killed submitter and still create the job.
     submit_pid: Mapped[int | None] = mapped_column(Integer)
     submit_pid_start: Mapped[int | None] = mapped_column(Integer)
+    # Sent as task `array_task` of a job array: the array's own sbatch is in slurm_arrays, while argv
+    # stays the experiment's own sbatch command, the one a resubmission uses.
+    array_id: Mapped[int | None] = mapped_column(ForeignKey("slurm_arrays.id"))
+    array_task: Mapped[int | None] = mapped_column(Integer)
 
     experiment: Mapped[Experiment] = relationship(back_populates="submissions")
     script: Mapped[Script | None] = relationship()
     state_changes: Mapped[list[StateChange]] = relationship(
         back_populates="submission", order_by="StateChange.id"
     )
+
+
+class SlurmArray(Base):
+    """One `sbatch --array` of a launch: its own script picks each task's recorded experiment script."""
+
+    __tablename__ = "slurm_arrays"
+    __table_args__ = (Index("ix_slurm_arrays_launch_id", "launch_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    launch_id: Mapped[int] = mapped_column(ForeignKey("launches.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(String)
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    argv: Mapped[list[str]]
+    task_count: Mapped[int] = mapped_column(Integer)
+    job_id: Mapped[str | None] = mapped_column(String)  # the array job id; task N is job_id_N
+    submit_returncode: Mapped[int | None] = mapped_column(Integer)
+    submit_stdout: Mapped[str | None] = mapped_column(Text)
+    submit_stderr: Mapped[str | None] = mapped_column(Text)
+    intended_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]
 
 
 class StateChange(Base):

@@ -23,12 +23,21 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from pbt_tracker import __version__, processes, slurm, states
-from pbt_tracker.errors import RunDescriptionError, TemplateError
+from pbt_tracker.errors import OptionError, RunDescriptionError, TemplateError
 from pbt_tracker.files import write_text_atomic
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.sbatch_script import (
     SBATCH_TEMPLATE_DEFAULT,
+    ArrayTask,
     SlurmResources,
+    array_chunks,
+    array_log_path,
+    array_sbatch_argv,
+    array_script_path,
+    array_spec,
+    array_tag,
+    render_array_script,
+    sbatch_directives,
     check_experiment_name,
     check_template,
     log_path,
@@ -40,12 +49,13 @@ from pbt_tracker.sbatch_script import (
     with_tag,
 )
 from pbt_tracker.store import Store, open_store
-from pbt_tracker.store.models import Experiment, Launch, Script, utcnow
+from pbt_tracker.store.models import Experiment, Launch, Script, SlurmArray, utcnow
 from pbt_tracker.tracker.record import (
     STATE_CHANGES,
     SUBMISSIONS,
     Echo,
     SubmittedJob,
+    complete_array,
     complete_submission,
     note_submit_process,
     quiet,
@@ -74,11 +84,31 @@ class SlurmLaunchOptions(LaunchOptions):
     resources: SlurmResources = field(default_factory=SlurmResources)
     template_path: str | None = None
     print_only: bool = False
+    array: bool = False
+    array_limit: int | None = None  # sbatch --array's %N: at most N tasks of an array at once
+
+    def __post_init__(self) -> None:
+        if self.array_limit is not None:
+            if self.array_limit < 1:
+                raise OptionError(f"--slurm_array_limit must be 1 or more, not {self.array_limit}")
+            if not self.array:
+                raise OptionError("--slurm_array_limit needs --slurm_array true")
 
 
 @dataclass(frozen=True)
 class PlannedJob:
     spec: ExperimentSpec
+    script_path: Path
+    script_text: str
+    log_path: str
+    argv: list[str]
+
+
+@dataclass(frozen=True)
+class PlannedArray:
+    """Experiments with the same #SBATCH lines, sent as the tasks of one `sbatch --array`."""
+
+    positions: list[int]  # task N runs plan.jobs[positions[N]]
     script_path: Path
     script_text: str
     log_path: str
@@ -94,6 +124,8 @@ class SlurmPlan:
     template_text: str
     jobs: list[PlannedJob]
     warnings: list[str]
+    launch_uuid: str = field(default_factory=lambda: uuid.uuid4().hex)
+    arrays: list[PlannedArray] = field(default_factory=list)
 
 
 @dataclass
@@ -104,9 +136,18 @@ class LaunchResult:
     print_only: bool
     jobs: list[SubmittedJob]
 
+    array_job_ids: list[str] = field(default_factory=list)
+
     @property
     def job_ids(self) -> list[str]:
         return [job.job_id for job in self.jobs if job.job_id]
+
+    @property
+    def cancel_ids(self) -> list[str]:
+        """What scancel needs to stop the whole launch: each array once, plus the jobs of their own."""
+        in_arrays = {job_id.split("_", 1)[0] for job_id in self.job_ids if "_" in job_id}
+        own = [job_id for job_id in self.job_ids if "_" not in job_id or job_id.split("_", 1)[0] not in in_arrays]
+        return [*self.array_job_ids, *own]
 
     @property
     def failed(self) -> list[SubmittedJob]:
@@ -151,11 +192,35 @@ def plan_slurm_launch(run_description: RunDescription, options: SlurmLaunchOptio
         )
         log = log_path(workdir, path)
         jobs.append(PlannedJob(spec, path, text, log, sbatch_argv(path, log, options.resources)))
-    return SlurmPlan(run_description, options, template_text, jobs, warnings)
+    plan = SlurmPlan(run_description, options, template_text, jobs, warnings)
+    if options.array:
+        plan.arrays.extend(plan_arrays(plan, workdir))
+    return plan
+
+
+def plan_arrays(plan: SlurmPlan, workdir: Path) -> list[PlannedArray]:
+    """Group the jobs by their #SBATCH lines, in launch order, cut at the cluster's MaxArraySize."""
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for position, job in enumerate(plan.jobs):
+        groups.setdefault(sbatch_directives(job.script_text), []).append(position)
+    limit = slurm.max_array_size()
+    arrays = []
+    for directives, positions in groups.items():
+        for chunk in array_chunks(len(positions), limit):
+            members = [positions[index] for index in chunk]
+            path = array_script_path(workdir, plan.launch_uuid, len(arrays))
+            tasks = [ArrayTask(plan.jobs[p].script_path, plan.jobs[p].script_text, plan.jobs[p].log_path)
+                     for p in members]
+            log = array_log_path(workdir, path)
+            spec = array_spec(len(members), plan.options.array_limit)
+            arrays.append(PlannedArray(members, path, render_array_script(directives, tasks), log,
+                                       array_sbatch_argv(path, log, spec, plan.options.resources)))
+    return arrays
 
 
 EXPERIMENTS = Experiment.__table__
 SCRIPTS = Script.__table__
+ARRAYS = SlurmArray.__table__
 
 
 def checked_specs(run_description: RunDescription, train_dir: str) -> list[ExperimentSpec]:
@@ -178,47 +243,102 @@ def checked_specs(run_description: RunDescription, train_dir: str) -> list[Exper
 
 
 def submit_slurm_launch(plan: SlurmPlan, echo: Echo = quiet) -> LaunchResult:
-    """Record the plan, write its scripts, and sbatch them one by one.
+    """Record the plan, write its scripts, and sbatch them: one by one, or as arrays.
 
     A refused or failed sbatch is recorded with what it printed and the
-    launch goes on with the next experiment.
+    launch goes on with the next experiment (or array).
     """
     options = plan.options
     if not options.print_only:
         slurm.require_command("sbatch")
     store = open_store(options.workdir)
     try:
-        launch_id, submissions = _record_launch(store, plan)
+        launch_id, submissions, arrays = _record_launch(store, plan)
         _make_train_dirs(plan)
-        jobs = []
-        for index, (job, (submission_id, argv)) in enumerate(zip(plan.jobs, submissions)):
-            echo(f"Executing {shlex.join(argv)}")
-            try:
-                write_text_atomic(job.script_path, job.script_text)
-            except OSError as error:
-                message = f"cannot write {job.script_path}: {error.strerror}"
-                complete_submission(store, submission_id, states.SUBMIT_FAILED, error=message)
-                jobs.append(SubmittedJob(job.spec.name, argv, None, message))
-                continue
-            if options.print_only:
-                jobs.append(SubmittedJob(job.spec.name, argv, None, None))
-                continue
-            outcome = slurm.submit(argv, on_start=note_submit_process(store, submission_id))
-            jobs.append(record_submit_outcome(store, submission_id, job.spec.name, argv, outcome, echo))
-            if options.pause_between > 0 and index + 1 < len(plan.jobs):
-                time.sleep(options.pause_between)
+        if plan.arrays:
+            jobs, array_job_ids = _submit_arrays(store, plan, submissions, arrays, echo)
+        else:
+            jobs, array_job_ids = _submit_one_by_one(store, plan, submissions, echo), []
         write_scancel_script(store)
-        return LaunchResult(launch_id, store.workdir, store.path, options.print_only, jobs)
+        return LaunchResult(launch_id, store.workdir, store.path, options.print_only, jobs, array_job_ids)
     finally:
         store.close()
 
 
-def _record_launch(store: Store, plan: SlurmPlan) -> tuple[int, list[tuple[int, list[str]]]]:
-    """One transaction for every intent; each real submission's argv carries its tag.
+def _submit_one_by_one(
+    store: Store, plan: SlurmPlan, submissions: list[tuple[int, list[str]]], echo: Echo
+) -> list[SubmittedJob]:
+    options = plan.options
+    jobs = []
+    for index, (job, (submission_id, argv)) in enumerate(zip(plan.jobs, submissions)):
+        echo(f"Executing {shlex.join(argv)}")
+        try:
+            write_text_atomic(job.script_path, job.script_text)
+        except OSError as error:
+            message = f"cannot write {job.script_path}: {error.strerror}"
+            complete_submission(store, submission_id, states.SUBMIT_FAILED, error=message)
+            jobs.append(SubmittedJob(job.spec.name, argv, None, message))
+            continue
+        if options.print_only:
+            jobs.append(SubmittedJob(job.spec.name, argv, None, None))
+            continue
+        outcome = slurm.submit(argv, on_start=note_submit_process(store, submission_id))
+        jobs.append(record_submit_outcome(store, submission_id, job.spec.name, argv, outcome, echo))
+        if options.pause_between > 0 and index + 1 < len(plan.jobs):
+            time.sleep(options.pause_between)
+    return jobs
+
+
+def _submit_arrays(
+    store: Store, plan: SlurmPlan, submissions: list[tuple[int, list[str]]],
+    arrays: list[tuple[int, list[str]]], echo: Echo,
+) -> tuple[list[SubmittedJob], list[str]]:
+    """One sbatch per array; every task's experiment script is on disk before its array goes out."""
+    options = plan.options
+    jobs: dict[int, SubmittedJob] = {}
+    array_job_ids = []
+    for index, (array, (array_id, argv)) in enumerate(zip(plan.arrays, arrays)):
+        names = [plan.jobs[position].spec.name for position in array.positions]
+        try:
+            for position in array.positions:
+                write_text_atomic(plan.jobs[position].script_path, plan.jobs[position].script_text)
+            write_text_atomic(array.script_path, array.script_text)
+        except OSError as error:
+            message = f"cannot write {error.filename}: {error.strerror}"
+            complete_array(store, array_id, None, error=message)
+            jobs.update((p, SubmittedJob(name, argv, None, message)) for p, name in zip(array.positions, names))
+            continue
+        echo(f"Executing {shlex.join(argv)}")
+        if options.print_only:
+            jobs.update((p, SubmittedJob(name, argv, None, None)) for p, name in zip(array.positions, names))
+            continue
+        outcome = slurm.submit(argv, on_start=note_submit_process(store, array_id, array=True))
+        complete_array(store, array_id, outcome, error=outcome.error)
+        if outcome.job_id is not None:
+            array_job_ids.append(outcome.job_id)
+            echo(f"Submitted array job {outcome.job_id} with {len(names)} task(s)")
+            for task, (position, name) in enumerate(zip(array.positions, names)):
+                job_id = f"{outcome.job_id}_{task}"
+                echo(f"Submitted {name} as job {job_id}")
+                jobs[position] = SubmittedJob(name, argv, job_id, None)
+        else:
+            echo(f"sbatch failed for array {array.script_path.name} ({len(names)} experiments): {outcome.error}")
+            jobs.update((p, SubmittedJob(name, argv, None, outcome.error)) for p, name in zip(array.positions, names))
+        if options.pause_between > 0 and index + 1 < len(plan.arrays):
+            time.sleep(options.pause_between)
+    return [jobs[position] for position in sorted(jobs)], array_job_ids
+
+
+def _record_launch(
+    store: Store, plan: SlurmPlan
+) -> tuple[int, list[tuple[int, list[str]]], list[tuple[int, list[str]]]]:
+    """One transaction for every intent; each real sbatch's argv carries its tag.
 
     Rows go in as bulk inserts with ids chosen here: the transaction holds the
     write lock from its first statement, so nobody else can take them, and a
     launch of thousands of experiments costs milliseconds rather than seconds.
+    In array mode a submission's argv stays the experiment's own sbatch
+    command (what a resubmission sends); the array's is in slurm_arrays.
     """
     options = plan.options
     first_state = states.PRINT_ONLY if options.print_only else states.SUBMITTING
@@ -230,21 +350,35 @@ def _record_launch(store: Store, plan: SlurmPlan) -> tuple[int, list[tuple[int, 
             train_dir=options.train_dir, experiment_suffix=options.experiment_suffix,
             recorded_options=options.recorded_options,
             template_path=str(Path(options.template_path).absolute()) if options.template_path else None,
-            template_text=plan.template_text, print_only=options.print_only,
+            template_text=plan.template_text, print_only=options.print_only, launch_uuid=plan.launch_uuid,
         )
         session.add(launch)
         session.flush()
         connection = session.connection()
         first = {
             table: (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
-            for table in (EXPERIMENTS, SCRIPTS, SUBMISSIONS)
+            for table in (EXPERIMENTS, SCRIPTS, SUBMISSIONS, ARRAYS)
         }
+        array_rows, planned_arrays = [], []
+        task_of: dict[int, tuple[int, int]] = {}
+        for number, array in enumerate(plan.arrays):
+            array_id = first[ARRAYS] + number
+            argv = array.argv if options.print_only else with_tag(array.argv, array_tag(launch.uuid, array_id))
+            array_rows.append({
+                "id": array_id, "launch_id": launch.id, "path": str(array.script_path), "text": array.script_text,
+                "sha256": sha256_text(array.script_text), "argv": argv, "task_count": len(array.positions),
+                "intended_at": now,
+            })
+            planned_arrays.append((array_id, argv))
+            task_of.update((position, (array_id, task)) for task, position in enumerate(array.positions))
         experiments, scripts, submissions, changes, planned = [], [], [], [], []
         for position, job in enumerate(plan.jobs):
             experiment_id = first[EXPERIMENTS] + position
             script_id = first[SCRIPTS] + position
             submission_id = first[SUBMISSIONS] + position
-            argv = job.argv if options.print_only else with_tag(job.argv, submission_tag(launch.uuid, submission_id))
+            array_id, array_task = task_of.get(position, (None, None))
+            untagged = options.print_only or array_id is not None  # an array's tag is on the array
+            argv = job.argv if untagged else with_tag(job.argv, submission_tag(launch.uuid, submission_id))
             experiments.append({"id": experiment_id, **experiment_values(launch.id, position, job.spec)})
             scripts.append({"id": script_id, "experiment_id": experiment_id, "path": str(job.script_path),
                             "text": job.script_text, "sha256": sha256_text(job.script_text), "created_at": now})
@@ -252,13 +386,15 @@ def _record_launch(store: Store, plan: SlurmPlan) -> tuple[int, list[tuple[int, 
                 "id": submission_id, "experiment_id": experiment_id, "script_id": script_id, "attempt": 1,
                 "argv": argv, "log_path": job.log_path, "state": first_state, "intended_at": now,
                 "updated_at": now, "host": me.host, "runner_pid": me.pid, "runner_start": me.start,
+                "array_id": array_id, "array_task": array_task,
             })
             changes.append({"submission_id": submission_id, "state": first_state, "observed_at": now})
             planned.append((submission_id, argv))
-        for table, rows in ((EXPERIMENTS, experiments), (SCRIPTS, scripts), (SUBMISSIONS, submissions),
-                            (STATE_CHANGES, changes)):
-            connection.execute(insert(table), rows)
-        return launch.id, planned
+        for table, rows in ((ARRAYS, array_rows), (EXPERIMENTS, experiments), (SCRIPTS, scripts),
+                            (SUBMISSIONS, submissions), (STATE_CHANGES, changes)):
+            if rows:
+                connection.execute(insert(table), rows)
+        return launch.id, planned, planned_arrays
 
 
 def _make_train_dirs(plan: SlurmPlan) -> None:
@@ -302,6 +438,7 @@ def launch_row(
     template_path: str | None,
     template_text: str | None,
     print_only: bool,
+    launch_uuid: str | None = None,
 ) -> Launch:
     return Launch(
         run_name=run_description.run_name,
@@ -319,7 +456,7 @@ def launch_row(
         pbt_track_version=__version__,
         created_at=utcnow(),
         cwd=os.getcwd(),
-        uuid=uuid.uuid4().hex,
+        uuid=launch_uuid or uuid.uuid4().hex,
     )
 
 

@@ -53,17 +53,53 @@ def record_submit_outcome(
     return SubmittedJob(experiment, argv, None, outcome.error)
 
 
-def note_submit_process(store: Store, submission_id: int) -> Callable[[int], None]:
-    """A callback for slurm.submit that records the sbatch process before it is waited for."""
+def note_submit_process(store: Store, row_id: int, array: bool = False) -> Callable[[int], None]:
+    """A callback for slurm.submit that records the sbatch process before it is waited for.
+
+    With `array`, `row_id` is a slurm_arrays id and every task's submission gets the pid.
+    """
+    where = "array_id" if array else "id"
 
     def note(pid: int) -> None:
         with store.write() as connection:
             connection.exec_driver_sql(
-                "UPDATE submissions SET submit_pid = ?, submit_pid_start = ? WHERE id = ?",
-                (pid, processes.ticks_now(), submission_id),
+                f"UPDATE submissions SET submit_pid = ?, submit_pid_start = ? WHERE {where} = ?",
+                (pid, processes.ticks_now(), row_id),
             )
 
     return note
+
+
+def complete_array(store: Store, array_id: int, outcome: SubmitOutcome | None, error: str | None = None) -> None:
+    """Settle an array and all its tasks in one transaction: task N of array job A is job A_N."""
+    now = sql_time(utcnow())
+    result = outcome.result if outcome else None
+    job_id = outcome.job_id if outcome else None
+    if job_id is not None:
+        state = states.SUBMITTED
+    else:
+        state = states.UNKNOWN if outcome is not None and outcome.uncertain else states.SUBMIT_FAILED
+    stdout = result.stdout if result else None
+    stderr = result.stderr if result and result.stderr else error
+    returncode = result.returncode if result else None
+    with store.write() as connection:
+        connection.exec_driver_sql(
+            "UPDATE slurm_arrays SET job_id = ?, submit_returncode = ?, submit_stdout = ?, submit_stderr = ?, "
+            "submitted_at = ? WHERE id = ?",
+            (job_id, returncode, stdout, stderr, now if job_id else None, array_id),
+        )
+        connection.exec_driver_sql(
+            "UPDATE submissions SET state = ?, updated_at = ?, submit_returncode = ?, submit_stdout = ?, "
+            "submit_stderr = ?, job_id = CASE WHEN ? IS NULL THEN NULL ELSE ? || '_' || array_task END, "
+            "cluster = ?, submitted_at = ? WHERE array_id = ?",
+            (state, now, returncode, stdout, stderr, job_id, job_id, outcome.cluster if outcome else None,
+             now if job_id else None, array_id),
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO state_changes (submission_id, state, observed_at, detail) "
+            "SELECT id, ?, ?, ? FROM submissions WHERE array_id = ? ORDER BY id",
+            (state, now, error, array_id),
+        )
 
 
 def complete_submission(
