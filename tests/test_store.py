@@ -149,3 +149,16 @@ def test_a_database_written_at_schema_0001_is_upgraded_with_its_rows(tmp_path: P
         ("echo_pbt", "02_echo_pbt", 1, "PRINT_ONLY"),
     ]
     assert query(db, "SELECT count(*) FROM cancellations") == [(0,)]
+
+
+def test_the_arrays_migration_goes_down_and_up_again(tmp_path: Path) -> None:
+    engine = make_engine(migrated(tmp_path / "pbt_tracker.db"))
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0003")
+    assert "array_id" not in {name for (name,) in query(tmp_path / "pbt_tracker.db",
+                                                        "SELECT name FROM pragma_table_info('submissions')")}
+    assert query(tmp_path / "pbt_tracker.db", "SELECT name FROM sqlite_master WHERE name = 'slurm_arrays'") == []
+    with engine.begin() as connection:
+        upgrade(connection)
+    engine.dispose()
+    assert schema(tmp_path / "pbt_tracker.db") == schema(migrated(tmp_path / "again.db"))

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, insert, select, update
 from pbt_tracker import processes, slurm, states
 from pbt_tracker.errors import AccountingUnavailable, SchedulerError
 from pbt_tracker.processes import ProcessId
-from pbt_tracker.sbatch_script import TAG_PREFIX, submission_tag
+from pbt_tracker.sbatch_script import TAG_PREFIX, array_tag, submission_tag
 from pbt_tracker.slurm import JobObservation
 from pbt_tracker.store import Store
 from pbt_tracker.store.models import Launch, StateChange, Submission, utcnow
@@ -80,15 +80,17 @@ def sync_slurm(store: Store) -> SyncResult:
 def _recover_unanswered(store: Store, result: SyncResult) -> None:
     """Settle submissions whose submitter stopped before recording sbatch's answer.
 
-    Their jobs carry a tag in their Slurm comment: one squeue call finds the
-    ones that reached Slurm; the others never did, and become SUBMIT_FAILED
-    so that resubmit-failed sends them. A submitter still running is left alone.
+    Their jobs carry a tag in their Slurm comment (an array's tasks share
+    their array's): one squeue call finds the ones that reached Slurm; the
+    others never did, and become SUBMIT_FAILED so that resubmit-failed sends
+    them. A submitter still running is left alone.
     """
     with store.transaction() as session:
         rows = session.execute(
             with_launch(
                 select(Submission.id, Submission.host, Submission.runner_pid, Submission.runner_start,
-                       Submission.submit_pid, Submission.submit_pid_start, Launch.uuid, Launch.username)
+                       Submission.submit_pid, Submission.submit_pid_start, Launch.uuid, Launch.username,
+                       Submission.array_id, Submission.array_task)
             )
             .where(
                 Launch.backend == "slurm",
@@ -101,7 +103,8 @@ def _recover_unanswered(store: Store, result: SyncResult) -> None:
     orphans = []
     in_flight = 0
     elsewhere: set[str] = set()
-    for submission_id, host, runner_pid, runner_start, submit_pid, submit_start, launch_uuid, username in rows:
+    for (submission_id, host, runner_pid, runner_start, submit_pid, submit_start, launch_uuid, username,
+         array_id, array_task) in rows:
         if host and host != here:
             elsewhere.add(host)
             continue
@@ -110,36 +113,58 @@ def _recover_unanswered(store: Store, result: SyncResult) -> None:
         if submit_pid and processes.is_running(ProcessId(submit_pid, submit_start, here), tolerance=SUBMIT_TICKS):
             in_flight += 1  # the submitter died, but its sbatch may still create the job
             continue
-        orphans.append((submission_id, submission_tag(launch_uuid, submission_id), username))
+        if array_id is None:
+            orphans.append(_Orphan(submission_id, submission_tag(launch_uuid, submission_id), username))
+        else:
+            orphans.append(_Orphan(submission_id, array_tag(launch_uuid, array_id), username, array_task))
     result.notes += [f"submissions from {host} that are not settled can only be checked there" for host in sorted(elsewhere)]
     if in_flight:
         result.notes.append(f"{in_flight} submission(s) are still being sent; sync again when their sbatch is done")
     if not orphans:
         return
     tagged: dict[str, list[str]] = {}
-    for username in sorted({username for _, _, username in orphans}):
+    for username in sorted({orphan.username for orphan in orphans}):
         result.scheduler_calls += 1
         tagged.update(slurm.query_tagged_jobs(username, TAG_PREFIX))
     now = utcnow()
+    twice: set[str] = set()
     with store.transaction() as session:
-        for submission_id, tag, _username in orphans:
-            submission = session.get_one(Submission, submission_id)
+        for orphan in orphans:
+            submission = session.get_one(Submission, orphan.submission_id)
             if submission.job_id is not None or submission.state not in (states.SUBMITTING, states.UNKNOWN):
                 continue  # settled meanwhile by someone else
-            found = tagged.get(tag, [])
+            found = _jobs_with_tag(orphan, tagged)
             if found:
                 submission.job_id = found[0]
                 submission.submitted_at = submission.submitted_at or now
-                state, detail = states.SUBMITTED, f"found in squeue by its tag {tag}"
-                if len(found) > 1:
-                    result.notes.append(f"{tag} reached Slurm more than once: jobs {', '.join(found)}")
+                state, detail = states.SUBMITTED, f"found in squeue by its tag {orphan.tag}"
+                if len(found) > 1 and orphan.tag not in twice:
+                    twice.add(orphan.tag)
+                    result.notes.append(f"{orphan.tag} reached Slurm more than once: jobs {', '.join(found)}")
             else:
                 state, detail = states.SUBMIT_FAILED, "its submitter stopped before the job reached Slurm"
                 submission.submit_stderr = submission.submit_stderr or detail
             submission.state = state
             submission.updated_at = now
-            session.add(StateChange(submission_id=submission_id, state=state, observed_at=now, detail=detail))
+            session.add(StateChange(submission_id=orphan.submission_id, state=state, observed_at=now, detail=detail))
             result.changed += 1
+
+
+@dataclass(frozen=True)
+class _Orphan:
+    submission_id: int
+    tag: str
+    username: str
+    array_task: int | None = None
+
+
+def _jobs_with_tag(orphan: _Orphan, tagged: dict[str, list[str]]) -> list[str]:
+    """The jobs carrying the orphan's tag; for an array task, its own task in each array found."""
+    found = tagged.get(orphan.tag, [])
+    if orphan.array_task is None:
+        return found
+    arrays = sorted({job_id.split("_", 1)[0] for job_id in found}, key=int)
+    return [f"{array}_{orphan.array_task}" for array in arrays]
 
 
 def _sync_known_jobs(store: Store, result: SyncResult) -> None:

@@ -1,0 +1,150 @@
+"""Job arrays on the real Slurm: one sbatch for a run, and every experiment still its own job on record."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.conftest import FIXTURES, REPO_ROOT, query
+from tests.slurm.conftest import job_info, wait_for_state
+from tests.slurm.test_tracking_on_slurm import PBT_TRACK, pbt_track, report, wait_for_report
+
+
+def array_launch(tmp_path: Path, work: Path, run: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return pbt_track("submit", "--run", run, "--backend", "slurm", "--slurm_workdir", str(work), "--slurm-array",
+                     "--slurm_cpus_per_gpu", "1", "--pause_between", "0", "--train_dir", str(tmp_path / "train"),
+                     *extra, workdir=work)
+
+
+def cancel_everything(work: Path) -> None:
+    arrays = [job_id for (job_id,) in query(work / "pbt_tracker.db",
+                                            "SELECT job_id FROM slurm_arrays WHERE job_id IS NOT NULL")]
+    if arrays:
+        subprocess.run(["scancel", *arrays], capture_output=True)
+
+
+def test_a_run_goes_out_as_one_array_whose_tasks_keep_their_own_id_log_and_cancel(tmp_path: Path) -> None:
+    work = tmp_path / "logs"
+    try:
+        done = array_launch(tmp_path, work, "tests.fixtures.mixed_outcomes")
+        assert done.returncode == 0, done.stdout + done.stderr
+        db = work / "pbt_tracker.db"
+        ((array_job, argv, task_count),) = query(db, "SELECT job_id, argv, task_count FROM slurm_arrays")
+        assert [line for line in done.stdout.splitlines() if line.startswith("Executing ")] == [
+            f"Executing {' '.join(json.loads(argv))}"
+        ]
+        assert "--array=0-3" in json.loads(argv) and task_count == 4
+        assert f"\t scancel {array_job} " in done.stdout
+        ids = dict(query(db, "SELECT e.name, s.job_id FROM submissions s JOIN experiments e ON e.id = s.experiment_id"))
+        assert ids == {"00_mixed_out_ok": f"{array_job}_0", "01_mixed_out_flaky": f"{array_job}_1",
+                       "02_mixed_out_long": f"{array_job}_2", "03_mixed_out_long": f"{array_job}_3"}
+
+        wait_for_state(ids["01_mixed_out_flaky"], {"FAILED"})
+        wait_for_state(ids["03_mixed_out_long"], {"RUNNING"})
+        rows = wait_for_report(work, {"00_mixed_out_ok": "COMPLETED", "01_mixed_out_flaky": "FAILED",
+                                      "02_mixed_out_long": "RUNNING", "03_mixed_out_long": "RUNNING"})
+        by_name = {row["experiment"]: row for row in rows}
+        assert by_name["01_mixed_out_flaky"]["exit_code"] == 3
+        flaky_log = Path(by_name["01_mixed_out_flaky"]["log"])
+        assert flaky_log == work / f"sbatch_01_mixed_out_flaky.sh-slurm-{array_job}_1.out"
+        assert flaky_log.read_text().endswith("\n01_mixed_out_flaky: flaky\n")
+        assert Path(by_name["00_mixed_out_ok"]["log"]).read_text().endswith("\n00_mixed_out_ok: ok\n")
+
+        cancelled = pbt_track("cancel", "--experiment", "02_mixed_out_long", workdir=work)
+        assert cancelled.stdout == f"Cancelled 02_mixed_out_long (job {array_job}_2)\n"
+        assert wait_for_state(f"{array_job}_2", {"CANCELLED"})["JobState"] == "CANCELLED"
+        assert job_info(f"{array_job}_3")["JobState"] == "RUNNING"
+
+        resubmitted = pbt_track("resubmit-failed", workdir=work)
+        assert resubmitted.returncode == 0, resubmitted.stderr
+        (line,) = [line for line in resubmitted.stdout.splitlines() if line.startswith("Submitted")]
+        new_job = line.removeprefix("Submitted 01_mixed_out_flaky as job ")
+        assert new_job.isdigit()
+        wait_for_report(work, {"01_mixed_out_flaky": "COMPLETED"})
+        attempts = report(work, "--all-attempts", "--experiment", "01_mixed_out_flaky")
+        assert [(row["attempt"], row["job_id"], row["state"]) for row in attempts] == [
+            (1, f"{array_job}_1", "FAILED"), (2, new_job, "COMPLETED")
+        ]
+        assert (work / "scancel.sh").read_text().splitlines()[-1] == f"scancel {array_job}_3"
+    finally:
+        cancel_everything(work)
+
+
+def test_array_limit_lets_slurm_run_at_most_that_many_tasks_at_once(tmp_path: Path) -> None:
+    work = tmp_path / "logs"
+    try:
+        done = array_launch(tmp_path, work, "tests.fixtures.pbt_echo", "--slurm_array_limit", "2",
+                            "--slurm_sbatch_template", str(FIXTURES / "held_template.sh"))
+        assert done.returncode == 0, done.stdout + done.stderr
+        ((array_job,),) = query(work / "pbt_tracker.db", "SELECT job_id FROM slurm_arrays")
+        info = job_info(array_job)
+        assert (info["ArrayTaskId"], info["ArrayTaskThrottle"]) == ("0-2%2", "2")
+        synced = pbt_track("sync", workdir=work)
+        assert synced.stdout == "Asked about 3 job(s) in 1 scheduler call(s); 3 changed.\n"
+        assert [row["state"] for row in report(work, "--no-sync")] == ["PENDING"] * 3
+    finally:
+        cancel_everything(work)
+
+
+def test_a_group_larger_than_max_array_size_is_split_into_arrays_slurm_accepts(tmp_path: Path) -> None:
+    work = tmp_path / "logs"
+    env = {**os.environ, "PBT_TRACK_BENCH_EXPERIMENTS": "1003"}
+    try:
+        done = subprocess.run(
+            [PBT_TRACK, "submit", "--run", "benchmarks.many_experiments", "--backend", "slurm",
+             "--workdir", str(work), "--slurm-array", "--slurm_cpus_per_gpu", "1", "--pause_between", "0",
+             "--slurm_sbatch_template", str(FIXTURES / "held_template.sh"), "--train_dir", str(tmp_path / "t")],
+            cwd=REPO_ROOT, capture_output=True, text=True, env=env, timeout=300,
+        )
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+        db = work / "pbt_tracker.db"
+        arrays = query(db, "SELECT job_id, task_count FROM slurm_arrays ORDER BY id")
+        assert [count for _, count in arrays] == [1001, 2]
+        assert query(db, "SELECT count(*), count(DISTINCT job_id) FROM submissions WHERE state = 'SUBMITTED'") == [
+            (1003, 1003)
+        ]
+        second = arrays[1][0]
+        assert query(db, "SELECT e.position, s.job_id FROM submissions s JOIN experiments e "
+                         "ON e.id = s.experiment_id WHERE s.array_task IS NOT NULL ORDER BY e.position DESC "
+                         "LIMIT 2") == [(1002, f"{second}_1"), (1001, f"{second}_0")]
+        assert job_info(f"{second}_1")["JobState"] == "PENDING"
+    finally:
+        cancel_everything(work)
+
+
+def test_an_array_that_reached_slurm_after_its_submitter_died_is_found_by_sync(tmp_path: Path, fake_bin) -> None:
+    """Fake sbatch: the real one, then the submitter is killed before it can read the answer.
+
+    The kill lands at one chosen point, the widest window there is; the
+    random-kill trials of test_crash_safety cover the one-job-per-sbatch mode.
+    """
+    work = tmp_path / "logs"
+    real_sbatch = shutil.which("sbatch")
+    fake_bin("sbatch", f"""#!/bin/bash
+{real_sbatch} "$@" >/dev/null
+kill -9 $PPID
+exit 0
+""")
+    try:
+        done = array_launch(tmp_path, work, "tests.fixtures.pbt_echo",
+                            "--slurm_sbatch_template", str(FIXTURES / "held_template.sh"))
+        assert done.returncode == -9
+        db = work / "pbt_tracker.db"
+        assert query(db, "SELECT state, count(*) FROM submissions GROUP BY state") == [("SUBMITTING", 3)]
+
+        synced = pbt_track("sync", workdir=work)
+        assert synced.returncode == 0, synced.stderr
+        ((array_job,),) = query(db, "SELECT DISTINCT substr(job_id, 1, instr(job_id, '_') - 1) FROM submissions")
+        assert query(db, "SELECT array_task, job_id, state FROM submissions ORDER BY array_task") == [
+            (0, f"{array_job}_0", "PENDING"), (1, f"{array_job}_1", "PENDING"), (2, f"{array_job}_2", "PENDING")
+        ]
+        found = query(db, "SELECT count(*) FROM state_changes WHERE state = 'SUBMITTED' AND detail LIKE "
+                          "'found in squeue by its tag pbt-track:%:array1'")
+        assert found == [(3,)]
+        assert job_info(array_job)["Comment"].startswith("pbt-track:")
+    finally:
+        job_ids = query(work / "pbt_tracker.db", "SELECT job_id FROM submissions WHERE job_id IS NOT NULL")
+        subprocess.run(["scancel", *(job_id for (job_id,) in job_ids)], capture_output=True)
