@@ -3,7 +3,8 @@
 Both sides write one script per experiment and sbatch them one by one, with
 --pause_between 0 and held jobs (the template says #SBATCH --hold), on the
 real Slurm; the baseline keeps no record. Each side starts as a fresh
-process, the sides alternate, and the medians are compared.
+process, the sides alternate, and the medians are compared. A third side
+sends the same run with --slurm-array, against pbt-track's default mode.
 
     python benchmarks/submit_overhead.py [EXPERIMENTS] [ROUNDS]     # defaults: 1000 3
 """
@@ -11,6 +12,7 @@ process, the sides alternate, and the medians are compared.
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -31,11 +33,16 @@ def main(experiments: int = 1000, rounds: int = 3) -> None:
         return run([sys.executable, "benchmarks/baseline_launcher.py", "benchmarks.many_experiments", str(work),
                     TEMPLATE, str(scratch / "train")], env)
 
-    def tracked() -> float:
+    def tracked(*extra: str) -> float:
         work = scratch / f"tracked{next(counter)}"
         return run([PBT_TRACK, "submit", "--run", "benchmarks.many_experiments", "--backend", "slurm", "--workdir",
                     str(work), "--slurm_sbatch_template", TEMPLATE, "--slurm_cpus_per_gpu", "1",
-                    "--pause_between", "0", "--train_dir", str(scratch / "train")], env)
+                    "--pause_between", "0", "--train_dir", str(scratch / "train"), *extra], env)
+
+    def arrays() -> float:
+        elapsed = tracked("--slurm-array")
+        sbatch_calls.append(_sbatch_calls(max(scratch.glob("tracked*"), key=lambda path: path.stat().st_mtime)))
+        return elapsed
 
     def cancel_held() -> None:
         for script in scratch.glob("*/scancel.sh"):
@@ -44,14 +51,30 @@ def main(experiments: int = 1000, rounds: int = 3) -> None:
                 subprocess.run(["scancel", *ids], check=False)
             script.unlink()
 
+    sbatch_calls: list[int] = []
     try:
-        medians = alternate({"baseline": baseline, "pbt-track": tracked}, rounds, between=cancel_held)
+        medians = alternate({"baseline": baseline, "pbt-track": tracked, "arrays": arrays}, rounds,
+                            between=cancel_held)
     finally:
         cancel_held()
         shutil.rmtree(scratch, ignore_errors=True)
     ratio = medians["pbt-track"] / medians["baseline"]
     print(f"submit overhead: {experiments} experiments, {rounds} rounds; baseline median {medians['baseline']:.2f} s, "
           f"pbt-track median {medians['pbt-track']:.2f} s; {verdict(ratio, 1.10)}")
+    print(f"job arrays: {experiments} experiments in {max(sbatch_calls)} sbatch call(s) (target 1); "
+          f"--slurm-array median {medians['arrays']:.2f} s against the default mode's {medians['pbt-track']:.2f} s; "
+          f"{verdict(medians['arrays'] / medians['pbt-track'], 0.2)}")
+
+
+def _sbatch_calls(workdir: Path) -> int:
+    """Each array is one sbatch; experiments outside arrays are one each."""
+    db = sqlite3.connect(workdir / "pbt_tracker.db")
+    try:
+        arrays = db.execute("SELECT count(*) FROM slurm_arrays").fetchone()[0]
+        alone = db.execute("SELECT count(*) FROM submissions WHERE array_id IS NULL").fetchone()[0]
+    finally:
+        db.close()
+    return arrays + alone
 
 
 if __name__ == "__main__":
