@@ -230,9 +230,11 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
         pbt-track report --state FAILED --format json
         pbt-track report --pbt
     """
-    from pbt_tracker.report import render, report_rows
+    from pbt_tracker.report import needs_sync, render, report_rows
 
-    with _open_workdir(workdir, sync=not no_sync) as store:
+    with _open_workdir(workdir, sync=False) as store:
+        if not no_sync and needs_sync(store):
+            _sync(store)
         rows = report_rows(store, _selection(run, experiments, states, all_attempts=all_attempts), pbt=pbt)
     click.echo(render(rows, output_format, all_attempts, pbt), nl=False)
 

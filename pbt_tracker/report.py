@@ -1,17 +1,19 @@
-"""Reports: the record queried into rows, and rows rendered as a table, JSON or CSV."""
+"""Reports: the record queried into rows, and rows rendered as a table, JSON or CSV.
+
+`pbt-track report` is run often and by hand, so it reads with plain SQL on a
+Core connection: the ORM, the models and alembic are never imported, and the
+other modules only when the options ask for them.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections import Counter
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
+from pbt_tracker import states
 from pbt_tracker.store import Store
-from pbt_tracker.store.models import utcnow
-from pbt_tracker.tracker.selection import Selection, check_names_exist, selected_rows
+from pbt_tracker.tracker.selection import Selection, check_names_exist, selected_rows_sql
 
 FORMATS = ("table", "json", "csv")
 
@@ -44,39 +46,68 @@ class ReportRow:
 PBT_COLUMNS = ("pbt_policy", "pbt_iteration", "pbt_objective", "pbt_best_objective")
 
 
+# The row's columns, in the order report_rows unpacks them; --pbt adds the ones its workspace is found by.
+_COLUMNS = (
+    "l.run_name, e.name, s.attempt, s.job_id, s.state, s.exit_code, s.started_at, s.ended_at, s.node, "
+    "s.log_path, sc.path, l.id, l.backend, s.submitted_at"
+)
+_PBT_COLUMNS = ", e.params, e.cmd, e.train_dir, l.cwd"
+
+
 def report_rows(store: Store, selection: Selection, pbt: bool = False) -> list[ReportRow]:
     """Rows of the selection; with `pbt`, each PBT policy's progress read from its workspace."""
-    now = utcnow()
-    with store.transaction() as session:
-        check_names_exist(session, selection)
-        return [
-            ReportRow(
-                **(_pbt_progress(experiment, launch) if pbt else {}),
-                run=launch.run_name,
-                experiment=experiment.name,
-                attempt=submission.attempt,
-                job_id=submission.job_id,
-                state=submission.state,
-                exit_code=submission.exit_code,
-                elapsed=_elapsed(submission.started_at, submission.ended_at, now),
-                node=submission.node,
-                log=log_file(submission.log_path, submission.job_id),
-                script=script.path if script else None,
-                launch_id=launch.id,
-                backend=launch.backend,
-                submitted_at=_iso(submission.submitted_at),
-                started_at=_iso(submission.started_at),
-                ended_at=_iso(submission.ended_at),
-            )
-            for submission, experiment, launch, script in session.execute(selected_rows(selection))
-        ]
+    now = _utcnow()
+    sql, params = selected_rows_sql(selection, _COLUMNS + (_PBT_COLUMNS if pbt else ""))
+    with store.read() as connection:
+        check_names_exist(connection, selection)
+        records = connection.exec_driver_sql(sql, params).all()
+    rows = []
+    for (run, experiment, attempt, job_id, state, exit_code, started, ended, node, log_path, script, launch_id,
+         backend, submitted, *workspace) in records:
+        started, ended = _datetime(started), _datetime(ended)
+        rows.append(ReportRow(
+            **(_pbt_progress(*workspace) if pbt else {}),
+            run=run,
+            experiment=experiment,
+            attempt=attempt,
+            job_id=job_id,
+            state=state,
+            exit_code=exit_code,
+            elapsed=_elapsed(started, ended, now),
+            node=node,
+            log=log_file(log_path, job_id),
+            script=script,
+            launch_id=launch_id,
+            backend=backend,
+            submitted_at=_iso(_datetime(submitted)),
+            started_at=_iso(started),
+            ended_at=_iso(ended),
+        ))
+    return rows
 
 
-def _pbt_progress(experiment, launch) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def needs_sync(store: Store) -> bool:
+    """Whether any submission may still change, so that a sync could have something to ask about.
+
+    Sync asks only about jobs not in a final state, and recovers UNKNOWN ones
+    that never got a job id; when there are none a report need not import it.
+    """
+    final = sorted(states.FINAL)
+    with store.read() as connection:
+        return connection.exec_driver_sql(
+            f"SELECT EXISTS (SELECT 1 FROM submissions WHERE state NOT IN ({', '.join('?' * len(final))})) "
+            "OR EXISTS (SELECT 1 FROM submissions WHERE state = ? AND job_id IS NULL)",
+            (*final, states.UNKNOWN),
+        ).scalar() == 1
+
+
+def _pbt_progress(params: str | None, cmd: str, train_dir: str, cwd: str | None) -> dict[str, object]:
+    import json
+
     from pbt_tracker.pbt_workspace import find_workspace, policy_index, read_policy_progress
 
-    policy = policy_index(experiment.params or {}, experiment.cmd)
-    workspace = find_workspace(experiment.cmd, experiment.train_dir, launch.cwd) if policy is not None else None
+    policy = policy_index(json.loads(params or "{}") or {}, cmd)
+    workspace = find_workspace(cmd, train_dir, cwd) if policy is not None else None
     if workspace is None:
         return {"pbt_policy": policy}
     progress = read_policy_progress(workspace, policy)
@@ -103,6 +134,16 @@ def _elapsed(started: datetime | None, ended: datetime | None, now: datetime) ->
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
+def _utcnow() -> datetime:
+    """models.utcnow, without importing the models."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _datetime(text: str | None) -> datetime | None:
+    """A DateTime column as SQLAlchemy's SQLite dialect reads it back."""
+    return datetime.fromisoformat(text) if text is not None else None
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") + "Z" if moment else None
 
@@ -116,8 +157,13 @@ def summary_line(rows: list[ReportRow], all_attempts: bool = False) -> str:
 
 def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False, pbt: bool = False) -> str:
     if output_format == "json":
+        import json
+
         return json.dumps([asdict(row) for row in rows], indent=2) + "\n"
     if output_format == "csv":
+        import csv
+        import io
+
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(ReportRow.__dataclass_fields__), lineterminator="\n")
         writer.writeheader()

@@ -13,12 +13,15 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc
-from sqlalchemy.orm import Session, sessionmaker
 
 from pbt_tracker import settings
 from pbt_tracker.errors import NoDatabaseError, SchemaTooNewError, StoreError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 DB_FILENAME = "pbt_tracker.db"
 
@@ -89,20 +92,35 @@ def make_engine(path: Path, busy_timeout: float | None = None) -> Engine:
 
 
 class Store:
-    """An open, current database of one workdir."""
+    """An open, current database of one workdir.
+
+    The ORM is imported by the first `transaction()`, not before: with the
+    models it is about a quarter of a `pbt-track report`, which reads through
+    `read()` and needs neither.
+    """
 
     def __init__(self, workdir: Path, engine: Engine) -> None:
         self.workdir = workdir
         self.path = db_path(workdir)
         self.engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._sessions: sessionmaker[Session] | None = None
         self._connection: Connection | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work is committed as one write transaction, or not at all."""
+        if self._sessions is None:
+            from sqlalchemy.orm import sessionmaker
+
+            self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         with translate_db_errors(self.path), self._sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A Core connection in one transaction, for readers that need no ORM objects."""
+        with translate_db_errors(self.path), self.engine.begin() as connection:
+            yield connection
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

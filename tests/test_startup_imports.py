@@ -1,0 +1,111 @@
+"""`pbt-track report` on a current database starts without the ORM, the models, alembic or the sync machinery.
+
+Each case runs the command in a fresh interpreter and reads its `sys.modules`
+afterwards: an import is what costs the start-up time, and it cannot hide there.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pbt_tracker.cli import cli
+from pbt_tracker.report import needs_sync
+from pbt_tracker.store import open_store
+from tests.conftest import PYTHON, REPO_ROOT, query
+
+HEAVY = {"sqlalchemy.orm", "alembic", "pbt_tracker.store.models", "pbt_tracker.store.migrate"}
+
+PROBE = """
+import sys
+from pbt_tracker.cli import main
+sys.argv = ["pbt-track", *sys.argv[1:]]
+try:
+    main()
+finally:
+    print("MODULES " + " ".join(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def run_report(*argv: str) -> tuple[int, str, set[str]]:
+    done = subprocess.run([PYTHON, "-c", PROBE, "report", *argv], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=120)
+    lines = done.stderr.splitlines()
+    modules = set(lines[-1].removeprefix("MODULES ").split())
+    return done.returncode, done.stdout, modules
+
+
+@pytest.fixture
+def printed(in_repo: Path, tmp_path: Path) -> Path:
+    work = tmp_path / "work"
+    result = CliRunner().invoke(cli, ["submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm",
+                                      "--workdir", str(work), "--slurm_print_only", "true",
+                                      "--train_dir", str(tmp_path / "t")])
+    assert result.exit_code == 0, result.output
+    return work
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--no-sync"],
+        [],  # nothing on record can change: the scheduler is not asked, so sync is not imported
+        ["--no-sync", "--format", "json"],
+        ["--no-sync", "--format", "csv", "--all-attempts", "--experiment", "echo_pbt", "--state", "print_only"],
+    ],
+)
+def test_report_on_a_current_database_imports_no_orm_alembic_or_sync(printed: Path, argv: list[str]) -> None:
+    code, out, modules = run_report("--workdir", str(printed), *argv)
+    assert code == 0
+    assert "02_echo_pbt" in out
+    assert modules & (HEAVY | {"pbt_tracker.tracker.sync", "pbt_tracker.pbt_workspace"}) == set()
+    assert ("tabulate" in modules) == ("--format" not in argv)
+
+
+def test_report_with_pbt_reads_workspaces_still_without_the_orm(printed: Path) -> None:
+    code, out, modules = run_report("--workdir", str(printed), "--no-sync", "--pbt")
+    assert code == 0
+    assert "policy" in out
+    assert "pbt_tracker.pbt_workspace" in modules
+    assert modules & HEAVY == set()
+
+
+def test_report_on_an_old_database_still_migrates_it_with_alembic(tmp_path: Path) -> None:
+    db = tmp_path / "pbt_tracker.db"
+    db.write_bytes((Path(__file__).parent / "data" / "schema_0001.db").read_bytes())
+    code, out, modules = run_report("--workdir", str(tmp_path), "--no-sync")
+    assert code == 0
+    assert "3 experiments: 3 PRINT_ONLY" in out
+    assert {"alembic", "pbt_tracker.store.migrate"} <= modules
+    assert query(db, "SELECT count(*) FROM alembic_version WHERE version_num = '0001'") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("state", "job_id", "expected"),
+    [
+        ("PRINT_ONLY", None, False),
+        ("COMPLETED", "12", False),
+        ("UNKNOWN", "12", False),
+        ("UNKNOWN", None, True),  # a submitter that stopped before sbatch answered: sync looks for its tag
+        ("SUBMITTING", None, True),
+        ("PENDING", "12", True),
+        ("RUNNING", "12", True),
+        ("SUSPENDED", "12", True),  # a state pbt-track does not know is not final
+    ],
+)
+def test_a_report_syncs_only_when_a_submission_may_still_change(
+    printed: Path, state: str, job_id: str | None, expected: bool
+) -> None:
+    connection = sqlite3.connect(printed / "pbt_tracker.db")
+    with connection:
+        connection.execute("UPDATE submissions SET state = ?, job_id = ? WHERE id = 2", (state, job_id))
+    connection.close()
+    store = open_store(printed, create=False)
+    try:
+        assert needs_sync(store) is expected
+    finally:
+        store.close()
