@@ -8,6 +8,8 @@ subprocess, and no Slurm needed.
 import re
 import stat
 
+import threading
+
 import pytest
 
 from pbt_tracker.errors import SchedulerError, SchedulerTimeout
@@ -147,6 +149,23 @@ def test_run_command_that_does_not_answer_in_time_is_a_scheduler_timeout(tmp_pat
         run_command([str(fake)], timeout=0.5)
 
     assert str(excinfo.value) == f"{fake} did not answer within 0.5 s; {TIMEOUT_HINT}"
+
+
+def test_run_command_killed_by_someone_else_is_its_result_not_a_timeout(tmp_path):
+    fake = fake_program(tmp_path, "sbatch", "echo partial\nkill -9 $$\n")
+
+    result = run_command([str(fake)], timeout=10)
+
+    assert (result.returncode, result.stdout) == (-9, "partial\n")
+
+
+def test_run_command_leaves_no_watchdog_thread_behind(tmp_path):
+    fake = fake_program(tmp_path, "sbatch", "echo 41\n")
+
+    results = [run_command([str(fake)], timeout=3600) for _ in range(3)]
+
+    assert [result.stdout for result in results] == ["41\n"] * 3
+    assert threading.active_count() == 1  # no watchdog left behind
 
 
 def test_run_command_on_a_missing_program_says_it_was_not_found(tmp_path):
