@@ -8,8 +8,6 @@ subprocess, and no Slurm needed.
 import re
 import stat
 
-import threading
-
 import pytest
 
 from pbt_tracker.errors import SchedulerError, SchedulerTimeout
@@ -159,13 +157,21 @@ def test_run_command_killed_by_someone_else_is_its_result_not_a_timeout(tmp_path
     assert (result.returncode, result.stdout) == (-9, "partial\n")
 
 
-def test_run_command_leaves_no_watchdog_thread_behind(tmp_path):
-    fake = fake_program(tmp_path, "sbatch", "echo 41\n")
+def test_run_command_waits_for_the_exit_of_a_program_that_closed_its_output_first(tmp_path):
+    fake = fake_program(tmp_path, "sbatch", "echo 41\nexec >&- 2>&-\nsleep 0.3\nexit 3\n")
 
-    results = [run_command([str(fake)], timeout=3600) for _ in range(3)]
+    result = run_command([str(fake)], timeout=10)
 
-    assert [result.stdout for result in results] == ["41\n"] * 3
-    assert threading.active_count() == 1  # no watchdog left behind
+    assert (result.returncode, result.stdout) == (3, "41\n")
+
+
+def test_run_command_times_out_on_a_program_that_closed_its_output_and_hangs(tmp_path):
+    fake = fake_program(tmp_path, "sbatch", "exec >&- 2>&-\nexec sleep 30\n")
+
+    with pytest.raises(SchedulerTimeout) as excinfo:
+        run_command([str(fake)], timeout=0.5)
+
+    assert str(excinfo.value) == f"{fake} did not answer within 0.5 s; {TIMEOUT_HINT}"
 
 
 def test_run_command_on_a_missing_program_says_it_was_not_found(tmp_path):
