@@ -57,6 +57,31 @@ def start_ticks(pid: int) -> int | None:
         return None
 
 
+def arguments_in_flight(prefix: str) -> set[str]:
+    """Arguments starting with `prefix` on the command lines of this user's running processes.
+
+    An sbatch that outlived its submitter carries the submission's tag in its
+    arguments; finding the tag here says the job may still reach Slurm. This
+    replaces writing each sbatch's pid to the database before waiting for it.
+    """
+    wanted = os.fsencode(prefix)
+    found: set[str] = set()
+    me = os.getuid()
+    with os.scandir("/proc") as entries:
+        for entry in entries:
+            if not entry.name.isdigit():
+                continue
+            try:
+                if entry.stat().st_uid != me:
+                    continue
+                with open(f"/proc/{entry.name}/cmdline", "rb") as handle:
+                    arguments = handle.read().split(b"\0")
+            except OSError:
+                continue  # it ended while we looked
+            found.update(os.fsdecode(arg) for arg in arguments if arg.startswith(wanted))
+    return found
+
+
 def ticks_now() -> int | None:
     """Clock ticks since boot, on the clock /proc/PID/stat's start time uses.
 

@@ -13,7 +13,7 @@ import select
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -60,10 +60,8 @@ def require_command(name: str) -> str:
     return path
 
 
-def run_command(
-    argv: list[str], timeout: float | None = None, on_start: Callable[[int], None] | None = None
-) -> CommandResult:
-    """Run `argv` (no shell) to its end or its timeout; `on_start` gets the pid before the wait."""
+def run_command(argv: list[str], timeout: float | None = None) -> CommandResult:
+    """Run `argv` (no shell) to its end or its timeout."""
     timeout = settings.scheduler_timeout() if timeout is None else timeout
     try:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -77,8 +75,6 @@ def run_command(
         ) from None
     with process:
         try:
-            if on_start is not None:
-                on_start(process.pid)
             stdout, stderr = _output_and_exit(process, time.monotonic() + timeout)
         except subprocess.TimeoutExpired:
             process.kill()
@@ -156,12 +152,10 @@ def parse_sbatch_output(stdout: str) -> tuple[str, str | None]:
     raise SchedulerError(f"sbatch printed no job id: {one_line(stdout) or '(nothing)'}")
 
 
-def submit(
-    argv: list[str], timeout: float | None = None, on_start: Callable[[int], None] | None = None
-) -> SubmitOutcome:
+def submit(argv: list[str], timeout: float | None = None) -> SubmitOutcome:
     """Run one sbatch; report failure in the outcome instead of raising, so a launch goes on."""
     try:
-        result = run_command(argv, timeout, on_start)
+        result = run_command(argv, timeout)
     except SchedulerTimeout as error:
         return SubmitOutcome(None, error=str(error), uncertain=True)
     except SchedulerError as error:

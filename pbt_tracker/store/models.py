@@ -130,7 +130,8 @@ class Submission(Base):
     process_start: Mapped[int | None] = mapped_column(Integer)
     runner_pid: Mapped[int | None] = mapped_column(Integer)
     runner_start: Mapped[int | None] = mapped_column(Integer)
-    # The sbatch process itself: it may outlive a killed submitter and still create the job.
+    # The sbatch process, as older records noted it: now a running sbatch is found by the tag
+    # on its command line, which saves a commit per job.
     submit_pid: Mapped[int | None] = mapped_column(Integer)
     submit_pid_start: Mapped[int | None] = mapped_column(Integer)
     # Sent as task `array_task` of a job array: the array's own sbatch is in slurm_arrays, while argv

@@ -57,7 +57,6 @@ from pbt_tracker.tracker.record import (
     SubmittedJob,
     complete_array,
     complete_submission,
-    note_submit_process,
     quiet,
     record_submit_outcome,
     sha256_text,
@@ -282,7 +281,7 @@ def _submit_one_by_one(
         if options.print_only:
             jobs.append(SubmittedJob(job.spec.name, argv, None, None))
             continue
-        outcome = slurm.submit(argv, on_start=note_submit_process(store, submission_id))
+        outcome = slurm.submit(argv)
         jobs.append(record_submit_outcome(store, submission_id, job.spec.name, argv, outcome, echo))
         if options.pause_between > 0 and index + 1 < len(plan.jobs):
             time.sleep(options.pause_between)
@@ -312,7 +311,7 @@ def _submit_arrays(
         if options.print_only:
             jobs.update((p, SubmittedJob(name, argv, None, None)) for p, name in zip(array.positions, names))
             continue
-        outcome = slurm.submit(argv, on_start=note_submit_process(store, array_id, array=True))
+        outcome = slurm.submit(argv)
         complete_array(store, array_id, outcome, error=outcome.error)
         if outcome.job_id is not None:
             array_job_ids.append(outcome.job_id)

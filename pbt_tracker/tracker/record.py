@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from pbt_tracker import processes, states
+from pbt_tracker import states
 from pbt_tracker.errors import StoreError
 from pbt_tracker.files import write_text_atomic
 from pbt_tracker.sbatch_script import SCANCEL_SCRIPT_NAME, scancel_script
@@ -51,23 +51,6 @@ def record_submit_outcome(
     echo(f"sbatch failed for {experiment}: {outcome.error}")
     complete_submission(store, submission_id, state, outcome=outcome, error=outcome.error)
     return SubmittedJob(experiment, argv, None, outcome.error)
-
-
-def note_submit_process(store: Store, row_id: int, array: bool = False) -> Callable[[int], None]:
-    """A callback for slurm.submit that records the sbatch process before it is waited for.
-
-    With `array`, `row_id` is a slurm_arrays id and every task's submission gets the pid.
-    """
-    where = "array_id" if array else "id"
-
-    def note(pid: int) -> None:
-        with store.write() as connection:
-            connection.exec_driver_sql(
-                f"UPDATE submissions SET submit_pid = ?, submit_pid_start = ? WHERE {where} = ?",
-                (pid, processes.ticks_now(), row_id),
-            )
-
-    return note
 
 
 def complete_array(store: Store, array_id: int, outcome: SubmitOutcome | None, error: str | None = None) -> None:

@@ -22,7 +22,6 @@ from pbt_tracker.tracker.record import (
     Echo,
     SubmittedJob,
     complete_submission,
-    note_submit_process,
     quiet,
     record_submit_outcome,
     sha256_text,
@@ -175,7 +174,7 @@ def resubmit_failed(
                 complete_submission(store, job.submission_id, states.SUBMIT_FAILED, error=message)
                 result.jobs.append(SubmittedJob(job.experiment, job.argv, None, message))
                 continue
-        outcome = slurm.submit(job.argv, on_start=note_submit_process(store, job.submission_id))
+        outcome = slurm.submit(job.argv)
         result.jobs.append(record_submit_outcome(store, job.submission_id, job.experiment, job.argv, outcome, echo))
     return result
 

@@ -23,7 +23,8 @@ from pbt_tracker.store.models import Launch, StateChange, Submission, utcnow
 from pbt_tracker.tracker.record import write_scancel_script
 from pbt_tracker.tracker.selection import with_launch
 
-# The sbatch process's start is noted from the clock at spawn time (processes.ticks_now).
+# Records written before launches found a running sbatch by its tag noted the sbatch's pid,
+# with its start taken from the clock at spawn time (processes.ticks_now).
 SUBMIT_TICKS = 50
 
 # Clocks of the login node and the controller may disagree by this much.
@@ -103,6 +104,7 @@ def _recover_unanswered(store: Store, result: SyncResult) -> None:
     orphans = []
     in_flight = 0
     elsewhere: set[str] = set()
+    sending: set[str] | None = None  # the tags on running sbatch command lines, read once
     for (submission_id, host, runner_pid, runner_start, submit_pid, submit_start, launch_uuid, username,
          array_id, array_task) in rows:
         if host and host != here:
@@ -110,13 +112,18 @@ def _recover_unanswered(store: Store, result: SyncResult) -> None:
             continue
         if runner_pid and processes.is_running(ProcessId(runner_pid, runner_start, here)):
             continue  # its submitter is still at work
-        if submit_pid and processes.is_running(ProcessId(submit_pid, submit_start, here), tolerance=SUBMIT_TICKS):
+        if array_id is None:
+            orphan = _Orphan(submission_id, submission_tag(launch_uuid, submission_id), username)
+        else:
+            orphan = _Orphan(submission_id, array_tag(launch_uuid, array_id), username, array_task)
+        if sending is None:
+            sending = processes.arguments_in_flight(f"--comment={TAG_PREFIX}")
+        if f"--comment={orphan.tag}" in sending or (
+            submit_pid and processes.is_running(ProcessId(submit_pid, submit_start, here), tolerance=SUBMIT_TICKS)
+        ):
             in_flight += 1  # the submitter died, but its sbatch may still create the job
             continue
-        if array_id is None:
-            orphans.append(_Orphan(submission_id, submission_tag(launch_uuid, submission_id), username))
-        else:
-            orphans.append(_Orphan(submission_id, array_tag(launch_uuid, array_id), username, array_task))
+        orphans.append(orphan)
     result.notes += [f"submissions from {host} that are not settled can only be checked there" for host in sorted(elsewhere)]
     if in_flight:
         result.notes.append(f"{in_flight} submission(s) are still being sent; sync again when their sbatch is done")

@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from pbt_tracker.processes import arguments_in_flight
 from tests.conftest import FIXTURES, REPO_ROOT, query
 
 PBT_TRACK = str(Path(sys.executable).parent / "pbt-track")
@@ -99,3 +100,47 @@ echo "$out"; exit $rc
                   f"jobs lost {lost}, jobs duplicated {duplicated}, submissions left unsettled {left_unsettled}")
     assert (lost, duplicated, left_unsettled) == (0, 0, 0)
     assert kills >= TRIALS // 3
+
+
+def test_an_sbatch_still_running_after_its_submitter_died_is_waited_for_then_found(tmp_path: Path, fake_bin) -> None:
+    """Fake sbatch: the real one after two seconds, so the submitter can be killed while it is on its way."""
+    real_sbatch = shutil.which("sbatch")
+    fake_bin("sbatch", f"#!/bin/bash\nsleep 2\nexec {real_sbatch} \"$@\"\n")
+    work = tmp_path / "w"
+    launcher = subprocess.Popen(
+        [PBT_TRACK, "submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm", "--workdir", str(work),
+         "--slurm_sbatch_template", str(FIXTURES / "held_template.sh"), "--slurm_cpus_per_gpu", "1",
+         "--pause_between", "0", "--train_dir", str(tmp_path / "train")],
+        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not arguments_in_flight("--comment=pbt-track:"):
+        assert time.monotonic() < deadline, "the first sbatch never started"
+        time.sleep(0.05)
+    launcher.kill()
+    launcher.wait()
+    try:
+        synced = subprocess.run([PBT_TRACK, "sync", "--workdir", str(work)], cwd=REPO_ROOT, capture_output=True,
+                                text=True)
+        assert synced.stderr == "Note: 1 submission(s) are still being sent; sync again when their sbatch is done\n"
+        assert sorted((path.rsplit("/", 1)[1], state) for path, _, state in recorded(work)) == [
+            ("sbatch_00_echo_pbt.sh", "SUBMITTING"), ("sbatch_01_echo_pbt.sh", "SUBMIT_FAILED"),
+            ("sbatch_02_echo_pbt.sh", "SUBMIT_FAILED"),
+        ]
+
+        while arguments_in_flight("--comment=pbt-track:"):
+            assert time.monotonic() < deadline + 30, "the sbatch never ended"
+            time.sleep(0.1)
+        synced = subprocess.run([PBT_TRACK, "sync", "--workdir", str(work)], cwd=REPO_ROOT, capture_output=True,
+                                text=True)
+        assert synced.returncode == 0, synced.stderr
+        states = {path.rsplit("/", 1)[1]: (job_id, state) for path, job_id, state in recorded(work)}
+        assert states["sbatch_00_echo_pbt.sh"][1] == "PENDING"
+        assert states["sbatch_00_echo_pbt.sh"][0] in slurm_jobs_from(work)
+        assert [states[name] for name in ("sbatch_01_echo_pbt.sh", "sbatch_02_echo_pbt.sh")] == [
+            (None, "SUBMIT_FAILED"), (None, "SUBMIT_FAILED")
+        ]
+    finally:
+        jobs = slurm_jobs_from(work)
+        if jobs:
+            subprocess.run(["scancel", *jobs], check=False)
