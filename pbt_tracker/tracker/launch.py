@@ -53,12 +53,11 @@ from pbt_tracker.store.models import Experiment, Launch, Script, SlurmArray, utc
 from pbt_tracker.tracker.record import (
     STATE_CHANGES,
     SUBMISSIONS,
+    Answers,
     Echo,
     SubmittedJob,
     complete_array,
-    complete_submission,
     quiet,
-    record_submit_outcome,
     sha256_text,
     write_scancel_script,
 )
@@ -268,23 +267,26 @@ def _submit_one_by_one(
     store: Store, plan: SlurmPlan, submissions: list[tuple[int, list[str]]], echo: Echo
 ) -> list[SubmittedJob]:
     options = plan.options
+    answers = Answers(store, echo)
     jobs = []
-    for index, (job, (submission_id, argv)) in enumerate(zip(plan.jobs, submissions)):
-        echo(f"Executing {shlex.join(argv)}")
-        try:
-            write_text_atomic(job.script_path, job.script_text)
-        except OSError as error:
-            message = f"cannot write {job.script_path}: {error.strerror}"
-            complete_submission(store, submission_id, states.SUBMIT_FAILED, error=message)
-            jobs.append(SubmittedJob(job.spec.name, argv, None, message))
-            continue
-        if options.print_only:
-            jobs.append(SubmittedJob(job.spec.name, argv, None, None))
-            continue
-        outcome = slurm.submit(argv)
-        jobs.append(record_submit_outcome(store, submission_id, job.spec.name, argv, outcome, echo))
-        if options.pause_between > 0 and index + 1 < len(plan.jobs):
-            time.sleep(options.pause_between)
+    try:
+        for index, (job, (submission_id, argv)) in enumerate(zip(plan.jobs, submissions)):
+            echo(f"Executing {shlex.join(argv)}")
+            try:
+                write_text_atomic(job.script_path, job.script_text)
+            except OSError as error:
+                message = f"cannot write {job.script_path}: {error.strerror}"
+                jobs.append(answers.failed(submission_id, job.spec.name, argv, message))
+                continue
+            if options.print_only:
+                jobs.append(SubmittedJob(job.spec.name, argv, None, None))
+                continue
+            jobs.append(answers.add(submission_id, job.spec.name, argv, slurm.submit(argv)))
+            if options.pause_between > 0 and index + 1 < len(plan.jobs):
+                answers.flush()
+                time.sleep(options.pause_between)
+    finally:
+        answers.flush()
     return jobs
 
 

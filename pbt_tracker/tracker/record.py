@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from datetime import datetime
 from dataclasses import dataclass
@@ -40,17 +41,48 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def record_submit_outcome(
-    store: Store, submission_id: int, experiment: str, argv: list[str], outcome: SubmitOutcome, echo: Echo
-) -> SubmittedJob:
-    if outcome.job_id is not None:
-        echo(f"Submitted {experiment} as job {outcome.job_id}")
-        complete_submission(store, submission_id, states.SUBMITTED, outcome=outcome)
-        return SubmittedJob(experiment, argv, outcome.job_id, None)
-    state = states.UNKNOWN if outcome.uncertain else states.SUBMIT_FAILED
-    echo(f"sbatch failed for {experiment}: {outcome.error}")
-    complete_submission(store, submission_id, state, outcome=outcome, error=outcome.error)
-    return SubmittedJob(experiment, argv, None, outcome.error)
+class Answers:
+    """sbatch's answers, written a batch at a time: a commit per job would cost the launch as much as its sbatch.
+
+    Every intent is on record before its sbatch runs, and each sbatch carries
+    its tag, so an answer not yet written when the submitter dies is found
+    again by sync; batches are kept short (`max_wait` seconds) so that other
+    shells see new job ids soon.
+    """
+
+    def __init__(self, store: Store, echo: Echo = quiet, max_wait: float = 0.25) -> None:
+        self.store = store
+        self.echo = echo
+        self.max_wait = max_wait
+        self._pending: list[tuple[int, str, SubmitOutcome | None, str | None]] = []
+        self._since = time.monotonic()
+
+    def add(self, submission_id: int, experiment: str, argv: list[str], outcome: SubmitOutcome) -> SubmittedJob:
+        if outcome.job_id is not None:
+            self.echo(f"Submitted {experiment} as job {outcome.job_id}")
+            self._note(submission_id, states.SUBMITTED, outcome, None)
+            return SubmittedJob(experiment, argv, outcome.job_id, None)
+        self.echo(f"sbatch failed for {experiment}: {outcome.error}")
+        state = states.UNKNOWN if outcome.uncertain else states.SUBMIT_FAILED
+        self._note(submission_id, state, outcome, outcome.error)
+        return SubmittedJob(experiment, argv, None, outcome.error)
+
+    def failed(self, submission_id: int, experiment: str, argv: list[str], message: str) -> SubmittedJob:
+        """A submission that never reached sbatch (its script could not be written)."""
+        self._note(submission_id, states.SUBMIT_FAILED, None, message)
+        return SubmittedJob(experiment, argv, None, message)
+
+    def _note(self, submission_id: int, state: str, outcome: SubmitOutcome | None, error: str | None) -> None:
+        if not self._pending:
+            self._since = time.monotonic()
+        self._pending.append((submission_id, state, outcome, error))
+        if time.monotonic() - self._since >= self.max_wait:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            complete_submissions(self.store, self._pending)
+            self._pending = []
 
 
 def complete_array(store: Store, array_id: int, outcome: SubmitOutcome | None, error: str | None = None) -> None:
@@ -85,32 +117,31 @@ def complete_array(store: Store, array_id: int, outcome: SubmitOutcome | None, e
         )
 
 
-def complete_submission(
-    store: Store,
-    submission_id: int,
-    state: str,
-    outcome: SubmitOutcome | None = None,
-    error: str | None = None,
+def complete_submissions(
+    store: Store, completions: list[tuple[int, str, SubmitOutcome | None, str | None]]
 ) -> None:
+    """Each (submission, state, outcome, error) written with its state change, all in one transaction."""
     now = sql_time(utcnow())
-    values: dict[str, object] = {"state": state, "updated_at": now}
-    result = outcome.result if outcome else None
-    if result is not None:
-        values.update(submit_returncode=result.returncode, submit_stdout=result.stdout, submit_stderr=result.stderr)
-    if outcome is not None and outcome.job_id is not None:
-        values.update(job_id=outcome.job_id, cluster=outcome.cluster, submitted_at=now)
-    elif error and not (result and result.stderr):
-        values["submit_stderr"] = error
-    # Plain SQL: this runs once per job of a launch, where building statements would cost more than SQLite.
-    assignments = ", ".join(f"{column} = ?" for column in values)
+    # Plain SQL: this runs for every job of a launch, where building statements would cost more than SQLite.
     with store.write() as connection:
-        connection.exec_driver_sql(
-            f"UPDATE submissions SET {assignments} WHERE id = ?", (*values.values(), submission_id)
-        )
-        connection.exec_driver_sql(
-            "INSERT INTO state_changes (submission_id, state, observed_at, detail) VALUES (?, ?, ?, ?)",
-            (submission_id, state, now, error),
-        )
+        for submission_id, state, outcome, error in completions:
+            values: dict[str, object] = {"state": state, "updated_at": now}
+            result = outcome.result if outcome else None
+            if result is not None:
+                values.update(submit_returncode=result.returncode, submit_stdout=result.stdout,
+                              submit_stderr=result.stderr)
+            if outcome is not None and outcome.job_id is not None:
+                values.update(job_id=outcome.job_id, cluster=outcome.cluster, submitted_at=now)
+            elif error and not (result and result.stderr):
+                values["submit_stderr"] = error
+            assignments = ", ".join(f"{column} = ?" for column in values)
+            connection.exec_driver_sql(
+                f"UPDATE submissions SET {assignments} WHERE id = ?", (*values.values(), submission_id)
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO state_changes (submission_id, state, observed_at, detail) VALUES (?, ?, ?, ?)",
+                (submission_id, state, now, error),
+            )
 
 
 def sql_time(moment: datetime) -> str:

@@ -19,11 +19,10 @@ from pbt_tracker.store import Store
 from pbt_tracker.store.models import Script, StateChange, Submission, utcnow
 from pbt_tracker.tracker.local import LocalJob, LocalOutcome, Runner, local_attempt, local_job
 from pbt_tracker.tracker.record import (
+    Answers,
     Echo,
     SubmittedJob,
-    complete_submission,
     quiet,
-    record_submit_outcome,
     sha256_text,
 )
 from pbt_tracker.tracker.selection import Selection, check_names_exist, selected_rows
@@ -164,18 +163,20 @@ def resubmit_failed(
         outcomes, interrupted = runner.run()
         result.local_outcomes += outcomes
         result.interrupted = result.interrupted or interrupted
-    for job in planned:
-        if not job.script_path.exists():
-            try:
-                write_text_atomic(job.script_path, job.script_text)
-                result.rewritten.append(str(job.script_path))
-            except OSError as error:
-                message = f"cannot rewrite {job.script_path}: {error.strerror}"
-                complete_submission(store, job.submission_id, states.SUBMIT_FAILED, error=message)
-                result.jobs.append(SubmittedJob(job.experiment, job.argv, None, message))
-                continue
-        outcome = slurm.submit(job.argv)
-        result.jobs.append(record_submit_outcome(store, job.submission_id, job.experiment, job.argv, outcome, echo))
+    answers = Answers(store, echo)
+    try:
+        for job in planned:
+            if not job.script_path.exists():
+                try:
+                    write_text_atomic(job.script_path, job.script_text)
+                    result.rewritten.append(str(job.script_path))
+                except OSError as error:
+                    message = f"cannot rewrite {job.script_path}: {error.strerror}"
+                    result.jobs.append(answers.failed(job.submission_id, job.experiment, job.argv, message))
+                    continue
+            result.jobs.append(answers.add(job.submission_id, job.experiment, job.argv, slurm.submit(job.argv)))
+    finally:
+        answers.flush()
     return result
 
 
