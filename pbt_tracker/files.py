@@ -10,8 +10,11 @@ def write_text_atomic(path: Path, text: str, executable: bool = False) -> None:
     """Replace `path` in one rename; the mode follows the user's umask but is never world-writable."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     mode = (0o777 if executable else 0o666) & ~0o002
-    tmp.unlink(missing_ok=True)  # a leftover of a crash would keep its old mode
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:  # a leftover of a crash, which would keep its old mode
+        tmp.unlink()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

@@ -12,7 +12,6 @@ import argparse
 from pathlib import Path
 
 from pbt_tracker.run_description import RunDescription
-from pbt_tracker.tracker.local import ProcessesLaunchOptions, plan_processes_launch, run_processes_launch
 
 
 def add_os_parallelism_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -32,6 +31,9 @@ def add_os_parallelism_args(parser: argparse.ArgumentParser) -> argparse.Argumen
 
 def run(run_description: RunDescription, args: argparse.Namespace) -> int:
     """Run every experiment locally and wait for them; 0 when all completed, 130 on Ctrl-C."""
+    # Here, not at the top: the Slurm backend imports this module for its flags and needs no ORM.
+    from pbt_tracker.tracker.local import ProcessesLaunchOptions, plan_processes_launch, run_processes_launch
+
     train_dir = getattr(args, "train_dir", "./train_dir")
     options = ProcessesLaunchOptions(
         workdir=Path(getattr(args, "workdir", None) or train_dir),

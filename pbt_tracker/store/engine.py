@@ -233,10 +233,10 @@ def _create_current_schema(connection: Connection) -> None:
     second; a new workdir is the common case of a launch. A test checks that
     both roads give the same tables, indexes and views.
     """
-    from pbt_tracker.store.models import Base
+    from pbt_tracker.store.tables import metadata
     from pbt_tracker.store.views import EXPERIMENT_STATUS_VIEW
 
-    Base.metadata.create_all(connection)
+    metadata.create_all(connection)
     connection.exec_driver_sql(EXPERIMENT_STATUS_VIEW)
     connection.exec_driver_sql(
         "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "

@@ -49,7 +49,8 @@ from pbt_tracker.sbatch_script import (
     with_tag,
 )
 from pbt_tracker.store import Store, open_store
-from pbt_tracker.store.models import Experiment, Launch, Script, SlurmArray, utcnow
+from pbt_tracker.store import tables
+from pbt_tracker.store.tables import utcnow
 from pbt_tracker.tracker.record import (
     STATE_CHANGES,
     SUBMISSIONS,
@@ -216,9 +217,9 @@ def plan_arrays(plan: SlurmPlan, workdir: Path) -> list[PlannedArray]:
     return arrays
 
 
-EXPERIMENTS = Experiment.__table__
-SCRIPTS = Script.__table__
-ARRAYS = SlurmArray.__table__
+EXPERIMENTS = tables.experiments
+SCRIPTS = tables.scripts
+ARRAYS = tables.slurm_arrays
 
 
 def checked_specs(run_description: RunDescription, train_dir: str) -> list[ExperimentSpec]:
@@ -266,17 +267,24 @@ def submit_slurm_launch(plan: SlurmPlan, echo: Echo = quiet) -> LaunchResult:
 def _submit_one_by_one(
     store: Store, plan: SlurmPlan, submissions: list[tuple[int, list[str]]], echo: Echo
 ) -> list[SubmittedJob]:
+    """Every script first, then the sbatch calls, as the original launcher does.
+
+    A script that cannot be written fails its own experiment only.
+    """
     options = plan.options
     answers = Answers(store, echo)
+    unwritten = {}
+    for job in plan.jobs:
+        try:
+            write_text_atomic(job.script_path, job.script_text)
+        except OSError as error:
+            unwritten[job.script_path] = f"cannot write {job.script_path}: {error.strerror}"
     jobs = []
     try:
         for index, (job, (submission_id, argv)) in enumerate(zip(plan.jobs, submissions)):
             echo(f"Executing {shlex.join(argv)}")
-            try:
-                write_text_atomic(job.script_path, job.script_text)
-            except OSError as error:
-                message = f"cannot write {job.script_path}: {error.strerror}"
-                jobs.append(answers.failed(submission_id, job.spec.name, argv, message))
+            if job.script_path in unwritten:
+                jobs.append(answers.failed(submission_id, job.spec.name, argv, unwritten[job.script_path]))
                 continue
             if options.print_only:
                 jobs.append(SubmittedJob(job.spec.name, argv, None, None))
@@ -345,17 +353,15 @@ def _record_launch(
     first_state = states.PRINT_ONLY if options.print_only else states.SUBMITTING
     now = utcnow()
     me = processes.this_process()
-    with store.transaction() as session:
-        launch = launch_row(
-            store, plan.run_description, backend="slurm", run_module=options.run_module,
-            train_dir=options.train_dir, experiment_suffix=options.experiment_suffix,
-            recorded_options=options.recorded_options,
-            template_path=str(Path(options.template_path).absolute()) if options.template_path else None,
-            template_text=plan.template_text, print_only=options.print_only, launch_uuid=plan.launch_uuid,
-        )
-        session.add(launch)
-        session.flush()
-        connection = session.connection()
+    launch = launch_values(
+        store, plan.run_description, backend="slurm", run_module=options.run_module,
+        train_dir=options.train_dir, experiment_suffix=options.experiment_suffix,
+        recorded_options=options.recorded_options,
+        template_path=str(Path(options.template_path).absolute()) if options.template_path else None,
+        template_text=plan.template_text, print_only=options.print_only, launch_uuid=plan.launch_uuid,
+    )
+    with store.write() as connection:
+        (launch_id,) = connection.execute(insert(tables.launches).values(launch)).inserted_primary_key
         first = {
             table: (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
             for table in (EXPERIMENTS, SCRIPTS, SUBMISSIONS, ARRAYS)
@@ -364,9 +370,9 @@ def _record_launch(
         task_of: dict[int, tuple[int, int]] = {}
         for number, array in enumerate(plan.arrays):
             array_id = first[ARRAYS] + number
-            argv = array.argv if options.print_only else with_tag(array.argv, array_tag(launch.uuid, array_id))
+            argv = array.argv if options.print_only else with_tag(array.argv, array_tag(plan.launch_uuid, array_id))
             array_rows.append({
-                "id": array_id, "launch_id": launch.id, "path": str(array.script_path), "text": array.script_text,
+                "id": array_id, "launch_id": launch_id, "path": str(array.script_path), "text": array.script_text,
                 "sha256": sha256_text(array.script_text), "argv": argv, "task_count": len(array.positions),
                 "intended_at": now,
             })
@@ -379,8 +385,8 @@ def _record_launch(
             submission_id = first[SUBMISSIONS] + position
             array_id, array_task = task_of.get(position, (None, None))
             untagged = options.print_only or array_id is not None  # an array's tag is on the array
-            argv = job.argv if untagged else with_tag(job.argv, submission_tag(launch.uuid, submission_id))
-            experiments.append({"id": experiment_id, **experiment_values(launch.id, position, job.spec)})
+            argv = job.argv if untagged else with_tag(job.argv, submission_tag(plan.launch_uuid, submission_id))
+            experiments.append({"id": experiment_id, "launch_id": launch_id, **experiment_values(position, job.spec)})
             scripts.append({"id": script_id, "experiment_id": experiment_id, "path": str(job.script_path),
                             "text": job.script_text, "sha256": sha256_text(job.script_text), "created_at": now})
             submissions.append({
@@ -395,7 +401,7 @@ def _record_launch(
                             (SUBMISSIONS, submissions), (STATE_CHANGES, changes)):
             if rows:
                 connection.execute(insert(table), rows)
-        return launch.id, planned, planned_arrays
+        return launch_id, planned, planned_arrays
 
 
 def _make_train_dirs(plan: SlurmPlan) -> None:
@@ -407,9 +413,9 @@ def _make_train_dirs(plan: SlurmPlan) -> None:
             pass
 
 
-def experiment_values(launch_id: int | None, position: int, spec: ExperimentSpec) -> dict[str, Any]:
+def experiment_values(position: int, spec: ExperimentSpec) -> dict[str, Any]:
+    """An experiments row, but for its launch."""
     return {
-        "launch_id": launch_id,
         "position": position,
         "name": spec.name,
         "base_name": spec.base_name,
@@ -421,13 +427,7 @@ def experiment_values(launch_id: int | None, position: int, spec: ExperimentSpec
     }
 
 
-def experiment_row(launch: Launch, position: int, spec: ExperimentSpec) -> Experiment:
-    values = experiment_values(None, position, spec)
-    del values["launch_id"]
-    return Experiment(launch=launch, **values)
-
-
-def launch_row(
+def launch_values(
     store: Store,
     run_description: RunDescription,
     *,
@@ -440,25 +440,26 @@ def launch_row(
     template_text: str | None,
     print_only: bool,
     launch_uuid: str | None = None,
-) -> Launch:
-    return Launch(
-        run_name=run_description.run_name,
-        run_module=run_module,
-        backend=backend,
-        workdir=str(store.workdir),
-        train_dir=train_dir,
-        experiment_suffix=experiment_suffix,
-        options=recorded_options,
-        template_path=template_path,
-        template_text=template_text,
-        print_only=print_only,
-        hostname=socket.gethostname(),
-        username=_username(),
-        pbt_track_version=__version__,
-        created_at=utcnow(),
-        cwd=os.getcwd(),
-        uuid=launch_uuid or uuid.uuid4().hex,
-    )
+) -> dict[str, Any]:
+    """A launches row: what was run, how, from where, and by whom."""
+    return {
+        "run_name": run_description.run_name,
+        "run_module": run_module,
+        "backend": backend,
+        "workdir": str(store.workdir),
+        "train_dir": train_dir,
+        "experiment_suffix": experiment_suffix,
+        "options": recorded_options,
+        "template_path": template_path,
+        "template_text": template_text,
+        "print_only": print_only,
+        "hostname": socket.gethostname(),
+        "username": _username(),
+        "pbt_track_version": __version__,
+        "created_at": utcnow(),
+        "cwd": os.getcwd(),
+        "uuid": launch_uuid or uuid.uuid4().hex,
+    }
 
 
 def jsonable(value: Any) -> Any:

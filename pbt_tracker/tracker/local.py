@@ -26,8 +26,8 @@ from pbt_tracker.errors import OptionError
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.store import Store, open_store
-from pbt_tracker.store.models import Experiment, StateChange, Submission, utcnow
-from pbt_tracker.tracker.launch import LaunchOptions, checked_specs, experiment_row, launch_row
+from pbt_tracker.store.models import Experiment, Launch, StateChange, Submission, utcnow
+from pbt_tracker.tracker.launch import LaunchOptions, checked_specs, experiment_values, launch_values
 from pbt_tracker.tracker.record import Echo, quiet
 from pbt_tracker.tracker.selection import with_launch
 
@@ -120,15 +120,15 @@ def _record_launch(
     now = utcnow()
     me = processes.this_process()
     with store.transaction() as session:
-        launch = launch_row(
+        launch = Launch(**launch_values(
             store, run_description, backend="processes", run_module=options.run_module,
             train_dir=options.train_dir, experiment_suffix=options.experiment_suffix,
             recorded_options=options.recorded_options, template_path=None, template_text=None, print_only=False,
-        )
+        ))
         session.add(launch)
         created = []
         for position, (spec, argv) in enumerate(planned):
-            experiment = experiment_row(launch, position, spec)
+            experiment = Experiment(launch=launch, **experiment_values(position, spec))
             submission = local_attempt(experiment, 1, argv, store.workdir, me, now)
             session.add_all([experiment, submission])
             created.append((experiment, submission))
@@ -350,8 +350,6 @@ def sync_processes(store: Store) -> tuple[int, int, list[str]]:
     that resubmit-failed picks them up.
     """
     from sqlalchemy import select
-
-    from pbt_tracker.store.models import Launch
 
     here = processes.hostname()
     asked = changed = 0

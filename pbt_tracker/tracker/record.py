@@ -17,12 +17,12 @@ from pbt_tracker.files import write_text_atomic
 from pbt_tracker.sbatch_script import SCANCEL_SCRIPT_NAME, scancel_script
 from pbt_tracker.slurm import SubmitOutcome
 from pbt_tracker.store import Store
-from pbt_tracker.store.models import Launch, StateChange, Submission, utcnow
-from pbt_tracker.tracker.selection import with_launch
+from pbt_tracker.store import tables
+from pbt_tracker.store.tables import utcnow
 
 Echo = Callable[[str], None]
-SUBMISSIONS = Submission.__table__
-STATE_CHANGES = StateChange.__table__
+SUBMISSIONS = tables.submissions
+STATE_CHANGES = tables.state_changes
 
 
 def quiet(_: str) -> None:
@@ -151,16 +151,19 @@ def sql_time(moment: datetime) -> str:
 
 def write_scancel_script(store: Store) -> Path:
     """Rewrite scancel.sh from the record, so it covers every launch from this workdir."""
-    with store.transaction() as session:
-        job_ids = session.scalars(
-            with_launch(select(Submission.job_id))
+    experiments, launches = tables.experiments, tables.launches
+    with store.read() as connection:
+        job_ids = connection.execute(
+            select(SUBMISSIONS.c.job_id)
+            .join(experiments, experiments.c.id == SUBMISSIONS.c.experiment_id)
+            .join(launches, launches.c.id == experiments.c.launch_id)
             .where(
-                Launch.backend == "slurm",
-                Submission.job_id.is_not(None),
-                Submission.state.in_(states.MAY_BE_ACTIVE),
+                launches.c.backend == "slurm",
+                SUBMISSIONS.c.job_id.is_not(None),
+                SUBMISSIONS.c.state.in_(states.MAY_BE_ACTIVE),
             )
-            .order_by(Submission.id)
-        ).all()
+            .order_by(SUBMISSIONS.c.id)
+        ).scalars().all()
     path = store.workdir / SCANCEL_SCRIPT_NAME
     try:
         write_text_atomic(path, scancel_script(job_ids), executable=True)
