@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from pbt_tracker.errors import StoreError
-from pbt_tracker.store import engine, migrate, open_store
-from pbt_tracker.store.engine import SCHEMA_HEAD, filesystem_type, journal_mode
+from pbt_tracker.store import engine, migrate, open_store, plain
+from pbt_tracker.store.plain import SCHEMA_HEAD, filesystem_type, journal_mode
 from tests.conftest import REPO_ROOT, query
 
 MOUNTS = """\
@@ -101,8 +101,9 @@ def test_a_failed_migration_leaves_the_old_schema_usable(tmp_path: Path, monkeyp
         "    op.execute('CREATE TABLE half_done (x)')\n    raise RuntimeError('disk on fire')\n"
     )
     monkeypatch.setattr(migrate, "migrations_dir", lambda: str(broken))
-    monkeypatch.setattr(engine, "SCHEMA_HEAD", "9000")
-    monkeypatch.setattr(engine, "KNOWN_REVISIONS", (*engine.KNOWN_REVISIONS, "9000"))
+    for module in (engine, plain):
+        monkeypatch.setattr(module, "SCHEMA_HEAD", "9000")
+    monkeypatch.setattr(plain, "KNOWN_REVISIONS", (*plain.KNOWN_REVISIONS, "9000"))
     with pytest.raises(StoreError) as excinfo:
         open_store(tmp_path)
     assert str(excinfo.value) == (

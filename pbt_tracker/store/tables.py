@@ -11,8 +11,6 @@ classes in `models` map onto these same tables.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -28,9 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+from pbt_tracker.store.plain import utcnow
 
 
 metadata = MetaData()

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
 
 from pbt_tracker import __version__, processes, slurm, states
 from pbt_tracker.errors import OptionError, RunDescriptionError, TemplateError
@@ -48,12 +47,8 @@ from pbt_tracker.sbatch_script import (
     template_placeholders,
     with_tag,
 )
-from pbt_tracker.store import Store, open_store
-from pbt_tracker.store import tables
-from pbt_tracker.store.tables import utcnow
+from pbt_tracker.store.plain import PlainStore, insert_many, open_plain_store, utcnow
 from pbt_tracker.tracker.record import (
-    STATE_CHANGES,
-    SUBMISSIONS,
     Answers,
     Echo,
     SubmittedJob,
@@ -217,9 +212,6 @@ def plan_arrays(plan: SlurmPlan, workdir: Path) -> list[PlannedArray]:
     return arrays
 
 
-EXPERIMENTS = tables.experiments
-SCRIPTS = tables.scripts
-ARRAYS = tables.slurm_arrays
 
 
 def checked_specs(run_description: RunDescription, train_dir: str) -> list[ExperimentSpec]:
@@ -250,7 +242,7 @@ def submit_slurm_launch(plan: SlurmPlan, echo: Echo = quiet) -> LaunchResult:
     options = plan.options
     if not options.print_only:
         slurm.require_command("sbatch")
-    store = open_store(options.workdir)
+    store = open_plain_store(options.workdir)
     try:
         launch_id, submissions, arrays = _record_launch(store, plan)
         _make_train_dirs(plan)
@@ -265,7 +257,7 @@ def submit_slurm_launch(plan: SlurmPlan, echo: Echo = quiet) -> LaunchResult:
 
 
 def _submit_one_by_one(
-    store: Store, plan: SlurmPlan, submissions: list[tuple[int, list[str]]], echo: Echo
+    store: PlainStore, plan: SlurmPlan, submissions: list[tuple[int, list[str]]], echo: Echo
 ) -> list[SubmittedJob]:
     """Every script first, then the sbatch calls, as the original launcher does.
 
@@ -299,7 +291,7 @@ def _submit_one_by_one(
 
 
 def _submit_arrays(
-    store: Store, plan: SlurmPlan, submissions: list[tuple[int, list[str]]],
+    store: PlainStore, plan: SlurmPlan, submissions: list[tuple[int, list[str]]],
     arrays: list[tuple[int, list[str]]], echo: Echo,
 ) -> tuple[list[SubmittedJob], list[str]]:
     """One sbatch per array; every task's experiment script is on disk before its array goes out."""
@@ -339,7 +331,7 @@ def _submit_arrays(
 
 
 def _record_launch(
-    store: Store, plan: SlurmPlan
+    store: PlainStore, plan: SlurmPlan
 ) -> tuple[int, list[tuple[int, list[str]]], list[tuple[int, list[str]]]]:
     """One transaction for every intent; each real sbatch's argv carries its tag.
 
@@ -354,22 +346,23 @@ def _record_launch(
     now = utcnow()
     me = processes.this_process()
     launch = launch_values(
-        store, plan.run_description, backend="slurm", run_module=options.run_module,
+        store.workdir, plan.run_description, backend="slurm", run_module=options.run_module,
         train_dir=options.train_dir, experiment_suffix=options.experiment_suffix,
         recorded_options=options.recorded_options,
         template_path=str(Path(options.template_path).absolute()) if options.template_path else None,
         template_text=plan.template_text, print_only=options.print_only, launch_uuid=plan.launch_uuid,
     )
-    with store.write() as connection:
-        (launch_id,) = connection.execute(insert(tables.launches).values(launch)).inserted_primary_key
+    with store.plain() as connection:
+        insert_many(connection, "launches", [launch])
+        launch_id = connection.execute("SELECT last_insert_rowid()").fetchone()[0]
         first = {
-            table: (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
-            for table in (EXPERIMENTS, SCRIPTS, SUBMISSIONS, ARRAYS)
+            table: (connection.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0) + 1
+            for table in ("experiments", "scripts", "submissions", "slurm_arrays")
         }
         array_rows, planned_arrays = [], []
         task_of: dict[int, tuple[int, int]] = {}
         for number, array in enumerate(plan.arrays):
-            array_id = first[ARRAYS] + number
+            array_id = first["slurm_arrays"] + number
             argv = array.argv if options.print_only else with_tag(array.argv, array_tag(plan.launch_uuid, array_id))
             array_rows.append({
                 "id": array_id, "launch_id": launch_id, "path": str(array.script_path), "text": array.script_text,
@@ -380,9 +373,9 @@ def _record_launch(
             task_of.update((position, (array_id, task)) for task, position in enumerate(array.positions))
         experiments, scripts, submissions, changes, planned = [], [], [], [], []
         for position, job in enumerate(plan.jobs):
-            experiment_id = first[EXPERIMENTS] + position
-            script_id = first[SCRIPTS] + position
-            submission_id = first[SUBMISSIONS] + position
+            experiment_id = first["experiments"] + position
+            script_id = first["scripts"] + position
+            submission_id = first["submissions"] + position
             array_id, array_task = task_of.get(position, (None, None))
             untagged = options.print_only or array_id is not None  # an array's tag is on the array
             argv = job.argv if untagged else with_tag(job.argv, submission_tag(plan.launch_uuid, submission_id))
@@ -397,10 +390,9 @@ def _record_launch(
             })
             changes.append({"submission_id": submission_id, "state": first_state, "observed_at": now})
             planned.append((submission_id, argv))
-        for table, rows in ((ARRAYS, array_rows), (EXPERIMENTS, experiments), (SCRIPTS, scripts),
-                            (SUBMISSIONS, submissions), (STATE_CHANGES, changes)):
-            if rows:
-                connection.execute(insert(table), rows)
+        for table, rows in (("slurm_arrays", array_rows), ("experiments", experiments), ("scripts", scripts),
+                            ("submissions", submissions), ("state_changes", changes)):
+            insert_many(connection, table, rows)
         return launch_id, planned, planned_arrays
 
 
@@ -428,7 +420,7 @@ def experiment_values(position: int, spec: ExperimentSpec) -> dict[str, Any]:
 
 
 def launch_values(
-    store: Store,
+    workdir: Path,
     run_description: RunDescription,
     *,
     backend: str,
@@ -446,7 +438,7 @@ def launch_values(
         "run_name": run_description.run_name,
         "run_module": run_module,
         "backend": backend,
-        "workdir": str(store.workdir),
+        "workdir": str(workdir),
         "train_dir": train_dir,
         "experiment_suffix": experiment_suffix,
         "options": recorded_options,

@@ -121,7 +121,7 @@ def _record_launch(
     me = processes.this_process()
     with store.transaction() as session:
         launch = Launch(**launch_values(
-            store, run_description, backend="processes", run_module=options.run_module,
+            store.workdir, run_description, backend="processes", run_module=options.run_module,
             train_dir=options.train_dir, experiment_suffix=options.experiment_suffix,
             recorded_options=options.recorded_options, template_path=None, template_text=None, print_only=False,
         ))

@@ -1,28 +1,36 @@
-"""Writing submissions' outcomes and the files derived from the record."""
+"""Writing submissions' outcomes and the files derived from the record.
+
+Plain SQL on the sqlite3 connection of either kind of store (`plain()`): a
+launch writes here without SQLAlchemy, a resubmission through it.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import time
 from collections.abc import Callable
-from datetime import datetime
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-
-from sqlalchemy import select
+from typing import Protocol
 
 from pbt_tracker import states
 from pbt_tracker.errors import StoreError
 from pbt_tracker.files import write_text_atomic
 from pbt_tracker.sbatch_script import SCANCEL_SCRIPT_NAME, scancel_script
 from pbt_tracker.slurm import SubmitOutcome
-from pbt_tracker.store import Store
-from pbt_tracker.store import tables
-from pbt_tracker.store.tables import utcnow
+from pbt_tracker.store.plain import sql_time, utcnow
 
 Echo = Callable[[str], None]
-SUBMISSIONS = tables.submissions
-STATE_CHANGES = tables.state_changes
+
+
+class Store(Protocol):
+    """What these writers need of a store: its workdir and a plain write transaction."""
+
+    workdir: Path
+
+    def plain(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
 
 def quiet(_: str) -> None:
@@ -97,20 +105,20 @@ def complete_array(store: Store, array_id: int, outcome: SubmitOutcome | None, e
     stdout = result.stdout if result else None
     stderr = result.stderr if result and result.stderr else error
     returncode = result.returncode if result else None
-    with store.write() as connection:
-        connection.exec_driver_sql(
+    with store.plain() as connection:
+        connection.execute(
             "UPDATE slurm_arrays SET job_id = ?, submit_returncode = ?, submit_stdout = ?, submit_stderr = ?, "
             "submitted_at = ? WHERE id = ?",
             (job_id, returncode, stdout, stderr, now if job_id else None, array_id),
         )
-        connection.exec_driver_sql(
+        connection.execute(
             "UPDATE submissions SET state = ?, updated_at = ?, submit_returncode = ?, submit_stdout = ?, "
             "submit_stderr = ?, job_id = CASE WHEN ? IS NULL THEN NULL ELSE ? || '_' || array_task END, "
             "cluster = ?, submitted_at = ? WHERE array_id = ?",
             (state, now, returncode, stdout, stderr, job_id, job_id, outcome.cluster if outcome else None,
              now if job_id else None, array_id),
         )
-        connection.exec_driver_sql(
+        connection.execute(
             "INSERT INTO state_changes (submission_id, state, observed_at, detail) "
             "SELECT id, ?, ?, ? FROM submissions WHERE array_id = ? ORDER BY id",
             (state, now, error, array_id),
@@ -122,8 +130,7 @@ def complete_submissions(
 ) -> None:
     """Each (submission, state, outcome, error) written with its state change, all in one transaction."""
     now = sql_time(utcnow())
-    # Plain SQL: this runs for every job of a launch, where building statements would cost more than SQLite.
-    with store.write() as connection:
+    with store.plain() as connection:
         for submission_id, state, outcome, error in completions:
             values: dict[str, object] = {"state": state, "updated_at": now}
             result = outcome.result if outcome else None
@@ -135,35 +142,24 @@ def complete_submissions(
             elif error and not (result and result.stderr):
                 values["submit_stderr"] = error
             assignments = ", ".join(f"{column} = ?" for column in values)
-            connection.exec_driver_sql(
+            connection.execute(
                 f"UPDATE submissions SET {assignments} WHERE id = ?", (*values.values(), submission_id)
             )
-            connection.exec_driver_sql(
+            connection.execute(
                 "INSERT INTO state_changes (submission_id, state, observed_at, detail) VALUES (?, ?, ?, ?)",
                 (submission_id, state, now, error),
             )
 
 
-def sql_time(moment: datetime) -> str:
-    """A time as SQLAlchemy stores it in SQLite, for statements written by hand."""
-    return moment.isoformat(sep=" ", timespec="microseconds")
-
-
 def write_scancel_script(store: Store) -> Path:
     """Rewrite scancel.sh from the record, so it covers every launch from this workdir."""
-    experiments, launches = tables.experiments, tables.launches
-    with store.read() as connection:
-        job_ids = connection.execute(
-            select(SUBMISSIONS.c.job_id)
-            .join(experiments, experiments.c.id == SUBMISSIONS.c.experiment_id)
-            .join(launches, launches.c.id == experiments.c.launch_id)
-            .where(
-                launches.c.backend == "slurm",
-                SUBMISSIONS.c.job_id.is_not(None),
-                SUBMISSIONS.c.state.in_(states.MAY_BE_ACTIVE),
-            )
-            .order_by(SUBMISSIONS.c.id)
-        ).scalars().all()
+    with store.plain() as connection:
+        job_ids = [job_id for (job_id,) in connection.execute(
+            "SELECT s.job_id FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
+            "JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = 'slurm' AND s.job_id IS NOT NULL "
+            f"AND s.state IN ({', '.join('?' for _ in states.MAY_BE_ACTIVE)}) ORDER BY s.id",
+            sorted(states.MAY_BE_ACTIVE),
+        )]
     path = store.workdir / SCANCEL_SCRIPT_NAME
     try:
         write_text_atomic(path, scancel_script(job_ids), executable=True)
