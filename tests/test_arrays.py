@@ -160,3 +160,14 @@ def test_launcher_module_takes_slurm_array_alone_or_with_a_value(tmp_path: Path)
     assert parse_args(base + ["--slurm-array", "false"]).slurm_array is False
     assert parse_args(base).slurm_array is False
     assert parse_args(base + ["--slurm_array", "true", "--slurm-array-limit", "4"]).slurm_array_limit == 4
+
+
+
+def test_a_script_that_cannot_be_written_fails_its_whole_array(tmp_path: Path):
+    (tmp_path / "w" / "sbatch_01_echo_pbt.sh").mkdir(parents=True)  # a directory where the script should go
+    done = submit(tmp_path, "--slurm-array")
+    assert done.returncode == 1
+    db = tmp_path / "w" / "pbt_tracker.db"
+    message = f"cannot write {tmp_path}/w/sbatch_01_echo_pbt.sh: Is a directory"
+    assert query(db, "SELECT state, submit_stderr FROM submissions ORDER BY id") == [("SUBMIT_FAILED", message)] * 3
+    assert query(db, "SELECT job_id, submit_stderr FROM slurm_arrays") == [(None, message)]

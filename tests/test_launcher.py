@@ -270,3 +270,21 @@ def test_a_timeout_the_template_does_not_use_is_pointed_out(
         "Warning: --slurm_timeout 24:00:00 has no effect: the sbatch template has no $TIMEOUT "
         "(add `#SBATCH --time=$TIMEOUT` to a template of your own)\n"
     )
+
+
+def test_a_script_that_cannot_be_written_fails_its_experiment_alone(
+    in_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "w" / "sbatch_01_echo_pbt.sh").mkdir(parents=True)  # a directory where the script should go
+    code = launch("--run", PBT, "--backend", "slurm", "--workdir", str(tmp_path / "w"), "--slurm_print_only", "true",
+                  "--train_dir", str(tmp_path / "t"))
+    assert code == 1
+    db = tmp_path / "w" / "pbt_tracker.db"
+    assert query(db, "SELECT e.name, s.state, s.submit_stderr FROM submissions s JOIN experiments e "
+                     "ON e.id = s.experiment_id ORDER BY e.position") == [
+        ("00_echo_pbt", "PRINT_ONLY", None),
+        ("01_echo_pbt", "SUBMIT_FAILED", f"cannot write {tmp_path}/w/sbatch_01_echo_pbt.sh: Is a directory"),
+        ("02_echo_pbt", "PRINT_ONLY", None),
+    ]
+    assert f"FAILED to submit 01_echo_pbt: cannot write {tmp_path}/w/sbatch_01_echo_pbt.sh: Is a directory" \
+        in capsys.readouterr().out.splitlines()

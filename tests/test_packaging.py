@@ -32,6 +32,8 @@ def test_wheel_carries_the_migrations_and_the_examples(wheel: Path) -> None:
         "pbt_tracker/migrations/env.py",
         "pbt_tracker/migrations/script.py.mako",
         "pbt_tracker/migrations/versions/0001_initial_schema.py",
+        "pbt_tracker/migrations/versions/0004_slurm_arrays.py",
+        "pbt_tracker/store/schema.sql",
         "pbt_tracker/examples/ant_pbt.py",
         "pbt_tracker/cli.py",
     } <= names

@@ -300,12 +300,9 @@ def _submit_arrays(
     array_job_ids = []
     for index, (array, (array_id, argv)) in enumerate(zip(plan.arrays, arrays)):
         names = [plan.jobs[position].spec.name for position in array.positions]
-        try:
-            for position in array.positions:
-                write_text_atomic(plan.jobs[position].script_path, plan.jobs[position].script_text)
-            write_text_atomic(array.script_path, array.script_text)
-        except OSError as error:
-            message = f"cannot write {error.filename}: {error.strerror}"
+        files = [(plan.jobs[position].script_path, plan.jobs[position].script_text) for position in array.positions]
+        message = _write_all([*files, (array.script_path, array.script_text)])
+        if message is not None:
             complete_array(store, array_id, None, error=message)
             jobs.update((p, SubmittedJob(name, argv, None, message)) for p, name in zip(array.positions, names))
             continue
@@ -328,6 +325,16 @@ def _submit_arrays(
         if options.pause_between > 0 and index + 1 < len(plan.arrays):
             time.sleep(options.pause_between)
     return [jobs[position] for position in sorted(jobs)], array_job_ids
+
+
+def _write_all(files: list[tuple[Path, str]]) -> str | None:
+    """Write each file; the first that cannot be written is the reason its array does not go out."""
+    for path, text in files:
+        try:
+            write_text_atomic(path, text)
+        except OSError as error:
+            return f"cannot write {path}: {error.strerror}"
+    return None
 
 
 def _record_launch(
