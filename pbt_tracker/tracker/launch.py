@@ -3,9 +3,13 @@
 Everything a launch will do is checked before anything is written, so bad
 input leaves the workdir as it was. Then each row goes in before the side
 effect it describes: the launch and every intended submission are committed
-in one transaction before the first sbatch runs, and each submission is
-completed right after its sbatch returns. A crash in between leaves a
-submission in SUBMITTING, visible, rather than a job nobody knows about.
+in one transaction before the first sbatch runs, and sbatch's answers follow
+within a quarter of a second. A crash in between leaves submissions in
+SUBMITTING, visible, whose jobs sync finds by the tag each sbatch carries,
+rather than jobs nobody knows about.
+
+A launch writes through plain sqlite3 (`store.plain`): it never imports
+SQLAlchemy, whose import alone would cost it as much as forty sbatch calls.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
 
 from pbt_tracker import __version__, processes, slurm, states
 from pbt_tracker.errors import OptionError, RunDescriptionError, TemplateError
