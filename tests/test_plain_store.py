@@ -108,3 +108,44 @@ def test_a_launch_into_a_workdir_of_a_newer_pbt_track_is_refused_and_writes_noth
     ))
     assert query(db, "SELECT count(*) FROM launches") == [(0,)]
     assert query(db, "SELECT version_num FROM alembic_version") == [("0099",)]
+
+
+def test_answers_are_written_together_when_the_batch_is_flushed(tmp_path: Path) -> None:
+    from pbt_tracker.slurm import CommandResult, SubmitOutcome
+    from pbt_tracker.tracker.record import Answers
+
+    done, _ = submit(tmp_path, tmp_path / "w")
+    assert done.returncode == 0, done.stderr
+    db = tmp_path / "w" / "pbt_tracker.db"
+    store = open_plain_store(tmp_path / "w")
+    lines: list[str] = []
+    answers = Answers(store, lines.append, max_wait=3600)
+    for submission_id, job_id in ((1, "41"), (2, "42")):
+        result = CommandResult(["sbatch"], 0, f"{job_id}\n", "")
+        answers.add(submission_id, f"exp{submission_id}", ["sbatch"], SubmitOutcome(result, job_id=job_id))
+    failure = SubmitOutcome(CommandResult(["sbatch"], 1, "", "sbatch: error: no\n"), error="sbatch exited with 1: no")
+    answers.add(3, "exp3", ["sbatch"], failure)
+    assert query(db, "SELECT state, job_id FROM submissions ORDER BY id") == [("PRINT_ONLY", None)] * 3
+    answers.flush()
+    store.close()
+    assert query(db, "SELECT state, job_id, submit_stderr FROM submissions ORDER BY id") == [
+        ("SUBMITTED", "41", ""), ("SUBMITTED", "42", ""), ("SUBMIT_FAILED", None, "sbatch: error: no\n")
+    ]
+    assert lines == ["Submitted exp1 as job 41", "Submitted exp2 as job 42",
+                     "sbatch failed for exp3: sbatch exited with 1: no"]
+    assert query(db, "SELECT count(DISTINCT observed_at) FROM state_changes WHERE state != 'PRINT_ONLY'") == [(1,)]
+
+
+def test_answers_older_than_max_wait_are_written_without_waiting_for_a_flush(tmp_path: Path) -> None:
+    from pbt_tracker.slurm import CommandResult, SubmitOutcome
+    from pbt_tracker.tracker.record import Answers
+
+    done, _ = submit(tmp_path, tmp_path / "w")
+    assert done.returncode == 0, done.stderr
+    store = open_plain_store(tmp_path / "w")
+    answers = Answers(store, max_wait=0)
+    answers.add(1, "exp1", ["sbatch"], SubmitOutcome(CommandResult(["sbatch"], 0, "41\n", ""), job_id="41"))
+    assert query(tmp_path / "w" / "pbt_tracker.db", "SELECT state, job_id FROM submissions WHERE id = 1") == [
+        ("SUBMITTED", "41")
+    ]
+    store.close()

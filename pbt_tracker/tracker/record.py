@@ -50,7 +50,7 @@ def sha256_text(text: str) -> str:
 
 
 class Answers:
-    """sbatch's answers, written a batch at a time: a commit per job would cost the launch as much as its sbatch.
+    """sbatch's answers, written a batch at a time rather than with a commit per job.
 
     Every intent is on record before its sbatch runs, and each sbatch carries
     its tag, so an answer not yet written when the submitter dies is found
