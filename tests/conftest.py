@@ -6,6 +6,7 @@ import hashlib
 import os
 import sqlite3
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -73,3 +74,24 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
         terminalreporter.section("pbt-track figures")
         for line in FIGURES:
             terminalreporter.write_line(line)
+
+
+# `pbt-track ARGS` in a fresh interpreter that prints, last on stderr, every module it imported.
+MODULES_PROBE = """
+import sys
+from pbt_tracker.cli import main
+sys.argv = ["pbt-track", *sys.argv[1:]]
+try:
+    main()
+finally:
+    print("MODULES " + " ".join(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def run_with_modules(*argv: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run `pbt-track ARGV` fresh; what it did and which modules it imported (an import costs start-up time)."""
+    done = subprocess.run([PYTHON, "-c", MODULES_PROBE, *argv], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=120)
+    modules = set(done.stderr.splitlines()[-1].removeprefix("MODULES ").split())
+    return done, modules
+

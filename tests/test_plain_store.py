@@ -13,28 +13,12 @@ from sqlalchemy import JSON
 from pbt_tracker.errors import SchemaTooNewError
 from pbt_tracker.store import open_store, tables
 from pbt_tracker.store.plain import JSON_COLUMNS, SCHEMA_HEAD, open_plain_store
-from tests.conftest import PYTHON, REPO_ROOT, query
+from tests.conftest import REPO_ROOT, query, run_with_modules
 from tests.test_store import migrated, schema
 
-PROBE = """
-import sys
-from pbt_tracker.cli import main
-sys.argv = ["pbt-track", *sys.argv[1:]]
-try:
-    main()
-finally:
-    print("MODULES " + " ".join(sorted(sys.modules)), file=sys.stderr)
-"""
-
-
 def submit(tmp_path: Path, work: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    done = subprocess.run(
-        [PYTHON, "-c", PROBE, "submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm", "--workdir",
-         str(work), "--slurm_print_only", "true", "--train_dir", str(tmp_path / "t"), *extra],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
-    )
-    modules = set(done.stderr.splitlines()[-1].removeprefix("MODULES ").split())
-    return done, modules
+    return run_with_modules("submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm", "--workdir",
+                            str(work), "--slurm_print_only", "true", "--train_dir", str(tmp_path / "t"), *extra)
 
 
 def test_a_slurm_launch_never_imports_sqlalchemy(tmp_path: Path) -> None:

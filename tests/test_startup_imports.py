@@ -7,7 +7,6 @@ afterwards: an import is what costs the start-up time, and it cannot hide there.
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,26 +15,12 @@ from click.testing import CliRunner
 from pbt_tracker.cli import cli
 from pbt_tracker.report import needs_sync
 from pbt_tracker.store import open_store
-from tests.conftest import PYTHON, REPO_ROOT, query
+from tests.conftest import query, run_with_modules
 
 HEAVY = {"sqlalchemy.orm", "alembic", "pbt_tracker.store.models", "pbt_tracker.store.migrate"}
 
-PROBE = """
-import sys
-from pbt_tracker.cli import main
-sys.argv = ["pbt-track", *sys.argv[1:]]
-try:
-    main()
-finally:
-    print("MODULES " + " ".join(sorted(sys.modules)), file=sys.stderr)
-"""
-
-
 def run_report(*argv: str) -> tuple[int, str, set[str]]:
-    done = subprocess.run([PYTHON, "-c", PROBE, "report", *argv], cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=120)
-    lines = done.stderr.splitlines()
-    modules = set(lines[-1].removeprefix("MODULES ").split())
+    done, modules = run_with_modules("report", *argv)
     return done.returncode, done.stdout, modules
 
 

@@ -1,5 +1,6 @@
 -- The current schema of a new pbt-track database, run statement by statement in one transaction.
--- Generated from pbt_tracker/store/tables.py; tests check it against the tables and the migrations.
+-- Written from pbt_tracker/store/tables.py and the experiment_status view that migration 0002 created
+-- (keep its columns stable: the README documents them); tests check it against the migrations.
 
 CREATE TABLE launches (
 	id INTEGER NOT NULL,
