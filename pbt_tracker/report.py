@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from pbt_tracker import states
 from pbt_tracker.store import Store
+from pbt_tracker.store.plain import utcnow
 from pbt_tracker.tracker.selection import Selection, check_names_exist, selected_rows_sql
 
 FORMATS = ("table", "json", "csv")
@@ -56,7 +57,7 @@ _PBT_COLUMNS = ", e.params, e.cmd, e.train_dir, l.cwd"
 
 def report_rows(store: Store, selection: Selection, pbt: bool = False) -> list[ReportRow]:
     """Rows of the selection; with `pbt`, each PBT policy's progress read from its workspace."""
-    now = _utcnow()
+    now = utcnow()
     sql, params = selected_rows_sql(selection, _COLUMNS + (_PBT_COLUMNS if pbt else ""))
     with store.read() as connection:
         check_names_exist(connection, selection)
@@ -132,11 +133,6 @@ def _elapsed(started: datetime | None, ended: datetime | None, now: datetime) ->
     seconds = max(0, int(((ended or now) - started).total_seconds()))
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
-
-
-def _utcnow() -> datetime:
-    """models.utcnow, without importing the models."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def _datetime(text: str | None) -> datetime | None:
