@@ -70,6 +70,17 @@ def test_launcher_runs_as_a_module_from_the_command_line(tmp_path: Path) -> None
     ]
 
 
+@pytest.mark.parametrize(
+    "backend, listed, absent",
+    [("slurm", "--slurm_array", "--max_parallel"), ("processes", "--max_parallel", "--slurm_array")],
+)
+def test_module_help_lists_the_flags_of_the_chosen_backend(backend: str, listed: str, absent: str) -> None:
+    done = subprocess.run([PYTHON, "-m", "pbt_tracker.launcher.run", "--backend", backend, "--help"],
+                          cwd=REPO_ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert listed in done.stdout and absent not in done.stdout
+
+
 def test_user_template_gets_every_variable(in_repo: Path, tmp_path: Path) -> None:
     work = tmp_path / "work"
     assert launch("--run", PBT, "--backend", "slurm", "--slurm_workdir", str(work), "--slurm_print_only", "true",

@@ -27,7 +27,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def launcher_argparser(args: list[str]) -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m pbt_tracker.launcher.run")
+    # Help is added after the backend's flags, so that `--backend slurm --help` lists them too.
+    parser = _Parser(prog="python -m pbt_tracker.launcher.run", add_help=False)
     parser.add_argument("--train_dir", "--train-dir", default="./train_dir", type=str, help="Directory for sub-experiments")
     parser.add_argument(
         "--run",
@@ -56,6 +57,7 @@ def launcher_argparser(args: list[str]) -> argparse.ArgumentParser:
         add_slurm_args(parser)
     else:
         add_os_parallelism_args(parser)
+    parser.add_argument("-h", "--help", action="help", help="show this help message and exit")
     return parser
 
 
