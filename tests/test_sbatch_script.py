@@ -12,6 +12,7 @@ from pbt_tracker.sbatch_script import (
     check_experiment_name,
     check_template,
     check_timeout,
+    compact_job_ids,
     log_path,
     render_script,
     sbatch_argv,
@@ -384,6 +385,21 @@ def test_scancel_script_quotes_a_weird_job_id():
         "# Written by pbt-track from its database: the jobs of this workdir that may still run.\n"
         "scancel 12 '13; rm -rf ~'\n"
     )
+
+
+def test_scancel_script_names_the_tasks_of_an_array_in_slurms_range_notation_quoted_for_the_shell():
+    assert scancel_script(["7", "42_0", "42_1", "42_2", "9", "42_5", "43_1", "42_7", "42_8"]).splitlines()[-1] == (
+        "scancel 7 '42_[0-2,5,7-8]' 9 43_1"
+    )
+
+
+@pytest.mark.parametrize(
+    "job_ids, compact",
+    [([], []), (["42_3", "42_3"], ["42_3"]), (["42_1", "42_0"], ["42_[0-1]"]), (["5", "5"], ["5"]),
+     (["42_0", "42_2", "42_4"], ["42_[0,2,4]"]), (["13; rm -rf ~"], ["13; rm -rf ~"])],
+)
+def test_compact_job_ids(job_ids, compact):
+    assert compact_job_ids(job_ids) == compact
 
 
 def test_tail_hint_leaves_a_plain_workdir_unquoted():

@@ -111,6 +111,14 @@ def test_a_group_larger_than_max_array_size_is_split_into_arrays_slurm_accepts(t
                          "ON e.id = s.experiment_id WHERE s.array_task IS NOT NULL ORDER BY e.position DESC "
                          "LIMIT 2") == [(1002, f"{second}_1"), (1001, f"{second}_0")]
         assert job_info(f"{second}_1")["JobState"] == "PENDING"
+
+        first = arrays[0][0]
+        scancel_sh = work / "scancel.sh"
+        assert scancel_sh.read_text().splitlines()[-1] == f"scancel '{first}_[0-1000]' '{second}_[0-1]'"
+        assert subprocess.run([str(scancel_sh)], capture_output=True).returncode == 0
+        pending = subprocess.run(["squeue", "--noheader", "--array", "--states=PENDING", f"--jobs={first},{second}",
+                                  "--format=%i"], capture_output=True, text=True).stdout.split()
+        assert pending == []
     finally:
         cancel_everything(work)
 
