@@ -55,7 +55,7 @@ from pbt_tracker.tracker.record import (
     Answers,
     Echo,
     SubmittedJob,
-    complete_array,
+    send_array,
     quiet,
     sha256_text,
     write_scancel_script,
@@ -304,40 +304,14 @@ def _submit_arrays(
     for index, (array, (array_id, argv)) in enumerate(zip(plan.arrays, arrays)):
         names = [plan.jobs[position].spec.name for position in array.positions]
         files = [(plan.jobs[position].script_path, plan.jobs[position].script_text) for position in array.positions]
-        message = _write_all([*files, (array.script_path, array.script_text)])
-        if message is not None:
-            complete_array(store, array_id, None, error=message)
-            jobs.update((p, SubmittedJob(name, argv, None, message)) for p, name in zip(array.positions, names))
-            continue
-        echo(f"Executing {shlex.join(argv)}")
-        if options.print_only:
-            jobs.update((p, SubmittedJob(name, argv, None, None)) for p, name in zip(array.positions, names))
-            continue
-        outcome = slurm.submit(argv)
-        complete_array(store, array_id, outcome, error=outcome.error)
-        if outcome.job_id is not None:
-            array_job_ids.append(outcome.job_id)
-            echo(f"Submitted array job {outcome.job_id} with {len(names)} task(s)")
-            for task, (position, name) in enumerate(zip(array.positions, names)):
-                job_id = f"{outcome.job_id}_{task}"
-                echo(f"Submitted {name} as job {job_id}")
-                jobs[position] = SubmittedJob(name, argv, job_id, None)
-        else:
-            echo(f"sbatch failed for array {array.script_path.name} ({len(names)} experiments): {outcome.error}")
-            jobs.update((p, SubmittedJob(name, argv, None, outcome.error)) for p, name in zip(array.positions, names))
-        if options.pause_between > 0 and index + 1 < len(plan.arrays):
+        sent, array_job_id = send_array(store, array_id, argv, names, [*files, (array.script_path, array.script_text)],
+                                        echo, print_only=options.print_only)
+        jobs.update(zip(array.positions, sent))
+        if array_job_id is not None:
+            array_job_ids.append(array_job_id)
+        if options.pause_between > 0 and index + 1 < len(plan.arrays) and not options.print_only:
             time.sleep(options.pause_between)
     return [jobs[position] for position in sorted(jobs)], array_job_ids
-
-
-def _write_all(files: list[tuple[Path, str]]) -> str | None:
-    """Write each file; the first that cannot be written is the reason its array does not go out."""
-    for path, text in files:
-        try:
-            write_text_atomic(path, text)
-        except OSError as error:
-            return f"cannot write {path}: {error.strerror}"
-    return None
 
 
 def _record_launch(

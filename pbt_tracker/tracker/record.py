@@ -7,6 +7,7 @@ launch writes here without SQLAlchemy, a resubmission through it.
 from __future__ import annotations
 
 import hashlib
+import shlex
 import sqlite3
 import time
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from pbt_tracker import states
+from pbt_tracker import slurm, states
 from pbt_tracker.errors import StoreError
 from pbt_tracker.files import write_text_atomic
 from pbt_tracker.sbatch_script import SCANCEL_SCRIPT_NAME, scancel_script
@@ -123,6 +124,37 @@ def complete_array(store: Store, array_id: int, outcome: SubmitOutcome | None, e
             "SELECT id, ?, ?, ? FROM submissions WHERE array_id = ? ORDER BY id",
             (state, now, error, array_id),
         )
+
+
+def send_array(
+    store: Store, array_id: int, argv: list[str], names: list[str], files: list[tuple[Path, str]], echo: Echo,
+    print_only: bool = False,
+) -> tuple[list[SubmittedJob], str | None]:
+    """Write an array's files (its tasks' scripts, then its own), sbatch it and settle every task.
+
+    Returns each task's outcome in task order, and the array job id when Slurm took it.
+    """
+    for path, text in files:
+        try:
+            write_text_atomic(path, text)
+        except OSError as error:
+            message = f"cannot write {path}: {error.strerror}"
+            complete_array(store, array_id, None, error=message)
+            return [SubmittedJob(name, argv, None, message) for name in names], None
+    echo(f"Executing {shlex.join(argv)}")
+    if print_only:
+        return [SubmittedJob(name, argv, None, None) for name in names], None
+    outcome = slurm.submit(argv)
+    complete_array(store, array_id, outcome, error=outcome.error)
+    if outcome.job_id is None:
+        echo(f"sbatch failed for array {files[-1][0].name} ({len(names)} experiments): {outcome.error}")
+        return [SubmittedJob(name, argv, None, outcome.error) for name in names], None
+    echo(f"Submitted array job {outcome.job_id} with {len(names)} task(s)")
+    jobs = []
+    for task, name in enumerate(names):
+        echo(f"Submitted {name} as job {outcome.job_id}_{task}")
+        jobs.append(SubmittedJob(name, argv, f"{outcome.job_id}_{task}", None))
+    return jobs, outcome.job_id
 
 
 def complete_submissions(
