@@ -307,6 +307,14 @@ def _ranges(numbers: list[int]) -> str:
     return ",".join(runs)
 
 
+def array_argv_like(argv: list[str], script: Path, log_pattern: str, spec: str) -> list[str] | None:
+    """An experiment's own sbatch command (as `sbatch_argv` builds it) made into its array's; None if it is not one."""
+    if len(argv) < 4 or argv[-3] != "--output":
+        return None
+    options = [arg for arg in argv[1:-3] if not arg.startswith(f"--comment={TAG_PREFIX}")]
+    return [argv[0], *options, "--output", log_pattern, f"--array={spec}", str(script)]
+
+
 def scancel_script(job_ids: Iterable[str]) -> str:
     ids = compact_job_ids(job_ids)
     header = "#!/bin/sh\n# Written by pbt-track from its database: the jobs of this workdir that may still run.\n"

@@ -12,11 +12,13 @@ import pytest
 from pbt_tracker.sbatch_script import (
     ArrayTask,
     SlurmResources,
+    array_argv_like,
     array_chunks,
     array_sbatch_argv,
     array_spec,
     interpreter,
     render_array_script,
+    sbatch_argv,
     sbatch_directives,
 )
 from tests.conftest import FIXTURES, REPO_ROOT, query
@@ -171,3 +173,12 @@ def test_a_script_that_cannot_be_written_fails_its_whole_array(tmp_path: Path):
     message = f"cannot write {tmp_path}/w/sbatch_01_echo_pbt.sh: Is a directory"
     assert query(db, "SELECT state, submit_stderr FROM submissions ORDER BY id") == [("SUBMIT_FAILED", message)] * 3
     assert query(db, "SELECT job_id, submit_stderr FROM slurm_arrays") == [(None, message)]
+
+
+def test_an_experiments_own_sbatch_command_becomes_its_arrays_without_its_tag():
+    resources = SlurmResources(partition="gpu", gpus_per_job=2)
+    own = sbatch_argv(Path("/w/sbatch_a.sh"), "/w/sbatch_a.sh-slurm-%j.out", resources)
+    tagged = ["sbatch", "--comment=pbt-track:abc:7", *own[1:]]
+    expected = array_sbatch_argv(Path("/w/arr.sh"), "/w/arr.sh-slurm-%A_%a.out", "0-4%2", resources)
+    assert array_argv_like(tagged, Path("/w/arr.sh"), "/w/arr.sh-slurm-%A_%a.out", "0-4%2") == expected
+    assert array_argv_like(["sbatch", "x.sh"], Path("/w/arr.sh"), "log", "0-1") is None

@@ -11,18 +11,34 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from pbt_tracker import processes, slurm, states
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import write_text_atomic
-from pbt_tracker.sbatch_script import submission_tag, with_tag
+from pbt_tracker.sbatch_script import (
+    ArrayTask,
+    array_argv_like,
+    array_chunks,
+    array_log_path,
+    array_script_path,
+    array_spec,
+    array_tag,
+    render_array_script,
+    sbatch_directives,
+    submission_tag,
+    with_tag,
+)
 from pbt_tracker.store import Store
-from pbt_tracker.store.models import Script, StateChange, Submission, utcnow
+from pbt_tracker.store.models import Launch, Script, SlurmArray, StateChange, Submission, utcnow
 from pbt_tracker.tracker.local import LocalJob, LocalOutcome, Runner, local_attempt, local_job
 from pbt_tracker.tracker.record import (
     Answers,
     Echo,
     SubmittedJob,
     quiet,
+    send_array,
     sha256_text,
 )
 from pbt_tracker.tracker.selection import Selection, check_names_exist, selected_rows
@@ -49,6 +65,16 @@ class _Planned:
     argv: list[str]
     script_path: Path
     script_text: str
+    own_argv: list[str] = field(default_factory=list)  # before its tag
+    array_launch: Launch | None = None  # set when it failed as a task of an array of this launch
+
+
+@dataclass(frozen=True)
+class _PlannedArray:
+    array_id: int
+    argv: list[str]
+    names: list[str]
+    files: list[tuple[Path, str]]  # the tasks' scripts, then the array's own
 
 
 @dataclass
@@ -93,6 +119,8 @@ def resubmit_failed(
     )
     result = ResubmitResult(dry_run)
     planned: list[_Planned] = []
+    arrays: list[_PlannedArray] = []
+    attempts: dict[int, Submission] = {}
     local: dict[int, tuple[dict, list[LocalJob]]] = {}
     with store.transaction() as session:
         check_names_exist(session, selection)
@@ -145,16 +173,20 @@ def resubmit_failed(
             attempt.state_changes.append(StateChange(state=states.SUBMITTING, observed_at=now, detail="resubmit"))
             session.add(attempt)
             session.flush()
+            own_argv = list(attempt.argv)
             if launch.uuid:
                 attempt.argv = with_tag(attempt.argv, submission_tag(launch.uuid, attempt.id))
-            planned.append(
-                _Planned(attempt.id, experiment.name, attempt.attempt, attempt.argv, Path(script.path), script.text)
-            )
+            attempts[attempt.id] = attempt
+            planned.append(_Planned(
+                attempt.id, experiment.name, attempt.attempt, attempt.argv, Path(script.path), script.text, own_argv,
+                launch if submission.array_id is not None and launch.uuid else None,
+            ))
         if changed:
             raise OptionError(
                 f"{len(changed)} script(s) changed on disk since they were recorded: {', '.join(changed)}; "
                 "restore them, or pass --accept-changed to submit them as they are now"
             )
+        planned, arrays = _as_arrays(session, store.workdir, planned, attempts)
     for options, jobs in local.values():
         runner = Runner(
             store, jobs, int(options.get("max_parallel") or 4), int(options.get("num_gpus") or 1),
@@ -163,6 +195,11 @@ def resubmit_failed(
         outcomes, interrupted = runner.run()
         result.local_outcomes += outcomes
         result.interrupted = result.interrupted or interrupted
+    for array in arrays:
+        missing = [path for path, _text in array.files[:-1] if not path.exists()]
+        sent, _array_job_id = send_array(store, array.array_id, array.argv, array.names, array.files, echo)
+        result.jobs += sent
+        result.rewritten += [str(path) for path in missing if path.exists()]
     answers = Answers(store, echo)
     try:
         for job in planned:
@@ -178,6 +215,61 @@ def resubmit_failed(
     finally:
         answers.flush()
     return result
+
+
+def _as_arrays(
+    session: Session, workdir: Path, planned: list[_Planned], attempts: dict[int, Submission]
+) -> tuple[list[_Planned], list[_PlannedArray]]:
+    """Failed tasks of an array go out again as an array, with the launch's %N limit, split at MaxArraySize.
+
+    Tasks are grouped by launch, by their scripts' #SBATCH lines and by their
+    sbatch options; a task alone in its group goes out as a job of its own.
+    """
+    groups: dict[tuple[object, ...], list[_Planned]] = {}
+    alone = []
+    for job in planned:
+        if job.array_launch is None or array_argv_like(job.own_argv, job.script_path, "", "0") is None:
+            alone.append(job)
+            continue
+        key = (job.array_launch.id, sbatch_directives(job.script_text), tuple(job.own_argv[:-3]))
+        groups.setdefault(key, []).append(job)
+    arrays: list[_PlannedArray] = []
+    limit = None
+    for members in groups.values():
+        if len(members) < 2:
+            alone += members
+            continue
+        limit = limit or slurm.max_array_size()
+        launch = members[0].array_launch
+        assert launch is not None and launch.uuid is not None
+        for chunk in array_chunks(len(members), limit):
+            arrays.append(_record_array(session, workdir, launch, [members[index] for index in chunk], attempts))
+    return alone, arrays
+
+
+def _record_array(
+    session: Session, workdir: Path, launch: Launch, members: list[_Planned], attempts: dict[int, Submission]
+) -> _PlannedArray:
+    number = session.scalar(select(func.count()).select_from(SlurmArray).where(SlurmArray.launch_id == launch.id))
+    path = array_script_path(workdir, launch.uuid or "", number or 0)
+    log = array_log_path(workdir, path)
+    tasks = [ArrayTask(job.script_path, job.script_text, attempts[job.submission_id].log_path or "")
+             for job in members]
+    text = render_array_script(sbatch_directives(members[0].script_text), tasks)
+    spec = array_spec(len(members), launch.options.get("slurm_array_limit"))
+    argv = array_argv_like(members[0].own_argv, path, log, spec)
+    array = SlurmArray(launch_id=launch.id, path=str(path), text=text, sha256=sha256_text(text), argv=argv or [],
+                       task_count=len(members), intended_at=utcnow())
+    session.add(array)
+    session.flush()
+    array.argv = with_tag(array.argv, array_tag(launch.uuid or "", array.id))
+    for task, job in enumerate(members):
+        attempt = attempts[job.submission_id]
+        attempt.argv = job.own_argv
+        attempt.array_id = array.id
+        attempt.array_task = task
+    return _PlannedArray(array.id, array.argv, [job.experiment for job in members],
+                         [*((job.script_path, job.script_text) for job in members), (path, text)])
 
 
 def _read(path: Path) -> bytes | None:

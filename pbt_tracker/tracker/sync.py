@@ -55,6 +55,7 @@ class _Tracked:
     ended_at: datetime | None
     exit_code: int | None
     username: str
+    cancel_requested_at: datetime | None
 
 
 def sync_workdir(store: Store) -> SyncResult:
@@ -179,7 +180,8 @@ def _sync_known_jobs(store: Store, result: SyncResult) -> None:
         rows = session.execute(
             with_launch(
                 select(Submission.id, Submission.job_id, Submission.state, Submission.intended_at, Submission.node,
-                       Submission.started_at, Submission.ended_at, Submission.exit_code, Launch.username)
+                       Submission.started_at, Submission.ended_at, Submission.exit_code, Launch.username,
+                       Submission.cancel_requested_at)
             )
             .where(
                 Launch.backend == "slurm",
@@ -201,7 +203,10 @@ def _sync_known_jobs(store: Store, result: SyncResult) -> None:
             continue  # nothing new: no write, so a sync of a quiet queue costs one read
         updates.append({"submission_id": item.submission_id, "updated_at": now, **values})
         if values["state"] != item.state:
-            detail = observation.source if observation else "Slurm no longer knows this job"
+            detail = observation.source if observation else (
+                "cancelled by pbt-track; Slurm no longer knows it" if item.cancel_requested_at
+                else "Slurm no longer knows this job"
+            )
             changes.append({"submission_id": item.submission_id, "state": values["state"], "observed_at": now,
                             "detail": detail})
     if not updates:
@@ -275,8 +280,15 @@ def _first_ours(rows: Iterable[JobObservation], not_before: datetime) -> JobObse
 
 
 def _new_values(item: _Tracked, observation: JobObservation | None) -> dict[str, object] | None:
-    """What an observation changes on a submission, or None when it changes nothing."""
-    state = observation.state or states.UNKNOWN if observation else states.UNKNOWN
+    """What an observation changes on a submission, or None when it changes nothing.
+
+    A job pbt-track cancelled that Slurm no longer knows was cancelled: Slurm
+    keeps no record at all of an array task cancelled while it was pending.
+    """
+    if observation is not None:
+        state = observation.state or states.UNKNOWN
+    else:
+        state = states.CANCELLED if item.cancel_requested_at is not None else states.UNKNOWN
     values: dict[str, object] = {
         "state": state,
         "node": item.node,

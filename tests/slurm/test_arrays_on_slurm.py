@@ -156,3 +156,48 @@ exit 0
     finally:
         job_ids = query(work / "pbt_tracker.db", "SELECT job_id FROM submissions WHERE job_id IS NOT NULL")
         subprocess.run(["scancel", *(job_id for (job_id,) in job_ids)], capture_output=True)
+
+
+def test_failed_tasks_of_an_array_are_resubmitted_as_one_array_with_the_launchs_limit(tmp_path: Path) -> None:
+    work = tmp_path / "logs"
+    try:
+        done = array_launch(tmp_path, work, "tests.fixtures.pbt_echo", "--slurm_array_limit", "2",
+                            "--slurm_sbatch_template", str(FIXTURES / "held_template.sh"))
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert pbt_track("cancel", "--all", workdir=work).returncode == 0
+        wait_for_report(work, {f"0{i}_echo_pbt": "CANCELLED" for i in range(3)})
+
+        resubmitted = pbt_track("resubmit-failed", "--include-cancelled", workdir=work)
+        assert resubmitted.returncode == 0, resubmitted.stdout + resubmitted.stderr
+        db = work / "pbt_tracker.db"
+        (first, second) = query(db, "SELECT job_id, argv, task_count FROM slurm_arrays ORDER BY id")
+        assert second[2] == 3 and json.loads(second[1])[-2].startswith("--array=0-2%2")
+        assert [line for line in resubmitted.stdout.splitlines() if line.startswith("Executing")] == [
+            f"Executing {' '.join(json.loads(second[1]))}"
+        ]
+        assert query(db, "SELECT attempt, array_task, job_id, state FROM submissions WHERE attempt = 2 ORDER BY id") == [
+            (2, task, f"{second[0]}_{task}", "SUBMITTED") for task in range(3)
+        ]
+        assert job_info(second[0])["ArrayTaskThrottle"] == "2"
+        assert [row["state"] for row in report(work)] == ["PENDING"] * 3
+    finally:
+        cancel_everything(work)
+
+
+def test_a_pending_task_cancelled_by_experiment_is_cancelled_though_slurm_keeps_no_record_of_it(tmp_path: Path) -> None:
+    work = tmp_path / "logs"
+    try:
+        done = array_launch(tmp_path, work, "tests.fixtures.pbt_echo",
+                            "--slurm_sbatch_template", str(FIXTURES / "held_template.sh"))
+        assert done.returncode == 0, done.stdout + done.stderr
+        ((array_job,),) = query(work / "pbt_tracker.db", "SELECT job_id FROM slurm_arrays")
+        cancelled = pbt_track("cancel", "--experiment", "01_echo_pbt", workdir=work)
+        assert cancelled.stdout == f"Cancelled 01_echo_pbt (job {array_job}_1)\n"
+        listed = subprocess.run(["squeue", "--noheader", "--array", "--states=all", f"--jobs={array_job}",
+                                 "--format=%i"], capture_output=True, text=True).stdout.split()
+        assert listed == [f"{array_job}_0", f"{array_job}_2"]  # the cancelled task left no trace
+        assert {row["experiment"]: row["state"] for row in report(work)} == {
+            "00_echo_pbt": "PENDING", "01_echo_pbt": "CANCELLED", "02_echo_pbt": "PENDING"
+        }
+    finally:
+        cancel_everything(work)
