@@ -82,25 +82,10 @@ def arguments_in_flight(prefix: str) -> set[str]:
     return found
 
 
-def ticks_now() -> int | None:
-    """Clock ticks since boot, on the clock /proc/PID/stat's start time uses.
-
-    Reading a child's own start time right after fork can wait until its exec
-    is done (about a millisecond); a process started a moment ago has started
-    within a tick or two of now, which is close enough to tell it from a
-    process that reuses its pid later.
-    """
-    try:
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-    return int(uptime * os.sysconf("SC_CLK_TCK"))
-
-
 def is_running(process: ProcessId, tolerance: int = 0) -> bool:
     """True while the very process we started is alive (a zombie counts as ended).
 
-    `tolerance` is how many clock ticks the recorded start may be off (see ticks_now).
+    `tolerance` is how many clock ticks the recorded start may be off (older records took it from the clock).
     """
     ticks = start_ticks(process.pid)
     if ticks is None or (process.start is not None and abs(ticks - process.start) > tolerance):

@@ -19,9 +19,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc
 
 from pbt_tracker import settings
 from pbt_tracker.errors import StoreError
-from pbt_tracker.store.plain import (  # noqa: F401  (DB_FILENAME, KNOWN_REVISIONS: named from here too)
-    DB_FILENAME,
-    KNOWN_REVISIONS,
+from pbt_tracker.store.plain import (
     SCHEMA_HEAD,
     check_file,
     check_revision,

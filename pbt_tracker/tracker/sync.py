@@ -24,7 +24,7 @@ from pbt_tracker.tracker.record import write_scancel_script
 from pbt_tracker.tracker.selection import with_launch
 
 # Records written before launches found a running sbatch by its tag noted the sbatch's pid,
-# with its start taken from the clock at spawn time (processes.ticks_now).
+# with its start taken from the boot clock at spawn time, a tick or two off the real one.
 SUBMIT_TICKS = 50
 
 # Clocks of the login node and the controller may disagree by this much.
