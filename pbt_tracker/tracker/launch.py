@@ -133,18 +133,14 @@ class LaunchResult:
     print_only: bool
     jobs: list[SubmittedJob]
 
-    array_job_ids: list[str] = field(default_factory=list)
-
     @property
     def job_ids(self) -> list[str]:
         return [job.job_id for job in self.jobs if job.job_id]
 
     @property
     def cancel_ids(self) -> list[str]:
-        """What scancel needs to stop the whole launch: each array once, plus the jobs of their own."""
-        in_arrays = {job_id.split("_", 1)[0] for job_id in self.job_ids if "_" in job_id}
-        own = [job_id for job_id in self.job_ids if "_" not in job_id or job_id.split("_", 1)[0] not in in_arrays]
-        return [*self.array_job_ids, *own]
+        """What scancel needs to stop the whole launch: an array once, by its job id (task 4242_3 is in 4242)."""
+        return list(dict.fromkeys(job_id.partition("_")[0] for job_id in self.job_ids))
 
     @property
     def failed(self) -> list[SubmittedJob]:
@@ -250,11 +246,11 @@ def submit_slurm_launch(plan: SlurmPlan, echo: Echo = quiet) -> LaunchResult:
         launch_id, submissions, arrays = _record_launch(store, plan)
         _make_train_dirs(plan)
         if plan.arrays:
-            jobs, array_job_ids = _submit_arrays(store, plan, submissions, arrays, echo)
+            jobs = _submit_arrays(store, plan, submissions, arrays, echo)
         else:
-            jobs, array_job_ids = _submit_one_by_one(store, plan, submissions, echo), []
+            jobs = _submit_one_by_one(store, plan, submissions, echo)
         write_scancel_script(store)
-        return LaunchResult(launch_id, store.workdir, store.path, options.print_only, jobs, array_job_ids)
+        return LaunchResult(launch_id, store.workdir, store.path, options.print_only, jobs)
     finally:
         store.close()
 
@@ -296,22 +292,19 @@ def _submit_one_by_one(
 def _submit_arrays(
     store: PlainStore, plan: SlurmPlan, submissions: list[tuple[int, list[str]]],
     arrays: list[tuple[int, list[str]]], echo: Echo,
-) -> tuple[list[SubmittedJob], list[str]]:
+) -> list[SubmittedJob]:
     """One sbatch per array; every task's experiment script is on disk before its array goes out."""
     options = plan.options
     jobs: dict[int, SubmittedJob] = {}
-    array_job_ids = []
     for index, (array, (array_id, argv)) in enumerate(zip(plan.arrays, arrays)):
         names = [plan.jobs[position].spec.name for position in array.positions]
         files = [(plan.jobs[position].script_path, plan.jobs[position].script_text) for position in array.positions]
-        sent, array_job_id = send_array(store, array_id, argv, names, [*files, (array.script_path, array.script_text)],
-                                        echo, print_only=options.print_only)
+        sent = send_array(store, array_id, argv, names, [*files, (array.script_path, array.script_text)], echo,
+                          print_only=options.print_only)
         jobs.update(zip(array.positions, sent))
-        if array_job_id is not None:
-            array_job_ids.append(array_job_id)
         if options.pause_between > 0 and index + 1 < len(plan.arrays) and not options.print_only:
             time.sleep(options.pause_between)
-    return [jobs[position] for position in sorted(jobs)], array_job_ids
+    return [jobs[position] for position in sorted(jobs)]
 
 
 def _record_launch(

@@ -129,10 +129,10 @@ def complete_array(store: Store, array_id: int, outcome: SubmitOutcome | None, e
 def send_array(
     store: Store, array_id: int, argv: list[str], names: list[str], files: list[tuple[Path, str]], echo: Echo,
     print_only: bool = False,
-) -> tuple[list[SubmittedJob], str | None]:
+) -> list[SubmittedJob]:
     """Write an array's files (its tasks' scripts, then its own), sbatch it and settle every task.
 
-    Returns each task's outcome in task order, and the array job id when Slurm took it.
+    Returns each task's outcome, in task order.
     """
     for path, text in files:
         try:
@@ -140,21 +140,21 @@ def send_array(
         except OSError as error:
             message = f"cannot write {path}: {error.strerror}"
             complete_array(store, array_id, None, error=message)
-            return [SubmittedJob(name, argv, None, message) for name in names], None
+            return [SubmittedJob(name, argv, None, message) for name in names]
     echo(f"Executing {shlex.join(argv)}")
     if print_only:
-        return [SubmittedJob(name, argv, None, None) for name in names], None
+        return [SubmittedJob(name, argv, None, None) for name in names]
     outcome = slurm.submit(argv)
     complete_array(store, array_id, outcome, error=outcome.error)
     if outcome.job_id is None:
         echo(f"sbatch failed for array {files[-1][0].name} ({len(names)} experiments): {outcome.error}")
-        return [SubmittedJob(name, argv, None, outcome.error) for name in names], None
+        return [SubmittedJob(name, argv, None, outcome.error) for name in names]
     echo(f"Submitted array job {outcome.job_id} with {len(names)} task(s)")
     jobs = []
     for task, name in enumerate(names):
         echo(f"Submitted {name} as job {outcome.job_id}_{task}")
         jobs.append(SubmittedJob(name, argv, f"{outcome.job_id}_{task}", None))
-    return jobs, outcome.job_id
+    return jobs
 
 
 def complete_submissions(

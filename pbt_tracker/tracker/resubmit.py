@@ -197,8 +197,7 @@ def resubmit_failed(
         result.interrupted = result.interrupted or interrupted
     for array in arrays:
         missing = [path for path, _text in array.files[:-1] if not path.exists()]
-        sent, _array_job_id = send_array(store, array.array_id, array.argv, array.names, array.files, echo)
-        result.jobs += sent
+        result.jobs += send_array(store, array.array_id, array.argv, array.names, array.files, echo)
         result.rewritten += [str(path) for path in missing if path.exists()]
     answers = Answers(store, echo)
     try:
