@@ -307,12 +307,17 @@ def _ranges(numbers: list[int]) -> str:
     return ",".join(runs)
 
 
-def array_argv_like(argv: list[str], script: Path, log_pattern: str, spec: str) -> list[str] | None:
-    """An experiment's own sbatch command (as `sbatch_argv` builds it) made into its array's; None if it is not one."""
-    if len(argv) < 4 or argv[-3] != "--output":
+def sbatch_options(argv: list[str]) -> list[str] | None:
+    """What an experiment's own sbatch command (as `sbatch_argv` builds it) asks for, without our tag, its
+    --output and its script; None if the command is not one of those."""
+    if len(argv) < 4 or argv[0] != "sbatch" or argv[-3] != "--output":
         return None
-    options = [arg for arg in argv[1:-3] if not arg.startswith(f"--comment={TAG_PREFIX}")]
-    return [argv[0], *options, "--output", log_pattern, f"--array={spec}", str(script)]
+    return [arg for arg in argv[1:-3] if not arg.startswith(f"--comment={TAG_PREFIX}")]
+
+
+def array_argv_from(options: list[str], script: Path, log_pattern: str, spec: str) -> list[str]:
+    """The sbatch command of an array whose tasks' own commands had these `sbatch_options`."""
+    return ["sbatch", *options, "--output", log_pattern, f"--array={spec}", str(script)]
 
 
 def scancel_script(job_ids: Iterable[str]) -> str:

@@ -12,7 +12,7 @@ import pytest
 from pbt_tracker.sbatch_script import (
     ArrayTask,
     SlurmResources,
-    array_argv_like,
+    array_argv_from,
     array_chunks,
     array_sbatch_argv,
     array_spec,
@@ -20,6 +20,7 @@ from pbt_tracker.sbatch_script import (
     render_array_script,
     sbatch_argv,
     sbatch_directives,
+    sbatch_options,
 )
 from tests.conftest import FIXTURES, REPO_ROOT, query
 
@@ -180,5 +181,7 @@ def test_an_experiments_own_sbatch_command_becomes_its_arrays_without_its_tag():
     own = sbatch_argv(Path("/w/sbatch_a.sh"), "/w/sbatch_a.sh-slurm-%j.out", resources)
     tagged = ["sbatch", "--comment=pbt-track:abc:7", *own[1:]]
     expected = array_sbatch_argv(Path("/w/arr.sh"), "/w/arr.sh-slurm-%A_%a.out", "0-4%2", resources)
-    assert array_argv_like(tagged, Path("/w/arr.sh"), "/w/arr.sh-slurm-%A_%a.out", "0-4%2") == expected
-    assert array_argv_like(["sbatch", "x.sh"], Path("/w/arr.sh"), "log", "0-1") is None
+    options = sbatch_options(tagged)
+    assert options is not None
+    assert array_argv_from(options, Path("/w/arr.sh"), "/w/arr.sh-slurm-%A_%a.out", "0-4%2") == expected
+    assert sbatch_options(["sbatch", "x.sh"]) is None

@@ -19,7 +19,7 @@ from pbt_tracker.errors import OptionError
 from pbt_tracker.files import write_text_atomic
 from pbt_tracker.sbatch_script import (
     ArrayTask,
-    array_argv_like,
+    array_argv_from,
     array_chunks,
     array_log_path,
     array_script_path,
@@ -27,6 +27,7 @@ from pbt_tracker.sbatch_script import (
     array_tag,
     render_array_script,
     sbatch_directives,
+    sbatch_options,
     submission_tag,
     with_tag,
 )
@@ -224,30 +225,32 @@ def _as_arrays(
     Tasks are grouped by launch, by their scripts' #SBATCH lines and by their
     sbatch options; a task alone in its group goes out as a job of its own.
     """
-    groups: dict[tuple[object, ...], list[_Planned]] = {}
+    groups: dict[tuple[int, tuple[str, ...], tuple[str, ...]], list[_Planned]] = {}
+    launches: dict[int, Launch] = {}
     alone = []
     for job in planned:
-        if job.array_launch is None or array_argv_like(job.own_argv, job.script_path, "", "0") is None:
+        options = sbatch_options(job.own_argv)
+        if job.array_launch is None or options is None:
             alone.append(job)
             continue
-        key = (job.array_launch.id, sbatch_directives(job.script_text), tuple(job.own_argv[:-3]))
-        groups.setdefault(key, []).append(job)
+        launches[job.array_launch.id] = job.array_launch
+        groups.setdefault((job.array_launch.id, sbatch_directives(job.script_text), tuple(options)), []).append(job)
     arrays: list[_PlannedArray] = []
     limit = None
-    for members in groups.values():
+    for (launch_id, _directives, options), members in groups.items():
         if len(members) < 2:
             alone += members
             continue
         limit = limit or slurm.max_array_size()
-        launch = members[0].array_launch
-        assert launch is not None and launch.uuid is not None
         for chunk in array_chunks(len(members), limit):
-            arrays.append(_record_array(session, workdir, launch, [members[index] for index in chunk], attempts))
+            arrays.append(_record_array(session, workdir, launches[launch_id], list(options),
+                                        [members[index] for index in chunk], attempts))
     return alone, arrays
 
 
 def _record_array(
-    session: Session, workdir: Path, launch: Launch, members: list[_Planned], attempts: dict[int, Submission]
+    session: Session, workdir: Path, launch: Launch, options: list[str], members: list[_Planned],
+    attempts: dict[int, Submission],
 ) -> _PlannedArray:
     number = session.scalar(select(func.count()).select_from(SlurmArray).where(SlurmArray.launch_id == launch.id))
     path = array_script_path(workdir, launch.uuid or "", number or 0)
@@ -256,8 +259,8 @@ def _record_array(
              for job in members]
     text = render_array_script(sbatch_directives(members[0].script_text), tasks)
     spec = array_spec(len(members), launch.options.get("slurm_array_limit"))
-    argv = array_argv_like(members[0].own_argv, path, log, spec)
-    array = SlurmArray(launch_id=launch.id, path=str(path), text=text, sha256=sha256_text(text), argv=argv or [],
+    argv = array_argv_from(options, path, log, spec)
+    array = SlurmArray(launch_id=launch.id, path=str(path), text=text, sha256=sha256_text(text), argv=argv,
                        task_count=len(members), intended_at=utcnow())
     session.add(array)
     session.flush()
