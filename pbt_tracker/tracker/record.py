@@ -26,7 +26,7 @@ from pbt_tracker.store.plain import sql_time, utcnow
 Echo = Callable[[str], None]
 
 
-class Store(Protocol):
+class Record(Protocol):
     """What these writers need of a store: its workdir and a plain write transaction."""
 
     workdir: Path
@@ -59,7 +59,7 @@ class Answers:
     shells see new job ids soon.
     """
 
-    def __init__(self, store: Store, echo: Echo = quiet, max_wait: float = 0.25) -> None:
+    def __init__(self, store: Record, echo: Echo = quiet, max_wait: float = 0.25) -> None:
         self.store = store
         self.echo = echo
         self.max_wait = max_wait
@@ -94,7 +94,7 @@ class Answers:
             self._pending = []
 
 
-def complete_array(store: Store, array_id: int, outcome: SubmitOutcome | None, error: str | None = None) -> None:
+def complete_array(store: Record, array_id: int, outcome: SubmitOutcome | None, error: str | None = None) -> None:
     """Settle an array and all its tasks in one transaction: task N of array job A is job A_N."""
     now = sql_time(utcnow())
     result = outcome.result if outcome else None
@@ -127,7 +127,7 @@ def complete_array(store: Store, array_id: int, outcome: SubmitOutcome | None, e
 
 
 def send_array(
-    store: Store, array_id: int, argv: list[str], names: list[str], files: list[tuple[Path, str]], echo: Echo,
+    store: Record, array_id: int, argv: list[str], names: list[str], files: list[tuple[Path, str]], echo: Echo,
     print_only: bool = False,
 ) -> list[SubmittedJob]:
     """Write an array's files (its tasks' scripts, then its own), sbatch it and settle every task.
@@ -158,7 +158,7 @@ def send_array(
 
 
 def complete_submissions(
-    store: Store, completions: list[tuple[int, str, SubmitOutcome | None, str | None]]
+    store: Record, completions: list[tuple[int, str, SubmitOutcome | None, str | None]]
 ) -> None:
     """Each (submission, state, outcome, error) written with its state change, all in one transaction."""
     now = sql_time(utcnow())
@@ -183,7 +183,7 @@ def complete_submissions(
             )
 
 
-def write_scancel_script(store: Store) -> Path:
+def write_scancel_script(store: Record) -> Path:
     """Rewrite scancel.sh from the record, so it covers every launch from this workdir."""
     with store.plain() as connection:
         job_ids = [job_id for (job_id,) in connection.execute(
