@@ -85,19 +85,16 @@ class Store:
             yield connection
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A short write transaction on one connection kept for the store's life: the per-job path."""
+    def plain(self) -> Iterator[sqlite3.Connection]:
+        """A short write transaction on the sqlite3 connection under one kept for the store's life.
+
+        The per-job statements, shared with PlainStore, run here.
+        """
         with translate_db_errors(self.path):
             if self._connection is None:
                 self._connection = self.engine.connect()
             with self._connection.begin():
-                yield self._connection
-
-    @contextmanager
-    def plain(self) -> Iterator[sqlite3.Connection]:
-        """`write()`, as the sqlite3 connection underneath: the per-job statements shared with PlainStore."""
-        with self.write() as connection:
-            yield connection.connection.driver_connection
+                yield self._connection.connection.driver_connection
 
     def close(self) -> None:
         if self._connection is not None:
