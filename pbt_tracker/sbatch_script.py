@@ -179,8 +179,16 @@ def submission_tag(launch_uuid: str, submission_id: int) -> str:
 
 def with_tag(argv: list[str], tag: str) -> list[str]:
     """`argv` with `--comment=TAG` right after the program (replacing an earlier tag of ours)."""
-    rest = [arg for arg in argv[1:] if not arg.startswith(f"--comment={TAG_PREFIX}")]
-    return [argv[0], f"--comment={tag}", *rest]
+    return [argv[0], tag_argument(tag), *without_tag(argv[1:])]
+
+
+def tag_argument(tag: str) -> str:
+    """The sbatch argument that carries a tag; with TAG_PREFIX, the start of any of ours."""
+    return f"--comment={tag}"
+
+
+def without_tag(arguments: list[str]) -> list[str]:
+    return [arg for arg in arguments if not arg.startswith(tag_argument(TAG_PREFIX))]
 
 
 def array_tag(launch_uuid: str, array_id: int) -> str:
@@ -312,7 +320,7 @@ def sbatch_options(argv: list[str]) -> list[str] | None:
     --output and its script; None if the command is not one of those."""
     if len(argv) < 4 or argv[0] != "sbatch" or argv[-3] != "--output":
         return None
-    return [arg for arg in argv[1:-3] if not arg.startswith(f"--comment={TAG_PREFIX}")]
+    return without_tag(argv[1:-3])
 
 
 def array_argv_from(options: list[str], script: Path, log_pattern: str, spec: str) -> list[str]:

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, insert, select, update
 from pbt_tracker import processes, slurm, states
 from pbt_tracker.errors import AccountingUnavailable, SchedulerError
 from pbt_tracker.processes import ProcessId
-from pbt_tracker.sbatch_script import TAG_PREFIX, array_tag, submission_tag
+from pbt_tracker.sbatch_script import TAG_PREFIX, array_tag, submission_tag, tag_argument
 from pbt_tracker.slurm import JobObservation
 from pbt_tracker.store import Store
 from pbt_tracker.store.models import Launch, StateChange, Submission, utcnow
@@ -118,8 +118,8 @@ def _recover_unanswered(store: Store, result: SyncResult) -> None:
         else:
             orphan = _Orphan(submission_id, array_tag(launch_uuid, array_id), username, array_task)
         if sending is None:
-            sending = processes.arguments_in_flight(f"--comment={TAG_PREFIX}")
-        if f"--comment={orphan.tag}" in sending or (
+            sending = processes.arguments_in_flight(tag_argument(TAG_PREFIX))
+        if tag_argument(orphan.tag) in sending or (
             submit_pid and processes.is_running(ProcessId(submit_pid, submit_start, here), tolerance=SUBMIT_TICKS)
         ):
             in_flight += 1  # the submitter died, but its sbatch may still create the job
