@@ -5,19 +5,24 @@ Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
 """
 
-from alembic import op
-import sqlalchemy as sa
-${imports if imports else ""}
+from pbt_tracker.store.schema import run_in_alembic
 
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}
 branch_labels = ${repr(branch_labels)}
 depends_on = ${repr(depends_on)}
 
+# Plain SQL: pbt-track runs these itself to build a new database. Name the file NNNN_<what>.py.
+UPGRADE = (
+)
+
+DOWNGRADE = (
+)
+
 
 def upgrade() -> None:
-    ${upgrades if upgrades else "pass"}
+    run_in_alembic(UPGRADE)
 
 
 def downgrade() -> None:
-    ${downgrades if downgrades else "pass"}
+    run_in_alembic(DOWNGRADE)

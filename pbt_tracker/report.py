@@ -1,8 +1,8 @@
 """Reports: the record queried into rows, and rows rendered as a table, JSON or CSV.
 
-`pbt-track report` is run often and by hand, so it reads with plain SQL on a
-Core connection: the ORM, the models and alembic are never imported, and the
-other modules only when the options ask for them.
+`pbt-track report` is run often and by hand, so it reads with the standard
+library's sqlite3 and imports the other modules only when the options ask
+for them.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from pbt_tracker import states
-from pbt_tracker.store import Store
-from pbt_tracker.store.plain import utcnow
-from pbt_tracker.tracker.selection import Selection, check_names_exist, selected_rows_sql
+from pbt_tracker.store import Store, queries, utcnow
+from pbt_tracker.store.connection import parse_time
+from pbt_tracker.tracker.selection import Selection
 
 FORMATS = ("table", "json", "csv")
 
@@ -58,14 +58,13 @@ _PBT_COLUMNS = ", e.params, e.cmd, e.train_dir, l.cwd"
 def report_rows(store: Store, selection: Selection, pbt: bool = False) -> list[ReportRow]:
     """Rows of the selection; with `pbt`, each PBT policy's progress read from its workspace."""
     now = utcnow()
-    sql, params = selected_rows_sql(selection, _COLUMNS + (_PBT_COLUMNS if pbt else ""))
     with store.read() as connection:
-        check_names_exist(connection, selection)
-        records = connection.exec_driver_sql(sql, params).all()
+        queries.check_names_exist(connection, selection)
+        records = queries.selected_tuples(connection, selection, _COLUMNS + (_PBT_COLUMNS if pbt else ""))
     rows = []
     for (run, experiment, attempt, job_id, state, exit_code, started, ended, node, log_path, script, launch_id,
          backend, submitted, *workspace) in records:
-        started, ended = _datetime(started), _datetime(ended)
+        started, ended = parse_time(started), parse_time(ended)
         rows.append(ReportRow(
             **(_pbt_progress(*workspace) if pbt else {}),
             run=run,
@@ -80,7 +79,7 @@ def report_rows(store: Store, selection: Selection, pbt: bool = False) -> list[R
             script=script,
             launch_id=launch_id,
             backend=backend,
-            submitted_at=_iso(_datetime(submitted)),
+            submitted_at=_iso(parse_time(submitted)),
             started_at=_iso(started),
             ended_at=_iso(ended),
         ))
@@ -88,18 +87,9 @@ def report_rows(store: Store, selection: Selection, pbt: bool = False) -> list[R
 
 
 def needs_sync(store: Store) -> bool:
-    """Whether any submission may still change, so that a sync could have something to ask about.
-
-    Sync asks only about jobs not in a final state, and recovers UNKNOWN ones
-    that never got a job id; when there are none a report need not import it.
-    """
-    final = sorted(states.FINAL)
+    """Whether any submission may still change, so that a sync could have something to ask about."""
     with store.read() as connection:
-        return connection.exec_driver_sql(
-            f"SELECT EXISTS (SELECT 1 FROM submissions WHERE state NOT IN ({', '.join('?' * len(final))})) "
-            "OR EXISTS (SELECT 1 FROM submissions WHERE state = ? AND job_id IS NULL)",
-            (*final, states.UNKNOWN),
-        ).scalar() == 1
+        return queries.may_change(connection)
 
 
 def _pbt_progress(params: str | None, cmd: str, train_dir: str, cwd: str | None) -> dict[str, object]:
@@ -133,11 +123,6 @@ def _elapsed(started: datetime | None, ended: datetime | None, now: datetime) ->
     seconds = max(0, int(((ended or now) - started).total_seconds()))
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
-
-
-def _datetime(text: str | None) -> datetime | None:
-    """A DateTime column as SQLAlchemy's SQLite dialect reads it back."""
-    return datetime.fromisoformat(text) if text is not None else None
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import sqlite3
@@ -12,9 +13,12 @@ from pathlib import Path
 import pytest
 
 from pbt_tracker.errors import StoreError
-from pbt_tracker.store import engine, migrate, open_store, plain
-from pbt_tracker.store.plain import SCHEMA_HEAD, filesystem_type, journal_mode
+from pbt_tracker.store import open_store
+from pbt_tracker.store import schema as chain
+from pbt_tracker.store.connection import filesystem_type, journal_mode
 from tests.conftest import REPO_ROOT, query
+
+SCHEMA_HEAD = chain.head()
 
 MOUNTS = """\
 /dev/vda / ext4 rw,relatime 0 0
@@ -50,23 +54,22 @@ def test_network_filesystems_get_the_rollback_journal(monkeypatch: pytest.Monkey
     assert journal_mode(tmp_path) == "WAL"  # this machine's disk is local
     monkeypatch.setenv("PBT_TRACK_JOURNAL_MODE", "delete")
     store = open_store(tmp_path)
-    with store.engine.connect() as connection:
-        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "delete"
+    assert store.connection.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     store.close()
 
 
 WRITER = """
 import os, sys, time
-from pbt_tracker.store import open_store
-from pbt_tracker.store.models import Cancellation
+from pbt_tracker.store import open_store, utcnow, writes
 store = open_store(sys.argv[1])
 for n in range(20):
-    with store.transaction() as session:
-        session.add(Cancellation(selection={"n": n}, job_ids=[str(n)], argv=[]))
+    with store.write() as connection:
+        writes.insert(connection, "cancellations", {"selection": {"n": n}, "job_ids": [str(n)], "argv": [],
+                                                    "requested_at": utcnow()})
     print(n, flush=True)
-with store.transaction() as session:
-    session.add(Cancellation(selection={"n": "never"}, job_ids=[], argv=[]))
-    session.flush()
+with store.write() as connection:
+    writes.insert(connection, "cancellations", {"selection": {"n": "never"}, "job_ids": [], "argv": [],
+                                                "requested_at": utcnow()})
     print("in the middle", flush=True)
     time.sleep(60)
 """
@@ -94,16 +97,13 @@ def test_a_failed_migration_leaves_the_old_schema_usable(tmp_path: Path, monkeyp
     db = tmp_path / "pbt_tracker.db"
     db.write_bytes((REPO_ROOT / "tests" / "data" / "schema_0001.db").read_bytes())
     broken = tmp_path / "migrations"
-    shutil.copytree(migrate.migrations_dir(), broken, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(chain.migrations_dir(), broken, ignore=shutil.ignore_patterns("__pycache__"))
     (broken / "versions" / "9000_broken.py").write_text(
         f'revision = "9000"\ndown_revision = "{SCHEMA_HEAD}"\nbranch_labels = None\ndepends_on = None\n'
         "from alembic import op\n\n\ndef upgrade():\n"
         "    op.execute('CREATE TABLE half_done (x)')\n    raise RuntimeError('disk on fire')\n"
     )
-    monkeypatch.setattr(migrate, "migrations_dir", lambda: str(broken))
-    for module in (engine, plain):
-        monkeypatch.setattr(module, "SCHEMA_HEAD", "9000")
-    monkeypatch.setattr(plain, "KNOWN_REVISIONS", (*plain.KNOWN_REVISIONS, "9000"))
+    monkeypatch.setattr(chain, "migrations_dir", lambda: broken)
     with pytest.raises(StoreError) as excinfo:
         open_store(tmp_path)
     assert str(excinfo.value) == (
@@ -118,3 +118,27 @@ def test_a_failed_migration_leaves_the_old_schema_usable(tmp_path: Path, monkeyp
     open_store(tmp_path).close()
     assert query(db, "SELECT version_num FROM alembic_version") == [(SCHEMA_HEAD,)]
     assert sqlite3.connect(db).execute("SELECT count(*) FROM experiment_status").fetchone() == (3,)
+
+
+def test_a_report_reads_while_another_process_holds_the_write_lock(in_repo: Path, tmp_path: Path) -> None:
+    """WAL lets readers go on beside a writer: a report is never kept waiting by a launch or a sync."""
+    from click.testing import CliRunner
+
+    from pbt_tracker.cli import cli
+
+    work = tmp_path / "w"
+    submitted = CliRunner().invoke(cli, ["submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm",
+                                         "--workdir", str(work), "--slurm_print_only", "true",
+                                         "--train_dir", str(tmp_path / "t")])
+    assert submitted.exit_code == 0, submitted.output
+    writer = sqlite3.connect(work / "pbt_tracker.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        done = subprocess.run([str(Path(sys.executable).parent / "pbt-track"), "report", "--no-sync",
+                               "--workdir", str(work)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "PBT_TRACK_BUSY_TIMEOUT": "1"})
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines()[-1] == "3 experiments: 3 PRINT_ONLY"

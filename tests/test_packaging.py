@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pbt_tracker.store.engine import SCHEMA_HEAD
+from pbt_tracker.store.schema import head
 from tests.conftest import REPO_ROOT, query
 
 pytestmark = pytest.mark.slow
@@ -33,7 +33,6 @@ def test_wheel_carries_the_migrations_and_the_examples(wheel: Path) -> None:
         "pbt_tracker/migrations/script.py.mako",
         "pbt_tracker/migrations/versions/0001_initial_schema.py",
         "pbt_tracker/migrations/versions/0004_slurm_arrays.py",
-        "pbt_tracker/store/schema.sql",
         "pbt_tracker/examples/ant_pbt.py",
         "pbt_tracker/cli.py",
     } <= names
@@ -58,7 +57,7 @@ def test_installed_copy_launches_and_migrates_outside_the_source_tree(wheel: Pat
         )
         assert done.returncode == 0, done.stderr
         db = elsewhere / work / "pbt_tracker.db"
-        assert query(db, "SELECT version_num FROM alembic_version") == [(SCHEMA_HEAD,)]
+        assert query(db, "SELECT version_num FROM alembic_version") == [(head(),)]
         assert query(db, "SELECT count(*) FROM submissions WHERE state = 'PRINT_ONLY'") == [(4,)]
     origin = subprocess.run([str(venv / "bin" / "python"), "-c", "import pbt_tracker; print(pbt_tracker.__file__)"],
                             cwd=elsewhere, capture_output=True, text=True, check=True).stdout

@@ -1,4 +1,4 @@
-"""The database: created at the current schema, migrations in step with the models, bad files refused."""
+"""The database: its schema is the migration chain, whichever road builds it; bad files refused."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from alembic import command
 from alembic.script import ScriptDirectory
 
 from pbt_tracker.errors import NoDatabaseError, SchemaTooNewError, StoreError
 from pbt_tracker.store import open_store
-from pbt_tracker.store.engine import SCHEMA_HEAD, make_engine
-from pbt_tracker.store.migrate import alembic_config, upgrade
+from pbt_tracker.store import schema as chain
 from tests.conftest import query
+
+SCHEMA_HEAD = chain.head()
 
 
 def test_new_workdir_gets_a_database_at_the_current_schema(tmp_path: Path) -> None:
@@ -25,16 +25,22 @@ def test_new_workdir_gets_a_database_at_the_current_schema(tmp_path: Path) -> No
     assert {"launches", "experiments", "scripts", "submissions", "state_changes"} <= tables
 
 
-def test_schema_head_constant_is_alembics_head() -> None:
-    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == SCHEMA_HEAD
+def test_the_chain_pbt_track_runs_is_alembics_chain() -> None:
+    """Revision ids are the file names' numbers, one after the other, and the newest is alembic's head."""
+    script = ScriptDirectory.from_config(chain.alembic_config())
+    assert script.get_current_head() == SCHEMA_HEAD
+    walked = [revision.revision for revision in script.walk_revisions()][::-1]
+    assert walked == chain.revisions()
+    for revision in walked:
+        module = chain.migration(revision)
+        assert module.revision == revision
+        assert module.down_revision == (None if revision == walked[0] else walked[walked.index(revision) - 1])
 
 
 def migrated(db: Path) -> Path:
-    """A database built by running every migration in turn, as an old workdir gets upgraded."""
-    engine = make_engine(db)
-    with engine.begin() as connection:
-        upgrade(connection)
-    engine.dispose()
+    """A database built by alembic running every migration in turn, as an old workdir gets upgraded."""
+    sqlite3.connect(db).close()
+    chain.upgrade(db)
     return db
 
 
@@ -55,24 +61,21 @@ def schema(db: Path) -> dict[str, object]:
     }
 
 
-def test_models_and_migrations_describe_the_same_schema(tmp_path: Path) -> None:
-    engine = make_engine(migrated(tmp_path / "pbt_tracker.db"))
-    with engine.connect() as connection:
-        command.check(alembic_config(connection))  # raises if autogenerate would find a difference
-    engine.dispose()
-
-
-def test_a_new_database_gets_exactly_the_schema_the_migrations_build(tmp_path: Path) -> None:
+def test_a_new_database_gets_exactly_the_schema_alembic_builds(tmp_path: Path) -> None:
     open_store(tmp_path / "new").close()
-    assert schema(tmp_path / "new" / "pbt_tracker.db") == schema(migrated(tmp_path / "old.db"))
+    new, old = tmp_path / "new" / "pbt_tracker.db", migrated(tmp_path / "old.db")
+    assert schema(new) == schema(old)
+    assert query(new, "SELECT type, name, sql FROM sqlite_master ORDER BY name") == query(
+        old, "SELECT type, name, sql FROM sqlite_master ORDER BY name"
+    )
 
 
 def test_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
     store = open_store(tmp_path)
-    with store.engine.connect() as connection:
-        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+    connection = store.connection
+    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert connection.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert connection.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
     store.close()
 
 
@@ -149,16 +152,18 @@ def test_a_database_written_at_schema_0001_is_upgraded_with_its_rows(tmp_path: P
         ("echo_pbt", "02_echo_pbt", 1, "PRINT_ONLY"),
     ]
     assert query(db, "SELECT count(*) FROM cancellations") == [(0,)]
+    assert schema(db)["tables"] == schema(migrated(tmp_path / "new.db"))["tables"]
 
 
-def test_the_arrays_migration_goes_down_and_up_again(tmp_path: Path) -> None:
-    engine = make_engine(migrated(tmp_path / "pbt_tracker.db"))
-    with engine.begin() as connection:
-        command.downgrade(alembic_config(connection), "0003")
-    assert "array_id" not in {name for (name,) in query(tmp_path / "pbt_tracker.db",
-                                                        "SELECT name FROM pragma_table_info('submissions')")}
-    assert query(tmp_path / "pbt_tracker.db", "SELECT name FROM sqlite_master WHERE name = 'slurm_arrays'") == []
-    with engine.begin() as connection:
-        upgrade(connection)
-    engine.dispose()
-    assert schema(tmp_path / "pbt_tracker.db") == schema(migrated(tmp_path / "again.db"))
+@pytest.mark.parametrize("target", ["0003", "0002", "0001"])
+def test_each_migration_goes_down_and_up_again(tmp_path: Path, target: str) -> None:
+    db = migrated(tmp_path / "pbt_tracker.db")
+    chain.downgrade(db, target)
+    assert query(db, "SELECT version_num FROM alembic_version") == [(target,)]
+    down = schema(db)
+    built = tmp_path / "built.db"
+    sqlite3.connect(built).close()
+    chain.upgrade(built, target)
+    assert down == schema(built)
+    chain.upgrade(db)
+    assert schema(db) == schema(migrated(tmp_path / "again.db"))

@@ -1,131 +1,119 @@
-"""initial schema
+"""The first schema: launches, experiments, their scripts, submissions and state changes
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-24
+
+Each migration is plain SQL: pbt-track builds a new database by running the
+chain's statements itself, without alembic; alembic runs the same statements
+to upgrade an older database, so both roads give one schema.
 """
 
-from alembic import op
-import sqlalchemy as sa
+from pbt_tracker.store.schema import run_in_alembic
 
-
-revision = '0001'
+revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
 
+UPGRADE = (
+    """CREATE TABLE launches (
+        id INTEGER NOT NULL,
+        run_name VARCHAR NOT NULL,
+        run_module VARCHAR NOT NULL,
+        backend VARCHAR NOT NULL,
+        workdir VARCHAR NOT NULL,
+        train_dir VARCHAR NOT NULL,
+        experiment_suffix VARCHAR NOT NULL,
+        options JSON NOT NULL,
+        template_path VARCHAR,
+        template_text TEXT,
+        print_only BOOLEAN NOT NULL,
+        hostname VARCHAR NOT NULL,
+        username VARCHAR NOT NULL,
+        pbt_track_version VARCHAR NOT NULL,
+        created_at DATETIME NOT NULL,
+        PRIMARY KEY (id)
+)""",
+    """CREATE TABLE experiments (
+        id INTEGER NOT NULL,
+        launch_id INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        name VARCHAR NOT NULL,
+        base_name VARCHAR NOT NULL,
+        cmd TEXT NOT NULL,
+        params JSON NOT NULL,
+        env_vars JSON,
+        root_dir VARCHAR NOT NULL,
+        train_dir VARCHAR NOT NULL,
+        PRIMARY KEY (id),
+        FOREIGN KEY(launch_id) REFERENCES launches (id) ON DELETE CASCADE,
+        CONSTRAINT uq_experiments_launch_name UNIQUE (launch_id, name)
+)""",
+    """CREATE INDEX ix_experiments_base_name ON experiments (base_name)""",
+    """CREATE INDEX ix_experiments_name ON experiments (name)""",
+    """CREATE TABLE scripts (
+        id INTEGER NOT NULL,
+        experiment_id INTEGER NOT NULL,
+        path VARCHAR NOT NULL,
+        text TEXT NOT NULL,
+        sha256 VARCHAR(64) NOT NULL,
+        created_at DATETIME NOT NULL,
+        PRIMARY KEY (id),
+        FOREIGN KEY(experiment_id) REFERENCES experiments (id) ON DELETE CASCADE
+)""",
+    """CREATE INDEX ix_scripts_experiment_id ON scripts (experiment_id)""",
+    """CREATE TABLE submissions (
+        id INTEGER NOT NULL,
+        experiment_id INTEGER NOT NULL,
+        script_id INTEGER,
+        attempt INTEGER NOT NULL,
+        argv JSON NOT NULL,
+        log_path VARCHAR,
+        state VARCHAR NOT NULL,
+        job_id VARCHAR,
+        cluster VARCHAR,
+        submit_returncode INTEGER,
+        submit_stdout TEXT,
+        submit_stderr TEXT,
+        exit_code INTEGER,
+        node VARCHAR,
+        started_at DATETIME,
+        ended_at DATETIME,
+        intended_at DATETIME NOT NULL,
+        submitted_at DATETIME,
+        updated_at DATETIME NOT NULL,
+        PRIMARY KEY (id),
+        FOREIGN KEY(experiment_id) REFERENCES experiments (id) ON DELETE CASCADE,
+        FOREIGN KEY(script_id) REFERENCES scripts (id),
+        CONSTRAINT uq_submissions_experiment_attempt UNIQUE (experiment_id, attempt)
+)""",
+    """CREATE INDEX ix_submissions_job_id ON submissions (job_id)""",
+    """CREATE INDEX ix_submissions_state ON submissions (state)""",
+    """CREATE TABLE state_changes (
+        id INTEGER NOT NULL,
+        submission_id INTEGER NOT NULL,
+        state VARCHAR NOT NULL,
+        observed_at DATETIME NOT NULL,
+        detail TEXT,
+        PRIMARY KEY (id),
+        FOREIGN KEY(submission_id) REFERENCES submissions (id) ON DELETE CASCADE
+)""",
+    """CREATE INDEX ix_state_changes_submission_id ON state_changes (submission_id)""",
+)
+
+DOWNGRADE = (
+    "DROP TABLE state_changes",
+    "DROP TABLE submissions",
+    "DROP TABLE scripts",
+    "DROP TABLE experiments",
+    "DROP TABLE launches",
+)
+
 
 def upgrade() -> None:
-    op.create_table('launches',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('run_name', sa.String(), nullable=False),
-    sa.Column('run_module', sa.String(), nullable=False),
-    sa.Column('backend', sa.String(), nullable=False),
-    sa.Column('workdir', sa.String(), nullable=False),
-    sa.Column('train_dir', sa.String(), nullable=False),
-    sa.Column('experiment_suffix', sa.String(), nullable=False),
-    sa.Column('options', sa.JSON(), nullable=False),
-    sa.Column('template_path', sa.String(), nullable=True),
-    sa.Column('template_text', sa.Text(), nullable=True),
-    sa.Column('print_only', sa.Boolean(), nullable=False),
-    sa.Column('hostname', sa.String(), nullable=False),
-    sa.Column('username', sa.String(), nullable=False),
-    sa.Column('pbt_track_version', sa.String(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('id')
-    )
-    op.create_table('experiments',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('launch_id', sa.Integer(), nullable=False),
-    sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('name', sa.String(), nullable=False),
-    sa.Column('base_name', sa.String(), nullable=False),
-    sa.Column('cmd', sa.Text(), nullable=False),
-    sa.Column('params', sa.JSON(), nullable=False),
-    sa.Column('env_vars', sa.JSON(), nullable=True),
-    sa.Column('root_dir', sa.String(), nullable=False),
-    sa.Column('train_dir', sa.String(), nullable=False),
-    sa.ForeignKeyConstraint(['launch_id'], ['launches.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('launch_id', 'name', name='uq_experiments_launch_name')
-    )
-    with op.batch_alter_table('experiments', schema=None) as batch_op:
-        batch_op.create_index('ix_experiments_base_name', ['base_name'], unique=False)
-        batch_op.create_index('ix_experiments_name', ['name'], unique=False)
-
-    op.create_table('scripts',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('experiment_id', sa.Integer(), nullable=False),
-    sa.Column('path', sa.String(), nullable=False),
-    sa.Column('text', sa.Text(), nullable=False),
-    sa.Column('sha256', sa.String(length=64), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['experiment_id'], ['experiments.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('scripts', schema=None) as batch_op:
-        batch_op.create_index('ix_scripts_experiment_id', ['experiment_id'], unique=False)
-
-    op.create_table('submissions',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('experiment_id', sa.Integer(), nullable=False),
-    sa.Column('script_id', sa.Integer(), nullable=True),
-    sa.Column('attempt', sa.Integer(), nullable=False),
-    sa.Column('argv', sa.JSON(), nullable=False),
-    sa.Column('log_path', sa.String(), nullable=True),
-    sa.Column('state', sa.String(), nullable=False),
-    sa.Column('job_id', sa.String(), nullable=True),
-    sa.Column('cluster', sa.String(), nullable=True),
-    sa.Column('submit_returncode', sa.Integer(), nullable=True),
-    sa.Column('submit_stdout', sa.Text(), nullable=True),
-    sa.Column('submit_stderr', sa.Text(), nullable=True),
-    sa.Column('exit_code', sa.Integer(), nullable=True),
-    sa.Column('node', sa.String(), nullable=True),
-    sa.Column('started_at', sa.DateTime(), nullable=True),
-    sa.Column('ended_at', sa.DateTime(), nullable=True),
-    sa.Column('intended_at', sa.DateTime(), nullable=False),
-    sa.Column('submitted_at', sa.DateTime(), nullable=True),
-    sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['experiment_id'], ['experiments.id'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['script_id'], ['scripts.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('experiment_id', 'attempt', name='uq_submissions_experiment_attempt')
-    )
-    with op.batch_alter_table('submissions', schema=None) as batch_op:
-        batch_op.create_index('ix_submissions_job_id', ['job_id'], unique=False)
-        batch_op.create_index('ix_submissions_state', ['state'], unique=False)
-
-    op.create_table('state_changes',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('submission_id', sa.Integer(), nullable=False),
-    sa.Column('state', sa.String(), nullable=False),
-    sa.Column('observed_at', sa.DateTime(), nullable=False),
-    sa.Column('detail', sa.Text(), nullable=True),
-    sa.ForeignKeyConstraint(['submission_id'], ['submissions.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('state_changes', schema=None) as batch_op:
-        batch_op.create_index('ix_state_changes_submission_id', ['submission_id'], unique=False)
-
+    run_in_alembic(UPGRADE)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('state_changes', schema=None) as batch_op:
-        batch_op.drop_index('ix_state_changes_submission_id')
-
-    op.drop_table('state_changes')
-    with op.batch_alter_table('submissions', schema=None) as batch_op:
-        batch_op.drop_index('ix_submissions_state')
-        batch_op.drop_index('ix_submissions_job_id')
-
-    op.drop_table('submissions')
-    with op.batch_alter_table('scripts', schema=None) as batch_op:
-        batch_op.drop_index('ix_scripts_experiment_id')
-
-    op.drop_table('scripts')
-    with op.batch_alter_table('experiments', schema=None) as batch_op:
-        batch_op.drop_index('ix_experiments_name')
-        batch_op.drop_index('ix_experiments_base_name')
-
-    op.drop_table('experiments')
-    op.drop_table('launches')
+    run_in_alembic(DOWNGRADE)

@@ -5,8 +5,7 @@ Revises: 0001
 Create Date: 2026-11-24
 """
 
-import sqlalchemy as sa
-from alembic import op
+from pbt_tracker.store.schema import run_in_alembic
 
 revision = "0002"
 down_revision = "0001"
@@ -41,24 +40,28 @@ LEFT JOIN scripts AS sc ON sc.id = s.script_id
 WHERE s.attempt = (SELECT max(latest.attempt) FROM submissions AS latest WHERE latest.experiment_id = s.experiment_id)
 """
 
+UPGRADE = (
+    """CREATE TABLE cancellations (
+        id INTEGER NOT NULL,
+        selection JSON NOT NULL,
+        job_ids JSON NOT NULL,
+        argv JSON NOT NULL,
+        returncode INTEGER,
+        stdout TEXT,
+        stderr TEXT,
+        requested_at DATETIME NOT NULL,
+        completed_at DATETIME,
+        PRIMARY KEY (id)
+)""",
+    EXPERIMENT_STATUS_VIEW,
+)
+
+DOWNGRADE = ("DROP VIEW experiment_status", "DROP TABLE cancellations")
+
 
 def upgrade() -> None:
-    op.create_table(
-        "cancellations",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("selection", sa.JSON(), nullable=False),
-        sa.Column("job_ids", sa.JSON(), nullable=False),
-        sa.Column("argv", sa.JSON(), nullable=False),
-        sa.Column("returncode", sa.Integer(), nullable=True),
-        sa.Column("stdout", sa.Text(), nullable=True),
-        sa.Column("stderr", sa.Text(), nullable=True),
-        sa.Column("requested_at", sa.DateTime(), nullable=False),
-        sa.Column("completed_at", sa.DateTime(), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    op.execute(EXPERIMENT_STATUS_VIEW)
+    run_in_alembic(UPGRADE)
 
 
 def downgrade() -> None:
-    op.execute("DROP VIEW experiment_status")
-    op.drop_table("cancellations")
+    run_in_alembic(DOWNGRADE)

@@ -5,36 +5,41 @@ Revises: 0002
 Create Date: 2026-11-24
 """
 
-import sqlalchemy as sa
-from alembic import op
+from pbt_tracker.store.schema import run_in_alembic
 
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
 
-_COLUMNS = (
-    ("cancel_requested_at", sa.DateTime()),
-    ("host", sa.String()),
-    ("process_start", sa.Integer()),
-    ("runner_pid", sa.Integer()),
-    ("runner_start", sa.Integer()),
-    ("submit_pid", sa.Integer()),
-    ("submit_pid_start", sa.Integer()),
+UPGRADE = (
+    "ALTER TABLE submissions ADD COLUMN cancel_requested_at DATETIME",
+    "ALTER TABLE submissions ADD COLUMN host VARCHAR",
+    "ALTER TABLE submissions ADD COLUMN process_start INTEGER",
+    "ALTER TABLE submissions ADD COLUMN runner_pid INTEGER",
+    "ALTER TABLE submissions ADD COLUMN runner_start INTEGER",
+    "ALTER TABLE submissions ADD COLUMN submit_pid INTEGER",
+    "ALTER TABLE submissions ADD COLUMN submit_pid_start INTEGER",
+    "ALTER TABLE launches ADD COLUMN cwd VARCHAR",
+    "ALTER TABLE launches ADD COLUMN uuid VARCHAR(32)",
+)
+
+DOWNGRADE = (
+    "ALTER TABLE launches DROP COLUMN uuid",
+    "ALTER TABLE launches DROP COLUMN cwd",
+    "ALTER TABLE submissions DROP COLUMN submit_pid_start",
+    "ALTER TABLE submissions DROP COLUMN submit_pid",
+    "ALTER TABLE submissions DROP COLUMN runner_start",
+    "ALTER TABLE submissions DROP COLUMN runner_pid",
+    "ALTER TABLE submissions DROP COLUMN process_start",
+    "ALTER TABLE submissions DROP COLUMN host",
+    "ALTER TABLE submissions DROP COLUMN cancel_requested_at",
 )
 
 
 def upgrade() -> None:
-    for name, type_ in _COLUMNS:
-        op.add_column("submissions", sa.Column(name, type_, nullable=True))
-    op.add_column("launches", sa.Column("cwd", sa.String(), nullable=True))
-    op.add_column("launches", sa.Column("uuid", sa.String(length=32), nullable=True))
+    run_in_alembic(UPGRADE)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("launches") as batch:
-        batch.drop_column("uuid")
-        batch.drop_column("cwd")
-    with op.batch_alter_table("submissions") as batch:
-        for name, _type in reversed(_COLUMNS):
-            batch.drop_column(name)
+    run_in_alembic(DOWNGRADE)

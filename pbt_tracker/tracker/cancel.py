@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from pbt_tracker import processes, slurm, states
 from pbt_tracker.errors import OptionError, SchedulerError
 from pbt_tracker.processes import ProcessId
-from pbt_tracker.store import Store
-from pbt_tracker.store.models import Cancellation, Submission, utcnow
+from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.tracker.local import EXIT_DIR, record_end
-from pbt_tracker.tracker.selection import Selection, check_names_exist, selected_rows
+from pbt_tracker.tracker.selection import Selection
 
 
 @dataclass
@@ -49,14 +48,13 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
         all_attempts=True,
     )
     here = processes.hostname()
-    with store.transaction() as session:
-        check_names_exist(session, selection)
+    with store.write() as connection:
+        queries.check_names_exist(connection, selection)
+        rows = queries.selected(connection, active, "s.id, e.name, s.job_id, l.backend, s.state, s.host, s.process_start")
         targets = [
-            _Target(submission.id, experiment.name, submission.job_id, launch.backend, submission.state,
-                    submission.host, submission.process_start)
-            for submission, experiment, launch, _script in session.execute(selected_rows(active))
-            if submission.state in states.MAY_BE_ACTIVE
-            and (submission.job_id or (launch.backend == "processes" and submission.state == states.PENDING))
+            _Target(*row) for row in rows
+            if row["state"] in states.MAY_BE_ACTIVE
+            and (row["job_id"] or (row["backend"] == "processes" and row["state"] == states.PENDING))
         ]
         result = CancelResult([(t.experiment, t.job_id) for t in targets], dry_run)
         result.elsewhere = sorted(
@@ -72,20 +70,17 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
         job_ids = [t.job_id for t in targets if t.job_id]
         slurm_ids = [t.job_id for t in targets if t.backend == "slurm" and t.job_id]
         now = utcnow()
-        cancellation = Cancellation(
-            selection={**selection.as_dict(), "all": everything},
-            job_ids=job_ids,
-            argv=["scancel", *slurm_ids] if slurm_ids else [],
-            requested_at=now,
-        )
-        session.add(cancellation)
+        result.cancellation_id = writes.insert(connection, "cancellations", {
+            "selection": {**selection.as_dict(), "all": everything},
+            "job_ids": job_ids,
+            "argv": ["scancel", *slurm_ids] if slurm_ids else [],
+            "requested_at": now,
+        })
+        writes.request_cancel(connection, [t.submission_id for t in targets], now)
         for target in targets:
-            submission = session.get_one(Submission, target.submission_id)
-            submission.cancel_requested_at = now
             if target.backend == "processes" and target.state == states.PENDING:
-                record_end(session, submission, states.CANCELLED, None, "cancelled before it started")
-        session.flush()
-        result.cancellation_id = cancellation.id
+                record_end(connection, queries.submission(connection, target.submission_id), states.CANCELLED,
+                           None, "cancelled before it started")
 
     _stop_local(store, [t for t in targets if t.backend == "processes" and t.job_id])
     if not slurm_ids:
@@ -107,14 +102,14 @@ def _stop_local(store: Store, targets: list[_Target]) -> None:
     processes.terminate_groups([ProcessId(int(t.job_id or 0), t.process_start, here) for t in targets])
     for target in targets:
         code = processes.read_exit_file(store.workdir / EXIT_DIR / str(target.submission_id))
-        with store.transaction() as session:
-            record_end(session, session.get_one(Submission, target.submission_id), states.CANCELLED, code, "cancelled")
+        with store.write() as connection:
+            record_end(connection, queries.submission(connection, target.submission_id), states.CANCELLED, code,
+                       "cancelled")
 
 
 def _complete(store: Store, cancellation_id: int | None, returncode: int | None, stdout: str, stderr: str) -> None:
-    with store.transaction() as session:
-        cancellation = session.get_one(Cancellation, cancellation_id)
-        cancellation.returncode = returncode
-        cancellation.stdout = stdout
-        cancellation.stderr = stderr
-        cancellation.completed_at = utcnow()
+    assert cancellation_id is not None
+    with store.write() as connection:
+        writes.update(connection, "cancellations", cancellation_id, {
+            "returncode": returncode, "stdout": stdout, "stderr": stderr, "completed_at": utcnow(),
+        })

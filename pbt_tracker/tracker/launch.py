@@ -8,8 +8,8 @@ within a quarter of a second. A crash in between leaves submissions in
 SUBMITTING, visible, whose jobs sync finds by the tag each sbatch carries,
 rather than jobs nobody knows about.
 
-A launch writes through plain sqlite3 (`store.plain`): it never imports
-SQLAlchemy, whose import alone would cost it as much as forty sbatch calls.
+A launch writes through the standard library's sqlite3, like every command:
+SQLAlchemy's import alone would cost it as much as forty sbatch calls.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from pbt_tracker.sbatch_script import (
     template_placeholders,
     with_tag,
 )
-from pbt_tracker.store.plain import PlainStore, insert_many, open_plain_store, utcnow
+from pbt_tracker.store import Store, open_store, utcnow, writes
 from pbt_tracker.tracker.record import (
     Answers,
     Echo,
@@ -241,7 +241,7 @@ def submit_slurm_launch(plan: SlurmPlan, echo: Echo = quiet) -> LaunchResult:
     options = plan.options
     if not options.print_only:
         slurm.require_command("sbatch")
-    store = open_plain_store(options.workdir)
+    store = open_store(options.workdir)
     try:
         launch_id, submissions, arrays = _record_launch(store, plan)
         _make_train_dirs(plan)
@@ -256,7 +256,7 @@ def submit_slurm_launch(plan: SlurmPlan, echo: Echo = quiet) -> LaunchResult:
 
 
 def _submit_one_by_one(
-    store: PlainStore, plan: SlurmPlan, submissions: list[tuple[int, list[str]]], echo: Echo
+    store: Store, plan: SlurmPlan, submissions: list[tuple[int, list[str]]], echo: Echo
 ) -> list[SubmittedJob]:
     """Every script first, then the sbatch calls, as the original launcher does.
 
@@ -290,7 +290,7 @@ def _submit_one_by_one(
 
 
 def _submit_arrays(
-    store: PlainStore, plan: SlurmPlan, submissions: list[tuple[int, list[str]]],
+    store: Store, plan: SlurmPlan, submissions: list[tuple[int, list[str]]],
     arrays: list[tuple[int, list[str]]], echo: Echo,
 ) -> list[SubmittedJob]:
     """One sbatch per array; every task's experiment script is on disk before its array goes out."""
@@ -308,7 +308,7 @@ def _submit_arrays(
 
 
 def _record_launch(
-    store: PlainStore, plan: SlurmPlan
+    store: Store, plan: SlurmPlan
 ) -> tuple[int, list[tuple[int, list[str]]], list[tuple[int, list[str]]]]:
     """One transaction for every intent; each real sbatch's argv carries its tag.
 
@@ -329,13 +329,9 @@ def _record_launch(
         template_path=str(Path(options.template_path).absolute()) if options.template_path else None,
         template_text=plan.template_text, print_only=options.print_only, launch_uuid=plan.launch_uuid,
     )
-    with store.plain() as connection:
-        insert_many(connection, "launches", [launch])
-        launch_id = connection.execute("SELECT last_insert_rowid()").fetchone()[0]
-        first = {
-            table: (connection.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0) + 1
-            for table in ("experiments", "scripts", "submissions", "slurm_arrays")
-        }
+    with store.write() as connection:
+        launch_id = writes.insert(connection, "launches", launch)
+        first = writes.next_ids(connection, ("experiments", "scripts", "submissions", "slurm_arrays"))
         array_rows, planned_arrays = [], []
         task_of: dict[int, tuple[int, int]] = {}
         for number, array in enumerate(plan.arrays):
@@ -369,7 +365,7 @@ def _record_launch(
             planned.append((submission_id, argv))
         for table, rows in (("slurm_arrays", array_rows), ("experiments", experiments), ("scripts", scripts),
                             ("submissions", submissions), ("state_changes", changes)):
-            insert_many(connection, table, rows)
+            writes.insert_many(connection, table, rows)
         return launch_id, planned, planned_arrays
 
 

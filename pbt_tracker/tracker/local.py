@@ -14,7 +14,7 @@ import os
 import signal
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,11 +25,9 @@ from pbt_tracker import processes, states
 from pbt_tracker.errors import OptionError
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
-from pbt_tracker.store import Store, open_store
-from pbt_tracker.store.models import Experiment, Launch, StateChange, Submission, utcnow
+from pbt_tracker.store import Store, open_store, queries, utcnow, writes
 from pbt_tracker.tracker.launch import LaunchOptions, checked_specs, experiment_values, launch_values
 from pbt_tracker.tracker.record import Echo, quiet
-from pbt_tracker.tracker.selection import with_launch
 
 EXIT_DIR = ".exit"
 
@@ -119,44 +117,47 @@ def _record_launch(
 ) -> tuple[int, list[LocalJob]]:
     now = utcnow()
     me = processes.this_process()
-    with store.transaction() as session:
-        launch = Launch(**launch_values(
-            store.workdir, run_description, backend="processes", run_module=options.run_module,
-            train_dir=options.train_dir, experiment_suffix=options.experiment_suffix,
-            recorded_options=options.recorded_options, template_path=None, template_text=None, print_only=False,
-        ))
-        session.add(launch)
-        created = []
+    launch = launch_values(
+        store.workdir, run_description, backend="processes", run_module=options.run_module,
+        train_dir=options.train_dir, experiment_suffix=options.experiment_suffix,
+        recorded_options=options.recorded_options, template_path=None, template_text=None, print_only=False,
+    )
+    jobs = []
+    with store.write() as connection:
+        launch_id = writes.insert(connection, "launches", launch)
         for position, (spec, argv) in enumerate(planned):
-            experiment = Experiment(launch=launch, **experiment_values(position, spec))
-            submission = local_attempt(experiment, 1, argv, store.workdir, me, now)
-            session.add_all([experiment, submission])
-            created.append((experiment, submission))
-        session.flush()
-        jobs = [local_job(store.workdir, experiment, submission) for experiment, submission in created]
-        return launch.id, jobs
+            values = experiment_values(position, spec)
+            experiment_id = writes.insert(connection, "experiments", {"launch_id": launch_id, **values})
+            experiment = LocalExperiment(experiment_id, spec.name, values["env_vars"], spec.train_dir)
+            jobs.append(local_attempt(connection, experiment, 1, argv, store.workdir, me, now))
+    return launch_id, jobs
+
+
+@dataclass(frozen=True)
+class LocalExperiment:
+    """What a local attempt needs to know of its experiment."""
+
+    id: int
+    name: str
+    env_vars: dict[str, Any] | None
+    train_dir: str
 
 
 def local_attempt(
-    experiment: Experiment, attempt: int, argv: list[str], workdir: Path, me: ProcessId, now: datetime | None = None
-) -> Submission:
-    """A queued attempt of a local experiment, owned by the runner `me`."""
+    connection, experiment: LocalExperiment, attempt: int, argv: list[str], workdir: Path, me: ProcessId,  # type: ignore[no-untyped-def]
+    now: datetime | None = None,
+) -> LocalJob:
+    """Record a queued attempt of a local experiment, owned by the runner `me`, in the caller's transaction."""
     now = now or utcnow()
-    submission = Submission(
-        experiment=experiment, attempt=attempt, argv=argv, log_path=str(log_path(workdir, experiment.name, attempt)),
-        state=states.PENDING, intended_at=now, updated_at=now, host=me.host, runner_pid=me.pid,
-        runner_start=me.start,
-    )
-    submission.state_changes.append(StateChange(state=states.PENDING, observed_at=now, detail="queued locally"))
-    return submission
-
-
-def local_job(workdir: Path, experiment: Experiment, submission: Submission) -> LocalJob:
-    return LocalJob(
-        submission.id, experiment.name, list(submission.argv), experiment.env_vars, experiment.train_dir,
-        Path(submission.log_path or log_path(workdir, experiment.name, submission.attempt)),
-        workdir / EXIT_DIR / str(submission.id),
-    )
+    log = log_path(workdir, experiment.name, attempt)
+    submission_id = writes.insert(connection, "submissions", {
+        "experiment_id": experiment.id, "attempt": attempt, "argv": argv, "log_path": str(log),
+        "state": states.PENDING, "intended_at": now, "updated_at": now, "host": me.host, "runner_pid": me.pid,
+        "runner_start": me.start,
+    })
+    writes.add_state_change(connection, submission_id, states.PENDING, now, "queued locally")
+    return LocalJob(submission_id, experiment.name, argv, experiment.env_vars, experiment.train_dir, log,
+                    workdir / EXIT_DIR / str(submission_id))
 
 
 class Runner:
@@ -208,8 +209,8 @@ class Runner:
         return gpu if gpu is not None and free[gpu] > 0 else None
 
     def _start(self, job: LocalJob) -> None:
-        with self.store.transaction() as session:
-            if session.get_one(Submission, job.submission_id).state != states.PENDING:
+        with self.store.read() as connection:
+            if queries.submission(connection, job.submission_id)["state"] != states.PENDING:
                 self.echo(f"Not starting {job.experiment}: it was cancelled")
                 return
         env = dict(os.environ)
@@ -230,16 +231,14 @@ class Runner:
             return
         started = processes.start_ticks(process.pid)
         now = utcnow()
-        with self.store.transaction() as session:
-            submission = session.get_one(Submission, job.submission_id)
-            submission.job_id = str(process.pid)
-            submission.process_start = started
-            submission.node = processes.hostname()
-            submission.host = processes.hostname()
-            submission.state = states.RUNNING
-            submission.submitted_at = submission.started_at = submission.updated_at = now
-            session.add(StateChange(submission_id=submission.id, state=states.RUNNING, observed_at=now,
-                                    detail=f"pid {process.pid}" + (f", GPU {gpu}" if gpu is not None else "")))
+        here = processes.hostname()
+        with self.store.write() as connection:
+            writes.change_state(
+                connection, job.submission_id, None, states.RUNNING, now,
+                f"pid {process.pid}" + (f", GPU {gpu}" if gpu is not None else ""),
+                job_id=str(process.pid), process_start=started, node=here, host=here, submitted_at=now,
+                started_at=now,
+            )
         self.running[job.submission_id] = (job, process, gpu)
         self.echo(f"Started {job.experiment} (pid {process.pid}" + (f", GPU {gpu})" if gpu is not None else ")"))
 
@@ -256,19 +255,17 @@ class Runner:
 
     def _finish(self, job: LocalJob, state: str | None, code: int | None, detail: str | None,
                 pid: int | None = None) -> None:
-        with self.store.transaction() as session:
-            submission = session.get_one(Submission, job.submission_id)
+        with self.store.write() as connection:
+            submission = queries.submission(connection, job.submission_id)
             final = state or ended_state(submission, code)
-            record_end(session, submission, final, code, detail)
+            record_end(connection, submission, final, code, detail)
         self.outcomes.append(LocalOutcome(job.experiment, final, code, pid))
         self.echo(f"Process finished {job.experiment}: {final}" + (f" (exit code {code})" if code is not None else ""))
 
     def _stop_all(self) -> None:
         """Ctrl-C: stop every experiment this runner started, and start no more."""
-        now = utcnow()
-        with self.store.transaction() as session:
-            for submission_id in [*self.running, *(job.submission_id for job in self.pending)]:
-                session.get_one(Submission, submission_id).cancel_requested_at = now
+        with self.store.write() as connection:
+            writes.request_cancel(connection, [*self.running, *(job.submission_id for job in self.pending)], utcnow())
         processes.terminate_groups(
             [ProcessId(process.pid, processes.start_ticks(process.pid), processes.hostname())
              for _job, process, _gpu in self.running.values()]
@@ -287,24 +284,21 @@ class Runner:
         self.running.clear()
 
 
-def ended_state(submission: Submission, code: int | None) -> str:
-    if submission.cancel_requested_at is not None or submission.state == states.CANCELLED:
+def ended_state(submission: Mapping[str, Any], code: int | None) -> str:
+    if submission["cancel_requested_at"] is not None or submission["state"] == states.CANCELLED:
         return states.CANCELLED
     if code is None:
         return states.UNKNOWN
     return states.COMPLETED if code == 0 else states.FAILED
 
 
-def record_end(session, submission: Submission, state: str, code: int | None, detail: str | None) -> None:  # type: ignore[no-untyped-def]
+def record_end(connection, submission: Mapping[str, Any], state: str, code: int | None, detail: str | None) -> None:  # type: ignore[no-untyped-def]
+    """A local attempt is over, in the caller's transaction; its end time only if it had started."""
     now = utcnow()
-    changed = submission.state != state
-    submission.state = state
-    submission.exit_code = code
-    if submission.started_at is not None:
-        submission.ended_at = submission.ended_at or now
-    submission.updated_at = now
-    if changed:
-        session.add(StateChange(submission_id=submission.id, state=state, observed_at=now, detail=detail))
+    values: dict[str, Any] = {"exit_code": code}
+    if submission["started_at"] is not None and submission["ended_at"] is None:
+        values["ended_at"] = now
+    writes.change_state(connection, submission["id"], submission["state"], state, now, detail, **values)
 
 
 class _Flag:
@@ -349,32 +343,28 @@ def sync_processes(store: Store) -> tuple[int, int, list[str]]:
     experiments whose runner has gone will never start: SUBMIT_FAILED, so
     that resubmit-failed picks them up.
     """
-    from sqlalchemy import select
-
     here = processes.hostname()
     asked = changed = 0
     elsewhere: set[str] = set()
-    with store.transaction() as session:
-        rows = session.scalars(
-            with_launch(select(Submission))
-            .where(Launch.backend == "processes", Submission.state.in_([states.PENDING, states.RUNNING, states.SUBMITTING]))
-        ).all()
-        for submission in rows:
-            if submission.host and submission.host != here:
-                elsewhere.add(submission.host)
+    with store.write() as connection:
+        for submission in queries.unsettled_local(
+            connection, "processes", (states.PENDING, states.RUNNING, states.SUBMITTING)
+        ):
+            if submission["host"] and submission["host"] != here:
+                elsewhere.add(submission["host"])
                 continue
             asked += 1
-            before = submission.state
-            if submission.state == states.RUNNING and submission.job_id:
-                if processes.is_running(ProcessId(int(submission.job_id), submission.process_start, here)):
+            if submission["state"] == states.RUNNING and submission["job_id"]:
+                if processes.is_running(ProcessId(int(submission["job_id"]), submission["process_start"], here)):
                     continue
-                code = processes.read_exit_file(store.workdir / EXIT_DIR / str(submission.id))
-                record_end(session, submission, ended_state(submission, code), code,
+                code = processes.read_exit_file(store.workdir / EXIT_DIR / str(submission["id"]))
+                record_end(connection, submission, ended_state(submission, code), code,
                            "process ended" if code is not None else "process ended without an exit code")
-            elif submission.runner_pid and not processes.is_running(
-                ProcessId(submission.runner_pid, submission.runner_start, here)
+                changed += 1
+            elif submission["runner_pid"] and not processes.is_running(
+                ProcessId(submission["runner_pid"], submission["runner_start"], here)
             ):
-                record_end(session, submission, states.SUBMIT_FAILED, None, "its launcher stopped before starting it")
-            changed += submission.state != before
+                record_end(connection, submission, states.SUBMIT_FAILED, None, "its launcher stopped before starting it")
+                changed += 1
     notes = [f"experiments running on {host} can only be checked there" for host in sorted(elsewhere)]
     return asked, changed, notes

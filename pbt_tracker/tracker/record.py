@@ -1,38 +1,22 @@
-"""Writing submissions' outcomes and the files derived from the record.
-
-Plain SQL on the sqlite3 connection of either kind of store (`plain()`): a
-launch writes here without SQLAlchemy, a resubmission through it.
-"""
+"""Writing sbatch's answers, and the files derived from the record (scancel.sh)."""
 
 from __future__ import annotations
 
 import hashlib
 import shlex
-import sqlite3
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from pbt_tracker import slurm, states
 from pbt_tracker.errors import StoreError
 from pbt_tracker.files import write_text_atomic
 from pbt_tracker.sbatch_script import SCANCEL_SCRIPT_NAME, scancel_script
 from pbt_tracker.slurm import SubmitOutcome
-from pbt_tracker.store.plain import sql_time, utcnow
+from pbt_tracker.store import Store, queries, utcnow, writes
 
 Echo = Callable[[str], None]
-
-
-class Record(Protocol):
-    """What these writers need of a store: its workdir and a plain write transaction."""
-
-    workdir: Path
-
-    def plain(self) -> AbstractContextManager[sqlite3.Connection]: ...
-
 
 def quiet(_: str) -> None:
     pass
@@ -59,7 +43,7 @@ class Answers:
     shells see new job ids soon.
     """
 
-    def __init__(self, store: Record, echo: Echo = quiet, max_wait: float = 0.25) -> None:
+    def __init__(self, store: Store, echo: Echo = quiet, max_wait: float = 0.25) -> None:
         self.store = store
         self.echo = echo
         self.max_wait = max_wait
@@ -94,40 +78,24 @@ class Answers:
             self._pending = []
 
 
-def complete_array(store: Record, array_id: int, outcome: SubmitOutcome | None, error: str | None = None) -> None:
-    """Settle an array and all its tasks in one transaction: task N of array job A is job A_N."""
-    now = sql_time(utcnow())
+def complete_array(store: Store, array_id: int, outcome: SubmitOutcome | None, error: str | None = None) -> None:
+    """Settle an array and all its tasks in one transaction."""
     result = outcome.result if outcome else None
     job_id = outcome.job_id if outcome else None
     if job_id is not None:
         state = states.SUBMITTED
     else:
         state = states.UNKNOWN if outcome is not None and outcome.uncertain else states.SUBMIT_FAILED
-    stdout = result.stdout if result else None
-    stderr = result.stderr if result and result.stderr else error
-    returncode = result.returncode if result else None
-    with store.plain() as connection:
-        connection.execute(
-            "UPDATE slurm_arrays SET job_id = ?, submit_returncode = ?, submit_stdout = ?, submit_stderr = ?, "
-            "submitted_at = ? WHERE id = ?",
-            (job_id, returncode, stdout, stderr, now if job_id else None, array_id),
-        )
-        connection.execute(
-            "UPDATE submissions SET state = ?, updated_at = ?, submit_returncode = ?, submit_stdout = ?, "
-            "submit_stderr = ?, job_id = CASE WHEN ? IS NULL THEN NULL ELSE ? || '_' || array_task END, "
-            "cluster = ?, submitted_at = ? WHERE array_id = ?",
-            (state, now, returncode, stdout, stderr, job_id, job_id, outcome.cluster if outcome else None,
-             now if job_id else None, array_id),
-        )
-        connection.execute(
-            "INSERT INTO state_changes (submission_id, state, observed_at, detail) "
-            "SELECT id, ?, ?, ? FROM submissions WHERE array_id = ? ORDER BY id",
-            (state, now, error, array_id),
+    with store.write() as connection:
+        writes.complete_array(
+            connection, array_id, state, utcnow(), job_id, result.returncode if result else None,
+            result.stdout if result else None, result.stderr if result and result.stderr else error,
+            outcome.cluster if outcome else None, error,
         )
 
 
 def send_array(
-    store: Record, array_id: int, argv: list[str], names: list[str], files: list[tuple[Path, str]], echo: Echo,
+    store: Store, array_id: int, argv: list[str], names: list[str], files: list[tuple[Path, str]], echo: Echo,
     print_only: bool = False,
 ) -> list[SubmittedJob]:
     """Write an array's files (its tasks' scripts, then its own), sbatch it and settle every task.
@@ -158,13 +126,13 @@ def send_array(
 
 
 def complete_submissions(
-    store: Record, completions: list[tuple[int, str, SubmitOutcome | None, str | None]]
+    store: Store, completions: list[tuple[int, str, SubmitOutcome | None, str | None]]
 ) -> None:
     """Each (submission, state, outcome, error) written with its state change, all in one transaction."""
-    now = sql_time(utcnow())
-    with store.plain() as connection:
+    now = utcnow()
+    with store.write() as connection:
         for submission_id, state, outcome, error in completions:
-            values: dict[str, object] = {"state": state, "updated_at": now}
+            values: dict[str, object] = {}
             result = outcome.result if outcome else None
             if result is not None:
                 values.update(submit_returncode=result.returncode, submit_stdout=result.stdout,
@@ -173,25 +141,13 @@ def complete_submissions(
                 values.update(job_id=outcome.job_id, cluster=outcome.cluster, submitted_at=now)
             elif error and not (result and result.stderr):
                 values["submit_stderr"] = error
-            assignments = ", ".join(f"{column} = ?" for column in values)
-            connection.execute(
-                f"UPDATE submissions SET {assignments} WHERE id = ?", (*values.values(), submission_id)
-            )
-            connection.execute(
-                "INSERT INTO state_changes (submission_id, state, observed_at, detail) VALUES (?, ?, ?, ?)",
-                (submission_id, state, now, error),
-            )
+            writes.change_state(connection, submission_id, None, state, now, error, **values)
 
 
-def write_scancel_script(store: Record) -> Path:
+def write_scancel_script(store: Store) -> Path:
     """Rewrite scancel.sh from the record, so it covers every launch from this workdir."""
-    with store.plain() as connection:
-        job_ids = [job_id for (job_id,) in connection.execute(
-            "SELECT s.job_id FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
-            "JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = 'slurm' AND s.job_id IS NOT NULL "
-            f"AND s.state IN ({', '.join('?' for _ in states.MAY_BE_ACTIVE)}) ORDER BY s.id",
-            sorted(states.MAY_BE_ACTIVE),
-        )]
+    with store.read() as connection:
+        job_ids = queries.active_job_ids(connection, "slurm")
     path = store.workdir / SCANCEL_SCRIPT_NAME
     try:
         write_text_atomic(path, scancel_script(job_ids), executable=True)

@@ -8,11 +8,9 @@ same time, sees that attempt as the latest and leaves the experiment alone.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from pbt_tracker import processes, slurm, states
 from pbt_tracker.errors import OptionError
@@ -31,9 +29,8 @@ from pbt_tracker.sbatch_script import (
     submission_tag,
     with_tag,
 )
-from pbt_tracker.store import Store
-from pbt_tracker.store.models import Launch, Script, SlurmArray, StateChange, Submission, utcnow
-from pbt_tracker.tracker.local import LocalJob, LocalOutcome, Runner, local_attempt, local_job
+from pbt_tracker.store import Store, queries, utcnow, writes
+from pbt_tracker.tracker.local import LocalExperiment, LocalJob, LocalOutcome, Runner, local_attempt
 from pbt_tracker.tracker.record import (
     Answers,
     Echo,
@@ -42,7 +39,14 @@ from pbt_tracker.tracker.record import (
     send_array,
     sha256_text,
 )
-from pbt_tracker.tracker.selection import Selection, check_names_exist, selected_rows
+from pbt_tracker.tracker.selection import Selection
+
+# What the selection reads of each failed experiment's latest attempt.
+_COLUMNS = (
+    "s.id, s.attempt, s.argv, s.log_path, s.array_id, s.script_id, e.id AS experiment_id, e.name, e.env_vars, "
+    "e.train_dir, l.id AS launch_id, l.backend, l.uuid, l.options, sc.path AS script_path, sc.text AS script_text, "
+    "sc.sha256 AS script_sha256"
+)
 
 RESUBMITTABLE = frozenset(
     {
@@ -67,7 +71,15 @@ class _Planned:
     script_path: Path
     script_text: str
     own_argv: list[str] = field(default_factory=list)  # before its tag
-    array_launch: Launch | None = None  # set when it failed as a task of an array of this launch
+    array_launch: _ArrayLaunch | None = None  # set when it failed as a task of an array of this launch
+    log_path: str = ""
+
+
+@dataclass(frozen=True)
+class _ArrayLaunch:
+    id: int
+    uuid: str
+    array_limit: int | None
 
 
 @dataclass(frozen=True)
@@ -121,73 +133,70 @@ def resubmit_failed(
     result = ResubmitResult(dry_run)
     planned: list[_Planned] = []
     arrays: list[_PlannedArray] = []
-    attempts: dict[int, Submission] = {}
     local: dict[int, tuple[dict, list[LocalJob]]] = {}
-    with store.transaction() as session:
-        check_names_exist(session, selection)
-        rows = session.execute(selected_rows(query)).all()
-        if not dry_run and any(launch.backend == "slurm" for _s, _e, launch, _sc in rows):
+    with store.write() as connection:
+        queries.check_names_exist(connection, selection)
+        rows = queries.selected(connection, query, _COLUMNS)
+        if not dry_run and any(row["backend"] == "slurm" for row in rows):
             slurm.require_command("sbatch")
         changed = []
         me = processes.this_process()
-        for submission, experiment, launch, script in rows:
-            if max_attempts is not None and submission.attempt >= max_attempts:
-                result.skipped_max_attempts.append(experiment.name)
+        for row in rows:
+            name, attempt = row["name"], row["attempt"] + 1
+            if max_attempts is not None and row["attempt"] >= max_attempts:
+                result.skipped_max_attempts.append(name)
                 continue
-            if launch.backend == "processes":
-                result.planned.append((experiment.name, submission.attempt + 1))
+            argv = json.loads(row["argv"])
+            if row["backend"] == "processes":
+                result.planned.append((name, attempt))
                 if not dry_run:
-                    attempt = local_attempt(experiment, submission.attempt + 1, list(submission.argv), store.workdir, me)
-                    session.add(attempt)
-                    session.flush()
-                    local.setdefault(launch.id, (dict(launch.options), []))[1].append(
-                        local_job(store.workdir, experiment, attempt)
+                    experiment = LocalExperiment(row["experiment_id"], name, json.loads(row["env_vars"] or "null"),
+                                                 row["train_dir"])
+                    local.setdefault(row["launch_id"], (json.loads(row["options"]), []))[1].append(
+                        local_attempt(connection, experiment, attempt, argv, store.workdir, me)
                     )
                 continue
-            if script is None:
+            if row["script_id"] is None:
                 continue
-            on_disk = _read(Path(script.path))
-            if on_disk is not None and hashlib.sha256(on_disk).hexdigest() != script.sha256:
+            script_id, script_path, script_text = row["script_id"], row["script_path"], row["script_text"]
+            on_disk = _read(Path(script_path))
+            if on_disk is not None and hashlib.sha256(on_disk).hexdigest() != row["script_sha256"]:
                 if not accept_changed:
-                    changed.append(script.path)
+                    changed.append(script_path)
                     continue
-                text = on_disk.decode("utf-8", errors="replace")
-                script = Script(experiment=experiment, path=script.path, text=text, sha256=sha256_text(text))
-                session.add(script)
-            result.planned.append((experiment.name, submission.attempt + 1))
+                script_text = on_disk.decode("utf-8", errors="replace")
+                script_id = writes.insert(connection, "scripts", {
+                    "experiment_id": row["experiment_id"], "path": script_path, "text": script_text,
+                    "sha256": sha256_text(script_text), "created_at": utcnow(),
+                })
+            result.planned.append((name, attempt))
             if dry_run:
                 continue
             now = utcnow()
-            attempt = Submission(
-                experiment=experiment,
-                script=script,
-                attempt=submission.attempt + 1,
-                argv=list(submission.argv),
-                log_path=submission.log_path,
-                state=states.SUBMITTING,
-                intended_at=now,
-                updated_at=now,
-                host=me.host,
-                runner_pid=me.pid,
-                runner_start=me.start,
-            )
-            attempt.state_changes.append(StateChange(state=states.SUBMITTING, observed_at=now, detail="resubmit"))
-            session.add(attempt)
-            session.flush()
-            own_argv = list(attempt.argv)
-            if launch.uuid:
-                attempt.argv = with_tag(attempt.argv, submission_tag(launch.uuid, attempt.id))
-            attempts[attempt.id] = attempt
+            submission_id = writes.insert(connection, "submissions", {
+                "experiment_id": row["experiment_id"], "script_id": script_id, "attempt": attempt, "argv": argv,
+                "log_path": row["log_path"], "state": states.SUBMITTING, "intended_at": now, "updated_at": now,
+                "host": me.host, "runner_pid": me.pid, "runner_start": me.start,
+            })
+            writes.add_state_change(connection, submission_id, states.SUBMITTING, now, "resubmit")
+            tagged = argv
+            if row["uuid"]:
+                tagged = with_tag(argv, submission_tag(row["uuid"], submission_id))
+                writes.update(connection, "submissions", submission_id, {"argv": tagged})
+            array_launch = None
+            if row["array_id"] is not None and row["uuid"]:
+                limit = json.loads(row["options"]).get("slurm_array_limit")
+                array_launch = _ArrayLaunch(row["launch_id"], row["uuid"], limit)
             planned.append(_Planned(
-                attempt.id, experiment.name, attempt.attempt, attempt.argv, Path(script.path), script.text, own_argv,
-                launch if submission.array_id is not None and launch.uuid else None,
+                submission_id, name, attempt, tagged, Path(script_path), script_text, argv, array_launch,
+                row["log_path"] or "",
             ))
         if changed:
             raise OptionError(
                 f"{len(changed)} script(s) changed on disk since they were recorded: {', '.join(changed)}; "
                 "restore them, or pass --accept-changed to submit them as they are now"
             )
-        planned, arrays = _as_arrays(session, store.workdir, planned, attempts)
+        planned, arrays = _as_arrays(connection, store.workdir, planned)
     for options, jobs in local.values():
         runner = Runner(
             store, jobs, int(options.get("max_parallel") or 4), int(options.get("num_gpus") or 1),
@@ -217,16 +226,14 @@ def resubmit_failed(
     return result
 
 
-def _as_arrays(
-    session: Session, workdir: Path, planned: list[_Planned], attempts: dict[int, Submission]
-) -> tuple[list[_Planned], list[_PlannedArray]]:
+def _as_arrays(connection, workdir: Path, planned: list[_Planned]) -> tuple[list[_Planned], list[_PlannedArray]]:  # type: ignore[no-untyped-def]
     """Failed tasks of an array go out again as an array, with the launch's %N limit, split at MaxArraySize.
 
     Tasks are grouped by launch, by their scripts' #SBATCH lines and by their
     sbatch options; a task alone in its group goes out as a job of its own.
     """
     groups: dict[tuple[int, tuple[str, ...], tuple[str, ...]], list[_Planned]] = {}
-    launches: dict[int, Launch] = {}
+    launches: dict[int, _ArrayLaunch] = {}
     alone = []
     for job in planned:
         options = sbatch_options(job.own_argv)
@@ -243,34 +250,27 @@ def _as_arrays(
             continue
         limit = limit or slurm.max_array_size()
         for chunk in array_chunks(len(members), limit):
-            arrays.append(_record_array(session, workdir, launches[launch_id], list(options),
-                                        [members[index] for index in chunk], attempts))
+            arrays.append(_record_array(connection, workdir, launches[launch_id], list(options),
+                                        [members[index] for index in chunk]))
     return alone, arrays
 
 
-def _record_array(
-    session: Session, workdir: Path, launch: Launch, options: list[str], members: list[_Planned],
-    attempts: dict[int, Submission],
-) -> _PlannedArray:
-    number = session.scalar(select(func.count()).select_from(SlurmArray).where(SlurmArray.launch_id == launch.id))
-    path = array_script_path(workdir, launch.uuid or "", number or 0)
+def _record_array(connection, workdir: Path, launch: _ArrayLaunch, options: list[str], members: list[_Planned]) -> _PlannedArray:  # type: ignore[no-untyped-def]
+    path = array_script_path(workdir, launch.uuid, queries.array_count(connection, launch.id))
     log = array_log_path(workdir, path)
-    tasks = [ArrayTask(job.script_path, job.script_text, attempts[job.submission_id].log_path or "")
-             for job in members]
+    tasks = [ArrayTask(job.script_path, job.script_text, job.log_path) for job in members]
     text = render_array_script(sbatch_directives(members[0].script_text), tasks)
-    spec = array_spec(len(members), launch.options.get("slurm_array_limit"))
-    argv = array_argv_from(options, path, log, spec)
-    array = SlurmArray(launch_id=launch.id, path=str(path), text=text, sha256=sha256_text(text), argv=argv,
-                       task_count=len(members), intended_at=utcnow())
-    session.add(array)
-    session.flush()
-    array.argv = with_tag(array.argv, array_tag(launch.uuid or "", array.id))
+    argv = array_argv_from(options, path, log, array_spec(len(members), launch.array_limit))
+    array_id = writes.insert(connection, "slurm_arrays", {
+        "launch_id": launch.id, "path": str(path), "text": text, "sha256": sha256_text(text), "argv": argv,
+        "task_count": len(members), "intended_at": utcnow(),
+    })
+    argv = with_tag(argv, array_tag(launch.uuid, array_id))
+    writes.update(connection, "slurm_arrays", array_id, {"argv": argv})
     for task, job in enumerate(members):
-        attempt = attempts[job.submission_id]
-        attempt.argv = job.own_argv
-        attempt.array_id = array.id
-        attempt.array_task = task
-    return _PlannedArray(array.id, array.argv, [job.experiment for job in members],
+        writes.update(connection, "submissions", job.submission_id,
+                      {"argv": job.own_argv, "array_id": array_id, "array_task": task})
+    return _PlannedArray(array_id, argv, [job.experiment for job in members],
                          [*((job.script_path, job.script_text) for job in members), (path, text)])
 
 

@@ -11,17 +11,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, select, update
-
 from pbt_tracker import processes, slurm, states
 from pbt_tracker.errors import AccountingUnavailable, SchedulerError
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.sbatch_script import TAG_PREFIX, array_tag, submission_tag, tag_argument
 from pbt_tracker.slurm import JobObservation
-from pbt_tracker.store import Store
-from pbt_tracker.store.models import Launch, StateChange, Submission, utcnow
+from pbt_tracker.store import Store, queries, utcnow, writes
+from pbt_tracker.store.connection import parse_time
 from pbt_tracker.tracker.record import write_scancel_script
-from pbt_tracker.tracker.selection import with_launch
 
 # Records written before launches found a running sbatch by its tag noted the sbatch's pid,
 # with its start taken from the boot clock at spawn time, a tick or two off the real one.
@@ -87,20 +84,8 @@ def _recover_unanswered(store: Store, result: SyncResult) -> None:
     others never did, and become SUBMIT_FAILED so that resubmit-failed sends
     them. A submitter still running is left alone.
     """
-    with store.transaction() as session:
-        rows = session.execute(
-            with_launch(
-                select(Submission.id, Submission.host, Submission.runner_pid, Submission.runner_start,
-                       Submission.submit_pid, Submission.submit_pid_start, Launch.uuid, Launch.username,
-                       Submission.array_id, Submission.array_task)
-            )
-            .where(
-                Launch.backend == "slurm",
-                Launch.uuid.is_not(None),
-                Submission.job_id.is_(None),
-                Submission.state.in_([states.SUBMITTING, states.UNKNOWN]),
-            )
-        ).all()
+    with store.read() as connection:
+        rows = queries.unanswered(connection, "slurm")
     here = processes.hostname()
     orphans = []
     in_flight = 0
@@ -136,26 +121,25 @@ def _recover_unanswered(store: Store, result: SyncResult) -> None:
         tagged.update(slurm.query_tagged_jobs(username, TAG_PREFIX))
     now = utcnow()
     twice: set[str] = set()
-    with store.transaction() as session:
+    with store.write() as connection:
         for orphan in orphans:
-            submission = session.get_one(Submission, orphan.submission_id)
-            if submission.job_id is not None or submission.state not in (states.SUBMITTING, states.UNKNOWN):
+            submission = queries.submission(connection, orphan.submission_id)
+            if submission["job_id"] is not None or submission["state"] not in (states.SUBMITTING, states.UNKNOWN):
                 continue  # settled meanwhile by someone else
             found = _jobs_with_tag(orphan, tagged)
+            values: dict[str, object] = {}
             if found:
-                submission.job_id = found[0]
-                submission.submitted_at = submission.submitted_at or now
+                values.update(job_id=found[0], submitted_at=parse_time(submission["submitted_at"]) or now)
                 state, detail = states.SUBMITTED, f"found in squeue by its tag {orphan.tag}"
                 if len(found) > 1 and orphan.tag not in twice:
                     twice.add(orphan.tag)
                     result.notes.append(f"{orphan.tag} reached Slurm more than once: jobs {', '.join(found)}")
             else:
                 state, detail = states.SUBMIT_FAILED, "its submitter stopped before the job reached Slurm"
-                submission.submit_stderr = submission.submit_stderr or detail
-            submission.state = state
-            submission.updated_at = now
-            session.add(StateChange(submission_id=orphan.submission_id, state=state, observed_at=now, detail=detail))
-            result.changed += 1
+                values["submit_stderr"] = submission["submit_stderr"] or detail
+            if writes.change_state(connection, orphan.submission_id, submission["state"], state, now, detail,
+                                   **values):
+                result.changed += 1
 
 
 @dataclass(frozen=True)
@@ -176,53 +160,37 @@ def _jobs_with_tag(orphan: _Orphan, tagged: dict[str, list[str]]) -> list[str]:
 
 
 def _sync_known_jobs(store: Store, result: SyncResult) -> None:
-    with store.transaction() as session:
-        rows = session.execute(
-            with_launch(
-                select(Submission.id, Submission.job_id, Submission.state, Submission.intended_at, Submission.node,
-                       Submission.started_at, Submission.ended_at, Submission.exit_code, Launch.username,
-                       Submission.cancel_requested_at)
-            )
-            .where(
-                Launch.backend == "slurm",
-                Submission.job_id.is_not(None),
-                Submission.state.not_in(states.FINAL),
-            )
-        ).all()
-    tracked = [_Tracked(*row) for row in rows]
+    with store.read() as connection:
+        rows = queries.tracked_jobs(connection, "slurm")
+    tracked = [
+        _Tracked(row["id"], row["job_id"], row["state"], parse_time(row["intended_at"]), row["node"],
+                 parse_time(row["started_at"]), parse_time(row["ended_at"]), row["exit_code"], row["username"],
+                 parse_time(row["cancel_requested_at"]))
+        for row in rows
+    ]
     result.asked += len({t.job_id for t in tracked})
     if not tracked:
         return
     observations = _observe(tracked, result)
     now = utcnow()
-    updates, changes = [], []
+    updates = []
     for item in tracked:
         observation = observations.get(item.job_id)
         values = _new_values(item, observation)
         if values is None:
             continue  # nothing new: no write, so a sync of a quiet queue costs one read
-        updates.append({"submission_id": item.submission_id, "updated_at": now, **values})
-        if values["state"] != item.state:
-            detail = observation.source if observation else (
-                "cancelled by pbt-track; Slurm no longer knows it" if item.cancel_requested_at
-                else "Slurm no longer knows this job"
-            )
-            changes.append({"submission_id": item.submission_id, "state": values["state"], "observed_at": now,
-                            "detail": detail})
+        detail = observation.source if observation else (
+            "cancelled by pbt-track; Slurm no longer knows it" if item.cancel_requested_at
+            else "Slurm no longer knows this job"
+        )
+        updates.append((item, values, detail))
     if not updates:
         return
-    table = Submission.__table__
-    with store.transaction() as session:
-        session.connection().execute(
-            update(table).where(table.c.id == bindparam("submission_id")).values(
-                state=bindparam("state"), node=bindparam("node"), started_at=bindparam("started_at"),
-                ended_at=bindparam("ended_at"), exit_code=bindparam("exit_code"), updated_at=bindparam("updated_at"),
-            ),
-            updates,
-        )
-        if changes:
-            session.connection().execute(insert(StateChange.__table__), changes)
-    result.changed += len(changes)
+    with store.write() as connection:
+        for item, values, detail in updates:
+            state = values.pop("state")
+            if writes.change_state(connection, item.submission_id, item.state, state, now, detail, **values):
+                result.changed += state != item.state
 
 
 def _observe(tracked: list[_Tracked], result: SyncResult) -> dict[str, JobObservation | None]:

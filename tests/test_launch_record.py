@@ -1,20 +1,19 @@
-"""A launch's road to the database: plain sqlite3, the same schema and rows as SQLAlchemy's, no SQLAlchemy import."""
+"""What a launch writes: its rows, on the standard library's sqlite3 alone, into new and old workdirs."""
 
 from __future__ import annotations
 
 import shutil
 import sqlite3
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import JSON
 
 from pbt_tracker.errors import SchemaTooNewError
-from pbt_tracker.store import open_store, tables
-from pbt_tracker.store.plain import JSON_COLUMNS, SCHEMA_HEAD, open_plain_store
+from pbt_tracker.store import open_store
 from tests.conftest import REPO_ROOT, query, run_with_modules
-from tests.test_store import migrated, schema
+from tests.test_store import SCHEMA_HEAD
 
 def submit(tmp_path: Path, work: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     return run_with_modules("submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm", "--workdir",
@@ -28,40 +27,21 @@ def test_a_slurm_launch_never_imports_sqlalchemy(tmp_path: Path) -> None:
     assert query(tmp_path / "w" / "pbt_tracker.db", "SELECT count(*) FROM submissions") == [(3,)]
 
 
-def test_a_new_database_from_a_launch_has_exactly_the_schema_the_migrations_build(tmp_path: Path) -> None:
-    open_plain_store(tmp_path / "new").close()
-    assert schema(tmp_path / "new" / "pbt_tracker.db") == schema(migrated(tmp_path / "old.db"))
-
-
-def test_json_columns_written_by_hand_are_the_tables_json_columns() -> None:
-    declared = {
-        table.name: frozenset(column.name for column in table.columns if isinstance(column.type, JSON))
-        for table in tables.metadata.sorted_tables
-    }
-    assert {name: columns for name, columns in declared.items() if columns} == JSON_COLUMNS
-
-
-def test_rows_written_by_a_launch_read_back_through_the_models(tmp_path: Path) -> None:
-    from sqlalchemy import select
-
-    from pbt_tracker.store.models import Launch, Submission
-
+def test_rows_written_by_a_launch_hold_json_and_utc_times(tmp_path: Path) -> None:
     done, _ = submit(tmp_path, tmp_path / "w")
     assert done.returncode == 0, done.stderr
-    store = open_store(tmp_path / "w")
-    with store.transaction() as session:
-        launch = session.scalars(select(Launch)).one()
-        submissions = session.scalars(select(Submission).order_by(Submission.id)).all()
-        assert launch.options["slurm_print_only"] is True and launch.print_only is True
-        assert [experiment.params for experiment in launch.experiments] == [
-            {"pbt.policy_idx": 0}, {"pbt.policy_idx": 1}, {"pbt.policy_idx": 2}
-        ]
-        assert launch.experiments[0].env_vars is None
-        assert [s.argv[-1] for s in submissions] == [
-            str(tmp_path / "w" / f"sbatch_0{i}_echo_pbt.sh") for i in range(3)
-        ]
-        assert submissions[0].intended_at == submissions[0].state_changes[0].observed_at
-    store.close()
+    db = tmp_path / "w" / "pbt_tracker.db"
+    assert query(db, "SELECT json_extract(options, '$.slurm_print_only'), print_only FROM launches") == [(1, 1)]
+    assert query(db, "SELECT params, env_vars FROM experiments ORDER BY position") == [
+        ('{"pbt.policy_idx": 0}', None), ('{"pbt.policy_idx": 1}', None), ('{"pbt.policy_idx": 2}', None)
+    ]
+    assert [argv for (argv,) in query(db, "SELECT json_extract(argv, '$[#-1]') FROM submissions ORDER BY id")] == [
+        str(tmp_path / "w" / f"sbatch_0{i}_echo_pbt.sh") for i in range(3)
+    ]
+    ((intended, observed),) = query(db, "SELECT s.intended_at, c.observed_at FROM submissions AS s "
+                                        "JOIN state_changes AS c ON c.submission_id = s.id WHERE s.id = 1")
+    assert intended == observed
+    assert datetime.fromisoformat(intended).tzinfo is None  # UTC, stored without a zone
 
 
 def test_a_launch_into_an_old_workdir_upgrades_it_first(tmp_path: Path) -> None:
@@ -77,14 +57,14 @@ def test_a_launch_into_an_old_workdir_upgrades_it_first(tmp_path: Path) -> None:
 
 def test_a_launch_into_a_workdir_of_a_newer_pbt_track_is_refused_and_writes_nothing(tmp_path: Path) -> None:
     work = tmp_path / "w"
-    open_plain_store(work).close()
+    open_store(work).close()
     db = work / "pbt_tracker.db"
     connection = sqlite3.connect(db)
     connection.execute("UPDATE alembic_version SET version_num = '0099'")
     connection.commit()
     connection.close()
     with pytest.raises(SchemaTooNewError):
-        open_plain_store(work)
+        open_store(work)
     done, _ = submit(tmp_path, work)
     assert (done.returncode, done.stderr.splitlines()[0]) == (1, (
         f"Error: {db} was written by a newer pbt-track (schema 0099, this one knows up to {SCHEMA_HEAD}); "
@@ -101,7 +81,7 @@ def test_answers_are_written_together_when_the_batch_is_flushed(tmp_path: Path) 
     done, _ = submit(tmp_path, tmp_path / "w")
     assert done.returncode == 0, done.stderr
     db = tmp_path / "w" / "pbt_tracker.db"
-    store = open_plain_store(tmp_path / "w")
+    store = open_store(tmp_path / "w")
     lines: list[str] = []
     answers = Answers(store, lines.append, max_wait=3600)
     for submission_id, job_id in ((1, "41"), (2, "42")):
@@ -126,7 +106,7 @@ def test_answers_older_than_max_wait_are_written_without_waiting_for_a_flush(tmp
 
     done, _ = submit(tmp_path, tmp_path / "w")
     assert done.returncode == 0, done.stderr
-    store = open_plain_store(tmp_path / "w")
+    store = open_store(tmp_path / "w")
     answers = Answers(store, max_wait=0)
     answers.add(1, "exp1", ["sbatch"], SubmitOutcome(CommandResult(["sbatch"], 0, "41\n", ""), job_id="41"))
     assert query(tmp_path / "w" / "pbt_tracker.db", "SELECT state, job_id FROM submissions WHERE id = 1") == [

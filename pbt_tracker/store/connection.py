@@ -1,13 +1,10 @@
-"""The workdir's database on the standard library's sqlite3 alone: the road a launch takes.
+"""Opening the workdir's database on the standard library's sqlite3, the one connection API of pbt-track.
 
-Importing SQLAlchemy costs a launch about 0.15 s, as much as forty sbatch
-calls on a quiet controller, and a launch only inserts rows and updates
-them. A new database gets schema.sql, which tests keep equal to what the
-tables and the migrations build; one that needs an upgrade is handed to
-`engine.open_store`, which runs the migrations.
-
-Everything else that names the database file (its path, its journal mode,
-the checks on the workdir) lives here too, so that both roads share it.
+Several pbt-track processes may share one workdir (a launcher, a report in
+another shell, a cron sync). Every writing transaction therefore starts with
+`BEGIN IMMEDIATE`: one that reads and then writes would otherwise fail at once
+with "database is locked" instead of waiting for the busy timeout.
+SQLAlchemy and alembic are imported only to upgrade an older database.
 """
 
 from __future__ import annotations
@@ -23,12 +20,9 @@ from typing import Any
 
 from pbt_tracker import settings
 from pbt_tracker.errors import NoDatabaseError, SchemaTooNewError, StoreError
+from pbt_tracker.store import schema
 
 DB_FILENAME = "pbt_tracker.db"
-
-# The newest migration this code knows; tests check it against alembic's head.
-SCHEMA_HEAD = "0004"
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004")
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -38,23 +32,17 @@ NETWORK_FILESYSTEMS = frozenset(
      "fuse.glusterfs", "fuse.sshfs", "fuse.beegfs", "panfs", "afs", "9p"}
 )
 
-# Columns SQLAlchemy's JSON type stores as JSON text; a test keeps this equal to the tables.
-JSON_COLUMNS = {
-    "launches": frozenset({"options"}),
-    "experiments": frozenset({"params", "env_vars"}),
-    "submissions": frozenset({"argv"}),
-    "slurm_arrays": frozenset({"argv"}),
-    "cancellations": frozenset({"selection", "job_ids", "argv"}),
-}
-
-
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def sql_time(moment: datetime) -> str:
-    """A time as SQLAlchemy stores it in SQLite, for statements written by hand."""
+    """A time as the record stores it: UTC, naive, to the microsecond (what SQLAlchemy's SQLite dialect wrote)."""
     return moment.isoformat(sep=" ", timespec="microseconds")
+
+
+def parse_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text is not None else None
 
 
 def db_path(workdir: str | os.PathLike[str]) -> Path:
@@ -140,74 +128,31 @@ def prepare_workdir(workdir: Path) -> None:
         raise StoreError(f"workdir {workdir} is not writable; choose another --workdir or fix its permissions")
 
 
-def current_revision(connection: sqlite3.Connection) -> str | None:
-    has_table = connection.execute(
-        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"
-    ).fetchone()
-    if not has_table:
-        return None
-    row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
-    return row[0] if row else None
-
-
-def is_empty(connection: sqlite3.Connection) -> bool:
-    return connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
-
-
-def schema_statements() -> list[str]:
-    """schema.sql, one statement each (a transaction cannot run a script in one call)."""
-    text = Path(__file__).with_name("schema.sql").read_text(encoding="utf-8")
-    body = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
-    return [statement.strip() for statement in body.split(";\n") if statement.strip()]
-
-
-def create_current_schema(connection: sqlite3.Connection) -> None:
-    """A new database gets the current schema at once: what every migration in turn would build, faster."""
-    for statement in schema_statements():
-        connection.execute(statement)
-    connection.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (SCHEMA_HEAD,))
-
-
-def check_revision(revision: str | None, path: Path) -> None:
-    if revision is not None and revision not in KNOWN_REVISIONS:
-        raise SchemaTooNewError(
-            f"{path} was written by a newer pbt-track (schema {revision}, this one knows up to "
-            f"{SCHEMA_HEAD}); upgrade pbt-track (pip install -U pbt-track) to use it"
-        )
-
-
-def insert_many(connection: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> None:
-    """Rows that share their keys, in one executemany, stored as SQLAlchemy stores them."""
-    if not rows:
-        return
-    columns = list(rows[0])
-    json_columns = JSON_COLUMNS.get(table, frozenset())
-    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
-    connection.executemany(statement, [
-        tuple(
-            json.dumps(row[column]) if column in json_columns
-            else sql_time(row[column]) if isinstance(row[column], datetime)
-            else row[column]
-            for column in columns
-        )
-        for row in rows
-    ])
-
-
-class PlainStore:
+class Store:
     """An open, current database of one workdir, on one sqlite3 connection."""
 
     def __init__(self, workdir: Path, connection: sqlite3.Connection) -> None:
         self.workdir = workdir
         self.path = db_path(workdir)
-        self._connection = connection
+        self.connection = connection
 
     @contextmanager
-    def plain(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: committed when the block ends, rolled back if it raises."""
-        connection = self._connection
+        with self._transaction("BEGIN IMMEDIATE") as connection:
+            yield connection
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: every statement in it sees the same snapshot."""
+        with self._transaction("BEGIN") as connection:
+            yield connection
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
+        connection = self.connection
         try:
-            connection.execute("BEGIN IMMEDIATE")
+            connection.execute(begin)
             try:
                 yield connection
             except BaseException:
@@ -215,43 +160,73 @@ class PlainStore:
                 raise
             connection.execute("COMMIT")
         except sqlite3.Error as error:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
             raise store_error(self.path, error) from None
 
     def close(self) -> None:
-        self._connection.close()
+        self.connection.close()
 
 
-def open_plain_store(workdir: str | os.PathLike[str]) -> PlainStore:
-    """The workdir's database, created at the current schema if new; older ones are migrated first."""
+def open_store(workdir: str | os.PathLike[str], create: bool = True) -> Store:
+    """The workdir's database, created at the current schema if new, upgraded if older.
+
+    With `create=False` a missing database is an error rather than a new file:
+    commands that only read a record must not leave empty databases behind.
+    """
     workdir = Path(workdir).absolute()
     path = db_path(workdir)
-    prepare_workdir(workdir)
+    if create:
+        prepare_workdir(workdir)
+    else:
+        require_database(workdir)
     if path.exists():
         check_file(path)
     try:
         connection = sqlite3.connect(path, timeout=settings.busy_timeout())
     except sqlite3.Error as error:
         raise store_error(path, error) from None
-    store = PlainStore(workdir, connection)
+    store = Store(workdir, connection)
     try:
         configure(connection, journal_mode(workdir))
-        with store.plain():
-            revision = current_revision(connection)
-            if revision is None and is_empty(connection):
-                create_current_schema(connection)
-                return store
-        check_revision(revision, path)
+        head = schema.head()
+        if schema.current_revision(connection) != head:
+            _bring_to_head(store, head)
     except sqlite3.Error as error:
         store.close()
         raise store_error(path, error) from None
     except BaseException:
         store.close()
         raise
-    if revision != SCHEMA_HEAD:
-        from pbt_tracker.store.engine import open_store
-
-        open_store(workdir).close()  # the migrations need alembic; the launch goes on here after
     return store
+
+
+def _bring_to_head(store: Store, head: str) -> None:
+    """Create or upgrade the schema. The write lock is taken before the revision is read again,
+    so two processes opening a new workdir at once cannot both create the tables."""
+    with store.write() as connection:
+        revision = schema.current_revision(connection)
+        if revision == head:
+            return
+        if revision is None and schema.is_empty(connection):
+            schema.create(connection)
+            return
+    if revision is not None and revision not in schema.revisions():
+        raise SchemaTooNewError(
+            f"{store.path} was written by a newer pbt-track (schema {revision}, this one knows up to "
+            f"{head}); upgrade pbt-track (pip install -U pbt-track) to use it"
+        )
+    try:
+        schema.upgrade(store.path)
+    except Exception as error:  # alembic's transaction rolled back: the old schema stays as it was
+        orig = getattr(error, "orig", None)
+        if isinstance(orig, sqlite3.OperationalError):
+            raise store_error(store.path, orig) from None
+        raise StoreError(
+            f"upgrading {store.path} from schema {revision or 'none'} to {head} failed "
+            f"({type(error).__name__}: {error}); the database was left unchanged, report this as a bug"
+        ) from error
+
 
 
 def require_database(workdir: Path) -> None:

@@ -1,0 +1,166 @@
+"""What the commands read from the record: selections of submissions, and the rows sync asks about.
+
+A selection joins each submission to its experiment, launch and script
+(aliased s, e, l and sc); callers name the columns they need, so that a
+report over a year of launches reads only what it prints.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING
+
+from pbt_tracker import states
+from pbt_tracker.errors import OptionError
+
+if TYPE_CHECKING:
+    from pbt_tracker.tracker.selection import Selection
+
+_FROM = """
+FROM submissions AS s
+JOIN experiments AS e ON e.id = s.experiment_id
+JOIN launches AS l ON l.id = e.launch_id
+LEFT OUTER JOIN scripts AS sc ON sc.id = s.script_id"""
+_LATEST = """
+JOIN (SELECT experiment_id, max(attempt) AS attempt FROM submissions GROUP BY experiment_id) AS latest
+    ON latest.experiment_id = s.experiment_id AND latest.attempt = s.attempt"""
+_ORDER = "\nORDER BY l.id, e.position, s.attempt"
+
+
+def _marks(values: tuple[object, ...] | list[object] | frozenset[str]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def selection_sql(selection: Selection, columns: str) -> tuple[str, tuple[object, ...]]:
+    """The selection as one statement and its parameters; `columns` names what to return from s, e, l, sc."""
+    where: list[str] = []
+    params: list[object] = []
+    if selection.run:
+        where.append("l.run_name = ?")
+        params.append(selection.run)
+    if selection.experiments:
+        names = list(selection.experiments)
+        where.append(f"(e.name IN ({_marks(names)}) OR e.base_name IN ({_marks(names)}))")
+        params += names + names
+    if selection.job_ids:
+        where.append(f"s.job_id IN ({_marks(selection.job_ids)})")
+        params += selection.job_ids
+    if selection.states:
+        where.append(f"s.state IN ({_marks(selection.states)})")
+        params += selection.states
+    sql = f"SELECT {columns}{_FROM}" + ("" if selection.all_attempts else _LATEST)
+    if where:
+        sql += "\nWHERE " + " AND ".join(where)
+    return sql + _ORDER, tuple(params)
+
+
+def selected(connection: sqlite3.Connection, selection: Selection, columns: str) -> list[sqlite3.Row]:
+    """The selection's rows, each readable by column name as well as by position."""
+    sql, params = selection_sql(selection, columns)
+    cursor = connection.cursor()
+    cursor.row_factory = sqlite3.Row
+    return cursor.execute(sql, params).fetchall()
+
+
+def selected_tuples(connection: sqlite3.Connection, selection: Selection, columns: str) -> list[tuple]:  # type: ignore[type-arg]
+    """The selection's rows as plain tuples: the cheapest form, for reports over many rows."""
+    sql, params = selection_sql(selection, columns)
+    return connection.execute(sql, params).fetchall()
+
+
+def check_names_exist(connection: sqlite3.Connection, selection: Selection) -> None:
+    """A name that matches nothing is a typo more often than an empty result; say so."""
+    for state in selection.states:
+        if state not in states.KNOWN:
+            raise OptionError(f"{state} is not a job state; use one of {', '.join(sorted(states.KNOWN))}")
+
+    def found(sql: str, *params: str) -> bool:
+        return connection.execute(sql + " LIMIT 1", params).fetchone() is not None
+
+    for name in selection.experiments:
+        if not found("SELECT 1 FROM experiments WHERE name = ? OR base_name = ?", name, name):
+            raise OptionError(
+                f"no experiment named {name} in this workdir; `pbt-track report` lists the experiments"
+            )
+    if selection.run and not found("SELECT 1 FROM launches WHERE run_name = ?", selection.run):
+        raise OptionError(f"no run named {selection.run} in this workdir; `pbt-track report` lists the runs")
+    for job_id in selection.job_ids:
+        if not found("SELECT 1 FROM submissions WHERE job_id = ?", job_id):
+            raise OptionError(f"job {job_id} was not submitted from this workdir; `pbt-track report` lists the jobs")
+
+
+def may_change(connection: sqlite3.Connection) -> bool:
+    """Whether any submission may still change: the rows `unsettled_*` below would return.
+
+    Kept beside them so that the two stay one rule; a report that finds none
+    need not import sync at all.
+    """
+    final = sorted(states.FINAL)
+    return connection.execute(
+        f"SELECT EXISTS (SELECT 1 FROM submissions WHERE state NOT IN ({_marks(final)})) "
+        "OR EXISTS (SELECT 1 FROM submissions WHERE state = ? AND job_id IS NULL)",
+        (*final, states.UNKNOWN),
+    ).fetchone()[0] == 1
+
+
+def _rows(connection: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+    cursor = connection.cursor()
+    cursor.row_factory = sqlite3.Row
+    return cursor.execute(sql, params).fetchall()
+
+
+def unanswered(connection: sqlite3.Connection, backend: str) -> list[sqlite3.Row]:
+    """Submissions of a backend sent (or about to be) without an answer on record."""
+    return _rows(
+        connection,
+        "SELECT s.id, s.host, s.runner_pid, s.runner_start, s.submit_pid, s.submit_pid_start, l.uuid, l.username, "
+        "s.array_id, s.array_task FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
+        "JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND l.uuid IS NOT NULL "
+        "AND s.job_id IS NULL AND s.state IN (?, ?)",
+        (backend, states.SUBMITTING, states.UNKNOWN),
+    )
+
+
+def tracked_jobs(connection: sqlite3.Connection, backend: str) -> list[sqlite3.Row]:
+    """A backend's submissions with a job id whose state may still change."""
+    final = sorted(states.FINAL)
+    return _rows(
+        connection,
+        "SELECT s.id, s.job_id, s.state, s.intended_at, s.node, s.started_at, s.ended_at, s.exit_code, "
+        "l.username, s.cancel_requested_at FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
+        f"JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND s.job_id IS NOT NULL "
+        f"AND s.state NOT IN ({_marks(final)})",
+        (backend, *final),
+    )
+
+
+def unsettled_local(connection: sqlite3.Connection, backend: str, live_states: tuple[str, ...]) -> list[sqlite3.Row]:
+    """Local experiments that are queued or running on record."""
+    return _rows(
+        connection,
+        "SELECT s.id, s.state, s.job_id, s.host, s.process_start, s.runner_pid, s.runner_start, "
+        "s.cancel_requested_at, s.started_at, s.ended_at FROM submissions AS s "
+        "JOIN experiments AS e ON e.id = s.experiment_id JOIN launches AS l ON l.id = e.launch_id "
+        f"WHERE l.backend = ? AND s.state IN ({_marks(live_states)}) ORDER BY s.id",
+        (backend, *live_states),
+    )
+
+
+def submission(connection: sqlite3.Connection, submission_id: int) -> sqlite3.Row:
+    (row,) = _rows(connection, "SELECT * FROM submissions WHERE id = ?", (submission_id,))
+    return row
+
+
+def active_job_ids(connection: sqlite3.Connection, backend: str) -> list[str]:
+    """Job ids of a backend that scancel might still have to stop, oldest first."""
+    active = sorted(states.MAY_BE_ACTIVE)
+    return [job_id for (job_id,) in connection.execute(
+        "SELECT s.job_id FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
+        "JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND s.job_id IS NOT NULL "
+        f"AND s.state IN ({_marks(active)}) ORDER BY s.id",
+        (backend, *active),
+    )]
+
+
+def array_count(connection: sqlite3.Connection, launch_id: int) -> int:
+    return connection.execute("SELECT count(*) FROM slurm_arrays WHERE launch_id = ?", (launch_id,)).fetchone()[0]

@@ -1,0 +1,120 @@
+"""What the commands write to the record: new rows, and the changes a submission goes through.
+
+Every function works inside the caller's write transaction (`Store.write()`),
+so that a command decides what belongs together. Values are stored as the
+record has always held them: times as UTC text, JSON columns as JSON text.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from pbt_tracker.store.connection import sql_time
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return sql_time(value)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return value
+
+
+def insert_many(connection: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> None:
+    """Rows that share their keys, in one executemany."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+    connection.executemany(statement, [tuple(_value(row[column]) for column in columns) for row in rows])
+
+
+def insert(connection: sqlite3.Connection, table: str, row: dict[str, Any]) -> int:
+    """One row; its new id."""
+    insert_many(connection, table, [row])
+    return connection.execute("SELECT last_insert_rowid()").fetchone()[0]
+
+
+def next_ids(connection: sqlite3.Connection, tables: Iterable[str]) -> dict[str, int]:
+    """The id the next row of each table will get, for bulk inserts with ids chosen in advance.
+
+    Only inside a write transaction: it holds the lock, so nobody else can take them.
+    """
+    return {
+        table: (connection.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0) + 1 for table in tables
+    }
+
+
+def update(connection: sqlite3.Connection, table: str, row_id: int, values: dict[str, Any]) -> None:
+    assignments = ", ".join(f"{column} = ?" for column in values)
+    connection.execute(
+        f"UPDATE {table} SET {assignments} WHERE id = ?", (*(_value(v) for v in values.values()), row_id)
+    )
+
+
+def add_state_change(
+    connection: sqlite3.Connection, submission_id: int, state: str, now: datetime, detail: str | None
+) -> None:
+    connection.execute(
+        "INSERT INTO state_changes (submission_id, state, observed_at, detail) VALUES (?, ?, ?, ?)",
+        (submission_id, state, sql_time(now), detail),
+    )
+
+
+def change_state(
+    connection: sqlite3.Connection, submission_id: int, expected: str | None, state: str, now: datetime,
+    detail: str | None, **values: Any,
+) -> bool:
+    """Move a submission to `state` (with other column values) only if it still holds `expected`.
+
+    Compare-and-set: of two processes that read the same old state, only the
+    first applies its change, so the history never repeats or goes backwards.
+    `expected=None` sets unconditionally. The state change is logged only when
+    the state differs.
+    """
+    assignments = ", ".join(["state = ?", "updated_at = ?", *(f"{column} = ?" for column in values)])
+    params: list[Any] = [state, sql_time(now), *(_value(v) for v in values.values()), submission_id]
+    sql = f"UPDATE submissions SET {assignments} WHERE id = ?"
+    if expected is not None:
+        sql += " AND state = ?"
+        params.append(expected)
+    if connection.execute(sql, params).rowcount == 0:
+        return False
+    if expected != state:
+        add_state_change(connection, submission_id, state, now, detail)
+    return True
+
+
+def complete_array(
+    connection: sqlite3.Connection, array_id: int, state: str, now: datetime, job_id: str | None,
+    returncode: int | None, stdout: str | None, stderr: str | None, cluster: str | None, detail: str | None,
+) -> None:
+    """Settle an array and all its tasks at once: task N of array job A is job A_N."""
+    stamp = sql_time(now)
+    connection.execute(
+        "UPDATE slurm_arrays SET job_id = ?, submit_returncode = ?, submit_stdout = ?, submit_stderr = ?, "
+        "submitted_at = ? WHERE id = ?",
+        (job_id, returncode, stdout, stderr, stamp if job_id else None, array_id),
+    )
+    connection.execute(
+        "UPDATE submissions SET state = ?, updated_at = ?, submit_returncode = ?, submit_stdout = ?, "
+        "submit_stderr = ?, job_id = CASE WHEN ? IS NULL THEN NULL ELSE ? || '_' || array_task END, "
+        "cluster = ?, submitted_at = ? WHERE array_id = ?",
+        (state, stamp, returncode, stdout, stderr, job_id, job_id, cluster, stamp if job_id else None, array_id),
+    )
+    connection.execute(
+        "INSERT INTO state_changes (submission_id, state, observed_at, detail) "
+        "SELECT id, ?, ?, ? FROM submissions WHERE array_id = ? ORDER BY id",
+        (state, stamp, detail, array_id),
+    )
+
+
+def request_cancel(connection: sqlite3.Connection, submission_ids: Iterable[int], now: datetime) -> None:
+    connection.executemany(
+        "UPDATE submissions SET cancel_requested_at = ? WHERE id = ?",
+        [(sql_time(now), submission_id) for submission_id in submission_ids],
+    )
