@@ -191,8 +191,9 @@ BAD_INPUTS = [
      "run module tests.fixtures.no_description defines no RUN_DESCRIPTION; assign a RunDescription to it "
      "(see pbt_tracker.examples)"),
     (["--run", "tests.fixtures.wrong_type"],
-     "RUN_DESCRIPTION in tests.fixtures.wrong_type is a dict, not a RunDescription; "
-     "build it with pbt_tracker.run_description.RunDescription"),
+     "RUN_DESCRIPTION in tests.fixtures.wrong_type is a dict without run_name, experiments, experiment_arg_name, "
+     "experiment_dir_arg_name, customize_experiment_name, param_prefix, generate_experiments; "
+     "build it with pbt_tracker.run_description.RunDescription (or IsaacGymEnvs' RunDescription)"),
     (["--run", "tests.fixtures.fails_on_import"],
      "run module tests.fixtures.fails_on_import failed while importing (RuntimeError: cluster config not found); "
      "run `python -c 'import tests.fixtures.fails_on_import'` to see the traceback"),
