@@ -24,12 +24,6 @@ TEMPLATE_VARIABLES = ("CMD", "FILENAME", "PARTITION", "GPU", "CPU", "TIMEOUT")
 
 SCANCEL_SCRIPT_NAME = "scancel.sh"
 
-# Slurm's --time forms: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S; plus its words for "no limit".
-_TIMEOUT_RE = re.compile(
-    r"\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d+|\d+-\d+:\d{1,2}|\d+-\d+:\d{1,2}:\d{1,2}", re.ASCII
-)
-_TIMEOUT_WORDS = {"infinite", "unlimited"}
-
 # No '%': Slurm would read it in the --output pattern as one of its replacement symbols.
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._+=,:@-]*")
 
@@ -53,7 +47,6 @@ class SlurmResources:
                 f"--slurm_partition {self.partition!r} is not a partition name; "
                 "use names as `sinfo -s` lists them, separated by commas"
             )
-        check_timeout(self.timeout)
 
     @property
     def cpus(self) -> int:
@@ -66,15 +59,6 @@ class SlurmResources:
         return f"-p {self.partition} " if self.partition else ""
 
 
-def check_timeout(value: str) -> str:
-    if value.lower() in _TIMEOUT_WORDS or _TIMEOUT_RE.fullmatch(value):
-        return value
-    raise OptionError(
-        f"--slurm_timeout {value!r} is not a Slurm time; use minutes, HH:MM:SS or D-HH:MM:SS "
-        "(0 means no limit)"
-    )
-
-
 def check_experiment_name(name: str) -> str:
     """Names become file names in the workdir, so they may not escape it or need quoting."""
     if not _NAME_RE.fullmatch(name):
@@ -83,10 +67,6 @@ def check_experiment_name(name: str) -> str:
             "._+=,:@- only (rename the Experiment or change its parameter values)"
         )
     return name
-
-
-def template_placeholders(template_text: str) -> list[str]:
-    return Template(template_text).get_identifiers()
 
 
 def check_template(template_text: str, source: str) -> list[str]:

@@ -47,9 +47,9 @@ from pbt_tracker.sbatch_script import (
     sbatch_argv,
     script_path,
     submission_tag,
-    template_placeholders,
     with_tag,
 )
+from pbt_tracker.template_timeout import check_timeout_for_template
 from pbt_tracker.store.plain import PlainStore, insert_many, open_plain_store, utcnow
 from pbt_tracker.tracker.record import (
     Answers,
@@ -167,11 +167,7 @@ def read_template(path: str | None) -> tuple[str, list[str]]:
 
 def plan_slurm_launch(run_description: RunDescription, options: SlurmLaunchOptions) -> SlurmPlan:
     template_text, warnings = read_template(options.template_path)
-    if options.resources.timeout != "0" and "TIMEOUT" not in template_placeholders(template_text):
-        warnings.append(
-            f"--slurm_timeout {options.resources.timeout} has no effect: the sbatch template has no $TIMEOUT "
-            "(add `#SBATCH --time=$TIMEOUT` to a template of your own)"
-        )
+    warnings += check_timeout_for_template(template_text, options.resources.timeout, options.template_path or "built-in")
     workdir = options.workdir.absolute()
     jobs = []
     for spec in checked_specs(run_description, options.train_dir):
