@@ -133,8 +133,11 @@ def log_path(workdir: Path, script: Path) -> str:
     return f"{workdir}/{script.name}-slurm-%j.out"
 
 
-def sbatch_argv(script: Path, log_pattern: str, resources: SlurmResources) -> list[str]:
+def sbatch_argv(script: Path, log_pattern: str, resources: SlurmResources, comment: str | None = None) -> list[str]:
+    """The experiment's own sbatch command; `comment` is the script's own, which `with_tag` keeps beside the tag."""
     argv = ["sbatch"]
+    if comment:
+        argv.append(f"--comment={comment}")
     if resources.partition:
         argv += ["-p", resources.partition]
     argv += [
@@ -158,17 +161,63 @@ def submission_tag(launch_uuid: str, submission_id: int) -> str:
 
 
 def with_tag(argv: list[str], tag: str) -> list[str]:
-    """`argv` with `--comment=TAG` right after the program (replacing an earlier tag of ours)."""
-    return [argv[0], tag_argument(tag), *without_tag(argv[1:])]
+    """`argv` with `--comment=TAG [USER COMMENT]` right after the program.
+
+    A command-line --comment replaces the script's `#SBATCH --comment`, so the
+    user's comment (a `--comment=` of `argv`, or the words after an earlier tag
+    of ours) goes after the tag rather than being lost. The tag comes first so
+    that the argument still starts with `tag_argument(tag)`.
+    """
+    user_comment = None
+    kept = []
+    for arg in argv[1:]:
+        if arg.startswith(_COMMENT):
+            user_comment = _user_part(arg[len(_COMMENT):]) or None
+        else:
+            kept.append(arg)
+    return [argv[0], tag_argument(tag, user_comment), *kept]
 
 
-def tag_argument(tag: str) -> str:
+_COMMENT = "--comment="
+
+
+def tag_argument(tag: str, user_comment: str | None = None) -> str:
     """The sbatch argument that carries a tag; with TAG_PREFIX, the start of any of ours."""
-    return f"--comment={tag}"
+    return f"{_COMMENT}{tag} {user_comment}" if user_comment else f"{_COMMENT}{tag}"
 
 
 def without_tag(arguments: list[str]) -> list[str]:
-    return [arg for arg in arguments if not arg.startswith(tag_argument(TAG_PREFIX))]
+    """The arguments without our tag; a user's comment that shared its argument is given back its own."""
+    kept = []
+    for arg in arguments:
+        if arg.startswith(tag_argument(TAG_PREFIX)):
+            user_comment = _user_part(arg[len(_COMMENT):])
+            if user_comment:
+                kept.append(f"{_COMMENT}{user_comment}")
+        else:
+            kept.append(arg)
+    return kept
+
+
+def _user_part(comment: str) -> str:
+    """A comment without a leading tag of ours."""
+    return comment.partition(" ")[2] if comment.startswith(TAG_PREFIX) else comment
+
+
+def sbatch_comment(script_text: str) -> str | None:
+    """The comment the script's own `#SBATCH --comment` asks for; the last one, as sbatch takes it."""
+    comment = None
+    for directive in sbatch_directives(script_text):
+        try:
+            words = shlex.split(directive[len("#SBATCH"):])
+        except ValueError:
+            words = directive[len("#SBATCH"):].split()
+        for index, word in enumerate(words):
+            if word.startswith(_COMMENT):
+                comment = word[len(_COMMENT):]
+            elif word == "--comment" and index + 1 < len(words):
+                comment = words[index + 1]
+    return comment or None
 
 
 def array_tag(launch_uuid: str, array_id: int) -> str:
@@ -256,9 +305,11 @@ def array_log_path(workdir: Path, script: Path) -> str:
     return f"{workdir}/{script.name}-slurm-%A_%a.out"
 
 
-def array_sbatch_argv(script: Path, log_pattern: str, spec: str, resources: SlurmResources) -> list[str]:
+def array_sbatch_argv(
+    script: Path, log_pattern: str, spec: str, resources: SlurmResources, comment: str | None = None
+) -> list[str]:
     """The single-job command with `--array`, for the array's own script."""
-    argv = sbatch_argv(script, log_pattern, resources)
+    argv = sbatch_argv(script, log_pattern, resources, comment)
     return [*argv[:-1], f"--array={spec}", argv[-1]]
 
 

@@ -45,6 +45,7 @@ from pbt_tracker.sbatch_script import (
     log_path,
     render_script,
     sbatch_argv,
+    sbatch_comment,
     script_path,
     submission_tag,
     with_tag,
@@ -180,7 +181,7 @@ def plan_slurm_launch(run_description: RunDescription, options: SlurmLaunchOptio
             append_cmd=options.template_path is None,
         )
         log = log_path(workdir, path)
-        jobs.append(PlannedJob(spec, path, text, log, sbatch_argv(path, log, options.resources)))
+        jobs.append(PlannedJob(spec, path, text, log, sbatch_argv(path, log, options.resources, sbatch_comment(text))))
     plan = SlurmPlan(run_description, options, template_text, jobs, warnings)
     if options.array:
         plan.arrays.extend(plan_arrays(plan, workdir))
@@ -203,7 +204,8 @@ def plan_arrays(plan: SlurmPlan, workdir: Path) -> list[PlannedArray]:
             log = array_log_path(workdir, path)
             spec = array_spec(len(members), plan.options.array_limit)
             arrays.append(PlannedArray(members, path, render_array_script(directives, tasks), log,
-                                       array_sbatch_argv(path, log, spec, plan.options.resources)))
+                                       array_sbatch_argv(path, log, spec, plan.options.resources,
+                                                         sbatch_comment(plan.jobs[members[0]].script_text))))
     return arrays
 
 
