@@ -58,11 +58,13 @@ def start_ticks(pid: int) -> int | None:
 
 
 def arguments_in_flight(prefix: str) -> set[str]:
-    """Arguments starting with `prefix` on the command lines of this user's running processes.
+    """Arguments starting with `prefix` on the command lines of this user's running processes, each up to its
+    first space.
 
     An sbatch that outlived its submitter carries the submission's tag in its
     arguments; finding the tag here says the job may still reach Slurm. This
     replaces writing each sbatch's pid to the database before waiting for it.
+    The tag's argument may go on with the user's own comment after a space.
     """
     wanted = os.fsencode(prefix)
     found: set[str] = set()
@@ -78,7 +80,7 @@ def arguments_in_flight(prefix: str) -> set[str]:
                     arguments = handle.read().split(b"\0")
             except OSError:
                 continue  # it ended while we looked
-            found.update(os.fsdecode(arg) for arg in arguments if arg.startswith(wanted))
+            found.update(os.fsdecode(arg.split(b" ", 1)[0]) for arg in arguments if arg.startswith(wanted))
     return found
 
 

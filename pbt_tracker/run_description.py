@@ -50,10 +50,7 @@ class ParamList(ParamGenerator):
         self.combinations = list(combinations)
 
     def generate_params(self, randomize: bool = True) -> Iterator[dict[str, Any]]:
-        chosen = self.combinations
-        if randomize:
-            chosen = random.sample(chosen, len(chosen))
-        yield from chosen
+        yield from (shuffled(self.combinations) if randomize else self.combinations)
 
 
 class ParamGrid(ParamGenerator):
@@ -81,7 +78,7 @@ class ParamGrid(ParamGenerator):
         keys = list(self.grid)
         combos = self._combinations()
         if randomize:
-            combos = random.sample(combos, len(combos))
+            combos = shuffled(combos)
         for combo in combos:
             params: dict[str, Any] = {}
             for key, value in zip(keys, combo):
@@ -92,6 +89,21 @@ class ParamGrid(ParamGenerator):
                 else:
                     params[key] = value
             yield params
+
+
+def shuffled(items: Sequence[Any]) -> list[Any]:
+    """`items` in a random order: with numpy, the order `np.random.permutation` gives.
+
+    The original shuffles with numpy, so a run seeded with `np.random.seed`
+    numbers its experiments as it did there. The values themselves are kept as
+    given, where the original turns them into numpy scalars. Without numpy the
+    order comes from the standard library's `random` and differs.
+    """
+    try:
+        import numpy
+    except ImportError:
+        return random.sample(list(items), len(items))
+    return [items[index] for index in numpy.random.permutation(len(items))]
 
 
 def param_shorthand(param: str, taken: Sequence[str] = ()) -> str:

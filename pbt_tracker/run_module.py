@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from pbt_tracker.errors import RunDescriptionError
+from pbt_tracker.foreign_description import as_run_description
 from pbt_tracker.run_description import RunDescription
 
 
@@ -39,11 +40,7 @@ def load_run_description(run: str | None, experiment_suffix: str = "") -> RunDes
             f"run module {run} defines no RUN_DESCRIPTION; assign a RunDescription to it "
             "(see pbt_tracker.examples)"
         )
-    if not isinstance(description, RunDescription):
-        raise RunDescriptionError(
-            f"RUN_DESCRIPTION in {run} is a {type(description).__name__}, not a RunDescription; "
-            "build it with pbt_tracker.run_description.RunDescription"
-        )
+    description = as_run_description(description, run)
     description.experiment_suffix = experiment_suffix
     return description
 

@@ -24,12 +24,6 @@ TEMPLATE_VARIABLES = ("CMD", "FILENAME", "PARTITION", "GPU", "CPU", "TIMEOUT")
 
 SCANCEL_SCRIPT_NAME = "scancel.sh"
 
-# Slurm's --time forms: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S; plus its words for "no limit".
-_TIMEOUT_RE = re.compile(
-    r"\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d+|\d+-\d+:\d{1,2}|\d+-\d+:\d{1,2}:\d{1,2}", re.ASCII
-)
-_TIMEOUT_WORDS = {"infinite", "unlimited"}
-
 # No '%': Slurm would read it in the --output pattern as one of its replacement symbols.
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._+=,:@-]*")
 
@@ -53,7 +47,6 @@ class SlurmResources:
                 f"--slurm_partition {self.partition!r} is not a partition name; "
                 "use names as `sinfo -s` lists them, separated by commas"
             )
-        check_timeout(self.timeout)
 
     @property
     def cpus(self) -> int:
@@ -66,15 +59,6 @@ class SlurmResources:
         return f"-p {self.partition} " if self.partition else ""
 
 
-def check_timeout(value: str) -> str:
-    if value.lower() in _TIMEOUT_WORDS or _TIMEOUT_RE.fullmatch(value):
-        return value
-    raise OptionError(
-        f"--slurm_timeout {value!r} is not a Slurm time; use minutes, HH:MM:SS or D-HH:MM:SS "
-        "(0 means no limit)"
-    )
-
-
 def check_experiment_name(name: str) -> str:
     """Names become file names in the workdir, so they may not escape it or need quoting."""
     if not _NAME_RE.fullmatch(name):
@@ -83,10 +67,6 @@ def check_experiment_name(name: str) -> str:
             "._+=,:@- only (rename the Experiment or change its parameter values)"
         )
     return name
-
-
-def template_placeholders(template_text: str) -> list[str]:
-    return Template(template_text).get_identifiers()
 
 
 def check_template(template_text: str, source: str) -> list[str]:
@@ -153,8 +133,11 @@ def log_path(workdir: Path, script: Path) -> str:
     return f"{workdir}/{script.name}-slurm-%j.out"
 
 
-def sbatch_argv(script: Path, log_pattern: str, resources: SlurmResources) -> list[str]:
+def sbatch_argv(script: Path, log_pattern: str, resources: SlurmResources, comment: str | None = None) -> list[str]:
+    """The experiment's own sbatch command; `comment` is the script's own, which `with_tag` keeps beside the tag."""
     argv = ["sbatch"]
+    if comment:
+        argv.append(f"--comment={comment}")
     if resources.partition:
         argv += ["-p", resources.partition]
     argv += [
@@ -178,17 +161,63 @@ def submission_tag(launch_uuid: str, submission_id: int) -> str:
 
 
 def with_tag(argv: list[str], tag: str) -> list[str]:
-    """`argv` with `--comment=TAG` right after the program (replacing an earlier tag of ours)."""
-    return [argv[0], tag_argument(tag), *without_tag(argv[1:])]
+    """`argv` with `--comment=TAG [USER COMMENT]` right after the program.
+
+    A command-line --comment replaces the script's `#SBATCH --comment`, so the
+    user's comment (a `--comment=` of `argv`, or the words after an earlier tag
+    of ours) goes after the tag rather than being lost. The tag comes first so
+    that the argument still starts with `tag_argument(tag)`.
+    """
+    user_comment = None
+    kept = []
+    for arg in argv[1:]:
+        if arg.startswith(_COMMENT):
+            user_comment = _user_part(arg[len(_COMMENT):]) or None
+        else:
+            kept.append(arg)
+    return [argv[0], tag_argument(tag, user_comment), *kept]
 
 
-def tag_argument(tag: str) -> str:
+_COMMENT = "--comment="
+
+
+def tag_argument(tag: str, user_comment: str | None = None) -> str:
     """The sbatch argument that carries a tag; with TAG_PREFIX, the start of any of ours."""
-    return f"--comment={tag}"
+    return f"{_COMMENT}{tag} {user_comment}" if user_comment else f"{_COMMENT}{tag}"
 
 
 def without_tag(arguments: list[str]) -> list[str]:
-    return [arg for arg in arguments if not arg.startswith(tag_argument(TAG_PREFIX))]
+    """The arguments without our tag; a user's comment that shared its argument is given back its own."""
+    kept = []
+    for arg in arguments:
+        if arg.startswith(tag_argument(TAG_PREFIX)):
+            user_comment = _user_part(arg[len(_COMMENT):])
+            if user_comment:
+                kept.append(f"{_COMMENT}{user_comment}")
+        else:
+            kept.append(arg)
+    return kept
+
+
+def _user_part(comment: str) -> str:
+    """A comment without a leading tag of ours."""
+    return comment.partition(" ")[2] if comment.startswith(TAG_PREFIX) else comment
+
+
+def sbatch_comment(script_text: str) -> str | None:
+    """The comment the script's own `#SBATCH --comment` asks for; the last one, as sbatch takes it."""
+    comment = None
+    for directive in sbatch_directives(script_text):
+        try:
+            words = shlex.split(directive[len("#SBATCH"):])
+        except ValueError:
+            words = directive[len("#SBATCH"):].split()
+        for index, word in enumerate(words):
+            if word.startswith(_COMMENT):
+                comment = word[len(_COMMENT):]
+            elif word == "--comment" and index + 1 < len(words):
+                comment = words[index + 1]
+    return comment or None
 
 
 def array_tag(launch_uuid: str, array_id: int) -> str:
@@ -276,9 +305,11 @@ def array_log_path(workdir: Path, script: Path) -> str:
     return f"{workdir}/{script.name}-slurm-%A_%a.out"
 
 
-def array_sbatch_argv(script: Path, log_pattern: str, spec: str, resources: SlurmResources) -> list[str]:
+def array_sbatch_argv(
+    script: Path, log_pattern: str, spec: str, resources: SlurmResources, comment: str | None = None
+) -> list[str]:
     """The single-job command with `--array`, for the array's own script."""
-    argv = sbatch_argv(script, log_pattern, resources)
+    argv = sbatch_argv(script, log_pattern, resources, comment)
     return [*argv[:-1], f"--array={spec}", argv[-1]]
 
 

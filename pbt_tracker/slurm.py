@@ -381,13 +381,17 @@ def query_squeue(job_ids: list[str], user: str | None = None) -> dict[str, JobOb
 
 
 def parse_tagged_jobs(text: str, prefix: str) -> dict[str, list[str]]:
-    """`squeue -O JobArrayID,Comment` lines: job ids by the comment they carry, for comments with `prefix`."""
+    """`squeue -O JobArrayID,Comment` lines: job ids by the tag (the word starting with `prefix`) in their comment.
+
+    The tag may share the comment with the user's own words from the template.
+    """
     tagged: dict[str, list[str]] = {}
     for line in text.splitlines():
         job_id, _, rest = line.partition("|")
         comment = rest.rsplit("|", 1)[0].strip() if rest.endswith("|") else rest.strip()
-        if job_id.strip() and comment.startswith(prefix):
-            tagged.setdefault(comment, []).append(job_id.strip())
+        tag = next((word for word in comment.split() if word.startswith(prefix)), None)
+        if job_id.strip() and tag:
+            tagged.setdefault(tag, []).append(job_id.strip())
     return tagged
 
 

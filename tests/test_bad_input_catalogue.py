@@ -114,6 +114,8 @@ def launcher_slurm(run: str, *args: str) -> tuple[str, ...]:
 
 
 ECHO = "tests.fixtures.pbt_echo"
+SBATCH_TIME = ("--slurm_sbatch_template", "{FIX}/sbatch_time.sh")  # `#SBATCH --time=$TIMEOUT`
+GNU_TIMEOUT = ("--slurm_sbatch_template", "{FIX}/gnu_timeout.sh")  # `timeout $TIMEOUT $CMD`
 M = FIXTURE_MODULE
 
 _FAIL = 'echo "sbatch: error: Batch job submission failed: Invalid partition name specified" >&2; exit 1'
@@ -185,11 +187,15 @@ CASES = [
     case("cpus-negative", *slurm_submit(ECHO, "--slurm_cpus_per_gpu", "-4"), says="--slurm_cpus_per_gpu"),
     case("cpus-zero", *launcher_slurm(ECHO, "--slurm_cpus_per_gpu", "0"), says="--slurm_cpus_per_gpu",
          launcher=True),
-    case("timeout-hours-suffix", *slurm_submit(ECHO, "--slurm_timeout", "24h"), says="'24h'"),
-    case("timeout-four-fields", *slurm_submit(ECHO, "--slurm_timeout", "1:00:00:00"), says="1:00:00:00"),
-    case("timeout-negative", *slurm_submit(ECHO, "--slurm_timeout=-5"), says="'-5'"),
-    case("timeout-words", *slurm_submit(ECHO, "--slurm_timeout", "2 days"), says="2 days"),
-    case("timeout-empty", *launcher_slurm(ECHO, "--slurm_timeout="), says="--slurm_timeout", launcher=True),
+    case("timeout-hours-suffix", *slurm_submit(ECHO, "--slurm_timeout", "24h", *SBATCH_TIME), says="'24h'"),
+    case("timeout-four-fields", *slurm_submit(ECHO, "--slurm_timeout", "1:00:00:00", *SBATCH_TIME),
+         says="1:00:00:00"),
+    case("timeout-negative", *slurm_submit(ECHO, "--slurm_timeout=-5", *SBATCH_TIME), says="'-5'"),
+    case("timeout-words", *slurm_submit(ECHO, "--slurm_timeout", "2 days", *SBATCH_TIME), says="2 days"),
+    case("timeout-empty", *launcher_slurm(ECHO, "--slurm_timeout=", *SBATCH_TIME), says="--slurm_timeout",
+         launcher=True),
+    case("timeout-slurm-time-to-gnu-timeout", *slurm_submit(ECHO, "--slurm_timeout", "24:00:00", *GNU_TIMEOUT),
+         says="cannot go to `timeout` at line"),
     case("partition-with-space", *slurm_submit(ECHO, "--slurm_partition", "gpu long"), says="gpu long"),
     case("partition-with-semicolon", *slurm_submit(ECHO, "--slurm_partition", "gpu;reboot"), says="gpu;reboot"),
     case("backend-nonsense", *submit("--run", ECHO, "--backend", "nonsense", "--workdir", "{W}"),

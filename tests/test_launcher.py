@@ -191,8 +191,9 @@ BAD_INPUTS = [
      "run module tests.fixtures.no_description defines no RUN_DESCRIPTION; assign a RunDescription to it "
      "(see pbt_tracker.examples)"),
     (["--run", "tests.fixtures.wrong_type"],
-     "RUN_DESCRIPTION in tests.fixtures.wrong_type is a dict, not a RunDescription; "
-     "build it with pbt_tracker.run_description.RunDescription"),
+     "RUN_DESCRIPTION in tests.fixtures.wrong_type is a dict without run_name, experiments, experiment_arg_name, "
+     "experiment_dir_arg_name, customize_experiment_name, param_prefix, generate_experiments; "
+     "build it with pbt_tracker.run_description.RunDescription (or IsaacGymEnvs' RunDescription)"),
     (["--run", "tests.fixtures.fails_on_import"],
      "run module tests.fixtures.fails_on_import failed while importing (RuntimeError: cluster config not found); "
      "run `python -c 'import tests.fixtures.fails_on_import'` to see the traceback"),
@@ -209,8 +210,9 @@ BAD_INPUTS = [
     (["--run", PBT, "--slurm_sbatch_template", str(FIXTURES / "unknown_var_template.sh")],
      "template {fixtures}/unknown_var_template.sh uses $SLURM_JOB_ID, which is not one of $CMD $FILENAME "
      "$PARTITION $GPU $CPU $TIMEOUT; write $$SLURM_JOB_ID if the job script itself should see $SLURM_JOB_ID"),
-    (["--run", PBT, "--slurm_timeout", "2 hours"],
-     "--slurm_timeout '2 hours' is not a Slurm time; use minutes, HH:MM:SS or D-HH:MM:SS (0 means no limit)"),
+    (["--run", PBT, "--slurm_timeout", "2 hours", "--slurm_sbatch_template", str(FIXTURES / "echo_template.sh")],
+     "--slurm_timeout '2 hours' cannot go to #SBATCH --time at line 3 of template {fixtures}/echo_template.sh: "
+     "give a Slurm time such as 90 (minutes), 24:00:00 or 1-00:00:00 (0 means no limit)"),
     (["--run", PBT, "--slurm_gpus_per_job", "-1"], "--slurm_gpus_per_job must be 0 or more, not -1"),
     (["--run", PBT, "--slurm_cpus_per_gpu", "0"], "--slurm_cpus_per_gpu must be 1 or more, not 0"),
     (["--run", PBT, "--slurm_partition", "gpu; rm -rf ~"],

@@ -11,7 +11,6 @@ from pbt_tracker.sbatch_script import (
     SlurmResources,
     check_experiment_name,
     check_template,
-    check_timeout,
     compact_job_ids,
     log_path,
     render_script,
@@ -208,43 +207,6 @@ def test_default_template_alone_warns_that_it_has_no_cmd():
     assert check_template(SBATCH_TEMPLATE_DEFAULT, "default") == [
         "template default has no $CMD: its jobs will not run the experiments' commands"
     ]
-
-
-# --- check_timeout -------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "value",
-    ["0", "30", "10:00", "24:00:00", "1-00", "1-12:00", "2-00:00:00", "UNLIMITED", "infinite"],
-)
-def test_slurm_time_forms_are_accepted_and_returned_unchanged(value):
-    assert check_timeout(value) == value
-
-
-@pytest.mark.parametrize("value", ["abc", "1h", "-5", "1:2:3:4", "", "1-", "10:000"])
-def test_values_slurm_would_not_read_as_a_time_are_rejected(value):
-    with pytest.raises(OptionError, match=re.escape(f"--slurm_timeout {value!r} is not a Slurm time")):
-        check_timeout(value)
-
-
-def test_rejected_timeout_message_says_which_forms_work():
-    with pytest.raises(OptionError) as excinfo:
-        check_timeout("1h")
-
-    assert str(excinfo.value) == (
-        "--slurm_timeout '1h' is not a Slurm time; use minutes, HH:MM:SS or D-HH:MM:SS (0 means no limit)"
-    )
-
-
-@pytest.mark.parametrize("value", ["\u0663\u0660", "\uff13\uff10"])
-def test_timeouts_in_non_ascii_digits_are_rejected(value):
-    with pytest.raises(OptionError, match=re.escape(f"--slurm_timeout {value!r} is not a Slurm time")):
-        check_timeout(value)
-
-
-def test_timeout_with_surrounding_spaces_is_rejected():
-    with pytest.raises(OptionError):
-        check_timeout(" 30")
 
 
 # --- check_experiment_name -------------------------------------------------------

@@ -45,12 +45,13 @@ from pbt_tracker.sbatch_script import (
     log_path,
     render_script,
     sbatch_argv,
+    sbatch_comment,
     script_path,
     submission_tag,
-    template_placeholders,
     with_tag,
 )
 from pbt_tracker.store import Store, open_store, utcnow, writes
+from pbt_tracker.template_timeout import check_timeout_for_template
 from pbt_tracker.tracker.record import (
     Answers,
     Echo,
@@ -167,11 +168,7 @@ def read_template(path: str | None) -> tuple[str, list[str]]:
 
 def plan_slurm_launch(run_description: RunDescription, options: SlurmLaunchOptions) -> SlurmPlan:
     template_text, warnings = read_template(options.template_path)
-    if options.resources.timeout != "0" and "TIMEOUT" not in template_placeholders(template_text):
-        warnings.append(
-            f"--slurm_timeout {options.resources.timeout} has no effect: the sbatch template has no $TIMEOUT "
-            "(add `#SBATCH --time=$TIMEOUT` to a template of your own)"
-        )
+    warnings += check_timeout_for_template(template_text, options.resources.timeout, options.template_path or "built-in")
     workdir = options.workdir.absolute()
     jobs = []
     for spec in checked_specs(run_description, options.train_dir):
@@ -184,7 +181,7 @@ def plan_slurm_launch(run_description: RunDescription, options: SlurmLaunchOptio
             append_cmd=options.template_path is None,
         )
         log = log_path(workdir, path)
-        jobs.append(PlannedJob(spec, path, text, log, sbatch_argv(path, log, options.resources)))
+        jobs.append(PlannedJob(spec, path, text, log, sbatch_argv(path, log, options.resources, sbatch_comment(text))))
     plan = SlurmPlan(run_description, options, template_text, jobs, warnings)
     if options.array:
         plan.arrays.extend(plan_arrays(plan, workdir))
@@ -207,7 +204,8 @@ def plan_arrays(plan: SlurmPlan, workdir: Path) -> list[PlannedArray]:
             log = array_log_path(workdir, path)
             spec = array_spec(len(members), plan.options.array_limit)
             arrays.append(PlannedArray(members, path, render_array_script(directives, tasks), log,
-                                       array_sbatch_argv(path, log, spec, plan.options.resources)))
+                                       array_sbatch_argv(path, log, spec, plan.options.resources,
+                                                         sbatch_comment(plan.jobs[members[0]].script_text))))
     return arrays
 
 
