@@ -145,6 +145,7 @@ def test_only_top_level_keys_count(tmp_path):
         (".inf", float("inf")),
         ("-.inf", float("-inf")),
         ("  42.5  ", 42.5),
+        ("1.0 # comment", 1.0),
     ],
 )
 def test_objective_number_formats(tmp_path, written, expected):
@@ -153,7 +154,7 @@ def test_objective_number_formats(tmp_path, written, expected):
     assert read_policy_progress(tmp_path, 0) == PolicyProgress(0, 1, expected, expected)
 
 
-@pytest.mark.parametrize("written", [".nan", "nan", "", "null", "[1.0]", "1.0 # comment"])
+@pytest.mark.parametrize("written", [".nan", "nan", "", "null", "[1.0]", "yes", "{a: 1}"])
 def test_objective_that_is_not_a_number_makes_the_file_unreadable(tmp_path, written):
     write_policy(tmp_path, 0, {
         "000001.yaml": iteration_file(1, 8.0),

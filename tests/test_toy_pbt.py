@@ -2,14 +2,20 @@
 
 import json
 import re
+import shlex
 import subprocess
 import sys
 
+import yaml
+
 from pbt_tracker.examples.toy_pbt import RUN_DESCRIPTION
 from pbt_tracker.examples.toy_pbt_train import parse_settings
-from pbt_tracker.pbt_workspace import PolicyProgress, find_workspace, read_policy_progress
+from pbt_tracker.examples.toy_pbt_population import thinning_victim
+from pbt_tracker.pbt_lineage import read_lineage
+from pbt_tracker.pbt_resume import continuation_command, latest_own_entry
+from pbt_tracker.pbt_workspace import PolicyProgress, find_workspace, read_best_copies, read_policy_progress
 
-TOP_LEVEL_KEYS = ["iteration", "true_objective", "frame", "params", "checkpoint", "experiment_name"]
+TOP_LEVEL_KEYS = ["checkpoint", "experiment_name", "frame", "iteration", "params", "pbt_checkpoint", "true_objective"]
 INTERVAL_STEPS = 100
 TIMEOUT = 60
 
@@ -38,21 +44,12 @@ def run(run_dir, policy_idx, *extra):
 
 
 def parse_yaml(path):
-    """The toy's files as a plain YAML reader sees them: top-level scalars plus the params mapping."""
-    top, params, keys = {}, {}, []
-    for line in path.read_text().splitlines():
-        if line.startswith("  "):
-            name, value = line.strip().split(": ")
-            params[name] = float(value)
-        else:
-            key, _, value = line.partition(":")
-            keys.append(key)
-            top[key] = value.strip()
-    return keys, top, params
+    text = path.read_text()
+    return yaml.safe_load(text), [line.partition(":")[0] for line in text.splitlines() if not line.startswith(" ")]
 
 
 def objective_of(path):
-    return float(parse_yaml(path)[1]["true_objective"])
+    return parse_yaml(path)[0]["true_objective"]
 
 
 def names(policy_dir):
@@ -60,7 +57,16 @@ def names(policy_dir):
 
 
 def iteration_files(*iterations):
-    return sorted([f"{i:06d}.yaml" for i in iterations] + [f"{i:06d}.json" for i in iterations])
+    return sorted([f"{i:06d}.yaml" for i in iterations] + [f"{i:06d}.pth" for i in iterations])
+
+
+def continue_policy(run_dir, policy_idx, *extra):
+    """Runs the continuation pbt-track builds from the policy's command and its latest iteration file."""
+    command = " ".join(shlex.quote(arg) for arg in policy_args(run_dir, policy_idx, *extra))
+    entry = latest_own_entry(run_dir / "runs" / "ws_test", policy_idx)
+    process = subprocess.Popen(shlex.split(continuation_command(command, entry, run_dir).command),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=run_dir.parent)
+    return finish(process)
 
 
 def progress_iterations(stdout, policy_idx):
@@ -110,21 +116,22 @@ def test_two_policies_in_parallel_write_isaacgymenvs_iteration_files_and_one_cra
     code_1, stdout_1, stderr_1 = finish(policy_1)
 
     assert code_0 == 0
+    assert stdout_0.splitlines()[0] == ("Policy 0: started without ++pbt_restart=True, so this is the start of the "
+                                        "experiment: mutating the initial hyperparameters")
     assert progress_iterations(stdout_0, 0) == [1, 2, 3, 4, 5, 6]
     assert names(workspace / "000") == iteration_files(1, 2, 3, 4, 5, 6)
     for iteration in range(1, 7):
-        keys, top, params = parse_yaml(workspace / "000" / f"{iteration:06d}.yaml")
+        path = workspace / "000" / f"{iteration:06d}.yaml"
+        document, keys = parse_yaml(path)
         assert keys == TOP_LEVEL_KEYS
-        assert top["iteration"] == str(iteration)
-        assert top["frame"] == str(iteration * INTERVAL_STEPS)
-        assert isinstance(float(top["true_objective"]), float)
-        assert top["params"] == ""
-        assert sorted(params) == ["learning_rate", "noise_scale"]
-        assert all(value > 0 for value in params.values())
-        checkpoint = workspace / "000" / f"{iteration:06d}.json"
-        assert top["checkpoint"] == str(checkpoint)
-        assert json.loads(checkpoint.read_text())["iteration"] == iteration
-        assert top["experiment_name"] == '"00_toy"'
+        assert (document["iteration"], document["frame"]) == (iteration, iteration * INTERVAL_STEPS)
+        assert isinstance(document["true_objective"], float)
+        assert sorted(document["params"]) == ["toy.learning_rate", "toy.noise_scale"]
+        assert all(value > 0 for value in document["params"].values())
+        assert document["checkpoint"] == str(workspace / "000" / f"{iteration:06d}.pth")
+        assert document["pbt_checkpoint"] == str(path)
+        assert json.loads((workspace / "000" / f"{iteration:06d}.pth").read_text())["frame"] == iteration * 100
+        assert document["experiment_name"].startswith("00_toy_")
 
     assert code_1 == 3
     assert "Policy 1: simulated crash during iteration 3" in stderr_1
@@ -132,28 +139,42 @@ def test_two_policies_in_parallel_write_isaacgymenvs_iteration_files_and_one_cra
     assert names(workspace / "001") == iteration_files(1, 2)
     assert (run_dir / "fail_once_policy_1").is_file()
 
-    code_again, stdout_again, _ = run(run_dir, 1, "pbt.fail_once_policy=1")
+    code_again, stdout_again, _ = continue_policy(run_dir, 1, "pbt.fail_once_policy=1")
 
     assert code_again == 0
-    assert stdout_again.splitlines()[0] == (
-        f"Policy 1: resuming from iteration 2 ({workspace / '001' / '000002.json'})"
+    assert stdout_again.splitlines()[0].startswith(
+        f"Policy 1: PBT init. Env frames: 200, pbt_iteration: 2, checkpoint {workspace / '001' / '000002.pth'}, "
     )
     assert progress_iterations(stdout_again, 1) == [3, 4, 5, 6]
     assert names(workspace / "001") == iteration_files(1, 2, 3, 4, 5, 6)
-    assert [parse_yaml(workspace / "001" / f"{i:06d}.yaml")[1]["frame"] for i in range(1, 7)] == [
-        str(i * INTERVAL_STEPS) for i in range(1, 7)
-    ]
+    assert len({parse_yaml(workspace / "001" / f"{i:06d}.yaml")[0]["experiment_name"] for i in range(1, 7)}) == 1
 
     for policy_idx in (0, 1):
         objectives = [objective_of(workspace / f"{policy_idx:03d}" / f"{i:06d}.yaml") for i in range(1, 7)]
+        copies = [entry.true_objective for entry in read_best_copies(workspace) if entry.policy_idx == policy_idx]
         assert read_policy_progress(workspace, policy_idx) == PolicyProgress(
-            policy_idx, 6, objectives[-1], max(objectives)
+            policy_idx, 6, objectives[-1], max(objectives + copies)
         )
     cmd = " ".join(policy_args(run_dir, 0)[1:])
     assert find_workspace(cmd, str(tmp_path / "unused")) == workspace
 
 
-def test_resumed_policy_continues_exactly_where_the_crashed_one_stopped(tmp_path):
+def test_run_again_without_the_continuation_a_policy_starts_over_under_a_new_name(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.parent.mkdir(exist_ok=True)
+    first_file = run_dir / "runs" / "ws_test" / "000" / "000001.yaml"
+    assert run(run_dir, 0, "pbt.num_policies=1", "pbt.fail_once_policy=0")[0] == 3
+    first_life = parse_yaml(first_file)[0]["experiment_name"]
+
+    code, stdout, _ = run(run_dir, 0, "pbt.num_policies=1", "pbt.fail_once_policy=0")
+
+    assert code == 0
+    assert "Policy 0: PBT init. Env frames: 0, pbt_iteration: 0, checkpoint None, " in stdout
+    assert progress_iterations(stdout, 0) == [1, 2, 3, 4, 5, 6]
+    assert parse_yaml(first_file)[0]["experiment_name"] != first_life
+
+
+def test_continued_policy_goes_on_exactly_where_the_crashed_one_stopped(tmp_path):
     uninterrupted, crashing = tmp_path / "a" / "run", tmp_path / "b" / "run"
     uninterrupted.parent.mkdir()
     crashing.parent.mkdir()
@@ -161,18 +182,19 @@ def test_resumed_policy_continues_exactly_where_the_crashed_one_stopped(tmp_path
 
     assert run(uninterrupted, 0, "pbt.num_policies=1")[0] == 0
     assert run(crashing, 0, *single)[0] == 3
-    assert run(crashing, 0, *single)[0] == 0
+    assert continue_policy(crashing, 0, *single)[0] == 0
 
     def history(run_dir):
         policy_dir = run_dir / "runs" / "ws_test" / "000"
-        yaml_values = [parse_yaml(policy_dir / f"{i:06d}.yaml")[1:] for i in range(1, 7)]
-        weights = [json.loads((policy_dir / f"{i:06d}.json").read_text())["weights"] for i in range(1, 7)]
-        return [({k: v for k, v in top.items() if k != "checkpoint"}, params) for top, params in yaml_values], weights
+        documents = [parse_yaml(policy_dir / f"{i:06d}.yaml")[0] for i in range(1, 7)]
+        weights = [json.loads((policy_dir / f"{i:06d}.pth").read_text())["weights"] for i in range(1, 7)]
+        kept = ("iteration", "frame", "true_objective", "params")
+        return [{key: document[key] for key in kept} for document in documents], weights
 
     assert history(crashing) == history(uninterrupted)
 
 
-def test_worse_policy_takes_the_better_ones_weights_and_mutated_params(tmp_path):
+def test_worse_policy_restarts_itself_from_the_better_ones_checkpoint_as_isaacgymenvs_does(tmp_path):
     run_dir = tmp_path / "run"
     workspace = run_dir / "runs" / "ws_test"
     run_dir.parent.mkdir(exist_ok=True)
@@ -182,19 +204,31 @@ def test_worse_policy_takes_the_better_ones_weights_and_mutated_params(tmp_path)
 
     assert code == 0
     lines = stdout.splitlines()
-    iteration_3 = next(n for n, line in enumerate(lines) if line.startswith("Policy 0: iteration 3/6 "))
-    after_iteration_3 = lines[iteration_3 + 1]
-    better = objective_of(workspace / "001" / "000003.yaml")
-    own = objective_of(workspace / "000" / "000003.yaml")
-    assert after_iteration_3.startswith(
-        f"Policy 0: replacing weights with policy 1 (objective {better:.2f} vs own {own:.2f}), new params "
-    )
-    donor = parse_yaml(workspace / "001" / "000003.yaml")[2]
-    mutated = parse_yaml(workspace / "000" / "000004.yaml")[2]
+    at = lines.index("Replacing underperforming policy 0 with 1")
+    restart_checkpoint = run_dir / "pbt_restart_p0" / "000002.pth"
+    assert lines[at - 2: at] == [
+        "Policy 0: PBT best_policies=[1], worst_policies=[0]",
+        "Current policy 0 is among the worst_policies=[0], consider replacing weights",
+    ]
+    assert lines[at + 2] == (f"Policy 0: Preparing to restart the process with mutated parameters! "
+                             f"Checkpoint {restart_checkpoint}")
+    restart = re.fullmatch(r"Policy 0: Restarting self with args (.*)", lines[at + 3])
+    assert restart is not None and "++pbt_restart=True" in restart.group(1)
+    assert f"'checkpoint={restart_checkpoint}'" in restart.group(1)
+    assert lines[at + 4].startswith(f"Policy 0: PBT init. Env frames: 200, pbt_iteration: 2, checkpoint {restart_checkpoint}")
+    events = read_lineage(stdout.encode()).events
+    assert [(event.policy_idx, event.donor_idx, event.iteration, event.checkpoint) for event in events][0] == (
+        0, 1, 2, str(restart_checkpoint))
+    donor = parse_yaml(workspace / "001" / "000002.yaml")[0]["params"]
+    mutated = parse_yaml(workspace / "000" / "000003.yaml")[0]["params"]
+    assert json.loads(restart_checkpoint.read_text())["weights"] == json.loads(
+        (workspace / "001" / "000002.pth").read_text())["weights"]
+    own = parse_yaml(workspace / "000" / "000002.yaml")[0]
     for name, value in mutated.items():
-        ratio = max(value / donor[name], donor[name] / value)
-        assert 1.1 <= ratio <= 1.5
-    assert objective_of(workspace / "000" / "000004.yaml") > own
+        ratios = [max(value / source[name], source[name] / value) for source in (donor, own["params"])]
+        assert any(1.1 <= ratio <= 1.5 for ratio in ratios)
+    assert objective_of(workspace / "000" / "000003.yaml") > own["true_objective"]
+    assert len({parse_yaml(workspace / "000" / f"{i:06d}.yaml")[0]["experiment_name"] for i in range(1, 7)}) == 1
 
 
 def test_garbage_in_another_policys_directory_is_tolerated(tmp_path):
@@ -211,7 +245,7 @@ def test_garbage_in_another_policys_directory_is_tolerated(tmp_path):
 
     assert (code, stderr) == (0, "")
     assert progress_iterations(stdout, 0) == [1, 2, 3, 4, 5, 6]
-    assert "replacing" not in stdout
+    assert "Replacing" not in stdout
     assert "among the worst" not in stdout
 
 
@@ -220,15 +254,33 @@ def test_peer_checkpoint_that_cannot_be_loaded_keeps_own_weights(tmp_path):
     peer = run_dir / "runs" / "ws_test" / "001"
     peer.mkdir(parents=True)
     for iteration in range(1, 7):
-        (peer / f"{iteration:06d}.yaml").write_text(
-            f"iteration: {iteration}\ntrue_objective: 99.0\nframe: {iteration * 100}\nparams:\n"
-            f"  learning_rate: 0.05\n  noise_scale: 1.0\ncheckpoint: {tmp_path / 'gone.json'}\n"
-            "experiment_name: ghost\n"
-        )
+        (peer / f"{iteration:06d}.yaml").write_text(yaml.dump({
+            "iteration": iteration, "true_objective": 99.0, "frame": iteration * 100,
+            "params": {"toy.learning_rate": 0.05, "toy.noise_scale": 1.0},
+            "checkpoint": str(peer / f"{iteration:06d}.pth"), "experiment_name": "ghost",
+        }))
 
     code, stdout, _ = run(run_dir, 0)
 
     assert code == 0
-    assert "Policy 0: among the worst, but cannot load policy 1's checkpoint; keeping own weights" in stdout
-    assert "replacing weights" not in stdout
+    assert f"Policy 0: cannot load {peer / '000002.pth'} for the restart (" in stdout
+    assert "Preparing to restart" not in stdout
     assert progress_iterations(stdout, 0) == [1, 2, 3, 4, 5, 6]
+
+
+def test_old_iteration_files_are_cleaned_up_as_isaacgymenvs_does(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.parent.mkdir(exist_ok=True)
+
+    code, stdout, _ = run(run_dir, 0, "pbt.num_policies=1", "toy.cleanup_behind=2")
+
+    assert code == 0
+    assert names(run_dir / "runs" / "ws_test" / "000") == iteration_files(5, 6)
+    assert "Policy 0: PBT cleanup: removing checkpoint 000004.pth" in stdout.splitlines()
+    assert [entry.policy_idx for entry in read_best_copies(run_dir / "runs" / "ws_test")] == [0, 0, 0]
+
+
+def test_thinning_removes_the_old_iteration_that_leaves_the_smallest_gap_and_spares_the_latest():
+    assert thinning_victim([1, 2, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]) == 2
+    assert thinning_victim([1, 5, 6, 8, 20], keep_latest=1) == 6
+    assert thinning_victim(list(range(1, 13))) is None

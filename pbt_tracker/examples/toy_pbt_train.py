@@ -4,38 +4,45 @@
         pbt.workspace=workspace_toy_pbt hydra.run.dir=./train_dir/toy_pbt/toy_pbt_
 
 Each policy climbs a smooth function with noisy gradient steps instead of
-training a network, but deals with the rest of the population the way
-IsaacGymEnvs' PBT observer does: only through the iteration files in the
-shared workspace ``<hydra.run.dir>/runs/<pbt.workspace>``. So a whole PBT run
-can be watched with `pbt-track report --pbt` in seconds, without a GPU.
+training a network, but follows IsaacGymEnvs' PBT protocol, so that what
+pbt-track does with a real population is tested on this one: without
+``++pbt_restart=True`` it is the very start of the experiment, so it mutates
+its hyperparameters and restarts itself with them from iteration 0; it loads
+``checkpoint=`` when given; it writes ``<iteration:06d>.yaml`` (with
+``yaml.dump``, the same keys) and ``.pth`` (JSON here) into
+``<hydra.run.dir>/runs/<pbt.workspace>/<policy_idx:03d>``, cleans up old ones
+and keeps ``best<policy_idx>`` copies as IsaacGymEnvs does; and to take over
+another policy's weights it restarts its own process with the command line
+IsaacGymEnvs' restart builds, printing the same lines.
 
 Arguments are Hydra-style ``key=value``; unknown keys are ignored, as the
 launcher adds its own. ``pbt.fail_once_policy=K`` makes policy K crash once,
-with exit code 3, so that `pbt-track resubmit-failed` has something to do:
-run again, the policy resumes from its latest checkpoint in the workspace.
+with exit code 3; run again as it was, it starts over; run with the
+continuation `pbt_tracker.pbt_resume` builds, it continues from its checkpoint.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
-import re
-import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import yaml
+
+from pbt_tracker.examples import toy_pbt_population as population
+from pbt_tracker.pbt_resume import restart_args
+
 CRASH_EXIT_CODE = 3
+TASK = "toy"
 
 _TARGET = (3.0, -2.0, 1.5, 4.0)
 _UPDATES_PER_ITERATION = 10
-_LIMITS = {"learning_rate": (1e-4, 0.25), "noise_scale": (0.01, 10.0)}
-_PLAIN_STRING = re.compile(r"[A-Za-z_/][\w./-]*")
-_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "y", "n", "null"}
+_LIMITS = {"toy.learning_rate": (1e-4, 0.25), "toy.noise_scale": (0.01, 10.0)}
 
 
 @dataclass(frozen=True)
@@ -52,12 +59,25 @@ class Settings:
     seed: int = 0
     experiment: str = "toy_pbt"
     run_dir: str = "."
+    pbt_restart: bool = False
+    checkpoint: str = ""
+    full_experiment_name: str = ""
+    learning_rate: float | None = None
+    noise_scale: float | None = None
+    cleanup_behind: int = 20
+    max_checkpoints: int = 25
     replace_fraction_worst: float = 0.5
     replace_fraction_best: float = 0.3
     replace_threshold_frac_std: float = 0.5
     replace_threshold_frac_absolute: float = 0.05
     change_min: float = 1.1
     change_max: float = 1.5
+
+
+def _bool(value: str) -> bool:
+    if value.lower() not in ("true", "false"):
+        raise ValueError(value)
+    return value.lower() == "true"
 
 
 _KEYS: dict[str, tuple[str, Callable[[str], object]]] = {
@@ -73,6 +93,13 @@ _KEYS: dict[str, tuple[str, Callable[[str], object]]] = {
     "seed": ("seed", int),
     "experiment": ("experiment", str),
     "hydra.run.dir": ("run_dir", str),
+    "pbt_restart": ("pbt_restart", _bool),
+    "checkpoint": ("checkpoint", str),
+    "full_experiment_name": ("full_experiment_name", str),
+    "toy.learning_rate": ("learning_rate", float),
+    "toy.noise_scale": ("noise_scale", float),
+    "toy.cleanup_behind": ("cleanup_behind", int),
+    "toy.max_checkpoints": ("max_checkpoints", int),
     "pbt.replace_fraction_worst": ("replace_fraction_worst", float),
     "pbt.replace_fraction_best": ("replace_fraction_best", float),
     "pbt.replace_threshold_frac_std": ("replace_threshold_frac_std", float),
@@ -87,16 +114,6 @@ class State:
     iteration: int
     frame: int
     weights: list[float]
-    params: dict[str, float]
-
-
-@dataclass(frozen=True)
-class PeerEntry:
-    """What one iteration file of another policy says."""
-
-    iteration: int
-    objective: float
-    checkpoint: str
     params: dict[str, float]
 
 
@@ -124,120 +141,49 @@ def objective(weights: Sequence[float]) -> float:
     return 100.0 - 3.0 * sum((w - t) ** 2 for w, t in zip(weights, _TARGET))
 
 
-def initial_state(settings: Settings) -> State:
+def default_params(settings: Settings) -> dict[str, float]:
     """Learning rates spread over the population, so that PBT has something to fix."""
     rng = random.Random(f"toy_pbt/{settings.seed}/{settings.policy_idx}")
     stratum = (settings.policy_idx + rng.random()) / settings.num_policies
-    params = {"learning_rate": 10 ** (-2.7 + 1.4 * stratum), "noise_scale": rng.uniform(0.5, 3.0)}
-    return State(0, 0, [0.0] * len(_TARGET), params)
+    defaults = {"toy.learning_rate": 10 ** (-2.7 + 1.4 * stratum), "toy.noise_scale": rng.uniform(0.5, 3.0)}
+    given = {"toy.learning_rate": settings.learning_rate, "toy.noise_scale": settings.noise_scale}
+    return {name: defaults[name] if given[name] is None else given[name] for name in defaults}  # type: ignore[misc]
 
 
 def train(state: State, settings: Settings) -> State:
-    """One PBT interval of noisy gradient ascent, seeded by iteration so a resumed run repeats it."""
+    """One PBT interval of noisy gradient ascent, seeded by iteration so a continued run repeats it."""
     rng = random.Random(f"toy_pbt/{settings.seed}/{settings.policy_idx}/{state.iteration + 1}")
-    lr, noise = state.params["learning_rate"], state.params["noise_scale"]
+    lr, noise = state.params["toy.learning_rate"], state.params["toy.noise_scale"]
     weights = list(state.weights)
     for _ in range(_UPDATES_PER_ITERATION):
         weights = [w + lr * (2.0 * (t - w) + noise * rng.gauss(0.0, 1.0)) for w, t in zip(weights, _TARGET)]
     return State(state.iteration + 1, state.frame + settings.interval_steps, weights, dict(state.params))
 
 
-def save(policy_dir: Path, state: State, true_objective: float, experiment: str) -> Path:
+def save(policy_dir: Path, state: State, true_objective: float, experiment_name: str) -> Path:
     """Weights first, then the iteration file naming them, so readers never find a dangling checkpoint."""
-    checkpoint = policy_dir / f"{state.iteration:06d}.json"
-    _write_atomic(checkpoint, json.dumps(
-        {"iteration": state.iteration, "frame": state.frame, "weights": state.weights, "params": state.params}
-    ))
-    lines = [
-        f"iteration: {state.iteration}",
-        f"true_objective: {true_objective!r}",
-        f"frame: {state.frame}",
-        "params:",
-        *(f"  {name}: {value!r}" for name, value in state.params.items()),
-        f"checkpoint: {_yaml_string(str(checkpoint))}",
-        f"experiment_name: {_yaml_string(experiment)}",
-    ]
+    checkpoint = policy_dir / f"{state.iteration:06d}.pth"
+    _write_atomic(checkpoint, json.dumps({"frame": state.frame, "weights": state.weights}))
     path = policy_dir / f"{state.iteration:06d}.yaml"
-    _write_atomic(path, "\n".join(lines) + "\n")
+    _write_atomic(path, yaml.dump({
+        "iteration": state.iteration,
+        "true_objective": true_objective,
+        "frame": state.frame,
+        "params": state.params,
+        "checkpoint": str(checkpoint),
+        "pbt_checkpoint": str(path),
+        "experiment_name": experiment_name,
+    }))
     return path
 
 
-def resume(policy_dir: Path) -> tuple[State, Path] | None:
-    """The policy's latest loadable checkpoint, as after a crash or a resubmission."""
-    for _iteration, path in sorted(_numbered(policy_dir, ".json"), reverse=True):
-        try:
-            data = json.loads(path.read_text("utf-8"))
-            weights = [float(w) for w in data["weights"]]
-            state = State(int(data["iteration"]), int(data["frame"]), weights,
-                          {name: float(data["params"][name]) for name in _LIMITS})
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        if len(weights) == len(_TARGET):
-            return state, path
-    return None
-
-
-def read_peer(policy_dir: Path, max_iteration: int) -> PeerEntry | None:
-    """Newest readable iteration file of another policy that is not ahead of ours."""
-    for iteration, path in sorted(_numbered(policy_dir, ".yaml"), reverse=True):
-        if iteration > max_iteration:
-            continue
-        entry = _parse_iteration_file(path)
-        if entry is not None:
-            return entry
-    return None
-
-
-def pbt_step(state: State, own_objective: float, workspace: Path, settings: Settings) -> State:
-    """IsaacGymEnvs' rule: a policy among the worst takes a clearly better one's weights and mutated params.
-
-    A crashed policy's last objective keeps a place among the worst, which is
-    why the toy's small population replaces its worse half by default.
-    """
-    idx = settings.policy_idx
-    rng = random.Random(f"toy_pbt/{settings.seed}/{idx}/{state.iteration}/pbt")
-    peers: dict[int, PeerEntry] = {}
-    for other in range(settings.num_policies):
-        if other != idx:
-            entry = read_peer(workspace / f"{other:03d}", state.iteration)
-            if entry is not None:
-                peers[other] = entry
-    objectives = {idx: own_objective, **{other: entry.objective for other, entry in peers.items()}}
-    if len(objectives) < 2:
-        return state
-    ranked = sorted(objectives, key=lambda policy: (objectives[policy], policy))
-    if idx not in ranked[: math.ceil(len(ranked) * settings.replace_fraction_worst)]:
-        return state
-    chosen = rng.choice(ranked[-math.ceil(len(ranked) * settings.replace_fraction_best):])
-    gap = objectives[chosen] - own_objective
-    # The lowest fifth stays out of the spread, as in IsaacGymEnvs, so crashed policies do not inflate it.
-    values = sorted(objectives.values())[len(ranked) // 5:]
-    threshold = max(settings.replace_threshold_frac_std * statistics.pstdev(values),
-                    settings.replace_threshold_frac_absolute * abs(objectives[chosen]))
-    if chosen == idx or gap <= threshold:
-        weights, reason = None, f"policy {chosen} is not clearly better (gap {gap:.2f}, needed {threshold:.2f})"
-    else:
-        weights, reason = _load_weights(Path(peers[chosen].checkpoint)), f"cannot load policy {chosen}'s checkpoint"
-    if weights is None:
-        params = mutate(state.params, rng, settings.change_min, settings.change_max)
-        _say(f"Policy {idx}: among the worst, but {reason}; keeping own weights, "
-             f"new params {_format_params(params)}")
-        return replace(state, params=params)
-    params = {name: peers[chosen].params.get(name, value) for name, value in state.params.items()}
-    params = mutate(params, rng, settings.change_min, settings.change_max)
-    _say(f"Policy {idx}: replacing weights with policy {chosen} (objective {objectives[chosen]:.2f} "
-         f"vs own {own_objective:.2f}), new params {_format_params(params)}")
-    return replace(state, weights=weights, params=params)
-
-
-def mutate(params: dict[str, float], rng: random.Random, change_min: float, change_max: float) -> dict[str, float]:
-    mutated = {}
-    for name, value in params.items():
-        factor = rng.uniform(change_min, change_max)
-        value = value * factor if rng.random() < 0.5 else value / factor
-        low, high = _LIMITS.get(name, (float("-inf"), float("inf")))
-        mutated[name] = min(max(value, low), high)
-    return mutated
+def load_checkpoint(path: str) -> tuple[int, list[float]]:
+    """Frame and weights of a ``.pth`` this trainer wrote; raises on anything else."""
+    data = json.loads(Path(path).read_text("utf-8"))
+    weights = [float(w) for w in data["weights"]]
+    if len(weights) != len(_TARGET):
+        raise ValueError(f"{len(weights)} weights")
+    return int(data["frame"]), weights
 
 
 def main(argv: Sequence[str]) -> int:
@@ -247,98 +193,104 @@ def main(argv: Sequence[str]) -> int:
     workspace = run_dir / "runs" / settings.workspace
     policy_dir = workspace / f"{idx:03d}"
     policy_dir.mkdir(parents=True, exist_ok=True)
+    if not settings.pbt_restart:
+        _say(f"Policy {idx}: started without ++pbt_restart=True, so this is the start of the experiment: "
+             "mutating the initial hyperparameters")
+        rng = random.Random(f"toy_pbt/{settings.seed}/{idx}/start")
+        params = population.mutate(default_params(settings), rng, settings.change_min, settings.change_max, _LIMITS)
+        _restart(argv, idx, run_dir, params, None, None)
+    state = State(0, 0, [0.0] * len(_TARGET), default_params(settings))
+    if settings.checkpoint:
+        frame, weights = load_checkpoint(settings.checkpoint)
+        state = State(frame // settings.interval_steps, frame, weights, state.params)
+    experiment_name = settings.full_experiment_name or f"{settings.experiment}_{time.strftime('%d-%H-%M-%S')}" \
+        f"_{time.time_ns() % 1_000_000_000:09d}"
+    _say(f"Policy {idx}: PBT init. Env frames: {state.frame}, pbt_iteration: {state.iteration}, "
+         f"checkpoint {settings.checkpoint or None}, params {_format_params(state.params)}")
+    return _train_loop(settings, state, argv, run_dir, experiment_name)
+
+
+def _train_loop(settings: Settings, state: State, argv: Sequence[str], run_dir: Path, experiment_name: str) -> int:
+    idx = settings.policy_idx
+    workspace = run_dir / "runs" / settings.workspace
+    policy_dir = workspace / f"{idx:03d}"
     start_after = 2 * settings.interval_steps if settings.start_after is None else settings.start_after
+    initial_frame = state.frame
     crash_marker = run_dir / f"fail_once_policy_{idx}"
 
-    resumed = resume(policy_dir)
-    if resumed is None:
-        state = initial_state(settings)
-        _say(f"Policy {idx}: starting in {policy_dir}, params {_format_params(state.params)}")
-    else:
-        state, checkpoint = resumed
-        _say(f"Policy {idx}: resuming from iteration {state.iteration} ({checkpoint})")
+    def say(message: str) -> None:
+        _say(f"Policy {idx}: {message}")
 
     while state.iteration < settings.max_iterations:
         time.sleep(settings.iteration_seconds)
         if idx == settings.fail_once_policy and state.iteration + 1 == settings.fail_at_iteration \
                 and not crash_marker.exists():
             crash_marker.touch()
-            print(f"Policy {idx}: simulated crash during iteration {state.iteration + 1}; "
-                  "run it again to resume from its latest checkpoint", file=sys.stderr, flush=True)
+            print(f"Policy {idx}: simulated crash during iteration {state.iteration + 1}", file=sys.stderr, flush=True)
             return CRASH_EXIT_CODE
         state = train(state, settings)
         current = objective(state.weights)
-        save(policy_dir, state, current, settings.experiment)
-        _say(f"Policy {idx}: iteration {state.iteration}/{settings.max_iterations} frame {state.frame} "
-             f"objective {current:.2f} params {_format_params(state.params)}")
-        if state.frame > start_after and state.iteration < settings.max_iterations:
-            state = pbt_step(state, current, workspace, settings)
-    _say(f"Policy {idx}: done after iteration {state.iteration}")
+        say(f"New pbt iteration {state.iteration}!")
+        save(policy_dir, state, current, experiment_name)
+        say(f"iteration {state.iteration}/{settings.max_iterations} frame {state.frame} "
+            f"objective {current:.2f} params {_format_params(state.params)}")
+        peers = population.population_entries(workspace, settings.num_policies, state.iteration)
+        threshold = population.cleanup_threshold([peers[p].iteration if p in peers else 0
+                                                  for p in range(settings.num_policies)], settings.cleanup_behind)
+        population.cleanup_files(policy_dir, threshold, settings.max_checkpoints, say)
+        if peers:
+            best = max(peers.values(), key=lambda entry: (entry.true_objective, -entry.policy_idx))
+            name = population.best_copy_name(TASK, best.true_objective, state.iteration, best.policy_idx, state.frame)
+            population.save_best_files(workspace / f"best{idx}", best, name, say)
+        if state.frame - initial_frame < start_after or state.iteration >= settings.max_iterations:
+            continue
+        _maybe_replace(settings, state, current, {p: e for p, e in peers.items() if p != idx}, argv, run_dir,
+                       experiment_name)
+    say(f"done after iteration {state.iteration}")
     return 0
 
 
-def _numbered(directory: Path, suffix: str) -> list[tuple[int, Path]]:
+def _maybe_replace(settings, state, current, peers, argv, run_dir, experiment_name) -> None:
+    """Restarts the process from the chosen checkpoint, as IsaacGymEnvs does; returns when nothing is to be done."""
+    idx = settings.policy_idx
+    rng = random.Random(f"toy_pbt/{settings.seed}/{idx}/{state.iteration}/pbt")
+    decision = population.decide(
+        idx, current, state.params, peers,
+        (settings.replace_fraction_worst, settings.replace_fraction_best),
+        (settings.replace_threshold_frac_std, settings.replace_threshold_frac_absolute),
+        (settings.change_min, settings.change_max), rng, _say,
+    )
+    if decision is None:
+        return
+    params = {name: min(max(value, _LIMITS[name][0]), _LIMITS[name][1]) for name, value in decision.params.items()}
+    source = run_dir / "runs" / settings.workspace / f"{decision.donor:03d}" / f"{state.iteration:06d}.pth"
+    if decision.donor != idx:
+        source = Path(peers[decision.donor].path).with_suffix(".pth")
+    restart_dir = run_dir / f"pbt_restart_p{idx}"
+    restart_checkpoint = restart_dir / source.name
     try:
-        names = os.listdir(directory)
-    except OSError:
-        return []
-    return [(int(name[: -len(suffix)]), directory / name) for name in names
-            if name.endswith(suffix) and name[: -len(suffix)].isascii() and name[: -len(suffix)].isdigit()]
+        _frame, weights = load_checkpoint(str(source))
+        restart_dir.mkdir(exist_ok=True)
+        _write_atomic(restart_checkpoint, json.dumps({"frame": state.frame, "weights": weights}))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        _say(f"Policy {idx}: cannot load {source} for the restart ({exc}); continuing with own weights")
+        return
+    _say(f"Policy {idx}: restarting from checkpoint {restart_checkpoint}, {state.frame}")
+    _say(f"Policy {idx}: Preparing to restart the process with mutated parameters! Checkpoint {restart_checkpoint}")
+    _restart(argv, idx, run_dir, params, str(restart_checkpoint), experiment_name)
 
 
-def _parse_iteration_file(path: Path) -> PeerEntry | None:
-    """The few keys PBT needs; complete lines only, anything odd means the file is skipped."""
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    top: dict[str, str] = {}
-    params: dict[str, str] = {}
-    section = ""
-    for line in text.split("\n")[:-1]:
-        key, sep, value = line.strip().partition(":")
-        if not sep:
-            continue
-        if line.startswith(" "):
-            if section == "params":
-                params[key] = value.strip()
-        else:
-            section = key
-            top[key] = value.strip()
-    try:
-        return PeerEntry(int(top["iteration"]), float(top["true_objective"]), _yaml_unquote(top["checkpoint"]),
-                         {name: float(value) for name, value in params.items() if name in _LIMITS})
-    except (KeyError, ValueError):
-        return None
-
-
-def _load_weights(checkpoint: Path) -> list[float] | None:
-    try:
-        weights = [float(w) for w in json.loads(checkpoint.read_text("utf-8"))["weights"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return weights if len(weights) == len(_TARGET) else None
+def _restart(argv, idx, run_dir, params, checkpoint, experiment_name) -> None:
+    args = restart_args(list(argv), str(run_dir), experiment_name, checkpoint, params)
+    _say(f"Policy {idx}: Restarting self with args {args}")
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "pbt_tracker.examples.toy_pbt_train", *args])
 
 
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text, "utf-8")
     os.replace(tmp, path)
-
-
-def _yaml_string(value: str) -> str:
-    """Plain when YAML reads it back as the same string, else double-quoted (JSON is valid YAML)."""
-    if _PLAIN_STRING.fullmatch(value) and value.lower() not in _YAML_WORDS:
-        return value
-    return json.dumps(value)
-
-
-def _yaml_unquote(value: str) -> str:
-    if value.startswith('"'):
-        return str(json.loads(value))
-    if value.startswith("'") and value.endswith("'") and len(value) > 1:
-        return value[1:-1].replace("''", "'")
-    return value
 
 
 def _format_params(params: dict[str, float]) -> str:
