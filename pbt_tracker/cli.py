@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pbt_tracker import __version__
-from pbt_tracker.launch_options import COMMON, OPTION, OPTIONS, Option
+from pbt_tracker.launch_option_table import COMMON, OPTION, OPTIONS, Option
 
 if TYPE_CHECKING:
     from pbt_tracker.store import Store
