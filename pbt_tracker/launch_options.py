@@ -157,7 +157,9 @@ def _workdir(settled: Mapping[str, Any], backend: str) -> str:
     return slurm_workdir or workdir
 
 
-def launch_options(values: Mapping[str, Any], backend: str | None = None, run_name: str | None = None) -> LaunchOptions:
+def launch_options(
+    values: Mapping[str, Any], backend: str | None = None, run_name: str | None = None
+) -> LaunchOptions:
     """The backend's launch options from either parser's values; every option check happens here.
 
     `run_name` stands in for --run when a caller hands over a run description it loaded itself.
