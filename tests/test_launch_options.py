@@ -23,7 +23,7 @@ from pbt_tracker.launch_options import (
 )
 from pbt_tracker.launcher.run import launcher_argparser, main, parse_args
 from pbt_tracker.sbatch_script import SlurmResources
-from tests.conftest import query
+from tests.conftest import query, run_with_modules
 
 PBT = "tests.fixtures.pbt_echo"
 
@@ -231,3 +231,12 @@ def test_the_ngc_backend_is_refused_as_not_available_yet(
 def test_an_option_of_another_backend_is_a_usage_error(argv: list[str], message: str) -> None:
     result = CliRunner().invoke(cli, ["submit", "--run", PBT, *argv], prog_name="pbt-track")
     assert (result.exit_code, result.output) == (2, f"Error: {message} (see `pbt-track submit --help`)\n")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["submit", "--help"]], ids=["pbt-track", "submit"])
+def test_help_builds_submits_options_from_the_table_alone(argv: list[str]) -> None:
+    """Every command builds submit's options at start-up: the table must come without the launch machinery."""
+    done, modules = run_with_modules(*argv)
+    assert done.returncode == 0, done.stderr
+    assert "pbt_tracker.launch_option_table" in modules
+    assert modules & {"pbt_tracker.launch_options", "pbt_tracker.sbatch_script", "argparse"} == set()
