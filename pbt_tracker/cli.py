@@ -14,63 +14,28 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pbt_tracker import __version__
+from pbt_tracker.launch_option_table import COMMON, OPTION, OPTIONS, Option
 
 if TYPE_CHECKING:
     from pbt_tracker.store import Store
     from pbt_tracker.tracker.selection import Selection
 
-# Every launcher flag, in the original's spelling; each also answers to its dashed twin.
-_LAUNCHER_OPTIONS: list[tuple[str, Any, str]] = [
-    ("--run", str, "Module (a.b.c, importable from here) or .py file defining RUN_DESCRIPTION."),
-    ("--backend", click.Choice(["processes", "slurm"]), "Where the experiments run.  [default: processes]"),
-    ("--workdir", str, "Workdir for scripts, logs and the database (same as --slurm_workdir)."),
-    ("--train_dir", str, "Root directory of the experiments' outputs.  [default: ./train_dir]"),
-    ("--pause_between", float, "Seconds to wait between two submissions.  [default: 1]"),
-    ("--experiment_suffix", str, "Appended to the name of each experiment dir."),
-    ("--slurm_workdir", str, "Workdir for sbatch scripts, logs, scancel.sh and the database."),
-    ("--slurm_gpus_per_job", int, "GPUs per job (--gres=gpu:N).  [default: 1]"),
-    ("--slurm_cpus_per_gpu", int, "CPU cores per GPU (-c).  [default: 16]"),
-    ("--slurm_partition", str, "Slurm partition (-p)."),
-    ("--slurm_sbatch_template", str, "sbatch template file ($CMD $FILENAME $PARTITION $GPU $CPU $TIMEOUT)."),
-    ("--slurm_timeout", str, "Job time limit, given to the template as $TIMEOUT.  [default: 0, none]"),
-    (
-        "--slurm_array",
-        click.Choice(["true", "false"], case_sensitive=False),
-        "Send experiments with the same #SBATCH lines as one sbatch --array (alone: true).",
-    ),
-    ("--slurm_array_limit", int, "With --slurm_array: at most N tasks of each array at once (%N)."),
-    (
-        "--slurm_print_only",
-        click.Choice(["true", "false"], case_sensitive=False),
-        "true: write and record the scripts, print the sbatch commands, submit nothing.",
-    ),
-    ("--num_gpus", int, "Processes backend: local GPUs to use.  [default: 1]"),
-    ("--max_parallel", int, "Processes backend: experiments at once.  [default: 4]"),
-    ("--experiments_per_gpu", int, "Processes backend: experiments per GPU.  [default: -1]"),
-]
 
-
-_PROCESSES_OPTIONS = {"num_gpus", "max_parallel", "experiments_per_gpu"}
+def _click_type(option: Option) -> Any:
+    if option.choices:
+        return click.Choice(option.choices)
+    if option.type is bool:
+        return click.Choice(["true", "false"], case_sensitive=False)
+    return option.type
 
 
 def _launcher_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    for flag, type_, help_text in reversed(_LAUNCHER_OPTIONS):
-        names = [flag]
-        if "_" in flag:
-            names.append(flag.replace("_", "-"))
-        optional_value = {"is_flag": False, "flag_value": "true"} if flag == "--slurm_array" else {}
-        command = click.option(*names, flag[2:], type=type_, default=None, help=help_text, **optional_value)(command)
+    """Every option of the launch options' table, in the seed's spelling and dashed; None where not given."""
+    for option in reversed(OPTIONS):
+        bare = {"is_flag": False, "flag_value": "true"} if option.bare_is_true else {}
+        command = click.option(*option.flags, option.name, type=_click_type(option), default=None,
+                               help=option.help_with_default(), **bare)(command)
     return command
-
-
-def _launcher_argv(values: dict[str, Any]) -> list[str]:
-    """The options that were given, as the launcher's own parser expects them."""
-    argv: list[str] = []
-    for flag, _type, _help in _LAUNCHER_OPTIONS:
-        value = values.get(flag[2:])
-        if value is not None:
-            argv += [flag, str(value)]
-    return argv
 
 
 class _OneLineErrors(click.Group):
@@ -123,15 +88,14 @@ def submit(**values: Any) -> None:
             --slurm_workdir ./slurm_logs --slurm_partition gpu --slurm_timeout 24:00:00
     """
     from pbt_tracker.errors import PbtTrackError
-    from pbt_tracker.launcher.run import launch, parse_args
+    from pbt_tracker.launcher.run import launch
 
-    backend = values.get("backend") or "processes"
-    for name, value in values.items():
-        owner = "slurm" if name.startswith("slurm_") else "processes" if name in _PROCESSES_OPTIONS else None
-        if value is not None and owner and owner != backend:
-            raise click.UsageError(f"--{name} needs --backend {owner}")
+    backend = values["backend"] or OPTION["backend"].default
+    for option in OPTIONS:
+        if values[option.name] is not None and option.backend not in (COMMON, backend):
+            raise click.UsageError(f"--{option.name} needs --backend {option.backend}")
     try:
-        code = launch(parse_args(_launcher_argv(values)))
+        code = launch(values)
     except PbtTrackError as error:
         raise click.ClickException(str(error)) from None
     if code:

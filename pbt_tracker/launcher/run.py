@@ -9,14 +9,29 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from pbt_tracker.errors import OptionError, PbtTrackError
-from pbt_tracker.launcher.run_processes import add_os_parallelism_args, run
-from pbt_tracker.launcher.run_slurm import add_slurm_args, run_slurm
+from pbt_tracker.launch_options import (
+    BACKENDS,
+    COMMON,
+    NGC,
+    SLURM,
+    LaunchOptions,
+    ProcessesLaunchOptions,
+    SlurmLaunchOptions,
+    add_arguments,
+    launch_options,
+)
+from pbt_tracker.launcher.run_ngc import add_ngc_args
+from pbt_tracker.launcher.run_processes import add_os_parallelism_args, launch_processes
+from pbt_tracker.launcher.run_slurm import add_slurm_args, launch_slurm
+from pbt_tracker.run_description import RunDescription
 from pbt_tracker.run_module import load_run_description
 from pbt_tracker.settings import check_all
 
-BACKENDS = ("processes", "slurm")
+__all__ = ["BACKENDS", "launch", "launcher_argparser", "main", "parse_args"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,32 +44,12 @@ class _Parser(argparse.ArgumentParser):
 def launcher_argparser(args: list[str]) -> argparse.ArgumentParser:
     # Help is added after the backend's flags, so that `--backend slurm --help` lists them too.
     parser = _Parser(prog="python -m pbt_tracker.launcher.run", add_help=False)
-    parser.add_argument("--train_dir", "--train-dir", default="./train_dir", type=str, help="Directory for sub-experiments")
-    parser.add_argument(
-        "--run",
-        default=None,
-        type=str,
-        help="Python module (a.b.c, importable from here) or .py file that defines RUN_DESCRIPTION",
-    )
-    parser.add_argument(
-        "--backend", default="processes", choices=BACKENDS, help="Launcher backend, use OS multiprocessing by default"
-    )
-    parser.add_argument(
-        "--pause_between", "--pause-between", default=1, type=float, help="Pause in seconds between processes"
-    )
-    parser.add_argument(
-        "--experiment_suffix",
-        "--experiment-suffix",
-        default="",
-        type=str,
-        help="Append this to the name of the experiment dir",
-    )
-    parser.add_argument(
-        "--workdir", default=None, type=str, help="Where scripts, logs and the pbt-track database go"
-    )
+    add_arguments(parser, COMMON)
     partial_cfg, _ = parser.parse_known_args(args)
-    if partial_cfg.backend == "slurm":
+    if partial_cfg.backend == SLURM:
         add_slurm_args(parser)
+    elif partial_cfg.backend == NGC:
+        add_ngc_args(parser)
     else:
         add_os_parallelism_args(parser)
     parser.add_argument("-h", "--help", action="help", help="show this help message and exit")
@@ -66,14 +61,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return launcher_argparser(argv).parse_args(argv)
 
 
-def launch(args: argparse.Namespace) -> int:
-    """Load the run module named by `args.run` and hand it to the chosen backend."""
-    if args.pause_between < 0:
-        raise OptionError(f"--pause_between must be 0 or more seconds, not {args.pause_between:g}")
-    run_description = load_run_description(args.run, args.experiment_suffix)
-    if args.backend == "slurm":
-        return run_slurm(run_description, args)
-    return run(run_description, args)
+def launch(args: argparse.Namespace | Mapping[str, Any]) -> int:
+    """Check the options, load the run module they name, and hand both to the chosen backend.
+
+    `args` is argparse's namespace or click's values: either goes through the
+    table of options once, before the run module is imported.
+    """
+    options = launch_options(vars(args) if isinstance(args, argparse.Namespace) else args)
+    backend = _BACKENDS.get(type(options))
+    if backend is None:
+        raise OptionError(f"--backend {options.recorded_options['backend']} is not available yet; "
+                          "use --backend slurm or --backend processes")
+    run_description = load_run_description(options.run_module or None, options.experiment_suffix)
+    return backend(run_description, options)
+
+
+_BACKENDS: dict[type[LaunchOptions], Callable[[RunDescription, Any], int]] = {
+    SlurmLaunchOptions: launch_slurm,
+    ProcessesLaunchOptions: launch_processes,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

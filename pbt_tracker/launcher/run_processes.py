@@ -9,43 +9,27 @@ the workdir, each tracked like a Slurm job (its pid as job id), so that
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+from typing import cast
 
+from pbt_tracker.launch_options import PROCESSES, ProcessesLaunchOptions, add_arguments, launch_options
 from pbt_tracker.run_description import RunDescription
 
 
 def add_os_parallelism_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--num_gpus", "--num-gpus", default=1, type=int, help="How many local GPUs to use")
-    parser.add_argument(
-        "--max_parallel", "--max-parallel", default=4, type=int, help="Maximum simultaneous experiments"
-    )
-    parser.add_argument(
-        "--experiments_per_gpu",
-        "--experiments-per-gpu",
-        default=-1,
-        type=int,
-        help="How many experiments share one GPU (sets CUDA_VISIBLE_DEVICES); -1 leaves it alone",
-    )
-    return parser
+    return add_arguments(parser, PROCESSES)
 
 
 def run(run_description: RunDescription, args: argparse.Namespace) -> int:
     """Run every experiment locally and wait for them; 0 when all completed, 130 on Ctrl-C."""
-    # Here, not at the top: the Slurm backend imports this module for its flags and needs no ORM.
-    from pbt_tracker.tracker.local import ProcessesLaunchOptions, plan_processes_launch, run_processes_launch
+    values = {**vars(args), "experiment_suffix": run_description.experiment_suffix}
+    options = cast(ProcessesLaunchOptions, launch_options(values, PROCESSES, run_name=run_description.run_name))
+    return launch_processes(run_description, options)
 
-    train_dir = getattr(args, "train_dir", "./train_dir")
-    options = ProcessesLaunchOptions(
-        workdir=Path(getattr(args, "workdir", None) or train_dir),
-        run_module=getattr(args, "run", None) or run_description.run_name,
-        train_dir=train_dir,
-        experiment_suffix=run_description.experiment_suffix,
-        pause_between=getattr(args, "pause_between", 1),
-        max_parallel=args.max_parallel,
-        num_gpus=args.num_gpus,
-        experiments_per_gpu=args.experiments_per_gpu,
-        recorded_options={key: value for key, value in sorted(vars(args).items())},
-    )
+
+def launch_processes(run_description: RunDescription, options: ProcessesLaunchOptions) -> int:
+    # Here, not at the top: a Slurm launch imports this module too, and needs no ORM.
+    from pbt_tracker.tracker.local import plan_processes_launch, run_processes_launch
+
     planned = plan_processes_launch(run_description, options)
     workdir = options.workdir.absolute()
     print(f"Starting processes with base cmds: {[e.cmd for e in run_description.experiments]}")

@@ -10,119 +10,28 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+from typing import cast
 
-from pbt_tracker.errors import OptionError
+from pbt_tracker.launch_options import SLURM, SlurmLaunchOptions, add_arguments, launch_options, str2bool
 from pbt_tracker.run_description import RunDescription
-from pbt_tracker.sbatch_script import SBATCH_TEMPLATE_DEFAULT, SlurmResources, tail_hint
-from pbt_tracker.tracker.launch import LaunchResult, SlurmLaunchOptions, plan_slurm_launch, submit_slurm_launch
+from pbt_tracker.sbatch_script import SBATCH_TEMPLATE_DEFAULT, tail_hint
+from pbt_tracker.tracker.launch import LaunchResult, plan_slurm_launch, submit_slurm_launch
 
 __all__ = ["SBATCH_TEMPLATE_DEFAULT", "add_slurm_args", "run_slurm", "str2bool"]
 
 
-def str2bool(v: object) -> bool:
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, str) and v.lower() == "true":
-        return True
-    if isinstance(v, str) and v.lower() == "false":
-        return False
-    raise argparse.ArgumentTypeError("Boolean value expected (true or false)")
-
-
 def add_slurm_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument(
-        "--slurm_gpus_per_job", "--slurm-gpus-per-job", default=1, type=int, help="GPUs in a single SLURM process"
-    )
-    parser.add_argument(
-        "--slurm_cpus_per_gpu",
-        "--slurm-cpus-per-gpu",
-        default=16,
-        type=int,
-        help="Max allowed number of CPU cores per allocated GPU",
-    )
-    parser.add_argument(
-        "--slurm_print_only",
-        "--slurm-print-only",
-        default=False,
-        type=str2bool,
-        help="Just print commands to the console without executing (true/false)",
-    )
-    parser.add_argument(
-        "--slurm_workdir",
-        "--slurm-workdir",
-        default=None,
-        type=str,
-        help="Workdir for sbatch scripts, logs, scancel.sh and the pbt-track database (same as --workdir)",
-    )
-    parser.add_argument(
-        "--slurm_partition",
-        "--slurm-partition",
-        default=None,
-        type=str,
-        help='Slurm partition, i.e. for "gpu" it will add "-p gpu" to the sbatch command line',
-    )
-    parser.add_argument(
-        "--slurm_sbatch_template",
-        "--slurm-sbatch-template",
-        default=None,
-        type=str,
-        help="File with the sbatch script template ($CMD $FILENAME $PARTITION $GPU $CPU $TIMEOUT)",
-    )
-    parser.add_argument(
-        "--slurm_array",
-        "--slurm-array",
-        nargs="?",
-        const=True,
-        default=False,
-        type=str2bool,
-        help="Send experiments with the same #SBATCH lines as one sbatch --array (true/false; alone means true)",
-    )
-    parser.add_argument(
-        "--slurm_array_limit",
-        "--slurm-array-limit",
-        default=None,
-        type=int,
-        help="With --slurm_array: run at most this many tasks of each array at once (sbatch --array=...%%N)",
-    )
-    parser.add_argument(
-        "--slurm_timeout",
-        "--slurm-timeout",
-        default="0",
-        type=str,
-        help="Job time limit given to the template as $TIMEOUT. Defaults to 0, which does not time out the job",
-    )
-    return parser
-
-
-def slurm_options_from_args(args: argparse.Namespace, run_description: RunDescription) -> SlurmLaunchOptions:
-    workdir = getattr(args, "slurm_workdir", None) or getattr(args, "workdir", None)
-    if not workdir:
-        raise OptionError("the Slurm backend needs a workdir; pass --slurm_workdir DIR (or --workdir DIR)")
-    resources = SlurmResources(
-        gpus_per_job=args.slurm_gpus_per_job,
-        cpus_per_gpu=args.slurm_cpus_per_gpu,
-        partition=args.slurm_partition,
-        timeout=str(args.slurm_timeout),
-    )
-    return SlurmLaunchOptions(
-        workdir=Path(workdir),
-        run_module=getattr(args, "run", None) or run_description.run_name,
-        train_dir=getattr(args, "train_dir", "./train_dir"),
-        experiment_suffix=run_description.experiment_suffix,
-        pause_between=getattr(args, "pause_between", 1),
-        resources=resources,
-        template_path=args.slurm_sbatch_template,
-        print_only=bool(args.slurm_print_only),
-        array=bool(getattr(args, "slurm_array", False)),
-        array_limit=getattr(args, "slurm_array_limit", None),
-        recorded_options={key: value for key, value in sorted(vars(args).items())},
-    )
+    return add_arguments(parser, SLURM)
 
 
 def run_slurm(run_description: RunDescription, args: argparse.Namespace) -> int:
     """Write, record and submit one sbatch script per experiment; 0 when every job was queued."""
-    options = slurm_options_from_args(args, run_description)
+    values = {**vars(args), "experiment_suffix": run_description.experiment_suffix}
+    options = cast(SlurmLaunchOptions, launch_options(values, SLURM, run_name=run_description.run_name))
+    return launch_slurm(run_description, options)
+
+
+def launch_slurm(run_description: RunDescription, options: SlurmLaunchOptions) -> int:
     plan = plan_slurm_launch(run_description, options)
 
     print(f"Starting processes with base cmds: {[e.cmd for e in run_description.experiments]}")

@@ -27,6 +27,7 @@ from typing import Any
 from pbt_tracker import __version__, processes, slurm, states
 from pbt_tracker.errors import OptionError, RunDescriptionError, TemplateError
 from pbt_tracker.files import write_text_atomic
+from pbt_tracker.launch_options import LaunchOptions, SlurmLaunchOptions
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.sbatch_script import (
     SBATCH_TEMPLATE_DEFAULT,
@@ -61,36 +62,6 @@ from pbt_tracker.tracker.record import (
     sha256_text,
     write_scancel_script,
 )
-
-
-@dataclass(frozen=True)
-class LaunchOptions:
-    """What every launch needs besides the run description, whatever the backend."""
-
-    workdir: Path
-    run_module: str
-    train_dir: str = "./train_dir"
-    experiment_suffix: str = ""
-    pause_between: float = 1.0
-    recorded_options: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SlurmLaunchOptions(LaunchOptions):
-    """A Slurm launch's own options."""
-
-    resources: SlurmResources = field(default_factory=SlurmResources)
-    template_path: str | None = None
-    print_only: bool = False
-    array: bool = False
-    array_limit: int | None = None  # sbatch --array's %N: at most N tasks of an array at once
-
-    def __post_init__(self) -> None:
-        if self.array_limit is not None:
-            if self.array_limit < 1:
-                raise OptionError(f"--slurm_array_limit must be 1 or more, not {self.array_limit}")
-            if not self.array:
-                raise OptionError("--slurm_array_limit needs --slurm_array true")
 
 
 @dataclass(frozen=True)

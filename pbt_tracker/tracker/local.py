@@ -23,6 +23,7 @@ from typing import Any
 
 from pbt_tracker import processes, states
 from pbt_tracker.errors import OptionError
+from pbt_tracker.launch_options import ProcessesLaunchOptions
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.store import Store, open_store, queries, utcnow, writes
@@ -30,26 +31,6 @@ from pbt_tracker.tracker.launch import LaunchOptions, checked_specs, experiment_
 from pbt_tracker.tracker.record import Echo, quiet
 
 EXIT_DIR = ".exit"
-
-
-@dataclass(frozen=True)
-class ProcessesLaunchOptions(LaunchOptions):
-    """A local launch's own options, as the original launcher's processes backend has them."""
-
-    max_parallel: int = 4
-    num_gpus: int = 1
-    experiments_per_gpu: int = -1
-
-    def __post_init__(self) -> None:
-        if self.max_parallel < 1:
-            raise OptionError(f"--max_parallel must be 1 or more, not {self.max_parallel}")
-        if self.experiments_per_gpu == 0 or self.experiments_per_gpu < -1:
-            raise OptionError(
-                f"--experiments_per_gpu must be -1 (leave CUDA_VISIBLE_DEVICES alone) or 1 or more, "
-                f"not {self.experiments_per_gpu}"
-            )
-        if self.experiments_per_gpu > 0 and self.num_gpus < 1:
-            raise OptionError(f"--num_gpus must be 1 or more with --experiments_per_gpu, not {self.num_gpus}")
 
 
 @dataclass(frozen=True)
