@@ -30,8 +30,8 @@ REQUEUED_THEN_PENDING = """\
 REQUEUED_THEN_COMPLETED = """\
 251|REQUEUED|0:0|vm|2026-11-29T19:57:24|2026-11-29T19:57:25|2026-11-29T19:57:24|None|
 251.batch|CANCELLED|0:15|vm|2026-11-29T19:57:24|2026-11-29T19:57:25|2026-11-29T19:57:24||
-251|COMPLETED|0:0|vm|2026-11-29T19:59:27|2026-11-29T19:59:31|2026-11-29T19:57:26|None|
-251.batch|COMPLETED|0:0|vm|2026-11-29T19:59:27|2026-11-29T19:59:31|2026-11-29T19:59:27||
+251|COMPLETED|0:0|vm|2026-11-29T19:59:28|2026-11-29T19:59:32|2026-11-29T19:57:26|BeginTime|
+251.batch|COMPLETED|0:0|vm|2026-11-29T19:59:28|2026-11-29T19:59:32|2026-11-29T19:59:28||
 """
 
 
@@ -41,7 +41,8 @@ def test_a_requeued_job_is_in_the_state_of_its_new_run():
 
 def test_a_requeued_job_that_ran_again_settles_in_the_state_of_its_last_run():
     """Taking the first row, as sync did, left such a job REQUEUED for ever."""
-    assert newest_run(parse_sacct(REQUEUED_THEN_COMPLETED)["251"]).state == "COMPLETED"
+    latest = newest_run(parse_sacct(REQUEUED_THEN_COMPLETED)["251"])
+    assert (latest.state, latest.started_at, latest.reason) == ("COMPLETED", datetime(2026, 11, 29, 19, 59, 28), None)
 
 
 def test_the_newest_run_is_found_whatever_order_sacct_prints_the_rows_in():
