@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pbt_tracker import settings, states
 from pbt_tracker.errors import AccountingUnavailable, SchedulerError, SchedulerTimeout
+from pbt_tracker.sbatch_answer import UNCERTAIN, classify_sbatch_failure, one_line, parse_sbatch_output
 
 # JobArrayID prints array tasks as 428_2, as sacct and scontrol name them (JobID would print 430).
 # Comment comes last in both, so that a comment holding the separator cannot shift the other fields.
@@ -31,9 +32,6 @@ SACCT_FIELDS = ("JobID", "State", "ExitCode", "NodeList", "Start", "End", "Submi
 _SQUEUE_REQUIRED = 7
 _SACCT_REQUIRED = 7
 _NO_VALUE = {"", "N/A", "NONE", "None", "Unknown", "(null)", "None assigned"}
-
-_PARSABLE_RE = re.compile(r"^(\d+(?:_\d+)?)(?:;(\S+))?$")
-_HUMAN_RE = re.compile(r"^Submitted batch job (\d+)(?: on cluster (\S+))?$")
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ class SubmitOutcome:
     job_id: str | None = None
     cluster: str | None = None
     error: str | None = None
-    uncertain: bool = False  # the job may exist although no id came back (a timeout)
+    uncertain: bool = False  # the job may exist although no id came back: see classify_sbatch_failure
 
 
 def require_command(name: str) -> str:
@@ -143,22 +141,13 @@ def _text(data: bytes) -> str:
     return data.decode(errors="replace")
 
 
-def parse_sbatch_output(stdout: str) -> tuple[str, str | None]:
-    """Job id and cluster from `sbatch --parsable` (`N`, `N;cluster`) or plain sbatch.
-
-    Site wrappers around sbatch sometimes print banners or warnings first, so
-    the last line that looks like a job id wins.
-    """
-    for line in reversed(stdout.strip().splitlines()):
-        line = line.strip()
-        match = _PARSABLE_RE.match(line) or _HUMAN_RE.match(line)
-        if match:
-            return match.group(1), match.group(2)
-    raise SchedulerError(f"sbatch printed no job id: {one_line(stdout) or '(nothing)'}")
-
-
 def submit(argv: list[str], timeout: float | None = None) -> SubmitOutcome:
-    """Run one sbatch; report failure in the outcome instead of raising, so a launch goes on."""
+    """Run one sbatch; report failure in the outcome instead of raising, so a launch goes on.
+
+    sbatch that could not be started sent nothing: a definite failure. sbatch
+    that exited 0 was answered by the controller, so a job id it printed in a
+    form we cannot read leaves the job's existence uncertain, not refused.
+    """
     try:
         result = run_command(argv, timeout)
     except SchedulerTimeout as error:
@@ -167,17 +156,17 @@ def submit(argv: list[str], timeout: float | None = None) -> SubmitOutcome:
         return SubmitOutcome(None, error=str(error))
     if result.returncode != 0:
         reason = one_line(result.stderr) or one_line(result.stdout) or "no message"
-        return SubmitOutcome(result, error=f"sbatch exited with {result.returncode}: {reason}")
+        how = (
+            f"was killed by signal {-result.returncode}" if result.returncode < 0
+            else f"exited with {result.returncode}"
+        )
+        uncertain = classify_sbatch_failure(result.returncode, f"{result.stderr}\n{result.stdout}") == UNCERTAIN
+        return SubmitOutcome(result, error=f"sbatch {how}: {reason}", uncertain=uncertain)
     try:
         job_id, cluster = parse_sbatch_output(result.stdout)
     except SchedulerError as error:
-        return SubmitOutcome(result, error=str(error))
+        return SubmitOutcome(result, error=str(error), uncertain=True)
     return SubmitOutcome(result, job_id=job_id, cluster=cluster)
-
-
-def one_line(text: str, limit: int = 300) -> str:
-    joined = " ".join(line.strip() for line in text.strip().splitlines() if line.strip())
-    return joined if len(joined) <= limit else joined[: limit - 3] + "..."
 
 
 @dataclass(frozen=True)
