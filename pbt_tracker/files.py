@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -27,3 +28,25 @@ def write_text_atomic(path: Path, text: str, executable: bool = False) -> None:
 def open_append(path: Path):  # type: ignore[no-untyped-def]
     """A log file opened for appending, created like write_text_atomic's files."""
     return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o664), "ab")
+
+
+def make_dirs(path: str | Path) -> None:
+    """Create `path` and its missing parents with the user's umask, but never world-writable.
+
+    os.makedirs gives parents the umask's mode alone, so under umask 000 a
+    train dir would be 0777: anyone could replace a policy's checkpoints.
+    An existing directory keeps its mode.
+    """
+    path = Path(path)
+    missing = []
+    current = path
+    while not os.path.lexists(current):
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=0o775)  # mkdir takes the umask off; 0o775 takes off world-write
+        except FileExistsError:  # made meanwhile by another launch
+            pass
+    if not path.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path))

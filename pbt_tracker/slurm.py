@@ -18,17 +18,20 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pbt_tracker import settings
+from pbt_tracker import settings, states
 from pbt_tracker.errors import AccountingUnavailable, SchedulerError, SchedulerTimeout
-
+from pbt_tracker.sbatch_answer import UNCERTAIN, classify_sbatch_failure, one_line, parse_sbatch_output
 
 # JobArrayID prints array tasks as 428_2, as sacct and scontrol name them (JobID would print 430).
-SQUEUE_FIELDS = ("JobArrayID", "State", "exit_code", "NodeList", "StartTime", "EndTime", "SubmitTime")
-SACCT_FIELDS = ("JobID", "State", "ExitCode", "NodeList", "Start", "End", "Submit")
+# Comment comes last in both, so that a comment holding the separator cannot shift the other fields.
+SQUEUE_FIELDS = (
+    "JobArrayID", "State", "exit_code", "NodeList", "StartTime", "EndTime", "SubmitTime", "Reason", "Comment",
+)
+SACCT_FIELDS = ("JobID", "State", "ExitCode", "NodeList", "Start", "End", "Submit", "Reason", "Comment")
+# Lines of the earlier, shorter formats (without Reason and Comment) are still read.
+_SQUEUE_REQUIRED = 7
+_SACCT_REQUIRED = 7
 _NO_VALUE = {"", "N/A", "NONE", "None", "Unknown", "(null)", "None assigned"}
-
-_PARSABLE_RE = re.compile(r"^(\d+(?:_\d+)?)(?:;(\S+))?$")
-_HUMAN_RE = re.compile(r"^Submitted batch job (\d+)(?: on cluster (\S+))?$")
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class SubmitOutcome:
     job_id: str | None = None
     cluster: str | None = None
     error: str | None = None
-    uncertain: bool = False  # the job may exist although no id came back (a timeout)
+    uncertain: bool = False  # the job may exist although no id came back: see classify_sbatch_failure
 
 
 def require_command(name: str) -> str:
@@ -138,22 +141,13 @@ def _text(data: bytes) -> str:
     return data.decode(errors="replace")
 
 
-def parse_sbatch_output(stdout: str) -> tuple[str, str | None]:
-    """Job id and cluster from `sbatch --parsable` (`N`, `N;cluster`) or plain sbatch.
-
-    Site wrappers around sbatch sometimes print banners or warnings first, so
-    the last line that looks like a job id wins.
-    """
-    for line in reversed(stdout.strip().splitlines()):
-        line = line.strip()
-        match = _PARSABLE_RE.match(line) or _HUMAN_RE.match(line)
-        if match:
-            return match.group(1), match.group(2)
-    raise SchedulerError(f"sbatch printed no job id: {one_line(stdout) or '(nothing)'}")
-
-
 def submit(argv: list[str], timeout: float | None = None) -> SubmitOutcome:
-    """Run one sbatch; report failure in the outcome instead of raising, so a launch goes on."""
+    """Run one sbatch; report failure in the outcome instead of raising, so a launch goes on.
+
+    sbatch that could not be started sent nothing: a definite failure. sbatch
+    that exited 0 was answered by the controller, so a job id it printed in a
+    form we cannot read leaves the job's existence uncertain, not refused.
+    """
     try:
         result = run_command(argv, timeout)
     except SchedulerTimeout as error:
@@ -162,47 +156,56 @@ def submit(argv: list[str], timeout: float | None = None) -> SubmitOutcome:
         return SubmitOutcome(None, error=str(error))
     if result.returncode != 0:
         reason = one_line(result.stderr) or one_line(result.stdout) or "no message"
-        return SubmitOutcome(result, error=f"sbatch exited with {result.returncode}: {reason}")
+        how = (
+            f"was killed by signal {-result.returncode}" if result.returncode < 0
+            else f"exited with {result.returncode}"
+        )
+        uncertain = classify_sbatch_failure(result.returncode, f"{result.stderr}\n{result.stdout}") == UNCERTAIN
+        return SubmitOutcome(result, error=f"sbatch {how}: {reason}", uncertain=uncertain)
     try:
         job_id, cluster = parse_sbatch_output(result.stdout)
     except SchedulerError as error:
-        return SubmitOutcome(result, error=str(error))
+        return SubmitOutcome(result, error=str(error), uncertain=True)
     return SubmitOutcome(result, job_id=job_id, cluster=cluster)
-
-
-def one_line(text: str, limit: int = 300) -> str:
-    joined = " ".join(line.strip() for line in text.strip().splitlines() if line.strip())
-    return joined if len(joined) <= limit else joined[: limit - 3] + "..."
 
 
 @dataclass(frozen=True)
 class JobObservation:
-    """What Slurm said about one job at one moment. Times are naive UTC."""
+    """What Slurm said about one job at one moment. Times are naive UTC.
+
+    `exit_code` and `exit_signal` are the two halves of Slurm's `N:S`: a job
+    killed by SIGKILL is FAILED with exit code 0 and signal 9. `reason` is
+    why a waiting job waits (`Resources`, `JobHeldUser`, ...), kept only for
+    waiting states. `comment` is the job's Slurm comment, where pbt-track's
+    tag is; sacct has it only where the cluster stores job comments.
+    """
 
     job_id: str
     state: str
     exit_code: int | None = None
-    signal: int | None = None
+    exit_signal: int | None = None
     node: str | None = None
     started_at: datetime | None = None
     ended_at: datetime | None = None
     submitted_at: datetime | None = None
     source: str = ""
+    reason: str | None = None
+    comment: str | None = None
 
 
 def _observed(
-    job_id: str, state: str, exit_code: int | None, signal: int | None, node: str | None,
-    start: str, end: str, submit: str, source: str,
+    job_id: str, state: str, exit_code: int | None, exit_signal: int | None, node: str | None,
+    start: str, end: str, submit: str, source: str, reason: str = "", comment: str = "",
 ) -> JobObservation:
     """For a job still waiting, squeue's and scontrol's start and end times are the scheduler's guesses: drop them.
 
     sacct is left alone: it prints real times, and sometimes PENDING for a job that has started.
     """
-    waiting = state in {"PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED"}
+    waiting = state in states.WAITING
     return JobObservation(
-        job_id, state, exit_code, signal, None if waiting else node,
+        job_id, state, exit_code, exit_signal, None if waiting else node,
         None if waiting else parse_slurm_time(start), None if waiting else parse_slurm_time(end),
-        parse_slurm_time(submit), source,
+        parse_slurm_time(submit), source, _optional(reason) if waiting else None, _optional(comment),
     )
 
 
@@ -231,10 +234,10 @@ def _optional(text: str) -> str | None:
 
 
 def _exit_pair(text: str) -> tuple[int | None, int | None]:
-    """sacct and scontrol print `exit:signal`."""
-    code, _, signal = text.strip().partition(":")
+    """sacct and scontrol print `exit:signal`; signal 0 is no signal."""
+    code, _, exit_signal = text.strip().partition(":")
     try:
-        return int(code), (int(signal) or None) if signal else None
+        return int(code), (int(exit_signal) or None) if exit_signal else None
     except ValueError:
         return None, None
 
@@ -263,15 +266,19 @@ def parse_squeue(text: str, wanted: set[str] | None = None) -> dict[str, JobObse
     """Observations by job id; with `wanted`, only those jobs (the rest is not even parsed)."""
     jobs = {}
     for line in text.splitlines():
-        parts = line.split("|")
-        if len(parts) < len(SQUEUE_FIELDS) or not parts[0].strip():
+        line = line[:-1] if line.endswith("|") else line  # --Format's separator follows every field
+        parts = line.split("|", len(SQUEUE_FIELDS) - 1)
+        if len(parts) < _SQUEUE_REQUIRED or not parts[0].strip():
             continue
         if wanted is not None and parts[0].strip() not in wanted:
             continue
-        job_id, state, status, node, start, end, submit = (part.strip() for part in parts[: len(SQUEUE_FIELDS)])
-        exit_code, signal = _wait_status(status)
+        job_id, state, status, node, start, end, submit, reason, comment = (
+            part.strip() for part in [*parts, "", ""][: len(SQUEUE_FIELDS)]
+        )
+        exit_code, exit_signal = _wait_status(status)
         jobs[job_id] = _observed(
-            job_id, normalize_state(state), exit_code, signal, _optional(node), start, end, submit, "squeue"
+            job_id, normalize_state(state), exit_code, exit_signal, _optional(node), start, end, submit, "squeue",
+            reason, comment,
         )
     return jobs
 
@@ -287,17 +294,21 @@ def parse_sacct(text: str) -> dict[str, list[JobObservation]]:
     """Every row per job id: with --duplicates an old job that had the same id is listed too."""
     jobs: dict[str, list[JobObservation]] = {}
     for line in text.splitlines():
-        parts = line.split("|")
-        if len(parts) < len(SACCT_FIELDS):
+        parts = line.split("|", len(SACCT_FIELDS) - 1)
+        if len(parts) < _SACCT_REQUIRED:
             continue
-        job_id, state, exit_pair, node, start, end, submit = (part.strip() for part in parts[: len(SACCT_FIELDS)])
+        job_id, state, exit_pair, node, start, end, submit, reason, comment = (
+            part.strip() for part in [*parts, "", ""][: len(SACCT_FIELDS)]
+        )
         if not job_id or "." in job_id:  # steps: 123.batch, 123.extern, 123.0
             continue
-        exit_code, signal = _exit_pair(exit_pair)
+        exit_code, exit_signal = _exit_pair(exit_pair)
+        state = normalize_state(state)
         jobs.setdefault(job_id, []).append(
             JobObservation(
-                job_id, normalize_state(state), exit_code, signal, _optional(node),
+                job_id, state, exit_code, exit_signal, _optional(node),
                 parse_slurm_time(start), parse_slurm_time(end), parse_slurm_time(submit), "sacct",
+                _optional(reason) if state in states.WAITING else None, _optional(comment),
             )
         )
     return jobs
@@ -314,12 +325,12 @@ def parse_scontrol_jobs(text: str) -> dict[str, JobObservation]:
         job_ids = [job_id]
         if fields.get("ArrayJobId") and fields.get("ArrayTaskId"):
             job_ids = [f"{fields['ArrayJobId']}_{task}" for task in array_task_ids(fields["ArrayTaskId"])]
-        exit_code, signal = _exit_pair(fields.get("ExitCode", ""))
+        exit_code, exit_signal = _exit_pair(fields.get("ExitCode", ""))
         for job_id in job_ids:
             jobs[job_id] = _observed(
-                job_id, normalize_state(fields.get("JobState", "")), exit_code, signal,
+                job_id, normalize_state(fields.get("JobState", "")), exit_code, exit_signal,
                 _optional(fields.get("NodeList", "")), fields.get("StartTime", ""), fields.get("EndTime", ""),
-                fields.get("SubmitTime", ""), "scontrol",
+                fields.get("SubmitTime", ""), "scontrol", fields.get("Reason", ""), fields.get("Comment", ""),
             )
     return jobs
 

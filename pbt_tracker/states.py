@@ -1,53 +1,164 @@
 """Job states: Slurm's own names, plus the few the tracker needs for itself.
 
 A submission's state is one string column, so that users can filter on it in
-plain SQL; these sets say which of them are over and which count as failures.
+plain SQL. Every state is either final (the job will not change again on its
+own) or may still be active (scancel must reach it); no state is both, none is
+neither, so `cancel --all` and scancel.sh can never miss a live job because
+its state was left out of a list.
+
+Slurm's states are those of the JOB STATE CODES of the squeue and sacct manual
+pages (Slurm 22.05); squeue and sacct spell them the same.
 """
 
-# The tracker's own states.
-SUBMITTING = "SUBMITTING"  # recorded as intended; the scheduler has not answered yet
-SUBMITTED = "SUBMITTED"  # the scheduler gave a job id; no state read back yet
-SUBMIT_FAILED = "SUBMIT_FAILED"  # the scheduler refused the job, or gave no id
-PRINT_ONLY = "PRINT_ONLY"  # a dry run: shown, never sent
-UNKNOWN = "UNKNOWN"  # the scheduler no longer knows the job, or the answer was lost
+from __future__ import annotations
 
-# Slurm's job states (squeue/sacct/scontrol spell them the same).
-PENDING = "PENDING"
-RUNNING = "RUNNING"
-COMPLETING = "COMPLETING"
-COMPLETED = "COMPLETED"
-FAILED = "FAILED"
-TIMEOUT = "TIMEOUT"
-CANCELLED = "CANCELLED"
-OUT_OF_MEMORY = "OUT_OF_MEMORY"
-NODE_FAIL = "NODE_FAIL"
-PREEMPTED = "PREEMPTED"
+from collections.abc import Iterable
+
+from pbt_tracker.errors import OptionError
+
+# --- the tracker's own states ------------------------------------------------------
+SUBMITTING = "SUBMITTING"  # recorded as intended; sbatch has not answered yet
+SUBMITTED = "SUBMITTED"  # sbatch gave a job id; no state read back yet
+SUBMIT_FAILED = "SUBMIT_FAILED"  # sbatch refused the job, or it was found not to exist
+SUBMIT_UNCERTAIN = "SUBMIT_UNCERTAIN"  # sbatch failed in a way that does not prove refusal
+PRINT_ONLY = "PRINT_ONLY"  # a dry run: shown, never sent
+UNKNOWN = "UNKNOWN"  # not seen by the last sync; asked about again at the next
+
+# --- Slurm's states ----------------------------------------------------------------
 BOOT_FAIL = "BOOT_FAIL"
+CANCELLED = "CANCELLED"
+COMPLETED = "COMPLETED"
+COMPLETING = "COMPLETING"
+CONFIGURING = "CONFIGURING"
 DEADLINE = "DEADLINE"
+FAILED = "FAILED"
+NODE_FAIL = "NODE_FAIL"
+OUT_OF_MEMORY = "OUT_OF_MEMORY"
+PENDING = "PENDING"
+PREEMPTED = "PREEMPTED"
 REQUEUED = "REQUEUED"
+REQUEUE_FED = "REQUEUE_FED"
+REQUEUE_HOLD = "REQUEUE_HOLD"
+RESIZING = "RESIZING"
+RESV_DEL_HOLD = "RESV_DEL_HOLD"
+REVOKED = "REVOKED"
+RUNNING = "RUNNING"
+SIGNALING = "SIGNALING"
+SPECIAL_EXIT = "SPECIAL_EXIT"
+STAGE_OUT = "STAGE_OUT"
+STOPPED = "STOPPED"
+SUSPENDED = "SUSPENDED"
+TIMEOUT = "TIMEOUT"
+
+SHORT = {
+    "BF": BOOT_FAIL,
+    "CA": CANCELLED,
+    "CD": COMPLETED,
+    "CF": CONFIGURING,
+    "CG": COMPLETING,
+    "DL": DEADLINE,
+    "F": FAILED,
+    "NF": NODE_FAIL,
+    "OOM": OUT_OF_MEMORY,
+    "PD": PENDING,
+    "PR": PREEMPTED,
+    "R": RUNNING,
+    "RD": RESV_DEL_HOLD,
+    "RF": REQUEUE_FED,
+    "RH": REQUEUE_HOLD,
+    "RQ": REQUEUED,
+    "RS": RESIZING,
+    "RV": REVOKED,
+    "S": SUSPENDED,
+    "SE": SPECIAL_EXIT,
+    "SI": SIGNALING,
+    "SO": STAGE_OUT,
+    "ST": STOPPED,
+    "TO": TIMEOUT,
+}
+"""squeue's compact codes (`%t`), as squeue users type them after `-t`."""
+
+SLURM = frozenset(SHORT.values())
+"""Every job state squeue and sacct print."""
 
 FINAL = frozenset(
     {
         SUBMIT_FAILED,
         PRINT_ONLY,
-        UNKNOWN,
-        COMPLETED,
-        FAILED,
-        TIMEOUT,
-        CANCELLED,
-        OUT_OF_MEMORY,
-        NODE_FAIL,
-        PREEMPTED,
         BOOT_FAIL,
+        CANCELLED,
+        COMPLETED,
         DEADLINE,
+        FAILED,
+        NODE_FAIL,
+        OUT_OF_MEMORY,
+        PREEMPTED,
+        TIMEOUT,
     }
 )
-"""States after which the job will not change again on its own."""
+"""States after which this run of the job will not change again on its own.
 
-MAY_BE_ACTIVE = frozenset({SUBMITTING, SUBMITTED, PENDING, RUNNING, COMPLETING, REQUEUED})
-"""States of jobs that scancel might still have to stop."""
+UNKNOWN is not among them: it means only that no source answered for the job
+at the last sync (an empty squeue after a controller restart, a failed sacct),
+which is no evidence that the job ended, so the next sync asks again.
+SUBMIT_UNCERTAIN is not final either: the job may exist, and its tag decides.
 
-KNOWN = frozenset(
-    {SUBMITTING, SUBMITTED, SUBMIT_FAILED, PRINT_ONLY, UNKNOWN, PENDING, RUNNING, COMPLETING, REQUEUED}
-) | FINAL
+BOOT_FAIL, NODE_FAIL and PREEMPTED end a run; when Slurm requeues the job, the
+job id's newer run (a new sacct row, a new squeue state) takes over, so they
+are final for the run they describe.
+"""
+
+MAY_BE_ACTIVE = frozenset(
+    {
+        SUBMITTING,
+        SUBMITTED,
+        SUBMIT_UNCERTAIN,
+        UNKNOWN,
+        COMPLETING,
+        CONFIGURING,
+        PENDING,
+        REQUEUED,
+        REQUEUE_FED,
+        REQUEUE_HOLD,
+        RESIZING,
+        RESV_DEL_HOLD,
+        REVOKED,
+        RUNNING,
+        SIGNALING,
+        SPECIAL_EXIT,
+        STAGE_OUT,
+        STOPPED,
+        SUSPENDED,
+    }
+)
+"""States of jobs that may still hold or wait for resources: scancel must reach them.
+
+Held states (REQUEUE_HOLD, RESV_DEL_HOLD, SPECIAL_EXIT) run once released;
+SUSPENDED and STOPPED keep their allocation; REVOKED is how a federation
+member shows a job that a sibling cluster started, so it runs there.
+"""
+
+WAITING = frozenset({PENDING, REQUEUED, REQUEUE_FED, REQUEUE_HOLD, RESV_DEL_HOLD, SPECIAL_EXIT})
+"""States of jobs that have no allocation now: start and end times shown for them are guesses."""
+
+KNOWN = FINAL | MAY_BE_ACTIVE
 """Every state a filter may name."""
+
+
+def parse_states(texts: Iterable[str]) -> tuple[str, ...]:
+    """States as squeue's `-t` takes them: repeated or comma-separated, any case, short or long.
+
+    Returns long names, each once, in the order first given.
+    """
+    found: list[str] = []
+    for text in texts:
+        words = [part.strip().upper() for part in text.split(",") if part.strip()]
+        if not words:
+            raise OptionError(f"no job state given; use one of {', '.join(sorted(KNOWN))}")
+        for word in words:
+            state = SHORT.get(word, word)
+            if state not in KNOWN:
+                raise OptionError(f"{word} is not a job state; use one of {', '.join(sorted(KNOWN))}")
+            if state not in found:
+                found.append(state)
+    return tuple(found)

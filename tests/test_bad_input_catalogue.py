@@ -549,8 +549,9 @@ def test_bad_input(bad: Case, catalogue_runs: dict[str, Run]) -> None:
 # ---------------------------------------------------------------------------------------------
 
 SBATCH_FAILURES = [
+    # Exit 0 without a readable id: the job may exist, so it is not recorded as refused.
     pytest.param(
-        'echo "<html><body>503 Service Unavailable</body></html>"', "SUBMIT_FAILED", "sbatch printed no job id",
+        'echo "<html><body>503 Service Unavailable</body></html>"', "UNKNOWN", "sbatch printed no job id",
         {}, id="sbatch-prints-garbage",
     ),
     pytest.param(_FAIL, "SUBMIT_FAILED", "Invalid partition name specified", {}, id="sbatch-exits-1"),

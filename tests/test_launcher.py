@@ -159,14 +159,17 @@ def test_failed_sbatch_is_recorded_and_the_other_experiments_still_go_out(
     assert Path(f"{sbatch}.argv.1").read_text().splitlines()[-1] == str(work / "sbatch_00_echo_pbt.sh")
 
 
-def test_sbatch_output_without_a_job_id_is_a_failure(in_repo: Path, tmp_path: Path, fake_bin) -> None:
-    """Fake sbatch: a site wrapper that answers with a notice instead of a job id."""
+def test_sbatch_output_without_a_job_id_is_an_uncertain_failure(in_repo: Path, tmp_path: Path, fake_bin) -> None:
+    """Fake sbatch: a site wrapper that answers with a notice instead of a job id.
+
+    sbatch exited 0, so the job may exist: it is not recorded as refused (which resubmit-failed would send again).
+    """
     fake_bin("sbatch", "#!/bin/sh\necho 'Your job is held for review'\n")
     work = tmp_path / "w"
     assert launch("--run", PBT, "--backend", "slurm", "--slurm_workdir", str(work), "--pause_between", "0",
                   "--train_dir", str(tmp_path / "t")) == 1
     assert query(work / "pbt_tracker.db", "SELECT DISTINCT state, submit_stderr FROM submissions") == [
-        ("SUBMIT_FAILED", "sbatch printed no job id: Your job is held for review")
+        ("UNKNOWN", "sbatch printed no job id: Your job is held for review")
     ]
 
 

@@ -56,9 +56,32 @@ def test_sbatch_output_gives_the_job_id_and_cluster(stdout, expected):
     assert parse_sbatch_output(stdout) == expected
 
 
-def test_when_several_lines_look_like_job_ids_the_last_one_wins():
-    """Site wrappers may print a number in their banner before sbatch's own answer."""
+def test_sbatchs_own_sentence_wins_over_a_bare_number_printed_by_a_site_wrapper():
+    """Site wrappers may print a number in their banner before or after sbatch's own answer."""
     assert parse_sbatch_output("2024\nSubmitted batch job 31\n") == ("31", None)
+    assert parse_sbatch_output("Submitted batch job 31\n2024\n") == ("31", None)
+
+
+def test_the_same_job_id_printed_twice_is_that_job_id():
+    assert parse_sbatch_output("31\nSubmitted batch job 31\n31\n") == ("31", None)
+
+
+@pytest.mark.parametrize(
+    ("stdout", "message"),
+    [
+        ("31\n2024\n", "sbatch printed more than one job id (2024, 31): 31 2024"),
+        ("== 3 jobs left in your quota ==\n31\n3\n", "sbatch printed more than one job id (3, 31): "
+                                                       "== 3 jobs left in your quota == 31 3"),
+        ("Submitted batch job 31\nSubmitted batch job 32\n", "sbatch printed more than one job id (31, 32): "
+                                                               "Submitted batch job 31 Submitted batch job 32"),
+    ],
+)
+def test_a_number_besides_the_job_id_is_refused_rather_than_taken_for_it(stdout, message):
+    """The parsable answer `31` followed by a wrapper's `2024`: taking the last would record job 2024."""
+    with pytest.raises(SchedulerError) as excinfo:
+        parse_sbatch_output(stdout)
+
+    assert str(excinfo.value) == message
 
 
 def test_garbage_output_is_a_scheduler_error_quoting_it():
@@ -260,17 +283,17 @@ def test_submit_that_exits_non_zero_with_empty_stderr_reports_stdout(tmp_path):
     assert outcome.error == "sbatch exited with 1: quota exceeded"
 
 
-def test_submit_that_exits_non_zero_silently_says_no_message(tmp_path):
-    """A fake: a one-node Slurm's sbatch always explains a refusal."""
+def test_submit_that_exits_non_zero_silently_says_no_message_and_is_uncertain(tmp_path):
+    """A fake: a one-node Slurm's sbatch always explains a refusal. Without one, the job may exist."""
     fake = fake_program(tmp_path, "sbatch", "exit 1\n")
 
     outcome = submit([str(fake)], timeout=10)
 
-    assert (outcome.error, outcome.job_id, outcome.uncertain) == ("sbatch exited with 1: no message", None, False)
+    assert (outcome.error, outcome.job_id, outcome.uncertain) == ("sbatch exited with 1: no message", None, True)
 
 
-def test_submit_with_garbage_output_reports_it_and_has_no_job_id(tmp_path):
-    """A fake: a one-node Slurm's sbatch --parsable always prints a job id."""
+def test_submit_with_garbage_output_reports_it_and_is_uncertain(tmp_path):
+    """A fake: a one-node Slurm's sbatch --parsable always prints a job id. Exit 0: the job may well exist."""
     fake = fake_program(tmp_path, "sbatch", "echo 'the queue is full, try later'\n")
 
     outcome = submit([str(fake)], timeout=10)
@@ -278,7 +301,61 @@ def test_submit_with_garbage_output_reports_it_and_has_no_job_id(tmp_path):
     assert outcome == SubmitOutcome(
         CommandResult([str(fake)], 0, "the queue is full, try later\n", ""),
         error="sbatch printed no job id: the queue is full, try later",
+        uncertain=True,
     )
+
+
+def test_submit_with_a_number_after_the_job_id_records_no_id_and_is_uncertain(tmp_path):
+    """A fake site wrapper that prints a count after sbatch's answer; a one-node Slurm's sbatch prints none."""
+    fake = fake_program(tmp_path, "sbatch", "echo 4242\necho 17\n")
+
+    outcome = submit([str(fake)], timeout=10)
+
+    assert (outcome.job_id, outcome.error, outcome.uncertain) == (
+        None, "sbatch printed more than one job id (17, 4242): 4242 17", True
+    )
+
+
+def test_submit_killed_by_a_signal_says_so_and_is_uncertain(tmp_path):
+    """A fake that kills itself: a one-node Slurm's sbatch is not killed on demand."""
+    fake = fake_program(tmp_path, "sbatch", "echo 'sbatch: sending' >&2\nkill -9 $$\n")
+
+    outcome = submit([str(fake)], timeout=10)
+
+    assert (outcome.job_id, outcome.error, outcome.uncertain) == (
+        None, "sbatch was killed by signal 9: sbatch: sending", True
+    )
+
+
+def test_submit_whose_answer_was_lost_on_the_way_back_is_uncertain(tmp_path):
+    """A fake: the controller created the job and the reply timed out; one node cannot lose a reply on demand."""
+    fake = fake_program(
+        tmp_path, "sbatch",
+        "echo 'sbatch: error: Batch job submission failed: Socket timed out on send/recv operation' >&2\nexit 1\n",
+    )
+
+    outcome = submit([str(fake)], timeout=10)
+
+    assert outcome.error == (
+        "sbatch exited with 1: sbatch: error: Batch job submission failed: Socket timed out on send/recv operation"
+    )
+    assert outcome.uncertain is True
+
+
+def test_submit_refused_with_a_usage_error_is_definite(tmp_path):
+    """A fake printing the real sbatch's answer to an unknown option (captured), to stay off the cluster."""
+    fake = fake_program(
+        tmp_path, "sbatch",
+        "echo \"sbatch: unrecognized option '--bogus'\" >&2\n"
+        "echo 'Try \"sbatch --help\" for more information' >&2\nexit 255\n",
+    )
+
+    outcome = submit([str(fake)], timeout=10)
+
+    assert outcome.error == (
+        "sbatch exited with 255: sbatch: unrecognized option '--bogus' Try \"sbatch --help\" for more information"
+    )
+    assert outcome.uncertain is False
 
 
 def test_submit_that_times_out_is_uncertain_and_says_so(tmp_path):

@@ -224,7 +224,7 @@ def test_squeue_argv_asks_for_all_states_of_the_given_jobs_pipe_separated_one_li
         "--array",
         "--states=all",
         "--jobs=1,2",
-        "--Format=JobArrayID:|,State:|,exit_code:|,NodeList:|,StartTime:|,EndTime:|,SubmitTime:|",
+        "--Format=JobArrayID:|,State:|,exit_code:|,NodeList:|,StartTime:|,EndTime:|,SubmitTime:|,Reason:|,Comment:|",
     ]
 
 
@@ -312,7 +312,7 @@ def test_sacct_argv_asks_for_allocations_and_duplicates_of_the_given_jobs():
         "--allocations",
         "--duplicates",
         "--jobs=1,2",
-        "--format=JobID,State,ExitCode,NodeList,Start,End,Submit",
+        "--format=JobID,State,ExitCode,NodeList,Start,End,Submit,Reason,Comment",
     ]
 
 
@@ -454,7 +454,7 @@ def test_scontrol_failed_job_has_exit_code_3():
 
 def test_scontrol_pending_job_has_no_node_and_no_start_or_end():
     assert parse_scontrol_jobs(SCONTROL_PENDING) == {
-        "65": JobObservation("65", "PENDING", 0, None, None, None, None, at(17, 26, 49), "scontrol")
+        "65": JobObservation("65", "PENDING", 0, None, None, None, None, at(17, 26, 49), "scontrol", "Resources")
     }
 
 
@@ -539,3 +539,144 @@ def test_max_array_size_comes_from_the_conf_file_without_asking_the_controller(t
 def test_max_array_size_without_conf_or_scontrol_is_slurms_default(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     assert max_array_size(str(tmp_path / "missing.conf")) == DEFAULT_MAX_ARRAY_SIZE == 1001
+
+
+# --- signals, pending reasons and comments -----------------------------------------
+# Captured on the one-node Slurm 22.05.8 with today's formats (Reason and Comment last). Job 252 ran
+# `kill -9 $$` under a pbt-track-shaped comment; 217 was a held job of a launch, cancelled; 251 was
+# requeued with `scontrol requeue` while running.
+
+SQUEUE_WITH_REASONS = """\
+217|CANCELLED|0||2026-11-29T19:53:13|2026-11-29T19:53:13|2026-11-29T19:53:07|JobHeldUser|pbt-track:c5d3dcb713a54fd09852d339b86d6e89:1|
+251|PENDING|0||2026-11-29T19:59:27|NONE|2026-11-29T19:57:26|BeginTime|states-probe|
+252|FAILED|9|vm|2026-11-29T19:57:45|2026-11-29T19:57:45|2026-11-29T19:57:45|JobLaunchFailure|pbt-track:0123abcd:7|
+"""
+
+SACCT_WITH_STEPS_AND_REQUEUE = """\
+1_2|CANCELLED|0:15|vm|2026-11-29T19:51:53|2026-11-29T19:51:55|2026-11-29T19:51:52|None|
+1_2.batch|CANCELLED|0:15|vm|2026-11-29T19:51:53|2026-11-29T19:51:55|2026-11-29T19:51:53||
+217|CANCELLED by 0|0:0|None assigned|None|2026-11-29T19:53:13|2026-11-29T19:53:07|JobHeldUser|
+251|REQUEUED|0:0|vm|2026-11-29T19:57:24|2026-11-29T19:57:25|2026-11-29T19:57:24|None|
+251.batch|CANCELLED|0:15|vm|2026-11-29T19:57:24|2026-11-29T19:57:25|2026-11-29T19:57:24||
+251|PENDING|0:0|None assigned|Unknown|Unknown|2026-11-29T19:57:26|None|
+252|FAILED|0:9|vm|2026-11-29T19:57:45|2026-11-29T19:57:45|2026-11-29T19:57:45|None|
+252.batch|CANCELLED|0:9|vm|2026-11-29T19:57:45|2026-11-29T19:57:45|2026-11-29T19:57:45||
+"""
+
+
+def nov29(hour, minute, second):
+    return at(hour, minute, second, day=29)
+
+
+TAG_217 = "pbt-track:c5d3dcb713a54fd09852d339b86d6e89:1"
+
+
+def test_squeue_gives_the_signal_the_pending_reason_and_the_comment():
+    assert parse_squeue(SQUEUE_WITH_REASONS) == {
+        "217": JobObservation(
+            "217", "CANCELLED", 0, None, None, nov29(19, 53, 13), nov29(19, 53, 13), nov29(19, 53, 7), "squeue",
+            None, TAG_217,
+        ),
+        "251": JobObservation(
+            "251", "PENDING", 0, None, None, None, None, nov29(19, 57, 26), "squeue", "BeginTime", "states-probe"
+        ),
+        "252": JobObservation(
+            "252", "FAILED", 0, 9, "vm", nov29(19, 57, 45), nov29(19, 57, 45), nov29(19, 57, 45), "squeue",
+            None, "pbt-track:0123abcd:7",
+        ),
+    }
+
+
+def test_squeue_reason_is_kept_only_while_the_job_waits():
+    """A cancelled job still shows why it had waited (JobHeldUser); that is no reason it waits now."""
+    jobs = parse_squeue(SQUEUE_WITH_REASONS)
+    assert (jobs["217"].reason, jobs["251"].reason, jobs["252"].reason) == (None, "BeginTime", None)
+
+
+@pytest.mark.parametrize(
+    ("state", "printed", "reason"),
+    [
+        ("PENDING", "JobHeldUser", "JobHeldUser"),
+        ("REQUEUE_HOLD", "JobHeldAdmin", "JobHeldAdmin"),
+        ("SPECIAL_EXIT", "JobHeldUser", "JobHeldUser"),
+        ("RESV_DEL_HOLD", "ReservationDeleted", "ReservationDeleted"),
+        ("PENDING", "None", None),
+        ("RUNNING", "None", None),
+        ("SUSPENDED", "Priority", None),
+    ],
+)
+def test_squeue_reason_is_that_of_a_waiting_state(state, printed, reason):
+    line = f"90|{state}|0|vm|N/A|N/A|2026-11-29T19:00:00|{printed}|c|"
+    assert parse_squeue(line)["90"].reason == reason
+
+
+def test_squeue_comment_holding_the_separator_does_not_shift_the_fields():
+    """A stand-in comment: pbt-track's own tags have no '|', but a site's submit plugin may add one."""
+    line = "91|RUNNING|0|vm|2026-11-29T19:00:00|NONE|2026-11-29T19:00:00|None|site|pbt-track:ab:3|x|"
+    job = parse_squeue(line)["91"]
+    assert (job.state, job.node, job.comment) == ("RUNNING", "vm", "site|pbt-track:ab:3|x")
+
+
+def test_squeue_job_without_comment_has_none():
+    line = "92|RUNNING|0|vm|2026-11-29T19:00:00|NONE|2026-11-29T19:00:00|None||"
+    assert parse_squeue(line)["92"].comment is None
+
+
+def test_sacct_failed_job_killed_by_sigkill_has_exit_code_0_and_signal_9():
+    assert parse_sacct(SACCT_WITH_STEPS_AND_REQUEUE)["252"] == [
+        JobObservation("252", "FAILED", 0, 9, "vm", nov29(19, 57, 45), nov29(19, 57, 45), nov29(19, 57, 45), "sacct")
+    ]
+
+
+def test_sacct_skips_step_rows_and_keeps_array_tasks_and_every_run_of_a_requeued_job():
+    jobs = parse_sacct(SACCT_WITH_STEPS_AND_REQUEUE)
+    assert list(jobs) == ["1_2", "217", "251", "252"]
+    assert jobs["1_2"] == [
+        JobObservation("1_2", "CANCELLED", 0, 15, "vm", nov29(19, 51, 53), nov29(19, 51, 55), nov29(19, 51, 52),
+                       "sacct")
+    ]
+    assert jobs["251"] == [
+        JobObservation("251", "REQUEUED", 0, None, "vm", nov29(19, 57, 24), nov29(19, 57, 25), nov29(19, 57, 24),
+                       "sacct"),
+        JobObservation("251", "PENDING", 0, None, None, None, None, nov29(19, 57, 26), "sacct"),
+    ]
+
+
+def test_sacct_pending_reason_and_comment_where_the_cluster_stores_comments():
+    """A stand-in row: this one-node cluster does not store job comments (AccountingStoreFlags=job_comment)."""
+    line = "93|PENDING|0:0|None assigned|Unknown|Unknown|2026-11-29T19:00:00|Priority|pbt-track:ab:4"
+    assert parse_sacct(line) == {
+        "93": [JobObservation("93", "PENDING", 0, None, None, None, None, nov29(19, 0, 0), "sacct", "Priority",
+                              "pbt-track:ab:4")]
+    }
+
+
+def test_sacct_reason_of_an_ended_job_is_dropped():
+    row = "217|CANCELLED by 0|0:0|None assigned|None|2026-11-29T19:53:13|2026-11-29T19:53:07|JobHeldUser|"
+    assert parse_sacct(row)["217"][0].reason is None
+
+
+def test_sacct_lines_of_the_older_format_without_reason_and_comment_are_read():
+    line = "62|FAILED|3:0|vm|2026-11-24T17:26:06|2026-11-24T17:26:06|2026-11-24T17:26:06"
+    assert parse_sacct(line) == {"62": [SACCT_62]}
+
+
+SCONTROL_SIGKILLED = (
+    "JobId=252 JobName=wrap UserId=root(0) JobState=FAILED Reason=JobLaunchFailure ExitCode=0:9 "
+    "SubmitTime=2026-11-29T19:57:45 StartTime=2026-11-29T19:57:45 EndTime=2026-11-29T19:57:45 NodeList=vm "
+    "Comment=pbt-track:0123abcd:7"
+)
+SCONTROL_REQUEUED_PENDING = (
+    "JobId=251 JobName=wrap UserId=root(0) JobState=PENDING Reason=BeginTime ExitCode=0:0 "
+    "SubmitTime=2026-11-29T19:57:26 StartTime=2026-11-29T19:59:27 EndTime=Unknown NodeList= Comment=states-probe"
+)
+
+
+def test_scontrol_gives_the_signal_the_pending_reason_and_the_comment():
+    """Fields of `scontrol -o show job 252` and `251` as captured, the others left out."""
+    assert parse_scontrol_jobs(f"{SCONTROL_SIGKILLED}\n{SCONTROL_REQUEUED_PENDING}\n") == {
+        "252": JobObservation("252", "FAILED", 0, 9, "vm", nov29(19, 57, 45), nov29(19, 57, 45), nov29(19, 57, 45),
+                              "scontrol", None, "pbt-track:0123abcd:7"),
+        "251": JobObservation("251", "PENDING", 0, None, None, None, None, nov29(19, 57, 26), "scontrol",
+                              "BeginTime", "states-probe"),
+    }

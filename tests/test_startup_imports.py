@@ -74,12 +74,13 @@ def test_report_on_an_old_database_still_migrates_it_with_alembic(tmp_path: Path
     [
         ("PRINT_ONLY", None, False),
         ("COMPLETED", "12", False),
-        ("UNKNOWN", "12", False),
+        ("UNKNOWN", "12", True),  # not seen by the last sync: asked about again
         ("UNKNOWN", None, True),  # a submitter that stopped before sbatch answered: sync looks for its tag
         ("SUBMITTING", None, True),
         ("PENDING", "12", True),
         ("RUNNING", "12", True),
-        ("SUSPENDED", "12", True),  # a state pbt-track does not know is not final
+        ("SUSPENDED", "12", True),  # a suspended job may still run
+        ("SUBMIT_UNCERTAIN", None, True),  # sbatch may have created it: sync looks for its tag
     ],
 )
 def test_a_report_syncs_only_when_a_submission_may_still_change(

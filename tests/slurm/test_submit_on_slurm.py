@@ -111,7 +111,8 @@ exec {real_sbatch} "$@"
                "--slurm_cpus_per_gpu", "1", "--pause_between", "0", "--train_dir", str(tmp_path / "t"))
     assert done.returncode == 1
     jobs = recorded_jobs(work)
-    assert [state for _, state, _, _ in jobs] == ["SUBMITTED", "SUBMIT_FAILED", "SUBMITTED"]
+    # "Socket timed out" does not prove that Slurm refused the job: it is not recorded as refused.
+    assert [state for _, state, _, _ in jobs] == ["SUBMITTED", "UNKNOWN", "SUBMITTED"]
     for _, state, job_id, _ in jobs:
         if state == "SUBMITTED":
             assert job_info(job_id)["JobId"] == job_id
