@@ -11,7 +11,6 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from pbt_tracker import states
 from pbt_tracker.store import Store, queries, utcnow
 from pbt_tracker.store.connection import parse_time
 from pbt_tracker.tracker.selection import Selection

@@ -34,7 +34,7 @@ def test_wheel_carries_the_migrations_and_the_examples(wheel: Path) -> None:
         "pbt_tracker/migrations/versions/0001_initial_schema.py",
         "pbt_tracker/migrations/versions/0004_slurm_arrays.py",
         "pbt_tracker/examples/ant_pbt.py",
-        "pbt_tracker/cli.py",
+        "pbt_tracker/cli/__init__.py",
     } <= names
     assert not any(name.startswith(("tests/", "migrations/")) for name in names)
     modules = {str(path.relative_to(REPO_ROOT)) for path in (REPO_ROOT / "pbt_tracker").rglob("*.py")}

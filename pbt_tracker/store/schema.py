@@ -86,7 +86,6 @@ def create(connection: sqlite3.Connection) -> None:
 def upgrade(path: Path, revision: str = "head") -> None:
     """Upgrade an older database with alembic, in one transaction: a failure leaves the old schema as it was."""
     from alembic import command
-    from alembic.config import Config
     from sqlalchemy import create_engine, event
 
     from pbt_tracker import settings

@@ -25,14 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from pbt_tracker import __version__, processes, slurm, states
-from pbt_tracker.errors import OptionError, RunDescriptionError, TemplateError
+from pbt_tracker.errors import RunDescriptionError, TemplateError
 from pbt_tracker.files import write_text_atomic
-from pbt_tracker.launch_options import LaunchOptions, SlurmLaunchOptions
+from pbt_tracker.launch_options import SlurmLaunchOptions
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.sbatch_script import (
     SBATCH_TEMPLATE_DEFAULT,
     ArrayTask,
-    SlurmResources,
     array_chunks,
     array_log_path,
     array_sbatch_argv,

@@ -22,12 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from pbt_tracker import processes, states
-from pbt_tracker.errors import OptionError
 from pbt_tracker.launch_options import ProcessesLaunchOptions
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.store import Store, open_store, queries, utcnow, writes
-from pbt_tracker.tracker.launch import LaunchOptions, checked_specs, experiment_values, launch_values
+from pbt_tracker.tracker.launch import checked_specs, experiment_values, launch_values
 from pbt_tracker.tracker.record import Echo, quiet
 
 EXIT_DIR = ".exit"

@@ -1,0 +1,87 @@
+"""`pbt-track cancel` and `resubmit-failed`: what a user does about jobs."""
+
+from __future__ import annotations
+
+import click
+
+from pbt_tracker.cli.common import no_sync_option, open_workdir, selection, selection_options, sync_and_tell, workdir_option
+from pbt_tracker.cli.group import cli
+
+
+@cli.command()
+@workdir_option
+@selection_options
+@click.option("--job", "job_ids", multiple=True, metavar="ID", help="A job id (repeatable).")
+@click.option("--all", "everything", is_flag=True, help="Every job of the workdir that may still run.")
+@click.option("--dry-run", is_flag=True, help="Show what would be cancelled; cancel nothing.")
+@no_sync_option
+def cancel(workdir: str, run: str | None, experiments: tuple[str, ...], states: tuple[str, ...],
+           job_ids: tuple[str, ...], everything: bool, dry_run: bool, no_sync: bool) -> None:
+    """Cancel jobs with one scancel; other experiments' jobs are left alone.
+
+    \b
+    Example:
+        pbt-track cancel --experiment 02_ant_pbt_v1 --workdir ./slurm_logs
+        pbt-track cancel --state PENDING --dry-run
+    """
+    from pbt_tracker.tracker.cancel import cancel_jobs
+
+    with open_workdir(workdir, sync=not no_sync) as store:
+        result = cancel_jobs(store, selection(run, experiments, states, job_ids=job_ids), everything, dry_run)
+        if result.targets and not dry_run:
+            sync_and_tell(store)
+    if not result.targets:
+        click.echo("Nothing to cancel: no job of this selection may still be running.")
+        return
+    verb = "Would cancel" if dry_run else "Cancelled"
+    for experiment, job_id in result.targets:
+        click.echo(f"{verb} {experiment} (job {job_id})" if job_id else f"{verb} {experiment} (not started)")
+    if result.scancel_error:
+        raise click.ClickException(f"scancel reported: {result.scancel_error}")
+
+
+@cli.command("resubmit-failed")
+@workdir_option
+@click.option("--run", metavar="NAME", help="Only experiments of this run.")
+@click.option("--experiment", "experiments", multiple=True, metavar="NAME", help="Only this experiment or base name (repeatable).")
+@click.option("--include-cancelled", is_flag=True, help="Also experiments whose latest attempt was cancelled.")
+@click.option("--max-attempts", type=int, metavar="N", help="Leave experiments that already had N attempts.")
+@click.option("--accept-changed", is_flag=True, help="Submit scripts changed on disk as they are now (and record them).")
+@click.option("--dry-run", is_flag=True, help="Show what would be resubmitted; submit nothing.")
+@no_sync_option
+def resubmit_failed(workdir: str, run: str | None, experiments: tuple[str, ...], include_cancelled: bool,
+                    max_attempts: int | None, accept_changed: bool, dry_run: bool, no_sync: bool) -> None:
+    """Submit each failed experiment's recorded script again, as its next attempt.
+
+    Failed means the latest attempt ended FAILED, TIMEOUT, OUT_OF_MEMORY,
+    NODE_FAIL, BOOT_FAIL, DEADLINE, PREEMPTED or SUBMIT_FAILED.
+
+    \b
+    Example:
+        pbt-track resubmit-failed --workdir ./slurm_logs --max-attempts 3
+    """
+    from pbt_tracker.tracker.record import write_scancel_script
+    from pbt_tracker.tracker.resubmit import resubmit_failed as resubmit
+
+    with open_workdir(workdir, sync=not no_sync) as store:
+        result = resubmit(
+            store, selection(run, experiments, ()), include_cancelled=include_cancelled,
+            max_attempts=max_attempts, accept_changed=accept_changed, dry_run=dry_run, echo=click.echo,
+        )
+        if not dry_run:
+            write_scancel_script(store)
+    for name in result.skipped_max_attempts:
+        click.echo(f"Left {name}: it already had {max_attempts} attempt(s).")
+    if not result.planned:
+        click.echo("Nothing to resubmit: no experiment's latest attempt failed.")
+        return
+    if dry_run:
+        for name, attempt in result.planned:
+            click.echo(f"Would resubmit {name} as attempt {attempt}")
+        return
+    for path in result.rewritten:
+        click.echo(f"Rewrote {path} from the record.")
+    if result.interrupted:
+        raise click.ClickException("interrupted: the resubmitted experiments still running were stopped")
+    if result.failed:
+        raise click.ClickException(f"{len(result.failed)} of {result.attempted} resubmissions failed; see above")

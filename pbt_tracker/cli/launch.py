@@ -1,0 +1,56 @@
+"""`pbt-track submit`: the launcher's options, generated from the table of launch options."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from pbt_tracker.cli.group import cli
+from pbt_tracker.launch_option_table import COMMON, OPTION, OPTIONS, Option
+
+
+def _click_type(option: Option) -> Any:
+    if option.choices:
+        return click.Choice(option.choices)
+    if option.type is bool:
+        return click.Choice(["true", "false"], case_sensitive=False)
+    return option.type
+
+
+def _launcher_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Every option of the launch options' table, in the seed's spelling and dashed; None where not given."""
+    for option in reversed(OPTIONS):
+        bare = {"is_flag": False, "flag_value": "true"} if option.bare_is_true else {}
+        command = click.option(*option.flags, option.name, type=_click_type(option), default=None,
+                               help=option.help_with_default(), **bare)(command)
+    return command
+
+
+@cli.command()
+@_launcher_options
+def submit(**values: Any) -> None:
+    """Submit a run: one recorded job per experiment of its RUN_DESCRIPTION.
+
+    Takes the launcher's options in their original spelling (--slurm_workdir)
+    or dashed (--slurm-workdir).
+
+    \b
+    Example:
+        pbt-track submit --run my_experiments.ant_pbt --backend slurm \\
+            --slurm_workdir ./slurm_logs --slurm_partition gpu --slurm_timeout 24:00:00
+    """
+    from pbt_tracker.errors import PbtTrackError
+    from pbt_tracker.launcher.run import launch
+
+    backend = values["backend"] or OPTION["backend"].default
+    for option in OPTIONS:
+        if values[option.name] is not None and option.backend not in (COMMON, backend):
+            raise click.UsageError(f"--{option.name} needs --backend {option.backend}")
+    try:
+        code = launch(values)
+    except PbtTrackError as error:
+        raise click.ClickException(str(error)) from None
+    if code:
+        raise SystemExit(code)

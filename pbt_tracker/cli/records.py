@@ -1,0 +1,50 @@
+"""`pbt-track sync` and `report`: the record brought up to date, and shown."""
+
+from __future__ import annotations
+
+import click
+
+from pbt_tracker.cli.common import no_sync_option, open_workdir, selection, selection_options, sync_and_tell, workdir_option
+from pbt_tracker.cli.group import cli
+
+
+@cli.command()
+@workdir_option
+def sync(workdir: str) -> None:
+    """Ask the scheduler about every job that has not ended, and record what changed.
+
+    \b
+    Example:
+        pbt-track sync --workdir ./slurm_logs
+    """
+    with open_workdir(workdir, sync=False) as store:
+        result = sync_and_tell(store)
+    click.echo(
+        f"Asked about {result.asked} job(s) in {result.scheduler_calls} scheduler call(s); {result.changed} changed."
+    )
+
+
+@cli.command()
+@workdir_option
+@selection_options
+@click.option("--all-attempts", is_flag=True, help="Every attempt, not only each experiment's latest.")
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--pbt", is_flag=True, help="Add each PBT policy's latest iteration and objectives, read from its workspace.")
+@no_sync_option
+def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: tuple[str, ...],
+           all_attempts: bool, output_format: str, pbt: bool, no_sync: bool) -> None:
+    """Show where every experiment stands: one row per experiment, its latest attempt.
+
+    \b
+    Example:
+        pbt-track report --workdir ./slurm_logs
+        pbt-track report --state FAILED --format json
+        pbt-track report --pbt
+    """
+    from pbt_tracker.report import needs_sync, render, report_rows
+
+    with open_workdir(workdir, sync=False) as store:
+        if not no_sync and needs_sync(store):
+            sync_and_tell(store)
+        rows = report_rows(store, selection(run, experiments, states, all_attempts=all_attempts), pbt=pbt)
+    click.echo(render(rows, output_format, all_attempts, pbt), nl=False)
