@@ -155,7 +155,7 @@ def test_a_database_written_at_schema_0001_is_upgraded_with_its_rows(tmp_path: P
     assert schema(db)["tables"] == schema(migrated(tmp_path / "new.db"))["tables"]
 
 
-@pytest.mark.parametrize("target", ["0003", "0002", "0001"])
+@pytest.mark.parametrize("target", ["0006", "0005", "0004", "0003", "0002", "0001"])
 def test_each_migration_goes_down_and_up_again(tmp_path: Path, target: str) -> None:
     db = migrated(tmp_path / "pbt_tracker.db")
     chain.downgrade(db, target)

@@ -1,4 +1,4 @@
-"""The signal that ended a job, apart from its exit code, and why a pending job waits
+"""The signal that ended a job, why a pending job waits, how long it went unseen, and chained jobs
 
 Revision ID: 0005
 Revises: 0004
@@ -17,9 +17,21 @@ UPGRADE = (
     "ALTER TABLE submissions ADD COLUMN exit_signal INTEGER",
     # squeue's Reason of a waiting job (Resources, Priority, JobHeldUser, ...); cleared once it runs.
     "ALTER TABLE submissions ADD COLUMN pending_reason VARCHAR",
+    # The first sync that did not find the job (or an uncertain submission's tag), and how many syncs since;
+    # cleared when it is seen. A job is given up on only after several syncs and the cluster's MinJobAge.
+    "ALTER TABLE submissions ADD COLUMN unseen_since DATETIME",
+    "ALTER TABLE submissions ADD COLUMN unseen_count INTEGER",
+    # The attempt whose job submitted this one from inside itself (a chain), or that it continues.
+    "ALTER TABLE submissions ADD COLUMN parent_submission_id INTEGER REFERENCES submissions (id)",
+    # How the attempt came to be: launch, resubmit, chain, keeper, continue.
+    "ALTER TABLE submissions ADD COLUMN origin VARCHAR",
 )
 
 DOWNGRADE = (
+    "ALTER TABLE submissions DROP COLUMN origin",
+    "ALTER TABLE submissions DROP COLUMN parent_submission_id",
+    "ALTER TABLE submissions DROP COLUMN unseen_count",
+    "ALTER TABLE submissions DROP COLUMN unseen_since",
     "ALTER TABLE submissions DROP COLUMN pending_reason",
     "ALTER TABLE submissions DROP COLUMN exit_signal",
 )
