@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,6 +27,9 @@ from pbt_tracker.sbatch_answer import UNCERTAIN, classify_sbatch_failure, one_li
 SQUEUE_FIELDS = (
     "JobArrayID", "State", "exit_code", "NodeList", "StartTime", "EndTime", "SubmitTime", "Reason", "Comment",
 )
+# Listing all of a user's jobs adds Command (the script a job runs) and STDOUT (its --output pattern): by them
+# sync tells a job that a tracked job submitted itself. Comment stays last: it may hold the separator.
+SQUEUE_USER_FIELDS = (*SQUEUE_FIELDS[:7], "Command", "STDOUT", *SQUEUE_FIELDS[7:])
 SACCT_FIELDS = ("JobID", "State", "ExitCode", "NodeList", "Start", "End", "Submit", "Reason", "Comment")
 # Lines of the earlier, shorter formats (without Reason and Comment) are still read.
 _SQUEUE_REQUIRED = 7
@@ -191,6 +194,8 @@ class JobObservation:
     source: str = ""
     reason: str | None = None
     comment: str | None = None
+    command: str | None = None  # squeue's Command: the path of the batch script
+    stdout: str | None = None  # squeue's STDOUT: the job's --output pattern
 
 
 def _observed(
@@ -253,7 +258,7 @@ def _wait_status(text: str) -> tuple[int | None, int | None]:
 
 def squeue_argv(job_ids: Iterable[str], user: str | None = None) -> list[str]:
     """Ask about the given jobs, or (with `user`) list all of that user's jobs."""
-    fields = ",".join(f"{name}:|" for name in SQUEUE_FIELDS)
+    fields = ",".join(f"{name}:|" for name in (SQUEUE_USER_FIELDS if user else SQUEUE_FIELDS))
     selection = f"--user={user}" if user else "--jobs=" + ",".join(job_ids)
     return ["squeue", "--noheader", "--array", "--states=all", selection, "--Format=" + fields]
 
@@ -262,23 +267,28 @@ def squeue_argv(job_ids: Iterable[str], user: str | None = None) -> list[str]:
 SQUEUE_JOBS_LIMIT = 100
 
 
-def parse_squeue(text: str, wanted: set[str] | None = None) -> dict[str, JobObservation]:
+def parse_squeue(
+    text: str, wanted: set[str] | None = None, fields: tuple[str, ...] = SQUEUE_FIELDS
+) -> dict[str, JobObservation]:
     """Observations by job id; with `wanted`, only those jobs (the rest is not even parsed)."""
     jobs = {}
+    with_command = "Command" in fields
     for line in text.splitlines():
         line = line[:-1] if line.endswith("|") else line  # --Format's separator follows every field
-        parts = line.split("|", len(SQUEUE_FIELDS) - 1)
+        parts = line.split("|", len(fields) - 1)
         if len(parts) < _SQUEUE_REQUIRED or not parts[0].strip():
             continue
         if wanted is not None and parts[0].strip() not in wanted:
             continue
-        job_id, state, status, node, start, end, submit, reason, comment = (
-            part.strip() for part in [*parts, "", ""][: len(SQUEUE_FIELDS)]
-        )
+        values = [part.strip() for part in [*parts, *([""] * len(fields))][: len(fields)]]
+        if not with_command:
+            values[7:7] = ["", ""]
+        job_id, state, status, node, start, end, submit, command, stdout, reason, comment = values
         exit_code, exit_signal = _wait_status(status)
-        jobs[job_id] = _observed(
-            job_id, normalize_state(state), exit_code, exit_signal, _optional(node), start, end, submit, "squeue",
-            reason, comment,
+        jobs[job_id] = replace(
+            _observed(job_id, normalize_state(state), exit_code, exit_signal, _optional(node), start, end, submit,
+                      "squeue", reason, comment),
+            command=_optional(command), stdout=_optional(stdout),
         )
     return jobs
 
@@ -349,20 +359,25 @@ def array_task_ids(text: str) -> list[int]:
 
 
 # Slurm's default: task ids 0..1000.
+DEFAULT_MIN_JOB_AGE = 300  # seconds, Slurm's default
 DEFAULT_MAX_ARRAY_SIZE = 1001
 
 
-def parse_max_array_size(text: str) -> int | None:
-    """MaxArraySize from slurm.conf text or `scontrol show config` output (keys are case-insensitive)."""
+def parse_config_number(text: str, key: str) -> int | None:
+    """A numeric setting from slurm.conf text or `scontrol show config` output (keys are case-insensitive)."""
     for line in text.splitlines():
-        match = re.match(r"\s*MaxArraySize\s*=\s*(\d+)", line.split("#", 1)[0], re.IGNORECASE)
+        match = re.match(rf"\s*{key}\s*=\s*(\d+)", line.split("#", 1)[0], re.IGNORECASE)
         if match:
             return int(match.group(1))
     return None
 
 
-def max_array_size(conf_path: str | None = None) -> int:
-    """The cluster's MaxArraySize, read from slurm.conf where the login node has it.
+def parse_max_array_size(text: str) -> int | None:
+    return parse_config_number(text, "MaxArraySize")
+
+
+def _cluster_setting(key: str, default: int, conf_path: str | None = None) -> int:
+    """A setting of the cluster, read from slurm.conf where the login node has it.
 
     Reading the file costs the controller nothing; only a configless login
     node (no slurm.conf) makes this one scontrol call. Where neither answers,
@@ -375,20 +390,35 @@ def max_array_size(conf_path: str | None = None) -> int:
         try:
             result = run_command(["scontrol", "show", "config"])
         except SchedulerError:
-            return DEFAULT_MAX_ARRAY_SIZE  # no Slurm here: arrays are only being written (print-only)
+            return default  # no Slurm here: scripts are only being written (print-only)
         text = result.stdout if result.returncode == 0 else ""
-    return parse_max_array_size(text) or DEFAULT_MAX_ARRAY_SIZE
+    value = parse_config_number(text, key)
+    return default if value is None else value
 
 
-def query_squeue(job_ids: list[str], user: str | None = None) -> dict[str, JobObservation]:
-    """States of the given jobs that Slurm still knows, in one squeue call."""
-    by_user = user is not None and len(job_ids) > SQUEUE_JOBS_LIMIT
+def max_array_size(conf_path: str | None = None) -> int:
+    return _cluster_setting("MaxArraySize", DEFAULT_MAX_ARRAY_SIZE, conf_path)
+
+
+def min_job_age(conf_path: str | None = None) -> int:
+    """Seconds Slurm keeps a finished job in squeue (MinJobAge); past it, only sacct remembers the job."""
+    return _cluster_setting("MinJobAge", DEFAULT_MIN_JOB_AGE, conf_path)
+
+
+def query_squeue(job_ids: list[str], user: str | None = None, all_of_user: bool = False) -> dict[str, JobObservation]:
+    """States of the given jobs that Slurm still knows, in one squeue call.
+
+    With `all_of_user`, every job of `user` is returned, the given ones among
+    them: the jobs a tracked job submitted itself are found in that one call.
+    """
+    by_user = user is not None and (all_of_user or len(job_ids) > SQUEUE_JOBS_LIMIT)
     result = run_command(squeue_argv(job_ids, user if by_user else None))
     if result.returncode != 0:
         if "Invalid job id" in result.stderr:
             return {}  # squeue says this when it knows none of them
         raise SchedulerError(f"squeue failed ({result.returncode}): {one_line(result.stderr) or 'no message'}")
-    return parse_squeue(result.stdout, set(job_ids) if by_user else None)
+    return parse_squeue(result.stdout, set(job_ids) if by_user and not all_of_user else None,
+                        SQUEUE_USER_FIELDS if by_user else SQUEUE_FIELDS)
 
 
 def parse_tagged_jobs(text: str, prefix: str) -> dict[str, list[str]]:

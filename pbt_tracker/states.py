@@ -23,6 +23,7 @@ SUBMIT_FAILED = "SUBMIT_FAILED"  # sbatch refused the job, or it was found not t
 SUBMIT_UNCERTAIN = "SUBMIT_UNCERTAIN"  # sbatch failed in a way that does not prove refusal
 PRINT_ONLY = "PRINT_ONLY"  # a dry run: shown, never sent
 UNKNOWN = "UNKNOWN"  # not seen by the last sync; asked about again at the next
+LOST = "LOST"  # unseen by every source for longer than the cluster's MinJobAge, over several syncs
 
 # --- Slurm's states ----------------------------------------------------------------
 BOOT_FAIL = "BOOT_FAIL"
@@ -83,6 +84,7 @@ SLURM = frozenset(SHORT.values())
 
 FINAL = frozenset(
     {
+        LOST,
         SUBMIT_FAILED,
         PRINT_ONLY,
         BOOT_FAIL,
@@ -102,6 +104,9 @@ UNKNOWN is not among them: it means only that no source answered for the job
 at the last sync (an empty squeue after a controller restart, a failed sacct),
 which is no evidence that the job ended, so the next sync asks again.
 SUBMIT_UNCERTAIN is not final either: the job may exist, and its tag decides.
+LOST is what UNKNOWN becomes once the job has stayed out of every answer for
+longer than Slurm keeps a finished job (MinJobAge) across several syncs: its
+end will never be known, and nothing is left to cancel.
 
 BOOT_FAIL, NODE_FAIL and PREEMPTED end a run; when Slurm requeues the job, the
 job id's newer run (a new sacct row, a new squeue state) takes over, so they

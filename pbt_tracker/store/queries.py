@@ -110,14 +110,15 @@ def _rows(connection: sqlite3.Connection, sql: str, params: tuple[object, ...] =
 
 
 def unanswered(connection: sqlite3.Connection, backend: str) -> list[sqlite3.Row]:
-    """Submissions of a backend sent (or about to be) without an answer on record."""
+    """Submissions of a backend sent (or about to be) whose job id is not on record."""
     return _rows(
         connection,
-        "SELECT s.id, s.host, s.runner_pid, s.runner_start, s.submit_pid, s.submit_pid_start, l.uuid, l.username, "
-        "s.array_id, s.array_task FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
+        "SELECT s.id, s.state, s.host, s.runner_pid, s.runner_start, s.submit_pid, s.submit_pid_start, l.uuid, "
+        "l.username, s.array_id, s.array_task, s.intended_at, s.unseen_since, s.unseen_count "
+        "FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
         "JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND l.uuid IS NOT NULL "
-        "AND s.job_id IS NULL AND s.state IN (?, ?)",
-        (backend, states.SUBMITTING, states.UNKNOWN),
+        "AND s.job_id IS NULL AND s.state IN (?, ?, ?)",
+        (backend, states.SUBMITTING, states.UNKNOWN, states.SUBMIT_UNCERTAIN),
     )
 
 
@@ -127,11 +128,56 @@ def tracked_jobs(connection: sqlite3.Connection, backend: str) -> list[sqlite3.R
     return _rows(
         connection,
         "SELECT s.id, s.job_id, s.state, s.intended_at, s.node, s.started_at, s.ended_at, s.exit_code, "
-        "l.username, s.cancel_requested_at FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
+        "s.exit_signal, s.pending_reason, s.unseen_since, s.unseen_count, l.username, s.cancel_requested_at, "
+        "l.uuid, s.array_id FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
         f"JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND s.job_id IS NOT NULL "
         f"AND s.state NOT IN ({_marks(final)})",
         (backend, *final),
     )
+
+
+def usernames(connection: sqlite3.Connection, backend: str) -> list[str]:
+    """Who submitted a backend's launches: sync lists each one's jobs."""
+    return [name for (name,) in connection.execute(
+        "SELECT DISTINCT username FROM launches WHERE backend = ? ORDER BY username", (backend,)
+    )]
+
+
+def script_owners(connection: sqlite3.Connection, backend: str) -> set[str]:
+    """Every script path a backend's launches recorded: a listed job running one may be a chained attempt."""
+    return {path for (path,) in connection.execute(
+        "SELECT DISTINCT sc.path FROM scripts AS sc JOIN experiments AS e ON e.id = sc.experiment_id "
+        "JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ?",
+        (backend,),
+    )}
+
+
+def script_owners_of(connection: sqlite3.Connection, path: str) -> sqlite3.Row | None:
+    """`script_owners` for one path, read again inside the writing transaction."""
+    rows = _rows(
+        connection,
+        "SELECT sc.id AS script_id, e.id AS experiment_id, s.id AS submission_id, s.attempt, s.job_id "
+        "FROM scripts AS sc JOIN experiments AS e ON e.id = sc.experiment_id "
+        "JOIN submissions AS s ON s.experiment_id = e.id "
+        "AND s.attempt = (SELECT max(attempt) FROM submissions WHERE experiment_id = e.id) "
+        "WHERE sc.path = ? ORDER BY sc.id DESC LIMIT 1",
+        (path,),
+    )
+    return rows[0] if rows else None
+
+
+def recorded_job_ids(connection: sqlite3.Connection, job_ids: list[str]) -> set[str]:
+    if not job_ids:
+        return set()
+    return {job_id for (job_id,) in connection.execute(
+        f"SELECT job_id FROM submissions WHERE job_id IN ({_marks(job_ids)})", job_ids
+    )}
+
+
+def latest_attempt(connection: sqlite3.Connection, experiment_id: int) -> int:
+    return connection.execute(
+        "SELECT max(attempt) FROM submissions WHERE experiment_id = ?", (experiment_id,)
+    ).fetchone()[0] or 0
 
 
 def unsettled_local(connection: sqlite3.Connection, backend: str, live_states: tuple[str, ...]) -> list[sqlite3.Row]:

@@ -1,0 +1,143 @@
+"""The state machine of a tracked Slurm job: which observation moves which state where.
+
+Pure functions over what one sync saw; the sync applies what they return.
+The rules, which the README's Guarantees repeat:
+
+- A state changes on evidence only. squeue or sacct naming the job (by its
+  tag where Slurm shows it, else by a submit time no earlier than our intent)
+  is evidence; its newest run decides (a requeued job's older runs are history).
+- An answer that lists no job at all (squeue exiting 0 with nothing, as after
+  a controller restart) is not evidence that any job ended: states stay.
+- A job missing from an answer that lists other jobs, and from sacct, becomes
+  UNKNOWN, which is not final: the next sync asks again and the job stays in
+  `cancel` and scancel.sh. It becomes LOST (final) only when it has been
+  missing for more than the cluster's MinJobAge, over at least two syncs.
+- A job pbt-track cancelled (scancel accepted it) that Slurm no longer lists
+  is CANCELLED: Slurm keeps no record of an array task cancelled while pending.
+- An sbatch whose answer was lost (SUBMITTING after its submitter died, or
+  SUBMIT_UNCERTAIN) is SUBMITTED when a job with its tag is listed; it is
+  SUBMIT_FAILED only when an answer listing other jobs lacks the tag, or two
+  empty answers some time apart do, while Slurm would still list the job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pbt_tracker import states
+from pbt_tracker.slurm import JobObservation
+
+# Two empty answers closer together than this may be one passing fault.
+CONFIRM_GAP = timedelta(seconds=20)
+# A job given up on must have been missed by at least this many syncs.
+MIN_UNSEEN_SYNCS = 2
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """A submission with a job id, as the record holds it before this sync."""
+
+    submission_id: int
+    job_id: str
+    state: str
+    intended_at: datetime
+    node: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    exit_code: int | None
+    exit_signal: int | None
+    pending_reason: str | None
+    unseen_since: datetime | None
+    unseen_count: int
+    username: str
+    cancel_requested_at: datetime | None
+    tag: str | None
+
+
+@dataclass(frozen=True)
+class Change:
+    state: str
+    values: dict[str, object]
+    detail: str
+
+
+def choose(live: JobObservation | None, accounted: JobObservation | None) -> JobObservation | None:
+    """squeue's word while the job is live there; otherwise sacct's newest run, where it has one."""
+    if live is not None and live.state not in states.FINAL:
+        return live
+    if accounted is not None and (live is None or accounted.state in states.FINAL):
+        return accounted
+    return live
+
+
+def next_state(
+    item: Tracked, observation: JobObservation | None, listing_empty: bool, now: datetime, min_job_age: timedelta,
+) -> Change | None:
+    """What this sync changes on a tracked job, or None when it changes nothing."""
+    if observation is not None:
+        return _seen(item, observation)
+    if item.cancel_requested_at is not None:
+        return _change(item, states.CANCELLED, {"unseen_since": None, "unseen_count": 0},
+                       "cancelled by pbt-track; Slurm no longer knows it")
+    if listing_empty:
+        return None  # no evidence either way
+    since = item.unseen_since or now
+    count = item.unseen_count + 1
+    unseen = {"unseen_since": since, "unseen_count": count}
+    if count >= MIN_UNSEEN_SYNCS and now - since > min_job_age:
+        return _change(item, states.LOST, unseen,
+                       f"not seen by Slurm in {count} syncs over {int((now - since).total_seconds())} s "
+                       f"(MinJobAge {int(min_job_age.total_seconds())} s): its end will never be known")
+    return _change(item, states.UNKNOWN, unseen, "Slurm did not list this job; asked again at the next sync")
+
+
+def _seen(item: Tracked, observation: JobObservation) -> Change | None:
+    state = observation.state or states.UNKNOWN
+    values: dict[str, object] = {
+        "node": observation.node or item.node,
+        "started_at": observation.started_at or item.started_at,
+        "ended_at": item.ended_at,
+        "exit_code": item.exit_code,
+        "exit_signal": item.exit_signal,
+        "pending_reason": observation.reason if state in states.WAITING else None,
+        "unseen_since": None,
+        "unseen_count": 0,
+    }
+    if state in states.FINAL:
+        values.update(ended_at=observation.ended_at or item.ended_at, exit_code=observation.exit_code,
+                      exit_signal=observation.exit_signal)
+    return _change(item, state, values, observation.source)
+
+
+def _change(item: Tracked, state: str, values: dict[str, object], detail: str) -> Change | None:
+    current = {
+        "node": item.node, "started_at": item.started_at, "ended_at": item.ended_at, "exit_code": item.exit_code,
+        "exit_signal": item.exit_signal, "pending_reason": item.pending_reason, "unseen_since": item.unseen_since,
+        "unseen_count": item.unseen_count,
+    }
+    merged = {**current, **values}
+    if state == item.state and merged == current:
+        return None  # nothing new: no write, so a sync of a quiet queue costs one read
+    return Change(state, {key: value for key, value in merged.items() if current.get(key) != value}, detail)
+
+
+def uncertain_outcome(
+    found: bool, listing_empty: bool, unseen_since: datetime | None, unseen_count: int, intended_at: datetime,
+    now: datetime, min_job_age: timedelta,
+) -> str | None:
+    """For a submission whose sbatch answer was lost: SUBMITTED, SUBMIT_FAILED, or None (not decided yet).
+
+    Slurm lists a job for at least MinJobAge after it ends, so within that
+    time a trustworthy answer without the tag proves the job was never created.
+    """
+    if found:
+        return states.SUBMITTED
+    if now - intended_at > min_job_age:
+        return None  # the job could have come and gone: only a person can tell now
+    if not listing_empty:
+        return states.SUBMIT_FAILED
+    since = unseen_since or now
+    if unseen_count + 1 >= MIN_UNSEEN_SYNCS and now - since >= CONFIRM_GAP:
+        return states.SUBMIT_FAILED
+    return None

@@ -1,0 +1,155 @@
+"""The record stays true on the real Slurm: requeue, suspension, a passing fault, and chains jobs submit themselves.
+
+Where a one-node Slurm cannot produce a fault (an squeue that answers empty
+once, a job already past MinJobAge), a stand-in on PATH wraps the real
+command, and the test says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import query
+from tests.slurm.conftest import wait_for_state
+from tests.slurm.test_tracking_on_slurm import pbt_track, report
+
+SLEEPER = "tests.fixtures.one_sleeper"
+
+
+def submit(work: Path, tmp_path: Path, *extra: str, run: str = SLEEPER) -> None:
+    done = pbt_track("submit", "--run", run, "--backend", "slurm", "--slurm_workdir", str(work),
+                     "--slurm_cpus_per_gpu", "1", "--pause_between", "0", "--train_dir", str(tmp_path / "train"),
+                     *extra, workdir=work)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.fixture
+def work(tmp_path: Path):
+    work = tmp_path / "logs"
+    yield work
+    if (work / "pbt_tracker.db").exists():
+        ids = [job_id for (job_id,) in query(work / "pbt_tracker.db",
+                                             "SELECT job_id FROM submissions WHERE job_id IS NOT NULL")]
+        subprocess.run(["scancel", *ids], capture_output=True)
+        scripts = [path for (path,) in query(work / "pbt_tracker.db", "SELECT path FROM scripts")]
+        for line in subprocess.run(["squeue", "--noheader", "-O", "JobID:|,Command:|"], capture_output=True,
+                                   text=True).stdout.splitlines():
+            job_id, _, command = line.partition("|")
+            if command.rstrip("|") in scripts:
+                subprocess.run(["scancel", job_id.strip()], capture_output=True)
+
+
+def first_job(work: Path) -> str:
+    ((job_id,),) = query(work / "pbt_tracker.db", "SELECT job_id FROM submissions ORDER BY id LIMIT 1")
+    return job_id
+
+
+def history(work: Path, job_id: str) -> list[str]:
+    return [state for (state,) in query(
+        work / "pbt_tracker.db",
+        "SELECT c.state FROM state_changes AS c JOIN submissions AS s ON s.id = c.submission_id "
+        "WHERE s.job_id = ? ORDER BY c.id", job_id,
+    )]
+
+
+def test_a_requeued_job_settles_on_its_newest_run_once_squeue_forgot_it(
+    work: Path, tmp_path: Path, fake_bin
+) -> None:
+    """Stand-in: squeue keeps a finished job for MinJobAge (300 s here); the wrapper forgets this one at once."""
+    submit(work, tmp_path, run="tests.fixtures.short_sleeper")
+    job_id = first_job(work)
+    wait_for_state(job_id, {"RUNNING"})
+    subprocess.run(["scontrol", "requeue", job_id], check=True)
+    wait_for_state(job_id, {"PENDING"})
+    subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], check=True)  # no BeginTime wait
+    wait_for_state(job_id, {"COMPLETED"}, timeout=120)
+    real = shutil.which("squeue")
+    fake_bin("squeue", f'#!/bin/bash\n{real} "$@" | grep -v "^{job_id}|"\nexit "${{PIPESTATUS[0]}}"\n')
+    assert pbt_track("sync", workdir=work).returncode == 0
+    ((state, code),) = query(work / "pbt_tracker.db", "SELECT state, exit_code FROM submissions")
+    assert (state, code) == ("COMPLETED", 0)
+    assert history(work, job_id)[-1] == "COMPLETED"
+
+
+def test_a_suspended_job_is_known_cancellable_and_in_scancel_sh(work: Path, tmp_path: Path) -> None:
+    submit(work, tmp_path)
+    job_id = first_job(work)
+    wait_for_state(job_id, {"RUNNING"})
+    subprocess.run(["scontrol", "suspend", job_id], check=True)
+    wait_for_state(job_id, {"SUSPENDED"})
+    rows = report(work, "--state", "SUSPENDED")
+    assert [row["job_id"] for row in rows] == [job_id]
+    assert job_id in (work / "scancel.sh").read_text()
+    cancelled = pbt_track("cancel", "--all", workdir=work)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert f"(job {job_id})" in cancelled.stdout
+    wait_for_state(job_id, {"CANCELLED"})
+
+
+def test_an_empty_squeue_and_a_failing_sacct_leave_a_running_job_running(
+    work: Path, tmp_path: Path, fake_bin
+) -> None:
+    """Stand-ins: squeue answering nothing with exit 0 (as briefly after a controller restart), sacct failing."""
+    submit(work, tmp_path)
+    job_id = first_job(work)
+    wait_for_state(job_id, {"RUNNING"})
+    assert pbt_track("sync", workdir=work).returncode == 0
+    fake_bin("squeue", "#!/bin/bash\nexit 0\n")
+    fake_bin("sacct", "#!/bin/bash\necho 'sacct: error: slurmdbd unreachable' >&2\nexit 1\n")
+    for _ in range(3):
+        done = pbt_track("sync", workdir=work)
+        assert done.returncode == 0, done.stderr
+        assert "squeue listed no job at all" in done.stderr
+    assert query(work / "pbt_tracker.db", "SELECT state FROM submissions") == [("RUNNING",)]
+    assert job_id in (work / "scancel.sh").read_text()
+
+
+CHAINING_TEMPLATE = """#!/bin/bash
+#SBATCH --job-name=chain
+timeout $TIMEOUT $CMD
+if [[ $$? -eq 124 ]]; then
+    sbatch $PARTITION--gres=gpu:$GPU -c $CPU --parsable --output $FILENAME-slurm-%j.out $FILENAME
+fi
+"""
+
+
+def test_a_chain_started_by_the_job_itself_is_followed_and_cancelled(work: Path, tmp_path: Path) -> None:
+    """The original launcher's time-limit template: on `timeout`'s 124 the job submits its own script again."""
+    template = tmp_path / "sbatch_timeout.sh"
+    template.write_text(CHAINING_TEMPLATE)
+    submit(work, tmp_path, "--slurm_sbatch_template", str(template), "--slurm_timeout", "8")
+    db = work / "pbt_tracker.db"
+    deadline = time.monotonic() + 90
+    while query(db, "SELECT count(*) FROM submissions WHERE origin = 'chain'") == [(0,)]:
+        assert time.monotonic() < deadline, "no chained job was found"
+        assert pbt_track("sync", workdir=work).returncode == 0
+        time.sleep(1)
+    ((first, first_id), (second, parent, origin, log)) = (
+        query(db, "SELECT job_id, id FROM submissions WHERE attempt = 1")[0],
+        query(db, "SELECT job_id, parent_submission_id, origin, log_path FROM submissions WHERE attempt = 2")[0],
+    )
+    assert (parent, origin) == (first_id, "chain")
+    script = query(db, "SELECT path FROM scripts")[0][0]
+    assert log == f"{script}-slurm-%j.out"
+    rows = report(work)
+    assert [(row["attempt"], row["job_id"]) for row in rows] == [(2, second)]
+    assert second in (work / "scancel.sh").read_text()
+    name = rows[0]["experiment"]
+    cancelled = pbt_track("cancel", "--experiment", name, workdir=work)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert f"Cancelled {name} (job {second})" in cancelled.stdout
+    wait_for_state(second, {"CANCELLED"})
+    time.sleep(2)
+    assert pbt_track("sync", workdir=work).returncode == 0
+    live = [job_id for (job_id,) in query(db, "SELECT job_id FROM submissions WHERE state IN "
+                                              "('PENDING', 'RUNNING', 'SUBMITTED', 'UNKNOWN')")]
+    assert live == [], f"still running after cancel: {live}"
+    assert json.loads(query(db, "SELECT argv FROM submissions WHERE attempt = 2")[0][0]) == ["sbatch", script]
+    assert first != second

@@ -1,0 +1,117 @@
+"""The state machine of a tracked job: each edge, from what one sync saw to what the record becomes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from pbt_tracker import states
+from pbt_tracker.slurm import JobObservation
+from pbt_tracker.tracker.evidence import Tracked, choose, next_state, uncertain_outcome
+
+NOW = datetime(2026, 11, 29, 12, 0, 0)
+MIN_JOB_AGE = timedelta(seconds=300)
+
+
+def tracked(state: str = states.RUNNING, **changes: object) -> Tracked:
+    values: dict[str, object] = dict(
+        submission_id=1, job_id="70", state=state, intended_at=NOW - timedelta(hours=1), node="vm",
+        started_at=NOW - timedelta(minutes=50), ended_at=None, exit_code=None, exit_signal=None,
+        pending_reason=None, unseen_since=None, unseen_count=0, username="alice", cancel_requested_at=None,
+        tag="pbt-track:ab:1",
+    )
+    values.update(changes)
+    return Tracked(**values)  # type: ignore[arg-type]
+
+
+def seen(state: str, **changes: object) -> JobObservation:
+    values: dict[str, object] = dict(job_id="70", state=state, node="vm", started_at=NOW - timedelta(minutes=50),
+                                     source="squeue")
+    values.update(changes)
+    return JobObservation(**values)  # type: ignore[arg-type]
+
+
+def test_a_job_seen_in_its_state_changes_nothing() -> None:
+    assert next_state(tracked(), seen(states.RUNNING), False, NOW, MIN_JOB_AGE) is None
+
+
+def test_an_ended_job_takes_its_exit_code_and_signal_apart() -> None:
+    change = next_state(tracked(), seen(states.FAILED, exit_code=0, exit_signal=9, ended_at=NOW, source="sacct"),
+                        False, NOW, MIN_JOB_AGE)
+    assert change is not None
+    assert (change.state, change.values, change.detail) == (
+        states.FAILED, {"ended_at": NOW, "exit_code": 0, "exit_signal": 9}, "sacct"
+    )
+
+
+def test_a_pending_job_keeps_why_it_waits_and_loses_it_when_it_runs() -> None:
+    change = next_state(tracked(states.PENDING, node=None, started_at=None),
+                        seen(states.PENDING, node=None, started_at=None, reason="JobHeldUser"), False, NOW, MIN_JOB_AGE)
+    assert change is not None and change.values == {"pending_reason": "JobHeldUser"}
+    running = next_state(tracked(states.PENDING, pending_reason="Priority"), seen(states.RUNNING), False, NOW,
+                         MIN_JOB_AGE)
+    assert running is not None and (running.state, running.values) == (states.RUNNING, {"pending_reason": None})
+
+
+def test_an_answer_that_lists_no_job_at_all_changes_nothing() -> None:
+    """squeue exits 0 with nothing after a controller restart: no evidence that any job ended."""
+    assert next_state(tracked(), None, True, NOW, MIN_JOB_AGE) is None
+
+
+def test_a_job_missing_from_a_listing_of_others_is_unknown_and_asked_again() -> None:
+    change = next_state(tracked(), None, False, NOW, MIN_JOB_AGE)
+    assert change is not None
+    assert (change.state, change.values) == (states.UNKNOWN, {"unseen_since": NOW, "unseen_count": 1})
+    assert states.UNKNOWN not in states.FINAL and states.UNKNOWN in states.MAY_BE_ACTIVE
+
+
+def test_unknown_becomes_lost_only_after_min_job_age_and_two_syncs() -> None:
+    first = NOW - timedelta(seconds=200)
+    still = next_state(tracked(states.UNKNOWN, unseen_since=first, unseen_count=1), None, False, NOW, MIN_JOB_AGE)
+    assert still is not None and still.state == states.UNKNOWN and still.values == {"unseen_count": 2}
+    long_ago = NOW - timedelta(seconds=301)
+    lost = next_state(tracked(states.UNKNOWN, unseen_since=long_ago, unseen_count=1), None, False, NOW, MIN_JOB_AGE)
+    assert lost is not None and lost.state == states.LOST and lost.values == {"unseen_count": 2}
+    assert lost.detail == "not seen by Slurm in 2 syncs over 301 s (MinJobAge 300 s): its end will never be known"
+    once = next_state(tracked(states.RUNNING, unseen_since=long_ago, unseen_count=0), None, False, NOW, MIN_JOB_AGE)
+    assert once is not None and once.state == states.UNKNOWN  # one sync alone never gives a job up
+
+
+def test_an_unknown_job_seen_again_takes_its_state_and_forgets_the_misses() -> None:
+    change = next_state(tracked(states.UNKNOWN, unseen_since=NOW, unseen_count=1), seen(states.RUNNING), False, NOW,
+                        MIN_JOB_AGE)
+    assert change is not None
+    assert (change.state, change.values) == (states.RUNNING, {"unseen_since": None, "unseen_count": 0})
+
+
+def test_a_job_pbt_track_cancelled_that_slurm_forgot_is_cancelled() -> None:
+    change = next_state(tracked(cancel_requested_at=NOW), None, False, NOW, MIN_JOB_AGE)
+    assert change is not None and change.state == states.CANCELLED
+
+
+def test_squeue_decides_while_the_job_is_live_there_and_sacct_once_it_ended() -> None:
+    live, accounted = seen(states.RUNNING), seen(states.COMPLETED, source="sacct")
+    assert choose(live, accounted) is live
+    assert choose(seen(states.COMPLETED), accounted) is accounted
+    assert choose(None, accounted) is accounted
+    requeued = seen(states.PENDING, source="sacct")
+    assert choose(None, requeued) is requeued  # the newest run, when squeue has forgotten the job
+    assert choose(None, None) is None
+
+
+@pytest.mark.parametrize(
+    ("found", "empty", "unseen_since", "count", "age", "expected"),
+    [
+        (True, False, None, 0, 10, states.SUBMITTED),
+        (True, True, None, 0, 10_000, states.SUBMITTED),
+        (False, False, None, 0, 10, states.SUBMIT_FAILED),  # a listing of other jobs lacks the tag
+        (False, True, None, 0, 10, None),  # an empty answer alone proves nothing
+        (False, True, 5, 1, 30, None),  # two empty answers, but too close together
+        (False, True, 25, 1, 30, states.SUBMIT_FAILED),  # two empty answers 25 s apart
+        (False, False, None, 0, 301, None),  # the job could have come and gone since: nobody can tell
+    ],
+)
+def test_a_lost_sbatch_answer_is_settled_on_evidence(found, empty, unseen_since, count, age, expected) -> None:
+    since = NOW - timedelta(seconds=unseen_since) if unseen_since is not None else None
+    assert uncertain_outcome(found, empty, since, count, NOW - timedelta(seconds=age), NOW, MIN_JOB_AGE) == expected
