@@ -273,6 +273,8 @@ CASES = [
     case("resubmit-run-unknown", "resubmit-failed", "--workdir", "{W}", "--run", "nope_run", says="nope_run",
          start="recorded"),
     case("cancel-no-selector", "cancel", "--workdir", "{W}", says="say what to cancel", start="recorded"),
+    case("cancel-no-selector-jobs-queued", "cancel", "--workdir", "{W}", says="say what to cancel",
+         start="submitted"),
     case("resubmit-max-attempts-zero", "resubmit-failed", "--workdir", "{W}", "--max-attempts", "0",
          says="--max-attempts", start="failed"),
     case("resubmit-max-attempts-negative", "resubmit-failed", "--workdir", "{W}", "--max-attempts", "-1",
