@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pbt_tracker import settings
 from pbt_tracker.errors import NoDatabaseError, SchemaTooNewError, StoreError
+from pbt_tracker.files import make_dirs
 from pbt_tracker.store import schema
 
 DB_FILENAME = "pbt_tracker.db"
@@ -119,7 +120,7 @@ def prepare_workdir(workdir: Path) -> None:
     if workdir.exists() and not workdir.is_dir():
         raise StoreError(f"workdir {workdir} is a file, not a directory; choose another --workdir")
     try:
-        workdir.mkdir(parents=True, exist_ok=True)
+        make_dirs(workdir)
     except OSError as error:
         raise StoreError(f"cannot create workdir {workdir}: {error.strerror}; choose another --workdir") from None
     if not os.access(workdir, os.W_OK | os.X_OK):
