@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import re
 import shlex
 import shutil
@@ -254,6 +255,18 @@ CASES = [
     case("db-garbage-submit", *slurm_submit(ECHO), says="not a SQLite database", start="garbage"),
     case("db-truncated-report", "report", "--workdir", "{W}", says=DB, start="truncated"),
     case("db-truncated-submit", *slurm_submit(ECHO), says=DB, start="truncated"),
+    case("db-launches-page-damaged-report", "report", "--workdir", "{W}", "--no-sync", says="is damaged",
+         start="damaged"),
+    case("db-launches-page-damaged-submit", *slurm_submit(ECHO), says="is damaged", start="damaged"),
+    case("db-launches-page-damaged-resubmit", "resubmit-failed", "--workdir", "{W}", says="is damaged",
+         start="damaged"),
+    case("db-history-page-damaged-submit", *slurm_submit(ECHO), says="is damaged", start="damaged-history"),
+    case("db-zero-bytes-report", "report", "--workdir", "{W}", says="0 bytes", start="zero-bytes"),
+    case("db-zero-bytes-submit", *slurm_submit(ECHO), says="0 bytes", start="zero-bytes"),
+    case("launcher-db-zero-bytes", *launcher_slurm(ECHO), says="0 bytes", start="zero-bytes", launcher=True),
+    case("db-table-missing-report", "report", "--workdir", "{W}", "--no-sync", says="pbt_events are missing",
+         start="table-missing"),
+    case("db-table-missing-submit", *slurm_submit(ECHO), says="pbt_events are missing", start="table-missing"),
     case("db-newer-schema-report", "report", "--workdir", "{W}", says="newer pbt-track", start="newer"),
     case("db-newer-schema-submit", *slurm_submit(ECHO), says="newer pbt-track", start="newer"),
     case("launcher-db-newer-schema", *launcher_slurm(ECHO), says="newer pbt-track", start="newer", launcher=True),
@@ -411,6 +424,26 @@ def _prepare(start: str, tmp: Path, request: pytest.FixtureRequest) -> Path:
     elif start == "truncated":
         workdir.mkdir()
         (workdir / DB).write_bytes((request.getfixturevalue("recorded_workdir") / DB).read_bytes()[:1000])
+    elif start in ("damaged", "damaged-history"):  # one table's page: a valid page header, garbage behind it
+        shutil.copytree(request.getfixturevalue("recorded_workdir"), workdir)
+        connection = sqlite3.connect(workdir / DB)
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        table = "launches" if start == "damaged" else "state_changes"
+        root, = connection.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+        page_size, = connection.execute("PRAGMA page_size").fetchone()
+        connection.close()
+        with (workdir / DB).open("r+b") as handle:
+            handle.seek((root - 1) * page_size + 8)
+            handle.write(random.Random(7).randbytes(page_size - 8))
+    elif start == "zero-bytes":
+        workdir.mkdir()
+        (workdir / DB).write_bytes(b"")
+    elif start == "table-missing":
+        shutil.copytree(request.getfixturevalue("recorded_workdir"), workdir)
+        connection = sqlite3.connect(workdir / DB)
+        with connection:
+            connection.execute("DROP TABLE pbt_events")
+        connection.close()
     elif start == "newer":
         shutil.copytree(request.getfixturevalue("recorded_workdir"), workdir)
         connection = sqlite3.connect(workdir / DB)
