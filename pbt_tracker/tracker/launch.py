@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pbt_tracker import __version__, processes, slurm, states
-from pbt_tracker.errors import RunDescriptionError, TemplateError
+from pbt_tracker.errors import RunDescriptionError, StoreError, TemplateError
 from pbt_tracker.files import make_dirs, write_text_atomic
 from pbt_tracker.launch_checks import (
     check_experiment_dirs_inside_train_dir,
@@ -34,6 +34,7 @@ from pbt_tracker.launch_checks import (
     check_workdir_has_no_percent,
 )
 from pbt_tracker.launch_options import SlurmLaunchOptions
+from pbt_tracker.launch_recovery import stopped_launch_message
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.sbatch_script import (
     SBATCH_TEMPLATE_DEFAULT,
@@ -244,6 +245,19 @@ def _submit_one_by_one(
     """
     options = plan.options
     answers = Answers(store, echo)
+    try:
+        return _write_and_send(plan, submissions, answers, echo)
+    except StoreError as error:
+        if options.print_only:
+            raise
+        raise StoreError(stopped_launch_message(
+            store.workdir, answers.job_ids, answers.sbatch_calls, len(plan.jobs), str(error))) from None
+
+
+def _write_and_send(
+    plan: SlurmPlan, submissions: list[tuple[int, list[str]]], answers: Answers, echo: Echo
+) -> list[SubmittedJob]:
+    options = plan.options
     unwritten = {}
     for job in plan.jobs:
         try:
