@@ -306,6 +306,7 @@ CASES = [
     case("cancel-no-selector", "cancel", "--workdir", "{W}", says="say what to cancel", start="recorded"),
     case("cancel-no-selector-jobs-queued", "cancel", "--workdir", "{W}", says="say what to cancel",
          start="submitted"),
+    case("resubmit-workdir-moved", "resubmit-failed", "--workdir", "{W}", says="no longer exists", start="moved"),
     case("resubmit-max-attempts-zero", "resubmit-failed", "--workdir", "{W}", "--max-attempts", "0",
          says="--max-attempts", start="failed"),
     case("resubmit-max-attempts-negative", "resubmit-failed", "--workdir", "{W}", "--max-attempts", "-1",
@@ -435,6 +436,10 @@ def _prepare(start: str, tmp: Path, request: pytest.FixtureRequest) -> Path:
         with (workdir / DB).open("r+b") as handle:
             handle.seek((root - 1) * page_size + 8)
             handle.write(random.Random(7).randbytes(page_size - 8))
+    elif start == "moved":  # a workdir of refused submissions, moved after its launch
+        done = _launch(tmp, tmp / "before-the-move", fakes={"sbatch": _FAIL})
+        assert done.returncode == 1, done.stdout + done.stderr
+        (tmp / "before-the-move").rename(workdir)
     elif start == "zero-bytes":
         workdir.mkdir()
         (workdir / DB).write_bytes(b"")

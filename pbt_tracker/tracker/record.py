@@ -156,5 +156,11 @@ def write_scancel_script(store: Store) -> Path:
     try:
         write_text_atomic(path, scancel_script(job_ids), executable=True)
     except OSError as error:
+        if not store.path.exists():
+            raise StoreError(
+                f"cannot write {path}: {error.strerror}; the workdir's database is gone too ({store.path} was "
+                "deleted or moved while pbt-track ran), so no record of these jobs remains there: "
+                "`squeue --me` lists them"
+            ) from None
         raise StoreError(f"cannot write {path}: {error.strerror}; the database still lists the job ids") from None
     return path
