@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from itertools import product
 from typing import Any
 
+from pbt_tracker.files import make_dirs
+
 __all__ = [
     "ParamGenerator",
     "ParamList",
@@ -229,7 +231,7 @@ class RunDescription:
             ):
                 experiment_dir = os.path.join(train_dir, root_dir)
                 if makedirs:
-                    os.makedirs(experiment_dir, exist_ok=True)
+                    make_dirs(experiment_dir)
                 spec = ExperimentSpec(
                     name=name,
                     base_name=experiment.base_name,

@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -17,8 +18,12 @@ FIXTURES = REPO_ROOT / "tests" / "fixtures"
 
 
 def query(db: Path, sql: str, *params: object) -> list[tuple]:
-    """Read the record the way users do: plain sqlite3, no pbt-track code involved."""
-    connection = sqlite3.connect(db)
+    """Read the record the way users do: plain sqlite3, no pbt-track code involved.
+
+    A missing file is an error rather than a new empty one (mode=rw), which
+    pbt-track would rightly refuse as a record cut short.
+    """
+    connection = sqlite3.connect(f"file:{quote(str(db))}?mode=rw", uri=True)
     try:
         return connection.execute(sql, params).fetchall()
     finally:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import re
 import shlex
 import shutil
@@ -178,6 +179,24 @@ CASES = [
     case("launcher-template-unknown-variable",
          *launcher_slurm(ECHO, "--slurm_sbatch_template", "{FIX}/unknown_var.sh"), says="$SLURM_JOB_ID",
          launcher=True),
+    # --- launches Slurm would accept and fail at run time, and dirs outside --train_dir ---------
+    case("template-asks-for-an-array", *slurm_submit(ECHO, "--slurm_sbatch_template", "{FIX}/array_template.sh"),
+         says="asks for a job array"),
+    case("template-asks-for-an-array-submitted",
+         *slurm_submit(ECHO, "--slurm_sbatch_template", "{FIX}/array_template.sh", print_only=False),
+         says="asks for a job array"),
+    case("workdir-with-percent", *submit("--run", ECHO, "--backend", "slurm", "--workdir", "{T}/runs_100%/w",
+                                         "--slurm_print_only", "true"), says="contains '%'"),
+    case("log-name-too-long", *slurm_submit(f"{M}.long_name"), says="too long for its Slurm log file name"),
+    case("run-name-dotdot", *slurm_submit(f"{M}.run_name_dotdot"), says="'../outside_run'"),
+    case("run-name-absolute", *slurm_submit(f"{M}.run_name_absolute"), says="/nonexistent-pbt-track-catalogue/run"),
+    case("run-name-dotdot-processes", *submit("--run", f"{M}.run_name_dotdot", "--workdir", "{W}"),
+         says="'../outside_run'"),
+    case("experiment-suffix-climbs-out", *slurm_submit(ECHO, "--experiment_suffix", "/../../../outside"),
+         says="--experiment_suffix"),
+    case("launcher-experiment-suffix-climbs-out",
+         *launcher_slurm(ECHO, "--experiment_suffix", "/../../../outside"), says="--experiment_suffix",
+         launcher=True),
     # --- resources and options ---------------------------------------------------------------
     case("gpus-not-an-integer", *slurm_submit(ECHO, "--slurm_gpus_per_job", "two"), says="'two'"),
     case("cpus-not-an-integer", *slurm_submit(ECHO, "--slurm_cpus_per_gpu", "1.5"), says="'1.5'"),
@@ -236,6 +255,18 @@ CASES = [
     case("db-garbage-submit", *slurm_submit(ECHO), says="not a SQLite database", start="garbage"),
     case("db-truncated-report", "report", "--workdir", "{W}", says=DB, start="truncated"),
     case("db-truncated-submit", *slurm_submit(ECHO), says=DB, start="truncated"),
+    case("db-launches-page-damaged-report", "report", "--workdir", "{W}", "--no-sync", says="is damaged",
+         start="damaged"),
+    case("db-launches-page-damaged-submit", *slurm_submit(ECHO), says="is damaged", start="damaged"),
+    case("db-launches-page-damaged-resubmit", "resubmit-failed", "--workdir", "{W}", says="is damaged",
+         start="damaged"),
+    case("db-history-page-damaged-submit", *slurm_submit(ECHO), says="is damaged", start="damaged-history"),
+    case("db-zero-bytes-report", "report", "--workdir", "{W}", says="0 bytes", start="zero-bytes"),
+    case("db-zero-bytes-submit", *slurm_submit(ECHO), says="0 bytes", start="zero-bytes"),
+    case("launcher-db-zero-bytes", *launcher_slurm(ECHO), says="0 bytes", start="zero-bytes", launcher=True),
+    case("db-table-missing-report", "report", "--workdir", "{W}", "--no-sync", says="pbt_events are missing",
+         start="table-missing"),
+    case("db-table-missing-submit", *slurm_submit(ECHO), says="pbt_events are missing", start="table-missing"),
     case("db-newer-schema-report", "report", "--workdir", "{W}", says="newer pbt-track", start="newer"),
     case("db-newer-schema-submit", *slurm_submit(ECHO), says="newer pbt-track", start="newer"),
     case("launcher-db-newer-schema", *launcher_slurm(ECHO), says="newer pbt-track", start="newer", launcher=True),
@@ -273,6 +304,9 @@ CASES = [
     case("resubmit-run-unknown", "resubmit-failed", "--workdir", "{W}", "--run", "nope_run", says="nope_run",
          start="recorded"),
     case("cancel-no-selector", "cancel", "--workdir", "{W}", says="say what to cancel", start="recorded"),
+    case("cancel-no-selector-jobs-queued", "cancel", "--workdir", "{W}", says="say what to cancel",
+         start="submitted"),
+    case("resubmit-workdir-moved", "resubmit-failed", "--workdir", "{W}", says="no longer exists", start="moved"),
     case("resubmit-max-attempts-zero", "resubmit-failed", "--workdir", "{W}", "--max-attempts", "0",
          says="--max-attempts", start="failed"),
     case("resubmit-max-attempts-negative", "resubmit-failed", "--workdir", "{W}", "--max-attempts", "-1",
@@ -391,6 +425,30 @@ def _prepare(start: str, tmp: Path, request: pytest.FixtureRequest) -> Path:
     elif start == "truncated":
         workdir.mkdir()
         (workdir / DB).write_bytes((request.getfixturevalue("recorded_workdir") / DB).read_bytes()[:1000])
+    elif start in ("damaged", "damaged-history"):  # one table's page: a valid page header, garbage behind it
+        shutil.copytree(request.getfixturevalue("recorded_workdir"), workdir)
+        connection = sqlite3.connect(workdir / DB)
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        table = "launches" if start == "damaged" else "state_changes"
+        root, = connection.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+        page_size, = connection.execute("PRAGMA page_size").fetchone()
+        connection.close()
+        with (workdir / DB).open("r+b") as handle:
+            handle.seek((root - 1) * page_size + 8)
+            handle.write(random.Random(7).randbytes(page_size - 8))
+    elif start == "moved":  # a workdir of refused submissions, moved after its launch
+        done = _launch(tmp, tmp / "before-the-move", fakes={"sbatch": _FAIL})
+        assert done.returncode == 1, done.stdout + done.stderr
+        (tmp / "before-the-move").rename(workdir)
+    elif start == "zero-bytes":
+        workdir.mkdir()
+        (workdir / DB).write_bytes(b"")
+    elif start == "table-missing":
+        shutil.copytree(request.getfixturevalue("recorded_workdir"), workdir)
+        connection = sqlite3.connect(workdir / DB)
+        with connection:
+            connection.execute("DROP TABLE pbt_events")
+        connection.close()
     elif start == "newer":
         shutil.copytree(request.getfixturevalue("recorded_workdir"), workdir)
         connection = sqlite3.connect(workdir / DB)

@@ -24,10 +24,16 @@ def cancel(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
         pbt-track cancel --experiment 02_ant_pbt_v1 --workdir ./slurm_logs
         pbt-track cancel --state PENDING --dry-run
     """
-    from pbt_tracker.tracker.cancel import cancel_jobs
+    from pbt_tracker.errors import PbtTrackError
+    from pbt_tracker.tracker.cancel import cancel_jobs, check_cancel_selection
 
+    chosen = selection(run, experiments, states, job_ids=job_ids)
+    try:
+        check_cancel_selection(chosen, everything)
+    except PbtTrackError as error:
+        raise click.ClickException(str(error)) from None
     with open_workdir(workdir, sync=not no_sync) as store:
-        result = cancel_jobs(store, selection(run, experiments, states, job_ids=job_ids), everything, dry_run)
+        result = cancel_jobs(store, chosen, everything, dry_run)
         if result.targets and not dry_run:
             sync_and_tell(store)
     if not result.targets:
@@ -35,9 +41,15 @@ def cancel(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
         return
     verb = "Would cancel" if dry_run else "Cancelled"
     for experiment, job_id in result.targets:
-        click.echo(f"{verb} {experiment} (job {job_id})" if job_id else f"{verb} {experiment} (not started)")
-    if result.scancel_error:
-        raise click.ClickException(f"scancel reported: {result.scancel_error}")
+        if job_id in result.refused:
+            click.echo(f"Not cancelled {experiment} (job {job_id}): scancel said: {result.refused[job_id]}")
+        else:
+            click.echo(f"{verb} {experiment} (job {job_id})" if job_id else f"{verb} {experiment} (not started)")
+    if result.refused:
+        raise click.ClickException(
+            f"scancel refused {len(result.refused)} of {len(result.targets)} job(s), listed above; their states "
+            "were left as they were: run `pbt-track sync` to see where they stand"
+        )
 
 
 @cli.command("resubmit-failed")

@@ -5,11 +5,30 @@ another shell, a cron sync). Every writing transaction therefore starts with
 `BEGIN IMMEDIATE`: one that reads and then writes would otherwise fail at once
 with "database is locked" instead of waiting for the busy timeout.
 SQLAlchemy and alembic are imported only to upgrade an older database.
+
+A database that is not sound is refused, never written: a damaged page can
+make rows vanish without any error (a launch whose page is garbage reads as
+no launch at all), and a write on top of it would bury the damage. How much
+is checked depends on what the command does, because SQLite's `quick_check`
+reads every page and so costs in proportion to the whole record:
+
+* every open looks for every table of the schema, checks the `launches`
+  table alone (`PRAGMA quick_check(launches)`, a few pages: every row of the
+  record hangs from a launch), and refuses a 0-byte file, which pbt-track
+  itself never leaves (see `_create_database`);
+* the first write transaction of each open runs the full `quick_check` and
+  looks for every table of the schema, inside the write lock, so nothing is
+  written on a file found damaged and nobody writes meanwhile.
+
+So `report --no-sync`, and a `report` whose sync finds nothing to change,
+only pay for what they read; submit, resubmit, cancel and a sync that
+records a change pay for the full check once per command.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +37,9 @@ from pathlib import Path
 
 from pbt_tracker import settings
 from pbt_tracker.errors import NoDatabaseError, SchemaTooNewError, StoreError
+from pbt_tracker.files import make_dirs
 from pbt_tracker.store import schema
+from pbt_tracker.store.soundness import check_fully, check_quickly, unsound
 
 DB_FILENAME = "pbt_tracker.db"
 
@@ -86,6 +107,8 @@ def configure(connection: sqlite3.Connection, mode: str) -> None:
 def store_error(path: Path, error: sqlite3.Error) -> StoreError:
     """SQLite's failure as one line that names the file and the remedy."""
     text = str(error)
+    if isinstance(error, sqlite3.OperationalError) and text.startswith("no such table"):
+        return unsound(path, f"it has {text}")
     if isinstance(error, sqlite3.OperationalError):
         if "locked" in text or "busy" in text:
             return StoreError(
@@ -108,18 +131,56 @@ def check_file(path: Path) -> None:
             header = handle.read(len(_SQLITE_MAGIC))
     except OSError as error:
         raise StoreError(f"cannot read {path}: {error.strerror}; check its permissions") from None
-    if header and header != _SQLITE_MAGIC:
+    if not header:
+        raise StoreError(
+            f"{path} is empty (0 bytes), and pbt-track never leaves an empty database: it was cut short or "
+            "replaced; restore it from a backup, or remove it to start a new record"
+        )
+    if header != _SQLITE_MAGIC:
         raise StoreError(
             f"{path} is not a SQLite database; move it aside and start again, "
             "or restore it from a backup"
         )
 
 
+def _create_database(path: Path) -> None:
+    """A new database appears under its name complete, never as an empty file.
+
+    It is built beside its final name and linked there (link never replaces a
+    file), so that a 0-byte pbt_tracker.db is always someone else's doing and
+    can be refused; of two processes creating it at once, the second finds
+    the first's and uses it.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
+    try:
+        connection = sqlite3.connect(tmp)
+        try:
+            connection.isolation_level = None
+            connection.execute("BEGIN IMMEDIATE")
+            schema.create(connection)
+            connection.execute("COMMIT")
+        finally:
+            connection.close()
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        except OSError:  # a filesystem without hard links: the narrow race is taken there
+            if not path.exists():
+                os.replace(tmp, path)
+    except sqlite3.Error as error:
+        raise store_error(path, error) from None
+    except OSError as error:
+        raise StoreError(f"cannot create {path}: {error.strerror}; choose another --workdir") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def prepare_workdir(workdir: Path) -> None:
     if workdir.exists() and not workdir.is_dir():
         raise StoreError(f"workdir {workdir} is a file, not a directory; choose another --workdir")
     try:
-        workdir.mkdir(parents=True, exist_ok=True)
+        make_dirs(workdir)
     except OSError as error:
         raise StoreError(f"cannot create workdir {workdir}: {error.strerror}; choose another --workdir") from None
     if not os.access(workdir, os.W_OK | os.X_OK):
@@ -133,11 +194,18 @@ class Store:
         self.workdir = workdir
         self.path = db_path(workdir)
         self.connection = connection
+        self._checked = False
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: committed when the block ends, rolled back if it raises."""
+        """One write transaction: committed when the block ends, rolled back if it raises.
+
+        The first one checks the whole file before anything is written (see the module's docstring).
+        """
         with self._transaction("BEGIN IMMEDIATE") as connection:
+            if not self._checked:
+                check_fully(connection, self.path)
+                self._checked = True
             yield connection
 
     @contextmanager
@@ -176,10 +244,11 @@ def open_store(workdir: str | os.PathLike[str], create: bool = True) -> Store:
     path = db_path(workdir)
     if create:
         prepare_workdir(workdir)
+        if not path.exists():
+            _create_database(path)
     else:
         require_database(workdir)
-    if path.exists():
-        check_file(path)
+    check_file(path)
     try:
         connection = sqlite3.connect(path, timeout=settings.busy_timeout())
     except sqlite3.Error as error:
@@ -190,6 +259,7 @@ def open_store(workdir: str | os.PathLike[str], create: bool = True) -> Store:
         head = schema.head()
         if schema.current_revision(connection) != head:
             _bring_to_head(store, head)
+        check_quickly(connection, path)
     except sqlite3.Error as error:
         store.close()
         raise store_error(path, error) from None

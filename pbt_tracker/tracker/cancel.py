@@ -3,15 +3,22 @@
 Slurm jobs go to one scancel call. Local processes are stopped here: their
 process group gets SIGTERM, then SIGKILL after a grace period; a queued one
 is marked cancelled so its runner never starts it.
+
+The request (a `cancellations` row) is written before scancel runs, so that
+it is on record whatever happens to scancel; a Slurm job is marked
+`cancel_requested_at` only after scancel accepted it (see
+`pbt_tracker.scancel_answer`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pbt_tracker import processes, slurm, states
 from pbt_tracker.errors import OptionError, SchedulerError
 from pbt_tracker.processes import ProcessId
+from pbt_tracker.scancel_answer import read_scancel_answer
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.tracker.local import EXIT_DIR, record_end
 from pbt_tracker.tracker.selection import Selection
@@ -22,7 +29,7 @@ class CancelResult:
     targets: list[tuple[str, str | None]]  # (experiment, job id; None for a queued local experiment)
     dry_run: bool
     cancellation_id: int | None = None
-    scancel_error: str | None = None
+    refused: dict[str, str] = field(default_factory=dict)  # job id -> scancel's reason; those were not cancelled
     elsewhere: list[str] = field(default_factory=list)
 
 
@@ -37,9 +44,14 @@ class _Target:
     process_start: int | None
 
 
-def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dry_run: bool = False) -> CancelResult:
+def check_cancel_selection(selection: Selection, everything: bool) -> None:
+    """Before the record is opened (and synced, which writes): a cancel without a selection is refused."""
     if selection.is_empty and not everything:
         raise OptionError("say what to cancel: --experiment NAME, --run NAME, --job ID, --state STATE, or --all")
+
+
+def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dry_run: bool = False) -> CancelResult:
+    check_cancel_selection(selection, everything)
     active = Selection(
         run=selection.run,
         experiments=selection.experiments,
@@ -76,7 +88,7 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
             "argv": ["scancel", *slurm_ids] if slurm_ids else [],
             "requested_at": now,
         })
-        writes.request_cancel(connection, [t.submission_id for t in targets], now)
+        writes.request_cancel(connection, [t.submission_id for t in targets if t.backend != "slurm"], now)
         for target in targets:
             if target.backend == "processes" and target.state == states.PENDING:
                 record_end(connection, queries.submission(connection, target.submission_id), states.CANCELLED,
@@ -88,12 +100,14 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
         return result
     try:
         outcome = slurm.scancel(slurm_ids)
-    except SchedulerError as error:
+    except SchedulerError as error:  # not known whether it signalled anything: no job is marked
         _complete(store, result.cancellation_id, None, "", str(error))
         raise
-    _complete(store, result.cancellation_id, outcome.returncode, outcome.stdout, outcome.stderr)
-    if outcome.returncode != 0:
-        result.scancel_error = slurm.one_line(outcome.stderr) or f"scancel exited with {outcome.returncode}"
+    answer = read_scancel_answer(slurm_ids, outcome.returncode, outcome.stderr)
+    result.refused = answer.refused
+    accepted = set(answer.accepted)
+    _complete(store, result.cancellation_id, outcome.returncode, outcome.stdout, outcome.stderr,
+              [t.submission_id for t in targets if t.backend == "slurm" and t.job_id in accepted], now)
     return result
 
 
@@ -107,9 +121,13 @@ def _stop_local(store: Store, targets: list[_Target]) -> None:
                        "cancelled")
 
 
-def _complete(store: Store, cancellation_id: int | None, returncode: int | None, stdout: str, stderr: str) -> None:
+def _complete(store: Store, cancellation_id: int | None, returncode: int | None, stdout: str, stderr: str,
+              accepted: list[int] | None = None, requested_at: datetime | None = None) -> None:
+    """scancel's answer on the request, and the request on each submission scancel accepted, in one transaction."""
     assert cancellation_id is not None
     with store.write() as connection:
+        if accepted and requested_at is not None:
+            writes.request_cancel(connection, accepted, requested_at)
         writes.update(connection, "cancellations", cancellation_id, {
             "returncode": returncode, "stdout": stdout, "stderr": stderr, "completed_at": utcnow(),
         })

@@ -25,9 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from pbt_tracker import __version__, processes, slurm, states
-from pbt_tracker.errors import RunDescriptionError, TemplateError
-from pbt_tracker.files import write_text_atomic
+from pbt_tracker.errors import RunDescriptionError, StoreError, TemplateError
+from pbt_tracker.files import make_dirs, write_text_atomic
+from pbt_tracker.launch_checks import (
+    check_experiment_dirs_inside_train_dir,
+    check_log_names_fit,
+    check_template_has_no_array,
+    check_workdir_has_no_percent,
+)
 from pbt_tracker.launch_options import SlurmLaunchOptions
+from pbt_tracker.launch_recovery import stopped_launch_message
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.sbatch_script import (
     SBATCH_TEMPLATE_DEFAULT,
@@ -138,10 +145,14 @@ def read_template(path: str | None) -> tuple[str, list[str]]:
 
 def plan_slurm_launch(run_description: RunDescription, options: SlurmLaunchOptions) -> SlurmPlan:
     template_text, warnings = read_template(options.template_path)
+    check_template_has_no_array(template_text, options.template_path or "built-in")
     warnings += check_timeout_for_template(template_text, options.resources.timeout, options.template_path or "built-in")
     workdir = options.workdir.absolute()
+    check_workdir_has_no_percent(workdir)
+    specs = checked_specs(run_description, options.train_dir)
+    check_log_names_fit(spec.name for spec in specs)
     jobs = []
-    for spec in checked_specs(run_description, options.train_dir):
+    for spec in specs:
         path = script_path(workdir, spec.name)
         text = render_script(
             template_text,
@@ -182,7 +193,9 @@ def plan_arrays(plan: SlurmPlan, workdir: Path) -> list[PlannedArray]:
 
 
 def checked_specs(run_description: RunDescription, train_dir: str) -> list[ExperimentSpec]:
-    """The run's experiments, refused when there are none or when their names cannot be files."""
+    """The run's experiments, refused when there are none, when their names cannot be files,
+    or when their directories would fall outside the train dir."""
+    check_experiment_dirs_inside_train_dir(run_description.run_name, run_description.experiment_suffix)
     specs = run_description.experiment_specs(train_dir, makedirs=False)
     if not specs:
         raise RunDescriptionError(
@@ -232,6 +245,19 @@ def _submit_one_by_one(
     """
     options = plan.options
     answers = Answers(store, echo)
+    try:
+        return _write_and_send(plan, submissions, answers, echo)
+    except StoreError as error:
+        if options.print_only:
+            raise
+        raise StoreError(stopped_launch_message(
+            store.workdir, answers.job_ids, answers.sbatch_calls, len(plan.jobs), str(error))) from None
+
+
+def _write_and_send(
+    plan: SlurmPlan, submissions: list[tuple[int, list[str]]], answers: Answers, echo: Echo
+) -> list[SubmittedJob]:
+    options = plan.options
     unwritten = {}
     for job in plan.jobs:
         try:
@@ -341,7 +367,7 @@ def _make_train_dirs(plan: SlurmPlan) -> None:
     """Create experiment dirs as the original launcher does; a failure is not worth losing a launch."""
     for train_dir in {job.spec.train_dir for job in plan.jobs}:
         try:
-            os.makedirs(train_dir, exist_ok=True)
+            make_dirs(train_dir)
         except OSError:
             pass
 

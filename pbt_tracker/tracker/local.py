@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pbt_tracker import processes, states
+from pbt_tracker.files import make_dirs
 from pbt_tracker.launch_options import ProcessesLaunchOptions
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
@@ -164,7 +165,7 @@ class Runner:
         in the middle of starting or reaping an experiment would leave it
         started but unrecorded, or ended but still RUNNING on record.
         """
-        (self.store.workdir / EXIT_DIR).mkdir(exist_ok=True)
+        make_dirs(self.store.workdir / EXIT_DIR)
         with _interrupts_as_flag() as interrupted:
             while (self.pending or self.running) and not interrupted:
                 while self.pending and self._has_room() and not interrupted:
@@ -200,7 +201,7 @@ class Runner:
             self.gpu_load[gpu] += 1
         for key, value in (job.env_vars or {}).items():
             env[str(key)] = str(value)
-        os.makedirs(job.train_dir, exist_ok=True)
+        make_dirs(job.train_dir)
         job.exit_file.unlink(missing_ok=True)
         try:
             process = processes.spawn(job.argv, job.log_path, env, job.exit_file)

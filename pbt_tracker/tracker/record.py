@@ -49,9 +49,13 @@ class Answers:
         self.max_wait = max_wait
         self._pending: list[tuple[int, str, SubmitOutcome | None, str | None]] = []
         self._since = time.monotonic()
+        self.sbatch_calls = 0
+        self.job_ids: list[str] = []  # every job id sbatch gave, written or not: what reached Slurm
 
     def add(self, submission_id: int, experiment: str, argv: list[str], outcome: SubmitOutcome) -> SubmittedJob:
+        self.sbatch_calls += 1
         if outcome.job_id is not None:
+            self.job_ids.append(outcome.job_id)
             self.echo(f"Submitted {experiment} as job {outcome.job_id}")
             self._note(submission_id, states.SUBMITTED, outcome, None)
             return SubmittedJob(experiment, argv, outcome.job_id, None)
@@ -152,5 +156,11 @@ def write_scancel_script(store: Store) -> Path:
     try:
         write_text_atomic(path, scancel_script(job_ids), executable=True)
     except OSError as error:
+        if not store.path.exists():
+            raise StoreError(
+                f"cannot write {path}: {error.strerror}; the workdir's database is gone too ({store.path} was "
+                "deleted or moved while pbt-track ran), so no record of these jobs remains there: "
+                "`squeue --me` lists them"
+            ) from None
         raise StoreError(f"cannot write {path}: {error.strerror}; the database still lists the job ids") from None
     return path

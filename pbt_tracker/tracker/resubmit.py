@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +45,8 @@ from pbt_tracker.tracker.selection import Selection
 # What the selection reads of each failed experiment's latest attempt.
 _COLUMNS = (
     "s.id, s.attempt, s.argv, s.log_path, s.array_id, s.script_id, e.id AS experiment_id, e.name, e.env_vars, "
-    "e.train_dir, l.id AS launch_id, l.backend, l.uuid, l.options, sc.path AS script_path, sc.text AS script_text, "
+    "e.train_dir, l.id AS launch_id, l.backend, l.uuid, l.options, l.workdir AS launch_workdir, "
+    "sc.path AS script_path, sc.text AS script_text, "
     "sc.sha256 AS script_sha256"
 )
 
@@ -158,6 +160,7 @@ def resubmit_failed(
                 continue
             if row["script_id"] is None:
                 continue
+            check_not_moved(Path(row["launch_workdir"]), store.workdir)
             script_id, script_path, script_text = row["script_id"], row["script_path"], row["script_text"]
             on_disk = _read(Path(script_path))
             if on_disk is not None and hashlib.sha256(on_disk).hexdigest() != row["script_sha256"]:
@@ -224,6 +227,20 @@ def resubmit_failed(
     finally:
         answers.flush()
     return result
+
+
+def check_not_moved(recorded: Path, workdir: Path) -> None:
+    """A Slurm attempt names its script and log by the paths of the workdir it was launched from.
+
+    Sent from a workdir moved elsewhere, every one would fail and use up an
+    attempt, so the resubmit is refused before any attempt is recorded.
+    """
+    if recorded != workdir and not recorded.is_dir():
+        raise OptionError(
+            f"this record was written in {recorded}, which no longer exists (the workdir was moved to {workdir}), "
+            f"and its sbatch commands name files there; move the workdir back, or link it there "
+            f"(ln -s {shlex.quote(str(workdir))} {shlex.quote(str(recorded))}), then run resubmit-failed again"
+        )
 
 
 def _as_arrays(connection, workdir: Path, planned: list[_Planned]) -> tuple[list[_Planned], list[_PlannedArray]]:  # type: ignore[no-untyped-def]

@@ -1,0 +1,135 @@
+"""`cancel` believes scancel job by job, and checks what it was asked before touching the record.
+
+The scheduler here is stand-in programs on PATH (sbatch, squeue, scancel): a
+one-node Slurm cannot be made to refuse one job of a scancel call, nor to
+fail scancel as a whole, on demand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pbt_tracker.cli import cli
+from pbt_tracker.scancel_answer import ScancelAnswer, read_scancel_answer
+from tests.conftest import file_digest, query
+
+PBT = "tests.fixtures.pbt_echo"
+
+# Answers every job it is asked about as RUNNING, and counts its calls.
+SQUEUE_ALL_RUNNING = """#!/bin/sh
+echo x >> "$(dirname "$0")/squeue-calls"
+for arg; do case "$arg" in --jobs=*) ids="${arg#--jobs=}";; esac; done
+IFS=,
+for id in $ids; do echo "$id|RUNNING|0|node1|N/A|N/A|N/A|None||"; done
+"""
+
+
+@pytest.fixture
+def running(in_repo: Path, tmp_path: Path, fake_bin) -> Path:  # type: ignore[no-untyped-def]
+    """Three experiments queued as jobs 7764, 7765 and 7766, which squeue shows RUNNING."""
+    counter = tmp_path / "next-id"
+    counter.write_text("7764")
+    fake_bin("sbatch", f'#!/bin/sh\nid=$(cat {counter}); echo $((id + 1)) > {counter}; echo "$id"\n')
+    fake_bin("squeue", SQUEUE_ALL_RUNNING)
+    work = tmp_path / "work"
+    result = CliRunner().invoke(cli, ["submit", "--run", PBT, "--backend", "slurm", "--workdir", str(work),
+                                      "--pause_between", "0", "--train_dir", str(tmp_path / "t")])
+    assert result.exit_code == 0, result.output
+    return work
+
+
+def _requested(work: Path) -> list[tuple[str, bool]]:
+    rows = query(work / "pbt_tracker.db", "SELECT job_id, cancel_requested_at IS NOT NULL FROM submissions ORDER BY id")
+    return [(job_id, bool(flag)) for job_id, flag in rows]
+
+
+def test_a_job_scancel_refuses_is_reported_as_not_cancelled_and_is_not_marked(running: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]
+    fake_bin("scancel", "#!/bin/sh\n"
+             'echo "scancel: error: Kill job error on job id 7765: Invalid job id specified" >&2\nexit 1\n')
+    result = CliRunner().invoke(cli, ["cancel", "--all", "--workdir", str(running)])
+
+    assert result.exit_code == 1
+    assert result.stdout == (
+        "Cancelled 00_echo_pbt (job 7764)\n"
+        "Not cancelled 01_echo_pbt (job 7765): scancel said: Invalid job id specified\n"
+        "Cancelled 02_echo_pbt (job 7766)\n"
+    )
+    assert result.stderr == (
+        "Error: scancel refused 1 of 3 job(s), listed above; their states were left as they were: "
+        "run `pbt-track sync` to see where they stand\n"
+    )
+    assert _requested(running) == [("7764", True), ("7765", False), ("7766", True)]
+    assert query(running / "pbt_tracker.db", "SELECT job_ids, argv, returncode FROM cancellations") == [
+        ('["7764", "7765", "7766"]', '["scancel", "7764", "7765", "7766"]', 1)
+    ]
+
+
+def test_a_scancel_that_fails_as_a_whole_marks_no_job(running: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]
+    fake_bin("scancel", "#!/bin/sh\n"
+             'echo "scancel: error: Unable to contact slurm controller (connect failure)" >&2\nexit 1\n')
+    result = CliRunner().invoke(cli, ["cancel", "--experiment", "00_echo_pbt", "--workdir", str(running)])
+
+    assert result.exit_code == 1
+    assert result.stdout == (
+        "Not cancelled 00_echo_pbt (job 7764): scancel said: "
+        "scancel: error: Unable to contact slurm controller (connect failure)\n"
+    )
+    assert _requested(running) == [("7764", False), ("7765", False), ("7766", False)]
+    # The request itself stays on record, with scancel's answer.
+    assert query(running / "pbt_tracker.db", "SELECT returncode, completed_at IS NOT NULL FROM cancellations") == [
+        (1, 1)
+    ]
+
+
+def test_jobs_scancel_accepts_are_cancelled_and_marked(running: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]
+    fake_bin("scancel", "#!/bin/sh\nexit 0\n")
+    result = CliRunner().invoke(cli, ["cancel", "--experiment", "01_echo_pbt", "--workdir", str(running)])
+
+    assert (result.exit_code, result.stdout) == (0, "Cancelled 01_echo_pbt (job 7765)\n")
+    assert _requested(running) == [("7764", False), ("7765", True), ("7766", False)]
+
+
+def test_cancel_without_a_selection_says_so_before_asking_the_scheduler_or_writing(running: Path) -> None:
+    calls = running.parent / "fake-bin" / "squeue-calls"
+    calls.unlink(missing_ok=True)
+    before = file_digest(running / "pbt_tracker.db"), file_digest(running / "pbt_tracker.db-wal")
+    result = CliRunner().invoke(cli, ["cancel", "--workdir", str(running)])
+
+    assert result.exit_code == 1
+    assert result.stderr == "Error: say what to cancel: --experiment NAME, --run NAME, --job ID, --state STATE, or --all\n"
+    assert not calls.exists()
+    assert (file_digest(running / "pbt_tracker.db"), file_digest(running / "pbt_tracker.db-wal")) == before
+
+
+def test_cancel_without_a_selection_in_a_workdir_without_a_record_names_the_missing_selection(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["cancel", "--workdir", str(tmp_path)])
+    assert result.stderr.startswith("Error: say what to cancel")
+
+
+# --- reading scancel's answer ----------------------------------------------------------------
+
+
+def test_scancel_silent_and_zero_accepted_every_job() -> None:
+    assert read_scancel_answer(["1", "2"], 0, "") == ScancelAnswer(["1", "2"], {})
+
+
+def test_each_job_named_in_an_error_line_is_refused_with_its_reason() -> None:
+    stderr = (
+        "scancel: error: Kill job error on job id 4242_3: Job/step already completing or completed\n"
+        "scancel: error: Kill job error on job id 17: Access/permission denied\n"
+    )
+    assert read_scancel_answer(["4242_3", "17", "18"], 1, stderr) == ScancelAnswer(
+        ["18"], {"4242_3": "Job/step already completing or completed", "17": "Access/permission denied"}
+    )
+
+
+def test_an_error_naming_a_job_it_was_not_given_proves_nothing_about_the_others() -> None:
+    stderr = "scancel: error: Kill job error on job id 99: Invalid job id specified\n"
+    assert read_scancel_answer(["1"], 1, stderr) == ScancelAnswer([], {"1": "scancel: error: Kill job error on job id 99: Invalid job id specified"})
+
+
+def test_a_failure_that_names_no_job_refuses_them_all() -> None:
+    assert read_scancel_answer(["1", "2"], 1, "") == ScancelAnswer([], {"1": "scancel exited with 1", "2": "scancel exited with 1"})

@@ -1,0 +1,82 @@
+"""What is checked when, on a record that may be damaged, and a new record never shows up empty."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from pbt_tracker.errors import StoreError
+from pbt_tracker.store import open_store
+from pbt_tracker.store.soundness import schema_tables
+
+INSERT_CANCELLATION = (
+    "INSERT INTO cancellations (selection, job_ids, argv, requested_at) VALUES ('{}', '[]', '[]', '2026-01-01')"
+)
+
+
+def _damage_page_of(db: Path, table: str) -> None:
+    import sqlite3
+
+    connection = sqlite3.connect(db)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    (root,) = connection.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+    (page_size,) = connection.execute("PRAGMA page_size").fetchone()
+    connection.close()
+    with db.open("r+b") as handle:
+        handle.seek((root - 1) * page_size + 8)
+        handle.write(bytes(range(256)) * ((page_size - 8) // 256) + b"\xff" * ((page_size - 8) % 256))
+
+
+def test_a_damaged_page_outside_launches_is_found_before_the_first_write_and_nothing_is_written(tmp_path: Path) -> None:
+    """Reads do not pay for checking every page; the first write of an open does, inside the write lock."""
+    store = open_store(tmp_path)
+    with store.write() as connection:
+        connection.execute(INSERT_CANCELLATION)
+    store.close()
+    db = tmp_path / "pbt_tracker.db"
+    _damage_page_of(db, "cancellations")
+    before = db.read_bytes()
+
+    store = open_store(tmp_path, create=False)  # an open that only reads is not refused
+    try:
+        with pytest.raises(StoreError, match=r"is damaged \(quick_check: .*\); pbt-track will not write to it"):
+            with store.write() as connection:
+                connection.execute(INSERT_CANCELLATION)
+    finally:
+        store.close()
+    assert db.read_bytes() == before
+
+
+def test_the_schema_tables_are_every_table_and_view_of_a_new_record(tmp_path: Path) -> None:
+    import sqlite3
+
+    open_store(tmp_path).close()
+    connection = sqlite3.connect(tmp_path / "pbt_tracker.db")
+    names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+    connection.close()
+    assert schema_tables() == names
+    assert {"launches", "submissions", "experiment_status", "alembic_version"} <= names
+
+
+def test_processes_creating_one_record_at_once_all_open_it_and_leave_no_temporary_file(tmp_path: Path) -> None:
+    """The record is built aside and linked into place, so nobody meets it empty; the second creator uses the first's."""
+    workdir = tmp_path / "new"
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def open_one() -> None:
+        start.wait()
+        try:
+            open_store(workdir).close()
+        except BaseException as error:  # noqa: BLE001 - collected for the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_one) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(path.name for path in workdir.iterdir() if not path.name.startswith("pbt_tracker.db")) == []
