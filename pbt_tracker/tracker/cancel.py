@@ -46,6 +46,8 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
         job_ids=selection.job_ids,
         states=tuple(selection.states) or tuple(sorted(states.MAY_BE_ACTIVE)),
         all_attempts=True,
+        launch=selection.launch,
+        all_launches=selection.all_launches or not _names_experiments(selection, everything),
     )
     here = processes.hostname()
     with store.write() as connection:
@@ -95,6 +97,15 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
     if outcome.returncode != 0:
         result.scancel_error = slurm.one_line(outcome.stderr) or f"scancel exited with {outcome.returncode}"
     return result
+
+
+def _names_experiments(selection: Selection, everything: bool) -> bool:
+    """Whether the cancel names experiments (or a run), which mean their newest launch.
+
+    --all, a job id or a state alone reach every launch's jobs: a job left
+    running because a newer launch reused its name is still a job to stop.
+    """
+    return not everything and not selection.job_ids and bool(selection.experiments or selection.run)
 
 
 def _stop_local(store: Store, targets: list[_Target]) -> None:
