@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -126,6 +126,22 @@ def render_script(
 
 def script_path(workdir: Path, experiment_name: str) -> Path:
     return workdir / f"sbatch_{experiment_name}.sh"
+
+
+def launch_script_path(workdir: Path, experiment_name: str, launch_id: int, taken: Collection[str]) -> Path:
+    """A script of this launch's own, for an experiment whose `script_path` another launch's record holds.
+
+    Overwriting that file would make the other launch's held or requeued job,
+    or its resubmission, run this launch's command. The name is
+    `sbatch_<experiment>.L<launch>.sh`, numbered on in the odd case that an
+    experiment of another launch is itself called `<experiment>.L<launch>`.
+    """
+    path = workdir / f"sbatch_{experiment_name}.L{launch_id}.sh"
+    number = 2
+    while str(path) in taken:
+        path = workdir / f"sbatch_{experiment_name}.L{launch_id}.{number}.sh"
+        number += 1
+    return path
 
 
 def log_path(workdir: Path, script: Path) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pbt_tracker.cli.common import no_sync_option, open_workdir, selection, selection_options, sync_and_tell, workdir_option
+from pbt_tracker.cli.common import launch_selection_options, no_sync_option, open_workdir, selection, selection_options, sync_and_tell, workdir_option
 from pbt_tracker.cli.group import cli
 
 
@@ -16,7 +16,7 @@ from pbt_tracker.cli.group import cli
 @click.option("--dry-run", is_flag=True, help="Show what would be cancelled; cancel nothing.")
 @no_sync_option
 def cancel(workdir: str, run: str | None, experiments: tuple[str, ...], states: tuple[str, ...],
-           job_ids: tuple[str, ...], everything: bool, dry_run: bool, no_sync: bool) -> None:
+           launch: int | None, all_launches: bool, job_ids: tuple[str, ...], everything: bool, dry_run: bool, no_sync: bool) -> None:
     """Cancel jobs with one scancel; other experiments' jobs are left alone.
 
     \b
@@ -27,7 +27,7 @@ def cancel(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
     from pbt_tracker.errors import PbtTrackError
     from pbt_tracker.tracker.cancel import cancel_jobs, check_cancel_selection
 
-    chosen = selection(run, experiments, states, job_ids=job_ids)
+    chosen = selection(run, experiments, states, launch, all_launches, job_ids=job_ids)
     try:
         check_cancel_selection(chosen, everything)
     except PbtTrackError as error:
@@ -56,12 +56,14 @@ def cancel(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
 @workdir_option
 @click.option("--run", metavar="NAME", help="Only experiments of this run.")
 @click.option("--experiment", "experiments", multiple=True, metavar="NAME", help="Only this experiment or base name (repeatable).")
+@launch_selection_options
 @click.option("--include-cancelled", is_flag=True, help="Also experiments whose latest attempt was cancelled.")
 @click.option("--max-attempts", type=int, metavar="N", help="Leave experiments that already had N attempts.")
 @click.option("--accept-changed", is_flag=True, help="Submit scripts changed on disk as they are now (and record them).")
 @click.option("--dry-run", is_flag=True, help="Show what would be resubmitted; submit nothing.")
 @no_sync_option
-def resubmit_failed(workdir: str, run: str | None, experiments: tuple[str, ...], include_cancelled: bool,
+def resubmit_failed(workdir: str, run: str | None, experiments: tuple[str, ...], launch: int | None,
+                    all_launches: bool, include_cancelled: bool,
                     max_attempts: int | None, accept_changed: bool, dry_run: bool, no_sync: bool) -> None:
     """Submit each failed experiment's recorded script again, as its next attempt.
 
@@ -77,13 +79,18 @@ def resubmit_failed(workdir: str, run: str | None, experiments: tuple[str, ...],
 
     with open_workdir(workdir, sync=not no_sync) as store:
         result = resubmit(
-            store, selection(run, experiments, ()), include_cancelled=include_cancelled,
+            store, selection(run, experiments, (), launch, all_launches), include_cancelled=include_cancelled,
             max_attempts=max_attempts, accept_changed=accept_changed, dry_run=dry_run, echo=click.echo,
         )
         if not dry_run:
             write_scancel_script(store)
     for name in result.skipped_max_attempts:
         click.echo(f"Left {name}: it already had {max_attempts} attempt(s).")
+    for name, job_id, launch_id in result.skipped_live:
+        what = f"job {job_id}" if job_id else "a submission"
+        click.echo(f"Left {name}: {what} of launch {launch_id} may still run; cancel it first.")
+    for name, launch_id in result.skipped_older:
+        click.echo(f"Left {name} of launch {launch_id}: a newer launch of it is resubmitted instead.")
     if not result.planned:
         click.echo("Nothing to resubmit: no experiment's latest attempt failed.")
         return

@@ -29,7 +29,16 @@ def no_sync_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )
 
 
+def launch_selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Which launches a command sees: by default each experiment's newest, none forgotten."""
+    command = click.option("--all-launches", is_flag=True,
+                           help="Every launch, superseded and forgotten ones too.")(command)
+    return click.option("--launch", "launch", type=int, metavar="N",
+                        help="Only launch N (`pbt-track launches` lists them).")(command)
+
+
 def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = launch_selection_options(command)
     command = click.option("--state", "states", multiple=True, metavar="STATE", help="Only jobs in this state (repeatable).")(command)
     command = click.option(
         "--experiment", "experiments", multiple=True, metavar="NAME",
@@ -39,10 +48,12 @@ def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def selection(run: str | None, experiments: tuple[str, ...], states: tuple[str, ...], **extra: Any) -> Selection:
+def selection(run: str | None, experiments: tuple[str, ...], states: tuple[str, ...], launch: int | None = None,
+              all_launches: bool = False, **extra: Any) -> Selection:
     from pbt_tracker.tracker.selection import Selection
 
-    return Selection(run=run, experiments=experiments, states=tuple(s.upper() for s in states), **extra)
+    return Selection(run=run, experiments=experiments, states=tuple(s.upper() for s in states), launch=launch,
+                     all_launches=all_launches, **extra)
 
 
 @contextmanager

@@ -30,11 +30,15 @@ def _launcher_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 @cli.command()
 @_launcher_options
-def submit(**values: Any) -> None:
+@click.option("--launch", "preview", type=int, metavar="N",
+              help="Submit preview N (a --slurm_print_only launch) exactly as it was recorded.")
+def submit(preview: int | None, **values: Any) -> None:
     """Submit a run: one recorded job per experiment of its RUN_DESCRIPTION.
 
     Takes the launcher's options in their original spelling (--slurm_workdir)
     or dashed (--slurm-workdir).
+
+    `--launch N` submits the scripts a preview recorded, as they were shown.
 
     \b
     Example:
@@ -44,6 +48,9 @@ def submit(**values: Any) -> None:
     from pbt_tracker.errors import PbtTrackError
     from pbt_tracker.launcher.run import launch
 
+    if preview is not None:
+        _submit_preview(preview, values)
+        return
     backend = values["backend"] or OPTION["backend"].default
     for option in OPTIONS:
         if values[option.name] is not None and option.backend not in (COMMON, backend):
@@ -54,3 +61,27 @@ def submit(**values: Any) -> None:
         raise click.ClickException(str(error)) from None
     if code:
         raise SystemExit(code)
+
+
+def _submit_preview(launch_id: int, values: dict[str, Any]) -> None:
+    from pbt_tracker.cli.common import open_workdir
+    from pbt_tracker.errors import PbtTrackError
+    from pbt_tracker.launcher.run_slurm import summary_lines
+    from pbt_tracker.tracker.preview import submit_preview
+
+    others = [name for name, value in values.items() if value is not None and name not in _WORKDIRS]
+    if others:
+        raise click.UsageError(f"--launch takes no option but --workdir; --{others[0]} was recorded with the preview")
+    workdir = values["workdir"] or values["slurm_workdir"] or "."
+    with open_workdir(workdir) as store:
+        try:
+            result = submit_preview(store, launch_id, echo=click.echo)
+        except PbtTrackError as error:
+            raise click.ClickException(str(error)) from None
+    for line in summary_lines(result):
+        click.echo(line)
+    if result.failed:
+        raise SystemExit(1)
+
+
+_WORKDIRS = ("workdir", "slurm_workdir")

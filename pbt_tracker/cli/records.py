@@ -31,9 +31,12 @@ def sync(workdir: str) -> None:
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--pbt", is_flag=True, help="Add each PBT policy's latest iteration and objectives, read from its workspace.")
 @no_sync_option
-def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: tuple[str, ...],
-           all_attempts: bool, output_format: str, pbt: bool, no_sync: bool) -> None:
+def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: tuple[str, ...], launch: int | None,
+           all_launches: bool, all_attempts: bool, output_format: str, pbt: bool, no_sync: bool) -> None:
     """Show where every experiment stands: one row per experiment, its latest attempt.
+
+    An experiment launched again shows its newest launch; --launch N or
+    --all-launches shows the older ones.
 
     \b
     Example:
@@ -46,5 +49,5 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
     with open_workdir(workdir, sync=False) as store:
         if not no_sync and needs_sync(store):
             sync_and_tell(store)
-        rows = report_rows(store, selection(run, experiments, states, all_attempts=all_attempts), pbt=pbt)
+        rows = report_rows(store, selection(run, experiments, states, launch, all_launches, all_attempts=all_attempts), pbt=pbt)
     click.echo(render(rows, output_format, all_attempts, pbt), nl=False)

@@ -7,6 +7,7 @@ report over a year of launches reads only what it prints.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,18 @@ _LATEST = """
 JOIN (SELECT experiment_id, max(attempt) AS attempt FROM submissions GROUP BY experiment_id) AS latest
     ON latest.experiment_id = s.experiment_id AND latest.attempt = s.attempt"""
 _ORDER = "\nORDER BY l.id, e.position, s.attempt"
+# Each experiment name's current experiment: the one whose latest real (not PRINT_ONLY) submission is the
+# newest; while no launch submitted the name, the newest preview's. Forgotten launches take no part.
+_CURRENT = """
+JOIN (SELECT id FROM (SELECT e2.id, row_number() OVER (PARTITION BY e2.name ORDER BY sent IS NULL, sent DESC,
+        e2.launch_id DESC) AS rank
+    FROM (SELECT e3.id, e3.name, e3.launch_id, (SELECT max(s3.id) FROM submissions AS s3
+            WHERE s3.experiment_id = e3.id AND s3.state <> 'PRINT_ONLY') AS sent
+        FROM experiments AS e3 JOIN launches AS l3 ON l3.id = e3.launch_id
+        WHERE l3.forgotten_at IS NULL{names}) AS e2)
+    WHERE rank = 1) AS current ON current.id = e.id"""
+_CURRENT_NAMES = """
+        AND e3.name IN (SELECT name FROM experiments WHERE name IN ({marks}) OR base_name IN ({marks}))"""
 
 
 def _marks(values: tuple[object, ...] | list[object] | frozenset[str]) -> str:
@@ -35,6 +48,16 @@ def selection_sql(selection: Selection, columns: str) -> tuple[str, tuple[object
     """The selection as one statement and its parameters; `columns` names what to return from s, e, l, sc."""
     where: list[str] = []
     params: list[object] = []
+    current, current_params = "", []
+    if selection.launch is not None:
+        where.append("l.id = ?")
+        params.append(selection.launch)
+    if not selection.all_launches:
+        where.append("l.forgotten_at IS NULL")
+        if selection.launch is None:
+            names = list(selection.experiments)
+            current = _CURRENT.format(names=_CURRENT_NAMES.format(marks=_marks(names)) if names else "")
+            current_params = names + names
     if selection.run:
         where.append("l.run_name = ?")
         params.append(selection.run)
@@ -48,10 +71,10 @@ def selection_sql(selection: Selection, columns: str) -> tuple[str, tuple[object
     if selection.states:
         where.append(f"s.state IN ({_marks(selection.states)})")
         params += selection.states
-    sql = f"SELECT {columns}{_FROM}" + ("" if selection.all_attempts else _LATEST)
+    sql = f"SELECT {columns}{_FROM}" + ("" if selection.all_attempts else _LATEST) + current
     if where:
         sql += "\nWHERE " + " AND ".join(where)
-    return sql + _ORDER, tuple(params)
+    return sql + _ORDER, (*current_params, *params)
 
 
 def selected(connection: sqlite3.Connection, selection: Selection, columns: str) -> list[sqlite3.Row]:
@@ -84,6 +107,13 @@ def check_names_exist(connection: sqlite3.Connection, selection: Selection) -> N
             )
     if selection.run and not found("SELECT 1 FROM launches WHERE run_name = ?", selection.run):
         raise OptionError(f"no run named {selection.run} in this workdir; `pbt-track report` lists the runs")
+    if selection.launch is not None:
+        forgotten = connection.execute("SELECT forgotten_at IS NOT NULL FROM launches WHERE id = ?",
+                                       (selection.launch,)).fetchone()
+        if forgotten is None:
+            raise OptionError(f"no launch {selection.launch} in this workdir; `pbt-track launches` lists them")
+        if forgotten[0] and not selection.all_launches:
+            raise OptionError(f"launch {selection.launch} is forgotten; add --all-launches to see it")
     for job_id in selection.job_ids:
         if not found("SELECT 1 FROM submissions WHERE job_id = ?", job_id):
             raise OptionError(f"job {job_id} was not submitted from this workdir; `pbt-track report` lists the jobs")
@@ -210,3 +240,68 @@ def active_job_ids(connection: sqlite3.Connection, backend: str) -> list[str]:
 
 def array_count(connection: sqlite3.Connection, launch_id: int) -> int:
     return connection.execute("SELECT count(*) FROM slurm_arrays WHERE launch_id = ?", (launch_id,)).fetchone()[0]
+
+
+def live_submissions(connection: sqlite3.Connection, names: list[str]) -> dict[str, tuple[str | None, int]]:
+    """For each of these experiment names, a submission of any launch that may still run: (job id, launch).
+
+    A second copy of a running PBT policy would write to the same workspace,
+    so what may still run under a name blocks submitting that name again.
+    """
+    active = sorted(states.MAY_BE_ACTIVE)
+    rows = connection.execute(
+        "SELECT e.name, s.job_id, e.launch_id FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
+        f"WHERE e.name IN (SELECT value FROM json_each(?)) AND s.state IN ({_marks(active)}) ORDER BY s.id",
+        (json.dumps(names), *active),
+    ).fetchall()
+    return {name: (job_id, launch_id) for name, job_id, launch_id in rows}
+
+
+def held_paths(connection: sqlite3.Connection, paths: list[str]) -> set[str]:
+    """Which of these files the record already holds as a script or an array's script, of any launch."""
+    return {path for (path,) in connection.execute(
+        "SELECT path FROM scripts WHERE path IN (SELECT value FROM json_each(?1)) "
+        "UNION SELECT path FROM slurm_arrays WHERE path IN (SELECT value FROM json_each(?1))",
+        (json.dumps(paths),),
+    )}
+
+
+def launch(connection: sqlite3.Connection, launch_id: int) -> sqlite3.Row | None:
+    rows = _rows(connection, "SELECT * FROM launches WHERE id = ?", (launch_id,))
+    return rows[0] if rows else None
+
+
+def launch_summaries(connection: sqlite3.Connection, include_forgotten: bool) -> list[sqlite3.Row]:
+    """One row per launch, oldest first, with its experiments counted and `states`: `STATE=N` pairs, comma-separated,
+    for the latest attempt of each of its experiments."""
+    return _rows(
+        connection,
+        "SELECT l.id, l.created_at, l.run_name, l.backend, l.hostname, l.print_only, l.forgotten_at, "
+        "(SELECT count(*) FROM experiments AS e WHERE e.launch_id = l.id) AS experiments, "
+        "(SELECT group_concat(state || '=' || n) FROM (SELECT s.state, count(*) AS n FROM submissions AS s "
+        "  JOIN experiments AS e ON e.id = s.experiment_id WHERE e.launch_id = l.id AND s.attempt = "
+        "  (SELECT max(attempt) FROM submissions AS s2 WHERE s2.experiment_id = s.experiment_id) "
+        "  GROUP BY s.state ORDER BY s.state)) AS states "
+        "FROM launches AS l" + ("" if include_forgotten else " WHERE l.forgotten_at IS NULL") + " ORDER BY l.id",
+    )
+
+
+def launch_live_count(connection: sqlite3.Connection, launch_id: int) -> int:
+    """How many of a launch's submissions may still run."""
+    active = sorted(states.MAY_BE_ACTIVE)
+    return connection.execute(
+        "SELECT count(*) FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
+        f"WHERE e.launch_id = ? AND s.state IN ({_marks(active)})",
+        (launch_id, *active),
+    ).fetchone()[0]
+
+
+def slurm_array(connection: sqlite3.Connection, array_id: int) -> sqlite3.Row:
+    (row,) = _rows(connection, "SELECT * FROM slurm_arrays WHERE id = ?", (array_id,))
+    return row
+
+
+def launch_experiment_names(connection: sqlite3.Connection, launch_id: int) -> list[str]:
+    return [name for (name,) in connection.execute(
+        "SELECT name FROM experiments WHERE launch_id = ? ORDER BY position", (launch_id,)
+    )]

@@ -118,3 +118,12 @@ def request_cancel(connection: sqlite3.Connection, submission_ids: Iterable[int]
         "UPDATE submissions SET cancel_requested_at = ? WHERE id = ?",
         [(sql_time(now), submission_id) for submission_id in submission_ids],
     )
+
+
+def forget_launch(connection: sqlite3.Connection, launch_id: int, now: datetime) -> None:
+    connection.execute("UPDATE launches SET forgotten_at = ? WHERE id = ?", (sql_time(now), launch_id))
+
+
+def delete_launch(connection: sqlite3.Connection, launch_id: int) -> None:
+    """A launch and, by the schema's cascades, its experiments, scripts, submissions, arrays and their history."""
+    connection.execute("DELETE FROM launches WHERE id = ?", (launch_id,))

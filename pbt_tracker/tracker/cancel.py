@@ -58,6 +58,8 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
         job_ids=selection.job_ids,
         states=tuple(selection.states) or tuple(sorted(states.MAY_BE_ACTIVE)),
         all_attempts=True,
+        launch=selection.launch,
+        all_launches=selection.all_launches or not _names_experiments(selection, everything),
     )
     here = processes.hostname()
     with store.write() as connection:
@@ -109,6 +111,15 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
     _complete(store, result.cancellation_id, outcome.returncode, outcome.stdout, outcome.stderr,
               [t.submission_id for t in targets if t.backend == "slurm" and t.job_id in accepted], now)
     return result
+
+
+def _names_experiments(selection: Selection, everything: bool) -> bool:
+    """Whether the cancel names experiments (or a run), which mean their newest launch.
+
+    --all, a job id or a state alone reach every launch's jobs: a job left
+    running because a newer launch reused its name is still a job to stop.
+    """
+    return not everything and not selection.job_ids and bool(selection.experiments or selection.run)
 
 
 def _stop_local(store: Store, targets: list[_Target]) -> None:

@@ -20,7 +20,7 @@ import shlex
 import socket
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +53,12 @@ from pbt_tracker.sbatch_script import (
     render_script,
     sbatch_argv,
     sbatch_comment,
+    launch_script_path,
     script_path,
     submission_tag,
     with_tag,
 )
-from pbt_tracker.store import Store, open_store, utcnow, writes
+from pbt_tracker.store import Store, open_store, queries, utcnow, writes
 from pbt_tracker.template_timeout import check_timeout_for_template
 from pbt_tracker.tracker.record import (
     Answers,
@@ -144,6 +145,11 @@ def read_template(path: str | None) -> tuple[str, list[str]]:
 
 
 def plan_slurm_launch(run_description: RunDescription, options: SlurmLaunchOptions) -> SlurmPlan:
+    """The launch with each script at its original name, `sbatch_<experiment>.sh`.
+
+    Whether another launch's record holds that name is known only inside the
+    transaction that records this launch (`named_for_launch`).
+    """
     template_text, warnings = read_template(options.template_path)
     check_template_has_no_array(template_text, options.template_path or "built-in")
     warnings += check_timeout_for_template(template_text, options.resources.timeout, options.template_path or "built-in")
@@ -151,9 +157,18 @@ def plan_slurm_launch(run_description: RunDescription, options: SlurmLaunchOptio
     check_workdir_has_no_percent(workdir)
     specs = checked_specs(run_description, options.train_dir)
     check_log_names_fit(spec.name for spec in specs)
+    jobs = _planned_jobs(specs, [script_path(workdir, spec.name) for spec in specs], template_text, options)
+    plan = SlurmPlan(run_description, options, template_text, jobs, warnings)
+    if options.array:
+        plan.arrays.extend(plan_arrays(plan, workdir))
+    return plan
+
+
+def _planned_jobs(
+    specs: list[ExperimentSpec], paths: list[Path], template_text: str, options: SlurmLaunchOptions
+) -> list[PlannedJob]:
     jobs = []
-    for spec in specs:
-        path = script_path(workdir, spec.name)
+    for spec, path in zip(specs, paths):
         text = render_script(
             template_text,
             cmd=spec.cmd,
@@ -161,12 +176,32 @@ def plan_slurm_launch(run_description: RunDescription, options: SlurmLaunchOptio
             resources=options.resources,
             append_cmd=options.template_path is None,
         )
-        log = log_path(workdir, path)
+        log = log_path(options.workdir.absolute(), path)
         jobs.append(PlannedJob(spec, path, text, log, sbatch_argv(path, log, options.resources, sbatch_comment(text))))
-    plan = SlurmPlan(run_description, options, template_text, jobs, warnings)
-    if options.array:
-        plan.arrays.extend(plan_arrays(plan, workdir))
-    return plan
+    return jobs
+
+
+def named_for_launch(plan: SlurmPlan, held: set[str], launch_id: int) -> SlurmPlan:
+    """The plan with a script of launch `launch_id`'s own for each experiment whose script path is `held`.
+
+    Scripts, logs and the arrays' scripts that run them are rendered again
+    with the new paths; arrays keep their members.
+    """
+    clashing = [job for job in plan.jobs if str(job.script_path) in held]
+    if not clashing:
+        return plan
+    workdir = plan.options.workdir.absolute()
+    taken = held | {str(job.script_path) for job in plan.jobs}
+    paths = []
+    for job in plan.jobs:
+        path = job.script_path
+        if str(path) in held:
+            path = launch_script_path(workdir, job.spec.name, launch_id, taken)
+            taken.add(str(path))
+        paths.append(path)
+    jobs = _planned_jobs([job.spec for job in plan.jobs], paths, plan.template_text, plan.options)
+    arrays = [_planned_array(plan.options, jobs, array.positions, array.script_path) for array in plan.arrays]
+    return replace(plan, jobs=jobs, arrays=arrays)
 
 
 def plan_arrays(plan: SlurmPlan, workdir: Path) -> list[PlannedArray]:
@@ -175,21 +210,21 @@ def plan_arrays(plan: SlurmPlan, workdir: Path) -> list[PlannedArray]:
     for position, job in enumerate(plan.jobs):
         groups.setdefault(sbatch_directives(job.script_text), []).append(position)
     limit = slurm.max_array_size()
-    arrays = []
-    for directives, positions in groups.items():
+    arrays: list[PlannedArray] = []
+    for positions in groups.values():
         for chunk in array_chunks(len(positions), limit):
-            members = [positions[index] for index in chunk]
             path = array_script_path(workdir, plan.launch_uuid, len(arrays))
-            tasks = [ArrayTask(plan.jobs[p].script_path, plan.jobs[p].script_text, plan.jobs[p].log_path)
-                     for p in members]
-            log = array_log_path(workdir, path)
-            spec = array_spec(len(members), plan.options.array_limit)
-            arrays.append(PlannedArray(members, path, render_array_script(directives, tasks), log,
-                                       array_sbatch_argv(path, log, spec, plan.options.resources,
-                                                         sbatch_comment(plan.jobs[members[0]].script_text))))
+            arrays.append(_planned_array(plan.options, plan.jobs, [positions[index] for index in chunk], path))
     return arrays
 
 
+def _planned_array(options: SlurmLaunchOptions, jobs: list[PlannedJob], members: list[int], path: Path) -> PlannedArray:
+    first = jobs[members[0]]
+    tasks = [ArrayTask(jobs[p].script_path, jobs[p].script_text, jobs[p].log_path) for p in members]
+    log = array_log_path(options.workdir.absolute(), path)
+    spec = array_spec(len(members), options.array_limit)
+    return PlannedArray(members, path, render_array_script(sbatch_directives(first.script_text), tasks), log,
+                        array_sbatch_argv(path, log, spec, options.resources, sbatch_comment(first.script_text)))
 
 
 def checked_specs(run_description: RunDescription, train_dir: str) -> list[ExperimentSpec]:
@@ -224,7 +259,7 @@ def submit_slurm_launch(plan: SlurmPlan, echo: Echo = quiet) -> LaunchResult:
         slurm.require_command("sbatch")
     store = open_store(options.workdir)
     try:
-        launch_id, submissions, arrays = _record_launch(store, plan)
+        plan, launch_id, submissions, arrays = _record_launch(store, plan)
         _make_train_dirs(plan)
         if plan.arrays:
             jobs = _submit_arrays(store, plan, submissions, arrays, echo)
@@ -303,8 +338,11 @@ def _submit_arrays(
 
 def _record_launch(
     store: Store, plan: SlurmPlan
-) -> tuple[int, list[tuple[int, list[str]]], list[tuple[int, list[str]]]]:
-    """One transaction for every intent; each real sbatch's argv carries its tag.
+) -> tuple[SlurmPlan, int, list[tuple[int, list[str]]], list[tuple[int, list[str]]]]:
+    """One transaction for every intent; each real sbatch's argv carries its tag; the plan as named for the record.
+
+    Scripts are named in the same transaction, so that two launches at once
+    cannot both take one file.
 
     Rows go in as bulk inserts with ids chosen here: the transaction holds the
     write lock from its first statement, so nobody else can take them, and a
@@ -325,6 +363,8 @@ def _record_launch(
     )
     with store.write() as connection:
         launch_id = writes.insert(connection, "launches", launch)
+        plan = named_for_launch(plan, queries.held_paths(connection, [str(job.script_path) for job in plan.jobs]),
+                                launch_id)
         first = writes.next_ids(connection, ("experiments", "scripts", "submissions", "slurm_arrays"))
         array_rows, planned_arrays = [], []
         task_of: dict[int, tuple[int, int]] = {}
@@ -360,7 +400,7 @@ def _record_launch(
         for table, rows in (("slurm_arrays", array_rows), ("experiments", experiments), ("scripts", scripts),
                             ("submissions", submissions), ("state_changes", changes)):
             writes.insert_many(connection, table, rows)
-        return launch_id, planned, planned_arrays
+        return plan, launch_id, planned, planned_arrays
 
 
 def _make_train_dirs(plan: SlurmPlan) -> None:

@@ -99,6 +99,8 @@ class ResubmitResult:
     jobs: list[SubmittedJob] = field(default_factory=list)
     rewritten: list[str] = field(default_factory=list)
     skipped_max_attempts: list[str] = field(default_factory=list)
+    skipped_live: list[tuple[str, str | None, int]] = field(default_factory=list)  # (experiment, job id, launch)
+    skipped_older: list[tuple[str, int]] = field(default_factory=list)  # (experiment, launch) another launch resubmits
     local_outcomes: list[LocalOutcome] = field(default_factory=list)
     interrupted: bool = False
 
@@ -131,6 +133,8 @@ def resubmit_failed(
         run=selection.run,
         experiments=selection.experiments,
         states=tuple(sorted(wanted)),
+        launch=selection.launch,
+        all_launches=selection.all_launches,
     )
     result = ResubmitResult(dry_run)
     planned: list[_Planned] = []
@@ -138,7 +142,8 @@ def resubmit_failed(
     local: dict[int, tuple[dict, list[LocalJob]]] = {}
     with store.write() as connection:
         queries.check_names_exist(connection, selection)
-        rows = queries.selected(connection, query, _COLUMNS)
+        rows = _one_per_name(queries.selected(connection, query, _COLUMNS), result)
+        live = queries.live_submissions(connection, [row["name"] for row in rows])
         if not dry_run and any(row["backend"] == "slurm" for row in rows):
             slurm.require_command("sbatch")
         changed = []
@@ -147,6 +152,9 @@ def resubmit_failed(
             name, attempt = row["name"], row["attempt"] + 1
             if max_attempts is not None and row["attempt"] >= max_attempts:
                 result.skipped_max_attempts.append(name)
+                continue
+            if name in live:
+                result.skipped_live.append((name, *live[name]))
                 continue
             argv = json.loads(row["argv"])
             if row["backend"] == "processes":
@@ -241,6 +249,18 @@ def check_not_moved(recorded: Path, workdir: Path) -> None:
             f"and its sbatch commands name files there; move the workdir back, or link it there "
             f"(ln -s {shlex.quote(str(workdir))} {shlex.quote(str(recorded))}), then run resubmit-failed again"
         )
+
+
+def _one_per_name(rows: list, result: ResubmitResult) -> list:  # type: ignore[type-arg]
+    """Each experiment name once, its newest launch's: two launches' copies of a policy must not both run."""
+    newest = {row["name"]: row["launch_id"] for row in rows}  # rows come in launch order
+    kept = []
+    for row in rows:
+        if row["launch_id"] == newest[row["name"]]:
+            kept.append(row)
+        else:
+            result.skipped_older.append((row["name"], row["launch_id"]))
+    return kept
 
 
 def _as_arrays(connection, workdir: Path, planned: list[_Planned]) -> tuple[list[_Planned], list[_PlannedArray]]:  # type: ignore[no-untyped-def]

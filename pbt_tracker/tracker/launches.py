@@ -1,0 +1,110 @@
+"""The launches of a workdir: listing them, and forgetting the ones a user is done with.
+
+Forgetting hides a launch from every command but `--all-launches` and
+deletes nothing; purging deletes its record, and only once none of its jobs
+may still run, so that no running job ever drops out of the record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pbt_tracker.errors import OptionError
+from pbt_tracker.store import Store, queries, utcnow, writes
+from pbt_tracker.store.connection import parse_time
+
+
+@dataclass(frozen=True)
+class LaunchSummary:
+    id: int
+    created_at: str
+    run: str
+    backend: str
+    host: str | None
+    experiments: int
+    states: str  # "2 FAILED, 1 RUNNING": the latest attempt of each experiment
+    print_only: bool
+    forgotten: bool
+
+
+def list_launches(store: Store, include_forgotten: bool = False) -> list[LaunchSummary]:
+    with store.read() as connection:
+        rows = queries.launch_summaries(connection, include_forgotten)
+    summaries = []
+    for row in rows:
+        counts = [pair.split("=") for pair in (row["states"] or "").split(",") if pair]
+        created = parse_time(row["created_at"])
+        summaries.append(LaunchSummary(
+            row["id"], created.isoformat(sep=" ", timespec="seconds") if created else "-", row["run_name"],
+            row["backend"], row["hostname"], row["experiments"], ", ".join(f"{n} {state}" for state, n in counts),
+            bool(row["print_only"]), row["forgotten_at"] is not None,
+        ))
+    return summaries
+
+
+def render_launches(summaries: list[LaunchSummary], include_forgotten: bool = False) -> str:
+    from tabulate import tabulate
+
+    headers = ["launch", "created (UTC)", "run", "backend", "host", "experiments", "states", "print_only"]
+    table = [[s.id, s.created_at, s.run, s.backend, s.host, s.experiments, s.states, "yes" if s.print_only else "no"]
+             for s in summaries]
+    if include_forgotten:
+        headers.append("forgotten")
+        for line, summary in zip(table, summaries):
+            line.append("yes" if summary.forgotten else "no")
+    noun = "launch" if len(summaries) == 1 else "launches"
+    return tabulate(table, headers=headers, missingval="-") + f"\n{len(summaries)} {noun}\n"
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    run: str
+    experiments: int
+    live: int  # submissions that may still run
+    already: bool
+
+
+def forget_launch(store: Store, launch_id: int) -> Forgotten:
+    with store.write() as connection:
+        launch = _existing(connection, launch_id)
+        summary = Forgotten(launch["run_name"], _experiment_count(connection, launch_id),
+                            queries.launch_live_count(connection, launch_id), launch["forgotten_at"] is not None)
+        if not summary.already:
+            writes.forget_launch(connection, launch_id, utcnow())
+    return summary
+
+
+def describe_for_purge(store: Store, launch_id: int) -> Forgotten:
+    """What purging would delete; refused before anything is asked while a job of it may still run."""
+    with store.read() as connection:
+        launch = _existing(connection, launch_id)
+        summary = Forgotten(launch["run_name"], _experiment_count(connection, launch_id),
+                            queries.launch_live_count(connection, launch_id), launch["forgotten_at"] is not None)
+    _refuse_live(launch_id, summary.live)
+    return summary
+
+
+def purge_launch(store: Store, launch_id: int) -> None:
+    with store.write() as connection:
+        _existing(connection, launch_id)
+        _refuse_live(launch_id, queries.launch_live_count(connection, launch_id))
+        writes.delete_launch(connection, launch_id)
+
+
+def _refuse_live(launch_id: int, live: int) -> None:
+    if live:
+        raise OptionError(
+            f"launch {launch_id} has {live} submission(s) that may still run; cancel them first "
+            f"(`pbt-track cancel --launch {launch_id} --all-launches`), then purge"
+        )
+
+
+def _existing(connection, launch_id: int):  # type: ignore[no-untyped-def]
+    launch = queries.launch(connection, launch_id)
+    if launch is None:
+        raise OptionError(f"no launch {launch_id} in this workdir; `pbt-track launches` lists them")
+    return launch
+
+
+def _experiment_count(connection, launch_id: int) -> int:  # type: ignore[no-untyped-def]
+    return len(queries.launch_experiment_names(connection, launch_id))
