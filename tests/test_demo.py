@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from tests.conftest import query
+
 PBT_TRACK = str(Path(sys.executable).parent / "pbt-track")
 
 
@@ -33,7 +35,7 @@ def test_demo_runs_reports_pbt_progress_and_recovers_its_crashed_policy(tmp_path
 
     table = pbt_track(tmp_path, "report", "--workdir", "demo", "--pbt").stdout.splitlines()
     assert table[0].split() == ["run", "experiment", "attempt", "job_id", "state", "exit_code", "elapsed", "node",
-                                "policy", "iteration", "objective", "best", "log"]
+                                "policy", "iteration", "objective", "best", "params", "log"]
 
     workspace = tmp_path / "train_dir" / "toy_pbt" / "toy_pbt_" / "runs" / "workspace_toy_pbt"
     before = {path.name: path.read_bytes() for path in (workspace / "002").glob("*.yaml")}
@@ -49,6 +51,16 @@ def test_demo_runs_reports_pbt_progress_and_recovers_its_crashed_policy(tmp_path
     assert [(r["state"], r["attempt"], r["pbt_iteration"]) for r in rows] == [
         ("COMPLETED", 1, 10), ("COMPLETED", 1, 10), ("COMPLETED", 2, 10), ("COMPLETED", 1, 10)
     ]
+    history = query(tmp_path / "demo" / "pbt_tracker.db",
+                    "SELECT i.iteration, i.experiment_name FROM pbt_iterations AS i JOIN experiments AS e "
+                    "ON e.id = i.experiment_id WHERE e.name = '02_toy_pbt' AND i.file_key LIKE '002/%' "
+                    "ORDER BY i.iteration")
+    # Each iteration was written once, in one life: a restart from 0 would have written iterations 1 and 2 again.
+    assert history == [(iteration, life) for iteration in range(1, 11)]
+    restarts = sum(path.read_text().count("Preparing to restart the process") for path in (tmp_path / "demo").glob("*.log"))
+    assert query(tmp_path / "demo" / "pbt_tracker.db", "SELECT count(*) FROM pbt_events") == [(restarts,)]
+    assert all(isinstance(r["pbt_params"], dict) and set(r["pbt_params"]) == {"toy.learning_rate", "toy.noise_scale"}
+               for r in rows)
     files = {path.name: path.read_bytes() for path in (workspace / "002").glob("*.yaml")}
     assert sorted(files) == [f"{iteration:06d}.yaml" for iteration in range(1, 11)]
     # Started over, the policy would have written its iterations 1 and 2 again under a new experiment name.
