@@ -61,11 +61,9 @@ def copy_history(store: Store) -> tuple[int, int]:
 
 
 def pbt_workspaces(experiments: list[Any]) -> list[Workspace]:
-    """The existing workspaces of these experiments rows (id, cmd, params, train_dir, cwd), each once."""
+    """The existing workspaces of these PBT experiments' rows (id, cmd, params, train_dir, cwd), each once."""
     found: dict[Path, Workspace] = {}
     for row in experiments:
-        if not is_pbt_command(row["cmd"]):
-            continue
         policy = policy_index(json.loads(row["params"] or "{}") or {}, row["cmd"])
         path = find_workspace(row["cmd"], row["train_dir"], row["cwd"])
         if policy is None or path is None:

@@ -47,6 +47,8 @@ class ResumeDecision:
 
 def is_pbt_command(cmd: str) -> bool:
     """An IsaacGymEnvs PBT experiment names both its policy and its workspace on its command line."""
+    if "pbt.policy_idx=" not in cmd or "pbt.workspace=" not in cmd:
+        return False
     keys = {_key(token) for token in _split(cmd)}
     return {"pbt.policy_idx", "pbt.workspace"} <= keys
 
