@@ -16,6 +16,9 @@ import yaml
 
 __all__ = ["IterationRecord", "parse_iteration_file"]
 
+# libyaml's safe loader reads the same documents about ten times faster: a sync copies thousands of files.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True)
 class IterationRecord:
@@ -45,7 +48,7 @@ def parse_iteration_file(data: bytes, name_iteration: int | None = None) -> Iter
     if not text.endswith("\n"):
         return None
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader, libyaml's when built with it
     except yaml.YAMLError:
         return None
     if not isinstance(document, dict):

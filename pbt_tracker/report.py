@@ -41,9 +41,11 @@ class ReportRow:
     pbt_iteration: int | None = None
     pbt_objective: float | None = None
     pbt_best_objective: float | None = None
+    pbt_population_best: float | None = None
+    pbt_params: dict[str, object] | None = None
 
 
-PBT_COLUMNS = ("pbt_policy", "pbt_iteration", "pbt_objective", "pbt_best_objective")
+PBT_COLUMNS = ("pbt_policy", "pbt_iteration", "pbt_objective", "pbt_best_objective", "pbt_params")
 
 
 # The row's columns, in the order report_rows unpacks them; --pbt adds the ones its workspace is found by.
@@ -51,21 +53,30 @@ _COLUMNS = (
     "l.run_name, e.name, s.attempt, s.job_id, s.state, s.exit_code, s.started_at, s.ended_at, s.node, "
     "s.log_path, sc.path, l.id, l.backend, s.submitted_at"
 )
-_PBT_COLUMNS = ", e.params, e.cmd, e.train_dir, l.cwd"
+_PBT_COLUMNS = ", e.params, e.cmd, e.train_dir, l.cwd, e.id"
 
 
 def report_rows(store: Store, selection: Selection, pbt: bool = False) -> list[ReportRow]:
-    """Rows of the selection; with `pbt`, each PBT policy's progress read from its workspace."""
+    """Rows of the selection; with `pbt`, each PBT policy's progress from the record's copied history.
+
+    A policy with no history on record yet (nobody copied it) is read from its workspace.
+    """
     now = utcnow()
+    history: dict[int, list] = {}
     with store.read() as connection:
         queries.check_names_exist(connection, selection)
         records = queries.selected_tuples(connection, selection, _COLUMNS + (_PBT_COLUMNS if pbt else ""))
+        if pbt:
+            from pbt_tracker.store.history import iterations_of_launches
+
+            for row in iterations_of_launches(connection, {record[11] for record in records}):
+                history.setdefault(row["launch_id"], []).append(row)
     rows = []
     for (run, experiment, attempt, job_id, state, exit_code, started, ended, node, log_path, script, launch_id,
          backend, submitted, *workspace) in records:
         started, ended = parse_time(started), parse_time(ended)
         rows.append(ReportRow(
-            **(_pbt_progress(*workspace) if pbt else {}),
+            **(_pbt_progress(history.get(launch_id, []), *workspace) if pbt else {}),
             run=run,
             experiment=experiment,
             attempt=attempt,
@@ -91,12 +102,17 @@ def needs_sync(store: Store) -> bool:
         return queries.may_change(connection)
 
 
-def _pbt_progress(params: str | None, cmd: str, train_dir: str, cwd: str | None) -> dict[str, object]:
+def _pbt_progress(history: list, params: str | None, cmd: str, train_dir: str, cwd: str | None,
+                  experiment_id: int) -> dict[str, object]:
     import json
 
     from pbt_tracker.pbt_workspace import find_workspace, policy_index, read_policy_progress
+    from pbt_tracker.report_pbt import progress_from_history
 
     policy = policy_index(json.loads(params or "{}") or {}, cmd)
+    recorded = progress_from_history(history, experiment_id, policy) if policy is not None else None
+    if recorded is not None:
+        return {"pbt_policy": policy, **recorded}
     workspace = find_workspace(cmd, train_dir, cwd) if policy is not None else None
     if workspace is None:
         return {"pbt_policy": policy}
@@ -124,6 +140,15 @@ def _elapsed(started: datetime | None, ended: datetime | None, now: datetime) ->
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
+def _cell(value: object) -> object:
+    """What a table cell shows: hyperparameters in their short form."""
+    if isinstance(value, dict):
+        from pbt_tracker.report_pbt import short_params
+
+        return short_params(value)
+    return value
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") + "Z" if moment else None
 
@@ -147,11 +172,15 @@ def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(ReportRow.__dataclass_fields__), lineterminator="\n")
         writer.writeheader()
-        writer.writerows(asdict(row) for row in rows)
+        import json
+
+        writer.writerows({key: json.dumps(value) if isinstance(value, dict) else value for key, value in asdict(row).items()}
+                         for row in rows)
         return buffer.getvalue()
     from tabulate import tabulate
 
-    columns = TABLE_COLUMNS[:-1] + (("policy", "iteration", "objective", "best") if pbt else ()) + TABLE_COLUMNS[-1:]
+    columns = TABLE_COLUMNS[:-1] + (("policy", "iteration", "objective", "best", "params") if pbt else ()) \
+        + TABLE_COLUMNS[-1:]
     fields = TABLE_COLUMNS[:-1] + (PBT_COLUMNS if pbt else ()) + TABLE_COLUMNS[-1:]
-    table = [[getattr(row, field) for field in fields] for row in rows]
+    table = [[_cell(getattr(row, field)) for field in fields] for row in rows]
     return tabulate(table, headers=columns, missingval="-", floatfmt=".4g") + "\n" + summary_line(rows, all_attempts) + "\n"

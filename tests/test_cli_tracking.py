@@ -64,7 +64,8 @@ def test_report_csv_and_filters(printed: Path) -> None:
     code, out, _ = invoke("report", "--workdir", str(printed), "--format", "csv", "--state", "FAILED")
     assert out == (
         "run,experiment,attempt,job_id,state,exit_code,elapsed,node,log,script,launch_id,backend,"
-        "submitted_at,started_at,ended_at,pbt_policy,pbt_iteration,pbt_objective,pbt_best_objective\n"
+        "submitted_at,started_at,ended_at,pbt_policy,pbt_iteration,pbt_objective,pbt_best_objective,"
+        "pbt_population_best,pbt_params\n"
     )
 
 

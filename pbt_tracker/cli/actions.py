@@ -60,15 +60,19 @@ def cancel(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
 @click.option("--include-cancelled", is_flag=True, help="Also experiments whose latest attempt was cancelled.")
 @click.option("--max-attempts", type=int, metavar="N", help="Leave experiments that already had N attempts.")
 @click.option("--accept-changed", is_flag=True, help="Submit scripts changed on disk as they are now (and record them).")
+@click.option("--from-scratch", is_flag=True, help="PBT policies: send the original command, not the continuation.")
 @click.option("--dry-run", is_flag=True, help="Show what would be resubmitted; submit nothing.")
 @no_sync_option
 def resubmit_failed(workdir: str, run: str | None, experiments: tuple[str, ...], launch: int | None,
-                    all_launches: bool, include_cancelled: bool,
-                    max_attempts: int | None, accept_changed: bool, dry_run: bool, no_sync: bool) -> None:
-    """Submit each failed experiment's recorded script again, as its next attempt.
+                    all_launches: bool, include_cancelled: bool, max_attempts: int | None, accept_changed: bool,
+                    from_scratch: bool, dry_run: bool, no_sync: bool) -> None:
+    """Submit each failed experiment again, as its next attempt.
 
     Failed means the latest attempt ended FAILED, TIMEOUT, OUT_OF_MEMORY,
-    NODE_FAIL, BOOT_FAIL, DEADLINE, PREEMPTED or SUBMIT_FAILED.
+    NODE_FAIL, BOOT_FAIL, DEADLINE, PREEMPTED or SUBMIT_FAILED. An
+    IsaacGymEnvs PBT policy (pbt.policy_idx and pbt.workspace in its command)
+    continues from its latest own checkpoint, in a new script; other
+    experiments send their recorded script again.
 
     \b
     Example:
@@ -80,7 +84,8 @@ def resubmit_failed(workdir: str, run: str | None, experiments: tuple[str, ...],
     with open_workdir(workdir, sync=not no_sync) as store:
         result = resubmit(
             store, selection(run, experiments, (), launch, all_launches), include_cancelled=include_cancelled,
-            max_attempts=max_attempts, accept_changed=accept_changed, dry_run=dry_run, echo=click.echo,
+            max_attempts=max_attempts, accept_changed=accept_changed, dry_run=dry_run,
+            from_scratch=from_scratch, echo=click.echo,
         )
         if not dry_run:
             write_scancel_script(store)
@@ -96,7 +101,8 @@ def resubmit_failed(workdir: str, run: str | None, experiments: tuple[str, ...],
         return
     if dry_run:
         for name, attempt in result.planned:
-            click.echo(f"Would resubmit {name} as attempt {attempt}")
+            decision = result.decisions.get(name)
+            click.echo(f"Would resubmit {name} as attempt {attempt}" + (f": {decision.message}" if decision else ""))
         return
     for path in result.rewritten:
         click.echo(f"Rewrote {path} from the record.")

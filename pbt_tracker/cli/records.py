@@ -29,7 +29,7 @@ def sync(workdir: str) -> None:
 @selection_options
 @click.option("--all-attempts", is_flag=True, help="Every attempt, not only each experiment's latest.")
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-@click.option("--pbt", is_flag=True, help="Add each PBT policy's latest iteration and objectives, read from its workspace.")
+@click.option("--pbt", is_flag=True, help="Add each PBT policy's live iteration, objectives and hyperparameters, from its copied history.")
 @no_sync_option
 def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: tuple[str, ...], launch: int | None,
            all_launches: bool, all_attempts: bool, output_format: str, pbt: bool, no_sync: bool) -> None:
@@ -49,5 +49,9 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
     with open_workdir(workdir, sync=False) as store:
         if not no_sync and needs_sync(store):
             sync_and_tell(store)
+        if pbt:
+            from pbt_tracker.tracker.history import copy_history
+
+            copy_history(store)
         rows = report_rows(store, selection(run, experiments, states, launch, all_launches, all_attempts=all_attempts), pbt=pbt)
     click.echo(render(rows, output_format, all_attempts, pbt), nl=False)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pbt_tracker import processes, slurm, states
 from pbt_tracker.errors import OptionError
-from pbt_tracker.files import write_text_atomic
+from pbt_tracker.files import make_dirs, write_text_atomic
 from pbt_tracker.sbatch_script import (
     ArrayTask,
     array_argv_from,
@@ -40,14 +40,16 @@ from pbt_tracker.tracker.record import (
     send_array,
     sha256_text,
 )
+from pbt_tracker.tracker.continuation import is_continuation_script, record_continuation
+from pbt_tracker.tracker.resume import ResumeDecision, resume_decision
 from pbt_tracker.tracker.selection import Selection
 
 # What the selection reads of each failed experiment's latest attempt.
 _COLUMNS = (
     "s.id, s.attempt, s.argv, s.log_path, s.array_id, s.script_id, e.id AS experiment_id, e.name, e.env_vars, "
     "e.train_dir, l.id AS launch_id, l.backend, l.uuid, l.options, l.workdir AS launch_workdir, "
-    "sc.path AS script_path, sc.text AS script_text, "
-    "sc.sha256 AS script_sha256"
+    "sc.path AS script_path, sc.text AS script_text, sc.sha256 AS script_sha256, e.cmd, e.params, l.cwd, "
+    "l.template_text, l.template_path"
 )
 
 RESUBMITTABLE = frozenset(
@@ -75,6 +77,7 @@ class _Planned:
     own_argv: list[str] = field(default_factory=list)  # before its tag
     array_launch: _ArrayLaunch | None = None  # set when it failed as a task of an array of this launch
     log_path: str = ""
+    new_script: bool = False  # a continuation's, written for the first time
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ class _PlannedArray:
 class ResubmitResult:
     dry_run: bool
     planned: list[tuple[str, int]] = field(default_factory=list)  # (experiment, attempt)
+    decisions: dict[str, ResumeDecision] = field(default_factory=dict)  # PBT policies: what their attempt runs
     jobs: list[SubmittedJob] = field(default_factory=list)
     rewritten: list[str] = field(default_factory=list)
     skipped_max_attempts: list[str] = field(default_factory=list)
@@ -124,8 +128,14 @@ def resubmit_failed(
     max_attempts: int | None = None,
     accept_changed: bool = False,
     dry_run: bool = False,
+    from_scratch: bool = False,
     echo: Echo = quiet,
 ) -> ResubmitResult:
+    """Each selected failed experiment's next attempt; a PBT policy continues from its latest checkpoint.
+
+    `from_scratch` sends PBT policies their original command instead.
+    `result.decisions` says, per PBT policy, what its attempt runs.
+    """
     if max_attempts is not None and max_attempts < 1:
         raise OptionError(f"--max-attempts must be 1 or more, not {max_attempts}")
     wanted = RESUBMITTABLE | ({states.CANCELLED} if include_cancelled else set())
@@ -157,18 +167,32 @@ def resubmit_failed(
                 result.skipped_live.append((name, *live[name]))
                 continue
             argv = json.loads(row["argv"])
+            decision = resume_decision(row["cmd"], json.loads(row["params"] or "{}") or {}, row["train_dir"],
+                                       row["cwd"], from_scratch)
+            if decision is not None:
+                result.decisions[name] = decision
             if row["backend"] == "processes":
                 result.planned.append((name, attempt))
                 if not dry_run:
+                    if decision is not None:
+                        argv = processes.command_argv(decision.command)
                     experiment = LocalExperiment(row["experiment_id"], name, json.loads(row["env_vars"] or "null"),
                                                  row["train_dir"])
-                    local.setdefault(row["launch_id"], (json.loads(row["options"]), []))[1].append(
-                        local_attempt(connection, experiment, attempt, argv, store.workdir, me)
-                    )
+                    job = local_attempt(connection, experiment, attempt, argv, store.workdir, me)
+                    writes.update(connection, "submissions", job.submission_id,
+                                  {"origin": "resubmit", "parent_submission_id": row["id"]})
+                    local.setdefault(row["launch_id"], (json.loads(row["options"]), []))[1].append(job)
                 continue
             if row["script_id"] is None:
                 continue
             check_not_moved(Path(row["launch_workdir"]), store.workdir)
+            if decision is not None and (
+                decision.continues or is_continuation_script(store.workdir, row["script_path"])
+            ):
+                result.planned.append((name, attempt))
+                if not dry_run:
+                    planned.append(_plan_continuation(connection, store.workdir, row, attempt, decision, me))
+                continue
             script_id, script_path, script_text = row["script_id"], row["script_path"], row["script_text"]
             on_disk = _read(Path(script_path))
             if on_disk is not None and hashlib.sha256(on_disk).hexdigest() != row["script_sha256"]:
@@ -187,7 +211,8 @@ def resubmit_failed(
             submission_id = writes.insert(connection, "submissions", {
                 "experiment_id": row["experiment_id"], "script_id": script_id, "attempt": attempt, "argv": argv,
                 "log_path": row["log_path"], "state": states.SUBMITTING, "intended_at": now, "updated_at": now,
-                "host": me.host, "runner_pid": me.pid, "runner_start": me.start,
+                "host": me.host, "runner_pid": me.pid, "runner_start": me.start, "origin": "resubmit",
+                "parent_submission_id": row["id"],
             })
             writes.add_state_change(connection, submission_id, states.SUBMITTING, now, "resubmit")
             tagged = argv
@@ -208,6 +233,9 @@ def resubmit_failed(
                 "restore them, or pass --accept-changed to submit them as they are now"
             )
         planned, arrays = _as_arrays(connection, store.workdir, planned)
+    if not dry_run:
+        for name, decision in result.decisions.items():
+            echo(f"{name}: {decision.message}")
     for options, jobs in local.values():
         runner = Runner(
             store, jobs, int(options.get("max_parallel") or 4), int(options.get("num_gpus") or 1),
@@ -223,12 +251,16 @@ def resubmit_failed(
     answers = Answers(store, echo)
     try:
         for job in planned:
-            if not job.script_path.exists():
+            if job.new_script or not job.script_path.exists():
                 try:
+                    if job.new_script:
+                        make_dirs(job.script_path.parent)
                     write_text_atomic(job.script_path, job.script_text)
-                    result.rewritten.append(str(job.script_path))
+                    if not job.new_script:
+                        result.rewritten.append(str(job.script_path))
                 except OSError as error:
-                    message = f"cannot rewrite {job.script_path}: {error.strerror}"
+                    verb = "write" if job.new_script else "rewrite"
+                    message = f"cannot {verb} {job.script_path}: {error.strerror}"
                     result.jobs.append(answers.failed(job.submission_id, job.experiment, job.argv, message))
                     continue
             result.jobs.append(answers.add(job.submission_id, job.experiment, job.argv, slurm.submit(job.argv)))
@@ -261,6 +293,13 @@ def _one_per_name(rows: list, result: ResubmitResult) -> list:  # type: ignore[t
         else:
             result.skipped_older.append((row["name"], row["launch_id"]))
     return kept
+
+
+def _plan_continuation(connection, workdir: Path, row, attempt: int, decision: ResumeDecision,  # type: ignore[no-untyped-def]
+                       me: processes.ProcessId) -> _Planned:
+    recorded = record_continuation(connection, workdir, row, attempt, decision, me)
+    return _Planned(recorded.submission_id, row["name"], attempt, recorded.argv, recorded.script_path,
+                    recorded.script_text, recorded.own_argv, None, recorded.log_path, new_script=True)
 
 
 def _as_arrays(connection, workdir: Path, planned: list[_Planned]) -> tuple[list[_Planned], list[_PlannedArray]]:  # type: ignore[no-untyped-def]

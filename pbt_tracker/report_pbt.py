@@ -1,0 +1,58 @@
+"""Each PBT policy's progress as the record's copied history tells it, for `report --pbt`.
+
+The history keeps iterations whose files IsaacGymEnvs has since deleted, and
+the files of a policy's earlier lives too; a policy's live iteration is the
+highest of its current life, the one its most recently written file belongs to.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = ["progress_from_history", "short_params"]
+
+
+def progress_from_history(rows: Iterable[Mapping[str, Any]], experiment_id: int, policy: int) -> dict[str, Any] | None:
+    """The report's pbt_* values of the policy that `experiment_id` runs; None when nothing of it was copied.
+
+    `rows` are pbt_iterations rows of the policy's launch: its own files are
+    the ones its experiment holds outside ``best`` directories; its best also
+    counts the ``best<idx>`` copies made of it; the population's best counts every row.
+    """
+    rows = list(rows)
+    own = [row for row in rows if row["experiment_id"] == experiment_id and not _is_best_copy(row)]
+    if not own:
+        return None
+    life = max(own, key=lambda row: (row["file_mtime"], row["iteration"]))["experiment_name"]
+    live = max((row for row in own if row["experiment_name"] == life), key=lambda row: (row["iteration"], row["file_mtime"]))
+    copies = [row for row in rows if _is_best_copy(row) and row["policy"] == policy]
+    return {
+        "pbt_iteration": live["iteration"],
+        "pbt_objective": live["true_objective"],
+        "pbt_best_objective": max(_objectives([*own, *copies])),
+        "pbt_population_best": max(_objectives(rows)),
+        "pbt_params": json.loads(live["params"] or "{}") or {},
+    }
+
+
+def short_params(params: Mapping[str, object] | None) -> str | None:
+    """``lr=0.001 gamma=0.99``: each key's last part, numbers to four significant digits."""
+    if not params:
+        return None
+    return " ".join(f"{str(key).rsplit('.', 1)[-1]}={_short(value)}" for key, value in params.items())
+
+
+def _short(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _is_best_copy(row: Mapping[str, Any]) -> bool:
+    return str(row["file_key"]).startswith("best")
+
+
+def _objectives(rows: Iterable[Mapping[str, Any]]) -> list[float]:
+    return [row["true_objective"] for row in rows if row["true_objective"] is not None]

@@ -1,0 +1,102 @@
+"""The statements of the PBT history: iteration files copied into pbt_iterations, log events into pbt_events.
+
+Both tables only grow, and a row is named by where it came from (a file
+version, a place in a log), so copying the same thing twice inserts nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+from pbt_tracker.store.connection import sql_time
+
+__all__ = [
+    "copied_file_keys", "insert_events", "insert_iterations", "iterations_of_launches", "logs_to_read", "pbt_experiments",
+    "set_log_read_offset",
+]
+
+
+def pbt_experiments(connection: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Every experiment whose command names a PBT workspace, with what its workspace is found by."""
+    return _rows(
+        connection,
+        "SELECT e.id, e.cmd, e.params, e.train_dir, l.cwd FROM experiments AS e "
+        "JOIN launches AS l ON l.id = e.launch_id WHERE e.cmd LIKE '%pbt.workspace=%' ORDER BY e.id",
+    )
+
+
+def copied_file_keys(connection: sqlite3.Connection, experiment_ids: Iterable[int]) -> set[str]:
+    ids = list(experiment_ids)
+    if not ids:
+        return set()
+    rows = connection.execute(
+        f"SELECT file_key FROM pbt_iterations WHERE experiment_id IN ({', '.join('?' for _ in ids)})", ids
+    )
+    return {key for (key,) in rows}
+
+
+def insert_iterations(connection: sqlite3.Connection, rows: list[dict[str, Any]]) -> int:
+    """Rows with experiment_id, policy, iteration, true_objective, frame, experiment_name, params, checkpoint,
+    file_key, file_mtime, observed_at; a file version already copied is left as it is. The number inserted."""
+    before = connection.total_changes
+    connection.executemany(
+        "INSERT OR IGNORE INTO pbt_iterations (experiment_id, policy, iteration, true_objective, frame, "
+        "experiment_name, params, checkpoint, file_key, file_mtime, observed_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(row["experiment_id"], row["policy"], row["iteration"], row["true_objective"], row["frame"],
+          row["experiment_name"], json.dumps(row["params"]), row["checkpoint"], row["file_key"],
+          sql_time(row["file_mtime"]), sql_time(row["observed_at"])) for row in rows],
+    )
+    return connection.total_changes - before
+
+
+def logs_to_read(connection: sqlite3.Connection, experiment_ids: Iterable[int]) -> list[sqlite3.Row]:
+    """The attempts of these experiments that have a log: its pattern, job id and how far it was read."""
+    ids = list(experiment_ids)
+    if not ids:
+        return []
+    return _rows(
+        connection,
+        "SELECT id, log_path, job_id, log_read_offset FROM submissions WHERE log_path IS NOT NULL "
+        f"AND job_id IS NOT NULL AND experiment_id IN ({', '.join('?' for _ in ids)}) ORDER BY id",
+        ids,
+    )
+
+
+def insert_events(connection: sqlite3.Connection, rows: list[dict[str, Any]]) -> int:
+    """Rows with submission_id, policy, donor, iteration, checkpoint, log_offset, line, observed_at."""
+    before = connection.total_changes
+    connection.executemany(
+        "INSERT OR IGNORE INTO pbt_events (submission_id, policy, donor, iteration, checkpoint, log_offset, line, "
+        "observed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(row["submission_id"], row["policy"], row["donor"], row["iteration"], row["checkpoint"],
+          row["log_offset"], row["line"], sql_time(row["observed_at"])) for row in rows],
+    )
+    return connection.total_changes - before
+
+
+def set_log_read_offset(connection: sqlite3.Connection, submission_id: int, offset: int) -> None:
+    connection.execute("UPDATE submissions SET log_read_offset = ? WHERE id = ?", (offset, submission_id))
+
+
+def iterations_of_launches(connection: sqlite3.Connection, launch_ids: Iterable[int]) -> list[sqlite3.Row]:
+    """The copied history of these launches' policies, best copies included (their file_key starts with best)."""
+    ids = list(launch_ids)
+    if not ids:
+        return []
+    return _rows(
+        connection,
+        "SELECT e.launch_id, i.experiment_id, i.policy, i.iteration, i.true_objective, i.experiment_name, i.params, "
+        "i.file_key, i.file_mtime FROM pbt_iterations AS i JOIN experiments AS e ON e.id = i.experiment_id "
+        f"WHERE e.launch_id IN ({', '.join('?' for _ in ids)})",
+        ids,
+    )
+
+
+def _rows(connection: sqlite3.Connection, sql: str, params: Iterable[object] = ()) -> list[sqlite3.Row]:
+    cursor = connection.cursor()
+    cursor.row_factory = sqlite3.Row
+    return cursor.execute(sql, list(params)).fetchall()
