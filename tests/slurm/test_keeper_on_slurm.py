@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tests.conftest import REPO_ROOT, query
 from tests.slurm.conftest import wait_for_state
+from tests.test_processes import wait_until
 
 PBT_TRACK = str(Path(sys.executable).parent / "pbt-track")
 
@@ -53,3 +54,29 @@ def test_a_job_ended_by_its_time_limit_is_resumed_and_the_keeper_exits_when_it_c
     assert query(work / "pbt_tracker.db", "SELECT attempt, state FROM submissions ORDER BY attempt") == [
         (1, "TIMEOUT"), (2, "COMPLETED")]
     assert query(work / "pbt_tracker.db", "SELECT action FROM keeper_decisions ORDER BY id") == [("resume",), ("finished",)]
+
+
+def test_the_keeper_job_hands_over_to_its_continuation_on_usr1(tmp_path: Path) -> None:
+    (tmp_path / "policy.py").write_text(SCRIPT)
+    module = tmp_path / "kept_run.py"
+    module.write_text(RUN_MODULE.format(python=sys.executable, script=tmp_path / "policy.py"))
+    work = tmp_path / "work"
+    subprocess.run([PBT_TRACK, "submit", "--run", str(module), "--backend", "slurm", "--slurm_workdir", str(work),
+                    "--slurm_cpus_per_gpu", "1", "--pause_between", "0", "--train_dir", str(tmp_path / "t")],
+                   cwd=REPO_ROOT, check=True, capture_output=True, timeout=120)
+    try:
+        submitted = subprocess.run([PBT_TRACK, "watch", "--workdir", str(work), "--submit", "--interval", "2",
+                                    "--keeper-time", "10"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        assert submitted.returncode == 0, submitted.stderr
+        keeper_job = submitted.stdout.split()[-1]
+        assert submitted.stdout == f"Submitted pbt-track-keeper as job {keeper_job}\n"
+        wait_for_state(keeper_job, {"RUNNING"})
+        wait_until(lambda: query(work / "pbt_tracker.db", "SELECT pid FROM keeper_lease"), what="the keeper at work")
+        subprocess.run(["scancel", "--batch", "--signal=USR1", keeper_job], check=True)  # as Slurm does 120 s before the limit
+        wait_for_state(keeper_job, {"COMPLETED"})
+        rows = query(work / "pbt_tracker.db", "SELECT s.attempt, s.state FROM submissions AS s JOIN experiments AS e "
+                                              "ON e.id = s.experiment_id WHERE e.name = 'pbt-track-keeper' ORDER BY s.attempt")
+        assert [attempt for attempt, _state in rows] == [1, 2]
+        assert rows[1][1] != "SUBMIT_FAILED"
+    finally:
+        subprocess.run([PBT_TRACK, "cancel", "--workdir", str(work), "--all"], capture_output=True, timeout=120)
