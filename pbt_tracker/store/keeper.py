@@ -59,15 +59,15 @@ def decisions_on(connection: sqlite3.Connection, submission_ids: list[int]) -> l
     )
 
 
-def latest_decisions(connection: sqlite3.Connection) -> dict[int, sqlite3.Row]:
-    """Each experiment's latest decision, by experiment id."""
+def latest_decisions(connection: sqlite3.Connection) -> dict[tuple[int, str], sqlite3.Row]:
+    """Each experiment's latest decision, by (launch id, experiment name) as reports name experiments."""
     rows = _rows(
         connection,
-        "SELECT d.experiment_id, d.decided_at, d.action, d.reason, s.attempt FROM keeper_decisions AS d "
-        "LEFT OUTER JOIN submissions AS s ON s.id = d.submission_id WHERE d.id IN "
+        "SELECT e.launch_id, e.name, d.decided_at, d.action, d.reason FROM keeper_decisions AS d "
+        "JOIN experiments AS e ON e.id = d.experiment_id WHERE d.id IN "
         "(SELECT max(id) FROM keeper_decisions WHERE experiment_id IS NOT NULL GROUP BY experiment_id)",
     )
-    return {row["experiment_id"]: row for row in rows}
+    return {(row["launch_id"], row["name"]): row for row in rows}
 
 
 def read_lease(connection: sqlite3.Connection) -> sqlite3.Row | None:
