@@ -54,4 +54,15 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
 
             copy_history(store)
         rows = report_rows(store, selection(run, experiments, states, launch, all_launches, all_attempts=all_attempts), pbt=pbt)
+        if output_format != "csv":
+            from pbt_tracker.keeper_report import keeper_lines, latest_by_experiment, with_keeper_key
+
+            latest = latest_by_experiment(store)
+    if output_format == "json":
+        import json
+
+        click.echo(json.dumps(with_keeper_key(json.loads(render(rows, "json")), latest), indent=2))
+        return
     click.echo(render(rows, output_format, all_attempts, pbt), nl=False)
+    if output_format == "table":
+        click.echo(keeper_lines(rows, latest), nl=False)

@@ -1,0 +1,89 @@
+"""The lease that lets one keeper at a time act on a workdir.
+
+A keeper acts only while it holds the lease row, which it renews from a
+thread of its own every interval, so that a long resubmission does not let it
+lapse. A keeper that dies stops renewing; after LEASE_INTERVALS intervals
+another may take over. A keeper that finds its lease taken stops acting.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+from pbt_tracker import processes
+from pbt_tracker.errors import PbtTrackError
+from pbt_tracker.store import keeper as keeper_store
+from pbt_tracker.store import open_store, utcnow
+from pbt_tracker.store.connection import Store
+
+LEASE_INTERVALS = 3
+
+
+class LeaseLost(PbtTrackError):
+    """Another keeper took this workdir's lease; this one must not act any more."""
+
+
+def holder_id() -> str:
+    me = processes.this_process()
+    return f"{me.host}:{me.pid}:{me.start}"
+
+
+def describe(row: sqlite3.Row) -> str:
+    return f"the keeper with pid {row['pid']} on {row['host']} holds this workdir's lease until {row['expires_at']} UTC"
+
+
+class Lease:
+    def __init__(self, store: Store, interval: float) -> None:
+        self.store = store
+        self.holder = holder_id()
+        self.host = processes.hostname()
+        self.pid = processes.this_process().pid
+        self.length = timedelta(seconds=LEASE_INTERVALS * interval)
+        self.interval = interval
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def take(self, store: Store | None = None) -> sqlite3.Row | None:
+        """Take or renew; None when held, else the holder's row."""
+        now = utcnow()
+        with (store or self.store).write() as connection:
+            return keeper_store.take_lease(connection, self.holder, self.host, self.pid, now, now + self.length)
+
+    def renew(self) -> None:
+        """Renew before acting; raises LeaseLost when another keeper took it meanwhile."""
+        holder = None if self.lost.is_set() else self.take()
+        if self.lost.is_set() or holder is not None:
+            self.lost.set()
+            raise LeaseLost(
+                "another keeper took this workdir's lease; this keeper stops (see `pbt-track report` for its decisions)"
+            )
+
+    def start_heartbeat(self) -> None:
+        self._thread = threading.Thread(target=self._beat, args=(self.store.workdir,), daemon=True,
+                                        name="pbt-track-lease")
+        self._thread.start()
+
+    def _beat(self, workdir: Path) -> None:
+        store = open_store(workdir, create=False)  # sqlite3 connections stay with their thread
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    if self.take(store) is not None:
+                        self.lost.set()
+                        return
+                except PbtTrackError:
+                    continue  # a locked database: the next beat tries again, well within the lease
+        finally:
+            store.close()
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if not self.lost.is_set():
+            with self.store.write() as connection:
+                keeper_store.release_lease(connection, self.holder)

@@ -1,0 +1,34 @@
+"""The keeper's latest decision about each experiment, as `report` shows it.
+
+Kept apart from the report's rows so that a report of a workdir the keeper
+never touched reads one small table and nothing more.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pbt_tracker.store import Store
+from pbt_tracker.store import keeper as keeper_store
+
+
+def latest_by_experiment(store: Store) -> dict[tuple[int, str], dict[str, str]]:
+    with store.read() as connection:
+        rows = keeper_store.latest_decisions(connection)
+    return {key: {"action": row["action"], "reason": row["reason"], "decided_at": row["decided_at"][:19].replace(" ", "T") + "Z"}
+            for key, row in rows.items()}
+
+
+def keeper_lines(rows: list[Any], latest: dict[tuple[int, str], dict[str, str]]) -> str:
+    """One `keeper` line per reported experiment the keeper decided about."""
+    lines = []
+    for row in rows:
+        decision = latest.get((row.launch_id, row.experiment))
+        if decision is not None:
+            lines.append(f"keeper {row.experiment}: {decision['action']} at {decision['decided_at']}: {decision['reason']}")
+    return "".join(line + "\n" for line in lines)
+
+
+def with_keeper_key(objects: list[dict[str, Any]], latest: dict[tuple[int, str], dict[str, str]]) -> list[dict[str, Any]]:
+    """The JSON report's objects, each with `keeper_last_decision` (null where the keeper decided nothing)."""
+    return [{**item, "keeper_last_decision": latest.get((item["launch_id"], item["experiment"]))} for item in objects]

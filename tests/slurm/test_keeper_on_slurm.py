@@ -1,0 +1,82 @@
+"""pbt-track watch on the real cluster: a job that ends by its time limit is resumed by the keeper."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT, query
+from tests.slurm.conftest import wait_for_state
+from tests.test_processes import wait_until
+
+PBT_TRACK = str(Path(sys.executable).parent / "pbt-track")
+
+SCRIPT = """
+import pathlib, time
+marker = pathlib.Path(__file__).with_name("ran")
+first = not marker.exists()
+marker.write_text("ran")
+if first:
+    time.sleep(600)
+"""
+
+RUN_MODULE = """
+from pbt_tracker.run_description import Experiment, ParamGrid, RunDescription
+RUN_DESCRIPTION = RunDescription(
+    "kept", experiments=[Experiment("kept", "{python} {script}", ParamGrid([("pbt.policy_idx", [0])]).generate_params())],
+    experiment_arg_name="experiment", experiment_dir_arg_name="hydra.run.dir", param_prefix="",
+    customize_experiment_name=False,
+)
+"""
+
+
+def test_a_job_ended_by_its_time_limit_is_resumed_and_the_keeper_exits_when_it_completes(tmp_path: Path) -> None:
+    (tmp_path / "policy.py").write_text(SCRIPT)
+    module = tmp_path / "kept_run.py"
+    module.write_text(RUN_MODULE.format(python=sys.executable, script=tmp_path / "policy.py"))
+    work = tmp_path / "work"
+    done = subprocess.run([PBT_TRACK, "submit", "--run", str(module), "--backend", "slurm", "--slurm_workdir", str(work),
+                           "--slurm_cpus_per_gpu", "1", "--pause_between", "0", "--train_dir", str(tmp_path / "t")],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    ((job_id,),) = query(work / "pbt_tracker.db", "SELECT job_id FROM submissions")
+    wait_for_state(job_id, {"RUNNING"})
+    subprocess.run(["scontrol", "update", f"JobId={job_id}", "TimeLimit=1"], check=True)
+
+    kept = subprocess.run([PBT_TRACK, "watch", "--workdir", str(work), "--interval", "5", "--max-attempts", "2"],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=400)
+
+    assert kept.returncode == 0, kept.stderr
+    lines = kept.stdout.splitlines()
+    assert "00_kept: resume: attempt 1 ended TIMEOUT; resumed as attempt 2" in lines
+    assert lines[-1] == "keeper: finished: every experiment is final (1 COMPLETED)"
+    assert query(work / "pbt_tracker.db", "SELECT attempt, state FROM submissions ORDER BY attempt") == [
+        (1, "TIMEOUT"), (2, "COMPLETED")]
+    assert query(work / "pbt_tracker.db", "SELECT action FROM keeper_decisions ORDER BY id") == [("resume",), ("finished",)]
+
+
+def test_the_keeper_job_hands_over_to_its_continuation_on_usr1(tmp_path: Path) -> None:
+    (tmp_path / "policy.py").write_text(SCRIPT)
+    module = tmp_path / "kept_run.py"
+    module.write_text(RUN_MODULE.format(python=sys.executable, script=tmp_path / "policy.py"))
+    work = tmp_path / "work"
+    subprocess.run([PBT_TRACK, "submit", "--run", str(module), "--backend", "slurm", "--slurm_workdir", str(work),
+                    "--slurm_cpus_per_gpu", "1", "--pause_between", "0", "--train_dir", str(tmp_path / "t")],
+                   cwd=REPO_ROOT, check=True, capture_output=True, timeout=120)
+    try:
+        submitted = subprocess.run([PBT_TRACK, "watch", "--workdir", str(work), "--submit", "--interval", "2",
+                                    "--keeper-time", "10"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        assert submitted.returncode == 0, submitted.stderr
+        keeper_job = submitted.stdout.split()[-1]
+        assert submitted.stdout == f"Submitted pbt-track-keeper as job {keeper_job}\n"
+        wait_for_state(keeper_job, {"RUNNING"})
+        wait_until(lambda: query(work / "pbt_tracker.db", "SELECT pid FROM keeper_lease"), what="the keeper at work")
+        subprocess.run(["scancel", "--batch", "--signal=USR1", keeper_job], check=True)  # as Slurm does 120 s before the limit
+        wait_for_state(keeper_job, {"COMPLETED"})
+        rows = query(work / "pbt_tracker.db", "SELECT s.attempt, s.state FROM submissions AS s JOIN experiments AS e "
+                                              "ON e.id = s.experiment_id WHERE e.name = 'pbt-track-keeper' ORDER BY s.attempt")
+        assert [attempt for attempt, _state in rows] == [1, 2]
+        assert rows[1][1] != "SUBMIT_FAILED"
+    finally:
+        subprocess.run([PBT_TRACK, "cancel", "--workdir", str(work), "--all"], capture_output=True, timeout=120)
