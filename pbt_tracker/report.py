@@ -37,6 +37,8 @@ class ReportRow:
     submitted_at: str | None
     started_at: str | None
     ended_at: str | None
+    exit_signal: int | None = None
+    pending_reason: str | None = None
     pbt_policy: int | None = None
     pbt_iteration: int | None = None
     pbt_objective: float | None = None
@@ -51,7 +53,7 @@ PBT_COLUMNS = ("pbt_policy", "pbt_iteration", "pbt_objective", "pbt_best_objecti
 # The row's columns, in the order report_rows unpacks them; --pbt adds the ones its workspace is found by.
 _COLUMNS = (
     "l.run_name, e.name, s.attempt, s.job_id, s.state, s.exit_code, s.started_at, s.ended_at, s.node, "
-    "s.log_path, sc.path, l.id, l.backend, s.submitted_at"
+    "s.log_path, sc.path, l.id, l.backend, s.submitted_at, s.exit_signal, s.pending_reason"
 )
 _PBT_COLUMNS = ", e.params, e.cmd, e.train_dir, l.cwd, e.id"
 
@@ -73,10 +75,10 @@ def report_rows(store: Store, selection: Selection, pbt: bool = False) -> list[R
                 history.setdefault(row["launch_id"], []).append(row)
     rows = []
     for (run, experiment, attempt, job_id, state, exit_code, started, ended, node, log_path, script, launch_id,
-         backend, submitted, *workspace) in records:
+         backend, submitted, exit_signal, pending_reason, *workspace) in records:
         started, ended = parse_time(started), parse_time(ended)
         rows.append(ReportRow(
-            **(_pbt_progress(history.get(launch_id, []), *workspace) if pbt else {}),
+            **(pbt_progress(history.get(launch_id, []), *workspace) if pbt else {}),
             run=run,
             experiment=experiment,
             attempt=attempt,
@@ -89,9 +91,11 @@ def report_rows(store: Store, selection: Selection, pbt: bool = False) -> list[R
             script=script,
             launch_id=launch_id,
             backend=backend,
-            submitted_at=_iso(parse_time(submitted)),
-            started_at=_iso(started),
-            ended_at=_iso(ended),
+            submitted_at=iso_time(parse_time(submitted)),
+            started_at=iso_time(started),
+            ended_at=iso_time(ended),
+            exit_signal=exit_signal,
+            pending_reason=pending_reason,
         ))
     return rows
 
@@ -102,8 +106,8 @@ def needs_sync(store: Store) -> bool:
         return queries.may_change(connection)
 
 
-def _pbt_progress(history: list, params: str | None, cmd: str, train_dir: str, cwd: str | None,
-                  experiment_id: int) -> dict[str, object]:
+def pbt_progress(history: list, params: str | None, cmd: str, train_dir: str, cwd: str | None,
+                 experiment_id: int) -> dict[str, object]:
     import json
 
     from pbt_tracker.pbt_workspace import find_workspace, policy_index, read_policy_progress
@@ -140,16 +144,7 @@ def _elapsed(started: datetime | None, ended: datetime | None, now: datetime) ->
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
-def _cell(value: object) -> object:
-    """What a table cell shows: hyperparameters in their short form."""
-    if isinstance(value, dict):
-        from pbt_tracker.report_pbt import short_params
-
-        return short_params(value)
-    return value
-
-
-def _iso(moment: datetime | None) -> str | None:
+def iso_time(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") + "Z" if moment else None
 
 
@@ -160,7 +155,10 @@ def summary_line(rows: list[ReportRow], all_attempts: bool = False) -> str:
     return f"{len(rows)} {noun}" + (f": {parts}" if parts else "")
 
 
-def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False, pbt: bool = False) -> str:
+def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False, pbt: bool = False,
+           columns: tuple[str, ...] | None = None, width: int | None = None, colour: bool = False) -> str:
+    """The rows in a format; a table shows `columns` as asked, or the default ones fitted to `width`
+    (all of them at full length when `width` is None)."""
     if output_format == "json":
         import json
 
@@ -177,10 +175,14 @@ def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False
         writer.writerows({key: json.dumps(value) if isinstance(value, dict) else value for key, value in asdict(row).items()}
                          for row in rows)
         return buffer.getvalue()
-    from tabulate import tabulate
+    from pbt_tracker import report_table
 
-    columns = TABLE_COLUMNS[:-1] + (("policy", "iteration", "objective", "best", "params") if pbt else ()) \
-        + TABLE_COLUMNS[-1:]
-    fields = TABLE_COLUMNS[:-1] + (PBT_COLUMNS if pbt else ()) + TABLE_COLUMNS[-1:]
-    table = [[_cell(getattr(row, field)) for field in fields] for row in rows]
-    return tabulate(table, headers=columns, missingval="-", floatfmt=".4g") + "\n" + summary_line(rows, all_attempts) + "\n"
+    if columns:
+        layout = report_table.Layout(columns)
+    else:
+        default = report_table.DEFAULT[:-1] + (report_table.PBT if pbt else ()) + report_table.DEFAULT[-1:]
+        if width is None:
+            layout = report_table.Layout(default + report_table.WIDE_EXTRA)
+        else:
+            layout = report_table.fit(rows, default, width)
+    return report_table.table(rows, layout, colour) + summary_line(rows, all_attempts) + "\n"

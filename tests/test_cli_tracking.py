@@ -32,10 +32,12 @@ def invoke(*argv: str) -> tuple[int, str, str]:
 
 
 def test_report_shows_one_row_per_experiment_and_a_summary(printed: Path) -> None:
-    code, out, _ = invoke("report", "--workdir", str(printed))
+    code, out, _ = invoke("report", "--workdir", str(printed), "--wide")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["run", "experiment", "attempt", "job_id", "state", "exit_code", "elapsed", "node", "log"]
+    assert lines[0].split() == [
+        "run", "experiment", "attempt", "job_id", "state", "exit_code", "elapsed", "node", "log", "reason"
+    ]
     assert [line.split()[:5] for line in lines[2:5]] == [
         ["echo_pbt", "00_echo_pbt", "1", "-", "PRINT_ONLY"],
         ["echo_pbt", "01_echo_pbt", "1", "-", "PRINT_ONLY"],
@@ -64,8 +66,8 @@ def test_report_csv_and_filters(printed: Path) -> None:
     code, out, _ = invoke("report", "--workdir", str(printed), "--format", "csv", "--state", "FAILED")
     assert out == (
         "run,experiment,attempt,job_id,state,exit_code,elapsed,node,log,script,launch_id,backend,"
-        "submitted_at,started_at,ended_at,pbt_policy,pbt_iteration,pbt_objective,pbt_best_objective,"
-        "pbt_population_best,pbt_params\n"
+        "submitted_at,started_at,ended_at,exit_signal,pending_reason,pbt_policy,pbt_iteration,pbt_objective,"
+        "pbt_best_objective,pbt_population_best,pbt_params\n"
     )
 
 

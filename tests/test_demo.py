@@ -33,9 +33,11 @@ def test_demo_runs_reports_pbt_progress_and_recovers_its_crashed_policy(tmp_path
     assert [r["pbt_iteration"] for r in rows] == [10, 10, 2, 10]
     assert all(isinstance(r["pbt_objective"], float) and r["pbt_best_objective"] >= r["pbt_objective"] for r in rows)
 
-    table = pbt_track(tmp_path, "report", "--workdir", "demo", "--pbt").stdout.splitlines()
+    table = pbt_track(tmp_path, "report", "--workdir", "demo", "--pbt", "--wide").stdout.splitlines()
     assert table[0].split() == ["run", "experiment", "attempt", "job_id", "state", "exit_code", "elapsed", "node",
-                                "policy", "iteration", "objective", "best", "params", "log"]
+                                "policy", "iteration", "objective", "best", "params", "log", "reason"]
+    table = pbt_track(tmp_path, "report", "--workdir", "demo", "--pbt").stdout.splitlines()
+    assert max(len(line) for line in table) <= 80
 
     workspace = tmp_path / "train_dir" / "toy_pbt" / "toy_pbt_" / "runs" / "workspace_toy_pbt"
     before = {path.name: path.read_bytes() for path in (workspace / "002").glob("*.yaml")}

@@ -32,7 +32,7 @@ def from_click(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> LaunchOption
     """What `pbt-track submit ARGV` hands to the launch, caught where the launch would start."""
     built: list[LaunchOptions] = []
 
-    def caught(values: dict[str, Any]) -> int:
+    def caught(values: dict[str, Any], **output: bool) -> int:  # output: how submit prints (compact, verbose)
         built.append(launch_options(values))
         return 0
 

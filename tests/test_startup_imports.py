@@ -48,7 +48,7 @@ def test_report_on_a_current_database_imports_no_sqlalchemy_alembic_or_sync(prin
     assert code == 0
     assert "02_echo_pbt" in out
     assert modules & (HEAVY | {"pbt_tracker.tracker.sync", "pbt_tracker.pbt_workspace"}) == set()
-    assert ("tabulate" in modules) == ("--format" not in argv)
+    assert ("pbt_tracker.report_table" in modules) == ("--format" not in argv)
 
 
 def test_report_with_pbt_reads_workspaces_still_without_sqlalchemy(printed: Path) -> None:

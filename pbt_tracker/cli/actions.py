@@ -2,37 +2,56 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import click
 
-from pbt_tracker.cli.common import launch_selection_options, no_sync_option, open_workdir, selection, selection_options, sync_and_tell, workdir_option
+from pbt_tracker.cli import complete
+from pbt_tracker.cli.common import (
+    launch_selection_options,
+    no_sync_option,
+    open_workdir,
+    selection,
+    selection_options,
+    sync_and_tell,
+    workdir_option,
+)
 from pbt_tracker.cli.group import cli
 
 
 @cli.command()
+@click.argument("targets", nargs=-1, metavar="[JOB_ID|EXPERIMENT]...", shell_complete=complete.experiments_or_jobs)
 @workdir_option
 @selection_options
-@click.option("--job", "job_ids", multiple=True, metavar="ID", help="A job id (repeatable).")
 @click.option("--all", "everything", is_flag=True, help="Every job of the workdir that may still run.")
 @click.option("--dry-run", is_flag=True, help="Show what would be cancelled; cancel nothing.")
 @no_sync_option
-def cancel(workdir: str, run: str | None, experiments: tuple[str, ...], states: tuple[str, ...],
-           launch: int | None, all_launches: bool, job_ids: tuple[str, ...], everything: bool, dry_run: bool, no_sync: bool) -> None:
+def cancel(targets: tuple[str, ...], workdir: str, run: str | None, experiments: tuple[str, ...],
+           states: tuple[str, ...], launch: int | None, all_launches: bool, job_ids: tuple[str, ...],
+           everything: bool, dry_run: bool, no_sync: bool) -> None:
     """Cancel jobs with one scancel; other experiments' jobs are left alone.
+
+    Arguments are job ids (7765, 4242_3, comma lists too) or experiment names, as scancel takes them.
 
     \b
     Example:
+        pbt-track cancel 7765 03_toy_pbt
         pbt-track cancel --experiment 02_ant_pbt_v1 --workdir ./slurm_logs
-        pbt-track cancel --state PENDING --dry-run
+        pbt-track cancel -t PD --dry-run
     """
     from pbt_tracker.errors import PbtTrackError
     from pbt_tracker.tracker.cancel import cancel_jobs, check_cancel_selection
 
-    chosen = selection(run, experiments, states, launch, all_launches, job_ids=job_ids)
+    jobs = tuple(target for target in targets if _looks_like_job_ids(target))
+    names = tuple(target for target in targets if not _looks_like_job_ids(target))
+    chosen = selection(run, experiments + names, states, launch, all_launches, job_ids=job_ids + jobs)
     try:
         check_cancel_selection(chosen, everything)
     except PbtTrackError as error:
         raise click.ClickException(str(error)) from None
     with open_workdir(workdir, sync=not no_sync) as store:
+        if jobs and names:  # scancel's arguments add up: the named experiments' jobs join the job ids
+            chosen = replace(chosen, experiments=experiments, job_ids=chosen.job_ids + _job_ids_of(store, names))
         result = cancel_jobs(store, chosen, everything, dry_run)
         if result.targets and not dry_run:
             sync_and_tell(store)
@@ -50,6 +69,20 @@ def cancel(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
             f"scancel refused {len(result.refused)} of {len(result.targets)} job(s), listed above; their states "
             "were left as they were: run `pbt-track sync` to see where they stand"
         )
+
+
+def _job_ids_of(store, names: tuple[str, ...]) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+    """Every job id the named experiments' attempts had (cancel keeps those that may still run)."""
+    from pbt_tracker.report import report_rows
+    from pbt_tracker.tracker.selection import Selection
+
+    rows = report_rows(store, Selection(experiments=names, all_attempts=True))
+    return tuple(row.job_id for row in rows if row.job_id)
+
+
+def _looks_like_job_ids(text: str) -> bool:
+    """`7765`, `4242_3` or a comma list of them; anything else is an experiment name."""
+    return all(part.replace("_", "").isdigit() and not part.startswith("_") for part in text.split(","))
 
 
 @cli.command("resubmit-failed")

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from pbt_tracker.cli import complete
+
 if TYPE_CHECKING:
     from pbt_tracker.store import Store
     from pbt_tracker.tracker.selection import Selection
@@ -39,20 +41,31 @@ def launch_selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = launch_selection_options(command)
-    command = click.option("--state", "states", multiple=True, metavar="STATE", help="Only jobs in this state (repeatable).")(command)
+    command = click.option("-j", "--job", "job_ids", multiple=True, metavar="ID[,ID...]",
+                           shell_complete=complete.job_ids, help="Only these job ids (repeatable).")(command)
+    command = click.option("-t", "--state", "states", multiple=True, metavar="STATE[,STATE...]",
+                           shell_complete=complete.states, help="Only jobs in these states, long or short (PD, R, F).")(command)
     command = click.option(
-        "--experiment", "experiments", multiple=True, metavar="NAME",
+        "--experiment", "experiments", multiple=True, metavar="NAME", shell_complete=complete.experiments,
         help="An experiment, or an Experiment's base name for all of its experiments (repeatable).",
     )(command)
-    command = click.option("--run", metavar="NAME", help="Only experiments of this run.")(command)
+    command = click.option("--run", metavar="NAME", shell_complete=complete.runs, help="Only experiments of this run.")(command)
     return command
 
 
 def selection(run: str | None, experiments: tuple[str, ...], states: tuple[str, ...], launch: int | None = None,
-              all_launches: bool = False, **extra: Any) -> Selection:
+              all_launches: bool = False, job_ids: tuple[str, ...] = (), **extra: Any) -> Selection:
+    """The filters as given, states and job ids also as squeue takes them: short codes, comma lists."""
+    from pbt_tracker.errors import PbtTrackError
+    from pbt_tracker.states import parse_states
     from pbt_tracker.tracker.selection import Selection
 
-    return Selection(run=run, experiments=experiments, states=tuple(s.upper() for s in states), launch=launch,
+    try:
+        parsed = parse_states(states)
+    except PbtTrackError as error:
+        raise click.BadParameter(str(error), param_hint="'-t' / '--state'") from None
+    jobs = tuple(dict.fromkeys(part.strip() for text in job_ids for part in text.split(",") if part.strip()))
+    return Selection(run=run, experiments=experiments, states=parsed, job_ids=jobs, launch=launch,
                      all_launches=all_launches, **extra)
 
 
@@ -72,6 +85,35 @@ def open_workdir(workdir: str, sync: bool = True) -> Iterator[Store]:
             store.close()
     except PbtTrackError as error:
         raise click.ClickException(str(error)) from None
+
+
+@contextmanager
+def read_workdir(workdir: str, sync: bool = True) -> Iterator[Store]:
+    """Open a record to read it: read-only unless a sync is asked for and could change something."""
+    from pbt_tracker.errors import PbtTrackError
+    from pbt_tracker.store import queries
+    from pbt_tracker.store.readonly import open_store_read_only
+
+    try:
+        store = open_store_read_only(workdir)
+        if store is not None and sync:
+            with store.read() as connection:
+                changing = queries.may_change(connection)
+            if changing:
+                store.close()
+                store = None
+    except PbtTrackError as error:
+        raise click.ClickException(str(error)) from None
+    if store is None:
+        with open_workdir(workdir, sync=sync) as store:
+            yield store
+        return
+    try:
+        yield store
+    except PbtTrackError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        store.close()
 
 
 def sync_and_tell(store: Store):  # type: ignore[no-untyped-def]

@@ -32,7 +32,8 @@ def _launcher_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @_launcher_options
 @click.option("--launch", "preview", type=int, metavar="N",
               help="Submit preview N (a --slurm_print_only launch) exactly as it was recorded.")
-def submit(preview: int | None, **values: Any) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Slurm: a line per sbatch call, as the original launcher prints.")
+def submit(preview: int | None, verbose: bool, **values: Any) -> None:
     """Submit a run: one recorded job per experiment of its RUN_DESCRIPTION.
 
     Takes the launcher's options in their original spelling (--slurm_workdir)
@@ -56,7 +57,7 @@ def submit(preview: int | None, **values: Any) -> None:
         if values[option.name] is not None and option.backend not in (COMMON, backend):
             raise click.UsageError(f"--{option.name} needs --backend {option.backend}")
     try:
-        code = launch(values)
+        code = launch(values, compact=True, verbose=verbose)
     except PbtTrackError as error:
         raise click.ClickException(str(error)) from None
     if code:

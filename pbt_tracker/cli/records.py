@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from pbt_tracker.cli.common import no_sync_option, open_workdir, selection, selection_options, sync_and_tell, workdir_option
+from pbt_tracker.cli.common import (
+    no_sync_option, open_workdir, read_workdir, selection, selection_options, sync_and_tell, workdir_option,
+)
 from pbt_tracker.cli.group import cli
 
 
@@ -24,45 +26,94 @@ def sync(workdir: str) -> None:
     )
 
 
+def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    from pbt_tracker.errors import PbtTrackError
+    from pbt_tracker.report_table import parse_columns
+
+    try:
+        return parse_columns(value)
+    except PbtTrackError as error:
+        raise click.BadParameter(str(error)) from None
+
+
 @cli.command()
 @workdir_option
 @selection_options
 @click.option("--all-attempts", is_flag=True, help="Every attempt, not only each experiment's latest.")
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--pbt", is_flag=True, help="Add each PBT policy's live iteration, objectives and hyperparameters, from its copied history.")
+@click.option("-o", "--columns", callback=_columns, metavar="A,B,...",
+              help="The table's columns, in this order (run, experiment, attempt, job_id, state, exit_code, elapsed, "
+                   "node, log, script, launch_id, backend, reason, submitted_at, started_at, ended_at, policy, "
+                   "iteration, objective, best).")
+@click.option("--wide", is_flag=True, help="Every default column at full length, and the pending reason.")
+@click.option("--watch", type=float, is_flag=False, flag_value=2.0, default=None, metavar="[SECONDS]",
+              help="Redraw every SECONDS (2 alone), with one sync per refresh; Ctrl-C ends it.")
 @no_sync_option
-def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: tuple[str, ...], launch: int | None,
-           all_launches: bool, all_attempts: bool, output_format: str, pbt: bool, no_sync: bool) -> None:
+def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: tuple[str, ...],
+           launch: int | None, all_launches: bool, job_ids: tuple[str, ...], all_attempts: bool, output_format: str,
+           pbt: bool, columns: tuple[str, ...] | None, wide: bool, watch: float | None, no_sync: bool) -> None:
     """Show where every experiment stands: one row per experiment, its latest attempt.
 
     An experiment launched again shows its newest launch; --launch N or
     --all-launches shows the older ones.
 
+    The table fits the terminal (COLUMNS is honoured): the log shrinks to its
+    file name, then columns are dropped; -o or --wide choose otherwise.
+
     \b
     Example:
         pbt-track report --workdir ./slurm_logs
-        pbt-track report --state FAILED --format json
-        pbt-track report --pbt
+        pbt-track report -t F,TO --format json
+        pbt-track report -j 7609 -o experiment,state,log
+        pbt-track report --pbt --watch 10
     """
-    from pbt_tracker.report import needs_sync, render, report_rows
+    import shutil
+    import sys
 
-    with open_workdir(workdir, sync=False) as store:
-        if not no_sync and needs_sync(store):
-            sync_and_tell(store)
-        if pbt:
+    from pbt_tracker.report import render, report_rows
+
+    chosen = selection(run, experiments, states, launch, all_launches, job_ids=job_ids, all_attempts=all_attempts)
+    if columns:
+        from pbt_tracker.report_table import PBT
+
+        pbt = pbt or bool(set(columns) & set(PBT))
+
+    def draw() -> str:
+        if pbt:  # the workspaces' new iteration files are copied into the record first
             from pbt_tracker.tracker.history import copy_history
 
-            copy_history(store)
-        rows = report_rows(store, selection(run, experiments, states, launch, all_launches, all_attempts=all_attempts), pbt=pbt)
-        if output_format != "csv":
-            from pbt_tracker.keeper_report import keeper_lines, latest_by_experiment, with_keeper_key
+            with open_workdir(workdir, sync=False) as store:
+                copy_history(store)
+        with read_workdir(workdir, sync=not no_sync) as store:
+            rows = report_rows(store, chosen, pbt=pbt)
+            latest = None if output_format == "csv" else _keeper_decisions(store)
+        if output_format == "json":
+            import json
 
-            latest = latest_by_experiment(store)
-    if output_format == "json":
-        import json
+            from pbt_tracker.keeper_report import with_keeper_key
 
-        click.echo(json.dumps(with_keeper_key(json.loads(render(rows, "json")), latest), indent=2))
+            return json.dumps(with_keeper_key(json.loads(render(rows, "json")), latest), indent=2) + "\n"
+        if output_format != "table":
+            return render(rows, output_format, all_attempts)
+        from pbt_tracker.keeper_report import keeper_lines
+        from pbt_tracker.report_table import wants_colour
+
+        width = None if wide else max(80, shutil.get_terminal_size().columns)
+        table = render(rows, output_format, all_attempts, pbt, columns, width, wants_colour(sys.stdout))
+        return table + keeper_lines(rows, latest)
+
+    if watch is None:
+        click.echo(draw(), nl=False)
         return
-    click.echo(render(rows, output_format, all_attempts, pbt), nl=False)
-    if output_format == "table":
-        click.echo(keeper_lines(rows, latest), nl=False)
+    from pbt_tracker.report_watch import watch_loop
+
+    watch_loop(draw, watch, sys.stdout)
+
+
+def _keeper_decisions(store):  # type: ignore[no-untyped-def]
+    from pbt_tracker.keeper_report import latest_by_experiment
+
+    return latest_by_experiment(store)

@@ -61,11 +61,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return launcher_argparser(argv).parse_args(argv)
 
 
-def launch(args: argparse.Namespace | Mapping[str, Any]) -> int:
+def launch(args: argparse.Namespace | Mapping[str, Any], compact: bool = False, verbose: bool = False) -> int:
     """Check the options, load the run module they name, and hand both to the chosen backend.
 
     `args` is argparse's namespace or click's values: either goes through the
-    table of options once, before the run module is imported.
+    table of options once, before the run module is imported. `compact` is
+    `pbt-track submit`'s shorter output for Slurm; the launcher keeps the original's.
     """
     options = launch_options(vars(args) if isinstance(args, argparse.Namespace) else args)
     backend = _BACKENDS.get(type(options))
@@ -73,6 +74,8 @@ def launch(args: argparse.Namespace | Mapping[str, Any]) -> int:
         raise OptionError(f"--backend {options.recorded_options['backend']} is not available yet; "
                           "use --backend slurm or --backend processes")
     run_description = load_run_description(options.run_module or None, options.experiment_suffix)
+    if compact and isinstance(options, SlurmLaunchOptions):  # pbt-track submit's own output
+        return launch_slurm(run_description, options, compact=True, verbose=verbose)
     return backend(run_description, options)
 
 

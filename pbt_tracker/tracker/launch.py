@@ -20,6 +20,7 @@ import shlex
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -248,11 +249,14 @@ def checked_specs(run_description: RunDescription, train_dir: str) -> list[Exper
     return specs
 
 
-def submit_slurm_launch(plan: SlurmPlan, echo: Echo = quiet) -> LaunchResult:
+def submit_slurm_launch(plan: SlurmPlan, echo: Echo = quiet,
+                        progress: Callable[[int, int], None] | None = None) -> LaunchResult:
     """Record the plan, write its scripts, and sbatch them: one by one, or as arrays.
 
     A refused or failed sbatch is recorded with what it printed and the
-    launch goes on with the next experiment (or array).
+    launch goes on with the next experiment (or array). `progress(sent, total)` is
+    called before each sbatch and after the last; it may raise KeyboardInterrupt
+    to stop between two sbatch calls.
     """
     options = plan.options
     if not options.print_only:
@@ -264,7 +268,7 @@ def submit_slurm_launch(plan: SlurmPlan, echo: Echo = quiet) -> LaunchResult:
         if plan.arrays:
             jobs = _submit_arrays(store, plan, submissions, arrays, echo)
         else:
-            jobs = _submit_one_by_one(store, plan, submissions, echo)
+            jobs = _submit_one_by_one(store, plan, submissions, echo, progress or (lambda sent, total: None))
         write_scancel_script(store)
         return LaunchResult(launch_id, store.workdir, store.path, options.print_only, jobs)
     finally:
@@ -272,7 +276,8 @@ def submit_slurm_launch(plan: SlurmPlan, echo: Echo = quiet) -> LaunchResult:
 
 
 def _submit_one_by_one(
-    store: Store, plan: SlurmPlan, submissions: list[tuple[int, list[str]]], echo: Echo
+    store: Store, plan: SlurmPlan, submissions: list[tuple[int, list[str]]], echo: Echo,
+    progress: Callable[[int, int], None],
 ) -> list[SubmittedJob]:
     """Every script first, then the sbatch calls, as the original launcher does.
 
@@ -281,7 +286,7 @@ def _submit_one_by_one(
     options = plan.options
     answers = Answers(store, echo)
     try:
-        return _write_and_send(plan, submissions, answers, echo)
+        return _write_and_send(plan, submissions, answers, echo, progress)
     except StoreError as error:
         if options.print_only:
             raise
@@ -290,7 +295,8 @@ def _submit_one_by_one(
 
 
 def _write_and_send(
-    plan: SlurmPlan, submissions: list[tuple[int, list[str]]], answers: Answers, echo: Echo
+    plan: SlurmPlan, submissions: list[tuple[int, list[str]]], answers: Answers, echo: Echo,
+    progress: Callable[[int, int], None],
 ) -> list[SubmittedJob]:
     options = plan.options
     unwritten = {}
@@ -302,6 +308,7 @@ def _write_and_send(
     jobs = []
     try:
         for index, (job, (submission_id, argv)) in enumerate(zip(plan.jobs, submissions)):
+            progress(index, len(plan.jobs))
             echo(f"Executing {shlex.join(argv)}")
             if job.script_path in unwritten:
                 jobs.append(answers.failed(submission_id, job.spec.name, argv, unwritten[job.script_path]))
@@ -313,6 +320,7 @@ def _write_and_send(
             if options.pause_between > 0 and index + 1 < len(plan.jobs):
                 answers.flush()
                 time.sleep(options.pause_between)
+        progress(len(plan.jobs), len(plan.jobs))
     finally:
         answers.flush()
     return jobs

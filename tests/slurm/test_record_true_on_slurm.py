@@ -8,7 +8,6 @@ command, and the test says so.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import time

@@ -1,0 +1,77 @@
+"""Shell completion of states and of the names a workdir's record holds.
+
+A completion runs at every Tab, so it reads the database read-only with the
+standard library alone, and offers nothing rather than failing (or creating
+a database) when there is none.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import click
+from click.shell_completion import CompletionItem
+
+
+def _workdir(ctx: click.Context) -> Path:
+    root = ctx.find_root()
+    for context in (ctx, root):
+        value = context.params.get("workdir")
+        if value:
+            return Path(value)
+    return Path(os.environ.get("PBT_TRACK_WORKDIR") or ".")
+
+
+def _record_values(ctx: click.Context, what: str, prefix: str) -> list[str]:
+    from pbt_tracker.store import db_path
+    from pbt_tracker.store.details import distinct_values
+    from pbt_tracker.store.readonly import read_only_connection
+
+    path = db_path(_workdir(ctx))
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return []
+        connection = read_only_connection(path, timeout=1.0)
+        try:
+            return distinct_values(connection, what, prefix)
+        finally:
+            connection.close()
+    except (OSError, sqlite3.Error):
+        return []
+
+
+def _last_of_list(incomplete: str) -> tuple[str, str]:
+    """`a,b,c`: what stays before the last comma, and the part being typed."""
+    head, comma, last = incomplete.rpartition(",")
+    return head + comma, last
+
+
+def states(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    from pbt_tracker.states import KNOWN, SHORT
+
+    head, last = _last_of_list(incomplete)
+    names = sorted(KNOWN) + sorted(SHORT)
+    return [CompletionItem(head + name) for name in names if name.startswith(last.upper())]
+
+
+def experiments(ctx: click.Context, param: click.Parameter | None, incomplete: str) -> list[CompletionItem]:
+    return [CompletionItem(name) for name in _record_values(ctx, "experiments", incomplete)]
+
+
+def runs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    return [CompletionItem(name) for name in _record_values(ctx, "runs", incomplete)]
+
+
+def job_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    head, last = _last_of_list(incomplete)
+    return [CompletionItem(head + job) for job in _record_values(ctx, "job_ids", last)]
+
+
+def launches(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    return [CompletionItem(launch) for launch in _record_values(ctx, "launches", incomplete)]
+
+
+def experiments_or_jobs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    return job_ids(ctx, param, incomplete) + experiments(ctx, param, incomplete)

@@ -1,0 +1,63 @@
+"""Opening a workdir's database for reading only, so that a look at the record never changes it.
+
+`report`, `show`, `logs` and shell completion run often and by hand, often on
+a workdir another process is writing. Their connection refuses writes: no
+schema is created in an empty file, nothing is upgraded, no journal mode is
+set. A database at an older schema is left to `open_store`,
+which upgrades it, as every other command would.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from pbt_tracker import settings
+from pbt_tracker.errors import StoreError
+from pbt_tracker.store import schema
+from pbt_tracker.store.connection import Store, check_file, db_path, require_database, store_error
+
+
+def read_only_connection(path: Path, timeout: float) -> sqlite3.Connection:
+    """A connection that cannot write: SQLite refuses every write statement on it, and never creates the file.
+
+    It is opened read-write with `query_only` where it can be: a `mode=ro`
+    connection to a WAL database leaves an empty -wal file behind, which the
+    last read-write connection removes on closing. A file the user may not
+    write is opened `mode=ro`.
+    """
+    uri = path.absolute().as_uri()
+    try:
+        connection = sqlite3.connect(f"{uri}?mode=rw", uri=True, timeout=timeout)
+    except sqlite3.OperationalError:
+        connection = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout)
+    connection.isolation_level = None
+    connection.execute("PRAGMA query_only=ON")
+    return connection
+
+
+def open_store_read_only(workdir: str | os.PathLike[str]) -> Store | None:
+    """The workdir's database opened read-only; None when its schema is older and must be upgraded first."""
+    workdir = Path(workdir).absolute()
+    require_database(workdir)
+    path = db_path(workdir)
+    check_file(path)
+    if path.stat().st_size == 0:
+        raise StoreError(
+            f"{path} is empty, not a pbt-track database; pass the --workdir of a launch, or remove the empty file"
+        )
+    try:
+        connection = read_only_connection(path, settings.busy_timeout())
+        revision = schema.current_revision(connection)
+    except sqlite3.Error as error:
+        raise store_error(path, error) from None
+    if revision is None:
+        connection.close()
+        raise StoreError(
+            f"{path} holds no pbt-track record; pass the --workdir of a launch, or move the file aside"
+        )
+    if revision != schema.head():
+        connection.close()
+        return None
+    return Store(workdir, connection)
