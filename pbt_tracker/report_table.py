@@ -100,12 +100,14 @@ def _width(rows: Sequence[Any], layout: Layout) -> int:
 
 def fit(rows: Sequence[Any], columns: Sequence[str], width: int) -> Layout:
     """The first layout that fits: log file name only, run dropped when there is one run, log dropped,
-    node, elapsed and attempt dropped, experiment names cut; whatever is left if nothing fits."""
+    hyperparameters dropped (`show` has them), node, elapsed and attempt dropped, experiment names cut;
+    whatever is left if nothing fits."""
     layout = Layout(tuple(columns))
     steps = [
         lambda l: Layout(l.columns, True, l.experiment_width),
         lambda l: _without(l, "run") if len({row.run for row in rows}) <= 1 else l,
         lambda l: _without(l, "log"),
+        lambda l: _without(l, "params"),
         lambda l: _without(l, "node"),
         lambda l: _without(l, "elapsed"),
         lambda l: _without(l, "attempt") if all(row.attempt == 1 for row in rows) else l,

@@ -18,10 +18,15 @@ from tests.conftest import file_digest, query
 
 PBT = "tests.fixtures.pbt_echo"
 
-# Answers every job it is asked about as RUNNING, and counts its calls.
+# Answers every job it is asked about (or, listing a user's jobs, the three of the fixture) as RUNNING,
+# and counts its calls.
 SQUEUE_ALL_RUNNING = """#!/bin/sh
 echo x >> "$(dirname "$0")/squeue-calls"
-for arg; do case "$arg" in --jobs=*) ids="${arg#--jobs=}";; esac; done
+for arg; do case "$arg" in --jobs=*) ids="${arg#--jobs=}";; --user=*) user=1;; esac; done
+if [ -n "$user" ]; then
+    for id in 7764 7765 7766; do echo "$id|RUNNING|0|node1|N/A|N/A|N/A|||None||"; done
+    exit 0
+fi
 IFS=,
 for id in $ids; do echo "$id|RUNNING|0|node1|N/A|N/A|N/A|None||"; done
 """

@@ -169,8 +169,9 @@ def test_read_commands_leave_an_empty_database_as_it_was(in_repo: Path, tmp_path
     (tmp_path / "pbt_tracker.db").write_bytes(b"")
     for argv in (["report"], ["report", "--no-sync"], ["show", "x"], ["logs", "x"]):
         code, _, err = invoke(*argv, "--workdir", str(tmp_path))
-        assert (code, err) == (1, f"Error: {tmp_path}/pbt_tracker.db is empty, not a pbt-track database; "
-                                  "pass the --workdir of a launch, or remove the empty file\n")
+        assert (code, err) == (1, f"Error: {tmp_path}/pbt_tracker.db is empty (0 bytes), and pbt-track never leaves "
+                                  "an empty database: it was cut short or replaced; restore it from a backup, or "
+                                  "remove it to start a new record\n")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["pbt_tracker.db"]
     assert (tmp_path / "pbt_tracker.db").read_bytes() == b""
 

@@ -90,8 +90,8 @@ def test_report_pbt_shows_the_current_life_best_copies_and_params(launched: tupl
 
     for path in (workspace / "000").glob("*.yaml"):  # IsaacGymEnvs' clean-up: the record keeps the history
         path.unlink()
-    table = CliRunner().invoke(cli, ["report", "--workdir", str(work), "--pbt", "--no-sync"]).output.splitlines()
-    assert table[0].split()[8:] == ["policy", "iteration", "objective", "best", "params", "log"]
+    table = CliRunner().invoke(cli, ["report", "--workdir", str(work), "--pbt", "--no-sync", "--wide"]).output.splitlines()
+    assert table[0].split()[8:] == ["policy", "iteration", "objective", "best", "params", "log", "reason"]
     assert table[2].split()[8:14] == ["0", "2", "12", "99", "gamma=0.99", "learning_rate=0.0001235"]
 
 

@@ -17,6 +17,7 @@ from pbt_tracker import settings
 from pbt_tracker.errors import StoreError
 from pbt_tracker.store import schema
 from pbt_tracker.store.connection import Store, check_file, db_path, require_database, store_error
+from pbt_tracker.store.soundness import check_quickly
 
 
 def read_only_connection(path: Path, timeout: float) -> sqlite3.Connection:
@@ -43,15 +44,16 @@ def open_store_read_only(workdir: str | os.PathLike[str]) -> Store | None:
     require_database(workdir)
     path = db_path(workdir)
     check_file(path)
-    if path.stat().st_size == 0:
-        raise StoreError(
-            f"{path} is empty, not a pbt-track database; pass the --workdir of a launch, or remove the empty file"
-        )
     try:
         connection = read_only_connection(path, settings.busy_timeout())
         revision = schema.current_revision(connection)
+        if revision == schema.head():
+            check_quickly(connection, path)
     except sqlite3.Error as error:
         raise store_error(path, error) from None
+    except StoreError:
+        connection.close()
+        raise
     if revision is None:
         connection.close()
         raise StoreError(
