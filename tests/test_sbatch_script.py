@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-
+from pbt_tracker.errors import RunDescriptionError, TemplateError
 from pbt_tracker.sbatch_script import (
     SBATCH_TEMPLATE_DEFAULT,
     SlurmResources,
