@@ -334,8 +334,6 @@ CASES = [
          fakes={"squeue": "exec sleep 30",
                 "scontrol": 'echo "slurm_load_jobs error: Unable to contact slurm controller" >&2; exit 1',
                 "sacct": "exit 1"}),
-    case("report-squeue-and-scontrol-fail", "report", "--workdir", "{W}", says="--no-sync", start="submitted",
-         fakes={"squeue": "exit 1", "scontrol": "exit 1", "sacct": "exit 1"}),
 ]
 
 

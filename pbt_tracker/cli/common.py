@@ -70,8 +70,12 @@ def selection(run: str | None, experiments: tuple[str, ...], states: tuple[str, 
 
 
 @contextmanager
-def open_workdir(workdir: str, sync: bool = True) -> Iterator[Store]:
-    """Open a workdir's existing record, bring it up to date, and turn pbt-track's errors into click's."""
+def open_workdir(workdir: str, sync: bool = True, unreachable_ok: bool = False) -> Iterator[Store]:
+    """Open a workdir's existing record, bring it up to date, and turn pbt-track's errors into click's.
+
+    With `unreachable_ok` (a report), a scheduler that does not answer leaves
+    the record as it is, with a note saying how old its states are.
+    """
     from pbt_tracker.errors import PbtTrackError
     from pbt_tracker.store import open_store
 
@@ -79,7 +83,7 @@ def open_workdir(workdir: str, sync: bool = True) -> Iterator[Store]:
         store = open_store(workdir, create=False)
         try:
             if sync:
-                sync_and_tell(store)
+                sync_and_tell(store, unreachable_ok)
             yield store
         finally:
             store.close()
@@ -88,7 +92,7 @@ def open_workdir(workdir: str, sync: bool = True) -> Iterator[Store]:
 
 
 @contextmanager
-def read_workdir(workdir: str, sync: bool = True) -> Iterator[Store]:
+def read_workdir(workdir: str, sync: bool = True, unreachable_ok: bool = False) -> Iterator[Store]:
     """Open a record to read it: read-only unless a sync is asked for and could change something."""
     from pbt_tracker.errors import PbtTrackError
     from pbt_tracker.store import queries
@@ -105,7 +109,7 @@ def read_workdir(workdir: str, sync: bool = True) -> Iterator[Store]:
     except PbtTrackError as error:
         raise click.ClickException(str(error)) from None
     if store is None:
-        with open_workdir(workdir, sync=sync) as store:
+        with open_workdir(workdir, sync=sync, unreachable_ok=unreachable_ok) as store:
             yield store
         return
     try:
@@ -116,10 +120,22 @@ def read_workdir(workdir: str, sync: bool = True) -> Iterator[Store]:
         store.close()
 
 
-def sync_and_tell(store: Store):  # type: ignore[no-untyped-def]
+def sync_and_tell(store: Store, unreachable_ok: bool = False):  # type: ignore[no-untyped-def]
+    from pbt_tracker.errors import SchedulerError
     from pbt_tracker.tracker.sync import sync_workdir
 
-    result = sync_workdir(store)
+    try:
+        result = sync_workdir(store)
+    except SchedulerError as error:
+        if not unreachable_ok:
+            raise
+        from pbt_tracker.store import queries
+
+        with store.read() as connection:
+            when = queries.last_answer(connection, "slurm")
+        since = f"the last sync Slurm answered, at {when[:19].replace(' ', 'T')}Z" if when else "launch (Slurm never answered a sync)"
+        click.echo(f"Note: Slurm did not answer, so the states below are as of {since}: {error}", err=True)
+        return None
     for note in result.notes:
         click.echo(f"Note: {note}", err=True)
     return result

@@ -87,7 +87,7 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
 
             with open_workdir(workdir, sync=False) as store:
                 copy_history(store)
-        with read_workdir(workdir, sync=not no_sync) as store:
+        with read_workdir(workdir, sync=not no_sync, unreachable_ok=True) as store:
             rows = report_rows(store, chosen, pbt=pbt)
             latest = None if output_format == "csv" else _keeper_decisions(store)
         if output_format == "json":

@@ -305,3 +305,9 @@ def launch_experiment_names(connection: sqlite3.Connection, launch_id: int) -> l
     return [name for (name,) in connection.execute(
         "SELECT name FROM experiments WHERE launch_id = ? ORDER BY position", (launch_id,)
     )]
+
+
+def last_answer(connection: sqlite3.Connection, backend: str) -> str | None:
+    """When the scheduler last answered a sync (UTC text), or None if it never did."""
+    row = connection.execute("SELECT answered_at FROM sync_runs WHERE backend = ?", (backend,)).fetchone()
+    return row[0] if row else None

@@ -127,3 +127,12 @@ def forget_launch(connection: sqlite3.Connection, launch_id: int, now: datetime)
 def delete_launch(connection: sqlite3.Connection, launch_id: int) -> None:
     """A launch and, by the schema's cascades, its experiments, scripts, submissions, arrays and their history."""
     connection.execute("DELETE FROM launches WHERE id = ?", (launch_id,))
+
+
+def note_answer(connection: sqlite3.Connection, backend: str, now: datetime) -> None:
+    """The scheduler answered a sync: the states on record are as of now."""
+    connection.execute(
+        "INSERT INTO sync_runs (backend, answered_at) VALUES (?, ?) "
+        "ON CONFLICT (backend) DO UPDATE SET answered_at = excluded.answered_at",
+        (backend, sql_time(now)),
+    )

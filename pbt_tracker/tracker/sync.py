@@ -78,6 +78,9 @@ def sync_workdir(store: Store) -> SyncResult:
     result.asked += asked
     result.changed += changed
     result.notes += notes
+    from pbt_tracker.tracker.history import copy_history
+
+    copy_history(store)  # PBT iteration files and replacement events, before IsaacGymEnvs cleans them up
     return result
 
 
@@ -92,6 +95,8 @@ def sync_slurm(store: Store) -> SyncResult:
     if not unanswered and not tracked:
         return result
     listing = _list_jobs(users, result)
+    with store.write() as connection:
+        writes.note_answer(connection, "slurm", utcnow())
     if listing.empty:
         result.notes.append(EMPTY_NOTE)
     changed = result.changed
