@@ -16,7 +16,7 @@ from tests.slurm.test_tracking_on_slurm import PBT_TRACK, pbt_track, report, wai
 def array_launch(tmp_path: Path, work: Path, run: str, *extra: str) -> subprocess.CompletedProcess[str]:
     return pbt_track("submit", "--run", run, "--backend", "slurm", "--slurm_workdir", str(work), "--slurm-array",
                      "--slurm_cpus_per_gpu", "1", "--pause_between", "0", "--train_dir", str(tmp_path / "train"),
-                     *extra, workdir=work)
+                     "-v", *extra, workdir=work)
 
 
 def cancel_everything(work: Path) -> None:
@@ -37,7 +37,8 @@ def test_a_run_goes_out_as_one_array_whose_tasks_keep_their_own_id_log_and_cance
             f"Executing {' '.join(json.loads(argv))}"
         ]
         assert "--array=0-3" in json.loads(argv) and task_count == 4
-        assert f"\t scancel {array_job} " in done.stdout
+        assert f"Submitted 4 of 4 experiment(s): jobs {array_job}_[0-3]" in done.stdout
+        assert f"Cancel them all: {work / 'scancel.sh'}" in done.stdout
         ids = dict(query(db, "SELECT e.name, s.job_id FROM submissions s JOIN experiments e ON e.id = s.experiment_id"))
         assert ids == {"00_mixed_out_ok": f"{array_job}_0", "01_mixed_out_flaky": f"{array_job}_1",
                        "02_mixed_out_long": f"{array_job}_2", "03_mixed_out_long": f"{array_job}_3"}

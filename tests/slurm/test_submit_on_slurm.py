@@ -62,7 +62,7 @@ def test_pbt_track_submit_with_the_default_template_runs_each_command(tmp_path: 
                "--slurm-cpus-per-gpu", "1", "--pause-between", "0", "--train-dir", str(tmp_path / "t"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"Recorded in {work / 'pbt_tracker.db'} (launch 1)" in done.stdout
-    assert f"Monitor log files using\n\n\t tail -f {work}/*.out" in done.stdout
+    assert f"Follow a log: pbt-track logs 00_echo_pbt -f --workdir {work}" in done.stdout
     for name, state, job_id, log_pattern in recorded_jobs(work):
         assert state == "SUBMITTED"
         assert wait_for_state(job_id, {"COMPLETED", "FAILED"})["JobState"] == "COMPLETED"
