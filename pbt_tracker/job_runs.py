@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from pbt_tracker.slurm import JobObservation
+from pbt_tracker.slurm_output import JobObservation
 
 # The shape of the tags sbatch_script puts in a job's comment: pbt-track:<launch uuid>:<submission id or arrayN>.
 _TAG_RE = re.compile(r"pbt-track:[A-Za-z0-9]+:[A-Za-z0-9]+")

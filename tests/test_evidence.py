@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from pbt_tracker import states
-from pbt_tracker.slurm import JobObservation
+from pbt_tracker.slurm_output import JobObservation
 from pbt_tracker.tracker.evidence import Tracked, choose, next_state, uncertain_outcome
 
 NOW = datetime(2026, 11, 29, 12, 0, 0)

@@ -11,15 +11,13 @@ from datetime import datetime
 
 import pytest
 
-from pbt_tracker.slurm import (
-    DEFAULT_MAX_ARRAY_SIZE,
+from pbt_tracker.slurm import DEFAULT_MAX_ARRAY_SIZE, max_array_size, parse_max_array_size
+from pbt_tracker.slurm_output import (
     JobObservation,
     _exit_pair,
     _wait_status,
     array_task_ids,
-    max_array_size,
     normalize_state,
-    parse_max_array_size,
     parse_sacct,
     parse_scontrol_jobs,
     parse_slurm_time,

@@ -14,7 +14,8 @@ from pbt_tracker.sbatch_script import (
     with_tag,
     without_tag,
 )
-from pbt_tracker.slurm import parse_tagged_jobs
+from pbt_tracker.slurm_output import SQUEUE_USER_FIELDS, parse_squeue
+from pbt_tracker.tracker.sync import Listing
 
 TAG = "pbt-track:abc123:7"
 SCRIPT = Path("/w/sbatch_00_x.sh")
@@ -67,14 +68,13 @@ def test_a_resubmitted_array_keeps_the_users_comment() -> None:
 
 
 def test_sync_finds_a_tag_inside_a_longer_comment() -> None:
-    text = (
-        "41|pbt-track:abc123:7 two words|\n"
-        "42|mine pbt-track:abc123:8|\n"
-        "43_0|pbt-track:abc123:array2 mine|\n"
-        "44|someone else's job|\n"
-        "45|pbt-track:abc123:9|\n"
+    text = "".join(
+        f"{job_id}|PENDING|0||N/A|N/A|N/A|/w/s.sh|/w/s.sh-%j.out|Priority|{comment}|\n"
+        for job_id, comment in (("41", "pbt-track:abc123:7 two words"), ("42", "mine pbt-track:abc123:8"),
+                                ("43_0", "pbt-track:abc123:array2 mine"), ("44", "someone else's job"),
+                                ("45", "pbt-track:abc123:9"))
     )
-    assert parse_tagged_jobs(text, "pbt-track:") == {
+    assert Listing(parse_squeue(text, None, SQUEUE_USER_FIELDS), complete=True).tagged() == {
         "pbt-track:abc123:7": ["41"],
         "pbt-track:abc123:8": ["42"],
         "pbt-track:abc123:array2": ["43_0"],

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pbt_tracker import states
-from pbt_tracker.slurm import JobObservation
+from pbt_tracker.slurm_output import JobObservation
 
 # Two empty answers closer together than this may be one passing fault.
 CONFIRM_GAP = timedelta(seconds=20)

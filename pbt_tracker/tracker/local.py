@@ -11,11 +11,8 @@ is known even if the runner was killed meanwhile.
 from __future__ import annotations
 
 import os
-import signal
-import time
 from collections import deque
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +21,7 @@ from typing import Any
 from pbt_tracker import processes, states
 from pbt_tracker.files import make_dirs
 from pbt_tracker.launch_options import ProcessesLaunchOptions
+from pbt_tracker.process_wait import Interrupts
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.store import Store, open_store, queries, utcnow, writes
@@ -166,14 +164,15 @@ class Runner:
         started but unrecorded, or ended but still RUNNING on record.
         """
         make_dirs(self.store.workdir / EXIT_DIR)
-        with _interrupts_as_flag() as interrupted:
+        with Interrupts() as interrupted:
             while (self.pending or self.running) and not interrupted:
                 while self.pending and self._has_room() and not interrupted:
                     self._start(self.pending.popleft())
                     if self.pending and self._has_room() and self.pause_between > 0:
-                        _sleep_unless(interrupted, self.pause_between)
+                        interrupted.wait([], self.pause_between)
                 self._reap()
-                _sleep_unless(interrupted, 0.1)
+                if self.running and not (self.pending and self._has_room()):
+                    interrupted.wait([process.pid for _job, process, _gpu in self.running.values()])
             if interrupted:
                 self._stop_all()
                 return self.outcomes, True
@@ -280,40 +279,6 @@ def record_end(connection, submission: Mapping[str, Any], state: str, code: int 
     if submission["started_at"] is not None and submission["ended_at"] is None:
         values["ended_at"] = now
     writes.change_state(connection, submission["id"], submission["state"], state, now, detail, **values)
-
-
-class _Flag:
-    def __init__(self) -> None:
-        self.raised = False
-
-    def __bool__(self) -> bool:
-        return self.raised
-
-
-@contextmanager
-def _interrupts_as_flag() -> Iterator[_Flag]:
-    """Ctrl-C and SIGTERM raise the flag instead of an exception, for the runner to act on when safe."""
-    flag = _Flag()
-
-    def raise_flag(_signum: int, _frame: object) -> None:
-        flag.raised = True
-
-    try:
-        previous = {signum: signal.signal(signum, raise_flag) for signum in (signal.SIGINT, signal.SIGTERM)}
-    except ValueError:  # not the main thread: signals stay as they are
-        yield flag
-        return
-    try:
-        yield flag
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
-def _sleep_unless(flag: _Flag, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not flag and time.monotonic() < deadline:
-        time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
 
 
 def sync_processes(store: Store) -> tuple[int, int, list[str]]:

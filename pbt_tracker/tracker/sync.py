@@ -16,7 +16,7 @@ from datetime import timedelta
 from pbt_tracker import slurm, states
 from pbt_tracker.errors import AccountingUnavailable, SchedulerError
 from pbt_tracker.job_runs import is_same_job, newest_run, tags_in
-from pbt_tracker.slurm import JobObservation
+from pbt_tracker.slurm_output import JobObservation
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store.connection import parse_time
 from pbt_tracker.tracker import chains, evidence

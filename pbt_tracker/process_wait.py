@@ -1,0 +1,77 @@
+"""Waiting for local processes without polling: on their pidfds, and on a pipe the signal handlers write to.
+
+The runner keeps a few experiments going and must notice at once when one
+ends, or when Ctrl-C or SIGTERM asks it to stop; `select` over pidfds and a
+wakeup pipe sleeps until one of them happens, however long that takes.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+from types import FrameType, TracebackType
+
+
+class Interrupts:
+    """Ctrl-C and SIGTERM raise a flag instead of an exception, for the runner to act on when it is safe.
+
+    An interrupt in the middle of starting or reaping an experiment would
+    leave it started but unrecorded, or ended but still RUNNING on record.
+    """
+
+    def __init__(self) -> None:
+        self.raised = False
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+        self._previous: dict[int, object] = {}
+        self._previous_wakeup: int | None = None
+
+    def __bool__(self) -> bool:
+        return self.raised
+
+    def __enter__(self) -> Interrupts:
+        try:
+            self._previous = {signum: signal.signal(signum, self._raise) for signum in (signal.SIGINT, signal.SIGTERM)}
+            self._previous_wakeup = signal.set_wakeup_fd(self._write)
+        except ValueError:  # not the main thread: signals stay as they are
+            self._previous = {}
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+        if self._previous:
+            signal.set_wakeup_fd(self._previous_wakeup if self._previous_wakeup is not None else -1)
+            for signum, handler in self._previous.items():
+                signal.signal(signum, handler)  # type: ignore[arg-type]
+        os.close(self._read)
+        os.close(self._write)
+
+    def _raise(self, _signum: int, _frame: FrameType | None) -> None:
+        self.raised = True
+
+    def wait(self, pids: list[int], seconds: float | None = None) -> None:
+        """Until one of `pids` has ended, an interrupt came, or `seconds` passed (None: no limit)."""
+        if self.raised:
+            return
+        fds = []
+        try:
+            for pid in pids:
+                try:
+                    fds.append(os.pidfd_open(pid))
+                except ProcessLookupError:
+                    return  # already gone and reaped: nothing to wait for
+            if not fds and seconds is None:
+                return
+            select.select([*fds, self._read], [], [], seconds)
+        finally:
+            for fd in fds:
+                os.close(fd)
+            self._drain()
+
+    def _drain(self) -> None:
+        try:
+            while os.read(self._read, 512):
+                pass
+        except BlockingIOError:
+            pass

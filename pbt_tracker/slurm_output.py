@@ -1,0 +1,215 @@
+"""What Slurm's commands print, read into observations: pure functions, tested on literal output.
+
+squeue, sacct and scontrol each describe a job in their own format; these
+turn every one of them into the same `JobObservation`, so that the sync's
+rules need not know which command spoke.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+
+from pbt_tracker import states
+
+SQUEUE_FIELDS = (
+    "JobArrayID", "State", "exit_code", "NodeList", "StartTime", "EndTime", "SubmitTime", "Reason", "Comment",
+)
+# Listing all of a user's jobs adds Command (the script a job runs) and STDOUT (its --output pattern): by them
+# sync tells a job that a tracked job submitted itself. Comment stays last: it may hold the separator.
+SQUEUE_USER_FIELDS = (*SQUEUE_FIELDS[:7], "Command", "STDOUT", *SQUEUE_FIELDS[7:])
+SACCT_FIELDS = ("JobID", "State", "ExitCode", "NodeList", "Start", "End", "Submit", "Reason", "Comment")
+# Lines of the earlier, shorter formats (without Reason and Comment) are still read.
+_SQUEUE_REQUIRED = 7
+_SACCT_REQUIRED = 7
+_NO_VALUE = {"", "N/A", "NONE", "None", "Unknown", "(null)", "None assigned"}
+
+
+@dataclass(frozen=True)
+class JobObservation:
+    """What Slurm said about one job at one moment. Times are naive UTC.
+
+    `exit_code` and `exit_signal` are the two halves of Slurm's `N:S`: a job
+    killed by SIGKILL is FAILED with exit code 0 and signal 9. `reason` is
+    why a waiting job waits (`Resources`, `JobHeldUser`, ...), kept only for
+    waiting states. `comment` is the job's Slurm comment, where pbt-track's
+    tag is; sacct has it only where the cluster stores job comments.
+    """
+
+    job_id: str
+    state: str
+    exit_code: int | None = None
+    exit_signal: int | None = None
+    node: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    submitted_at: datetime | None = None
+    source: str = ""
+    reason: str | None = None
+    comment: str | None = None
+    command: str | None = None  # squeue's Command: the path of the batch script
+    stdout: str | None = None  # squeue's STDOUT: the job's --output pattern
+
+
+def _observed(
+    job_id: str, state: str, exit_code: int | None, exit_signal: int | None, node: str | None,
+    start: str, end: str, submit: str, source: str, reason: str = "", comment: str = "",
+) -> JobObservation:
+    """For a job still waiting, squeue's and scontrol's start and end times are the scheduler's guesses: drop them.
+
+    sacct is left alone: it prints real times, and sometimes PENDING for a job that has started.
+    """
+    waiting = state in states.WAITING
+    return JobObservation(
+        job_id, state, exit_code, exit_signal, None if waiting else node,
+        None if waiting else parse_slurm_time(start), None if waiting else parse_slurm_time(end),
+        parse_slurm_time(submit), source, _optional(reason) if waiting else None, _optional(comment),
+    )
+
+
+def normalize_state(text: str) -> str:
+    """`CANCELLED by 1234` and sacct's truncation mark `+` both mean the bare state."""
+    return text.strip().split(" ", 1)[0].rstrip("+").upper()
+
+
+def parse_slurm_time(text: str) -> datetime | None:
+    """Slurm prints the controller's local time without a zone; the login node is assumed to share it."""
+    text = text.strip()
+    if text in _NO_VALUE:
+        return None
+    if len(text) != 19 or text[10] != "T":  # Slurm's one form: 2026-11-24T17:26:06
+        return None
+    try:
+        local = datetime.fromisoformat(text)  # strptime is ten times slower, felt over thousands of jobs
+    except ValueError:
+        return None
+    return local.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _optional(text: str) -> str | None:
+    text = text.strip()
+    return None if text in _NO_VALUE else text
+
+
+def _exit_pair(text: str) -> tuple[int | None, int | None]:
+    """sacct and scontrol print `exit:signal`; signal 0 is no signal."""
+    code, _, exit_signal = text.strip().partition(":")
+    try:
+        return int(code), (int(exit_signal) or None) if exit_signal else None
+    except ValueError:
+        return None, None
+
+
+def _wait_status(text: str) -> tuple[int | None, int | None]:
+    """squeue's exit_code is the raw wait status: 768 is exit 3, 15 is signal 15."""
+    try:
+        status = int(text.strip())
+    except ValueError:
+        return None, None
+    return (status >> 8) & 0xFF, (status & 0x7F) or None
+
+
+def squeue_argv(job_ids: Iterable[str], user: str | None = None) -> list[str]:
+    """Ask about the given jobs, or (with `user`) list all of that user's jobs."""
+    fields = ",".join(f"{name}:|" for name in (SQUEUE_USER_FIELDS if user else SQUEUE_FIELDS))
+    selection = f"--user={user}" if user else "--jobs=" + ",".join(job_ids)
+    return ["squeue", "--noheader", "--array", "--states=all", selection, "--Format=" + fields]
+
+
+# squeue filters a --jobs list slowly (0.7 s for 1,000 ids here); listing a user's jobs is cheaper past this.
+SQUEUE_JOBS_LIMIT = 100
+
+
+def parse_squeue(
+    text: str, wanted: set[str] | None = None, fields: tuple[str, ...] = SQUEUE_FIELDS
+) -> dict[str, JobObservation]:
+    """Observations by job id; with `wanted`, only those jobs (the rest is not even parsed)."""
+    jobs = {}
+    with_command = "Command" in fields
+    for line in text.splitlines():
+        line = line[:-1] if line.endswith("|") else line  # --Format's separator follows every field
+        parts = line.split("|", len(fields) - 1)
+        if len(parts) < _SQUEUE_REQUIRED or not parts[0].strip():
+            continue
+        if wanted is not None and parts[0].strip() not in wanted:
+            continue
+        values = [part.strip() for part in [*parts, *([""] * len(fields))][: len(fields)]]
+        if not with_command:
+            values[7:7] = ["", ""]
+        job_id, state, status, node, start, end, submit, command, stdout, reason, comment = values
+        exit_code, exit_signal = _wait_status(status)
+        jobs[job_id] = replace(
+            _observed(job_id, normalize_state(state), exit_code, exit_signal, _optional(node), start, end, submit,
+                      "squeue", reason, comment),
+            command=_optional(command), stdout=_optional(stdout),
+        )
+    return jobs
+
+
+def sacct_argv(job_ids: Iterable[str]) -> list[str]:
+    return [
+        "sacct", "--parsable2", "--noheader", "--allocations", "--duplicates",
+        "--jobs=" + ",".join(job_ids), "--format=" + ",".join(SACCT_FIELDS),
+    ]
+
+
+def parse_sacct(text: str) -> dict[str, list[JobObservation]]:
+    """Every row per job id: with --duplicates an old job that had the same id is listed too."""
+    jobs: dict[str, list[JobObservation]] = {}
+    for line in text.splitlines():
+        parts = line.split("|", len(SACCT_FIELDS) - 1)
+        if len(parts) < _SACCT_REQUIRED:
+            continue
+        job_id, state, exit_pair, node, start, end, submit, reason, comment = (
+            part.strip() for part in [*parts, "", ""][: len(SACCT_FIELDS)]
+        )
+        if not job_id or "." in job_id:  # steps: 123.batch, 123.extern, 123.0
+            continue
+        exit_code, exit_signal = _exit_pair(exit_pair)
+        state = normalize_state(state)
+        jobs.setdefault(job_id, []).append(
+            JobObservation(
+                job_id, state, exit_code, exit_signal, _optional(node),
+                parse_slurm_time(start), parse_slurm_time(end), parse_slurm_time(submit), "sacct",
+                _optional(reason) if state in states.WAITING else None, _optional(comment),
+            )
+        )
+    return jobs
+
+
+def parse_scontrol_jobs(text: str) -> dict[str, JobObservation]:
+    """`scontrol show job -o`: one job per line of `Key=Value` pairs."""
+    jobs = {}
+    for line in text.splitlines():
+        fields = dict(item.split("=", 1) for item in line.split() if "=" in item)
+        job_id = fields.get("JobId")
+        if not job_id:
+            continue
+        job_ids = [job_id]
+        if fields.get("ArrayJobId") and fields.get("ArrayTaskId"):
+            job_ids = [f"{fields['ArrayJobId']}_{task}" for task in array_task_ids(fields["ArrayTaskId"])]
+        exit_code, exit_signal = _exit_pair(fields.get("ExitCode", ""))
+        for job_id in job_ids:
+            jobs[job_id] = _observed(
+                job_id, normalize_state(fields.get("JobState", "")), exit_code, exit_signal,
+                _optional(fields.get("NodeList", "")), fields.get("StartTime", ""), fields.get("EndTime", ""),
+                fields.get("SubmitTime", ""), "scontrol", fields.get("Reason", ""), fields.get("Comment", ""),
+            )
+    return jobs
+
+
+def array_task_ids(text: str) -> list[int]:
+    """Task ids from Slurm's array notation: `7`, `0-4%2`, `1,3,5-9:2` (the pending tasks of one record)."""
+    ids: list[int] = []
+    for part in text.split("%", 1)[0].split(","):
+        bounds, _, step = part.partition(":")
+        first, _, last = bounds.partition("-")
+        try:
+            ids += range(int(first), int(last or first) + 1, int(step or 1))
+        except ValueError:
+            continue
+    return ids
+
+
+# Slurm's default: task ids 0..1000.
