@@ -12,7 +12,7 @@ from pbt_tracker.backends.processes_backend import ProcessesBackend
 from pbt_tracker.backends.slurm_backend import SlurmBackend
 from pbt_tracker.errors import StoreError
 
-__all__ = ["COMMAND", "LOCAL", "SCRIPT", "Backend", "all_backends", "get", "unfollowed"]
+__all__ = ["COMMAND", "LOCAL", "SCRIPT", "Backend", "all_backends", "get", "report_notes", "unfollowed"]
 
 _REGISTERED: dict[str, Backend] = {
     backend.name: backend for backend in (SlurmBackend(), ProcessesBackend(), NgcBackend())
@@ -36,3 +36,9 @@ def all_backends() -> list[Backend]:
 def unfollowed() -> tuple[str, ...]:
     """Names of the backends whose jobs pbt-track does not follow after submission."""
     return tuple(name for name, backend in _REGISTERED.items() if not backend.follows_jobs)
+
+
+def report_notes(names: list[str]) -> str:
+    """The lines a report adds under its table for the backends of its rows, each once."""
+    notes = dict.fromkeys(get(name).report_note for name in names)
+    return "".join(f"{note}\n" for note in notes if note)

@@ -36,3 +36,6 @@ class Backend(Protocol):
 
     def resend(self, store: Store, jobs: list[tuple[int, str, list[str]]], echo: Echo) -> list[SubmittedJob]:
         """COMMAND resubmission: run each recorded (submission id, experiment, argv) and record its answer."""
+
+    def check_available(self) -> None:
+        """Before a resubmission is recorded: refuse in one line when its submission program is missing."""

@@ -39,3 +39,8 @@ class NgcBackend:
         from pbt_tracker.tracker.ngc import send_commands
 
         return send_commands(store, jobs, echo, pause_between=0.0)
+
+    def check_available(self) -> None:
+        from pbt_tracker.tracker.ngc import require_ngc
+
+        require_ngc()

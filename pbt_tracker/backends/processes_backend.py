@@ -31,3 +31,6 @@ class ProcessesBackend:
 
     def resend(self, store: Store, jobs: list[tuple[int, str, list[str]]], echo: Echo) -> list[SubmittedJob]:
         raise NotImplementedError("local attempts are run again by the runner")
+
+    def check_available(self) -> None:
+        """Local processes need nothing but this Python."""

@@ -36,3 +36,8 @@ class SlurmBackend:
 
     def resend(self, store: Store, jobs: list[tuple[int, str, list[str]]], echo: Echo) -> list[SubmittedJob]:
         raise NotImplementedError("Slurm attempts are resubmitted from their scripts")
+
+    def check_available(self) -> None:
+        from pbt_tracker import slurm
+
+        slurm.require_command("sbatch")

@@ -10,6 +10,7 @@ only. pbt-track follows an NGC job no further than that answer.
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 import time
@@ -189,3 +190,19 @@ def _record_launch(store: Store, plan: NgcPlan) -> tuple[int, list[int]]:
             writes.add_state_change(connection, submission_id, first_state, now, None)
             submission_ids.append(submission_id)
     return launch_id, submission_ids
+
+
+def record_next_attempt(connection, row, attempt: int, me: processes.ProcessId) -> tuple[int, str, list[str]]:  # type: ignore[no-untyped-def]
+    """A failed NGC submission's next attempt, its recorded command as it was, in SUBMITTING.
+
+    Written inside resubmit-failed's transaction, as every next attempt is.
+    """
+    argv = json.loads(row["argv"])
+    now = utcnow()
+    submission_id = writes.insert(connection, "submissions", {
+        "experiment_id": row["experiment_id"], "attempt": attempt, "argv": argv, "state": states.SUBMITTING,
+        "intended_at": now, "updated_at": now, "host": me.host, "runner_pid": me.pid, "runner_start": me.start,
+        "origin": "resubmit", "parent_submission_id": row["id"],
+    })
+    writes.add_state_change(connection, submission_id, states.SUBMITTING, now, "resubmit")
+    return submission_id, row["name"], argv
