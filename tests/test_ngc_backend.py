@@ -84,7 +84,7 @@ def shown(policy: int, train_dir: Path) -> list[str]:
     return [f"Job name: 0{policy}_ant", f"Executing {shlex.join(command(policy, train_dir))}"]
 
 
-def head(tmp_path: Path) -> list[str]:
+def head() -> list[str]:
     return ["Starting processes with base cmds: ['python train.py task=Ant']",
             'NGC template: ngc batch run --instance dgxa100.80g.1.norm --name "{{ name }}" '
             '--commandline "{{ experiment_cmd }}"',
@@ -99,7 +99,7 @@ def test_print_only_records_each_command_as_print_only_and_runs_none(ngc: Path, 
     result = submit(tmp_path, "--ngc_print_only")
     t = tmp_path / "t"
     assert (result.exit_code, result.output.splitlines()) == (0, [
-        *head(tmp_path), *shown(0, t), *shown(1, t), *shown(2, t),
+        *head(), *shown(0, t), *shown(1, t), *shown(2, t),
         "Print only: 3 ngc commands shown, nothing run.", f"Recorded in {db(tmp_path)} (launch 1)", "Done!"])
     assert calls(ngc) == []
     assert query(db(tmp_path), "SELECT backend, print_only, template_text FROM launches") == [("ngc", 1, TEMPLATE)]
@@ -111,7 +111,7 @@ def test_each_command_is_on_record_before_it_runs_and_its_answer_after(ngc: Path
     result = submit(tmp_path)
     t = tmp_path / "t"
     assert (result.exit_code, result.output.splitlines()) == (0, [
-        *head(tmp_path), *shown(0, t), *shown(1, t), *shown(2, t), f"Recorded in {db(tmp_path)} (launch 1)",
+        *head(), *shown(0, t), *shown(1, t), *shown(2, t), f"Recorded in {db(tmp_path)} (launch 1)",
         "Done!"])
     assert calls(ngc) == [
         {"argv": command(0, t)[1:], "states": ["SUBMITTING"] * 3},
@@ -134,7 +134,7 @@ def test_a_refused_command_is_recorded_and_the_others_still_go(
     t = tmp_path / "t"
     failure = "ngc exited with 1: Error: Invalid instance type dgxa100.80g.1.norm"
     assert (result.exit_code, result.output.splitlines()) == (1, [
-        *head(tmp_path), *shown(0, t), *shown(1, t), f"ngc failed for 01_ant: {failure}", *shown(2, t),
+        *head(), *shown(0, t), *shown(1, t), f"ngc failed for 01_ant: {failure}", *shown(2, t),
         f"FAILED to submit 01_ant: {failure}", f"Recorded in {db(tmp_path)} (launch 1)",
         "1 of 3 experiments were not submitted. `pbt-track resubmit-failed` sends them again."])
     assert len(calls(ngc)) == 3
@@ -164,7 +164,7 @@ def test_the_launcher_prints_what_the_original_prints(
     assert main(["--run", RUN, "--backend", "ngc", "--ngc_job_template", str(tmp_path / "job.txt"), "--workdir",
                  str(tmp_path / "w"), "--train_dir", str(t)]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        *head(tmp_path), *shown(0, t), *shown(1, t), *shown(2, t), f"Recorded in {db(tmp_path)} (launch 1)",
+        *head(), *shown(0, t), *shown(1, t), *shown(2, t), f"Recorded in {db(tmp_path)} (launch 1)",
         "Done!"]
 
 
@@ -228,3 +228,11 @@ def test_cancel_of_ngc_jobs_says_how_to_cancel_them_and_records_nothing(
         1, "Error: NGC jobs are cancelled with the ngc CLI (ngc batch kill ID)\n")
     assert query(db(tmp_path), "SELECT count(*) FROM cancellations") == [(0,)]
     assert query(db(tmp_path), "SELECT DISTINCT state FROM submissions") == [("SUBMITTED",)]
+
+
+def test_logs_of_an_ngc_experiment_say_where_they_are_rather_than_wait(ngc: Path, tmp_path: Path) -> None:
+    submit(tmp_path)
+    result = CliRunner().invoke(cli, ["logs", "00_ant", "-f", "--workdir", str(tmp_path / "w")])
+    assert (result.exit_code, result.output) == (1, "Error: 00_ant is an experiment of a ngc launch: NGC keeps the "
+                                                    "logs of its jobs; read them with the ngc CLI or in NGC's web "
+                                                    "interface\n")

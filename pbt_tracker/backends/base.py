@@ -29,6 +29,7 @@ class Backend(Protocol):
     stops_locally: bool  # its jobs are processes of one host, stopped there by signal
     cancel_advice: str | None  # set where pbt-track cannot cancel its jobs: how to cancel them instead
     report_note: str | None  # one line under a report that shows its jobs
+    log_advice: str | None  # set where its jobs' logs are not on this machine: where to read them
     resubmission: str  # SCRIPT, LOCAL or COMMAND
 
     def sync(self, store: Store, result: SyncResult) -> None:

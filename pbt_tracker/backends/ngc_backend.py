@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from pbt_tracker.tracker.sync import SyncResult
 
 CANCEL_ADVICE = "NGC jobs are cancelled with the ngc CLI (ngc batch kill ID)"
+LOG_ADVICE = "NGC keeps the logs of its jobs; read them with the ngc CLI or in NGC's web interface"
 REPORT_NOTE = (
     "Note: pbt-track records NGC jobs until ngc accepts them (SUBMITTED) or refuses them (SUBMIT_FAILED); "
     "their later states are NGC's to show: `ngc batch list`"
@@ -30,6 +31,7 @@ class NgcBackend:
     stops_locally = False
     cancel_advice = CANCEL_ADVICE
     report_note = REPORT_NOTE
+    log_advice = LOG_ADVICE
     resubmission = COMMAND
 
     def sync(self, store: Store, result: SyncResult) -> None:

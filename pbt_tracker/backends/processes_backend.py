@@ -19,6 +19,7 @@ class ProcessesBackend:
     stops_locally = True
     cancel_advice = None
     report_note = None
+    log_advice = None
     resubmission = LOCAL
 
     def sync(self, store: Store, result: SyncResult) -> None:

@@ -19,6 +19,7 @@ class SlurmBackend:
     stops_locally = False
     cancel_advice = None
     report_note = None
+    log_advice = None
     resubmission = SCRIPT
 
     def sync(self, store: Store, result: SyncResult) -> None:
