@@ -40,6 +40,11 @@ def locate(connection: sqlite3.Connection, experiment: sqlite3.Row, attempt: int
     if chosen is None:
         raise OptionError(f"{experiment['name']} has no attempt {attempt} (it has 1 to {rows[-1]['attempt']}); "
                           "leave --attempt out for the latest")
+    from pbt_tracker import backends
+
+    advice = backends.get(experiment["backend"]).log_advice
+    if advice:
+        raise OptionError(f"{experiment['name']} is an experiment of a {experiment['backend']} launch: {advice}")
     if slurm:
         if experiment["backend"] != "slurm":
             raise OptionError("--slurm reads Slurm's log of an array task; this experiment ran as a local process")

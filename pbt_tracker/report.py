@@ -102,8 +102,10 @@ def report_rows(store: Store, selection: Selection, pbt: bool = False) -> list[R
 
 def needs_sync(store: Store) -> bool:
     """Whether any submission may still change, so that a sync could have something to ask about."""
+    from pbt_tracker.backends import unfollowed
+
     with store.read() as connection:
-        return queries.may_change(connection)
+        return queries.may_change(connection, unfollowed())
 
 
 def pbt_progress(history: list, params: str | None, cmd: str, train_dir: str, cwd: str | None,

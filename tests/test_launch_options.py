@@ -210,18 +210,6 @@ def test_the_same_workdir_given_twice_is_one_workdir(in_repo: Path, tmp_path: Pa
     assert query(tmp_path / "w" / "pbt_tracker.db", "SELECT count(*) FROM launches") == [(1,)]
 
 
-def test_the_ngc_backend_is_refused_as_not_available_yet(
-    in_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    message = "--backend ngc is not available yet; use --backend slurm or --backend processes"
-    argv = ["--run", PBT, "--backend", "ngc", "--workdir", str(tmp_path / "w"), "--ngc_print_only"]
-    result = CliRunner().invoke(cli, ["submit", *argv])
-    assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
-    assert main(argv) == 1
-    assert capsys.readouterr().err == f"error: {message}\n"
-    assert list(tmp_path.iterdir()) == []
-
-
 @pytest.mark.parametrize(
     ("argv", "message"),
     [(["--ngc_print_only"], "--ngc_print_only needs --backend ngc"),

@@ -55,6 +55,8 @@ def cancel(targets: tuple[str, ...], workdir: str, run: str | None, experiments:
         result = cancel_jobs(store, chosen, everything, dry_run)
         if result.targets and not dry_run:
             sync_and_tell(store)
+    for advice in result.advice:
+        click.echo(f"Note: {advice}", err=True)
     if not result.targets:
         click.echo("Nothing to cancel: no job of this selection may still be running.")
         return

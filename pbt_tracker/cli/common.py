@@ -101,8 +101,10 @@ def read_workdir(workdir: str, sync: bool = True, unreachable_ok: bool = False) 
     try:
         store = open_store_read_only(workdir)
         if store is not None and sync:
+            from pbt_tracker.backends import unfollowed
+
             with store.read() as connection:
-                changing = queries.may_change(connection)
+                changing = queries.may_change(connection, unfollowed())
             if changing:
                 store.close()
                 store = None

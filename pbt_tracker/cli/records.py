@@ -103,7 +103,9 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
 
         width = None if wide else max(80, shutil.get_terminal_size().columns)
         table = render(rows, output_format, all_attempts, pbt, columns, width, wants_colour(sys.stdout))
-        return table + keeper_lines(rows, latest)
+        from pbt_tracker.backends import report_notes
+
+        return table + keeper_lines(rows, latest) + report_notes([row.backend for row in rows])
 
     if watch is None:
         click.echo(draw(), nl=False)

@@ -19,12 +19,13 @@ from pbt_tracker.launch_options import (
     NGC,
     SLURM,
     LaunchOptions,
+    NgcLaunchOptions,
     ProcessesLaunchOptions,
     SlurmLaunchOptions,
     add_arguments,
     launch_options,
 )
-from pbt_tracker.launcher.run_ngc import add_ngc_args
+from pbt_tracker.launcher.run_ngc import add_ngc_args, launch_ngc
 from pbt_tracker.launcher.run_processes import add_os_parallelism_args, launch_processes
 from pbt_tracker.launcher.run_slurm import add_slurm_args, launch_slurm
 from pbt_tracker.run_description import RunDescription
@@ -69,10 +70,7 @@ def launch(args: argparse.Namespace | Mapping[str, Any], compact: bool = False, 
     `pbt-track submit`'s shorter output for Slurm; the launcher keeps the original's.
     """
     options = launch_options(vars(args) if isinstance(args, argparse.Namespace) else args)
-    backend = _BACKENDS.get(type(options))
-    if backend is None:
-        raise OptionError(f"--backend {options.recorded_options['backend']} is not available yet; "
-                          "use --backend slurm or --backend processes")
+    backend = _BACKENDS[type(options)]
     run_description = load_run_description(options.run_module or None, options.experiment_suffix)
     if compact and isinstance(options, SlurmLaunchOptions):  # pbt-track submit's own output
         return launch_slurm(run_description, options, compact=True, verbose=verbose)
@@ -82,6 +80,7 @@ def launch(args: argparse.Namespace | Mapping[str, Any], compact: bool = False, 
 _BACKENDS: dict[type[LaunchOptions], Callable[[RunDescription, Any], int]] = {
     SlurmLaunchOptions: launch_slurm,
     ProcessesLaunchOptions: launch_processes,
+    NgcLaunchOptions: launch_ngc,
 }
 
 

@@ -119,17 +119,23 @@ def check_names_exist(connection: sqlite3.Connection, selection: Selection) -> N
             raise OptionError(f"job {job_id} was not submitted from this workdir; `pbt-track report` lists the jobs")
 
 
-def may_change(connection: sqlite3.Connection) -> bool:
+def may_change(connection: sqlite3.Connection, unfollowed: tuple[str, ...] = ()) -> bool:
     """Whether any submission may still change: the rows `unsettled_*` below would return.
 
     Kept beside them so that the two stay one rule; a report that finds none
-    need not import sync at all.
+    need not import sync at all. Submissions of the `unfollowed` backends
+    (whose jobs sync never asks about) are left out: no sync changes them.
     """
     final = sorted(states.FINAL)
+    followed = (
+        "SELECT s.state, s.job_id FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
+        f"JOIN launches AS l ON l.id = e.launch_id WHERE l.backend NOT IN ({_marks(unfollowed)})"
+    ) if unfollowed else "SELECT state, job_id FROM submissions"
     return connection.execute(
-        f"SELECT EXISTS (SELECT 1 FROM submissions WHERE state NOT IN ({_marks(final)})) "
-        "OR EXISTS (SELECT 1 FROM submissions WHERE state = ? AND job_id IS NULL)",
-        (*final, states.UNKNOWN),
+        f"WITH followed AS ({followed}) "
+        f"SELECT EXISTS (SELECT 1 FROM followed WHERE state NOT IN ({_marks(final)})) "
+        "OR EXISTS (SELECT 1 FROM followed WHERE state = ? AND job_id IS NULL)",
+        (*unfollowed, *final, states.UNKNOWN),
     ).fetchone()[0] == 1
 
 

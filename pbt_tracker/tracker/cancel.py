@@ -2,7 +2,8 @@
 
 Slurm jobs go to one scancel call. Local processes are stopped here: their
 process group gets SIGTERM, then SIGKILL after a grace period; a queued one
-is marked cancelled so its runner never starts it.
+is marked cancelled so its runner never starts it. Jobs of a backend that
+pbt-track cannot cancel (NGC) are left alone, with its advice on how to.
 
 The request (a `cancellations` row) is written before scancel runs, so that
 it is on record whatever happens to scancel; a Slurm job is marked
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pbt_tracker import processes, slurm, states
+from pbt_tracker import backends, processes, slurm, states
 from pbt_tracker.errors import OptionError, SchedulerError
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.scancel_answer import read_scancel_answer
@@ -31,6 +32,7 @@ class CancelResult:
     cancellation_id: int | None = None
     refused: dict[str, str] = field(default_factory=dict)  # job id -> scancel's reason; those were not cancelled
     elsewhere: list[str] = field(default_factory=list)
+    advice: list[str] = field(default_factory=list)  # how to cancel selected jobs pbt-track cannot cancel
 
 
 @dataclass(frozen=True)
@@ -65,14 +67,20 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
     with store.write() as connection:
         queries.check_names_exist(connection, selection)
         rows = queries.selected(connection, active, "s.id, e.name, s.job_id, l.backend, s.state, s.host, s.process_start")
+        live = [row for row in rows if row["state"] in states.MAY_BE_ACTIVE]
+        advice = list(dict.fromkeys(
+            advised for advised in (backends.get(row["backend"]).cancel_advice for row in live) if advised
+        ))
         targets = [
-            _Target(*row) for row in rows
-            if row["state"] in states.MAY_BE_ACTIVE
-            and (row["job_id"] or (row["backend"] == "processes" and row["state"] == states.PENDING))
+            _Target(*row) for row in live
+            if backends.get(row["backend"]).cancel_advice is None
+            and (row["job_id"] or (backends.get(row["backend"]).stops_locally and row["state"] == states.PENDING))
         ]
-        result = CancelResult([(t.experiment, t.job_id) for t in targets], dry_run)
+        if advice and not targets:
+            raise OptionError(advice[0] if len(advice) == 1 else "; ".join(advice))
+        result = CancelResult([(t.experiment, t.job_id) for t in targets], dry_run, advice=advice)
         result.elsewhere = sorted(
-            {t.host for t in targets if t.backend == "processes" and t.host and t.host != here}
+            {t.host for t in targets if _backend(t).stops_locally and t.host and t.host != here}
         )
         if result.elsewhere:
             raise OptionError(
@@ -82,7 +90,7 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
         if dry_run or not targets:
             return result
         job_ids = [t.job_id for t in targets if t.job_id]
-        slurm_ids = [t.job_id for t in targets if t.backend == "slurm" and t.job_id]
+        slurm_ids = [t.job_id for t in targets if _backend(t).cancels_with_scancel and t.job_id]
         now = utcnow()
         result.cancellation_id = writes.insert(connection, "cancellations", {
             "selection": {**selection.as_dict(), "all": everything},
@@ -90,13 +98,14 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
             "argv": ["scancel", *slurm_ids] if slurm_ids else [],
             "requested_at": now,
         })
-        writes.request_cancel(connection, [t.submission_id for t in targets if t.backend != "slurm"], now)
+        writes.request_cancel(connection, [t.submission_id for t in targets if not _backend(t).cancels_with_scancel],
+                              now)
         for target in targets:
-            if target.backend == "processes" and target.state == states.PENDING:
+            if _backend(target).stops_locally and target.state == states.PENDING:
                 record_end(connection, queries.submission(connection, target.submission_id), states.CANCELLED,
                            None, "cancelled before it started")
 
-    _stop_local(store, [t for t in targets if t.backend == "processes" and t.job_id])
+    _stop_local(store, [t for t in targets if _backend(t).stops_locally and t.job_id])
     if not slurm_ids:
         _complete(store, result.cancellation_id, 0, "", "")
         return result
@@ -109,8 +118,12 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
     result.refused = answer.refused
     accepted = set(answer.accepted)
     _complete(store, result.cancellation_id, outcome.returncode, outcome.stdout, outcome.stderr,
-              [t.submission_id for t in targets if t.backend == "slurm" and t.job_id in accepted], now)
+              [t.submission_id for t in targets if _backend(t).cancels_with_scancel and t.job_id in accepted], now)
     return result
+
+
+def _backend(target: _Target) -> backends.Backend:
+    return backends.get(target.backend)
 
 
 def _names_experiments(selection: Selection, everything: bool) -> bool:

@@ -13,7 +13,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pbt_tracker import processes, slurm, states
+from pbt_tracker import backends, processes, slurm, states
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import make_dirs, write_text_atomic
 from pbt_tracker.sbatch_script import (
@@ -40,6 +40,7 @@ from pbt_tracker.tracker.record import (
     send_array,
     sha256_text,
 )
+from pbt_tracker.tracker.ngc import record_next_attempt
 from pbt_tracker.tracker.continuation import is_continuation_script, record_continuation
 from pbt_tracker.tracker.resume import ResumeDecision, resume_decision
 from pbt_tracker.tracker.selection import Selection
@@ -150,12 +151,14 @@ def resubmit_failed(
     planned: list[_Planned] = []
     arrays: list[_PlannedArray] = []
     local: dict[int, tuple[dict, list[LocalJob]]] = {}
+    commands: dict[str, list[tuple[int, str, list[str]]]] = {}  # backend -> recorded commands to send again
     with store.write() as connection:
         queries.check_names_exist(connection, selection)
         rows = _one_per_name(queries.selected(connection, query, _COLUMNS), result)
         live = queries.live_submissions(connection, [row["name"] for row in rows])
-        if not dry_run and any(row["backend"] == "slurm" for row in rows):
-            slurm.require_command("sbatch")
+        if not dry_run:
+            for name in dict.fromkeys(row["backend"] for row in rows):
+                backends.get(name).check_available()
         changed = []
         me = processes.this_process()
         for row in rows:
@@ -166,12 +169,18 @@ def resubmit_failed(
             if name in live:
                 result.skipped_live.append((name, *live[name]))
                 continue
+            how = backends.get(row["backend"]).resubmission
+            if how == backends.COMMAND:  # its recorded command, as it was
+                result.planned.append((name, attempt))
+                if not dry_run:
+                    commands.setdefault(row["backend"], []).append(record_next_attempt(connection, row, attempt, me))
+                continue
             argv = json.loads(row["argv"])
             decision = resume_decision(row["cmd"], json.loads(row["params"] or "{}") or {}, row["train_dir"],
                                        row["cwd"], from_scratch)
             if decision is not None:
                 result.decisions[name] = decision
-            if row["backend"] == "processes":
+            if how == backends.LOCAL:
                 result.planned.append((name, attempt))
                 if not dry_run:
                     if decision is not None:
@@ -244,6 +253,8 @@ def resubmit_failed(
         outcomes, interrupted = runner.run()
         result.local_outcomes += outcomes
         result.interrupted = result.interrupted or interrupted
+    for backend, sent in commands.items():
+        result.jobs += backends.get(backend).resend(store, sent, echo)
     for array in arrays:
         missing = [path for path, _text in array.files[:-1] if not path.exists()]
         result.jobs += send_array(store, array.array_id, array.argv, array.names, array.files, echo)

@@ -21,7 +21,6 @@ from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store.connection import parse_time
 from pbt_tracker.tracker import chains, evidence
 from pbt_tracker.sbatch_script import array_tag, submission_tag
-from pbt_tracker.tracker.record import write_scancel_script
 from pbt_tracker.tracker.recover import recover_unanswered
 
 # Clocks of the login node and the controller may disagree by this much; the tag needs no clock at all.
@@ -68,16 +67,12 @@ class Listing:
 
 
 def sync_workdir(store: Store) -> SyncResult:
-    """Sync every backend's jobs; scancel.sh follows when a Slurm job has changed."""
-    from pbt_tracker.tracker.local import sync_processes
+    """Sync every backend's jobs, each as its backend follows them (pbt_tracker.backends)."""
+    from pbt_tracker import backends
 
-    result = sync_slurm(store)
-    if result.changed:
-        write_scancel_script(store)
-    asked, changed, notes = sync_processes(store)
-    result.asked += asked
-    result.changed += changed
-    result.notes += notes
+    result = SyncResult()
+    for backend in backends.all_backends():
+        backend.sync(store, result)
     from pbt_tracker.tracker.history import copy_history
 
     copy_history(store)  # PBT iteration files and replacement events, before IsaacGymEnvs cleans them up
