@@ -15,7 +15,8 @@ from typing import cast
 from pbt_tracker.launch_options import SLURM, SlurmLaunchOptions, add_arguments, launch_options, str2bool
 from pbt_tracker.run_description import RunDescription
 from pbt_tracker.sbatch_script import SBATCH_TEMPLATE_DEFAULT, tail_hint
-from pbt_tracker.tracker.launch import LaunchResult, SlurmPlan, plan_slurm_launch, submit_slurm_launch
+from pbt_tracker.tracker.launch import LaunchResult, submit_slurm_launch
+from pbt_tracker.tracker.launch_plan import SlurmPlan, plan_slurm_launch
 from pbt_tracker.tracker.record import quiet
 
 __all__ = ["SBATCH_TEMPLATE_DEFAULT", "add_slurm_args", "run_slurm", "str2bool"]

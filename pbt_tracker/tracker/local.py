@@ -25,7 +25,8 @@ from pbt_tracker.process_wait import Interrupts
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.store import Store, open_store, queries, utcnow, writes
-from pbt_tracker.tracker.launch import checked_specs, experiment_values, launch_values
+from pbt_tracker.tracker.launch import experiment_values, launch_values
+from pbt_tracker.tracker.launch_plan import checked_specs
 from pbt_tracker.tracker.record import Echo, quiet
 
 EXIT_DIR = ".exit"

@@ -23,7 +23,8 @@ from pbt_tracker.launch_options import NgcLaunchOptions
 from pbt_tracker.ngc_command import check_ngc_template, flatten_template, ngc_argv
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.store import Store, open_store, utcnow, writes
-from pbt_tracker.tracker.launch import checked_specs, experiment_values, launch_values
+from pbt_tracker.tracker.launch import experiment_values, launch_values
+from pbt_tracker.tracker.launch_plan import checked_specs
 from pbt_tracker.tracker.record import Echo, SubmittedJob, quiet
 
 NGC_NOT_FOUND = "ngc was not found on PATH; install the NGC CLI, or use --ngc_print_only true"
