@@ -6,6 +6,8 @@ import errno
 import os
 from pathlib import Path
 
+from pbt_tracker.errors import TemplateError
+
 
 def write_text_atomic(path: Path, text: str, executable: bool = False) -> None:
     """Replace `path` in one rename; the mode follows the user's umask but is never world-writable."""
@@ -50,3 +52,20 @@ def make_dirs(path: str | Path) -> None:
             pass
     if not path.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path))
+
+
+def read_template_text(path: str, what: str, flag: str, kind: str) -> str:
+    """A template file's text, or one line saying why it cannot be read: `what` names it, `flag` gives it,
+    `kind` says what it should hold."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TemplateError(f"{what} {path} does not exist; pass an existing file to {flag}") from None
+    except IsADirectoryError:
+        raise TemplateError(f"{what} {path} is a directory; pass a file to {flag}") from None
+    except PermissionError:
+        raise TemplateError(f"{what} {path} is not readable; check its permissions") from None
+    except UnicodeDecodeError:
+        raise TemplateError(f"{what} {path} is not UTF-8 text; pass {kind}") from None
+    except OSError as error:
+        raise TemplateError(f"cannot read {what} {path}: {error.strerror}; check the file") from None

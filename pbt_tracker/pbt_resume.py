@@ -37,7 +37,7 @@ def continuation_command(original_cmd: str, entry: WorkspaceEntry | None, run_di
     if entry is None:
         return Continuation(original_cmd, "the policy has no checkpoint in its workspace yet")
     checkpoint = os.path.abspath(entry.path.parent / f"{entry.iteration:06d}.pth")
-    args = restart_args(_split(original_cmd), os.fspath(run_dir), entry.record.experiment_name, checkpoint,
+    args = restart_args(split_command(original_cmd), os.fspath(run_dir), entry.record.experiment_name, checkpoint,
                         entry.record.params)
     return Continuation(join_command(args))
 
@@ -53,7 +53,7 @@ def restart_args(args: Sequence[str], run_dir: str, experiment_name: str | None,
     command is replaced, never given twice.
     """
     replaced = {"hydra.run.dir", "pbt_restart", "full_experiment_name", "checkpoint", *(k.lstrip("+") for k in params)}
-    kept = [arg for arg in args if not _key(arg) in replaced]
+    kept = [arg for arg in args if not override_key(arg) in replaced]
     kept += [f"hydra.run.dir={run_dir}", "++pbt_restart=True"]
     if experiment_name is not None:
         kept.append(f"+full_experiment_name={experiment_name}")
@@ -85,12 +85,13 @@ def _shell_word(arg: str) -> str:
     return shlex.quote(arg)
 
 
-def _key(arg: str) -> str | None:
+def override_key(arg: str) -> str | None:
+    """The Hydra key an argument sets (`+a.b=1` and `a.b=1` both set `a.b`), or None for a plain word."""
     name, sep, _value = arg.partition("=")
     return name.lstrip("+") if sep else None
 
 
-def _split(cmd: str) -> list[str]:
+def split_command(cmd: str) -> list[str]:
     try:
         return shlex.split(cmd)
     except ValueError:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pbt_tracker import slurm
-from pbt_tracker.errors import RunDescriptionError, TemplateError
+from pbt_tracker.errors import RunDescriptionError
+from pbt_tracker.files import read_template_text
 from pbt_tracker.launch_checks import (
     check_experiment_dirs_inside_train_dir,
     check_log_names_fit,
@@ -78,18 +79,7 @@ class SlurmPlan:
 def read_template(path: str | None) -> tuple[str, list[str]]:
     if path is None:
         return SBATCH_TEMPLATE_DEFAULT, []
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TemplateError(f"template {path} does not exist; pass an existing file to --slurm_sbatch_template") from None
-    except IsADirectoryError:
-        raise TemplateError(f"template {path} is a directory; pass a file to --slurm_sbatch_template") from None
-    except PermissionError:
-        raise TemplateError(f"template {path} is not readable; check its permissions") from None
-    except UnicodeDecodeError:
-        raise TemplateError(f"template {path} is not UTF-8 text; pass a shell script") from None
-    except OSError as error:
-        raise TemplateError(f"cannot read template {path}: {error.strerror}") from None
+    text = read_template_text(path, "template", "--slurm_sbatch_template", "a shell script")
     return text, check_template(text, path)
 
 

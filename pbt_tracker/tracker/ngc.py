@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pbt_tracker import processes, slurm, states
-from pbt_tracker.errors import OptionError, SchedulerError, SchedulerTimeout, TemplateError
+from pbt_tracker.errors import OptionError, SchedulerError, SchedulerTimeout
+from pbt_tracker.files import read_template_text
 from pbt_tracker.launch_options import NgcLaunchOptions
 from pbt_tracker.ngc_command import check_ngc_template, flatten_template, ngc_argv
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
@@ -61,18 +62,7 @@ class NgcResult:
 def read_job_template(path: str | None) -> str:
     if path is None:
         raise OptionError("the NGC backend needs a job template; pass --ngc_job_template FILE")
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TemplateError(f"NGC job template {path} does not exist; pass an existing file to --ngc_job_template") from None
-    except IsADirectoryError:
-        raise TemplateError(f"NGC job template {path} is a directory; pass a file to --ngc_job_template") from None
-    except PermissionError:
-        raise TemplateError(f"NGC job template {path} is not readable; check its permissions") from None
-    except UnicodeDecodeError:
-        raise TemplateError(f"NGC job template {path} is not UTF-8 text; pass the ngc command line as text") from None
-    except OSError as error:
-        raise TemplateError(f"cannot read NGC job template {path}: {error.strerror}; check the file") from None
+    return read_template_text(path, "NGC job template", "--ngc_job_template", "the ngc command line as text")
 
 
 def require_ngc() -> None:
