@@ -236,3 +236,27 @@ def test_logs_of_an_ngc_experiment_say_where_they_are_rather_than_wait(ngc: Path
     assert (result.exit_code, result.output) == (1, "Error: 00_ant is an experiment of a ngc launch: NGC keeps the "
                                                     "logs of its jobs; read them with the ngc CLI or in NGC's web "
                                                     "interface\n")
+
+
+def test_an_isaacgymenvs_run_description_goes_to_ngc_as_its_twin_does(
+    ngc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stand-in package with IsaacGymEnvs' module path (tests/fixtures/igestandin), through the stand-in ngc."""
+    from tests.conftest import FIXTURES
+
+    monkeypatch.syspath_prepend(str(FIXTURES / "igestandin"))
+
+    def run(name: str, work: str, *extra: str) -> list[list[str]]:
+        result = CliRunner().invoke(cli, ["submit", "--run", name, "--backend", "ngc", "--ngc_job_template",
+                                          str(tmp_path / "job.txt"), "--workdir", str(tmp_path / work),
+                                          "--train_dir", str(tmp_path / "t"), *extra])
+        assert result.exit_code == 0, result.output
+        rows = query(tmp_path / work / "pbt_tracker.db", "SELECT argv, state FROM submissions ORDER BY id")
+        assert {state for _argv, state in rows} == {"PRINT_ONLY" if extra else "SUBMITTED"}
+        return [json.loads(argv) for argv, _state in rows]
+
+    foreign = run("isaacgymenvs.pbt.experiments.echo_pbt_standin", "w", "--ngc_print_only")
+    assert foreign == run("tests.fixtures.standin_twins", "twin", "--ngc_print_only")  # pbt-track's own classes
+    monkeypatch.setenv("NGC_STANDIN_DB", str(tmp_path / "sent" / "pbt_tracker.db"))
+    assert run("isaacgymenvs.pbt.experiments.echo_pbt_standin", "sent") == foreign
+    assert [["ngc", *call["argv"]] for call in calls(ngc)] == foreign

@@ -167,3 +167,32 @@ def test_each_migration_goes_down_and_up_again(tmp_path: Path, target: str) -> N
     assert down == schema(built)
     chain.upgrade(db)
     assert schema(db) == schema(migrated(tmp_path / "again.db"))
+
+
+def test_two_syncs_that_read_the_same_state_apply_one_change_and_log_it_once(tmp_path: Path) -> None:
+    """Compare-and-set: the second sync read PENDING too, but the row is RUNNING by the time it writes."""
+    from pbt_tracker.store import utcnow, writes
+
+    first, second = open_store(tmp_path), open_store(tmp_path)
+    now = utcnow()
+    with first.write() as connection:
+        launch = writes.insert(connection, "launches", {
+            "run_name": "r", "run_module": "m", "backend": "slurm", "workdir": str(tmp_path), "train_dir": "t",
+            "experiment_suffix": "", "options": {}, "print_only": False, "hostname": "h", "username": "u",
+            "pbt_track_version": "0", "created_at": now})
+        experiment = writes.insert(connection, "experiments", {
+            "launch_id": launch, "position": 0, "name": "e", "base_name": "e", "cmd": "true", "params": {},
+            "root_dir": "r", "train_dir": "t"})
+        submission = writes.insert(connection, "submissions", {
+            "experiment_id": experiment, "attempt": 1, "argv": [], "state": "PENDING", "job_id": "7",
+            "intended_at": now, "updated_at": now})
+    with first.write() as connection:
+        assert writes.change_state(connection, submission, "PENDING", "RUNNING", now, "squeue") is True
+    with second.write() as connection:
+        assert writes.change_state(connection, submission, "PENDING", "RUNNING", now, "squeue") is False
+        assert writes.change_state(connection, submission, "PENDING", "CANCELLED", now, "late") is False
+    first.close()
+    second.close()
+    db = tmp_path / "pbt_tracker.db"
+    assert query(db, "SELECT state FROM submissions") == [("RUNNING",)]
+    assert query(db, "SELECT state, detail FROM state_changes") == [("RUNNING", "squeue")]
