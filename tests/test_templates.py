@@ -82,7 +82,10 @@ def test_the_module_prints_one_template_or_says_it_has_none_by_that_name() -> No
     )
 
 
-PBT_TRACK_STAND_IN = "#!/bin/sh\necho \"pbt-track $*\" >> \"$0.calls\"\nexit ${CONTINUE_EXIT:-0}\n"
+PBT_TRACK_STAND_IN = (
+    "#!/bin/sh\necho \"pbt-track $*${SLURM_RESTART_COUNT:+ (SLURM_RESTART_COUNT leaked)}\" >> \"$0.calls\"\n"
+    "exit ${CONTINUE_EXIT:-0}\n"
+)
 
 
 def run_continue_job(tmp_path: Path, fake_bin, cmd: str, script: Path, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
