@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -77,5 +78,58 @@ def test_the_module_prints_one_template_or_says_it_has_none_by_that_name() -> No
     assert (shown.returncode, shown.stdout) == (0, template_text("timeout_limited"))
     missing = subprocess.run([PYTHON, "-m", "pbt_tracker.templates", "nope"], capture_output=True, text=True)
     assert (missing.returncode, missing.stdout, missing.stderr) == (
-        2, "", "error: no template named 'nope'; choose one of sbatch_time, timeout_limited\n"
+        2, "", "error: no template named 'nope'; choose one of sbatch_time, timeout_limited, timeout_continue\n"
     )
+
+
+PBT_TRACK_STAND_IN = (
+    "#!/bin/sh\necho \"pbt-track $*${SLURM_RESTART_COUNT:+ (SLURM_RESTART_COUNT leaked)}\" >> \"$0.calls\"\n"
+    "exit ${CONTINUE_EXIT:-0}\n"
+)
+
+
+def run_continue_job(tmp_path: Path, fake_bin, cmd: str, script: Path, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    """The timeout_continue template under bash, with a stand-in pbt-track that writes down how it was called."""
+    stand_in = fake_bin("pbt-track", PBT_TRACK_STAND_IN)
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(render_script(template_text("timeout_continue"), cmd=cmd, filename=str(script),
+                                    resources=SlurmResources(timeout="1")))
+    done = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "SLURM_JOB_ID": "77", **(env or {})})
+    calls = Path(f"{stand_in}.calls")
+    return done, calls.read_text() if calls.exists() else ""
+
+
+def test_at_its_limit_the_job_asks_for_its_continuation_and_exits_124(tmp_path: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]
+    done, calls = run_continue_job(tmp_path, fake_bin, "sleep 5", tmp_path / "w" / "sbatch_a.sh")
+    assert done.returncode == 124
+    assert calls == f"pbt-track continue --workdir {tmp_path / 'w'} --job 77\n"
+    assert done.stderr == "pbt-track: the experiment reached its time limit (1) and was stopped (exit 124)\n"
+
+
+def test_a_continuation_script_names_the_workdir_above_it_and_an_array_task_its_own_id(tmp_path: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]
+    script = tmp_path / "w" / "continuations" / "sbatch_a.2.sh"
+    done, calls = run_continue_job(tmp_path, fake_bin, "sleep 5", script,
+                                   {"SLURM_ARRAY_JOB_ID": "70", "SLURM_ARRAY_TASK_ID": "3"})
+    assert (done.returncode, calls) == (124, f"pbt-track continue --workdir {tmp_path / 'w'} --job 70_3\n")
+
+
+def test_a_crash_keeps_its_code_and_asks_for_nothing(tmp_path: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]
+    done, calls = run_continue_job(tmp_path, fake_bin, "bash -c 'exit 3'", tmp_path / "w" / "sbatch_a.sh")
+    assert (done.returncode, calls, done.stderr) == (3, "", "")
+
+
+def test_a_continuation_that_could_not_be_sent_is_said_and_the_job_still_exits_124(tmp_path: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]
+    done, _calls = run_continue_job(tmp_path, fake_bin, "sleep 5", tmp_path / "w" / "sbatch_a.sh", {"CONTINUE_EXIT": "1"})
+    assert done.returncode == 124
+    assert done.stderr.splitlines()[-1] == (
+        "pbt-track: no continuation was sent; pbt-track watch or resubmit-failed resumes it")
+
+
+def test_a_requeued_job_hands_over_at_once_instead_of_running_its_command_again(tmp_path: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]
+    marker = tmp_path / "ran"
+    done, calls = run_continue_job(tmp_path, fake_bin, f"touch {marker}", tmp_path / "w" / "sbatch_a.sh",
+                                   {"SLURM_RESTART_COUNT": "1"})
+    assert (done.returncode, calls) == (0, f"pbt-track continue --workdir {tmp_path / 'w'} --job 77\n")
+    assert done.stderr == "pbt-track: job 77 was requeued; its experiment continues in a new attempt\n"
+    assert not marker.exists()

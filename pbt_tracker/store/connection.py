@@ -43,7 +43,6 @@ from pbt_tracker.store.soundness import check_fully, check_quickly, unsound
 
 DB_FILENAME = "pbt_tracker.db"
 
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 # WAL keeps its index in shared memory, which hosts sharing these filesystems cannot share.
 NETWORK_FILESYSTEMS = frozenset(
@@ -119,6 +118,8 @@ def store_error(path: Path, error: sqlite3.Error) -> StoreError:
         if "disk" in text and "full" in text:
             return StoreError(f"cannot write {path}: the disk is full; free some space and try again")
         return StoreError(f"cannot use {path}: {text}")
+    if text == "file is not a database":
+        return StoreError(f"{path} is not a SQLite database; move it aside and start again, or restore it from a backup")
     return StoreError(
         f"{path} is not a readable pbt-track database ({text}); "
         "move it aside and start again, or restore it from a backup"
@@ -126,20 +127,25 @@ def store_error(path: Path, error: sqlite3.Error) -> StoreError:
 
 
 def check_file(path: Path) -> None:
+    """Refuse an empty or unreadable file before SQLite opens it.
+
+    The file is never opened here: closing any descriptor of the database
+    drops every POSIX lock this process holds on it, so a process with a
+    connection open (the keeper, whose lease thread opens the store again)
+    would look gone to the others, and the last of them to close would
+    checkpoint and delete the WAL under it (sqlite.org/howtocorrupt.html,
+    2.2). SQLite itself refuses a file that is not a database (`store_error`).
+    """
     try:
-        with path.open("rb") as handle:
-            header = handle.read(len(_SQLITE_MAGIC))
+        size = path.stat().st_size
     except OSError as error:
         raise StoreError(f"cannot read {path}: {error.strerror}; check its permissions") from None
-    if not header:
+    if not os.access(path, os.R_OK):
+        raise StoreError(f"cannot read {path}: Permission denied; check its permissions")
+    if size == 0:
         raise StoreError(
             f"{path} is empty (0 bytes), and pbt-track never leaves an empty database: it was cut short or "
             "replaced; restore it from a backup, or remove it to start a new record"
-        )
-    if header != _SQLITE_MAGIC:
-        raise StoreError(
-            f"{path} is not a SQLite database; move it aside and start again, "
-            "or restore it from a backup"
         )
 
 

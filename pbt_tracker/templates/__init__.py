@@ -14,6 +14,7 @@ from pbt_tracker.errors import OptionError
 TEMPLATES = {
     "sbatch_time": "#SBATCH --time=$TIMEOUT: Slurm ends the job at --slurm_timeout (a Slurm time)",
     "timeout_limited": "timeout $TIMEOUT $CMD: the job exits with the experiment's code, 124 at the limit",
+    "timeout_continue": "timeout_limited, and at the limit (or when requeued) the job submits its recorded continuation",
 }
 
 

@@ -78,11 +78,12 @@ def continuation_argv(argv: list[str], old_script: str, new_script: Path) -> lis
 
 
 def record_continuation(connection, workdir: Path, row, attempt: int, decision: ResumeDecision,  # type: ignore[no-untyped-def]
-                        me: processes.ProcessId) -> RecordedContinuation:
+                        me: processes.ProcessId, origin: str = "resubmit") -> RecordedContinuation:
     """The script row and the attempt (SUBMITTING), in the caller's transaction; the file is written later.
 
     `row` is the failed attempt as `resubmit` selects it: its launch's
-    template, options and uuid, its script and its sbatch argv.
+    template, options and uuid, its script and its sbatch argv. `origin` is
+    what sent it: 'resubmit', or 'continue' for a job that asked for its own.
     """
     path = continuation_script_path(workdir, row["name"], attempt)
     resources = launch_options_from_record(json.loads(row["options"] or "{}"), "slurm").resources
@@ -98,9 +99,9 @@ def record_continuation(connection, workdir: Path, row, attempt: int, decision: 
     submission_id = writes.insert(connection, "submissions", {
         "experiment_id": row["experiment_id"], "script_id": script_id, "attempt": attempt, "argv": own_argv,
         "log_path": log, "state": states.SUBMITTING, "intended_at": now, "updated_at": now, "host": me.host,
-        "runner_pid": me.pid, "runner_start": me.start, "origin": "resubmit", "parent_submission_id": row["id"],
+        "runner_pid": me.pid, "runner_start": me.start, "origin": origin, "parent_submission_id": row["id"],
     })
-    writes.add_state_change(connection, submission_id, states.SUBMITTING, now, "resubmit: " + decision.message)
+    writes.add_state_change(connection, submission_id, states.SUBMITTING, now, f"{origin}: {decision.message}")
     tagged = own_argv
     if row["uuid"]:
         tagged = with_tag(own_argv, submission_tag(row["uuid"], submission_id))
