@@ -17,6 +17,9 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+import operator
+from itertools import groupby
+from operator import itemgetter
 from typing import NamedTuple
 
 __all__ = [
@@ -40,6 +43,9 @@ class IterationRow(NamedTuple):
     written_at: str  # the file's modification time
 
 
+_ITERATION, _FRAME, _OBJECTIVE, _LIFE, _WRITTEN_AT = range(5)
+
+
 class Replacement(NamedTuple):
     """The policy restarted from `donor`'s weights after `iteration`; `attempt_started_at` is when its attempt began."""
 
@@ -59,7 +65,7 @@ class Line:
 
     label: str
     life: int  # 1 for the policy's first life
-    xs: list[float]
+    xs: list[int]
     ys: list[float]
 
 
@@ -96,57 +102,61 @@ def policy_plot(label: str, policy: int, rows: Iterable[IterationRow], replaceme
 
     A replacement by the policy itself (only its hyperparameters were
     mutated) is not marked, nor is the first attempt: the line's start is it.
+    Rows may be plain tuples in IterationRow's order: a long history is read
+    without building an object per row.
     """
-    usable = sorted(
-        (row for row in rows if row.objective is not None and (x_axis == "iteration" or row.frame is not None)),
-        key=lambda row: (row.written_at, row.iteration),
-    )
+    x = _ITERATION if x_axis == "iteration" else _FRAME
+    usable = [row for row in rows if row[_OBJECTIVE] is not None and row[x] is not None]
+    usable.sort(key=itemgetter(_WRITTEN_AT, _ITERATION))
     plot = PolicyPlot(label)
     if not usable:
         return plot
-    lives = _lives(usable)
-    for number, life in enumerate(lives, start=1):
-        xs = [float(_x(row, x_axis)) for row in life]
-        plot.lines.append(Line(label, number, xs, [float(row.objective) for row in life]))  # type: ignore[arg-type]
+    for number, life in enumerate(_lives(usable), start=1):
+        plot.lines.append(Line(label, number, list(map(itemgetter(x), life)), list(map(itemgetter(_OBJECTIVE), life))))
         if number > 1:
-            plot.marks.append(_mark(RESTART, label, life[0], x_axis, f"life {number}"))
+            plot.marks.append(_mark(RESTART, label, life[0], x, f"life {number}"))
+    by_iteration: dict[int, list[tuple]] = {}  # type: ignore[type-arg]
+    for row in usable:
+        by_iteration.setdefault(row[_ITERATION], []).append(row)
     for replacement in replacements:
-        row = _row_of_replacement(usable, replacement)
-        if row is not None and replacement.donor != policy:
-            plot.marks.append(_mark(REPLACEMENT, label, row, x_axis, f"from {replacement.donor}"))
-    written = [row.written_at for row in usable]
+        if replacement.donor == policy or replacement.iteration is None:
+            continue
+        row = _row_of_replacement(by_iteration.get(replacement.iteration, []), replacement.attempt_started_at)
+        if row is not None:
+            plot.marks.append(_mark(REPLACEMENT, label, row, x, f"from {replacement.donor}"))
+    written = [row[_WRITTEN_AT] for row in usable]
     for attempt in attempts:
         if attempt.attempt < 2 or attempt.started_at is None:
             continue
         first = bisect_left(written, attempt.started_at)
         if first < len(usable):
-            plot.marks.append(_mark(ATTEMPT, label, usable[first], x_axis, f"attempt {attempt.attempt}"))
+            plot.marks.append(_mark(ATTEMPT, label, usable[first], x, f"attempt {attempt.attempt}"))
     return plot
 
 
-def _lives(rows: list[IterationRow]) -> list[list[IterationRow]]:
+def _lives(rows: list[tuple]) -> list[list[tuple]]:  # type: ignore[type-arg]
     """Rows (in the order written) grouped by experiment name, in the order each life began; one row per iteration."""
-    lives: dict[str | None, dict[int, IterationRow]] = {}
-    for row in rows:  # a file written again later (same iteration, same life) replaces the earlier version
-        lives.setdefault(row.life, {})[row.iteration] = row
-    return [sorted(life.values(), key=lambda row: row.iteration) for life in lives.values()]
+    lives: dict[str | None, list[tuple]] = {}  # type: ignore[type-arg]
+    for name, life in groupby(rows, key=itemgetter(_LIFE)):
+        lives.setdefault(name, []).extend(life)
+    return [_one_per_iteration(life) for life in lives.values()]
 
 
-def _row_of_replacement(rows: list[IterationRow], replacement: Replacement) -> IterationRow | None:
-    """The iteration the policy was replaced after, in the life its attempt wrote; None when it is not on record."""
-    if replacement.iteration is None:
-        return None
-    candidates = [row for row in rows if row.iteration == replacement.iteration]
-    started = replacement.attempt_started_at
-    after = [row for row in candidates if started is None or row.written_at >= started]
-    if after:
-        return after[0]
+def _one_per_iteration(life: list[tuple]) -> list[tuple]:  # type: ignore[type-arg]
+    """The life's rows by iteration; of an iteration written twice, the later version."""
+    iterations = list(map(itemgetter(_ITERATION), life))
+    if all(map(operator.lt, iterations, iterations[1:])):  # written in order, each once: the usual case
+        return life
+    return sorted({row[_ITERATION]: row for row in life}.values(), key=itemgetter(_ITERATION))
+
+
+def _row_of_replacement(candidates: list[tuple], started: str | None) -> tuple | None:  # type: ignore[type-arg]
+    """Of the rows of the iteration the policy was replaced after (in the order written), the one its attempt wrote."""
+    for row in candidates:
+        if started is None or row[_WRITTEN_AT] >= started:
+            return row
     return candidates[-1] if candidates else None
 
 
-def _x(row: IterationRow, x_axis: str) -> int:
-    return row.iteration if x_axis == "iteration" else row.frame  # type: ignore[return-value]
-
-
-def _mark(kind: str, label: str, row: IterationRow, x_axis: str, note: str) -> Mark:
-    return Mark(kind, label, float(_x(row, x_axis)), float(row.objective), note)  # type: ignore[arg-type]
+def _mark(kind: str, label: str, row: tuple, x: int, note: str) -> Mark:  # type: ignore[type-arg]
+    return Mark(kind, label, float(row[x]), float(row[_OBJECTIVE]), note)

@@ -21,9 +21,9 @@ __all__ = ["FORMATS", "MARK_LEGEND", "draw", "output_format", "picture_bytes"]
 
 FORMATS = {".png": "png", ".svg": "svg", ".html": "html"}
 MARK_LEGEND = {
-    REPLACEMENT: "replaced by another policy (number: the donor)",
-    RESTART: "restart: a new life from iteration 0",
-    ATTEMPT: "new attempt (resubmission) starts",
+    REPLACEMENT: "replaced by policy N",
+    RESTART: "restart (new life)",
+    ATTEMPT: "resubmitted attempt",
 }
 _MARK_STYLE = {
     REPLACEMENT: {"marker": "v", "markersize": 7, "color": "black"},
@@ -84,7 +84,8 @@ def draw(data: PlotData) -> Figure:
     axes.set_ylabel("true objective")
     axes.grid(True, alpha=0.3)
     if legend:
-        axes.legend(handles=legend, fontsize=8, loc="best")
+        # Beside the axes, not on them: finding the emptiest corner of 640,000 points takes longer than the plot.
+        axes.legend(handles=legend, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     return figure
 
 

@@ -9,13 +9,11 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import replace
-from itertools import groupby
-from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from pbt_tracker.errors import PlotError
 from pbt_tracker.pbt_workspace import policy_index
-from pbt_tracker.plot_data import Attempt, IterationRow, PlotData, PolicyPlot, Replacement, policy_plot
+from pbt_tracker.plot_data import Attempt, PlotData, PolicyPlot, Replacement, policy_plot
 from pbt_tracker.store import plot as sql
 from pbt_tracker.store.connection import parse_time, sql_time
 from pbt_tracker.store import queries
@@ -51,9 +49,9 @@ def plot_data_of(store: Store, selection: Selection, x_axis: str) -> PlotData:
             if policy == policies[experiment_id][2]:  # a log several policies print to names each of them
                 replaced[experiment_id].append(Replacement(donor, iteration, _as_recorded(started_at)))
         plots: dict[int, PolicyPlot] = {}
-        for experiment_id, rows in groupby(sql.own_iterations(connection, ids), key=itemgetter(0)):
+        for experiment_id in ids:
             plots[experiment_id] = policy_plot(
-                label[experiment_id], policies[experiment_id][2], (IterationRow(*row[1:]) for row in rows),
+                label[experiment_id], policies[experiment_id][2], sql.own_iterations(connection, experiment_id),
                 replaced[experiment_id], attempts[experiment_id], x_axis,
             )
     drawn = [plots[eid] for eid in sorted(plots, key=lambda eid: policies[eid]) if plots[eid].lines]

@@ -2,33 +2,30 @@
 
 A population of 64 policies over 10,000 iterations is 640,000 rows, so the
 iteration files are handed out as a cursor of plain tuples, one experiment
-after the other, for the caller to take one policy at a time.
+at a time.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 __all__ = ["own_iterations", "replacements"]
 
 _CHUNK = 500  # ids per statement, well under SQLite's limit on parameters
 
 
-def own_iterations(connection: sqlite3.Connection, experiment_ids: Sequence[int]) -> Iterator[tuple]:  # type: ignore[type-arg]
-    """(experiment_id, iteration, frame, true_objective, experiment_name, file_mtime) of the experiments' own files.
+def own_iterations(connection: sqlite3.Connection, experiment_id: int) -> sqlite3.Cursor:
+    """(iteration, frame, true_objective, experiment_name, file_mtime) of each of the experiment's own files.
 
     The ``best<idx>`` copies a policy keeps of others are left out: each is
     already on record as its source policy's own file.
     """
-    for start in range(0, len(experiment_ids), _CHUNK):
-        ids = list(experiment_ids[start:start + _CHUNK])
-        yield from connection.execute(
-            "SELECT experiment_id, iteration, frame, true_objective, experiment_name, file_mtime FROM pbt_iterations "
-            f"WHERE experiment_id IN ({', '.join('?' for _ in ids)}) AND file_key NOT LIKE 'best%' "
-            "ORDER BY experiment_id",
-            ids,
-        )
+    return connection.execute(
+        "SELECT iteration, frame, true_objective, experiment_name, file_mtime FROM pbt_iterations "
+        "WHERE experiment_id = ? AND file_key NOT LIKE 'best%'",
+        (experiment_id,),
+    )
 
 
 def replacements(connection: sqlite3.Connection, experiment_ids: Sequence[int]) -> list[tuple]:  # type: ignore[type-arg]
