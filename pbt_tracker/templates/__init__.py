@@ -14,6 +14,7 @@ from pbt_tracker.errors import OptionError
 TEMPLATES = {
     "sbatch_time": "#SBATCH --time=$TIMEOUT: Slurm ends the job at --slurm_timeout (a Slurm time)",
     "timeout_limited": "timeout $TIMEOUT $CMD: the job exits with the experiment's code, 124 at the limit",
+    "submit_env": "#SBATCH --export=ALL: the job runs in the environment (an activated virtualenv) it was submitted from",
 }
 
 
