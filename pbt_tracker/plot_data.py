@@ -107,7 +107,7 @@ def policy_plot(label: str, policy: int, rows: Iterable[IterationRow], replaceme
     """
     x = _ITERATION if x_axis == "iteration" else _FRAME
     usable = [row for row in rows if row[_OBJECTIVE] is not None and row[x] is not None]
-    usable.sort(key=itemgetter(_WRITTEN_AT, _ITERATION))
+    usable.sort(key=itemgetter(_WRITTEN_AT))  # stable: rows written the same microsecond keep their order
     plot = PolicyPlot(label)
     if not usable:
         return plot
@@ -115,13 +115,14 @@ def policy_plot(label: str, policy: int, rows: Iterable[IterationRow], replaceme
         plot.lines.append(Line(label, number, list(map(itemgetter(x), life)), list(map(itemgetter(_OBJECTIVE), life))))
         if number > 1:
             plot.marks.append(_mark(RESTART, label, life[0], x, f"life {number}"))
+    replacements = [r for r in replacements if r.donor != policy and r.iteration is not None]
+    wanted = {replacement.iteration for replacement in replacements}
     by_iteration: dict[int, list[tuple]] = {}  # type: ignore[type-arg]
-    for row in usable:
-        by_iteration.setdefault(row[_ITERATION], []).append(row)
+    for row in usable if wanted else ():
+        if row[_ITERATION] in wanted:
+            by_iteration.setdefault(row[_ITERATION], []).append(row)
     for replacement in replacements:
-        if replacement.donor == policy or replacement.iteration is None:
-            continue
-        row = _row_of_replacement(by_iteration.get(replacement.iteration, []), replacement.attempt_started_at)
+        row = _row_of_replacement(by_iteration.get(replacement.iteration, []), replacement.attempt_started_at)  # type: ignore[arg-type]
         if row is not None:
             plot.marks.append(_mark(REPLACEMENT, label, row, x, f"from {replacement.donor}"))
     written = [row[_WRITTEN_AT] for row in usable]

@@ -51,7 +51,7 @@ def plot_data_of(store: Store, selection: Selection, x_axis: str) -> PlotData:
         plots: dict[int, PolicyPlot] = {}
         for experiment_id in ids:
             plots[experiment_id] = policy_plot(
-                label[experiment_id], policies[experiment_id][2], sql.own_iterations(connection, experiment_id),
+                label[experiment_id], policies[experiment_id][2], sql.own_iterations(connection, experiment_id, frames=x_axis == "frame"),
                 replaced[experiment_id], attempts[experiment_id], x_axis,
             )
     drawn = [plots[eid] for eid in sorted(plots, key=lambda eid: policies[eid]) if plots[eid].lines]

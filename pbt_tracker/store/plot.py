@@ -15,15 +15,16 @@ __all__ = ["own_iterations", "replacements"]
 _CHUNK = 500  # ids per statement, well under SQLite's limit on parameters
 
 
-def own_iterations(connection: sqlite3.Connection, experiment_id: int) -> sqlite3.Cursor:
-    """(iteration, frame, true_objective, experiment_name, file_mtime) of each of the experiment's own files.
+def own_iterations(connection: sqlite3.Connection, experiment_id: int, frames: bool = True) -> sqlite3.Cursor:
+    """(iteration, frame, true_objective, experiment_name, file_mtime) of each of the experiment's own files,
+    in iteration order; the frame is None unless `frames` is asked for.
 
     The ``best<idx>`` copies a policy keeps of others are left out: each is
     already on record as its source policy's own file.
     """
     return connection.execute(
-        "SELECT iteration, frame, true_objective, experiment_name, file_mtime FROM pbt_iterations "
-        "WHERE experiment_id = ? AND file_key NOT LIKE 'best%'",
+        f"SELECT iteration, {'frame' if frames else 'NULL'}, true_objective, experiment_name, file_mtime "
+        "FROM pbt_iterations WHERE experiment_id = ? AND file_key NOT LIKE 'best%' ORDER BY iteration",
         (experiment_id,),
     )
 
