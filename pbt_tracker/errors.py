@@ -44,3 +44,7 @@ class SchedulerTimeout(SchedulerError):
 
 class AccountingUnavailable(SchedulerError):
     """sacct cannot answer (accounting disabled, or too slow); the job list must do without it."""
+
+
+class PlotError(PbtTrackError):
+    """There is nothing to plot, matplotlib is missing, or the picture cannot be written."""

@@ -11,6 +11,11 @@ from pbt_tracker.errors import TemplateError
 
 def write_text_atomic(path: Path, text: str, executable: bool = False) -> None:
     """Replace `path` in one rename; the mode follows the user's umask but is never world-writable."""
+    write_bytes_atomic(path, text.encode("utf-8"), executable)
+
+
+def write_bytes_atomic(path: Path, data: bytes, executable: bool = False) -> None:
+    """As write_text_atomic, for a file that is not text (a picture)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     mode = (0o777 if executable else 0o666) & ~0o002
     try:
@@ -19,8 +24,8 @@ def write_text_atomic(path: Path, text: str, executable: bool = False) -> None:
         tmp.unlink()
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -78,7 +78,7 @@ def test_the_module_prints_one_template_or_says_it_has_none_by_that_name() -> No
     assert (shown.returncode, shown.stdout) == (0, template_text("timeout_limited"))
     missing = subprocess.run([PYTHON, "-m", "pbt_tracker.templates", "nope"], capture_output=True, text=True)
     assert (missing.returncode, missing.stdout, missing.stderr) == (
-        2, "", "error: no template named 'nope'; choose one of sbatch_time, timeout_limited, timeout_continue\n"
+        2, "", "error: no template named 'nope'; choose one of sbatch_time, timeout_limited, timeout_continue, submit_env\n"
     )
 
 

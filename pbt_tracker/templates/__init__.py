@@ -15,6 +15,7 @@ TEMPLATES = {
     "sbatch_time": "#SBATCH --time=$TIMEOUT: Slurm ends the job at --slurm_timeout (a Slurm time)",
     "timeout_limited": "timeout $TIMEOUT $CMD: the job exits with the experiment's code, 124 at the limit",
     "timeout_continue": "timeout_limited, and at the limit (or when requeued) the job submits its recorded continuation",
+    "submit_env": "#SBATCH --export=ALL: the job runs in the environment (an activated virtualenv) it was submitted from",
 }
 
 
