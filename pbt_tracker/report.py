@@ -179,6 +179,9 @@ def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False
         return buffer.getvalue()
     from pbt_tracker import report_table
 
+    best = ""
+    if pbt:
+        rows, best = by_objective(rows)
     if columns:
         layout = report_table.Layout(columns)
     else:
@@ -187,4 +190,19 @@ def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False
             layout = report_table.Layout(default + report_table.WIDE_EXTRA)
         else:
             layout = report_table.fit(rows, default, width)
-    return report_table.table(rows, layout, colour) + summary_line(rows, all_attempts) + "\n"
+    return report_table.table(rows, layout, colour) + summary_line(rows, all_attempts) + best + "\n"
+
+
+def by_objective(rows: list[ReportRow]) -> tuple[list[ReportRow], str]:
+    """The population at a glance: policies best first, the best one's number marked `*` in the table.
+
+    Only the table is reordered; JSON and CSV keep the record's order for scripts.
+    """
+    from dataclasses import replace
+
+    ranked = sorted(rows, key=lambda row: (row.pbt_objective is None, -(row.pbt_objective or 0.0)))
+    if not ranked or ranked[0].pbt_objective is None:
+        return ranked, ""
+    top = ranked[0]
+    marked = replace(top, pbt_policy=f"{top.pbt_policy}*")  # type: ignore[arg-type]  (shown, not stored)
+    return [marked, *ranked[1:]], f"\nbest: policy {top.pbt_policy} ({top.experiment}), objective {top.pbt_objective:.4g}"

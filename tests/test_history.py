@@ -92,7 +92,10 @@ def test_report_pbt_shows_the_current_life_best_copies_and_params(launched: tupl
         path.unlink()
     table = CliRunner().invoke(cli, ["report", "--workdir", str(work), "--pbt", "--no-sync", "--wide"]).output.splitlines()
     assert table[0].split()[8:] == ["policy", "iteration", "objective", "best", "params", "log", "reason"]
-    assert table[2].split()[8:14] == ["0", "2", "12", "99", "gamma=0.99", "learning_rate=0.0001235"]
+    # The population at a glance: best objective first, marked; policy 0 second.
+    assert [line.split()[8] for line in table[2:4]] == ["1*", "0"]
+    assert table[3].split()[8:14] == ["0", "2", "12", "99", "gamma=0.99", "learning_rate=0.0001235"]
+    assert table[-1] == "best: policy 1 (01_ws_pbt), objective 20"
 
 
 LOG = (
