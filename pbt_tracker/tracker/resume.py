@@ -11,12 +11,11 @@ own script as it was.
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pbt_tracker.pbt_resume import continuation_command, find_run_dir, latest_own_entry
-from pbt_tracker.pbt_workspace import find_workspace, policy_index
+from pbt_tracker.pbt_workspace import find_workspace, policy_index, split_command
 
 __all__ = ["ResumeDecision", "is_pbt_command", "resume_decision"]
 
@@ -48,7 +47,7 @@ def is_pbt_command(cmd: str) -> bool:
     """An IsaacGymEnvs PBT experiment names both its policy and its workspace on its command line."""
     if "pbt.policy_idx=" not in cmd or "pbt.workspace=" not in cmd:
         return False
-    keys = {_key(token) for token in _split(cmd)}
+    keys = {_key(token) for token in split_command(cmd)}
     return {"pbt.policy_idx", "pbt.workspace"} <= keys
 
 
@@ -79,9 +78,3 @@ def _key(token: str) -> str | None:
     name, sep, _value = token.partition("=")
     return name.lstrip("+") if sep else None
 
-
-def _split(cmd: str) -> list[str]:
-    try:
-        return shlex.split(cmd)
-    except ValueError:
-        return cmd.split()
