@@ -144,13 +144,51 @@ def _list_jobs(users: list[str], result: SyncResult) -> Listing:
         return Listing(jobs, complete=False)
 
 
+def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
+    """Right after scancel: the cancelled jobs' states from one squeue listing, without sacct.
+
+    A job squeue still lists is recorded as squeue shows it; one it no longer
+    lists was cancelled on request (an evidence rule, which holds whatever else
+    squeue lists). The workdir's other jobs are left to the next sync, which
+    asks sacct where squeue cannot answer.
+    """
+    result = SyncResult()
+    wanted = set(submission_ids)
+    with store.read() as connection:
+        tracked = [_tracked(row) for row in queries.tracked_jobs(connection, "slurm") if row["id"] in wanted]
+        users = queries.usernames(connection, "slurm")
+    if not tracked:
+        return result
+    result.asked = len(tracked)
+    jobs: dict[str, JobObservation] = {}
+    for user in users:  # only these jobs' lines are read: the user may have thousands more
+        result.scheduler_calls += 1
+        jobs.update(slurm.query_squeue([item.job_id for item in tracked], user=user))
+    listing = Listing(jobs, complete=False)
+    with store.write() as connection:
+        writes.note_answer(connection, "slurm", utcnow())
+    observations = {
+        item.job_id: observation for item in tracked
+        if (observation := listing.jobs.get(item.job_id)) is not None and _ours(observation, item)
+    }
+    _record_changes(store, tracked, observations, listing, result)
+    if result.changed:
+        write_scancel_script(store)
+    return result
+
+
 def _sync_known_jobs(store: Store, tracked: list[evidence.Tracked], listing: Listing, result: SyncResult) -> None:
-    observations = _observe(tracked, listing, result)
+    _record_changes(store, tracked, _observe(tracked, listing, result), listing, result)
+
+
+def _record_changes(store: Store, tracked: list[evidence.Tracked], observations: dict[str, JobObservation | None],
+                    listing: Listing, result: SyncResult) -> None:
     now = utcnow()
     changes = []
     for item in tracked:
         observation = observations.get(item.job_id)
-        limit = listing.job_age_limit() if observation is None and not listing.empty else timedelta(0)
+        asks_age = observation is None and not listing.empty and item.cancel_requested_at is None
+        limit = listing.job_age_limit() if asks_age else timedelta(0)
         change = evidence.next_state(item, observation, listing.empty, now, limit)
         if change is not None:
             changes.append((item, change))
