@@ -20,12 +20,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-import yaml
-
-__all__ = ["IterationRecord", "parse_iteration_file"]
-
-# libyaml's safe loader reads the same documents about ten times faster: a sync copies thousands of files.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+__all__ = ["IterationRecord", "parse_iteration_file", "read_dump"]
 
 
 @dataclass(frozen=True)
@@ -57,8 +52,12 @@ def parse_iteration_file(data: bytes, name_iteration: int | None = None) -> Iter
         return None
     document = read_dump(text)
     if document is None:
+        import yaml  # only here: a sync that finds nothing odd never pays for importing it
+
+        # libyaml's safe loader reads the same documents about ten times faster than PyYAML's own.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         try:
-            document = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader, libyaml's when built with it
+            document = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader, libyaml's when built with it
         except yaml.YAMLError:
             return None
     if not isinstance(document, dict):
