@@ -147,10 +147,10 @@ def _list_jobs(users: list[str], result: SyncResult) -> Listing:
 def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
     """Right after scancel: the cancelled jobs' states from one squeue listing, without sacct.
 
-    A job squeue still lists is recorded as squeue shows it; one it no longer
-    lists was cancelled on request (an evidence rule, which holds whatever else
-    squeue lists). The workdir's other jobs are left to the next sync, which
-    asks sacct where squeue cannot answer.
+    A job squeue still lists (a cancelled one stays listed for MinJobAge) is
+    recorded as squeue shows it; only for one it no longer lists is sacct
+    asked, and where sacct does not know it either, it was cancelled on
+    request (an evidence rule). The workdir's other jobs are left to the next sync.
     """
     result = SyncResult()
     wanted = set(submission_ids)
@@ -167,10 +167,13 @@ def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
     listing = Listing(jobs, complete=False)
     with store.write() as connection:
         writes.note_answer(connection, "slurm", utcnow())
-    observations = {
+    observations: dict[str, JobObservation | None] = {
         item.job_id: observation for item in tracked
         if (observation := listing.jobs.get(item.job_id)) is not None and _ours(observation, item)
     }
+    missing = [item for item in tracked if item.job_id not in observations]
+    if missing:  # ended long enough before the cancel for squeue to forget them: sacct says how
+        observations.update(_observe(missing, Listing({}, complete=False), result))
     _record_changes(store, tracked, observations, listing, result)
     if result.changed:
         write_scancel_script(store)
