@@ -46,7 +46,8 @@ def main(experiments: int = 1000, rounds: int = 3) -> None:
 
     def cancel_held() -> None:
         for script in scratch.glob("*/scancel.sh"):
-            ids = script.read_text().split("scancel", 2)[-1].split()
+            # scancel.sh names an array's tasks as 428_[0-999]; scancel takes the array's own id for all of them.
+            ids = [word.split("_[", 1)[0] for word in script.read_text().split("scancel", 2)[-1].split()]
             if ids:
                 subprocess.run(["scancel", *ids], check=False)
             script.unlink()
