@@ -30,7 +30,7 @@ TARGET_OWN = 0.2
 def main(rounds: int = 3) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="pbt-track-bench-"))
     wrapped, log = counting_wrappers(scratch / "bin")
-    totals, owns, scancels = [], [], []
+    totals, owns, scancels, imports = [], [], [], []
     calls: Counter[str] = Counter()
     try:
         for index in range(rounds):
@@ -40,6 +40,7 @@ def main(rounds: int = 3) -> None:
                  "--train_dir", str(scratch / "train")],
                 {"PBT_TRACK_BENCH_EXPERIMENTS": str(JOBS), "PYTHONPATH": str(REPO_ROOT)})
             log.unlink(missing_ok=True)
+            imports.append(run([sys.executable, "-c", "import sqlite3, click, tabulate"]))  # for scale, under load
             total = run([PBT_TRACK, "cancel", "--all", "--workdir", str(work)], wrapped)
             logged = logged_calls(log)
             calls = Counter(name for name, _ in logged)
@@ -57,7 +58,8 @@ def main(rounds: int = 3) -> None:
     print(f"cancel --all of {JOBS:,} held jobs, {rounds} rounds, load {os.getloadavg()[0]:.2f}: "
           f"total {statistics.median(totals):.2f} s, scancel {statistics.median(scancels):.2f} s, "
           f"pbt-track's own {own * 1000:.0f} ms (target <= {TARGET_OWN * 1000:.0f} ms: "
-          f"{'met' if own <= TARGET_OWN else 'NOT met'})")
+          f"{'met' if own <= TARGET_OWN else 'NOT met'}); for scale, import sqlite3, click, tabulate "
+          f"{statistics.median(imports) * 1000:.0f} ms")
     print(f"  scheduler calls: {order} (target: one scancel, at most one squeue after it: "
           f"{'met' if calls_met else 'NOT met'})")
 

@@ -39,12 +39,15 @@ def main(rounds: int = 5) -> None:
             {
                 "report": lambda: run([PBT_TRACK, "report", "--workdir", str(work)]),
                 "squeue": lambda: run(squeue_argv([], user=getpass.getuser())),
+                "imports": lambda: run([sys.executable, "-c", "import sqlite3, click, tabulate"]),
             },
             rounds,
         )
         log.unlink(missing_ok=True)
         run([PBT_TRACK, "report", "--workdir", str(work)], wrapped)
         calls = " ".join(name for name, _ in logged_calls(log)) or "none"
+        listed = len(subprocess.run(squeue_argv([], user=getpass.getuser()), capture_output=True,
+                                    text=True).stdout.splitlines())
     finally:
         script = work / "scancel.sh"
         if script.exists():
@@ -55,6 +58,8 @@ def main(rounds: int = 5) -> None:
           f"report {medians['report'] * 1000:.0f} ms, its squeue alone {medians['squeue'] * 1000:.0f} ms; "
           f"report's own {extra * 1000:.0f} ms (target <= {TARGET_EXTRA * 1000:.0f} ms: "
           f"{'met' if extra <= TARGET_EXTRA else 'NOT met'}); scheduler calls: {calls} (target: squeue)")
+    print(f"  squeue listed {listed:,} jobs of the user; for scale, import sqlite3, click, tabulate took "
+          f"{medians['imports'] * 1000:.0f} ms side by side")
 
 
 if __name__ == "__main__":
