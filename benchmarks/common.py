@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -53,3 +54,37 @@ def alternate(sides: dict[str, Callable[[], float]], rounds: int,
 def verdict(ratio: float, target: float, below: bool = True) -> str:
     met = ratio <= target if below else ratio >= target
     return f"ratio {ratio:.2f} (target {'<=' if below else '>='} {target:g}: {'met' if met else 'NOT met'})"
+
+
+SCHEDULER_COMMANDS = ("sbatch", "squeue", "sacct", "scancel", "scontrol")
+
+
+def counting_wrappers(directory: Path) -> tuple[dict[str, str], Path]:
+    """Wrappers around the real scheduler commands that log each call and its wall time.
+
+    Returns the environment that puts them first on PATH, and the log they append
+    to (`name start end` per call, bash's clock). What bash costs to start a
+    wrapper is left out of the logged time, so it counts as pbt-track's own.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    log = directory / "calls.log"
+    for name in SCHEDULER_COMMANDS:
+        real = shutil.which(name)
+        if real is None:
+            continue
+        wrapper = directory / name
+        wrapper.write_text(f'#!/bin/bash\nstart=$EPOCHREALTIME\n{real} "$@"\nrc=$?\n'
+                           f'echo "{name} $start $EPOCHREALTIME" >> {log}\nexit $rc\n')
+        wrapper.chmod(0o755)
+    return {"PATH": f"{directory}{os.pathsep}{os.environ['PATH']}"}, log
+
+
+def logged_calls(log: Path) -> list[tuple[str, float]]:
+    """The calls logged since the log was last removed: (command, seconds)."""
+    if not log.exists():
+        return []
+    calls = []
+    for line in log.read_text().splitlines():
+        name, start, end = line.split()
+        calls.append((name, float(end) - float(start)))
+    return calls

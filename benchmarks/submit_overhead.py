@@ -11,6 +11,7 @@ sends the same run with --slurm-array, against pbt-track's default mode.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -46,7 +47,9 @@ def main(experiments: int = 1000, rounds: int = 3) -> None:
 
     def cancel_held() -> None:
         for script in scratch.glob("*/scancel.sh"):
-            ids = script.read_text().split("scancel", 2)[-1].split()
+            # scancel.sh names an array's tasks as '428_[0-999]'; scancel takes the array's own id for all of them.
+            last = script.read_text().splitlines()[-1]
+            ids = [word.split("_[", 1)[0] for word in shlex.split(last)[1:]] if last.startswith("scancel") else []
             if ids:
                 subprocess.run(["scancel", *ids], check=False)
             script.unlink()

@@ -5,19 +5,22 @@ params mapping and the paths are what a continuation needs. IsaacGymEnvs
 writes it in place, not atomically, so another process may read it half
 written; such a file must be passed over (and read again later), never
 treated as the policy's state.
+
+A sync reads thousands of these files, and PyYAML spends most of its time
+building nodes for them; so the layout ``yaml.dump`` gives IsaacGymEnvs'
+document (``key: value`` lines, one nested block of two-space-indented
+lines) is read directly, and only for values whose YAML meaning is plain
+(numbers, true/false/null, words, single-quoted text). Any other line sends
+the whole file to PyYAML, so both readers give the same document.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
-import yaml
-
-__all__ = ["IterationRecord", "parse_iteration_file"]
-
-# libyaml's safe loader reads the same documents about ten times faster: a sync copies thousands of files.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+__all__ = ["IterationRecord", "parse_iteration_file", "read_dump"]
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,16 @@ def parse_iteration_file(data: bytes, name_iteration: int | None = None) -> Iter
         return None
     if not text.endswith("\n"):
         return None
-    try:
-        document = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader, libyaml's when built with it
-    except yaml.YAMLError:
-        return None
+    document = read_dump(text)
+    if document is None:
+        import yaml  # only here: a sync that finds nothing odd never pays for importing it
+
+        # libyaml's safe loader reads the same documents about ten times faster than PyYAML's own.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        try:
+            document = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader, libyaml's when built with it
+        except yaml.YAMLError:
+            return None
     if not isinstance(document, dict):
         return None
     objective = _number(document.get("true_objective"))
@@ -68,6 +77,94 @@ def parse_iteration_file(data: bytes, name_iteration: int | None = None) -> Iter
         pbt_checkpoint=_string(document.get("pbt_checkpoint")),
         experiment_name=_string(document.get("experiment_name")),
     )
+
+
+_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_FLOAT = re.compile(r"-?[0-9]+\.[0-9]*(?:e[-+][0-9]+)?")
+_SPECIAL_FLOATS = {".inf": math.inf, "-.inf": -math.inf, ".nan": math.nan}
+_CONSTANTS = {"true": True, "false": False, "null": None}
+# Plain words YAML 1.1 reads as something else than text (booleans, null); they take PyYAML's road.
+_NOT_TEXT = {spelling for word in ("yes", "no", "true", "false", "on", "off", "null")
+             for spelling in (word, word.capitalize(), word.upper())}
+# A word starting with a letter, `_` or `/` in these characters is text to YAML unless it is in _NOT_TEXT;
+# one starting with a digit is text when a letter past `f` shows it is no number (hex aside).
+_WORD = re.compile(r"[A-Za-z_/][A-Za-z0-9_./+=-]*")
+_DIGIT_WORD = re.compile(r"[0-9][A-Za-z0-9_./+=-]*")
+_LETTER_PAST_F = re.compile(r"[g-zG-Z]")
+_UNREAD = object()
+
+
+def read_dump(text: str) -> dict[str, object] | None:
+    """The document of a file in ``yaml.dump``'s layout of a flat mapping with nested blocks one level deep.
+
+    None when any line is outside that layout or holds a value this reader
+    does not resolve exactly as YAML would: PyYAML reads such a file.
+    """
+    document: dict[str, object] = {}
+    block: dict[str, object] | None = None
+    block_key = ""
+    for line in text.split("\n")[:-1]:
+        if line.startswith("  "):
+            if block is None:
+                return None
+            key, sep, value = line[2:].partition(": ")
+            parsed_key, parsed = _text_key(key), _scalar(value)
+            if not sep or parsed_key is _UNREAD or parsed is _UNREAD:
+                return None
+            block[parsed_key] = parsed  # type: ignore[index]
+            continue
+        if block is not None and not block:
+            document[block_key] = None  # `key:` with nothing under it is null
+        block = None
+        if line.endswith(":") and ": " not in line:
+            block_key = _text_key(line[:-1])  # type: ignore[assignment]
+            if block_key is _UNREAD:
+                return None
+            block = document[block_key] = {}
+            continue
+        key, sep, value = line.partition(": ")
+        parsed_key, parsed = _text_key(key), _scalar(value)
+        if not sep or parsed_key is _UNREAD or parsed is _UNREAD:
+            return None
+        document[parsed_key] = parsed  # type: ignore[index]
+    if block is not None and not block:
+        document[block_key] = None
+    return document
+
+
+_KEYS: dict[str, object] = {}  # every file repeats the same keys
+
+
+def _text_key(text: str) -> object:
+    known = _KEYS.get(text)
+    if known is not None:
+        return known
+    value = _scalar(text)
+    value = value if isinstance(value, str) and value == text else _UNREAD
+    if len(_KEYS) < 4096:
+        _KEYS[text] = value
+    return value
+
+
+def _scalar(text: str) -> object:
+    """What YAML reads `text` as, or _UNREAD for a value left to PyYAML."""
+    if _INT.fullmatch(text):
+        return int(text)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    if text in _SPECIAL_FLOATS:
+        return _SPECIAL_FLOATS[text]
+    if text in _CONSTANTS:
+        return _CONSTANTS[text]
+    if text == "{}":
+        return {}
+    if _WORD.fullmatch(text):
+        return _UNREAD if text in _NOT_TEXT else text
+    if _DIGIT_WORD.fullmatch(text) and _LETTER_PAST_F.search(text) and text[:2] not in ("0x", "0X"):
+        return text
+    if len(text) >= 2 and text[0] == text[-1] == "'" and "'" not in text[1:-1].replace("''", ""):
+        return text[1:-1].replace("''", "'")
+    return _UNREAD
 
 
 def _number(value: object) -> float | None:

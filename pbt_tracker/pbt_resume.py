@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pbt_tracker.pbt_workspace import WorkspaceEntry, live_entry, read_policy_entries, run_dir_of
+from pbt_tracker.pbt_workspace import WorkspaceEntry, live_entry, read_policy_entries, run_dir_of, split_command
 
 __all__ = ["Continuation", "continuation_command", "find_run_dir", "latest_own_entry", "restart_args"]
 
@@ -89,10 +89,3 @@ def override_key(arg: str) -> str | None:
     """The Hydra key an argument sets (`+a.b=1` and `a.b=1` both set `a.b`), or None for a plain word."""
     name, sep, _value = arg.partition("=")
     return name.lstrip("+") if sep else None
-
-
-def split_command(cmd: str) -> list[str]:
-    try:
-        return shlex.split(cmd)
-    except ValueError:
-        return cmd.split()

@@ -15,13 +15,14 @@ import re
 import shlex
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from pbt_tracker.pbt_iteration_file import IterationRecord, parse_iteration_file
 
 __all__ = [
     "PolicyProgress", "WorkspaceEntry", "find_workspace", "live_entry", "new_entries", "policy_index",
-    "read_best_copies", "read_policy_entries", "read_policy_progress", "run_dir_of",
+    "read_best_copies", "read_policy_entries", "read_policy_progress", "run_dir_of", "split_command",
 ]
 
 _INTEGER_STEM = re.compile(r"[0-9]+")
@@ -70,7 +71,7 @@ def find_workspace(cmd: str, experiment_train_dir: str, cwd: str | None = None) 
     ``runs`` inside the Hydra run dir; the run dir itself is tried too.
     Relative paths are taken from `cwd`, the directory the experiment was launched from.
     """
-    tokens = _split(cmd)
+    tokens = split_command(cmd)
     workspace = _last_value(tokens, "pbt.workspace")
     if not workspace:
         return None
@@ -82,14 +83,14 @@ def find_workspace(cmd: str, experiment_train_dir: str, cwd: str | None = None) 
 
 def run_dir_of(cmd: str, experiment_train_dir: str, cwd: str | None = None) -> str:
     """The Hydra run dir the experiment trains in: its last ``hydra.run.dir=``, else its train dir, from `cwd`."""
-    return os.path.join(cwd or "", _last_value(_split(cmd), "hydra.run.dir") or experiment_train_dir)
+    return os.path.join(cwd or "", _last_value(split_command(cmd), "hydra.run.dir") or experiment_train_dir)
 
 
 def policy_index(params: dict[str, object], cmd: str) -> int | None:
     """The experiment's `pbt.policy_idx`, from its parameters or else its command."""
     value = params.get("pbt.policy_idx", params.get("+pbt.policy_idx"))
     if value is None:
-        value = _last_value(_split(cmd), "pbt.policy_idx")
+        value = _last_value(split_command(cmd), "pbt.policy_idx")
     try:
         return int(str(value))
     except ValueError:
@@ -169,8 +170,9 @@ def live_entry(entries: Iterable[WorkspaceEntry], experiment_name: str | None = 
 
 def _read_dir(workspace, directory, policy_idx, kept_by, copied, number_of):
     """Yields an entry per readable ``*.yaml`` in ``workspace/directory`` (None for an unreadable one)."""
+    base = os.path.join(workspace, directory)  # paths as strings until an entry is made: thousands per sync
     try:
-        names = os.listdir(workspace / directory)
+        names = os.listdir(base)
     except OSError:
         return
     for file_name in names:
@@ -179,7 +181,7 @@ def _read_dir(workspace, directory, policy_idx, kept_by, copied, number_of):
         name_iteration = number_of(file_name)
         if kept_by is None and name_iteration is None:
             continue
-        path = workspace / directory / file_name
+        path = os.path.join(base, file_name)
         try:
             mtime_ns = os.stat(path).st_mtime_ns
         except OSError:
@@ -192,12 +194,13 @@ def _read_dir(workspace, directory, policy_idx, kept_by, copied, number_of):
             yield None
             continue
         owner = policy_idx if kept_by is None else _best_source(file_name, record)
-        yield None if owner is None else WorkspaceEntry(owner, name, path, mtime_ns, record, kept_by)
+        yield None if owner is None else WorkspaceEntry(owner, name, Path(path), mtime_ns, record, kept_by)
 
 
-def _read_record(path: Path, name_iteration: int | None) -> IterationRecord | None:
+def _read_record(path: str, name_iteration: int | None) -> IterationRecord | None:
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read()
     except OSError:
         return None
     return parse_iteration_file(data, name_iteration)
@@ -224,14 +227,19 @@ def _subdirectories(workspace: Path) -> list[str]:
         return []
 
 
-def _split(cmd: str) -> list[str]:
+@lru_cache(maxsize=1024)
+def split_command(cmd: str) -> tuple[str, ...]:
+    """A command's words as a shell splits them (on whitespace when its quotes do not pair up).
+
+    Kept per command: a sync splits each PBT policy's command several times.
+    """
     try:
-        return shlex.split(cmd)
+        return tuple(shlex.split(cmd))
     except ValueError:
-        return cmd.split()
+        return tuple(cmd.split())
 
 
-def _last_value(tokens: list[str], key: str) -> str | None:
+def _last_value(tokens: Iterable[str], key: str) -> str | None:
     """Value of the last ``key=value`` token; Hydra's ``+``/``++`` prefixes count too."""
     value = None
     for token in tokens:

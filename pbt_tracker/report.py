@@ -8,7 +8,7 @@ for them.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 from pbt_tracker.store import Store, queries, utcnow
@@ -157,6 +157,12 @@ def summary_line(rows: list[ReportRow], all_attempts: bool = False) -> str:
     return f"{len(rows)} {noun}" + (f": {parts}" if parts else "")
 
 
+def row_objects(rows: list[ReportRow]) -> list[dict[str, object]]:
+    """Each row as the mapping JSON and CSV show; shallow, since `asdict` deep-copies every value of every row."""
+    names = list(ReportRow.__dataclass_fields__)
+    return [{name: getattr(row, name) for name in names} for row in rows]
+
+
 def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False, pbt: bool = False,
            columns: tuple[str, ...] | None = None, width: int | None = None, colour: bool = False) -> str:
     """The rows in a format; a table shows `columns` as asked, or the default ones fitted to `width`
@@ -164,7 +170,7 @@ def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False
     if output_format == "json":
         import json
 
-        return json.dumps([asdict(row) for row in rows], indent=2) + "\n"
+        return json.dumps(row_objects(rows), indent=2) + "\n"
     if output_format == "csv":
         import csv
         import io
@@ -174,8 +180,8 @@ def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False
         writer.writeheader()
         import json
 
-        writer.writerows({key: json.dumps(value) if isinstance(value, dict) else value for key, value in asdict(row).items()}
-                         for row in rows)
+        writer.writerows({key: json.dumps(value) if isinstance(value, dict) else value for key, value in row.items()}
+                         for row in row_objects(rows))
         return buffer.getvalue()
     from pbt_tracker import report_table
 

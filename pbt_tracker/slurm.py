@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from pbt_tracker import settings
@@ -67,7 +68,7 @@ def run_command(argv: list[str], timeout: float | None = None) -> CommandResult:
     """Run `argv` (no shell) to its end or its timeout."""
     timeout = settings.scheduler_timeout() if timeout is None else timeout
     try:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process = subprocess.Popen(argv, stdin=_devnull(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except FileNotFoundError:
         raise SchedulerError(f"{argv[0]} was not found on PATH; run this on a Slurm login node") from None
     except PermissionError:
@@ -91,6 +92,12 @@ def run_command(argv: list[str], timeout: float | None = None) -> CommandResult:
             process.wait()
             raise
     return CommandResult(argv, process.returncode, _text(stdout), _text(stderr))
+
+
+@lru_cache(maxsize=1)
+def _devnull() -> int:
+    """One /dev/null, opened once, for every command's stdin: a launch starts a thousand sbatch calls."""
+    return os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
 
 
 def _output_and_exit(process: subprocess.Popen[bytes], deadline: float) -> tuple[bytes, bytes]:

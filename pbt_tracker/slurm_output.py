@@ -8,8 +8,10 @@ rules need not know which command spoke.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from pbt_tracker import states
 
@@ -55,6 +57,7 @@ class JobObservation:
 def _observed(
     job_id: str, state: str, exit_code: int | None, exit_signal: int | None, node: str | None,
     start: str, end: str, submit: str, source: str, reason: str = "", comment: str = "",
+    command: str | None = None, stdout: str | None = None,
 ) -> JobObservation:
     """For a job still waiting, squeue's and scontrol's start and end times are the scheduler's guesses: drop them.
 
@@ -65,6 +68,7 @@ def _observed(
         job_id, state, exit_code, exit_signal, None if waiting else node,
         None if waiting else parse_slurm_time(start), None if waiting else parse_slurm_time(end),
         parse_slurm_time(submit), source, _optional(reason) if waiting else None, _optional(comment),
+        command, stdout,
     )
 
 
@@ -75,6 +79,12 @@ def normalize_state(text: str) -> str:
 
 def parse_slurm_time(text: str) -> datetime | None:
     """Slurm prints the controller's local time without a zone; the login node is assumed to share it."""
+    # Kept per text and zone: a listing of thousands of jobs repeats the same few seconds.
+    return _local_to_utc(text, (time.tzname, time.timezone, time.altzone))
+
+
+@lru_cache(maxsize=4096)
+def _local_to_utc(text: str, _zone: object) -> datetime | None:
     text = text.strip()
     if text in _NO_VALUE:
         return None
@@ -139,11 +149,8 @@ def parse_squeue(
             values[7:7] = ["", ""]
         job_id, state, status, node, start, end, submit, command, stdout, reason, comment = values
         exit_code, exit_signal = _wait_status(status)
-        jobs[job_id] = replace(
-            _observed(job_id, normalize_state(state), exit_code, exit_signal, _optional(node), start, end, submit,
-                      "squeue", reason, comment),
-            command=_optional(command), stdout=_optional(stdout),
-        )
+        jobs[job_id] = _observed(job_id, normalize_state(state), exit_code, exit_signal, _optional(node), start, end,
+                                 submit, "squeue", reason, comment, _optional(command), _optional(stdout))
     return jobs
 
 

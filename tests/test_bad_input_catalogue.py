@@ -53,6 +53,9 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# About 120 commands, each a fresh process: the slow tier runs them (and CI, which runs every tier).
+pytestmark = pytest.mark.slow
+
 CATALOGUE = REPO_ROOT / "tests" / "fixtures" / "catalogue"
 FIXTURE_MODULE = "tests.fixtures.catalogue"
 PBT_TRACK = str(Path(sys.executable).parent / "pbt-track")

@@ -138,3 +138,52 @@ def test_an_error_naming_a_job_it_was_not_given_proves_nothing_about_the_others(
 
 def test_a_failure_that_names_no_job_refuses_them_all() -> None:
     assert read_scancel_answer(["1", "2"], 1, "") == ScancelAnswer([], {"1": "scancel exited with 1", "2": "scancel exited with 1"})
+
+
+# --- what cancel asks the scheduler -------------------------------------------------------------
+
+COUNTING = '#!/bin/sh\necho "$(basename "$0")" >> "$(dirname "$0")/calls"\n'
+
+
+def test_cancel_asks_nothing_before_scancel_and_one_squeue_after_it(running: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]
+    """squeue here still lists the cancelled job as RUNNING, as Slurm does while a job is being killed."""
+    fake_bin("scancel", COUNTING + "exit 0\n")
+    fake_bin("sacct", COUNTING + "exit 0\n")
+    calls = running.parent / "fake-bin" / "squeue-calls"
+    calls.unlink(missing_ok=True)
+    (running.parent / "fake-bin" / "calls").unlink(missing_ok=True)
+
+    result = CliRunner().invoke(cli, ["cancel", "--experiment", "01_echo_pbt", "--workdir", str(running)])
+
+    assert (result.exit_code, result.stdout) == (0, "Cancelled 01_echo_pbt (job 7765)\n")
+    assert (running.parent / "fake-bin" / "calls").read_text() == "scancel\n"
+    assert calls.read_text() == "x\n"
+    assert query(running / "pbt_tracker.db", "SELECT job_id, state FROM submissions ORDER BY id") == [
+        ("7764", "SUBMITTED"), ("7765", "RUNNING"), ("7766", "SUBMITTED")
+    ]
+
+
+def test_a_job_squeue_no_longer_lists_after_scancel_gets_its_end_from_sacct(running: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]
+    """Stand-ins: a job that ended long before the cancel (squeue has forgotten it, sacct has not)."""
+    fake_bin("scancel", "#!/bin/sh\nexit 0\n")
+    fake_bin("squeue", "#!/bin/sh\nexit 0\n")
+    fake_bin("sacct", "#!/bin/sh\necho '7765|COMPLETED|0:0|node1|Unknown|Unknown|Unknown||'\n")
+
+    result = CliRunner().invoke(cli, ["cancel", "--experiment", "01_echo_pbt", "--workdir", str(running)])
+
+    assert (result.exit_code, result.stdout) == (0, "Cancelled 01_echo_pbt (job 7765)\n")
+    assert query(running / "pbt_tracker.db", "SELECT state, exit_code FROM submissions WHERE job_id = '7765'") == [
+        ("COMPLETED", 0)
+    ]
+
+
+def test_a_job_neither_squeue_nor_sacct_knows_after_scancel_is_recorded_cancelled(running: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]
+    """Stand-ins: Slurm forgot the job at once, and accounting has nothing on it."""
+    fake_bin("scancel", "#!/bin/sh\nexit 0\n")
+    fake_bin("squeue", "#!/bin/sh\nexit 0\n")
+    fake_bin("sacct", "#!/bin/sh\nexit 0\n")
+
+    result = CliRunner().invoke(cli, ["cancel", "--experiment", "01_echo_pbt", "--workdir", str(running)])
+
+    assert result.exit_code == 0
+    assert query(running / "pbt_tracker.db", "SELECT state FROM submissions WHERE job_id = '7765'") == [("CANCELLED",)]

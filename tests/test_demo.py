@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.conftest import query
@@ -18,6 +19,7 @@ def pbt_track(cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([PBT_TRACK, *argv], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow  # runs the whole demo: four policies training to the end, one of them twice
 def test_demo_runs_reports_pbt_progress_and_recovers_its_crashed_policy(tmp_path: Path) -> None:
     launched = pbt_track(tmp_path, "submit", "--run", "pbt_tracker.examples.toy_pbt", "--workdir", "demo")
     assert launched.returncode == 1, launched.stderr

@@ -95,3 +95,21 @@ def test_a_report_syncs_only_when_a_submission_may_still_change(
         assert needs_sync(store) is expected
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("command", ["show", "logs"])
+def test_show_and_logs_on_a_current_database_import_no_sqlalchemy_alembic_or_sync(printed: Path, command: str) -> None:
+    done, modules = run_with_modules(command, "02_echo_pbt", "--workdir", str(printed))
+    assert "02_echo_pbt" in done.stdout + done.stderr  # logs of a print-only attempt says it never ran
+    assert modules & (HEAVY | {"pbt_tracker.tracker.sync"}) == set()
+
+
+def test_completing_an_experiment_name_imports_no_sqlalchemy_alembic_or_sync(
+    printed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("_PBT_TRACK_COMPLETE", "bash_complete")
+    monkeypatch.setenv("COMP_WORDS", f"pbt-track show --workdir {printed} 02")
+    monkeypatch.setenv("COMP_CWORD", "4")
+    done, modules = run_with_modules()
+    assert done.stdout == "plain,02_echo_pbt\n"
+    assert modules & (HEAVY | {"pbt_tracker.tracker.sync", "pbt_tracker.report"}) == set()

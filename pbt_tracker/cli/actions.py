@@ -13,7 +13,6 @@ from pbt_tracker.cli.common import (
     open_workdir,
     selection,
     selection_options,
-    sync_and_tell,
     workdir_option,
 )
 from pbt_tracker.cli.group import cli
@@ -49,12 +48,14 @@ def cancel(targets: tuple[str, ...], workdir: str, run: str | None, experiments:
         check_cancel_selection(chosen, everything)
     except PbtTrackError as error:
         raise click.ClickException(str(error)) from None
-    with open_workdir(workdir, sync=not no_sync) as store:
+    # The selection is made on the record as it is: a job that has ended since is refused by scancel, and the
+    # one squeue listing after scancel settles the states of the jobs it accepted.
+    with open_workdir(workdir, sync=False) as store:
         if jobs and names:  # scancel's arguments add up: the named experiments' jobs join the job ids
             chosen = replace(chosen, experiments=experiments, job_ids=chosen.job_ids + _job_ids_of(store, names))
         result = cancel_jobs(store, chosen, everything, dry_run)
-        if result.targets and not dry_run:
-            sync_and_tell(store)
+        if result.accepted and not no_sync:
+            _settle(store, result.accepted)
     for advice in result.advice:
         click.echo(f"Note: {advice}", err=True)
     if not result.targets:
@@ -71,6 +72,20 @@ def cancel(targets: tuple[str, ...], workdir: str, run: str | None, experiments:
             f"scancel refused {len(result.refused)} of {len(result.targets)} job(s), listed above; their states "
             "were left as they were: run `pbt-track sync` to see where they stand"
         )
+
+
+def _settle(store, accepted: list[int]) -> None:  # type: ignore[no-untyped-def]
+    """The cancelled jobs' states after scancel; a scheduler that does not answer now leaves them to `sync`."""
+    from pbt_tracker.errors import SchedulerError
+    from pbt_tracker.tracker.sync import sync_cancelled
+
+    try:
+        settled = sync_cancelled(store, accepted)
+    except SchedulerError as error:
+        click.echo(f"Note: the states after scancel are not read yet ({error}); `pbt-track sync` reads them", err=True)
+        return
+    for note in settled.notes:
+        click.echo(f"Note: {note}", err=True)
 
 
 def _job_ids_of(store, names: tuple[str, ...]) -> tuple[str, ...]:  # type: ignore[no-untyped-def]

@@ -73,7 +73,7 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
     import shutil
     import sys
 
-    from pbt_tracker.report import render, report_rows
+    from pbt_tracker.report import render, report_rows, row_objects
 
     chosen = selection(run, experiments, states, launch, all_launches, job_ids=job_ids, all_attempts=all_attempts)
     if columns:
@@ -95,7 +95,7 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
 
             from pbt_tracker.keeper_report import with_keeper_key
 
-            return json.dumps(with_keeper_key(json.loads(render(rows, "json")), latest), indent=2) + "\n"
+            return json.dumps(with_keeper_key(row_objects(rows), latest), indent=2) + "\n"
         if output_format != "table":
             return render(rows, output_format, all_attempts)
         from pbt_tracker.keeper_report import keeper_lines

@@ -21,7 +21,6 @@ from pbt_tracker.errors import OptionError, SchedulerError
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.scancel_answer import read_scancel_answer
 from pbt_tracker.store import Store, queries, utcnow, writes
-from pbt_tracker.tracker.local import EXIT_DIR, record_end
 from pbt_tracker.tracker.selection import Selection
 
 
@@ -31,6 +30,7 @@ class CancelResult:
     dry_run: bool
     cancellation_id: int | None = None
     refused: dict[str, str] = field(default_factory=dict)  # job id -> scancel's reason; those were not cancelled
+    accepted: list[int] = field(default_factory=list)  # submissions whose Slurm job scancel accepted
     elsewhere: list[str] = field(default_factory=list)
     advice: list[str] = field(default_factory=list)  # how to cancel selected jobs pbt-track cannot cancel
 
@@ -102,6 +102,8 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
                               now)
         for target in targets:
             if _backend(target).stops_locally and target.state == states.PENDING:
+                from pbt_tracker.tracker.local import record_end  # local processes only: Slurm's cancel skips it
+
                 record_end(connection, queries.submission(connection, target.submission_id), states.CANCELLED,
                            None, "cancelled before it started")
 
@@ -117,8 +119,8 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
     answer = read_scancel_answer(slurm_ids, outcome.returncode, outcome.stderr)
     result.refused = answer.refused
     accepted = set(answer.accepted)
-    _complete(store, result.cancellation_id, outcome.returncode, outcome.stdout, outcome.stderr,
-              [t.submission_id for t in targets if _backend(t).cancels_with_scancel and t.job_id in accepted], now)
+    result.accepted = [t.submission_id for t in targets if _backend(t).cancels_with_scancel and t.job_id in accepted]
+    _complete(store, result.cancellation_id, outcome.returncode, outcome.stdout, outcome.stderr, result.accepted, now)
     return result
 
 
@@ -136,6 +138,10 @@ def _names_experiments(selection: Selection, everything: bool) -> bool:
 
 
 def _stop_local(store: Store, targets: list[_Target]) -> None:
+    if not targets:
+        return
+    from pbt_tracker.tracker.local import EXIT_DIR, record_end
+
     here = processes.hostname()
     processes.terminate_groups([ProcessId(int(t.job_id or 0), t.process_start, here) for t in targets])
     for target in targets:

@@ -35,8 +35,8 @@ class _Orphan:
     array_task: int | None = None
 
 
-def recover_unanswered(store: Store, rows: list[sqlite3.Row], listing: Listing, result: SyncResult) -> None:
-    orphans = _orphans(rows, result)
+def recover_unanswered(store: Store, orphans: list[_Orphan], listing: Listing, result: SyncResult) -> None:
+    """Settle each orphan (see `orphans_of`) on what the listing, taken after `orphans_of`, shows."""
     if not orphans:
         return
     tagged = listing.tagged()
@@ -87,7 +87,7 @@ def _undecided(submission: sqlite3.Row, now, intended, limit):  # type: ignore[n
     return submission["state"], values, "not listed by an empty squeue answer; asked again at the next sync"
 
 
-def _orphans(rows: list[sqlite3.Row], result: SyncResult) -> list[_Orphan]:
+def orphans_of(rows: list[sqlite3.Row], result: SyncResult) -> list[_Orphan]:
     """The unanswered submissions whose sbatch is over: a submitter still at work is left alone."""
     here = processes.hostname()
     orphans = []

@@ -14,8 +14,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pbt_tracker.pbt_resume import continuation_command, find_run_dir, latest_own_entry, override_key, split_command
-from pbt_tracker.pbt_workspace import find_workspace, policy_index
+from pbt_tracker.pbt_resume import continuation_command, find_run_dir, latest_own_entry, override_key
+from pbt_tracker.pbt_workspace import find_workspace, policy_index, split_command
 
 __all__ = ["ResumeDecision", "is_pbt_command", "resume_decision"]
 

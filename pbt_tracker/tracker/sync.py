@@ -21,7 +21,7 @@ from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store.connection import parse_time
 from pbt_tracker.tracker import chains, evidence
 from pbt_tracker.sbatch_script import array_tag, submission_tag
-from pbt_tracker.tracker.recover import recover_unanswered
+from pbt_tracker.tracker.recover import orphans_of, recover_unanswered
 
 # Clocks of the login node and the controller may disagree by this much; the tag needs no clock at all.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -89,13 +89,16 @@ def sync_slurm(store: Store) -> SyncResult:
     result.asked += len({t.job_id for t in tracked})
     if not unanswered and not tracked:
         return result
+    # Which lost answers are not on their way any more is read before the listing: an sbatch that finishes in
+    # between then shows its job in the listing, rather than being taken for one that never reached Slurm.
+    orphans = orphans_of(unanswered, result)
     listing = _list_jobs(users, result)
     with store.write() as connection:
         writes.note_answer(connection, "slurm", utcnow())
     if listing.empty:
         result.notes.append(EMPTY_NOTE)
     changed = result.changed
-    recover_unanswered(store, unanswered, listing, result)
+    recover_unanswered(store, orphans, listing, result)
     if result.changed > changed:  # jobs found by their tag are asked about with the rest, in this sync
         with store.read() as connection:
             tracked = [_tracked(row) for row in queries.tracked_jobs(connection, "slurm")]
@@ -139,13 +142,56 @@ def _list_jobs(users: list[str], result: SyncResult) -> Listing:
         return Listing(jobs, complete=False)
 
 
+def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
+    """Right after scancel: the cancelled jobs' states from one squeue listing, without sacct.
+
+    A job squeue still lists (a cancelled one stays listed for MinJobAge) is
+    recorded as squeue shows it; only for one it no longer lists is sacct
+    asked, and where sacct does not know it either, it was cancelled on
+    request (an evidence rule). The workdir's other jobs are left to the next sync.
+    """
+    result = SyncResult()
+    wanted = set(submission_ids)
+    with store.read() as connection:
+        tracked = [_tracked(row) for row in queries.tracked_jobs(connection, "slurm") if row["id"] in wanted]
+        users = queries.usernames(connection, "slurm")
+    if not tracked:
+        return result
+    result.asked = len(tracked)
+    jobs: dict[str, JobObservation] = {}
+    for user in users:  # only these jobs' lines are read: the user may have thousands more
+        result.scheduler_calls += 1
+        jobs.update(slurm.query_squeue([item.job_id for item in tracked], user=user))
+    listing = Listing(jobs, complete=False)
+    with store.write() as connection:
+        writes.note_answer(connection, "slurm", utcnow())
+    observations: dict[str, JobObservation | None] = {
+        item.job_id: observation for item in tracked
+        if (observation := listing.jobs.get(item.job_id)) is not None and _ours(observation, item)
+    }
+    missing = [item for item in tracked if item.job_id not in observations]
+    if missing:  # ended long enough before the cancel for squeue to forget them: sacct says how
+        observations.update(_observe(missing, Listing({}, complete=False), result))
+    _record_changes(store, tracked, observations, listing, result)
+    if result.changed:
+        from pbt_tracker.tracker.record import write_scancel_script
+
+        write_scancel_script(store)
+    return result
+
+
 def _sync_known_jobs(store: Store, tracked: list[evidence.Tracked], listing: Listing, result: SyncResult) -> None:
-    observations = _observe(tracked, listing, result)
+    _record_changes(store, tracked, _observe(tracked, listing, result), listing, result)
+
+
+def _record_changes(store: Store, tracked: list[evidence.Tracked], observations: dict[str, JobObservation | None],
+                    listing: Listing, result: SyncResult) -> None:
     now = utcnow()
     changes = []
     for item in tracked:
         observation = observations.get(item.job_id)
-        limit = listing.job_age_limit() if observation is None and not listing.empty else timedelta(0)
+        asks_age = observation is None and not listing.empty and item.cancel_requested_at is None
+        limit = listing.job_age_limit() if asks_age else timedelta(0)
         change = evidence.next_state(item, observation, listing.empty, now, limit)
         if change is not None:
             changes.append((item, change))

@@ -1,0 +1,68 @@
+"""What `pbt-track cancel --all` costs over 1,000 held jobs: scheduler calls, and pbt-track's own time.
+
+Each round submits 1,000 held jobs (not timed), then cancels them with
+wrappers first on PATH that log every scheduler call and its time; pbt-track's
+own time is the command's wall time less its scheduler calls'. Target: one
+scancel, at most one squeue after it, nothing else, and at most 0.2 s of
+pbt-track's own time (median of the rounds).
+
+    python -m benchmarks.cancel_cost [ROUNDS]     # default 3
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from benchmarks.common import PBT_TRACK, REPO_ROOT, counting_wrappers, logged_calls, run
+
+TEMPLATE = str(REPO_ROOT / "tests" / "fixtures" / "held_template.sh")
+JOBS = 1000
+TARGET_OWN = 0.2
+
+
+def main(rounds: int = 3) -> None:
+    scratch = Path(tempfile.mkdtemp(prefix="pbt-track-bench-"))
+    wrapped, log = counting_wrappers(scratch / "bin")
+    totals, owns, scancels, imports = [], [], [], []
+    calls: Counter[str] = Counter()
+    try:
+        for index in range(rounds):
+            work = scratch / f"w{index}"
+            run([PBT_TRACK, "submit", "--run", "benchmarks.many_experiments", "--backend", "slurm", "--workdir",
+                 str(work), "--slurm_sbatch_template", TEMPLATE, "--slurm_cpus_per_gpu", "1", "--pause_between", "0",
+                 "--train_dir", str(scratch / "train")],
+                {"PBT_TRACK_BENCH_EXPERIMENTS": str(JOBS), "PYTHONPATH": str(REPO_ROOT)})
+            log.unlink(missing_ok=True)
+            imports.append(run([sys.executable, "-c", "import sqlite3, click, tabulate"]))  # for scale, under load
+            total = run([PBT_TRACK, "cancel", "--all", "--workdir", str(work)], wrapped)
+            logged = logged_calls(log)
+            calls = Counter(name for name, _ in logged)
+            totals.append(total)
+            owns.append(total - sum(seconds for _, seconds in logged))
+            scancels.append(sum(seconds for name, seconds in logged if name == "scancel"))
+            order = " ".join(name for name, _ in logged)
+            shutil.rmtree(work)
+    finally:
+        for script in scratch.glob("*/scancel.sh"):
+            subprocess.run(["sh", str(script)], check=False)
+        shutil.rmtree(scratch, ignore_errors=True)
+    own = statistics.median(owns)
+    calls_met = calls["scancel"] == 1 and calls["squeue"] <= 1 and sum(calls.values()) == calls["scancel"] + calls["squeue"]
+    print(f"cancel --all of {JOBS:,} held jobs, {rounds} rounds, load {os.getloadavg()[0]:.2f}: "
+          f"total {statistics.median(totals):.2f} s, scancel {statistics.median(scancels):.2f} s, "
+          f"pbt-track's own {own * 1000:.0f} ms (target <= {TARGET_OWN * 1000:.0f} ms: "
+          f"{'met' if own <= TARGET_OWN else 'NOT met'}); for scale, import sqlite3, click, tabulate "
+          f"{statistics.median(imports) * 1000:.0f} ms")
+    print(f"  scheduler calls: {order} (target: one scancel, at most one squeue after it: "
+          f"{'met' if calls_met else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main(*(int(arg) for arg in sys.argv[1:2]))
