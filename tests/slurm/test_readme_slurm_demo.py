@@ -77,6 +77,7 @@ def test_the_readme_slurm_demo_shows_a_crash_and_its_resume(tmp_path: Path) -> N
                            "objective", "best"]
     crashed = [(row[0], row[1], row[3], row[4], row[6]) for row in table[2:] if row and row[0] == "02_toy_pbt"]
     assert crashed == [("02_toy_pbt", "1", "FAILED", "3", "10"), ("02_toy_pbt", "2", "COMPLETED", "0", "10")]
-    assert table[-1] == ["5", "attempts:", "4", "COMPLETED,", "1", "FAILED"]
+    assert table[-2] == ["5", "attempts:", "4", "COMPLETED,", "1", "FAILED"]
+    assert table[-1][:2] == ["best:", "policy"]  # the population at a glance: the best policy, named
     assert os.path.isdir(tmp_path / "demo_slurm" / "train")  # its own train dir, not ./train_dir
     assert not (tmp_path / "train_dir").exists()
