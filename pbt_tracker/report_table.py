@@ -89,12 +89,21 @@ def cell(row: Any, column: str, layout: Layout) -> str:
     return str(value)
 
 
-def _widths(rows: Sequence[Any], layout: Layout) -> list[int]:
-    return [max([len(column)] + [len(cell(row, column, layout)) for row in rows]) for column in layout.columns]
+def _widths(rows: Sequence[Any], layout: Layout, known: dict[tuple[object, ...], int] | None = None) -> list[int]:
+    """Each column's width; `known` keeps them across the layouts `fit` tries, which differ in a column or two."""
+    known = {} if known is None else known
+    widths = []
+    for column in layout.columns:
+        key = (column, layout.log_name_only if column == "log" else None,
+               layout.experiment_width if column == "experiment" else None)
+        if key not in known:
+            known[key] = max([len(column)] + [len(cell(row, column, layout)) for row in rows])
+        widths.append(known[key])
+    return widths
 
 
-def _width(rows: Sequence[Any], layout: Layout) -> int:
-    widths = _widths(rows, layout)
+def _width(rows: Sequence[Any], layout: Layout, known: dict[tuple[object, ...], int]) -> int:
+    widths = _widths(rows, layout, known)
     return sum(widths) + len(_GAP) * (len(widths) - 1)
 
 
@@ -113,11 +122,12 @@ def fit(rows: Sequence[Any], columns: Sequence[str], width: int) -> Layout:
         lambda l: _without(l, "attempt") if all(row.attempt == 1 for row in rows) else l,
         lambda l: _without(l, "run"),
     ]
+    known: dict[tuple[object, ...], int] = {}
     for step in steps:
-        if _width(rows, layout) <= width:
+        if _width(rows, layout, known) <= width:
             return layout
         layout = step(layout)
-    excess = _width(rows, layout) - width
+    excess = _width(rows, layout, known) - width
     if excess > 0 and "experiment" in layout.columns:
         longest = max([len(row.experiment) for row in rows] + [len("experiment")])
         layout = Layout(layout.columns, layout.log_name_only, max(len("experiment"), longest - excess))
@@ -130,7 +140,8 @@ def _without(layout: Layout, column: str) -> Layout:
 
 def table(rows: Sequence[Any], layout: Layout, colour: bool = False) -> str:
     """Header, a rule, one line per row; numbers right-aligned, trailing spaces trimmed."""
-    widths = _widths(rows, layout)
+    cells = [[cell(row, column, layout) for column in layout.columns] for row in rows]
+    widths = [max([len(column)] + [len(values[index]) for values in cells]) for index, column in enumerate(layout.columns)]
     right = [_FIELDS[column][1] for column in layout.columns]
 
     def line(values: list[str], paint: dict[int, str] | None = None) -> str:
@@ -143,7 +154,7 @@ def table(rows: Sequence[Any], layout: Layout, colour: bool = False) -> str:
 
     lines = [line(list(layout.columns)), line(["-" * size for size in widths])]
     state_at = layout.columns.index("state") if "state" in layout.columns else None
-    for row in rows:
+    for row, values in zip(rows, cells):
         paint = {state_at: _COLOURS[row.state]} if colour and state_at is not None and row.state in _COLOURS else None
-        lines.append(line([cell(row, column, layout) for column in layout.columns], paint))
+        lines.append(line(values, paint))
     return "\n".join(lines) + "\n"
