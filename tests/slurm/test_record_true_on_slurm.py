@@ -68,13 +68,16 @@ def test_a_requeued_job_settles_on_its_newest_run_once_squeue_forgot_it(
     subprocess.run(["scontrol", "requeue", job_id], check=True)
     wait_for_state(job_id, {"PENDING"})
     subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], check=True)  # no BeginTime wait
-    wait_for_state(job_id, {"COMPLETED"}, timeout=120)
+    # The second run ends COMPLETED, or FAILED when slurmd has not finished cleaning up the first one
+    # (a launch failure, seen now and then on this one node): either way, it is the run that decides.
+    info = wait_for_state(job_id, {"COMPLETED", "FAILED"}, timeout=120)
+    newest = (info["JobState"], int(info["ExitCode"].split(":")[0]))
     real = shutil.which("squeue")
     fake_bin("squeue", f'#!/bin/bash\n{real} "$@" | grep -v "^{job_id}|"\nexit "${{PIPESTATUS[0]}}"\n')
     assert pbt_track("sync", workdir=work).returncode == 0
     ((state, code),) = query(work / "pbt_tracker.db", "SELECT state, exit_code FROM submissions")
-    assert (state, code) == ("COMPLETED", 0)
-    assert history(work, job_id)[-1] == "COMPLETED"
+    assert (state, code) == newest
+    assert history(work, job_id)[-1] == newest[0]
 
 
 def test_a_suspended_job_is_known_cancellable_and_in_scancel_sh(work: Path, tmp_path: Path) -> None:
