@@ -93,7 +93,9 @@ def test_a_population_reaches_its_last_iteration_through_limits_a_requeue_and_a_
         crashed = [row for row in attempts if row[0] == "02_toy_short" and row[5] == 3]
         assert [row[2] for row in crashed] == ["FAILED"], attempts
         requeued = [row for row in attempts if row[0] == "01_toy_short" and row[1] == attempt + 1]
-        assert requeued and requeued[0][3] == "continue", attempts
+        # Its successor is the requeued run's own `continue`, or, when the requeue landed as the job's limit
+        # stopped it (seen once on this busy node), the keeper's resume; either way the lives above show no restart.
+        assert requeued and requeued[0][3] in ("continue", "resubmit"), attempts
         assert ("COMPLETED",) not in query(db, "SELECT state FROM submissions WHERE exit_code NOT IN (0)")
 
         decisions = query(db, "SELECT e.name, k.action FROM keeper_decisions k LEFT JOIN experiments e "
