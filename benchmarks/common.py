@@ -41,6 +41,15 @@ def run(argv: list[str], env: dict[str, str] | None = None) -> float:
     return elapsed
 
 
+def record_population(scratch: Path, policies: int) -> Path:
+    """A print-only launch of `policies` PBT policies (benchmarks.pbt_population) in `scratch/w`: its workdir."""
+    work = scratch / "w"
+    run([PBT_TRACK, "submit", "--run", "benchmarks.pbt_population", "--backend", "slurm", "--workdir", str(work),
+         "--slurm_print_only", "true", "--train_dir", str(scratch / "train")],
+        {"PBT_TRACK_BENCH_POLICIES": str(policies), "PYTHONPATH": str(REPO_ROOT)})
+    return work
+
+
 def peak_rss_mb(argv: list[str]) -> tuple[float, float]:
     """Wall time and peak resident memory (MB) of one command, measured in a fresh child."""
     probe = (

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.common import PBT_TRACK, REPO_ROOT, alternate, run
+from benchmarks.common import alternate, record_population
 from pbt_tracker import pbt_workspace
 from pbt_tracker.store import open_store
 from pbt_tracker.tracker.history import copy_history
@@ -52,11 +52,8 @@ def timed_copy(workdir: Path) -> tuple[float, tuple[int, int]]:
 
 def main(rounds: int = 5) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="pbt-track-bench-"))
-    work = scratch / "w"
     try:
-        run([PBT_TRACK, "submit", "--run", "benchmarks.pbt_population", "--backend", "slurm", "--workdir", str(work),
-             "--slurm_print_only", "true", "--train_dir", str(scratch / "train")],
-            {"PBT_TRACK_BENCH_POLICIES": str(POLICIES), "PYTHONPATH": str(REPO_ROOT)})
+        work = record_population(scratch, POLICIES)
         db = work / "pbt_tracker.db"
         (cmd,) = sqlite3.connect(db).execute("SELECT cmd FROM experiments LIMIT 1").fetchone()
         write_workspace(Path(shlex.split(cmd)[-1].partition("=")[2]) / "runs" / "ws")

@@ -19,7 +19,7 @@ import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from benchmarks.common import PBT_TRACK, REPO_ROOT, peak_rss_mb, run
+from benchmarks.common import PBT_TRACK, peak_rss_mb, record_population
 from pbt_tracker.store import open_store
 from pbt_tracker.store.history import insert_events, insert_iterations
 
@@ -66,11 +66,8 @@ def fill_history(work: Path) -> int:
 
 def main(rounds: int = 3) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="pbt-track-bench-"))
-    work = scratch / "w"
     try:
-        run([PBT_TRACK, "submit", "--run", "benchmarks.pbt_population", "--backend", "slurm", "--workdir", str(work),
-             "--slurm_print_only", "true", "--train_dir", str(scratch / "train")],
-            {"PBT_TRACK_BENCH_POLICIES": str(POLICIES), "PYTHONPATH": str(REPO_ROOT)})
+        work = record_population(scratch, POLICIES)
         rows = fill_history(work)
         measured = {suffix: [peak_rss_mb([PBT_TRACK, "plot", "--workdir", str(work), "--no-sync",
                                           "--output", str(scratch / f"plot{suffix}")]) for _ in range(rounds)]

@@ -9,17 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from pbt_tracker.sbatch_script import (
+from pbt_tracker.sbatch_script import SlurmResources, sbatch_argv, sbatch_directives
+from pbt_tracker.sbatch_array import (
     ArrayTask,
-    SlurmResources,
     array_argv_from,
     array_chunks,
     array_sbatch_argv,
     array_spec,
     interpreter,
     render_array_script,
-    sbatch_argv,
-    sbatch_directives,
     sbatch_options,
 )
 from tests.conftest import FIXTURES, REPO_ROOT, query

@@ -6,14 +6,13 @@ from pathlib import Path
 
 from pbt_tracker.sbatch_script import (
     SlurmResources,
-    array_argv_from,
     sbatch_argv,
     sbatch_comment,
-    sbatch_options,
     tag_argument,
     with_tag,
     without_tag,
 )
+from pbt_tracker.sbatch_array import array_argv_from, sbatch_options
 from pbt_tracker.slurm_output import SQUEUE_USER_FIELDS, parse_squeue
 from pbt_tracker.tracker.sync import Listing
 

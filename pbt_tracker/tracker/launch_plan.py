@@ -24,22 +24,24 @@ from pbt_tracker.launch_options import SlurmLaunchOptions
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.sbatch_script import (
     SBATCH_TEMPLATE_DEFAULT,
+    check_experiment_name,
+    check_template,
+    launch_script_path,
+    log_path,
+    render_script,
+    sbatch_argv,
+    sbatch_comment,
+    sbatch_directives,
+    script_path,
+)
+from pbt_tracker.sbatch_array import (
     ArrayTask,
     array_chunks,
     array_log_path,
     array_sbatch_argv,
     array_script_path,
     array_spec,
-    check_experiment_name,
-    check_template,
-    launch_script_path,
-    log_path,
     render_array_script,
-    render_script,
-    sbatch_argv,
-    sbatch_comment,
-    sbatch_directives,
-    script_path,
 )
 from pbt_tracker.template_timeout import check_timeout_for_template
 

@@ -17,18 +17,20 @@ from pbt_tracker import backends, processes, slurm, states
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import make_dirs, write_text_atomic
 from pbt_tracker.sbatch_script import (
+    array_tag,
+    sbatch_directives,
+    submission_tag,
+    with_tag,
+)
+from pbt_tracker.sbatch_array import (
     ArrayTask,
     array_argv_from,
     array_chunks,
     array_log_path,
     array_script_path,
     array_spec,
-    array_tag,
     render_array_script,
-    sbatch_directives,
     sbatch_options,
-    submission_tag,
-    with_tag,
 )
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.tracker.local import LocalExperiment, LocalJob, LocalOutcome, Runner, local_attempt
