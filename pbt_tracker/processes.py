@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -41,7 +40,8 @@ def this_process() -> ProcessId:
 
 
 def hostname() -> str:
-    return socket.gethostname()
+    """The node name, as gethostname() gives it; os.uname() spares every command the socket module's import."""
+    return os.uname().nodename
 
 
 def start_ticks(pid: int) -> int | None:

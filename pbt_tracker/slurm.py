@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import select
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -55,6 +54,8 @@ class SubmitOutcome:
 
 
 def require_command(name: str) -> str:
+    import shutil  # here, not at the top: its imports (bz2, lzma, ...) would slow every read command
+
     path = shutil.which(name)
     if path is None:
         raise SchedulerError(

@@ -169,23 +169,33 @@ def test_each_migration_goes_down_and_up_again(tmp_path: Path, target: str) -> N
     assert schema(db) == schema(migrated(tmp_path / "again.db"))
 
 
+def _pending_submissions(store, count: int) -> list[int]:  # type: ignore[no-untyped-def]
+    from pbt_tracker.store import utcnow, writes
+
+    now = utcnow()
+    with store.write() as connection:
+        launch = writes.insert(connection, "launches", {
+            "run_name": "r", "run_module": "m", "backend": "slurm", "workdir": str(store.workdir), "train_dir": "t",
+            "experiment_suffix": "", "options": {}, "print_only": False, "hostname": "h", "username": "u",
+            "pbt_track_version": "0", "created_at": now})
+        submissions = []
+        for position in range(count):
+            experiment = writes.insert(connection, "experiments", {
+                "launch_id": launch, "position": position, "name": f"e{position}", "base_name": f"e{position}",
+                "cmd": "true", "params": {}, "root_dir": "r", "train_dir": "t"})
+            submissions.append(writes.insert(connection, "submissions", {
+                "experiment_id": experiment, "attempt": 1, "argv": [], "state": "PENDING", "job_id": str(7 + position),
+                "intended_at": now, "updated_at": now}))
+    return submissions
+
+
 def test_two_syncs_that_read_the_same_state_apply_one_change_and_log_it_once(tmp_path: Path) -> None:
     """Compare-and-set: the second sync read PENDING too, but the row is RUNNING by the time it writes."""
     from pbt_tracker.store import utcnow, writes
 
     first, second = open_store(tmp_path), open_store(tmp_path)
     now = utcnow()
-    with first.write() as connection:
-        launch = writes.insert(connection, "launches", {
-            "run_name": "r", "run_module": "m", "backend": "slurm", "workdir": str(tmp_path), "train_dir": "t",
-            "experiment_suffix": "", "options": {}, "print_only": False, "hostname": "h", "username": "u",
-            "pbt_track_version": "0", "created_at": now})
-        experiment = writes.insert(connection, "experiments", {
-            "launch_id": launch, "position": 0, "name": "e", "base_name": "e", "cmd": "true", "params": {},
-            "root_dir": "r", "train_dir": "t"})
-        submission = writes.insert(connection, "submissions", {
-            "experiment_id": experiment, "attempt": 1, "argv": [], "state": "PENDING", "job_id": "7",
-            "intended_at": now, "updated_at": now})
+    (submission,) = _pending_submissions(first, 1)
     with first.write() as connection:
         assert writes.change_state(connection, submission, "PENDING", "RUNNING", now, "squeue") is True
     with second.write() as connection:
@@ -196,3 +206,30 @@ def test_two_syncs_that_read_the_same_state_apply_one_change_and_log_it_once(tmp
     db = tmp_path / "pbt_tracker.db"
     assert query(db, "SELECT state FROM submissions") == [("RUNNING",)]
     assert query(db, "SELECT state, detail FROM state_changes") == [("RUNNING", "squeue")]
+
+
+def test_a_batch_of_state_changes_applies_only_those_whose_expected_state_still_holds(tmp_path: Path) -> None:
+    """The batched compare-and-set: a row another process moved on since it was read keeps its state and log."""
+    from pbt_tracker.store import utcnow, writes
+
+    store = open_store(tmp_path)
+    now = utcnow()
+    first, second, third = _pending_submissions(store, 3)
+    with store.write() as connection:
+        writes.change_state(connection, second, "PENDING", "RUNNING", now, "squeue", node="n1")
+    with store.write() as connection:
+        applied = writes.change_states(connection, [
+            (first, "PENDING", "CANCELLED", "sacct", {"exit_code": 0, "exit_signal": 15}),
+            (second, "PENDING", "CANCELLED", "sacct", {"exit_code": 0, "exit_signal": 15}),
+            (third, "PENDING", "PENDING", None, {"pending_reason": "JobHeldUser"}),
+        ], now)
+    store.close()
+    assert applied == [True, False, True]
+    db = tmp_path / "pbt_tracker.db"
+    assert query(db, "SELECT id, state, node, exit_code, exit_signal, pending_reason FROM submissions ORDER BY id") == [
+        (first, "CANCELLED", None, 0, 15, None), (second, "RUNNING", "n1", None, None, None),
+        (third, "PENDING", None, None, None, "JobHeldUser"),
+    ]
+    assert query(db, "SELECT submission_id, state, detail FROM state_changes ORDER BY id") == [
+        (second, "RUNNING", "squeue"), (first, "CANCELLED", "sacct"),
+    ]

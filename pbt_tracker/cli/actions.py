@@ -62,11 +62,12 @@ def cancel(targets: tuple[str, ...], workdir: str, run: str | None, experiments:
         click.echo("Nothing to cancel: no job of this selection may still be running.")
         return
     verb = "Would cancel" if dry_run else "Cancelled"
-    for experiment, job_id in result.targets:
-        if job_id in result.refused:
-            click.echo(f"Not cancelled {experiment} (job {job_id}): scancel said: {result.refused[job_id]}")
-        else:
-            click.echo(f"{verb} {experiment} (job {job_id})" if job_id else f"{verb} {experiment} (not started)")
+    click.echo("\n".join(  # one write: a cancel of a whole population prints a line per job
+        f"Not cancelled {experiment} (job {job_id}): scancel said: {result.refused[job_id]}"
+        if job_id in result.refused
+        else f"{verb} {experiment} (job {job_id})" if job_id else f"{verb} {experiment} (not started)"
+        for experiment, job_id in result.targets
+    ))
     if result.refused:
         raise click.ClickException(
             f"scancel refused {len(result.refused)} of {len(result.targets)} job(s), listed above; their states "

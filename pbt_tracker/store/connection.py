@@ -28,7 +28,6 @@ records a change pay for the full check once per command.
 from __future__ import annotations
 
 import os
-import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -157,7 +156,7 @@ def _create_database(path: Path) -> None:
     can be refused; of two processes creating it at once, the second finds
     the first's and uses it.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.new")
     try:
         connection = sqlite3.connect(tmp)
         try:

@@ -8,11 +8,9 @@ older revision is upgraded by alembic, which runs the same statements.
 
 from __future__ import annotations
 
-import importlib.util
 import sqlite3
 from collections.abc import Iterable
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
 from types import ModuleType
 
@@ -24,11 +22,18 @@ _VERSION_TABLE = """CREATE TABLE alembic_version (
 
 
 def migrations_dir() -> Path:
-    try:
-        return Path(str(files("pbt_tracker.migrations")))
-    except ModuleNotFoundError:
-        # A source checkout imported without installing: migrations/ sits beside the package.
-        return Path(__file__).resolve().parents[2] / "migrations"
+    """Where the chain is, found without importlib.resources: every command opens the record and reads the head.
+
+    An installed wheel has it inside the package; a source checkout (editable
+    or not) has it beside the package; anything else asks the import system.
+    """
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (package / "migrations", package.parent / "migrations"):
+        if (candidate / "versions").is_dir():
+            return candidate
+    from importlib.resources import files
+
+    return Path(str(files("pbt_tracker.migrations")))
 
 
 def revisions() -> list[str]:
@@ -43,6 +48,8 @@ def head() -> str:
 
 @cache
 def migration(revision: str) -> ModuleType:
+    import importlib.util
+
     (path,) = (migrations_dir() / "versions").glob(f"{revision}_*.py")
     spec = importlib.util.spec_from_file_location(f"_pbt_track_migration_{revision}", path)
     assert spec is not None and spec.loader is not None

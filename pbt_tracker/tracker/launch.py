@@ -17,7 +17,6 @@ from __future__ import annotations
 import getpass
 import os
 import shlex
-import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -277,7 +276,7 @@ def launch_values(
         "template_path": template_path,
         "template_text": template_text,
         "print_only": print_only,
-        "hostname": socket.gethostname(),
+        "hostname": processes.hostname(),
         "username": _username(),
         "pbt_track_version": __version__,
         "created_at": utcnow(),

@@ -198,10 +198,10 @@ def _record_changes(store: Store, tracked: list[evidence.Tracked], observations:
     if not changes:
         return
     with store.write() as connection:
-        for item, change in changes:
-            if writes.change_state(connection, item.submission_id, item.state, change.state, now, change.detail,
-                                   **change.values):
-                result.changed += change.state != item.state
+        applied = writes.change_states(connection, [
+            (item.submission_id, item.state, change.state, change.detail, change.values) for item, change in changes
+        ], now)
+    result.changed += sum(change.state != item.state for (item, change), done in zip(changes, applied) if done)
 
 
 def _observe(
