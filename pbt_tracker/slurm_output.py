@@ -138,11 +138,11 @@ def parse_squeue(
     jobs = {}
     with_command = "Command" in fields
     for line in text.splitlines():
+        if wanted is not None and line.partition("|")[0].strip() not in wanted:
+            continue  # a user's listing may hold thousands of other jobs: skip them before splitting
         line = line[:-1] if line.endswith("|") else line  # --Format's separator follows every field
         parts = line.split("|", len(fields) - 1)
         if len(parts) < _SQUEUE_REQUIRED or not parts[0].strip():
-            continue
-        if wanted is not None and parts[0].strip() not in wanted:
             continue
         values = [part.strip() for part in [*parts, *([""] * len(fields))][: len(fields)]]
         if not with_command:
