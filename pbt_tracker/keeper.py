@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from pbt_tracker import keeper_rules as rules_
-from pbt_tracker import states
+from pbt_tracker import backends, states
 from pbt_tracker.errors import OptionError, PbtTrackError, SchedulerError
 from pbt_tracker.keeper_events import send_event
 from pbt_tracker.keeper_history import policy_stall
@@ -53,6 +53,7 @@ class Kept:
     cmd: str
     train_dir: str
     cwd: str | None
+    backend: str
     job_ids: dict[int, str | None] = field(default_factory=dict)
     attempts: list[Attempt] = field(default_factory=list)
 
@@ -67,12 +68,12 @@ def read_kept(store: Store, selection: Selection) -> list[Kept]:
         queries.check_names_exist(connection, selection)
         rows = queries.selected_tuples(connection, query, _COLUMNS)
     kept: dict[int, Kept] = {}
-    for (experiment_id, name, params, cmd, train_dir, cwd, _backend, run_name, submission_id, attempt, state,
+    for (experiment_id, name, params, cmd, train_dir, cwd, backend, run_name, submission_id, attempt, state,
          submitted, started, ended, job_id) in rows:
         if run_name == keeper_store.KEEPER_RUN:
             continue
         item = kept.setdefault(experiment_id, Kept(experiment_id, name, json.loads(params or "{}") or {}, cmd,
-                                                   train_dir, cwd))
+                                                   train_dir, cwd, backend))
         item.attempts.append(Attempt(submission_id, attempt, state, epoch(submitted), epoch(started), epoch(ended)))
         item.job_ids[submission_id] = job_id
     return list(kept.values())
@@ -168,7 +169,7 @@ class Keeper:
             decision = None
             if latest.state in states.FINAL:
                 decision = rules_.decide_ended(item.attempts, rules, now, rules_.RESTART_STALLED in before,
-                                               before.count(rules_.RESUME))
+                                               before.count(rules_.RESUME), backends.get(item.backend).requeues_jobs)
             elif latest.state == states.RUNNING:
                 stall = policy_stall(self.store, item, latest, now, rules.stall_after)
                 decision = rules_.decide_running(latest, stall, rules) if stall else None

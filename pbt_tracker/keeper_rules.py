@@ -10,6 +10,11 @@ within QUICK_SECONDS of its start is a quick failure. TIMEOUT and PREEMPTED
 are stops from outside, not crashes, and like any longer run they end a
 streak. The first quick failure in a row is resumed at once, the second after
 BACKOFF_SECONDS, and the third is a crash loop: reported, not resumed.
+
+NODE_FAIL, BOOT_FAIL and PREEMPTED are ends that Slurm may undo by requeueing
+the job itself; on such a backend the keeper waits REQUEUE_SETTLE_SECONDS
+after the end, so that the sync before its next decision sees the requeued
+run, and a policy is never sent a second time while Slurm runs it again.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ STOPPED_FROM_OUTSIDE = frozenset({states.TIMEOUT, states.PREEMPTED, states.CANCE
 QUICK_SECONDS = 300.0
 BACKOFF_SECONDS = 120.0
 CRASH_LOOP_AFTER = 3
+REQUEUE_SETTLE_SECONDS = 60.0
 RESUBMIT_TRIES = 3
 """A resubmission that raises (a script changed on disk, say) is tried this many times, then given up."""
 
@@ -92,6 +98,7 @@ def quick_failures(attempts: Sequence[Attempt]) -> int:
 
 def decide_ended(
     attempts: Sequence[Attempt], rules: Rules, now: float, cancelled_by_keeper: bool = False, failed_tries: int = 0,
+    may_requeue: bool = False,
 ) -> Decision | None:
     """The decision about an experiment whose latest attempt is final; None when it is simply done."""
     latest = attempts[-1]
@@ -101,6 +108,11 @@ def decide_ended(
     if latest.state != states.CANCELLED and latest.state not in wanted:
         return None
     what = f"attempt {latest.attempt} ended {latest.state}"
+    if may_requeue and latest.state in states.MAY_BE_REQUEUED:
+        resume_at = (latest.ended_at or latest.started_at or latest.submitted_at or now) + REQUEUE_SETTLE_SECONDS
+        if now < resume_at:
+            return Decision(WAIT, f"{what}, which Slurm may requeue by itself; resumed after "
+                                  f"{REQUEUE_SETTLE_SECONDS:g} s unless it does", {"resume_at": resume_at})
     if rules.max_attempts is not None and latest.attempt >= rules.max_attempts:
         return Decision(GIVE_UP, f"{what}; it was the last of --max-attempts {rules.max_attempts}")
     if failed_tries >= RESUBMIT_TRIES:

@@ -115,3 +115,20 @@ def test_squeue_decides_while_the_job_is_live_there_and_sacct_once_it_ended() ->
 def test_a_lost_sbatch_answer_is_settled_on_evidence(found, empty, unseen_since, count, age, expected) -> None:
     since = NOW - timedelta(seconds=unseen_since) if unseen_since is not None else None
     assert uncertain_outcome(found, empty, since, count, NOW - timedelta(seconds=age), NOW, MIN_JOB_AGE) == expected
+
+
+@pytest.mark.parametrize("ended", [states.NODE_FAIL, states.BOOT_FAIL, states.PREEMPTED])
+def test_a_job_slurm_may_requeue_changes_only_when_its_new_run_shows(ended: str) -> None:
+    """Unseen, or seen ended again, it stays as recorded (never UNKNOWN or LOST); listed again, it is live."""
+    item = tracked(ended, ended_at=NOW - timedelta(minutes=1), exit_code=0)
+
+    assert next_state(item, None, False, NOW, MIN_JOB_AGE) is None
+    assert next_state(item, None, False, NOW + timedelta(hours=2), MIN_JOB_AGE) is None
+    assert next_state(item, seen(ended, ended_at=NOW, source="sacct"), False, NOW, MIN_JOB_AGE) is None
+    change = next_state(item, seen(states.PENDING, node=None, started_at=None, reason="BeginTime"), False, NOW,
+                        MIN_JOB_AGE)
+    assert change is not None
+    assert (change.state, change.values, change.detail) == (states.PENDING, {
+        "node": None, "started_at": None, "ended_at": None, "exit_code": None, "exit_signal": None,
+        "pending_reason": "BeginTime",
+    }, "squeue")

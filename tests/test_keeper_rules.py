@@ -1,7 +1,7 @@
 """The keeper's decisions, from literal attempts: only final states resume, crash loops stop, stalls are told."""
 
 from pbt_tracker.keeper_rules import (
-    BACKOFF_SECONDS, CRASH_LOOP, GIVE_UP, RESTART_STALLED, RESUME, STALLED, WAIT, Attempt, Decision, Rules,
+    BACKOFF_SECONDS, CRASH_LOOP, GIVE_UP, REQUEUE_SETTLE_SECONDS, RESTART_STALLED, RESUME, STALLED, WAIT, Attempt, Decision, Rules,
     decide_ended, decide_running, is_done, quick_failures, stall_since_start,
 )
 from pbt_tracker.pbt_stall import Stall
@@ -93,3 +93,18 @@ def test_a_policy_silent_since_its_start_is_stalled_only_against_an_explicit_lim
     assert stall_since_start([], started_at=100.0, now=150.0, stall_after=60.0) == Stall(False, 50.0, 60.0)
     assert stall_since_start([], started_at=100.0, now=1e9, stall_after=None) is None
     assert stall_since_start([(1, 120.0)], started_at=100.0, now=1e9, stall_after=60.0) is None
+
+
+def test_an_end_slurm_may_requeue_waits_for_the_requeue_before_it_is_resumed():
+    """NODE_FAIL, BOOT_FAIL and PREEMPTED on a backend whose scheduler requeues: the same job may come back."""
+    node_fail = [ran(1, "NODE_FAIL", 0, HOUR)]
+
+    wait = decide_ended(node_fail, Rules(), now=HOUR + 10, may_requeue=True)
+
+    assert wait == Decision(WAIT, "attempt 1 ended NODE_FAIL, which Slurm may requeue by itself; resumed after "
+                                  f"{REQUEUE_SETTLE_SECONDS:g} s unless it does",
+                            {"resume_at": HOUR + REQUEUE_SETTLE_SECONDS})
+    assert not is_done(node_fail[-1], wait)
+    assert decide_ended(node_fail, Rules(), now=HOUR + REQUEUE_SETTLE_SECONDS, may_requeue=True).action == RESUME
+    assert decide_ended(node_fail, Rules(), now=HOUR + 10).action == RESUME  # local processes: nobody requeues
+    assert decide_ended([ran(1, "TIMEOUT", 0, HOUR)], Rules(), now=HOUR + 10, may_requeue=True).action == RESUME

@@ -25,6 +25,7 @@ COMMAND = "command"  # its recorded submission command again, as it was
 class Backend(Protocol):
     name: str
     follows_jobs: bool  # sync keeps asking about its jobs after submission
+    requeues_jobs: bool  # the scheduler may run an ended job again under the same id (NODE_FAIL, ...)
     cancels_with_scancel: bool  # its jobs are Slurm jobs: one scancel call stops them
     stops_locally: bool  # its jobs are processes of one host, stopped there by signal
     cancel_advice: str | None  # set where pbt-track cannot cancel its jobs: how to cancel them instead

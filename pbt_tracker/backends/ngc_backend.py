@@ -26,6 +26,7 @@ REPORT_NOTE = (
 
 class NgcBackend:
     name = "ngc"
+    requeues_jobs = False
     follows_jobs = False
     cancels_with_scancel = False
     stops_locally = False

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 class ProcessesBackend:
     name = "processes"
+    requeues_jobs = False
     follows_jobs = True
     cancels_with_scancel = False
     stops_locally = True

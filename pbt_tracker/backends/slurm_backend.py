@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 class SlurmBackend:
     name = "slurm"
+    requeues_jobs = True
     follows_jobs = True
     cancels_with_scancel = True
     stops_locally = False

@@ -13,8 +13,11 @@ from typing import TYPE_CHECKING
 
 from pbt_tracker import states
 from pbt_tracker.errors import OptionError
+from pbt_tracker.store.connection import sql_time
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from pbt_tracker.tracker.selection import Selection
 
 _FROM = """
@@ -164,17 +167,22 @@ def unanswered(connection: sqlite3.Connection, backend: str) -> list[sqlite3.Row
     )
 
 
-def tracked_jobs(connection: sqlite3.Connection, backend: str) -> list[sqlite3.Row]:
-    """A backend's submissions with a job id whose state may still change."""
+def tracked_jobs(connection: sqlite3.Connection, backend: str, requeue_since: datetime) -> list[sqlite3.Row]:
+    """A backend's submissions with a job id whose state may still change.
+
+    Among them are jobs that ended in a state after which the scheduler may
+    requeue them itself, recorded since `requeue_since`.
+    """
     final = sorted(states.FINAL)
+    requeued = sorted(states.MAY_BE_REQUEUED)
     return _rows(
         connection,
         "SELECT s.id, s.job_id, s.state, s.intended_at, s.node, s.started_at, s.ended_at, s.exit_code, "
         "s.exit_signal, s.pending_reason, s.unseen_since, s.unseen_count, l.username, s.cancel_requested_at, "
         "l.uuid, s.array_id FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
         f"JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND s.job_id IS NOT NULL "
-        f"AND s.state NOT IN ({_marks(final)})",
-        (backend, *final),
+        f"AND (s.state NOT IN ({_marks(final)}) OR s.state IN ({_marks(requeued)}) AND s.updated_at >= ?)",
+        (backend, *final, *requeued, sql_time(requeue_since)),
     )
 
 

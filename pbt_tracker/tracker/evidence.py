@@ -22,7 +22,7 @@ The rules, which the README's Guarantees repeat:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from pbt_tracker import states
@@ -32,6 +32,8 @@ from pbt_tracker.slurm_output import JobObservation
 CONFIRM_GAP = timedelta(seconds=20)
 # A job given up on must have been missed by at least this many syncs.
 MIN_UNSEEN_SYNCS = 2
+REQUEUE_WATCH = timedelta(hours=1)
+"""How long after a job ends in a state Slurm may requeue it from (NODE_FAIL, ...) sync still looks for its new run."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,14 @@ def next_state(
     item: Tracked, observation: JobObservation | None, listing_empty: bool, now: datetime, min_job_age: timedelta,
 ) -> Change | None:
     """What this sync changes on a tracked job, or None when it changes nothing."""
+    if item.state in states.MAY_BE_REQUEUED:
+        # Ended on record, watched only for Slurm's own requeue: a newer live run is the one thing that changes it.
+        if observation is None or observation.state in states.FINAL:
+            return None
+        earlier_run = {"node": None, "started_at": None, "ended_at": None, "exit_code": None, "exit_signal": None}
+        change = _seen(replace(item, **earlier_run), observation)  # the new run owes the old one nothing
+        assert change is not None  # its state is live, the record's final
+        return Change(change.state, {**earlier_run, **change.values}, change.detail)
     if observation is not None:
         return _seen(item, observation)
     if item.cancel_requested_at is not None:

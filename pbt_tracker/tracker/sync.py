@@ -83,7 +83,7 @@ def sync_slurm(store: Store) -> SyncResult:
     result = SyncResult()
     with store.read() as connection:
         unanswered = queries.unanswered(connection, "slurm")
-        rows = queries.tracked_jobs(connection, "slurm")
+        rows = _tracked_rows(connection)
         users = queries.usernames(connection, "slurm")
     tracked = [_tracked(row) for row in rows]
     result.asked += len({t.job_id for t in tracked})
@@ -101,12 +101,16 @@ def sync_slurm(store: Store) -> SyncResult:
     recover_unanswered(store, orphans, listing, result)
     if result.changed > changed:  # jobs found by their tag are asked about with the rest, in this sync
         with store.read() as connection:
-            tracked = [_tracked(row) for row in queries.tracked_jobs(connection, "slurm")]
+            tracked = [_tracked(row) for row in _tracked_rows(connection)]
     if tracked:
         _sync_known_jobs(store, tracked, listing, result)
     if listing.complete and not listing.empty:
         result.changed += chains.record_chained_jobs(store, listing.jobs)
     return result
+
+
+def _tracked_rows(connection):  # type: ignore[no-untyped-def]
+    return queries.tracked_jobs(connection, "slurm", utcnow() - evidence.REQUEUE_WATCH)
 
 
 def _tracked(row) -> evidence.Tracked:  # type: ignore[no-untyped-def]
@@ -153,7 +157,7 @@ def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
     result = SyncResult()
     wanted = set(submission_ids)
     with store.read() as connection:
-        tracked = [_tracked(row) for row in queries.tracked_jobs(connection, "slurm") if row["id"] in wanted]
+        tracked = [_tracked(row) for row in _tracked_rows(connection) if row["id"] in wanted]
         users = queries.usernames(connection, "slurm")
     if not tracked:
         return result
@@ -213,7 +217,11 @@ def _observe(
         job_id: observation for job_id, observation in listing.jobs.items()
         if job_id in by_id and _ours(observation, by_id[job_id])
     }
-    ended = sorted(job_id for job_id in by_id if job_id not in queue or queue[job_id].state in states.FINAL)
+    ended = sorted(  # a job ended on record and not listed again was not requeued: sacct has nothing new on it
+        job_id for job_id, item in by_id.items()
+        if job_id in queue and queue[job_id].state in states.FINAL
+        or job_id not in queue and item.state not in states.MAY_BE_REQUEUED
+    )
     accounted: dict[str, list[JobObservation]] = {}
     if ended:
         result.scheduler_calls += 1
