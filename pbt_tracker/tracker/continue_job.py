@@ -23,7 +23,7 @@ from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store.continuations import continuation_of
 from pbt_tracker.tracker.continuation import is_continuation_script, record_continuation
 from pbt_tracker.tracker.record import Answers, Echo, quiet
-from pbt_tracker.tracker.resubmit import check_not_moved
+from pbt_tracker.tracker.resubmit_slurm import check_not_moved
 from pbt_tracker.tracker.resume import ResumeDecision, resume_decision
 from pbt_tracker.tracker.selection import Selection
 
