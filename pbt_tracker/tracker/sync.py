@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from pbt_tracker import slurm, states
+from pbt_tracker.backends.slurm_backend import NAME as SLURM
 from pbt_tracker.errors import AccountingUnavailable, SchedulerError
 from pbt_tracker.job_runs import is_same_job, newest_run, tags_in
 from pbt_tracker.slurm_output import JobObservation
@@ -82,9 +83,9 @@ def sync_workdir(store: Store) -> SyncResult:
 def sync_slurm(store: Store) -> SyncResult:
     result = SyncResult()
     with store.read() as connection:
-        unanswered = queries.unanswered(connection, "slurm")
-        rows = queries.tracked_jobs(connection, "slurm")
-        users = queries.usernames(connection, "slurm")
+        unanswered = queries.unanswered(connection, SLURM)
+        rows = queries.tracked_jobs(connection, SLURM)
+        users = queries.usernames(connection, SLURM)
     tracked = [_tracked(row) for row in rows]
     result.asked += len({t.job_id for t in tracked})
     if not unanswered and not tracked:
@@ -94,14 +95,14 @@ def sync_slurm(store: Store) -> SyncResult:
     orphans = orphans_of(unanswered, result)
     listing = _list_jobs(users, result)
     with store.write() as connection:
-        writes.note_answer(connection, "slurm", utcnow())
+        writes.note_answer(connection, SLURM, utcnow())
     if listing.empty:
         result.notes.append(EMPTY_NOTE)
     changed = result.changed
     recover_unanswered(store, orphans, listing, result)
     if result.changed > changed:  # jobs found by their tag are asked about with the rest, in this sync
         with store.read() as connection:
-            tracked = [_tracked(row) for row in queries.tracked_jobs(connection, "slurm")]
+            tracked = [_tracked(row) for row in queries.tracked_jobs(connection, SLURM)]
     if tracked:
         _sync_known_jobs(store, tracked, listing, result)
     if listing.complete and not listing.empty:
@@ -153,8 +154,8 @@ def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
     result = SyncResult()
     wanted = set(submission_ids)
     with store.read() as connection:
-        tracked = [_tracked(row) for row in queries.tracked_jobs(connection, "slurm") if row["id"] in wanted]
-        users = queries.usernames(connection, "slurm")
+        tracked = [_tracked(row) for row in queries.tracked_jobs(connection, SLURM) if row["id"] in wanted]
+        users = queries.usernames(connection, SLURM)
     if not tracked:
         return result
     result.asked = len(tracked)
@@ -164,7 +165,7 @@ def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
         jobs.update(slurm.query_squeue([item.job_id for item in tracked], user=user))
     listing = Listing(jobs, complete=False)
     with store.write() as connection:
-        writes.note_answer(connection, "slurm", utcnow())
+        writes.note_answer(connection, SLURM, utcnow())
     observations: dict[str, JobObservation | None] = {
         item.job_id: observation for item in tracked
         if (observation := listing.jobs.get(item.job_id)) is not None and _ours(observation, item)
