@@ -46,7 +46,7 @@ def locate(connection: sqlite3.Connection, experiment: sqlite3.Row, attempt: int
     if advice:
         raise OptionError(f"{experiment['name']} is an experiment of a {experiment['backend']} launch: {advice}")
     if slurm:
-        if experiment["backend"] != "slurm":
+        if not backends.get(experiment["backend"]).runs_sbatch_scripts:
             raise OptionError("--slurm reads Slurm's log of an array task; this experiment ran as a local process")
         path = array_log(chosen["array_argv"], chosen["job_id"])
         if path is None and chosen["array_id"] is None:

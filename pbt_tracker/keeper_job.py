@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pbt_tracker import processes, slurm, states
+from pbt_tracker.backends.slurm_backend import NAME as SLURM
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import write_text_atomic
 from pbt_tracker.sbatch_script import submission_tag, with_tag
@@ -99,7 +100,7 @@ def _record_launch(connection, workdir: Path, text: str, now) -> tuple[int, str,
     from pbt_tracker.tracker.launch import launch_values
 
     launch = launch_values(
-        workdir, RunDescription(KEEPER_RUN, experiments=[]), backend="slurm", run_module="pbt_tracker.keeper",
+        workdir, RunDescription(KEEPER_RUN, experiments=[]), backend=SLURM, run_module="pbt_tracker.keeper",
         train_dir=str(workdir), experiment_suffix="", recorded_options={}, template_path=None, template_text=text,
         print_only=False,
     )

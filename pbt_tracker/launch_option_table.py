@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from pbt_tracker.backends.ngc_backend import NAME as NGC
+from pbt_tracker.backends.processes_backend import NAME as PROCESSES
+from pbt_tracker.backends.slurm_backend import NAME as SLURM
 from pbt_tracker.errors import OptionError
 
-COMMON, PROCESSES, SLURM, NGC = "common", "processes", "slurm", "ngc"
+COMMON = "common"
 BACKENDS = (PROCESSES, SLURM, NGC)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pbt_tracker import backends
+from pbt_tracker.backends import CancelTarget
 from pbt_tracker.errors import StoreError
 from pbt_tracker.launch_option_table import BACKENDS
 
@@ -24,11 +25,13 @@ def test_a_backend_this_version_does_not_know_is_refused_in_one_line() -> None:
                                  "upgrade pbt-track")
 
 
-@pytest.mark.parametrize("name", ["slurm", "processes", "ngc"])
-def test_each_backend_is_cancelled_one_way_only(name: str) -> None:
-    backend = backends.get(name)
-    ways = [backend.cancels_with_scancel, backend.stops_locally, backend.cancel_advice is not None]
-    assert ways.count(True) == 1
+def test_only_slurm_stops_its_jobs_with_a_command_which_a_cancel_records_before_running_it() -> None:
+    def command(name: str) -> list[str]:
+        return backends.get(name).cancel_command([CancelTarget(1, "a", "17", name, "RUNNING", None, None)])
+
+    assert {name: command(name) for name in sorted(BACKENDS)} == {
+        "ngc": [], "processes": [], "slurm": ["scancel", "17"],
+    }
 
 
 def test_a_report_note_is_given_once_whatever_the_number_of_rows() -> None:

@@ -6,13 +6,13 @@ Everything else asks `get(launch backend)` and uses the facts and hooks of
 
 from __future__ import annotations
 
-from pbt_tracker.backends.base import COMMAND, LOCAL, SCRIPT, Backend
+from pbt_tracker.backends.base import Backend, CancelTarget, Resubmitter, Stopped
 from pbt_tracker.backends.ngc_backend import NgcBackend
 from pbt_tracker.backends.processes_backend import ProcessesBackend
 from pbt_tracker.backends.slurm_backend import SlurmBackend
 from pbt_tracker.errors import StoreError
 
-__all__ = ["COMMAND", "LOCAL", "SCRIPT", "Backend", "all_backends", "get", "report_notes", "unfollowed"]
+__all__ = ["Backend", "CancelTarget", "Resubmitter", "Stopped", "all_backends", "get", "report_notes", "unfollowed"]
 
 _REGISTERED: dict[str, Backend] = {
     backend.name: backend for backend in (SlurmBackend(), ProcessesBackend(), NgcBackend())

@@ -9,35 +9,82 @@ start.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    import sqlite3
+    from datetime import datetime
+
     from pbt_tracker.store import Store
-    from pbt_tracker.tracker.record import Echo, SubmittedJob
+    from pbt_tracker.tracker.resubmission import ResubmitRequest, ResubmitResult
     from pbt_tracker.tracker.sync import SyncResult
 
-# How resubmit-failed sends a failed experiment's next attempt.
-SCRIPT = "script"  # its recorded script again, through the scheduler (or a continuation script)
-LOCAL = "local"  # its command again as a local process, in the foreground
-COMMAND = "command"  # its recorded submission command again, as it was
+
+@dataclass(frozen=True)
+class CancelTarget:
+    """A selected job that may still run, as cancel reads it from the record."""
+
+    submission_id: int
+    experiment: str
+    job_id: str | None  # None for a local experiment still queued
+    backend: str
+    state: str
+    host: str | None
+    process_start: int | None
+
+
+@dataclass
+class Stopped:
+    """A backend's answer to stopping its targets; cancel writes it on the request's record."""
+
+    accepted: list[int] = field(default_factory=list)  # submissions whose scheduler took the cancel: sync settles them
+    refused: dict[str, str] = field(default_factory=dict)  # job id -> the scheduler's reason for not cancelling it
+    returncode: int | None = 0
+    stdout: str = ""
+    stderr: str = ""
+
+
+class Resubmitter(Protocol):
+    """One backend's share of a resubmit-failed: attempts recorded in its transaction, sent after it commits."""
+
+    def plan(self, connection: sqlite3.Connection, row: sqlite3.Row, attempt: int) -> None:
+        """Record the failed attempt `row`'s next one (only count it in a dry run), or leave it when it cannot go."""
+
+    def close(self, connection: sqlite3.Connection) -> None:
+        """Before the transaction commits: refuse what cannot go (raise, so nothing is kept), group what goes together."""
+
+    def send(self) -> None:
+        """After the commit: send the recorded attempts, adding their answers to the result."""
 
 
 class Backend(Protocol):
     name: str
     follows_jobs: bool  # sync keeps asking about its jobs after submission
     requeues_jobs: bool  # the scheduler may run an ended job again under the same id (NODE_FAIL, ...)
-    cancels_with_scancel: bool  # its jobs are Slurm jobs: one scancel call stops them
-    stops_locally: bool  # its jobs are processes of one host, stopped there by signal
+    runs_sbatch_scripts: bool  # its jobs run recorded sbatch scripts: a preview holds them, a job can continue itself
+    cancels_before_start: bool  # an attempt queued without a job id yet is cancelled by marking it so
     cancel_advice: str | None  # set where pbt-track cannot cancel its jobs: how to cancel them instead
     report_note: str | None  # one line under a report that shows its jobs
     log_advice: str | None  # set where its jobs' logs are not on this machine: where to read them
-    resubmission: str  # SCRIPT, LOCAL or COMMAND
 
     def sync(self, store: Store, result: SyncResult) -> None:
         """Bring its jobs' states up to date in the record, adding to `result`."""
 
-    def resend(self, store: Store, jobs: list[tuple[int, str, list[str]]], echo: Echo) -> list[SubmittedJob]:
-        """COMMAND resubmission: run each recorded (submission id, experiment, argv) and record its answer."""
+    def check_cancel(self, targets: list[CancelTarget]) -> None:
+        """Before the request is recorded: refuse in one line targets that cannot be stopped from here."""
+
+    def cancel_command(self, targets: list[CancelTarget]) -> list[str]:
+        """The command `stop` will run, recorded with the request before it runs; [] where no command runs."""
+
+    def mark_cancelling(self, connection: sqlite3.Connection, targets: list[CancelTarget], now: datetime) -> None:
+        """In the transaction that records the request: what is settled before any job is stopped."""
+
+    def stop(self, store: Store, targets: list[CancelTarget]) -> Stopped:
+        """After the request is on record: stop the targets; a SchedulerError means none is known stopped."""
+
+    def resubmitter(self, store: Store, request: ResubmitRequest, result: ResubmitResult) -> Resubmitter:
+        """What plans and sends the next attempts of its failed experiments."""
 
     def check_available(self) -> None:
         """Before a resubmission is recorded: refuse in one line when its submission program is missing."""

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pbt_tracker.backends.base import COMMAND
+from pbt_tracker.backends.base import CancelTarget, Stopped
 
 if TYPE_CHECKING:
+    import sqlite3
+    from datetime import datetime
+
+    from pbt_tracker.backends.base import Resubmitter
     from pbt_tracker.store import Store
-    from pbt_tracker.tracker.record import Echo, SubmittedJob
+    from pbt_tracker.tracker.resubmission import ResubmitRequest, ResubmitResult
     from pbt_tracker.tracker.sync import SyncResult
 
+NAME = "ngc"
 CANCEL_ADVICE = "NGC jobs are cancelled with the ngc CLI (ngc batch kill ID)"
 LOG_ADVICE = "NGC keeps the logs of its jobs; read them with the ngc CLI or in NGC's web interface"
 REPORT_NOTE = (
@@ -25,23 +30,35 @@ REPORT_NOTE = (
 
 
 class NgcBackend:
-    name = "ngc"
+    name = NAME
     requeues_jobs = False
     follows_jobs = False
-    cancels_with_scancel = False
-    stops_locally = False
+    runs_sbatch_scripts = False
+    cancels_before_start = False
     cancel_advice = CANCEL_ADVICE
     report_note = REPORT_NOTE
     log_advice = LOG_ADVICE
-    resubmission = COMMAND
 
     def sync(self, store: Store, result: SyncResult) -> None:
         """Nothing to ask: NGC's answer at submission is the last the record gets."""
 
-    def resend(self, store: Store, jobs: list[tuple[int, str, list[str]]], echo: Echo) -> list[SubmittedJob]:
-        from pbt_tracker.tracker.ngc import send_commands
+    def check_cancel(self, targets: list[CancelTarget]) -> None:
+        """Never given a target: cancel leaves the jobs of a backend with cancel advice alone."""
 
-        return send_commands(store, jobs, echo, pause_between=0.0)
+    def cancel_command(self, targets: list[CancelTarget]) -> list[str]:
+        return []
+
+    def mark_cancelling(self, connection: sqlite3.Connection, targets: list[CancelTarget], now: datetime) -> None:
+        """Never given a target (see check_cancel)."""
+
+    def stop(self, store: Store, targets: list[CancelTarget]) -> Stopped:
+        """Never given a target (see check_cancel)."""
+        return Stopped()
+
+    def resubmitter(self, store: Store, request: ResubmitRequest, result: ResubmitResult) -> Resubmitter:
+        from pbt_tracker.tracker.resubmit_ngc import CommandResubmitter
+
+        return CommandResubmitter(store, request, result)
 
     def check_available(self) -> None:
         from pbt_tracker.tracker.ngc import require_ngc

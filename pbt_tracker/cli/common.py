@@ -131,10 +131,11 @@ def sync_and_tell(store: Store, unreachable_ok: bool = False):  # type: ignore[n
     except SchedulerError as error:
         if not unreachable_ok:
             raise
+        from pbt_tracker.backends.slurm_backend import NAME as SLURM
         from pbt_tracker.store import queries
 
         with store.read() as connection:
-            when = queries.last_answer(connection, "slurm")
+            when = queries.last_answer(connection, SLURM)
         since = f"the last sync Slurm answered, at {when[:19].replace(' ', 'T')}Z" if when else "launch (Slurm never answered a sync)"
         click.echo(f"Note: Slurm did not answer, so the states below are as of {since}: {error}", err=True)
         return None

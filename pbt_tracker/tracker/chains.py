@@ -10,6 +10,7 @@ that `report`, `cancel` and scancel.sh reach it like any other.
 from __future__ import annotations
 
 from pbt_tracker import states
+from pbt_tracker.backends.slurm_backend import NAME as SLURM
 from pbt_tracker.job_runs import tags_in
 from pbt_tracker.slurm_output import JobObservation
 from pbt_tracker.store import Store, queries, utcnow, writes
@@ -18,7 +19,7 @@ from pbt_tracker.store import Store, queries, utcnow, writes
 def record_chained_jobs(store: Store, jobs: dict[str, JobObservation]) -> int:
     """Record every listed job that runs a recorded script and is not on record yet; how many were."""
     with store.read() as connection:
-        owners = queries.script_owners(connection, "slurm")
+        owners = queries.script_owners(connection, SLURM)
     # A job pbt-track sent carries its tag, even before its sender has written the job id down.
     candidates = {job_id: job for job_id, job in jobs.items() if job.command in owners and not tags_in(job.comment)}
     if not candidates:

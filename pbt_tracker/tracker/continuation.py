@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pbt_tracker import processes, states
+from pbt_tracker.backends.slurm_backend import NAME as SLURM
 from pbt_tracker.launch_options import launch_options_from_record
 from pbt_tracker.sbatch_script import (
     SBATCH_TEMPLATE_DEFAULT,
@@ -86,7 +87,7 @@ def record_continuation(connection, workdir: Path, row, attempt: int, decision: 
     what sent it: 'resubmit', or 'continue' for a job that asked for its own.
     """
     path = continuation_script_path(workdir, row["name"], attempt)
-    resources = launch_options_from_record(json.loads(row["options"] or "{}"), "slurm").resources
+    resources = launch_options_from_record(json.loads(row["options"] or "{}"), SLURM).resources
     text = continuation_script(row["template_text"] or SBATCH_TEMPLATE_DEFAULT, row["template_path"],
                                decision.command, path, resources)
     now = utcnow()

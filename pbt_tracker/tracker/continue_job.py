@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from pbt_tracker import processes, slurm, states
+from pbt_tracker import backends, processes, slurm, states
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import make_dirs, write_text_atomic
 from pbt_tracker.sbatch_script import submission_tag, with_tag
@@ -23,7 +23,7 @@ from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store.continuations import continuation_of
 from pbt_tracker.tracker.continuation import is_continuation_script, record_continuation
 from pbt_tracker.tracker.record import Answers, Echo, quiet
-from pbt_tracker.tracker.resubmit import check_not_moved
+from pbt_tracker.tracker.resubmit_slurm import check_not_moved
 from pbt_tracker.tracker.resume import ResumeDecision, resume_decision
 from pbt_tracker.tracker.selection import Selection
 
@@ -58,7 +58,7 @@ def continue_job(store: Store, job_id: str, echo: Echo = quiet) -> ContinueResul
         earlier = continuation_of(connection, row["id"])
         if earlier is not None:
             return ContinueResult(row["name"], earlier["attempt"], earlier["job_id"], already=True)
-        if row["backend"] != "slurm" or row["script_id"] is None:
+        if not backends.get(row["backend"]).runs_sbatch_scripts or row["script_id"] is None:
             raise OptionError(f"job {job_id} ({row['name']}) is not a Slurm job with a recorded script; "
                               "only those can continue themselves")
         latest = queries.latest_attempt(connection, row["experiment_id"])

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pbt_tracker import __version__, processes, slurm, states
+from pbt_tracker.backends.slurm_backend import NAME as SLURM
 from pbt_tracker.errors import StoreError
 from pbt_tracker.files import make_dirs, write_text_atomic
 from pbt_tracker.launch_recovery import stopped_launch_message
@@ -179,7 +180,7 @@ def _record_launch(
     now = utcnow()
     me = processes.this_process()
     launch = launch_values(
-        store.workdir, plan.run_description, backend="slurm", run_module=options.run_module,
+        store.workdir, plan.run_description, backend=SLURM, run_module=options.run_module,
         train_dir=options.train_dir, experiment_suffix=options.experiment_suffix,
         recorded_options=options.recorded_options,
         template_path=str(Path(options.template_path).absolute()) if options.template_path else None,

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pbt_tracker import processes, states
+from pbt_tracker.backends.processes_backend import NAME as PROCESSES
 from pbt_tracker.files import make_dirs
 from pbt_tracker.launch_options import ProcessesLaunchOptions
 from pbt_tracker.process_wait import Interrupts
@@ -98,7 +99,7 @@ def _record_launch(
     now = utcnow()
     me = processes.this_process()
     launch = launch_values(
-        store.workdir, run_description, backend="processes", run_module=options.run_module,
+        store.workdir, run_description, backend=PROCESSES, run_module=options.run_module,
         train_dir=options.train_dir, experiment_suffix=options.experiment_suffix,
         recorded_options=options.recorded_options, template_path=None, template_text=None, print_only=False,
     )
@@ -295,7 +296,7 @@ def sync_processes(store: Store) -> tuple[int, int, list[str]]:
     elsewhere: set[str] = set()
     with store.write() as connection:
         for submission in queries.unsettled_local(
-            connection, "processes", (states.PENDING, states.RUNNING, states.SUBMITTING)
+            connection, PROCESSES, (states.PENDING, states.RUNNING, states.SUBMITTING)
         ):
             if submission["host"] and submission["host"] != here:
                 elsewhere.add(submission["host"])

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pbt_tracker import processes, slurm, states
+from pbt_tracker.backends.ngc_backend import NAME as NGC
 from pbt_tracker.errors import OptionError, SchedulerError, SchedulerTimeout
 from pbt_tracker.files import read_template_text
 from pbt_tracker.launch_options import NgcLaunchOptions
@@ -162,7 +163,7 @@ def _record_launch(store: Store, plan: NgcPlan) -> tuple[int, list[int]]:
     me = processes.this_process()
     template_path = str(Path(options.job_template).absolute()) if options.job_template else None
     launch = launch_values(
-        store.workdir, plan.run_description, backend="ngc", run_module=options.run_module,
+        store.workdir, plan.run_description, backend=NGC, run_module=options.run_module,
         train_dir=options.train_dir, experiment_suffix=options.experiment_suffix,
         recorded_options=options.recorded_options, template_path=template_path,
         template_text=plan.template_text, print_only=options.print_only,

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pbt_tracker import processes, slurm, states
+from pbt_tracker import backends, processes, slurm, states
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import write_text_atomic
 from pbt_tracker.sbatch_script import array_tag, submission_tag, with_tag
@@ -78,7 +78,7 @@ def _check(launch_id: int, launch, rows, live) -> None:  # type: ignore[no-untyp
         raise OptionError(f"no launch {launch_id} in this workdir; `pbt-track launches` lists them")
     if launch["forgotten_at"] is not None:
         raise OptionError(f"launch {launch_id} is forgotten; launch the run again instead")
-    if not launch["print_only"] or launch["backend"] != "slurm":
+    if not launch["print_only"] or not backends.get(launch["backend"]).runs_sbatch_scripts:
         raise OptionError(f"launch {launch_id} is not a preview (--slurm_print_only true); "
                           f"`pbt-track resubmit-failed --launch {launch_id}` runs its failed experiments again")
     if any(row["state"] != states.PRINT_ONLY for row in rows):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pbt_tracker import slurm, states
+from pbt_tracker.backends.slurm_backend import NAME as SLURM
 from pbt_tracker.errors import StoreError
 from pbt_tracker.files import write_text_atomic
 from pbt_tracker.sbatch_script import SCANCEL_SCRIPT_NAME, scancel_script
@@ -151,7 +152,7 @@ def complete_submissions(
 def write_scancel_script(store: Store) -> Path:
     """Rewrite scancel.sh from the record, so it covers every launch from this workdir."""
     with store.read() as connection:
-        job_ids = queries.active_job_ids(connection, "slurm")
+        job_ids = queries.active_job_ids(connection, SLURM)
     path = store.workdir / SCANCEL_SCRIPT_NAME
     try:
         write_text_atomic(path, scancel_script(job_ids), executable=True)

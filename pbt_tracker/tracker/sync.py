@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from pbt_tracker import slurm, states
+from pbt_tracker.backends.slurm_backend import NAME as SLURM
 from pbt_tracker.errors import AccountingUnavailable, SchedulerError
 from pbt_tracker.job_runs import is_same_job, newest_run, tags_in
 from pbt_tracker.slurm_output import JobObservation
@@ -82,9 +83,9 @@ def sync_workdir(store: Store) -> SyncResult:
 def sync_slurm(store: Store) -> SyncResult:
     result = SyncResult()
     with store.read() as connection:
-        unanswered = queries.unanswered(connection, "slurm")
+        unanswered = queries.unanswered(connection, SLURM)
         rows = _tracked_rows(connection)
-        users = queries.usernames(connection, "slurm")
+        users = queries.usernames(connection, SLURM)
     tracked = [_tracked(row) for row in rows]
     result.asked += len({t.job_id for t in tracked})
     if not unanswered and not tracked:
@@ -94,7 +95,7 @@ def sync_slurm(store: Store) -> SyncResult:
     orphans = orphans_of(unanswered, result)
     listing = _list_jobs(users, result)
     with store.write() as connection:
-        writes.note_answer(connection, "slurm", utcnow())
+        writes.note_answer(connection, SLURM, utcnow())
     if listing.empty:
         result.notes.append(EMPTY_NOTE)
     changed = result.changed
@@ -110,7 +111,7 @@ def sync_slurm(store: Store) -> SyncResult:
 
 
 def _tracked_rows(connection):  # type: ignore[no-untyped-def]
-    return queries.tracked_jobs(connection, "slurm", utcnow() - evidence.REQUEUE_WATCH)
+    return queries.tracked_jobs(connection, SLURM, utcnow() - evidence.REQUEUE_WATCH)
 
 
 def _tracked(row) -> evidence.Tracked:  # type: ignore[no-untyped-def]
@@ -158,7 +159,7 @@ def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
     wanted = set(submission_ids)
     with store.read() as connection:
         tracked = [_tracked(row) for row in _tracked_rows(connection) if row["id"] in wanted]
-        users = queries.usernames(connection, "slurm")
+        users = queries.usernames(connection, SLURM)
     if not tracked:
         return result
     result.asked = len(tracked)
@@ -168,7 +169,7 @@ def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
         jobs.update(slurm.query_squeue([item.job_id for item in tracked], user=user))
     listing = Listing(jobs, complete=False)
     with store.write() as connection:
-        writes.note_answer(connection, "slurm", utcnow())
+        writes.note_answer(connection, SLURM, utcnow())
     observations: dict[str, JobObservation | None] = {
         item.job_id: observation for item in tracked
         if (observation := listing.jobs.get(item.job_id)) is not None and _ours(observation, item)
