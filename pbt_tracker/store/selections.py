@@ -1,0 +1,124 @@
+"""Selections of submissions, as squeue-style options make them: one statement, built from the options.
+
+A selection joins each submission to its experiment, launch and script
+(aliased s, e, l and sc); callers name the columns they need, so that a
+report over a year of launches reads only what it prints.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING
+
+from pbt_tracker import states
+from pbt_tracker.errors import OptionError
+
+if TYPE_CHECKING:
+    from pbt_tracker.tracker.selection import Selection
+
+_FROM = """
+FROM submissions AS s
+JOIN experiments AS e ON e.id = s.experiment_id
+JOIN launches AS l ON l.id = e.launch_id
+LEFT OUTER JOIN scripts AS sc ON sc.id = s.script_id"""
+_LATEST = """
+JOIN (SELECT experiment_id, max(attempt) AS attempt FROM submissions GROUP BY experiment_id) AS latest
+    ON latest.experiment_id = s.experiment_id AND latest.attempt = s.attempt"""
+# The same, asked per selected row: one index lookup each, where the join above reads every submission once.
+# A selection by name or job id takes a few rows of a record that may hold a year of launches.
+_LATEST_OF_FEW = "s.attempt = (SELECT max(s4.attempt) FROM submissions AS s4 WHERE s4.experiment_id = s.experiment_id)"
+_ORDER = "\nORDER BY l.id, e.position, s.attempt"
+# Each experiment name's current experiment: the one whose latest real (not PRINT_ONLY) submission is the
+# newest; while no launch submitted the name, the newest preview's. Forgotten launches take no part.
+_CURRENT = """
+JOIN (SELECT id FROM (SELECT e2.id, row_number() OVER (PARTITION BY e2.name ORDER BY sent IS NULL, sent DESC,
+        e2.launch_id DESC) AS rank
+    FROM (SELECT e3.id, e3.name, e3.launch_id, (SELECT max(s3.id) FROM submissions AS s3
+            WHERE s3.experiment_id = e3.id AND s3.state <> 'PRINT_ONLY') AS sent
+        FROM experiments AS e3 JOIN launches AS l3 ON l3.id = e3.launch_id
+        WHERE l3.forgotten_at IS NULL{names}) AS e2)
+    WHERE rank = 1) AS current ON current.id = e.id"""
+_CURRENT_NAMES = """
+        AND e3.name IN (SELECT name FROM experiments WHERE name IN ({marks}) OR base_name IN ({marks}))"""
+
+
+def marks(values: tuple[object, ...] | list[object] | frozenset[str]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def selection_sql(selection: Selection, columns: str) -> tuple[str, tuple[object, ...]]:
+    """The selection as one statement and its parameters; `columns` names what to return from s, e, l, sc."""
+    where: list[str] = []
+    params: list[object] = []
+    current, current_params = "", []
+    if selection.launch is not None:
+        where.append("l.id = ?")
+        params.append(selection.launch)
+    if not selection.all_launches:
+        where.append("l.forgotten_at IS NULL")
+        if selection.launch is None:
+            names = list(selection.experiments)
+            current = _CURRENT.format(names=_CURRENT_NAMES.format(marks=marks(names)) if names else "")
+            current_params = names + names
+    if selection.run:
+        where.append("l.run_name = ?")
+        params.append(selection.run)
+    if selection.experiments:
+        names = list(selection.experiments)
+        where.append(f"(e.name IN ({marks(names)}) OR e.base_name IN ({marks(names)}))")
+        params += names + names
+    if selection.job_ids:
+        where.append(f"s.job_id IN ({marks(selection.job_ids)})")
+        params += selection.job_ids
+    if selection.states:
+        where.append(f"s.state IN ({marks(selection.states)})")
+        params += selection.states
+    few = bool(selection.experiments or selection.job_ids)
+    if not selection.all_attempts and few:
+        where.append(_LATEST_OF_FEW)
+    sql = f"SELECT {columns}{_FROM}" + ("" if selection.all_attempts or few else _LATEST) + current
+    if where:
+        sql += "\nWHERE " + " AND ".join(where)
+    return sql + _ORDER, (*current_params, *params)
+
+
+def selected(connection: sqlite3.Connection, selection: Selection, columns: str) -> list[sqlite3.Row]:
+    """The selection's rows, each readable by column name as well as by position."""
+    sql, params = selection_sql(selection, columns)
+    cursor = connection.cursor()
+    cursor.row_factory = sqlite3.Row
+    return cursor.execute(sql, params).fetchall()
+
+
+def selected_tuples(connection: sqlite3.Connection, selection: Selection, columns: str) -> list[tuple]:  # type: ignore[type-arg]
+    """The selection's rows as plain tuples: the cheapest form, for reports over many rows."""
+    sql, params = selection_sql(selection, columns)
+    return connection.execute(sql, params).fetchall()
+
+
+def check_names_exist(connection: sqlite3.Connection, selection: Selection) -> None:
+    """A name that matches nothing is a typo more often than an empty result; say so."""
+    for state in selection.states:
+        if state not in states.KNOWN:
+            raise OptionError(f"{state} is not a job state; use one of {', '.join(sorted(states.KNOWN))}")
+
+    def found(sql: str, *params: str) -> bool:
+        return connection.execute(sql + " LIMIT 1", params).fetchone() is not None
+
+    for name in selection.experiments:
+        if not found("SELECT 1 FROM experiments WHERE name = ? OR base_name = ?", name, name):
+            raise OptionError(
+                f"no experiment named {name} in this workdir; `pbt-track report` lists the experiments"
+            )
+    if selection.run and not found("SELECT 1 FROM launches WHERE run_name = ?", selection.run):
+        raise OptionError(f"no run named {selection.run} in this workdir; `pbt-track report` lists the runs")
+    if selection.launch is not None:
+        forgotten = connection.execute("SELECT forgotten_at IS NOT NULL FROM launches WHERE id = ?",
+                                       (selection.launch,)).fetchone()
+        if forgotten is None:
+            raise OptionError(f"no launch {selection.launch} in this workdir; `pbt-track launches` lists them")
+        if forgotten[0] and not selection.all_launches:
+            raise OptionError(f"launch {selection.launch} is forgotten; add --all-launches to see it")
+    for job_id in selection.job_ids:
+        if not found("SELECT 1 FROM submissions WHERE job_id = ?", job_id):
+            raise OptionError(f"job {job_id} was not submitted from this workdir; `pbt-track report` lists the jobs")
