@@ -29,7 +29,7 @@ class ProcessesBackend:
     log_advice = None
 
     def sync(self, store: Store, result: SyncResult) -> None:
-        from pbt_tracker.tracker.local import sync_processes
+        from pbt_tracker.tracker.local_end import sync_processes
 
         asked, changed, notes = sync_processes(store)
         result.asked += asked
@@ -56,7 +56,7 @@ class ProcessesBackend:
         """Every target is asked to stop; a queued one is cancelled here, so its runner never starts it."""
         from pbt_tracker import states
         from pbt_tracker.store import queries, writes
-        from pbt_tracker.tracker.local import record_end
+        from pbt_tracker.tracker.local_end import record_end
 
         writes.request_cancel(connection, [target.submission_id for target in targets], now)
         for target in targets:
@@ -69,7 +69,7 @@ class ProcessesBackend:
         from pbt_tracker import processes, states
         from pbt_tracker.processes import ProcessId
         from pbt_tracker.store import queries
-        from pbt_tracker.tracker.local import EXIT_DIR, record_end
+        from pbt_tracker.tracker.local_end import EXIT_DIR, record_end
 
         started = [target for target in targets if target.job_id]
         if not started:
