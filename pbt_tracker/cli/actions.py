@@ -13,6 +13,7 @@ from pbt_tracker.cli.common import (
     open_workdir,
     selection,
     selection_options,
+    sync_and_tell,
     workdir_option,
 )
 from pbt_tracker.cli.group import cli
@@ -49,8 +50,11 @@ def cancel(targets: tuple[str, ...], workdir: str, run: str | None, experiments:
     except PbtTrackError as error:
         raise click.ClickException(str(error)) from None
     # The selection is made on the record as it is: a job that has ended since is refused by scancel, and the
-    # one squeue listing after scancel settles the states of the jobs it accepted.
+    # one squeue listing after scancel settles the states of the jobs it accepted. Where jobs submit their own
+    # successors, the record is brought up to date first, so that a successor sent since the last sync is reached.
     with open_workdir(workdir, sync=False) as store:
+        if not no_sync and _jobs_send_successors(store):
+            sync_and_tell(store)
         if jobs and names:  # scancel's arguments add up: the named experiments' jobs join the job ids
             chosen = replace(chosen, experiments=experiments, job_ids=chosen.job_ids + _job_ids_of(store, names))
         result = cancel_jobs(store, chosen, everything, dry_run)
@@ -87,6 +91,13 @@ def _settle(store, accepted: list[int]) -> None:  # type: ignore[no-untyped-def]
         return
     for note in settled.notes:
         click.echo(f"Note: {note}", err=True)
+
+
+def _jobs_send_successors(store) -> bool:  # type: ignore[no-untyped-def]
+    from pbt_tracker.store import queries
+
+    with store.read() as connection:
+        return queries.jobs_send_successors(connection)
 
 
 def _job_ids_of(store, names: tuple[str, ...]) -> tuple[str, ...]:  # type: ignore[no-untyped-def]

@@ -108,6 +108,18 @@ def script_owners_of(connection: sqlite3.Connection, path: str) -> sqlite3.Row |
     return rows[0] if rows else None
 
 
+def jobs_send_successors(connection: sqlite3.Connection) -> bool:
+    """Whether a launch's template has its jobs submit their next attempt themselves (sbatch, pbt-track continue).
+
+    Such a workdir may hold jobs the record has not seen yet, and jobs that
+    ended since the last sync while their successor runs.
+    """
+    return connection.execute(
+        "SELECT 1 FROM launches WHERE forgotten_at IS NULL "
+        "AND (template_text LIKE '%sbatch%' OR template_text LIKE '%pbt-track continue%') LIMIT 1"
+    ).fetchone() is not None
+
+
 def recorded_job_ids(connection: sqlite3.Connection, job_ids: list[str]) -> set[str]:
     if not job_ids:
         return set()

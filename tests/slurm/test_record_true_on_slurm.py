@@ -155,3 +155,38 @@ def test_a_chain_started_by_the_job_itself_is_followed_and_cancelled(work: Path,
     assert live == [], f"still running after cancel: {live}"
     assert json.loads(query(db, "SELECT argv FROM submissions WHERE attempt = 2")[0][0]) == ["sbatch", script]
     assert first != second
+
+
+def jobs_running(script: str) -> list[str]:
+    """Ids of the user's queued or running jobs that run `script`, as squeue shows them now."""
+    listing = subprocess.run(["squeue", "--noheader", "-t", "PD,R,CF,CG", "-O", "JobID:|,Command:|"],
+                             capture_output=True, text=True, check=True).stdout
+    return [job_id.strip() for job_id, _, command in (line.partition("|") for line in listing.splitlines())
+            if command.rstrip("|") == script]
+
+
+def test_cancel_reaches_the_successor_a_job_sent_since_the_last_sync(work: Path, tmp_path: Path) -> None:
+    """No sync between the job's own sbatch and the cancel: cancel reads the record up to date before it acts."""
+    template = tmp_path / "sbatch_timeout.sh"
+    template.write_text(CHAINING_TEMPLATE)
+    submit(work, tmp_path, "--slurm_sbatch_template", str(template), "--slurm_timeout", "5")
+    db = work / "pbt_tracker.db"
+    first = first_job(work)
+    ((script,),) = query(db, "SELECT path FROM scripts")
+    deadline = time.monotonic() + 90
+    while first in jobs_running(script) or not jobs_running(script):  # until it has sent its successor and ended
+        assert time.monotonic() < deadline, "the job sent no successor"
+        time.sleep(0.5)
+    assert query(db, "SELECT count(*) FROM submissions") == [(1,)]
+
+    cancelled = pbt_track("cancel", "--experiment", "nap", workdir=work)
+
+    assert cancelled.returncode == 0, cancelled.stderr
+    ((name,),) = query(db, "SELECT name FROM experiments")
+    reached = query(db, "SELECT job_id, origin FROM submissions WHERE cancel_requested_at IS NOT NULL ORDER BY id")
+    assert reached and {origin for _, origin in reached} == {"chain"}
+    assert cancelled.stdout.splitlines() == [f"Cancelled {name} (job {job_id})" for job_id, _ in reached]
+    deadline = time.monotonic() + 30
+    while jobs_running(script):
+        assert time.monotonic() < deadline, f"still running after cancel: {jobs_running(script)}"
+        time.sleep(0.5)
