@@ -241,3 +241,19 @@ def test_experiments_that_ignore_sigterm_are_killed_after_the_grace_period(tmp_p
     rows = query(work / "pbt_tracker.db", "SELECT job_id, process_start FROM submissions")
     assert not any(is_running(ProcessId(int(pid), start, hostname())) for pid, start in rows)
     assert run.wait(timeout=30) == 1
+
+
+def test_a_second_local_launch_of_the_same_experiments_keeps_the_first_ones_logs(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    for _ in range(2):
+        subprocess.run(launcher("--run", "tests.fixtures.quick_outcomes", "--workdir", str(work), "--train_dir",
+                                str(tmp_path / "t"), "--pause_between", "0"), cwd=REPO_ROOT, capture_output=True,
+                       timeout=120)
+    logs = query(work / "pbt_tracker.db", "SELECT e.launch_id, e.id, s.log_path FROM submissions AS s "
+                                          "JOIN experiments AS e ON e.id = s.experiment_id ORDER BY s.id")
+    assert [(launch, Path(log).name) for launch, _, log in logs] == [
+        (1, "00_quick_out_ok.1.log"), (1, "01_quick_out_flaky.1.log"), (1, "02_quick_out_ok.1.log"),
+        (2, f"00_quick_out_ok.1.e{logs[3][1]}.log"), (2, f"01_quick_out_flaky.1.e{logs[4][1]}.log"),
+        (2, f"02_quick_out_ok.1.e{logs[5][1]}.log"),
+    ]
+    assert all(Path(log).read_text() for _, _, log in logs)

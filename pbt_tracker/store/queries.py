@@ -120,6 +120,10 @@ def jobs_send_successors(connection: sqlite3.Connection) -> bool:
     ).fetchone() is not None
 
 
+def log_path_taken(connection: sqlite3.Connection, path: str) -> bool:
+    return connection.execute("SELECT 1 FROM submissions WHERE log_path = ? LIMIT 1", (path,)).fetchone() is not None
+
+
 def recorded_job_ids(connection: sqlite3.Connection, job_ids: list[str]) -> set[str]:
     if not job_ids:
         return set()

@@ -128,6 +128,8 @@ def local_attempt(
     """Record a queued attempt of a local experiment, owned by the runner `me`, in the caller's transaction."""
     now = now or utcnow()
     log = log_path(workdir, experiment.name, attempt)
+    if queries.log_path_taken(connection, str(log)):  # an earlier launch's experiment of the same name wrote it
+        log = workdir / f"{experiment.name}.{attempt}.e{experiment.id}.log"
     submission_id = writes.insert(connection, "submissions", {
         "experiment_id": experiment.id, "attempt": attempt, "argv": argv, "log_path": str(log),
         "state": states.PENDING, "intended_at": now, "updated_at": now, "host": me.host, "runner_pid": me.pid,
