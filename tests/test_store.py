@@ -233,3 +233,25 @@ def test_a_batch_of_state_changes_applies_only_those_whose_expected_state_still_
     assert query(db, "SELECT submission_id, state, detail FROM state_changes ORDER BY id") == [
         (second, "RUNNING", "squeue"), (first, "CANCELLED", "sacct"),
     ]
+
+
+@pytest.mark.parametrize(("template", "sends"), [
+    ("#!/bin/bash\n#SBATCH --hold\n#SBATCH --job-name=x\n$CMD\n", False),
+    ("#!/bin/bash\ntimeout $TIMEOUT $CMD\nif [[ $$? -eq 124 ]]; then\n    sbatch --parsable $FILENAME\nfi\n", True),
+    ("#!/bin/bash\ntimeout $TIMEOUT $CMD || pbt-track continue --workdir w --job $$SLURM_JOB_ID\n", True),
+    (None, False),
+])
+def test_a_template_sends_successors_when_it_runs_sbatch_or_pbt_track_continue_not_for_its_directives(
+    tmp_path: Path, template: str | None, sends: bool
+) -> None:
+    from pbt_tracker.store import queries, utcnow, writes
+
+    store = open_store(tmp_path)
+    with store.write() as connection:
+        writes.insert(connection, "launches", {
+            "run_name": "r", "run_module": "m", "backend": "slurm", "workdir": str(tmp_path), "train_dir": "t",
+            "experiment_suffix": "", "options": {}, "print_only": False, "hostname": "h", "username": "u",
+            "pbt_track_version": "0", "created_at": utcnow(), "template_text": template})
+    with store.read() as connection:
+        assert queries.jobs_send_successors(connection) is sends
+    store.close()

@@ -114,9 +114,9 @@ def jobs_send_successors(connection: sqlite3.Connection) -> bool:
     Such a workdir may hold jobs the record has not seen yet, and jobs that
     ended since the last sync while their successor runs.
     """
-    return connection.execute(
+    return connection.execute(  # GLOB, not LIKE: case matters, or every #SBATCH line would match
         "SELECT 1 FROM launches WHERE forgotten_at IS NULL "
-        "AND (template_text LIKE '%sbatch%' OR template_text LIKE '%pbt-track continue%') LIMIT 1"
+        "AND (template_text GLOB '*sbatch *' OR template_text GLOB '*pbt-track continue*') LIMIT 1"
     ).fetchone() is not None
 
 
