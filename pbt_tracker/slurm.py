@@ -223,20 +223,30 @@ def min_job_age(conf_path: str | None = None) -> int:
     return _cluster_setting("MinJobAge", DEFAULT_MIN_JOB_AGE, conf_path)
 
 
-def query_squeue(job_ids: list[str], user: str | None = None, all_of_user: bool = False) -> dict[str, JobObservation]:
-    """States of the given jobs that Slurm still knows, in one squeue call.
-
-    With `all_of_user`, every job of `user` is returned, the given ones among
-    them: the jobs a tracked job submitted itself are found in that one call.
-    """
-    by_user = user is not None and (all_of_user or len(job_ids) > SQUEUE_JOBS_LIMIT)
+def query_squeue(job_ids: list[str], user: str | None = None) -> dict[str, JobObservation]:
+    """States of the given jobs that Slurm still knows, in one squeue call (a listing of `user`'s past a few)."""
+    by_user = user is not None and len(job_ids) > SQUEUE_JOBS_LIMIT
     result = run_command(squeue_argv(job_ids, user if by_user else None))
     if result.returncode != 0:
         if "Invalid job id" in result.stderr:
             return {}  # squeue says this when it knows none of them
         raise SchedulerError(f"squeue failed ({result.returncode}): {one_line(result.stderr) or 'no message'}")
-    return parse_squeue(result.stdout, set(job_ids) if by_user and not all_of_user else None,
+    return parse_squeue(result.stdout, set(job_ids) if by_user else None,
                         SQUEUE_USER_FIELDS if by_user else SQUEUE_FIELDS)
+
+
+def list_user_jobs(user: str, job_ids: set[str], markers: tuple[str, ...]) -> tuple[dict[str, JobObservation], bool]:
+    """One squeue listing of all of `user`'s jobs, read for the ones that concern a record; and whether it listed any.
+
+    Those are the `job_ids`, and the lines holding a marker (the tag every
+    pbt-track job carries, the folder of a recorded script): a job found only
+    by its tag or by the script it runs. A user's other jobs, often thousands,
+    are skipped unparsed.
+    """
+    result = run_command(squeue_argv([], user))
+    if result.returncode != 0:
+        raise SchedulerError(f"squeue failed ({result.returncode}): {one_line(result.stderr) or 'no message'}")
+    return parse_squeue(result.stdout, job_ids, SQUEUE_USER_FIELDS, markers), bool(result.stdout.strip())
 
 
 def query_sacct(job_ids: list[str]) -> dict[str, list[JobObservation]]:

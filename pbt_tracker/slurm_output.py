@@ -132,13 +132,15 @@ SQUEUE_JOBS_LIMIT = 100
 
 
 def parse_squeue(
-    text: str, wanted: set[str] | None = None, fields: tuple[str, ...] = SQUEUE_FIELDS
+    text: str, wanted: set[str] | None = None, fields: tuple[str, ...] = SQUEUE_FIELDS, markers: tuple[str, ...] = (),
 ) -> dict[str, JobObservation]:
-    """Observations by job id; with `wanted`, only those jobs (the rest is not even parsed)."""
+    """Observations by job id; with `wanted`, only those jobs and lines holding one of `markers` (the rest is not parsed)."""
     jobs = {}
     with_command = "Command" in fields
     for line in text.splitlines():
-        if wanted is not None and line.partition("|")[0].strip() not in wanted:
+        if wanted is not None and line.partition("|")[0].strip() not in wanted and not any(
+            marker in line for marker in markers
+        ):
             continue  # a user's listing may hold thousands of other jobs: skip them before splitting
         line = line[:-1] if line.endswith("|") else line  # --Format's separator follows every field
         parts = line.split("|", len(fields) - 1)

@@ -13,6 +13,7 @@ import pytest
 
 from pbt_tracker.slurm import DEFAULT_MAX_ARRAY_SIZE, max_array_size, parse_max_array_size
 from pbt_tracker.slurm_output import (
+    SQUEUE_USER_FIELDS,
     JobObservation,
     _exit_pair,
     _wait_status,
@@ -678,3 +679,18 @@ def test_scontrol_gives_the_signal_the_pending_reason_and_the_comment():
         "251": JobObservation("251", "PENDING", 0, None, None, None, None, nov29(19, 57, 26), "scontrol",
                               "BeginTime", "states-probe"),
     }
+
+
+def test_a_users_listing_is_read_only_for_the_jobs_that_concern_the_record() -> None:
+    """Tracked ids, pbt-track's tag, and the folder of a recorded script keep a line; other jobs are not parsed."""
+    listing = (
+        "7|RUNNING|0|vm|2026-11-29T10:00:00|N/A|2026-11-29T09:59:00|/home/u/other.sh|/home/u/o.out|None||\n"
+        "8|RUNNING|0|vm|2026-11-29T10:00:00|N/A|2026-11-29T09:59:00|/home/u/x.sh|/home/u/x.out|None||\n"
+        "9|PENDING|0||N/A|N/A|2026-11-29T09:59:00|/home/u/y.sh|/home/u/y.out|Priority|pbt-track:ab:3|\n"
+        "10|PENDING|0||N/A|N/A|2026-11-29T09:59:00|/w/logs/00_a.sh|/w/logs/00_a.sh-%j.out|Priority||\n"
+    )
+
+    jobs = parse_squeue(listing, {"8"}, SQUEUE_USER_FIELDS, ("pbt-track:", "/w/logs/"))
+
+    assert sorted(jobs) == ["10", "8", "9"]
+    assert (jobs["9"].comment, jobs["10"].command) == ("pbt-track:ab:3", "/w/logs/00_a.sh")

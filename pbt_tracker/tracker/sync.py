@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from pbt_tracker import slurm, states
 from pbt_tracker.backends.slurm_backend import NAME as SLURM
@@ -21,7 +22,7 @@ from pbt_tracker.slurm_output import JobObservation
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store.connection import parse_time
 from pbt_tracker.tracker import chains, evidence
-from pbt_tracker.sbatch_script import array_tag, submission_tag
+from pbt_tracker.sbatch_script import TAG_PREFIX, array_tag, submission_tag
 from pbt_tracker.tracker.recover import orphans_of, recover_unanswered
 
 # Clocks of the login node and the controller may disagree by this much; the tag needs no clock at all.
@@ -49,10 +50,11 @@ class Listing:
     jobs: dict[str, JobObservation]
     complete: bool  # squeue answered with everything it knows (scontrol's fallback has no scripts)
     min_job_age: timedelta | None = None
+    listed_any: bool | None = None  # where `jobs` holds only the lines that concern the record: whether there were others
 
     @property
     def empty(self) -> bool:
-        return not self.jobs
+        return not self.listed_any if self.listed_any is not None else not self.jobs
 
     def tagged(self) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
@@ -93,7 +95,9 @@ def sync_slurm(store: Store) -> SyncResult:
     # Which lost answers are not on their way any more is read before the listing: an sbatch that finishes in
     # between then shows its job in the listing, rather than being taken for one that never reached Slurm.
     orphans = orphans_of(unanswered, result)
-    listing = _list_jobs(users, result)
+    with store.read() as connection:
+        folders = tuple(sorted({str(Path(path).parent) + "/" for path in queries.script_owners(connection, SLURM)}))
+    listing = _list_jobs(users, {t.job_id for t in tracked}, (TAG_PREFIX, *folders), result)
     with store.write() as connection:
         writes.note_answer(connection, SLURM, utcnow())
     if listing.empty:
@@ -127,13 +131,17 @@ def _tracked(row) -> evidence.Tracked:  # type: ignore[no-untyped-def]
     )
 
 
-def _list_jobs(users: list[str], result: SyncResult) -> Listing:
+def _list_jobs(users: list[str], job_ids: set[str], markers: tuple[str, ...], result: SyncResult) -> Listing:
+    """Every job of the workdir's users that concerns the record: tracked, tagged, or running a recorded script."""
     jobs: dict[str, JobObservation] = {}
+    listed_any = False
     try:
         for user in users:
             result.scheduler_calls += 1
-            jobs.update(slurm.query_squeue([], user=user, all_of_user=True))
-        return Listing(jobs, complete=True)
+            own, listed = slurm.list_user_jobs(user, job_ids, markers)
+            jobs.update(own)
+            listed_any = listed_any or listed
+        return Listing(jobs, complete=True, listed_any=listed_any)
     except SchedulerError as squeue_error:
         result.scheduler_calls += 1
         try:
