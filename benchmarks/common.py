@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -87,8 +88,10 @@ def counting_wrappers(directory: Path) -> tuple[dict[str, str], Path]:
     """Wrappers around the real scheduler commands that log each call and its wall time.
 
     Returns the environment that puts them first on PATH, and the log they append
-    to (`name start end` per call, bash's clock). What bash costs to start a
-    wrapper is left out of the logged time, so it counts as pbt-track's own.
+    to (`name start end` per call, bash's clock); beside it, `calls.cpu` gets
+    bash's `times` per call (the CPU seconds of the wrapper and of the command it
+    ran). What bash costs to start a wrapper is left out of the logged wall
+    time, so it counts as pbt-track's own.
     """
     directory.mkdir(parents=True, exist_ok=True)
     log = directory / "calls.log"
@@ -98,9 +101,45 @@ def counting_wrappers(directory: Path) -> tuple[dict[str, str], Path]:
             continue
         wrapper = directory / name
         wrapper.write_text(f'#!/bin/bash\nstart=$EPOCHREALTIME\n{real} "$@"\nrc=$?\n'
-                           f'echo "{name} $start $EPOCHREALTIME" >> {log}\nexit $rc\n')
+                           f'echo "{name} $start $EPOCHREALTIME" >> {log}\ntimes >> {log.with_suffix(".cpu")}\nexit $rc\n')
         wrapper.chmod(0o755)
     return {"PATH": f"{directory}{os.pathsep}{os.environ['PATH']}"}, log
+
+
+def wait_for_idle_controller(limit: float = 60.0) -> None:
+    """Until slurmctld has spent no CPU for a second: on this one-node cluster it shares the benchmark's 2 cores.
+
+    A burst of submissions keeps the controller (and slurmdbd, MariaDB) busy
+    for seconds after sbatch has answered; a command measured meanwhile
+    would count their work as its own.
+    """
+    pids = [pid for pid in os.listdir("/proc") if pid.isdigit() and _command_name(pid) == "slurmctld"]
+    deadline = time.monotonic() + limit
+    before = _cpu_ticks(pids)
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = _cpu_ticks(pids)
+        if now == before:
+            return
+        before = now
+
+
+def _command_name(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _cpu_ticks(pids: list[str]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total
 
 
 def logged_calls(log: Path) -> list[tuple[str, float]]:
@@ -112,3 +151,24 @@ def logged_calls(log: Path) -> list[tuple[str, float]]:
         name, start, end = line.split()
         calls.append((name, float(end) - float(start)))
     return calls
+
+
+def logged_cpu(log: Path) -> float:
+    """CPU seconds of every logged call, its wrapper's bash included (bash's `times`: 0m0.003s, two per line)."""
+    cpu_log = log.with_suffix(".cpu")
+    if not cpu_log.exists():
+        return 0.0
+    total = 0.0
+    for line in cpu_log.read_text().splitlines():
+        for value in line.split():
+            minutes, _, seconds = value.rstrip("s").partition("m")
+            total += int(minutes) * 60 + float(seconds)
+    return total
+
+
+def run_with_cpu(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall time and CPU seconds (user + system) of one command that must succeed, its own children included."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    elapsed = run(argv, env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return elapsed, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime

@@ -138,8 +138,8 @@ def parse_squeue(
     jobs = {}
     with_command = "Command" in fields
     for line in text.splitlines():
-        if wanted is not None and line.partition("|")[0].strip() not in wanted and not any(
-            marker in line for marker in markers
+        if wanted is not None and line[:line.find("|")].strip() not in wanted and not (
+            markers and any(marker in line for marker in markers)
         ):
             continue  # a user's listing may hold thousands of other jobs: skip them before splitting
         line = line[:-1] if line.endswith("|") else line  # --Format's separator follows every field
