@@ -238,10 +238,10 @@ def query_squeue(job_ids: list[str], user: str | None = None) -> dict[str, JobOb
 def list_user_jobs(user: str, job_ids: set[str], markers: tuple[str, ...]) -> tuple[dict[str, JobObservation], bool]:
     """One squeue listing of all of `user`'s jobs, read for the ones that concern a record; and whether it listed any.
 
-    Those are the `job_ids`, and the lines holding a marker (the tag every
-    pbt-track job carries, the folder of a recorded script): a job found only
-    by its tag or by the script it runs. A user's other jobs, often thousands,
-    are skipped unparsed.
+    Those are the `job_ids`, and the lines holding a marker (the tag of a
+    submission whose id never came back, the folder of a recorded script): a
+    job found only by its tag or by the script it runs. A user's other jobs,
+    often thousands, are skipped unparsed.
     """
     result = run_command(squeue_argv([], user))
     if result.returncode != 0:

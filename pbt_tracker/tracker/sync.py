@@ -22,7 +22,7 @@ from pbt_tracker.slurm_output import JobObservation
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store.connection import parse_time
 from pbt_tracker.tracker import chains, evidence
-from pbt_tracker.sbatch_script import TAG_PREFIX, array_tag, submission_tag
+from pbt_tracker.sbatch_script import array_tag, submission_tag
 from pbt_tracker.tracker.recover import orphans_of, recover_unanswered
 
 # Clocks of the login node and the controller may disagree by this much; the tag needs no clock at all.
@@ -97,7 +97,8 @@ def sync_slurm(store: Store) -> SyncResult:
     orphans = orphans_of(unanswered, result)
     with store.read() as connection:
         folders = tuple(sorted({str(Path(path).parent) + "/" for path in queries.script_owners(connection, SLURM)}))
-    listing = _list_jobs(users, {t.job_id for t in tracked}, (TAG_PREFIX, *folders), result)
+    tags = tuple(sorted({orphan.tag for orphan in orphans}))  # a job whose id never reached the record
+    listing = _list_jobs(users, {t.job_id for t in tracked}, (*tags, *folders), result)
     with store.write() as connection:
         writes.note_answer(connection, SLURM, utcnow())
     if listing.empty:
