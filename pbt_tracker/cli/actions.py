@@ -53,7 +53,7 @@ def cancel(targets: tuple[str, ...], workdir: str, run: str | None, experiments:
     # one squeue listing after scancel settles the states of the jobs it accepted. Where jobs submit their own
     # successors, the record is brought up to date first, so that a successor sent since the last sync is reached.
     with open_workdir(workdir, sync=False) as store:
-        if not no_sync and _jobs_send_successors(store):
+        if not no_sync and _jobs_send_successors(store, chosen):
             sync_and_tell(store)
         if jobs and names:  # scancel's arguments add up: the named experiments' jobs join the job ids
             chosen = replace(chosen, experiments=experiments, job_ids=chosen.job_ids + _job_ids_of(store, names))
@@ -93,11 +93,15 @@ def _settle(store, accepted: list[int]) -> None:  # type: ignore[no-untyped-def]
         click.echo(f"Note: {note}", err=True)
 
 
-def _jobs_send_successors(store) -> bool:  # type: ignore[no-untyped-def]
+def _jobs_send_successors(store, chosen) -> bool:  # type: ignore[no-untyped-def]
+    """Whether to sync before scancel; a name or state that matches nothing is refused before that sync writes."""
     from pbt_tracker.store import queries
 
     with store.read() as connection:
-        return queries.jobs_send_successors(connection)
+        if not queries.jobs_send_successors(connection):
+            return False
+        queries.check_names_exist(connection, chosen)
+    return True
 
 
 def _job_ids_of(store, names: tuple[str, ...]) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
