@@ -148,10 +148,12 @@ MAY_BE_REQUEUED = frozenset({BOOT_FAIL, NODE_FAIL, PREEMPTED})
 
 A batch job is requeued on a node or boot failure unless it was sent with
 --no-requeue (JobRequeue=1 is Slurm's default), and on preemption under
-PreemptMode=REQUEUE. Sync keeps listening for such a job for a while after its
-end (its requeued run shows in the same squeue listing), and the keeper waits
-before resuming it, so that a policy never runs twice at once.
+PreemptMode=REQUEUE. Sync keeps listening for such a job for REQUEUE_WATCH_SECONDS
+after its end (its requeued run shows in the same squeue listing), and the keeper
+waits before resuming it, so that a policy never runs twice at once.
 """
+
+REQUEUE_WATCH_SECONDS = 3600
 
 WAITING = frozenset({PENDING, REQUEUED, REQUEUE_FED, REQUEUE_HOLD, RESV_DEL_HOLD, SPECIAL_EXIT})
 """States of jobs that have no allocation now: start and end times shown for them are guesses."""

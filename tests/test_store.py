@@ -255,3 +255,24 @@ def test_a_template_sends_successors_when_it_runs_sbatch_or_pbt_track_continue_n
     with store.read() as connection:
         assert queries.jobs_send_successors(connection) is sends
     store.close()
+
+
+def test_a_record_may_change_for_an_hour_after_an_end_slurm_may_requeue(tmp_path: Path) -> None:
+    """A report then still syncs, so that it shows Slurm's own requeue; a completed job gives it no reason to."""
+    from datetime import timedelta
+
+    from pbt_tracker.store import queries, utcnow, writes
+
+    store = open_store(tmp_path)
+    (submission,) = _pending_submissions(store, 1)
+    moments = {"ended just now": utcnow(), "ended two hours ago": utcnow() - timedelta(hours=2)}
+    answers = {}
+    for end, state in (("ended just now", "NODE_FAIL"), ("ended two hours ago", "NODE_FAIL"),
+                       ("ended just now", "COMPLETED")):
+        with store.write() as connection:
+            writes.change_state(connection, submission, None, state, moments[end], "sacct")
+        with store.read() as connection:
+            answers[(state, end)] = queries.may_change(connection)
+    store.close()
+    assert answers == {("NODE_FAIL", "ended just now"): True, ("NODE_FAIL", "ended two hours ago"): False,
+                       ("COMPLETED", "ended just now"): False}

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from pbt_tracker import states
-from pbt_tracker.store.connection import sql_time
+from pbt_tracker.store.connection import sql_time, utcnow
 from pbt_tracker.store.selections import marks, check_names_exist, selected, selected_tuples, selection_sql
 
 if TYPE_CHECKING:
@@ -21,22 +22,25 @@ __all__ = ["check_names_exist", "selected", "selected_tuples", "selection_sql"]
 
 
 def may_change(connection: sqlite3.Connection, unfollowed: tuple[str, ...] = ()) -> bool:
-    """Whether any submission may still change: the rows `unsettled_*` below would return.
+    """Whether any submission may still change: the rows `unsettled_*` and `tracked_jobs` would return.
 
     Kept beside them so that the two stay one rule; a report that finds none
     need not import sync at all. Submissions of the `unfollowed` backends
     (whose jobs sync never asks about) are left out: no sync changes them.
     """
     final = sorted(states.FINAL)
+    requeued = sorted(states.MAY_BE_REQUEUED)
+    requeue_since = utcnow() - timedelta(seconds=states.REQUEUE_WATCH_SECONDS)
     followed = (
-        "SELECT s.state, s.job_id FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
-        f"JOIN launches AS l ON l.id = e.launch_id WHERE l.backend NOT IN ({marks(unfollowed)})"
-    ) if unfollowed else "SELECT state, job_id FROM submissions"
+        "SELECT s.state, s.job_id, s.updated_at FROM submissions AS s JOIN experiments AS e "
+        f"ON e.id = s.experiment_id JOIN launches AS l ON l.id = e.launch_id WHERE l.backend NOT IN ({marks(unfollowed)})"
+    ) if unfollowed else "SELECT state, job_id, updated_at FROM submissions"
     return connection.execute(
         f"WITH followed AS ({followed}) "
         f"SELECT EXISTS (SELECT 1 FROM followed WHERE state NOT IN ({marks(final)})) "
-        "OR EXISTS (SELECT 1 FROM followed WHERE state = ? AND job_id IS NULL)",
-        (*unfollowed, *final, states.UNKNOWN),
+        "OR EXISTS (SELECT 1 FROM followed WHERE state = ? AND job_id IS NULL) "
+        f"OR EXISTS (SELECT 1 FROM followed WHERE state IN ({marks(requeued)}) AND updated_at >= ?)",
+        (*unfollowed, *final, states.UNKNOWN, *requeued, sql_time(requeue_since)),
     ).fetchone()[0] == 1
 
 

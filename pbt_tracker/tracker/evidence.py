@@ -32,8 +32,7 @@ from pbt_tracker.slurm_output import JobObservation
 CONFIRM_GAP = timedelta(seconds=20)
 # A job given up on must have been missed by at least this many syncs.
 MIN_UNSEEN_SYNCS = 2
-REQUEUE_WATCH = timedelta(hours=1)
-"""How long after a job ends in a state Slurm may requeue it from (NODE_FAIL, ...) sync still looks for its new run."""
+REQUEUE_WATCH = timedelta(seconds=states.REQUEUE_WATCH_SECONDS)
 
 
 @dataclass(frozen=True)
