@@ -80,3 +80,35 @@ def test_processes_creating_one_record_at_once_all_open_it_and_leave_no_temporar
         thread.join()
     assert errors == []
     assert sorted(path.name for path in workdir.iterdir() if not path.name.startswith("pbt_tracker.db")) == []
+
+
+def test_the_tables_every_open_checks_are_those_a_database_built_by_the_chain_has() -> None:
+    from pbt_tracker.store import soundness
+
+    soundness.schema_tables.cache_clear()
+    assert soundness.schema_tables() == soundness.built_schema_tables()
+    assert {"launches", "submissions", "experiment_status", "alembic_version"} <= soundness.schema_tables()
+
+
+def test_the_table_names_follow_creates_and_drops_in_order_and_a_rename_falls_back_to_a_build(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from types import SimpleNamespace
+
+    from pbt_tracker.store import schema, soundness
+
+    chain = {
+        "0001": ("CREATE TABLE a (x INTEGER)", "\nCREATE VIEW v AS SELECT x FROM a", "CREATE INDEX ix_a ON a (x)"),
+        "0002": ("create table if not exists b (y INTEGER)", "DROP VIEW v", "DROP TABLE IF EXISTS a"),
+    }
+    monkeypatch.setattr(schema, "revisions", lambda: sorted(chain))
+    monkeypatch.setattr(schema, "migration", lambda revision: SimpleNamespace(UPGRADE=chain[revision]))
+    monkeypatch.setattr(soundness, "built_schema_tables", lambda: frozenset({"built"}))
+    soundness.schema_tables.cache_clear()
+    try:
+        assert soundness.schema_tables() == {"alembic_version", "b"}
+        chain["0002"] = ("ALTER TABLE a RENAME TO c",)
+        soundness.schema_tables.cache_clear()
+        assert soundness.schema_tables() == {"built"}
+    finally:
+        soundness.schema_tables.cache_clear()
