@@ -105,7 +105,7 @@ def test_ngc_pauses_zero_seconds_by_default_in_both_command_lines(monkeypatch: p
 
 @pytest.mark.parametrize("backend", ["processes", "slurm", "ngc"])
 def test_each_parser_has_every_flag_of_the_table_it_should(backend: str) -> None:
-    submit = cli.commands["submit"]
+    submit = cli.get_command(None, "submit")
     click_flags = {flag for param in submit.params for flag in param.opts}
     argparse_flags = set(launcher_argparser(["--backend", backend])._option_string_actions)
     for option in OPTIONS:

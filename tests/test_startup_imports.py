@@ -113,3 +113,20 @@ def test_completing_an_experiment_name_imports_no_sqlalchemy_alembic_or_sync(
     done, modules = run_with_modules()
     assert done.stdout == "plain,02_echo_pbt\n"
     assert modules & (HEAVY | {"pbt_tracker.tracker.sync", "pbt_tracker.report"}) == set()
+
+
+def test_a_command_imports_its_own_module_only_and_the_map_names_where_each_command_is(printed: Path) -> None:
+    import importlib
+
+    from pbt_tracker.cli.group import COMMAND_MODULES
+
+    done, modules = run_with_modules("show", "02_echo_pbt", "--workdir", str(printed))
+    assert done.returncode == 0
+    assert {name for name in modules if name.startswith("pbt_tracker.cli.")} >= {"pbt_tracker.cli.show"}
+    assert {"pbt_tracker.cli.launch", "pbt_tracker.launch_option_table", "pbt_tracker.cli.keeper"} & modules == set()
+    for module in set(COMMAND_MODULES.values()):
+        importlib.import_module(f"pbt_tracker.cli.{module}")
+    assert set(cli.commands) == set(COMMAND_MODULES)
+    for name, command in cli.commands.items():
+        assert command.callback is not None
+        assert command.callback.__module__ == f"pbt_tracker.cli.{COMMAND_MODULES[name]}", name

@@ -1,6 +1,5 @@
-"""`pbt-track`: the command line. Importing the package registers every command on the group."""
+"""`pbt-track`: the command line. Each command's module is imported when the command is asked for (group.py)."""
 
-from pbt_tracker.cli import actions, continue_, keeper, launch, launches, plot, records, show  # noqa: F401  (each registers its commands)
 from pbt_tracker.cli.group import cli, main
 
 __all__ = ["cli", "main"]

@@ -7,6 +7,7 @@ imported inside the commands so that `pbt-track --help` stays instant.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any
 
@@ -15,8 +16,28 @@ import click
 from pbt_tracker import __version__
 
 
+COMMAND_MODULES = {
+    "cancel": "actions", "resubmit-failed": "actions", "continue": "continue_", "watch": "keeper",
+    "submit": "launch", "launches": "launches", "forget": "launches", "plot": "plot", "report": "records",
+    "sync": "records", "show": "show", "logs": "show",
+}
+"""Which module of this package defines each command: a command imports its own module only, when it runs."""
+
+
 class _OneLineErrors(click.Group):
-    """Usage errors as one line (what is wrong, where to look), like every other error of pbt-track."""
+    """Usage errors as one line (what is wrong, where to look), like every other error of pbt-track.
+
+    Commands are loaded by name (COMMAND_MODULES), so that `cancel` or a Tab
+    does not pay for building `submit`'s hundred options.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMAND_MODULES})
+
+    def get_command(self, ctx: click.Context | None, name: str) -> click.Command | None:
+        if name not in self.commands and name in COMMAND_MODULES:
+            importlib.import_module(f"pbt_tracker.cli.{COMMAND_MODULES[name]}")  # its decorators register it
+        return super().get_command(ctx, name)  # type: ignore[arg-type]
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
