@@ -8,12 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-
-def _rows(connection: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
-    cursor = connection.cursor()
-    cursor.row_factory = sqlite3.Row
-    return cursor.execute(sql, params).fetchall()
-
+from pbt_tracker.store.connection import fetch_rows
 
 _EXPERIMENT = (
     "SELECT e.id, e.name, e.base_name, e.params, e.cmd, e.train_dir, e.launch_id, l.run_name, l.backend, l.cwd "
@@ -23,17 +18,17 @@ _EXPERIMENT = (
 
 def experiments_named(connection: sqlite3.Connection, name: str) -> list[sqlite3.Row]:
     """Every experiment of that name, newest launch first."""
-    return _rows(connection, f"{_EXPERIMENT} WHERE e.name = ? ORDER BY e.launch_id DESC", (name,))
+    return fetch_rows(connection, f"{_EXPERIMENT} WHERE e.name = ? ORDER BY e.launch_id DESC", (name,))
 
 
 def experiments_newest_first(connection: sqlite3.Connection) -> list[sqlite3.Row]:
     """Every experiment, newest launch first: the caller picks the one whose policy it wants."""
-    return _rows(connection, f"{_EXPERIMENT} ORDER BY e.launch_id DESC, e.position")
+    return fetch_rows(connection, f"{_EXPERIMENT} ORDER BY e.launch_id DESC, e.position")
 
 
 def attempts(connection: sqlite3.Connection, experiment_id: int) -> list[sqlite3.Row]:
     """Every submission of the experiment with its script and, for an array task, its array's record."""
-    return _rows(
+    return fetch_rows(
         connection,
         "SELECT s.*, sc.path AS script_path, a.argv AS array_argv, a.job_id AS array_job_id "
         "FROM submissions AS s LEFT OUTER JOIN scripts AS sc ON sc.id = s.script_id "
@@ -44,7 +39,7 @@ def attempts(connection: sqlite3.Connection, experiment_id: int) -> list[sqlite3
 
 
 def latest_attempt(connection: sqlite3.Connection, experiment_id: int) -> sqlite3.Row | None:
-    rows = _rows(
+    rows = fetch_rows(
         connection,
         "SELECT s.id, s.attempt, s.state, s.job_id, s.log_path, a.argv AS array_argv "
         "FROM submissions AS s LEFT OUTER JOIN slurm_arrays AS a ON a.id = s.array_id "
@@ -55,7 +50,7 @@ def latest_attempt(connection: sqlite3.Connection, experiment_id: int) -> sqlite
 
 
 def state_changes(connection: sqlite3.Connection, submission_id: int) -> list[sqlite3.Row]:
-    return _rows(
+    return fetch_rows(
         connection,
         "SELECT state, observed_at, detail FROM state_changes WHERE submission_id = ? ORDER BY observed_at, id",
         (submission_id,),
@@ -66,7 +61,7 @@ def cancellations_naming(connection: sqlite3.Connection, job_ids: list[str], nam
     """Cancel requests that listed one of the job ids, or whose selection named the experiment."""
     jobs = ", ".join("?" * len(job_ids)) or "NULL"
     named = ", ".join("?" * len(names)) or "NULL"
-    return _rows(
+    return fetch_rows(
         connection,
         "SELECT c.id, c.requested_at, c.argv, c.returncode, c.stderr FROM cancellations AS c "
         f"WHERE EXISTS (SELECT 1 FROM json_each(c.job_ids) WHERE value IN ({jobs})) "

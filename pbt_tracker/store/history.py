@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from pbt_tracker.store.connection import sql_time
+from pbt_tracker.store.connection import fetch_rows, sql_time
 
 __all__ = [
     "copied_file_keys", "insert_events", "insert_iterations", "iterations_of_launches", "logs_to_read", "pbt_experiments",
@@ -21,7 +21,7 @@ __all__ = [
 
 def pbt_experiments(connection: sqlite3.Connection) -> list[sqlite3.Row]:
     """Every experiment whose command names a PBT workspace, with what its workspace is found by."""
-    return _rows(
+    return fetch_rows(
         connection,
         "SELECT e.id, e.cmd, e.params, e.train_dir, l.cwd FROM experiments AS e "
         "JOIN launches AS l ON l.id = e.launch_id WHERE e.cmd LIKE '%pbt.workspace=%' ORDER BY e.id",
@@ -58,7 +58,7 @@ def logs_to_read(connection: sqlite3.Connection, experiment_ids: Iterable[int]) 
     ids = list(experiment_ids)
     if not ids:
         return []
-    return _rows(
+    return fetch_rows(
         connection,
         "SELECT id, log_path, job_id, log_read_offset FROM submissions WHERE log_path IS NOT NULL "
         f"AND job_id IS NOT NULL AND experiment_id IN ({', '.join('?' for _ in ids)}) ORDER BY id",
@@ -87,16 +87,10 @@ def iterations_of_launches(connection: sqlite3.Connection, launch_ids: Iterable[
     ids = list(launch_ids)
     if not ids:
         return []
-    return _rows(
+    return fetch_rows(
         connection,
         "SELECT e.launch_id, i.experiment_id, i.policy, i.iteration, i.true_objective, i.experiment_name, i.params, "
         "i.file_key, i.file_mtime FROM pbt_iterations AS i JOIN experiments AS e ON e.id = i.experiment_id "
         f"WHERE e.launch_id IN ({', '.join('?' for _ in ids)})",
         ids,
     )
-
-
-def _rows(connection: sqlite3.Connection, sql: str, params: Iterable[object] = ()) -> list[sqlite3.Row]:
-    cursor = connection.cursor()
-    cursor.row_factory = sqlite3.Row
-    return cursor.execute(sql, list(params)).fetchall()

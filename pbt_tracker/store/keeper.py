@@ -13,16 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from pbt_tracker import states
-from pbt_tracker.store.connection import sql_time
+from pbt_tracker.store.connection import fetch_rows, sql_time
 
 KEEPER_RUN = "pbt-track-keeper"
 """Run name of the keeper's own Slurm job, recorded like any launch and never kept alive by itself."""
-
-
-def _rows(connection: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
-    cursor = connection.cursor()
-    cursor.row_factory = sqlite3.Row
-    return cursor.execute(sql, params).fetchall()
 
 
 def record_decision(
@@ -51,7 +45,7 @@ def decisions_on(connection: sqlite3.Connection, submission_ids: list[int]) -> l
     if not submission_ids:
         return []
     marks = ", ".join("?" * len(submission_ids))
-    return _rows(
+    return fetch_rows(
         connection,
         f"SELECT id, submission_id, action, reason, detail FROM keeper_decisions WHERE submission_id IN ({marks}) "
         "ORDER BY id",
@@ -61,7 +55,7 @@ def decisions_on(connection: sqlite3.Connection, submission_ids: list[int]) -> l
 
 def latest_decisions(connection: sqlite3.Connection) -> dict[tuple[int, str], sqlite3.Row]:
     """Each experiment's latest decision, by (launch id, experiment name) as reports name experiments."""
-    rows = _rows(
+    rows = fetch_rows(
         connection,
         "SELECT e.launch_id, e.name, d.decided_at, d.action, d.reason FROM keeper_decisions AS d "
         "JOIN experiments AS e ON e.id = d.experiment_id WHERE d.id IN "
@@ -71,7 +65,7 @@ def latest_decisions(connection: sqlite3.Connection) -> dict[tuple[int, str], sq
 
 
 def read_lease(connection: sqlite3.Connection) -> sqlite3.Row | None:
-    rows = _rows(connection, "SELECT holder, host, pid, acquired_at, expires_at FROM keeper_lease WHERE id = 1")
+    rows = fetch_rows(connection, "SELECT holder, host, pid, acquired_at, expires_at FROM keeper_lease WHERE id = 1")
     return rows[0] if rows else None
 
 
@@ -119,7 +113,7 @@ def add_iteration(
 
 def keeper_launch(connection: sqlite3.Connection) -> sqlite3.Row | None:
     """The launch that records the keeper's own jobs, with its one experiment and latest attempt."""
-    rows = _rows(
+    rows = fetch_rows(
         connection,
         "SELECT l.id AS launch_id, l.uuid, e.id AS experiment_id, "
         "(SELECT max(attempt) FROM submissions WHERE experiment_id = e.id) AS attempt "

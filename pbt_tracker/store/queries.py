@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from pbt_tracker import states
-from pbt_tracker.store.connection import sql_time, utcnow
+from pbt_tracker.store.connection import fetch_rows, sql_time, utcnow
 from pbt_tracker.store.selections import marks, check_names_exist, selected, selected_tuples, selection_sql
 
 if TYPE_CHECKING:
@@ -44,15 +44,9 @@ def may_change(connection: sqlite3.Connection, unfollowed: tuple[str, ...] = ())
     ).fetchone()[0] == 1
 
 
-def _rows(connection: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
-    cursor = connection.cursor()
-    cursor.row_factory = sqlite3.Row
-    return cursor.execute(sql, params).fetchall()
-
-
 def unanswered(connection: sqlite3.Connection, backend: str) -> list[sqlite3.Row]:
     """Submissions of a backend sent (or about to be) whose job id is not on record."""
-    return _rows(
+    return fetch_rows(
         connection,
         "SELECT s.id, s.state, s.host, s.runner_pid, s.runner_start, s.submit_pid, s.submit_pid_start, l.uuid, "
         "l.username, s.array_id, s.array_task, s.intended_at, s.unseen_since, s.unseen_count "
@@ -71,7 +65,7 @@ def tracked_jobs(connection: sqlite3.Connection, backend: str, requeue_since: da
     """
     final = sorted(states.FINAL)
     requeued = sorted(states.MAY_BE_REQUEUED)
-    return _rows(
+    return fetch_rows(
         connection,
         "SELECT s.id, s.job_id, s.state, s.intended_at, s.node, s.started_at, s.ended_at, s.exit_code, "
         "s.exit_signal, s.pending_reason, s.unseen_since, s.unseen_count, l.username, s.cancel_requested_at, "
@@ -100,7 +94,7 @@ def script_owners(connection: sqlite3.Connection, backend: str) -> set[str]:
 
 def script_owners_of(connection: sqlite3.Connection, path: str) -> sqlite3.Row | None:
     """`script_owners` for one path, read again inside the writing transaction."""
-    rows = _rows(
+    rows = fetch_rows(
         connection,
         "SELECT sc.id AS script_id, e.id AS experiment_id, s.id AS submission_id, s.attempt, s.job_id "
         "FROM scripts AS sc JOIN experiments AS e ON e.id = sc.experiment_id "
@@ -144,7 +138,7 @@ def latest_attempt(connection: sqlite3.Connection, experiment_id: int) -> int:
 
 def unsettled_local(connection: sqlite3.Connection, backend: str, live_states: tuple[str, ...]) -> list[sqlite3.Row]:
     """Local experiments that are queued or running on record."""
-    return _rows(
+    return fetch_rows(
         connection,
         "SELECT s.id, s.state, s.job_id, s.host, s.process_start, s.runner_pid, s.runner_start, "
         "s.cancel_requested_at, s.started_at, s.ended_at FROM submissions AS s "
@@ -155,7 +149,7 @@ def unsettled_local(connection: sqlite3.Connection, backend: str, live_states: t
 
 
 def submission(connection: sqlite3.Connection, submission_id: int) -> sqlite3.Row:
-    (row,) = _rows(connection, "SELECT * FROM submissions WHERE id = ?", (submission_id,))
+    (row,) = fetch_rows(connection, "SELECT * FROM submissions WHERE id = ?", (submission_id,))
     return row
 
 
@@ -199,14 +193,14 @@ def held_paths(connection: sqlite3.Connection, paths: list[str]) -> set[str]:
 
 
 def launch(connection: sqlite3.Connection, launch_id: int) -> sqlite3.Row | None:
-    rows = _rows(connection, "SELECT * FROM launches WHERE id = ?", (launch_id,))
+    rows = fetch_rows(connection, "SELECT * FROM launches WHERE id = ?", (launch_id,))
     return rows[0] if rows else None
 
 
 def launch_summaries(connection: sqlite3.Connection, include_forgotten: bool) -> list[sqlite3.Row]:
     """One row per launch, oldest first, with its experiments counted and `states`: `STATE=N` pairs, comma-separated,
     for the latest attempt of each of its experiments."""
-    return _rows(
+    return fetch_rows(
         connection,
         "SELECT l.id, l.created_at, l.run_name, l.backend, l.hostname, l.print_only, l.forgotten_at, "
         "(SELECT count(*) FROM experiments AS e WHERE e.launch_id = l.id) AS experiments, "
@@ -229,7 +223,7 @@ def launch_live_count(connection: sqlite3.Connection, launch_id: int) -> int:
 
 
 def slurm_array(connection: sqlite3.Connection, array_id: int) -> sqlite3.Row:
-    (row,) = _rows(connection, "SELECT * FROM slurm_arrays WHERE id = ?", (array_id,))
+    (row,) = fetch_rows(connection, "SELECT * FROM slurm_arrays WHERE id = ?", (array_id,))
     return row
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from pbt_tracker import states
 from pbt_tracker.errors import OptionError
+from pbt_tracker.store.connection import fetch_rows
 
 if TYPE_CHECKING:
     from pbt_tracker.tracker.selection import Selection
@@ -85,9 +86,7 @@ def selection_sql(selection: Selection, columns: str) -> tuple[str, tuple[object
 def selected(connection: sqlite3.Connection, selection: Selection, columns: str) -> list[sqlite3.Row]:
     """The selection's rows, each readable by column name as well as by position."""
     sql, params = selection_sql(selection, columns)
-    cursor = connection.cursor()
-    cursor.row_factory = sqlite3.Row
-    return cursor.execute(sql, params).fetchall()
+    return fetch_rows(connection, sql, params)
 
 
 def selected_tuples(connection: sqlite3.Connection, selection: Selection, columns: str) -> list[tuple]:  # type: ignore[type-arg]
