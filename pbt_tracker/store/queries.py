@@ -9,14 +9,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from pbt_tracker import states
 from pbt_tracker.store.connection import fetch_rows, sql_time, utcnow
-from pbt_tracker.store.selections import marks, check_names_exist, selected, selected_tuples, selection_sql
-
-if TYPE_CHECKING:
-    from datetime import datetime
+from pbt_tracker.store.selections import check_names_exist, marks, selected, selected_tuples, selection_sql
 
 __all__ = ["check_names_exist", "selected", "selected_tuples", "selection_sql"]
 
@@ -30,7 +26,6 @@ def may_change(connection: sqlite3.Connection, unfollowed: tuple[str, ...] = ())
     """
     final = sorted(states.FINAL)
     requeued = sorted(states.MAY_BE_REQUEUED)
-    requeue_since = utcnow() - timedelta(seconds=states.REQUEUE_WATCH_SECONDS)
     followed = (
         "SELECT s.state, s.job_id, s.updated_at FROM submissions AS s JOIN experiments AS e "
         f"ON e.id = s.experiment_id JOIN launches AS l ON l.id = e.launch_id WHERE l.backend NOT IN ({marks(unfollowed)})"
@@ -40,7 +35,7 @@ def may_change(connection: sqlite3.Connection, unfollowed: tuple[str, ...] = ())
         f"SELECT EXISTS (SELECT 1 FROM followed WHERE state NOT IN ({marks(final)})) "
         "OR EXISTS (SELECT 1 FROM followed WHERE state = ? AND job_id IS NULL) "
         f"OR EXISTS (SELECT 1 FROM followed WHERE state IN ({marks(requeued)}) AND updated_at >= ?)",
-        (*unfollowed, *final, states.UNKNOWN, *requeued, sql_time(requeue_since)),
+        (*unfollowed, *final, states.UNKNOWN, *requeued, _requeue_watch_start()),
     ).fetchone()[0] == 1
 
 
@@ -57,11 +52,16 @@ def unanswered(connection: sqlite3.Connection, backend: str) -> list[sqlite3.Row
     )
 
 
-def tracked_jobs(connection: sqlite3.Connection, backend: str, requeue_since: datetime) -> list[sqlite3.Row]:
+def _requeue_watch_start() -> str:
+    """Ends recorded since then, in a state the scheduler may requeue from, may still change."""
+    return sql_time(utcnow() - timedelta(seconds=states.REQUEUE_WATCH_SECONDS))
+
+
+def tracked_jobs(connection: sqlite3.Connection, backend: str) -> list[sqlite3.Row]:
     """A backend's submissions with a job id whose state may still change.
 
     Among them are jobs that ended in a state after which the scheduler may
-    requeue them itself, recorded since `requeue_since`.
+    requeue them itself, within the watch (`may_change` follows the same rule).
     """
     final = sorted(states.FINAL)
     requeued = sorted(states.MAY_BE_REQUEUED)
@@ -72,7 +72,7 @@ def tracked_jobs(connection: sqlite3.Connection, backend: str, requeue_since: da
         "l.uuid, s.array_id FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
         f"JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND s.job_id IS NOT NULL "
         f"AND (s.state NOT IN ({marks(final)}) OR s.state IN ({marks(requeued)}) AND s.updated_at >= ?)",
-        (backend, *final, *requeued, sql_time(requeue_since)),
+        (backend, *final, *requeued, _requeue_watch_start()),
     )
 
 

@@ -32,7 +32,6 @@ from pbt_tracker.slurm_output import JobObservation
 CONFIRM_GAP = timedelta(seconds=20)
 # A job given up on must have been missed by at least this many syncs.
 MIN_UNSEEN_SYNCS = 2
-REQUEUE_WATCH = timedelta(seconds=states.REQUEUE_WATCH_SECONDS)
 
 
 @dataclass(frozen=True)

@@ -86,8 +86,9 @@ def sync_slurm(store: Store) -> SyncResult:
     result = SyncResult()
     with store.read() as connection:
         unanswered = queries.unanswered(connection, SLURM)
-        rows = _tracked_rows(connection)
+        rows = queries.tracked_jobs(connection, SLURM)
         users = queries.usernames(connection, SLURM)
+        scripts = queries.script_owners(connection, SLURM)
     tracked = [_tracked(row) for row in rows]
     result.asked += len({t.job_id for t in tracked})
     if not unanswered and not tracked:
@@ -95,8 +96,7 @@ def sync_slurm(store: Store) -> SyncResult:
     # Which lost answers are not on their way any more is read before the listing: an sbatch that finishes in
     # between then shows its job in the listing, rather than being taken for one that never reached Slurm.
     orphans = orphans_of(unanswered, result)
-    with store.read() as connection:
-        folders = tuple(sorted({str(Path(path).parent) + "/" for path in queries.script_owners(connection, SLURM)}))
+    folders = tuple(sorted({str(Path(path).parent) + "/" for path in scripts}))
     tags = tuple(sorted({orphan.tag for orphan in orphans}))  # a job whose id never reached the record
     listing = _list_jobs(users, {t.job_id for t in tracked}, (*tags, *folders), result)
     with store.write() as connection:
@@ -107,16 +107,12 @@ def sync_slurm(store: Store) -> SyncResult:
     recover_unanswered(store, orphans, listing, result)
     if result.changed > changed:  # jobs found by their tag are asked about with the rest, in this sync
         with store.read() as connection:
-            tracked = [_tracked(row) for row in _tracked_rows(connection)]
+            tracked = [_tracked(row) for row in queries.tracked_jobs(connection, SLURM)]
     if tracked:
         _sync_known_jobs(store, tracked, listing, result)
     if listing.complete and not listing.empty:
         result.changed += chains.record_chained_jobs(store, listing.jobs)
     return result
-
-
-def _tracked_rows(connection):  # type: ignore[no-untyped-def]
-    return queries.tracked_jobs(connection, SLURM, utcnow() - evidence.REQUEUE_WATCH)
 
 
 def _tracked(row) -> evidence.Tracked:  # type: ignore[no-untyped-def]
@@ -167,7 +163,7 @@ def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
     result = SyncResult()
     wanted = set(submission_ids)
     with store.read() as connection:
-        tracked = [_tracked(row) for row in _tracked_rows(connection) if row["id"] in wanted]
+        tracked = [_tracked(row) for row in queries.tracked_jobs(connection, SLURM) if row["id"] in wanted]
         users = queries.usernames(connection, SLURM)
     if not tracked:
         return result
