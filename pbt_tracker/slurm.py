@@ -223,6 +223,11 @@ def min_job_age(conf_path: str | None = None) -> int:
     return _cluster_setting("MinJobAge", DEFAULT_MIN_JOB_AGE, conf_path)
 
 
+def _failure(result: CommandResult) -> SchedulerError:
+    """A scheduler command that answered with an error: its name, exit code and first line of stderr."""
+    return SchedulerError(f"{result.argv[0]} failed ({result.returncode}): {one_line(result.stderr) or 'no message'}")
+
+
 def query_squeue(job_ids: list[str], user: str | None = None) -> dict[str, JobObservation]:
     """States of the given jobs that Slurm still knows, in one squeue call (a listing of `user`'s past a few)."""
     by_user = user is not None and len(job_ids) > SQUEUE_JOBS_LIMIT
@@ -230,7 +235,7 @@ def query_squeue(job_ids: list[str], user: str | None = None) -> dict[str, JobOb
     if result.returncode != 0:
         if "Invalid job id" in result.stderr:
             return {}  # squeue says this when it knows none of them
-        raise SchedulerError(f"squeue failed ({result.returncode}): {one_line(result.stderr) or 'no message'}")
+        raise _failure(result)
     return parse_squeue(result.stdout, set(job_ids) if by_user else None,
                         SQUEUE_USER_FIELDS if by_user else SQUEUE_FIELDS)
 
@@ -245,7 +250,7 @@ def list_user_jobs(user: str, job_ids: set[str], markers: tuple[str, ...]) -> tu
     """
     result = run_command(squeue_argv([], user))
     if result.returncode != 0:
-        raise SchedulerError(f"squeue failed ({result.returncode}): {one_line(result.stderr) or 'no message'}")
+        raise _failure(result)
     return parse_squeue(result.stdout, job_ids, SQUEUE_USER_FIELDS, markers), bool(result.stdout.strip())
 
 
@@ -265,7 +270,7 @@ def query_sacct(job_ids: list[str]) -> dict[str, list[JobObservation]]:
 def query_scontrol() -> dict[str, JobObservation]:
     result = run_command(["scontrol", "--oneliner", "show", "job"])
     if result.returncode != 0:
-        raise SchedulerError(f"scontrol failed ({result.returncode}): {one_line(result.stderr) or 'no message'}")
+        raise _failure(result)
     return parse_scontrol_jobs(result.stdout)
 
 
