@@ -115,10 +115,10 @@ def wait_for_idle_controller(limit: float = 60.0) -> None:
     """
     pids = [pid for pid in os.listdir("/proc") if pid.isdigit() and _command_name(pid) == "slurmctld"]
     deadline = time.monotonic() + limit
-    before = _cpu_ticks(pids)
+    before = _controller_cpu(pids)
     while time.monotonic() < deadline:
         time.sleep(1.0)
-        now = _cpu_ticks(pids)
+        now = _controller_cpu(pids)
         if now == before:
             return
         before = now
@@ -131,15 +131,21 @@ def _command_name(pid: str) -> str:
         return ""
 
 
-def _cpu_ticks(pids: list[str]) -> int:
-    total = 0
+def _controller_cpu(pids: list[str]) -> float:
+    total = 0.0
     for pid in pids:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            total += cpu_seconds(pid)[0]
+        except OSError:  # it stopped meanwhile
             continue
-        total += int(fields[11]) + int(fields[12])
     return total
+
+
+def cpu_seconds(pid: int | str) -> tuple[float, float]:
+    """Own CPU seconds of a process, and those of its children it has waited for, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
 
 
 def logged_calls(log: Path) -> list[tuple[str, float]]:

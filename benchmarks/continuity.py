@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import PBT_TRACK, REPO_ROOT
+from benchmarks.common import PBT_TRACK, REPO_ROOT, cpu_seconds
 from pbt_tracker import slurm
 from pbt_tracker.templates import template_path
 
@@ -35,11 +35,6 @@ INTERVAL = 5.0
 def _env(iterations: int, seconds: float) -> dict[str, str]:
     return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(REPO_ROOT),
             "PBT_TRACK_BENCH_ITERATIONS": str(iterations), "PBT_TRACK_BENCH_ITERATION_SECONDS": str(seconds)}
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -63,7 +58,7 @@ def run_population(base: Path, limit: str, iterations: int, seconds: float) -> d
     cpu = rss = 0.0
     try:
         while keeper.poll() is None:
-            cpu, rss = _cpu_seconds(keeper.pid), _peak_rss_mb(keeper.pid)
+            cpu, rss = cpu_seconds(keeper.pid)[0], _peak_rss_mb(keeper.pid)
             time.sleep(1)
     finally:
         if keeper.poll() is None:

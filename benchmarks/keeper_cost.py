@@ -105,16 +105,9 @@ def _held(scratch: Path, name: str, jobs: int) -> Path:
     return work
 
 
-def _cpu_seconds(pid: int) -> tuple[float, float]:
-    """Own CPU seconds of a process, and those of its children it has waited for."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
-
-
 def idle_cpu(works: dict[str, Path], window: float, settle: float = 5.0) -> dict[str, tuple[float, float]]:
     """`pbt-track watch` over each workdir, side by side: share of a core in `window`, own and with children."""
-    from benchmarks.common import PBT_TRACK, REPO_ROOT
+    from benchmarks.common import PBT_TRACK, REPO_ROOT, cpu_seconds
 
     keepers = {}
     for label, work in works.items():
@@ -123,10 +116,10 @@ def idle_cpu(works: dict[str, Path], window: float, settle: float = 5.0) -> dict
                                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(settle)  # start-up and the first pass are not idling
-        before = {label: _cpu_seconds(keeper.pid) for label, keeper in keepers.items()}
+        before = {label: cpu_seconds(keeper.pid) for label, keeper in keepers.items()}
         started = time.monotonic()
         time.sleep(window)
-        after = {label: _cpu_seconds(keeper.pid) for label, keeper in keepers.items()}
+        after = {label: cpu_seconds(keeper.pid) for label, keeper in keepers.items()}
         elapsed = time.monotonic() - started
     finally:
         for keeper in keepers.values():
