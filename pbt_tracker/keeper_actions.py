@@ -44,7 +44,7 @@ def cancel_stalled(store: Store, stalled: list[tuple[int, Kept]], echo: Echo) ->
 
 def resume(store: Store, resumed: list[tuple[int, Kept]], max_attempts: int | None, echo: Echo) -> None:
     """Resubmit them all in one call, so a launch's array tasks go out as one array again."""
-    from pbt_tracker.tracker.record import write_scancel_script
+    from pbt_tracker.tracker.scancel_file import write_scancel_script
     from pbt_tracker.tracker.resubmit import resubmit_failed
 
     names = tuple(item.name for _decision_id, item in resumed)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
+from typing import NamedTuple
 
 from pbt_tracker import states
 
@@ -28,8 +28,7 @@ _SACCT_REQUIRED = 7
 _NO_VALUE = {"", "N/A", "NONE", "None", "Unknown", "(null)", "None assigned"}
 
 
-@dataclass(frozen=True)
-class JobObservation:
+class JobObservation(NamedTuple):
     """What Slurm said about one job at one moment. Times are naive UTC.
 
     `exit_code` and `exit_signal` are the two halves of Slurm's `N:S`: a job
@@ -37,6 +36,9 @@ class JobObservation:
     why a waiting job waits (`Resources`, `JobHeldUser`, ...), kept only for
     waiting states. `comment` is the job's Slurm comment, where pbt-track's
     tag is; sacct has it only where the cluster stores job comments.
+
+    A named tuple rather than a frozen dataclass: a sync builds one per listed
+    job, and every command that reads Slurm pays for defining the class.
     """
 
     job_id: str

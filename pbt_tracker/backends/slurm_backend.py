@@ -30,7 +30,7 @@ class SlurmBackend:
 
     def sync(self, store: Store, result: SyncResult) -> None:
         """sync_slurm's answer added to `result`; scancel.sh follows when a job changed."""
-        from pbt_tracker.tracker.record import write_scancel_script
+        from pbt_tracker.tracker.scancel_file import write_scancel_script
         from pbt_tracker.tracker.sync import sync_slurm
 
         own = sync_slurm(store)

@@ -144,7 +144,7 @@ def resubmit_failed(workdir: str, run: str | None, experiments: tuple[str, ...],
     Example:
         pbt-track resubmit-failed --workdir ./slurm_logs --max-attempts 3
     """
-    from pbt_tracker.tracker.record import write_scancel_script
+    from pbt_tracker.tracker.scancel_file import write_scancel_script
     from pbt_tracker.tracker.resubmit import resubmit_failed as resubmit
 
     with open_workdir(workdir, sync=not no_sync) as store:

@@ -22,8 +22,8 @@ The rules, which the README's Guarantees repeat:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from pbt_tracker import states
 from pbt_tracker.slurm_output import JobObservation
@@ -34,9 +34,8 @@ CONFIRM_GAP = timedelta(seconds=20)
 MIN_UNSEEN_SYNCS = 2
 
 
-@dataclass(frozen=True)
-class Tracked:
-    """A submission with a job id, as the record holds it before this sync."""
+class Tracked(NamedTuple):
+    """A submission with a job id, as the record holds it before this sync (a named tuple, as `JobObservation`)."""
 
     submission_id: int
     job_id: str
@@ -55,8 +54,7 @@ class Tracked:
     tag: str | None
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     state: str
     values: dict[str, object]
     detail: str
@@ -80,7 +78,7 @@ def next_state(
         if observation is None or observation.state in states.FINAL:
             return None
         earlier_run = {"node": None, "started_at": None, "ended_at": None, "exit_code": None, "exit_signal": None}
-        change = _seen(replace(item, **earlier_run), observation)  # the new run owes the old one nothing
+        change = _seen(item._replace(**earlier_run), observation)  # the new run owes the old one nothing
         assert change is not None  # its state is live, the record's final
         return Change(change.state, {**earlier_run, **change.values}, change.detail)
     if observation is not None:

@@ -40,8 +40,8 @@ from pbt_tracker.tracker.record import (
     send_array,
     quiet,
     sha256_text,
-    write_scancel_script,
 )
+from pbt_tracker.tracker.scancel_file import write_scancel_script
 
 
 @dataclass

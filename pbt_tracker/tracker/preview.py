@@ -21,7 +21,8 @@ from pbt_tracker.files import write_text_atomic
 from pbt_tracker.sbatch_script import array_tag, submission_tag, with_tag
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.tracker.launch import LaunchResult
-from pbt_tracker.tracker.record import Answers, Echo, SubmittedJob, quiet, send_array, write_scancel_script
+from pbt_tracker.tracker.record import Answers, Echo, SubmittedJob, quiet, send_array
+from pbt_tracker.tracker.scancel_file import write_scancel_script
 from pbt_tracker.tracker.selection import Selection
 
 _COLUMNS = ("s.attempt, s.state, s.argv, s.log_path, s.array_id, s.array_task, s.script_id, e.id AS experiment_id, "

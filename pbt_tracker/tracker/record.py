@@ -1,4 +1,4 @@
-"""Writing sbatch's answers, and the files derived from the record (scancel.sh)."""
+"""Writing sbatch's answers to the record, a batch at a time."""
 
 from __future__ import annotations
 
@@ -10,12 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pbt_tracker import slurm, states
-from pbt_tracker.backends.slurm_backend import NAME as SLURM
-from pbt_tracker.errors import StoreError
 from pbt_tracker.files import write_text_atomic
-from pbt_tracker.sbatch_script import SCANCEL_SCRIPT_NAME, scancel_script
 from pbt_tracker.slurm import SubmitOutcome
-from pbt_tracker.store import Store, queries, utcnow, writes
+from pbt_tracker.store import Store, utcnow, writes
 
 Echo = Callable[[str], None]
 
@@ -147,21 +144,3 @@ def complete_submissions(
             elif error and not (result and result.stderr):
                 values["submit_stderr"] = error
             writes.change_state(connection, submission_id, None, state, now, error, **values)
-
-
-def write_scancel_script(store: Store) -> Path:
-    """Rewrite scancel.sh from the record, so it covers every launch from this workdir."""
-    with store.read() as connection:
-        job_ids = queries.active_job_ids(connection, SLURM)
-    path = store.workdir / SCANCEL_SCRIPT_NAME
-    try:
-        write_text_atomic(path, scancel_script(job_ids), executable=True)
-    except OSError as error:
-        if not store.path.exists():
-            raise StoreError(
-                f"cannot write {path}: {error.strerror}; the workdir's database is gone too ({store.path} was "
-                "deleted or moved while pbt-track ran), so no record of these jobs remains there: "
-                "`squeue --me` lists them"
-            ) from None
-        raise StoreError(f"cannot write {path}: {error.strerror}; the database still lists the job ids") from None
-    return path

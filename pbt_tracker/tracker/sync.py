@@ -21,9 +21,8 @@ from pbt_tracker.job_runs import is_same_job, newest_run, tags_in
 from pbt_tracker.slurm_output import JobObservation
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store.connection import parse_time
-from pbt_tracker.tracker import chains, evidence
+from pbt_tracker.tracker import evidence
 from pbt_tracker.sbatch_script import array_tag, submission_tag
-from pbt_tracker.tracker.recover import orphans_of, recover_unanswered
 
 # Clocks of the login node and the controller may disagree by this much; the tag needs no clock at all.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -83,6 +82,10 @@ def sync_workdir(store: Store) -> SyncResult:
 
 
 def sync_slurm(store: Store) -> SyncResult:
+    # Imported here: cancel's settle (`sync_cancelled`) needs neither, and a cancel's start-up is timed.
+    from pbt_tracker.tracker import chains
+    from pbt_tracker.tracker.recover import orphans_of, recover_unanswered
+
     result = SyncResult()
     with store.read() as connection:
         unanswered = queries.unanswered(connection, SLURM)
@@ -184,7 +187,7 @@ def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
         observations.update(_observe(missing, Listing({}, complete=False), result))
     _record_changes(store, tracked, observations, listing, result)
     if result.changed:
-        from pbt_tracker.tracker.record import write_scancel_script
+        from pbt_tracker.tracker.scancel_file import write_scancel_script
 
         write_scancel_script(store)
     return result
