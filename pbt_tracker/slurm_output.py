@@ -138,20 +138,23 @@ def parse_squeue(
 ) -> dict[str, JobObservation]:
     """Observations by job id; with `wanted`, only those jobs and lines holding one of `markers` (the rest is not parsed)."""
     jobs = {}
+    count = len(fields)
     with_command = "Command" in fields
     for line in text.splitlines():
         if wanted is not None and line[:line.find("|")].strip() not in wanted and not (
             markers and any(marker in line for marker in markers)
         ):
             continue  # a user's listing may hold thousands of other jobs: skip them before splitting
-        line = line[:-1] if line.endswith("|") else line  # --Format's separator follows every field
-        parts = line.split("|", len(fields) - 1)
+        if line.endswith("|"):  # --Format's separator follows every field
+            line = line[:-1]
+        parts = line.split("|", count - 1)
         if len(parts) < _SQUEUE_REQUIRED or not parts[0].strip():
             continue
-        values = [part.strip() for part in [*parts, *([""] * len(fields))][: len(fields)]]
+        if len(parts) < count:
+            parts += [""] * (count - len(parts))
         if not with_command:
-            values[7:7] = ["", ""]
-        job_id, state, status, node, start, end, submit, command, stdout, reason, comment = values
+            parts[7:7] = ("", "")
+        job_id, state, status, node, start, end, submit, command, stdout, reason, comment = map(str.strip, parts)
         exit_code, exit_signal = _wait_status(status)
         jobs[job_id] = _observed(job_id, normalize_state(state), exit_code, exit_signal, _optional(node), start, end,
                                  submit, "squeue", reason, comment, _optional(command), _optional(stdout))

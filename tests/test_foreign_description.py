@@ -168,6 +168,7 @@ def test_a_foreign_run_prints_the_same_scripts_and_commands_as_its_twin(tmp_path
     assert scripts[:3] == scripts[3:]
 
 
+@pytest.mark.slow  # a second or more of real processes: kept out of the quick tier
 def test_a_foreign_run_runs_as_local_processes(tmp_path: Path) -> None:
     done = subprocess.run(
         [PBT_TRACK, "submit", "--run", ECHO_RUN, "--backend", "processes", "--workdir", str(tmp_path / "w"),

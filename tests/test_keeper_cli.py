@@ -124,6 +124,7 @@ def test_failed_is_left_unless_resume_failed_and_max_attempts_is_respected(tmp_p
                               "keeper: finished: every experiment is final (1 COMPLETED, 1 FAILED)\n")
 
 
+@pytest.mark.slow  # a second or more of real processes: kept out of the quick tier
 def test_a_failing_or_hanging_event_command_is_recorded_and_never_stops_the_keeper(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

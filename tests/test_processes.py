@@ -91,6 +91,7 @@ def test_a_local_launch_runs_every_experiment_and_records_how_each_ended(tmp_pat
     assert not (work / "scancel.sh").exists()
 
 
+@pytest.mark.slow  # a second or more of real processes: kept out of the quick tier
 def test_commands_are_split_like_a_shell_and_python_means_this_interpreter(tmp_path: Path) -> None:
     work = tmp_path / "work"
     done = subprocess.run(launcher("--run", "tests.fixtures.local_commands", "--workdir", str(work), "--train_dir",
@@ -108,6 +109,7 @@ def test_commands_are_split_like_a_shell_and_python_means_this_interpreter(tmp_p
     assert sorted(gpus) == ["0", "0", "1", "1"]
 
 
+@pytest.mark.slow  # a second or more of real processes: kept out of the quick tier
 def test_two_experiments_never_share_a_gpu_when_each_gets_one(tmp_path: Path) -> None:
     work = tmp_path / "work"
     subprocess.run(launcher("--run", "tests.fixtures.local_commands", "--workdir", str(work), "--train_dir",
@@ -225,6 +227,7 @@ def test_bad_local_options_are_one_line_and_write_nothing(tmp_path: Path, argv: 
     assert not (tmp_path / "w").exists()
 
 
+@pytest.mark.slow  # a second or more of real processes: kept out of the quick tier
 def test_experiments_that_ignore_sigterm_are_killed_after_the_grace_period(tmp_path: Path, background) -> None:
     work = tmp_path / "work"
     run = background("--run", "tests.fixtures.stubborn", "--workdir", str(work), "--train_dir", str(tmp_path / "t"),

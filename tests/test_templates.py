@@ -31,6 +31,7 @@ def test_the_time_limited_job_exits_with_the_commands_own_code(tmp_path: Path, c
     assert (done.returncode, done.stderr) == (code, "")
 
 
+@pytest.mark.slow  # a second or more of real processes: kept out of the quick tier
 def test_the_time_limited_job_says_when_the_limit_stopped_it(tmp_path: Path) -> None:
     done = run_job(tmp_path, "sleep 5", "1")
     assert done.returncode == 124
@@ -100,6 +101,7 @@ def run_continue_job(tmp_path: Path, fake_bin, cmd: str, script: Path, env: dict
     return done, calls.read_text() if calls.exists() else ""
 
 
+@pytest.mark.slow  # a second or more of real processes: kept out of the quick tier
 def test_at_its_limit_the_job_asks_for_its_continuation_and_exits_124(tmp_path: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]
     done, calls = run_continue_job(tmp_path, fake_bin, "sleep 5", tmp_path / "w" / "sbatch_a.sh")
     assert done.returncode == 124
@@ -107,6 +109,7 @@ def test_at_its_limit_the_job_asks_for_its_continuation_and_exits_124(tmp_path: 
     assert done.stderr == "pbt-track: the experiment reached its time limit (1) and was stopped (exit 124)\n"
 
 
+@pytest.mark.slow  # a second or more of real processes: kept out of the quick tier
 def test_a_continuation_script_names_the_workdir_above_it_and_an_array_task_its_own_id(tmp_path: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]
     script = tmp_path / "w" / "continuations" / "sbatch_a.2.sh"
     done, calls = run_continue_job(tmp_path, fake_bin, "sleep 5", script,
@@ -119,6 +122,7 @@ def test_a_crash_keeps_its_code_and_asks_for_nothing(tmp_path: Path, fake_bin) -
     assert (done.returncode, calls, done.stderr) == (3, "", "")
 
 
+@pytest.mark.slow  # a second or more of real processes: kept out of the quick tier
 def test_a_continuation_that_could_not_be_sent_is_said_and_the_job_still_exits_124(tmp_path: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]
     done, _calls = run_continue_job(tmp_path, fake_bin, "sleep 5", tmp_path / "w" / "sbatch_a.sh", {"CONTINUE_EXIT": "1"})
     assert done.returncode == 124

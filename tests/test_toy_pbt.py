@@ -6,6 +6,7 @@ import shlex
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from pbt_tracker.examples.toy_pbt import RUN_DESCRIPTION
@@ -107,6 +108,7 @@ def test_arguments_are_hydra_style_with_unknown_keys_ignored_and_the_last_repeat
 # --- the training script, for real ---------------------------------------------------
 
 
+@pytest.mark.slow  # a second or more of real processes: kept out of the quick tier
 def test_two_policies_in_parallel_write_isaacgymenvs_iteration_files_and_one_crashes_once(tmp_path):
     run_dir = tmp_path / "run"
     workspace = run_dir / "runs" / "ws_test"
@@ -159,6 +161,7 @@ def test_two_policies_in_parallel_write_isaacgymenvs_iteration_files_and_one_cra
     assert find_workspace(cmd, str(tmp_path / "unused")) == workspace
 
 
+@pytest.mark.slow  # a second or more of real processes: kept out of the quick tier
 def test_run_again_without_the_continuation_a_policy_starts_over_under_a_new_name(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.parent.mkdir(exist_ok=True)
@@ -174,6 +177,7 @@ def test_run_again_without_the_continuation_a_policy_starts_over_under_a_new_nam
     assert parse_yaml(first_file)[0]["experiment_name"] != first_life
 
 
+@pytest.mark.slow  # a second or more of real processes: kept out of the quick tier
 def test_continued_policy_goes_on_exactly_where_the_crashed_one_stopped(tmp_path):
     uninterrupted, crashing = tmp_path / "a" / "run", tmp_path / "b" / "run"
     uninterrupted.parent.mkdir()
@@ -194,6 +198,7 @@ def test_continued_policy_goes_on_exactly_where_the_crashed_one_stopped(tmp_path
     assert history(crashing) == history(uninterrupted)
 
 
+@pytest.mark.slow  # a second or more of real processes: kept out of the quick tier
 def test_worse_policy_restarts_itself_from_the_better_ones_checkpoint_as_isaacgymenvs_does(tmp_path):
     run_dir = tmp_path / "run"
     workspace = run_dir / "runs" / "ws_test"

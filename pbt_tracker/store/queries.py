@@ -57,22 +57,26 @@ def _requeue_watch_start() -> str:
     return sql_time(utcnow() - timedelta(seconds=states.REQUEUE_WATCH_SECONDS))
 
 
-def tracked_jobs(connection: sqlite3.Connection, backend: str) -> list[sqlite3.Row]:
-    """A backend's submissions with a job id whose state may still change.
+def tracked_jobs(
+    connection: sqlite3.Connection, backend: str, submission_ids: list[int] | None = None,
+) -> list[sqlite3.Row]:
+    """A backend's submissions with a job id whose state may still change; with `submission_ids`, only those.
 
     Among them are jobs that ended in a state after which the scheduler may
     requeue them itself, within the watch (`may_change` follows the same rule).
     """
     final = sorted(states.FINAL)
     requeued = sorted(states.MAY_BE_REQUEUED)
+    only = "" if submission_ids is None else "AND s.id IN (SELECT value FROM json_each(?)) "
     return fetch_rows(
         connection,
         "SELECT s.id, s.job_id, s.state, s.intended_at, s.node, s.started_at, s.ended_at, s.exit_code, "
         "s.exit_signal, s.pending_reason, s.unseen_since, s.unseen_count, l.username, s.cancel_requested_at, "
         "l.uuid, s.array_id FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
-        f"JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND s.job_id IS NOT NULL "
+        f"JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND s.job_id IS NOT NULL {only}"
         f"AND (s.state NOT IN ({marks(final)}) OR s.state IN ({marks(requeued)}) AND s.updated_at >= ?)",
-        (backend, *final, *requeued, _requeue_watch_start()),
+        (backend, *([] if submission_ids is None else [json.dumps(submission_ids)]), *final, *requeued,
+         _requeue_watch_start()),
     )
 
 

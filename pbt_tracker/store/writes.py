@@ -156,9 +156,10 @@ def complete_array(
 
 
 def request_cancel(connection: sqlite3.Connection, submission_ids: Iterable[int], now: datetime) -> None:
-    connection.executemany(
-        "UPDATE submissions SET cancel_requested_at = ? WHERE id = ?",
-        [(sql_time(now), submission_id) for submission_id in submission_ids],
+    """One statement for the whole population: the ids travel as one JSON array."""
+    connection.execute(
+        "UPDATE submissions SET cancel_requested_at = ? WHERE id IN (SELECT value FROM json_each(?))",
+        (sql_time(now), json.dumps(list(submission_ids))),
     )
 
 

@@ -164,9 +164,8 @@ def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
     request (an evidence rule). The workdir's other jobs are left to the next sync.
     """
     result = SyncResult()
-    wanted = set(submission_ids)
     with store.read() as connection:
-        tracked = [_tracked(row) for row in queries.tracked_jobs(connection, SLURM) if row["id"] in wanted]
+        tracked = [_tracked(row) for row in queries.tracked_jobs(connection, SLURM, submission_ids)]
         users = queries.usernames(connection, SLURM)
     if not tracked:
         return result
@@ -176,8 +175,6 @@ def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
         result.scheduler_calls += 1
         jobs.update(slurm.query_squeue([item.job_id for item in tracked], user=user))
     listing = Listing(jobs, complete=False)
-    with store.write() as connection:
-        writes.note_answer(connection, SLURM, utcnow())
     observations: dict[str, JobObservation | None] = {
         item.job_id: observation for item in tracked
         if (observation := listing.jobs.get(item.job_id)) is not None and _ours(observation, item)
@@ -185,7 +182,7 @@ def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
     missing = [item for item in tracked if item.job_id not in observations]
     if missing:  # ended long enough before the cancel for squeue to forget them: sacct says how
         observations.update(_observe(missing, Listing({}, complete=False), result))
-    _record_changes(store, tracked, observations, listing, result)
+    _record_changes(store, tracked, observations, listing, result, answered=True)
     if result.changed:
         from pbt_tracker.tracker.scancel_file import write_scancel_script
 
@@ -198,7 +195,8 @@ def _sync_known_jobs(store: Store, tracked: list[evidence.Tracked], listing: Lis
 
 
 def _record_changes(store: Store, tracked: list[evidence.Tracked], observations: dict[str, JobObservation | None],
-                    listing: Listing, result: SyncResult) -> None:
+                    listing: Listing, result: SyncResult, answered: bool = False) -> None:
+    """The changes the observations prove; with `answered`, also that the scheduler answered, in the same write."""
     now = utcnow()
     changes = []
     for item in tracked:
@@ -208,9 +206,11 @@ def _record_changes(store: Store, tracked: list[evidence.Tracked], observations:
         change = evidence.next_state(item, observation, listing.empty, now, limit)
         if change is not None:
             changes.append((item, change))
-    if not changes:
+    if not changes and not answered:
         return
     with store.write() as connection:
+        if answered:
+            writes.note_answer(connection, SLURM, now)
         applied = writes.change_states(connection, [
             (item.submission_id, item.state, change.state, change.detail, change.values) for item, change in changes
         ], now)
