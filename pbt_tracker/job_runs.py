@@ -9,20 +9,11 @@ job's present; the sync applies it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime
 
+from pbt_tracker.job_tags import tags_in
 from pbt_tracker.slurm_output import JobObservation
-
-# The shape of the tags sbatch_script puts in a job's comment: pbt-track:<launch uuid>:<submission id or arrayN>.
-_TAG_RE = re.compile(r"pbt-track:[A-Za-z0-9]+:[A-Za-z0-9]+")
-
-
-def tags_in(comment: str | None) -> set[str]:
-    """pbt-track's tags within a comment, which a site's submit plugin may have extended."""
-    return set(_TAG_RE.findall(comment or ""))
-
 
 def is_same_job(observation: JobObservation, expected_tag: str | None, not_before: datetime | None) -> bool:
     """Whether `observation` is about the job we submitted, not an older one that had its id.

@@ -20,7 +20,7 @@ from pbt_tracker import processes, slurm, states
 from pbt_tracker.backends.slurm_backend import NAME as SLURM
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import write_text_atomic
-from pbt_tracker.sbatch_script import submission_tag, with_tag
+from pbt_tracker.job_tags import submission_tag, with_tag
 from pbt_tracker.store import Store, utcnow, writes
 from pbt_tracker.store import keeper as keeper_store
 from pbt_tracker.store.keeper import KEEPER_RUN

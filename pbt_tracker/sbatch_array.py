@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pbt_tracker.sbatch_script import SlurmResources, sbatch_argv, without_tag
+from pbt_tracker.job_tags import without_tag
+from pbt_tracker.sbatch_script import SlurmResources, sbatch_argv
 
 
 def interpreter(script_text: str) -> list[str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from string import Template
 
 from pbt_tracker.errors import OptionError, RunDescriptionError, TemplateError
+from pbt_tracker.job_tags import COMMENT_OPTION
 
 SBATCH_TEMPLATE_DEFAULT = "#!/bin/bash\nconda activate conda_env_name\ncd ~/project\n"
 """The launcher's built-in template. It has no $CMD: the command is appended after it."""
@@ -168,58 +169,6 @@ def sbatch_argv(script: Path, log_pattern: str, resources: SlurmResources, comme
     return argv
 
 
-TAG_PREFIX = "pbt-track:"
-
-
-def submission_tag(launch_uuid: str, submission_id: int) -> str:
-    """What the job carries in its Slurm comment, so it can be found if its id never reached the record."""
-    return f"{TAG_PREFIX}{launch_uuid}:{submission_id}"
-
-
-def with_tag(argv: list[str], tag: str) -> list[str]:
-    """`argv` with `--comment=TAG [USER COMMENT]` right after the program.
-
-    A command-line --comment replaces the script's `#SBATCH --comment`, so the
-    user's comment (a `--comment=` of `argv`, or the words after an earlier tag
-    of ours) goes after the tag rather than being lost. The tag comes first so
-    that the argument still starts with `tag_argument(tag)`.
-    """
-    user_comment = None
-    kept = []
-    for arg in argv[1:]:
-        if arg.startswith(_COMMENT):
-            user_comment = _user_part(arg[len(_COMMENT):]) or None
-        else:
-            kept.append(arg)
-    return [argv[0], tag_argument(tag, user_comment), *kept]
-
-
-_COMMENT = "--comment="
-
-
-def tag_argument(tag: str, user_comment: str | None = None) -> str:
-    """The sbatch argument that carries a tag; with TAG_PREFIX, the start of any of ours."""
-    return f"{_COMMENT}{tag} {user_comment}" if user_comment else f"{_COMMENT}{tag}"
-
-
-def without_tag(arguments: list[str]) -> list[str]:
-    """The arguments without our tag; a user's comment that shared its argument is given back its own."""
-    kept = []
-    for arg in arguments:
-        if arg.startswith(tag_argument(TAG_PREFIX)):
-            user_comment = _user_part(arg[len(_COMMENT):])
-            if user_comment:
-                kept.append(f"{_COMMENT}{user_comment}")
-        else:
-            kept.append(arg)
-    return kept
-
-
-def _user_part(comment: str) -> str:
-    """A comment without a leading tag of ours."""
-    return comment.partition(" ")[2] if comment.startswith(TAG_PREFIX) else comment
-
-
 def sbatch_comment(script_text: str) -> str | None:
     """The comment the script's own `#SBATCH --comment` asks for; the last one, as sbatch takes it."""
     comment = None
@@ -229,16 +178,11 @@ def sbatch_comment(script_text: str) -> str | None:
         except ValueError:
             words = directive[len("#SBATCH"):].split()
         for index, word in enumerate(words):
-            if word.startswith(_COMMENT):
-                comment = word[len(_COMMENT):]
+            if word.startswith(COMMENT_OPTION):
+                comment = word[len(COMMENT_OPTION):]
             elif word == "--comment" and index + 1 < len(words):
                 comment = words[index + 1]
     return comment or None
-
-
-def array_tag(launch_uuid: str, array_id: int) -> str:
-    """The comment every task of one array carries: one tag finds the whole array."""
-    return f"{TAG_PREFIX}{launch_uuid}:array{array_id}"
 
 
 # --- job arrays -----------------------------------------------------------------

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from pbt_tracker.job_runs import is_same_job, newest_run, tags_in
+from pbt_tracker.job_runs import is_same_job, newest_run
+from pbt_tracker.job_tags import tags_in
 from pbt_tracker.slurm_output import JobObservation, parse_sacct, parse_squeue
 
 

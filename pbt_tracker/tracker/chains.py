@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pbt_tracker import states
 from pbt_tracker.backends.slurm_backend import NAME as SLURM
-from pbt_tracker.job_runs import tags_in
+from pbt_tracker.job_tags import tags_in
 from pbt_tracker.slurm_output import JobObservation
 from pbt_tracker.store import Store, queries, utcnow, writes
 

@@ -13,16 +13,9 @@ from pathlib import Path
 
 from pbt_tracker import processes, states
 from pbt_tracker.backends.slurm_backend import NAME as SLURM
+from pbt_tracker.job_tags import submission_tag, with_tag, without_tag
 from pbt_tracker.launch_options import launch_options_from_record
-from pbt_tracker.sbatch_script import (
-    SBATCH_TEMPLATE_DEFAULT,
-    SlurmResources,
-    log_path,
-    render_script,
-    submission_tag,
-    with_tag,
-    without_tag,
-)
+from pbt_tracker.sbatch_script import SBATCH_TEMPLATE_DEFAULT, SlurmResources, log_path, render_script
 from pbt_tracker.store import utcnow, writes
 from pbt_tracker.tracker.record import sha256_text
 from pbt_tracker.tracker.resume import ResumeDecision

@@ -18,7 +18,7 @@ from pathlib import Path
 from pbt_tracker import backends, processes, slurm, states
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import make_dirs, write_text_atomic
-from pbt_tracker.sbatch_script import submission_tag, with_tag
+from pbt_tracker.job_tags import submission_tag, with_tag
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store.continuations import continuation_of
 from pbt_tracker.tracker.continuation import is_continuation_script, record_continuation

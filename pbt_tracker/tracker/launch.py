@@ -28,9 +28,9 @@ from pbt_tracker import __version__, processes, slurm, states
 from pbt_tracker.backends.slurm_backend import NAME as SLURM
 from pbt_tracker.errors import StoreError
 from pbt_tracker.files import make_dirs, write_text_atomic
+from pbt_tracker.job_tags import array_tag, submission_tag, with_tag
 from pbt_tracker.launch_recovery import stopped_launch_message
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
-from pbt_tracker.sbatch_script import array_tag, submission_tag, with_tag
 from pbt_tracker.store import Store, open_store, queries, utcnow, writes
 from pbt_tracker.tracker.launch_plan import SlurmPlan, named_for_launch
 from pbt_tracker.tracker.record import (

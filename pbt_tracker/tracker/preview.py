@@ -18,7 +18,7 @@ from pathlib import Path
 from pbt_tracker import backends, processes, slurm, states
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import write_text_atomic
-from pbt_tracker.sbatch_script import array_tag, submission_tag, with_tag
+from pbt_tracker.job_tags import array_tag, submission_tag, with_tag
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.tracker.launch import LaunchResult
 from pbt_tracker.tracker.record import Answers, Echo, SubmittedJob, quiet, send_array

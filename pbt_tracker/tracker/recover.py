@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pbt_tracker import processes, states
+from pbt_tracker.job_tags import TAG_PREFIX, array_tag, submission_tag, tag_argument
 from pbt_tracker.processes import ProcessId
-from pbt_tracker.sbatch_script import TAG_PREFIX, array_tag, submission_tag, tag_argument
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store.connection import parse_time
 from pbt_tracker.tracker import evidence

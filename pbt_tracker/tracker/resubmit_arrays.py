@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pbt_tracker import slurm
+from pbt_tracker.job_tags import array_tag, with_tag
 from pbt_tracker.sbatch_array import (
     ArrayTask,
     array_argv_from,
@@ -17,7 +18,7 @@ from pbt_tracker.sbatch_array import (
     render_array_script,
     sbatch_options,
 )
-from pbt_tracker.sbatch_script import array_tag, sbatch_directives, with_tag
+from pbt_tracker.sbatch_script import sbatch_directives
 from pbt_tracker.store import queries, utcnow, writes
 from pbt_tracker.tracker.record import sha256_text
 

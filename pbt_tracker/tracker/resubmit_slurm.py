@@ -16,7 +16,7 @@ from pathlib import Path
 from pbt_tracker import slurm, states
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import make_dirs, write_text_atomic
-from pbt_tracker.sbatch_script import submission_tag, with_tag
+from pbt_tracker.job_tags import submission_tag, with_tag
 from pbt_tracker.store import Store, utcnow, writes
 from pbt_tracker.tracker.continuation import is_continuation_script, record_continuation
 from pbt_tracker.tracker.record import Answers, send_array, sha256_text

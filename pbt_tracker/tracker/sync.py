@@ -17,12 +17,12 @@ from pathlib import Path
 from pbt_tracker import slurm, states
 from pbt_tracker.backends.slurm_backend import NAME as SLURM
 from pbt_tracker.errors import AccountingUnavailable, SchedulerError
-from pbt_tracker.job_runs import is_same_job, newest_run, tags_in
+from pbt_tracker.job_runs import is_same_job, newest_run
+from pbt_tracker.job_tags import array_tag, submission_tag, tags_in
 from pbt_tracker.slurm_output import JobObservation
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store.connection import parse_time
 from pbt_tracker.tracker import evidence
-from pbt_tracker.sbatch_script import array_tag, submission_tag
 
 # Clocks of the login node and the controller may disagree by this much; the tag needs no clock at all.
 CLOCK_SKEW = timedelta(minutes=5)
