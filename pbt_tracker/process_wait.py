@@ -3,6 +3,7 @@
 The runner keeps a few experiments going and must notice at once when one
 ends, or when Ctrl-C or SIGTERM asks it to stop; `select` over pidfds and a
 wakeup pipe sleeps until one of them happens, however long that takes.
+A cancel waits the same way for the experiments it signalled, up to its grace.
 """
 
 from __future__ import annotations
@@ -10,7 +11,51 @@ from __future__ import annotations
 import os
 import select
 import signal
+import time
+from collections.abc import Callable
 from types import FrameType, TracebackType
+from typing import Protocol, TypeVar
+
+
+class _Process(Protocol):
+    pid: int
+
+
+_P = TypeVar("_P", bound=_Process)
+
+
+def wait_until_ended(targets: list[_P], seconds: float, is_running: Callable[[_P], bool]) -> list[_P]:
+    """Those of `targets` still running after `seconds`; returns as soon as the last one ends.
+
+    Each target's pidfd is opened before `is_running` checks its start time,
+    so that a pid reused by another process in between is not waited for.
+    """
+    deadline = time.monotonic() + seconds
+    waiting: dict[int, _P] = {}
+    poller = select.poll()
+    try:
+        for target in targets:
+            try:
+                fd = os.pidfd_open(target.pid)
+            except ProcessLookupError:
+                continue
+            if is_running(target):
+                waiting[fd] = target
+                poller.register(fd, select.POLLIN)
+            else:
+                os.close(fd)
+        while waiting:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            for fd, _ in poller.poll(left * 1000):
+                poller.unregister(fd)
+                os.close(fd)
+                del waiting[fd]
+        return list(waiting.values())
+    finally:
+        for fd in waiting:
+            os.close(fd)
 
 
 class Interrupts:

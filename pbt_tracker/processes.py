@@ -13,7 +13,6 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,20 +129,16 @@ def terminate_groups(targets: list[ProcessId], grace: float | None = None) -> No
 
     Signalling all before waiting keeps a cancel of many experiments as short as a cancel of one.
     """
+    from pbt_tracker.process_wait import wait_until_ended
+
     grace = settings.kill_grace() if grace is None else grace
     alive = [target for target in targets if is_running(target)]
     for target in alive:
         _signal_group(target.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while alive and time.monotonic() < deadline:
-        time.sleep(0.1)
-        alive = [target for target in alive if is_running(target)]
+    alive = wait_until_ended(alive, grace, is_running)
     for target in alive:
         _signal_group(target.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 5
-    while alive and time.monotonic() < deadline:
-        time.sleep(0.05)
-        alive = [target for target in alive if is_running(target)]
+    wait_until_ended(alive, 5, is_running)
 
 
 def _signal_group(pid: int, signum: int) -> None:
