@@ -116,16 +116,18 @@ def _seen(item: Tracked, observation: JobObservation) -> Change | None:
     return _change(item, state, values, observation.source)
 
 
+# The columns of a run that a change may set, each also a field of Tracked.
+_RUN_COLUMNS = frozenset(
+    {"node", "started_at", "ended_at", "exit_code", "exit_signal", "pending_reason", "unseen_since", "unseen_count"}
+)
+
+
 def _change(item: Tracked, state: str, values: dict[str, object], detail: str) -> Change | None:
-    current = {
-        "node": item.node, "started_at": item.started_at, "ended_at": item.ended_at, "exit_code": item.exit_code,
-        "exit_signal": item.exit_signal, "pending_reason": item.pending_reason, "unseen_since": item.unseen_since,
-        "unseen_count": item.unseen_count,
-    }
-    merged = {**current, **values}
-    if state == item.state and merged == current:
+    assert values.keys() <= _RUN_COLUMNS, values
+    changed = {key: value for key, value in values.items() if getattr(item, key) != value}
+    if state == item.state and not changed:
         return None  # nothing new: no write, so a sync of a quiet queue costs one read
-    return Change(state, {key: value for key, value in merged.items() if current.get(key) != value}, detail)
+    return Change(state, changed, detail)
 
 
 def uncertain_outcome(
