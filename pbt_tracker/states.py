@@ -148,12 +148,17 @@ MAY_BE_REQUEUED = frozenset({BOOT_FAIL, NODE_FAIL, PREEMPTED})
 
 A batch job is requeued on a node or boot failure unless it was sent with
 --no-requeue (JobRequeue=1 is Slurm's default), and on preemption under
-PreemptMode=REQUEUE. Sync keeps listening for such a job for REQUEUE_WATCH_SECONDS
-after its end (its requeued run shows in the same squeue listing), and the keeper
-waits before resuming it, so that a policy never runs twice at once.
+PreemptMode=REQUEUE. Sync keeps listening for such a job (its requeued run shows
+in the same squeue listing) until Slurm has forgotten it: until answers that list
+other jobs have lacked it MIN_UNSEEN_SYNCS times, CONFIRM_GAP_SECONDS apart at
+least, for a job Slurm no longer knows is never requeued. However long no sync
+ran, the watch goes on. The keeper waits before resuming such a job, so that a
+policy never runs twice at once.
 """
 
-REQUEUE_WATCH_SECONDS = 3600
+# Two answers that lack a job, this far apart at least, are evidence about it; closer ones may be one passing fault.
+MIN_UNSEEN_SYNCS = 2
+CONFIRM_GAP_SECONDS = 20
 
 WAITING = frozenset({PENDING, REQUEUED, REQUEUE_FED, REQUEUE_HOLD, RESV_DEL_HOLD, SPECIAL_EXIT})
 """States of jobs that have no allocation now: start and end times shown for them are guesses."""

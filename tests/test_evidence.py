@@ -122,8 +122,9 @@ def test_a_job_slurm_may_requeue_changes_only_when_its_new_run_shows(ended: str)
     """Unseen, or seen ended again, it stays as recorded (never UNKNOWN or LOST); listed again, it is live."""
     item = tracked(ended, ended_at=NOW - timedelta(minutes=1), exit_code=0)
 
-    assert next_state(item, None, False, NOW, MIN_JOB_AGE) is None
-    assert next_state(item, None, False, NOW + timedelta(hours=2), MIN_JOB_AGE) is None
+    unseen = next_state(item, None, False, NOW, MIN_JOB_AGE)
+    assert unseen is not None and (unseen.state, unseen.values) == (ended, {"unseen_since": NOW, "unseen_count": 1})
+    assert next_state(item, None, True, NOW, MIN_JOB_AGE) is None  # an empty answer says nothing about it
     assert next_state(item, seen(ended, ended_at=NOW, source="sacct"), False, NOW, MIN_JOB_AGE) is None
     change = next_state(item, seen(states.PENDING, node=None, started_at=None, reason="BeginTime"), False, NOW,
                         MIN_JOB_AGE)
@@ -132,3 +133,12 @@ def test_a_job_slurm_may_requeue_changes_only_when_its_new_run_shows(ended: str)
         "node": None, "started_at": None, "ended_at": None, "exit_code": None, "exit_signal": None,
         "pending_reason": "BeginTime",
     }, "squeue")
+
+
+def test_a_watched_end_counts_each_answer_that_lacks_it_from_the_first() -> None:
+    """The store stops watching once the count and the span say Slurm has forgotten the job (states.MAY_BE_REQUEUED)."""
+    item = tracked(states.NODE_FAIL, ended_at=NOW - timedelta(hours=5), unseen_since=NOW, unseen_count=1)
+
+    later = next_state(item, None, False, NOW + timedelta(seconds=30), MIN_JOB_AGE)
+
+    assert later is not None and (later.state, later.values) == (states.NODE_FAIL, {"unseen_count": 2})

@@ -7,6 +7,7 @@ Slurm's own requeue after it are played from literal listings.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -107,3 +108,42 @@ def test_a_node_failure_slurm_did_not_requeue_is_resumed_once_the_settle_time_ha
     assert query(work / "pbt_tracker.db", "SELECT s.attempt, s.state, s.job_id FROM submissions AS s JOIN "
                  "experiments AS e ON e.id = s.experiment_id WHERE e.name = '00_echo_pbt' ORDER BY s.attempt") == [
         (1, "NODE_FAIL", "7764"), (2, "SUBMITTED", "7767")]
+
+
+def test_a_requeue_found_hours_after_the_node_failure_is_followed_and_never_resubmitted(
+    tmp_path: Path, scheduler: Path
+) -> None:
+    """No sync ran for hours after the end; Slurm has requeued the job meanwhile, and resubmit-failed leaves it be."""
+    work, start = submit_and_run(tmp_path, scheduler)
+    watch(work)
+    node_failed(scheduler, start, datetime.now() - timedelta(hours=3))
+    assert CliRunner().invoke(cli, ["sync", "--workdir", str(work)]).exit_code == 0
+    with sqlite3.connect(work / "pbt_tracker.db") as connection:  # as if that sync had run three hours ago
+        connection.execute("UPDATE submissions SET updated_at = datetime('now', '-3 hours') WHERE job_id = '7764'")
+    listing(scheduler, [REQUEUED.format(id=7764, start=slurm_time(start))]
+            + [RUNNING.format(id=job, start=slurm_time(start)) for job in (7765, 7766)])
+
+    result = CliRunner().invoke(cli, ["resubmit-failed", "--workdir", str(work)])
+
+    assert result.exit_code == 0, result.output
+    assert len((scheduler / "sbatch-calls").read_text().splitlines()) == 3
+    assert history(work, "7764") == ["SUBMITTING", "SUBMITTED", "RUNNING", "NODE_FAIL", "PENDING"]
+
+
+def test_an_end_slurm_has_forgotten_is_no_longer_asked_about(tmp_path: Path, scheduler: Path) -> None:
+    """Two listings of other jobs, far enough apart, lack it: a job Slurm no longer knows is never requeued."""
+    work, start = submit_and_run(tmp_path, scheduler)
+    watch(work)
+    node_failed(scheduler, start, datetime.now() - timedelta(hours=3))
+    for _ in range(3):  # the end, then two answers without the job
+        assert CliRunner().invoke(cli, ["sync", "--workdir", str(work)]).exit_code == 0
+    with sqlite3.connect(work / "pbt_tracker.db") as connection:  # the second answer came a minute after the first
+        connection.execute("UPDATE submissions SET unseen_since = datetime('now', '-1 minutes') WHERE job_id = '7764'")
+    assert query(work / "pbt_tracker.db", "SELECT state, unseen_count FROM submissions WHERE job_id = '7764'") == [
+        ("NODE_FAIL", 2)]
+    listing(scheduler, [REQUEUED.format(id=7764, start=slurm_time(start))]  # the id, now another job's
+            + [RUNNING.format(id=job, start=slurm_time(start)) for job in (7765, 7766)])
+
+    assert CliRunner().invoke(cli, ["sync", "--workdir", str(work)]).exit_code == 0
+
+    assert history(work, "7764") == ["SUBMITTING", "SUBMITTED", "RUNNING", "NODE_FAIL"]

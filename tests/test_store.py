@@ -257,22 +257,38 @@ def test_a_template_sends_successors_when_it_runs_sbatch_or_pbt_track_continue_n
     store.close()
 
 
-def test_a_record_may_change_for_an_hour_after_an_end_slurm_may_requeue(tmp_path: Path) -> None:
-    """A report then still syncs, so that it shows Slurm's own requeue; a completed job gives it no reason to."""
+def test_a_record_may_change_until_slurm_has_forgotten_an_end_it_may_requeue(tmp_path: Path) -> None:
+    """A report then still syncs, so that it shows Slurm's own requeue, however long ago the end was recorded.
+
+    Only two answers at least CONFIRM_GAP_SECONDS apart that lack the job end the watch; a completed job gives
+    a report no reason to sync.
+    """
     from datetime import timedelta
 
+    from pbt_tracker import states
     from pbt_tracker.store import queries, utcnow, writes
 
     store = open_store(tmp_path)
     (submission,) = _pending_submissions(store, 1)
-    moments = {"ended just now": utcnow(), "ended two hours ago": utcnow() - timedelta(hours=2)}
+    now = utcnow()
+    gap = timedelta(seconds=states.CONFIRM_GAP_SECONDS)
+    steps = [
+        ("ended just now", now, "NODE_FAIL", {}),
+        ("ended two hours ago, no answer since", now - timedelta(hours=2), "NODE_FAIL", {}),
+        ("lacked by one answer", now, "NODE_FAIL", {"unseen_since": now, "unseen_count": 1}),
+        ("lacked by two answers a moment apart", now + gap / 2, "NODE_FAIL", {"unseen_count": 2}),
+        ("lacked by answers more than the gap apart", now + gap * 2, "NODE_FAIL", {"unseen_count": 3}),
+        ("completed", now, "COMPLETED", {"unseen_since": None, "unseen_count": 0}),
+    ]
     answers = {}
-    for end, state in (("ended just now", "NODE_FAIL"), ("ended two hours ago", "NODE_FAIL"),
-                       ("ended just now", "COMPLETED")):
+    for step, moment, state, values in steps:
         with store.write() as connection:
-            writes.change_state(connection, submission, None, state, moments[end], "sacct")
+            writes.change_state(connection, submission, None, state, moment, "sacct", **values)
         with store.read() as connection:
-            answers[(state, end)] = queries.may_change(connection)
+            answers[step] = (queries.may_change(connection), len(queries.tracked_jobs(connection, "slurm")))
     store.close()
-    assert answers == {("NODE_FAIL", "ended just now"): True, ("NODE_FAIL", "ended two hours ago"): False,
-                       ("COMPLETED", "ended just now"): False}
+    assert answers == {
+        "ended just now": (True, 1), "ended two hours ago, no answer since": (True, 1),
+        "lacked by one answer": (True, 1), "lacked by two answers a moment apart": (True, 1),
+        "lacked by answers more than the gap apart": (False, 0), "completed": (False, 0),
+    }

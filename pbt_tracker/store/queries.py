@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import timedelta
 
 from pbt_tracker import states
-from pbt_tracker.store.connection import fetch_rows, sql_time, utcnow
+from pbt_tracker.store.connection import fetch_rows
 from pbt_tracker.store.selections import check_names_exist, marks, selected, selected_tuples, selection_sql
 
 __all__ = ["check_names_exist", "selected", "selected_tuples", "selection_sql"]
@@ -25,17 +24,17 @@ def may_change(connection: sqlite3.Connection, unfollowed: tuple[str, ...] = ())
     (whose jobs sync never asks about) are left out: no sync changes them.
     """
     final = sorted(states.FINAL)
-    requeued = sorted(states.MAY_BE_REQUEUED)
+    watched, watched_params = _requeue_watch("")
     followed = (
-        "SELECT s.state, s.job_id, s.updated_at FROM submissions AS s JOIN experiments AS e "
+        "SELECT s.state, s.job_id, s.unseen_count, s.unseen_since, s.updated_at FROM submissions AS s JOIN experiments AS e "
         f"ON e.id = s.experiment_id JOIN launches AS l ON l.id = e.launch_id WHERE l.backend NOT IN ({marks(unfollowed)})"
-    ) if unfollowed else "SELECT state, job_id, updated_at FROM submissions"
+    ) if unfollowed else "SELECT state, job_id, unseen_count, unseen_since, updated_at FROM submissions"
     return connection.execute(
         f"WITH followed AS ({followed}) "
         f"SELECT EXISTS (SELECT 1 FROM followed WHERE state NOT IN ({marks(final)})) "
         "OR EXISTS (SELECT 1 FROM followed WHERE state = ? AND job_id IS NULL) "
-        f"OR EXISTS (SELECT 1 FROM followed WHERE state IN ({marks(requeued)}) AND updated_at >= ?)",
-        (*unfollowed, *final, states.UNKNOWN, *requeued, _requeue_watch_start()),
+        f"OR EXISTS (SELECT 1 FROM followed WHERE {watched})",
+        (*unfollowed, *final, states.UNKNOWN, *watched_params),
     ).fetchone()[0] == 1
 
 
@@ -52,9 +51,20 @@ def unanswered(connection: sqlite3.Connection, backend: str) -> list[sqlite3.Row
     )
 
 
-def _requeue_watch_start() -> str:
-    """Ends recorded since then, in a state the scheduler may requeue from, may still change."""
-    return sql_time(utcnow() - timedelta(seconds=states.REQUEUE_WATCH_SECONDS))
+def _requeue_watch(prefix: str) -> tuple[str, tuple[object, ...]]:
+    """The condition, on columns named with `prefix`, for an end that the scheduler may still undo by a requeue.
+
+    It holds until answers listing other jobs have lacked the job often
+    enough, the first and the latest far enough apart (states.MAY_BE_REQUEUED
+    says why): then Slurm has forgotten it. The latest such answer is the
+    row's `updated_at`, since each one writes the count.
+    """
+    requeued = sorted(states.MAY_BE_REQUEUED)
+    return (
+        f"{prefix}state IN ({marks(requeued)}) AND NOT (COALESCE({prefix}unseen_count, 0) >= ? "
+        f"AND (julianday({prefix}updated_at) - julianday({prefix}unseen_since)) * 86400 >= ?)",
+        (*requeued, states.MIN_UNSEEN_SYNCS, states.CONFIRM_GAP_SECONDS),
+    )
 
 
 def tracked_jobs(
@@ -63,10 +73,10 @@ def tracked_jobs(
     """A backend's submissions with a job id whose state may still change; with `submission_ids`, only those.
 
     Among them are jobs that ended in a state after which the scheduler may
-    requeue them itself, within the watch (`may_change` follows the same rule).
+    requeue them itself, until Slurm has forgotten them (`may_change` follows the same rule).
     """
     final = sorted(states.FINAL)
-    requeued = sorted(states.MAY_BE_REQUEUED)
+    watched, watched_params = _requeue_watch("s.")
     only = "" if submission_ids is None else "AND s.id IN (SELECT value FROM json_each(?)) "
     return fetch_rows(
         connection,
@@ -74,9 +84,8 @@ def tracked_jobs(
         "s.exit_signal, s.pending_reason, s.unseen_since, s.unseen_count, l.username, s.cancel_requested_at, "
         "l.uuid, s.array_id FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
         f"JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND s.job_id IS NOT NULL {only}"
-        f"AND (s.state NOT IN ({marks(final)}) OR s.state IN ({marks(requeued)}) AND s.updated_at >= ?)",
-        (backend, *([] if submission_ids is None else [json.dumps(submission_ids)]), *final, *requeued,
-         _requeue_watch_start()),
+        f"AND (s.state NOT IN ({marks(final)}) OR {watched})",
+        (backend, *([] if submission_ids is None else [json.dumps(submission_ids)]), *final, *watched_params),
     )
 
 

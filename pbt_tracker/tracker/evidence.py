@@ -28,10 +28,10 @@ from typing import NamedTuple
 from pbt_tracker import states
 from pbt_tracker.slurm_output import JobObservation
 
-# Two empty answers closer together than this may be one passing fault.
-CONFIRM_GAP = timedelta(seconds=20)
+# Two answers closer together than this may be one passing fault.
+CONFIRM_GAP = timedelta(seconds=states.CONFIRM_GAP_SECONDS)
 # A job given up on must have been missed by at least this many syncs.
-MIN_UNSEEN_SYNCS = 2
+MIN_UNSEEN_SYNCS = states.MIN_UNSEEN_SYNCS
 
 
 class Tracked(NamedTuple):
@@ -75,6 +75,10 @@ def next_state(
     """What this sync changes on a tracked job, or None when it changes nothing."""
     if item.state in states.MAY_BE_REQUEUED:
         # Ended on record, watched only for Slurm's own requeue: a newer live run is the one thing that changes it.
+        if observation is None and not listing_empty:
+            # Not listed: Slurm is forgetting the job, and the store stops asking once answers confirm it.
+            return _change(item, item.state, {"unseen_since": item.unseen_since or now,
+                                              "unseen_count": item.unseen_count + 1}, "Slurm no longer lists it")
         if observation is None or observation.state in states.FINAL:
             return None
         earlier_run = {"node": None, "started_at": None, "ended_at": None, "exit_code": None, "exit_signal": None}

@@ -201,7 +201,8 @@ def _record_changes(store: Store, tracked: list[evidence.Tracked], observations:
     changes = []
     for item in tracked:
         observation = observations.get(item.job_id)
-        asks_age = observation is None and not listing.empty and item.cancel_requested_at is None
+        asks_age = (observation is None and not listing.empty and item.cancel_requested_at is None
+                    and item.state not in states.MAY_BE_REQUEUED)  # MinJobAge decides LOST, never a watched end
         limit = listing.job_age_limit() if asks_age else timedelta(0)
         change = evidence.next_state(item, observation, listing.empty, now, limit)
         if change is not None:
