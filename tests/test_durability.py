@@ -15,7 +15,7 @@ import pytest
 from pbt_tracker.errors import StoreError
 from pbt_tracker.store import open_store
 from pbt_tracker.store import schema as chain
-from pbt_tracker.store.connection import filesystem_type, journal_mode
+from pbt_tracker.store.journal import filesystem_type, journal_mode
 from tests.conftest import REPO_ROOT, query
 
 SCHEMA_HEAD = chain.head()

@@ -38,16 +38,11 @@ from pbt_tracker import settings
 from pbt_tracker.errors import NoDatabaseError, SchemaTooNewError, StoreError
 from pbt_tracker.files import make_dirs
 from pbt_tracker.store import schema
+from pbt_tracker.store.journal import configure, journal_mode
 from pbt_tracker.store.soundness import check_fully, check_quickly, unsound
 
 DB_FILENAME = "pbt_tracker.db"
 
-
-# WAL keeps its index in shared memory, which hosts sharing these filesystems cannot share.
-NETWORK_FILESYSTEMS = frozenset(
-    {"nfs", "nfs4", "lustre", "gpfs", "beegfs", "cifs", "smb3", "smbfs", "ceph", "glusterfs",
-     "fuse.glusterfs", "fuse.sshfs", "fuse.beegfs", "panfs", "afs", "9p"}
-)
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
@@ -71,42 +66,6 @@ def fetch_rows(connection: sqlite3.Connection, sql: str, params: Iterable[object
 
 def db_path(workdir: str | os.PathLike[str]) -> Path:
     return Path(workdir) / DB_FILENAME
-
-
-def filesystem_type(path: Path, mounts: str) -> str | None:
-    """The type of the filesystem holding `path`, from /proc/mounts-style text (longest mount point wins)."""
-    target = str(path)
-    best, best_type = "", None
-    for line in mounts.splitlines():
-        fields = line.split()
-        if len(fields) < 3:
-            continue
-        mount_point = fields[1].replace("\\040", " ")
-        inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
-        if inside and len(mount_point) >= len(best):
-            best, best_type = mount_point, fields[2]
-    return best_type
-
-
-def journal_mode(directory: Path) -> str:
-    """WAL on local disks; the rollback journal where the workdir is on a network filesystem."""
-    forced = os.environ.get("PBT_TRACK_JOURNAL_MODE", "").upper()
-    if forced in {"WAL", "DELETE"}:
-        return forced
-    try:
-        mounts = Path("/proc/self/mounts").read_text()
-    except OSError:
-        return "WAL"
-    fstype = filesystem_type(directory.resolve(), mounts)
-    return "DELETE" if fstype in NETWORK_FILESYSTEMS else "WAL"
-
-
-def configure(connection: sqlite3.Connection, mode: str) -> None:
-    """What every connection of pbt-track sets, whichever road opened it."""
-    connection.isolation_level = None  # transactions are begun by hand, as BEGIN IMMEDIATE
-    connection.execute(f"PRAGMA journal_mode={mode}")
-    connection.execute("PRAGMA synchronous=NORMAL")
-    connection.execute("PRAGMA foreign_keys=ON")
 
 
 def store_error(path: Path, error: sqlite3.Error) -> StoreError:
