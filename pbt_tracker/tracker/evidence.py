@@ -14,6 +14,10 @@ The rules, which the README's Guarantees repeat:
   missing for more than the cluster's MinJobAge, over at least two syncs.
 - A job pbt-track cancelled (scancel accepted it) that Slurm no longer lists
   is CANCELLED: Slurm keeps no record of an array task cancelled while pending.
+- A job that ended NODE_FAIL, BOOT_FAIL or PREEMPTED keeps that state unless a
+  newer, live run of it is listed (Slurm requeued it). Answers that list other
+  jobs but not it are counted; once two of them some time apart have lacked
+  it, Slurm has forgotten it and sync stops asking.
 - An sbatch whose answer was lost (SUBMITTING after its submitter died, or
   SUBMIT_UNCERTAIN) is SUBMITTED when a job with its tag is listed; it is
   SUBMIT_FAILED only when an answer listing other jobs lacks the tag, or two
@@ -74,7 +78,7 @@ def next_state(
 ) -> Change | None:
     """What this sync changes on a tracked job, or None when it changes nothing."""
     if item.state in states.MAY_BE_REQUEUED:
-        # Ended on record, watched only for Slurm's own requeue: a newer live run is the one thing that changes it.
+        # Ended on record, watched for Slurm's own requeue: only a newer live run changes its state.
         if observation is None and not listing_empty:
             # Not listed: Slurm is forgetting the job, and the store stops asking once answers confirm it.
             return _change(item, item.state, {"unseen_since": item.unseen_since or now,
