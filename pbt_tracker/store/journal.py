@@ -11,7 +11,6 @@ import os
 import sqlite3
 from pathlib import Path
 
-# WAL keeps its index in shared memory, which hosts sharing these filesystems cannot share.
 NETWORK_FILESYSTEMS = frozenset(
     {"nfs", "nfs4", "lustre", "gpfs", "beegfs", "cifs", "smb3", "smbfs", "ceph", "glusterfs",
      "fuse.glusterfs", "fuse.sshfs", "fuse.beegfs", "panfs", "afs", "9p"}
