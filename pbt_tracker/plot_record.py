@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from pbt_tracker.errors import PlotError
@@ -29,7 +28,7 @@ _COLUMNS = "e.id, e.params, e.cmd, l.run_name, l.id, s.attempt, s.started_at"
 
 def plot_data_of(store: Store, selection: Selection, x_axis: str) -> PlotData:
     """Every selected PBT policy with history on record; a PlotError when none has any."""
-    selection = replace(selection, all_attempts=True)
+    selection = selection._replace(all_attempts=True)
     with store.read() as connection:
         queries.check_names_exist(connection, selection)
         policies: dict[int, tuple[str, int, int]] = {}  # experiment id -> run, launch, policy

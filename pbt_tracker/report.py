@@ -8,8 +8,8 @@ for them.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from pbt_tracker.store import Store, queries, utcnow
 from pbt_tracker.store.connection import parse_time
@@ -20,8 +20,9 @@ FORMATS = ("table", "json", "csv")
 TABLE_COLUMNS = ("run", "experiment", "attempt", "job_id", "state", "exit_code", "elapsed", "node", "log")
 
 
-@dataclass(frozen=True)
-class ReportRow:
+class ReportRow(NamedTuple):
+    """One row of a report; a named tuple, since a JSON report of a long record builds one per submission."""
+
     run: str
     experiment: str
     attempt: int
@@ -158,9 +159,8 @@ def summary_line(rows: list[ReportRow], all_attempts: bool = False) -> str:
 
 
 def row_objects(rows: list[ReportRow]) -> list[dict[str, object]]:
-    """Each row as the mapping JSON and CSV show; shallow, since `asdict` deep-copies every value of every row."""
-    names = list(ReportRow.__dataclass_fields__)
-    return [{name: getattr(row, name) for name in names} for row in rows]
+    """Each row as the mapping JSON and CSV show."""
+    return [row._asdict() for row in rows]
 
 
 def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False, pbt: bool = False,
@@ -176,7 +176,7 @@ def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False
         import io
 
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(ReportRow.__dataclass_fields__), lineterminator="\n")
+        writer = csv.DictWriter(buffer, fieldnames=list(ReportRow._fields), lineterminator="\n")
         writer.writeheader()
         import json
 
@@ -204,11 +204,9 @@ def by_objective(rows: list[ReportRow]) -> tuple[list[ReportRow], str]:
 
     Only the table is reordered; JSON and CSV keep the record's order for scripts.
     """
-    from dataclasses import replace
-
     ranked = sorted(rows, key=lambda row: (row.pbt_objective is None, -(row.pbt_objective or 0.0)))
     if not ranked or ranked[0].pbt_objective is None:
         return ranked, ""
     top = ranked[0]
-    marked = replace(top, pbt_policy=f"{top.pbt_policy}*")  # type: ignore[arg-type]  (shown, not stored)
+    marked = top._replace(pbt_policy=f"{top.pbt_policy}*")  # type: ignore[arg-type]  (shown, not stored)
     return [marked, *ranked[1:]], f"\nbest: policy {top.pbt_policy} ({top.experiment}), objective {top.pbt_objective:.4g}"

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pbt_tracker import states
 
@@ -59,8 +58,7 @@ def wants_colour(stream: Any) -> bool:
     return bool(isatty and isatty()) and "NO_COLOR" not in os.environ
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     columns: tuple[str, ...]
     log_name_only: bool = False
     experiment_width: int | None = None

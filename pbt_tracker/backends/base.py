@@ -10,7 +10,7 @@ start.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     import sqlite3
@@ -21,8 +21,7 @@ if TYPE_CHECKING:
     from pbt_tracker.tracker.sync import SyncResult
 
 
-@dataclass(frozen=True)
-class CancelTarget:
+class CancelTarget(NamedTuple):
     """A selected job that may still run, as cancel reads it from the record."""
 
     submission_id: int

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import click
 
 from pbt_tracker.cli import complete
@@ -56,7 +54,7 @@ def cancel(targets: tuple[str, ...], workdir: str, run: str | None, experiments:
         if not no_sync and _jobs_send_successors(store, chosen):
             sync_and_tell(store)
         if jobs and names:  # scancel's arguments add up: the named experiments' jobs join the job ids
-            chosen = replace(chosen, experiments=experiments, job_ids=chosen.job_ids + _job_ids_of(store, names))
+            chosen = chosen._replace(experiments=experiments, job_ids=chosen.job_ids + _job_ids_of(store, names))
         result = cancel_jobs(store, chosen, everything, dry_run)
         if result.accepted and not no_sync:
             _settle(store, result.accepted)

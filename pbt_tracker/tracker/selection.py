@@ -11,11 +11,10 @@ in `pbt_tracker.store.queries`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(NamedTuple):
     """Filters a user gave; empty means "no filter" for each of them."""
 
     run: str | None = None
