@@ -20,7 +20,6 @@ from pathlib import Path
 from pbt_tracker import settings
 from pbt_tracker.errors import AccountingUnavailable, SchedulerError, SchedulerTimeout
 from pbt_tracker.slurm_output import (
-    SQUEUE_FIELDS,
     SQUEUE_JOBS_LIMIT,
     SQUEUE_USER_FIELDS,
     JobObservation,
@@ -231,13 +230,12 @@ def _failure(result: CommandResult) -> SchedulerError:
 def query_squeue(job_ids: list[str], user: str | None = None) -> dict[str, JobObservation]:
     """States of the given jobs that Slurm still knows, in one squeue call (a listing of `user`'s past a few)."""
     by_user = user is not None and len(job_ids) > SQUEUE_JOBS_LIMIT
-    result = run_command(squeue_argv(job_ids, user if by_user else None))
+    result = run_command(squeue_argv(job_ids, user if by_user else None, scripts=False))
     if result.returncode != 0:
         if "Invalid job id" in result.stderr:
             return {}  # squeue says this when it knows none of them
         raise _failure(result)
-    return parse_squeue(result.stdout, set(job_ids) if by_user else None,
-                        SQUEUE_USER_FIELDS if by_user else SQUEUE_FIELDS)
+    return parse_squeue(result.stdout, set(job_ids) if by_user else None)
 
 
 def list_user_jobs(user: str, job_ids: set[str], markers: tuple[str, ...]) -> tuple[dict[str, JobObservation], bool]:
