@@ -12,6 +12,7 @@ Target: one scancel, at most one squeue after it, nothing else, and at most
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import statistics
@@ -31,6 +32,7 @@ from benchmarks.common import (
     run_with_cpu,
     wait_for_idle_controller,
 )
+from pbt_tracker.slurm_output import squeue_argv
 
 TEMPLATE = str(REPO_ROOT / "tests" / "fixtures" / "held_template.sh")
 JOBS = 1000
@@ -40,7 +42,7 @@ TARGET_OWN = 0.2
 def main(rounds: int = 3) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="pbt-track-bench-"))
     wrapped, log = counting_wrappers(scratch / "bin")
-    totals, owns, scancels, imports, cpus, import_cpus = [], [], [], [], [], []
+    totals, owns, scancels, imports, cpus, import_cpus, listed = [], [], [], [], [], [], []
     calls: Counter[str] = Counter()
     try:
         for index in range(rounds):
@@ -63,6 +65,8 @@ def main(rounds: int = 3) -> None:
             owns.append(total - sum(seconds for _, seconds in logged))
             scancels.append(sum(seconds for name, seconds in logged if name == "scancel"))
             order = " ".join(name for name, _ in logged)
+            listed.append(len(subprocess.run(squeue_argv([], user=getpass.getuser(), scripts=False),
+                                             capture_output=True, text=True).stdout.splitlines()))
             shutil.rmtree(work)
     finally:
         for script in scratch.glob("*/scancel.sh"):
@@ -81,7 +85,8 @@ def main(rounds: int = 3) -> None:
           f"three imports' {statistics.median(import_cpus) * 1000:.0f} ms; the wall time above also holds waiting "
           "for the 2 cores, which slurmctld, slurmdbd and MariaDB share here while they cancel the jobs")
     print(f"  scheduler calls: {order} (target: one scancel, at most one squeue after it: "
-          f"{'met' if calls_met else 'NOT met'})")
+          f"{'met' if calls_met else 'NOT met'}); the squeue after scancel lists every job of the user that Slurm "
+          f"still knows, {statistics.median(listed):,.0f} here (ended jobs stay listed for MinJobAge)")
 
 
 if __name__ == "__main__":
