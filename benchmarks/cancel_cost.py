@@ -65,7 +65,7 @@ def main(rounds: int = 3) -> None:
             owns.append(total - sum(seconds for _, seconds in logged))
             scancels.append(sum(seconds for name, seconds in logged if name == "scancel"))
             order = " ".join(name for name, _ in logged)
-            listed.append(len(subprocess.run(squeue_argv([], user=getpass.getuser(), scripts=False),
+            listed.append(len(subprocess.run(squeue_argv([], user=getpass.getuser()),
                                              capture_output=True, text=True).stdout.splitlines()))
             shutil.rmtree(work)
     finally:

@@ -198,7 +198,8 @@ def _listed() -> int:
 
     from pbt_tracker.slurm_output import squeue_argv
 
-    listing = subprocess.run(squeue_argv([], user=getpass.getuser()), capture_output=True, text=True).stdout
+    listing = subprocess.run(squeue_argv([], user=getpass.getuser(), scripts=True), capture_output=True,
+                             text=True).stdout
     return len(listing.splitlines())
 
 

@@ -38,7 +38,7 @@ def main(rounds: int = 5) -> None:
         medians = alternate(
             {
                 "report": lambda: run([PBT_TRACK, "report", "--workdir", str(work)]),
-                "squeue": lambda: run(squeue_argv([], user=getpass.getuser())),
+                "squeue": lambda: run(squeue_argv([], user=getpass.getuser(), scripts=True)),
                 "imports": lambda: run([sys.executable, "-c", "import sqlite3, click, tabulate"]),
             },
             rounds,
@@ -46,7 +46,7 @@ def main(rounds: int = 5) -> None:
         log.unlink(missing_ok=True)
         run([PBT_TRACK, "report", "--workdir", str(work)], wrapped)
         calls = " ".join(name for name, _ in logged_calls(log)) or "none"
-        listed = len(subprocess.run(squeue_argv([], user=getpass.getuser()), capture_output=True,
+        listed = len(subprocess.run(squeue_argv([], user=getpass.getuser(), scripts=True), capture_output=True,
                                     text=True).stdout.splitlines())
     finally:
         script = work / "scancel.sh"

@@ -230,7 +230,7 @@ def _failure(result: CommandResult) -> SchedulerError:
 def query_squeue(job_ids: list[str], user: str | None = None) -> dict[str, JobObservation]:
     """States of the given jobs that Slurm still knows, in one squeue call (a listing of `user`'s past a few)."""
     by_user = user is not None and len(job_ids) > SQUEUE_JOBS_LIMIT
-    result = run_command(squeue_argv(job_ids, user if by_user else None, scripts=False))
+    result = run_command(squeue_argv(job_ids, user if by_user else None))
     if result.returncode != 0:
         if "Invalid job id" in result.stderr:
             return {}  # squeue says this when it knows none of them
@@ -246,7 +246,7 @@ def list_user_jobs(user: str, job_ids: set[str], markers: tuple[str, ...]) -> tu
     job found only by its tag or by the script it runs. A user's other jobs,
     often thousands, are skipped unparsed.
     """
-    result = run_command(squeue_argv([], user))
+    result = run_command(squeue_argv([], user, scripts=True))
     if result.returncode != 0:
         raise _failure(result)
     return parse_squeue(result.stdout, job_ids, SQUEUE_USER_FIELDS, markers), bool(result.stdout.strip())

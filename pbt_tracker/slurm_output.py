@@ -122,15 +122,14 @@ def _wait_status(text: str) -> tuple[int | None, int | None]:
     return (status >> 8) & 0xFF, (status & 0x7F) or None
 
 
-def squeue_argv(job_ids: Iterable[str], user: str | None = None, scripts: bool | None = None) -> list[str]:
+def squeue_argv(job_ids: Iterable[str], user: str | None = None, scripts: bool = False) -> list[str]:
     """Ask about the given jobs, or (with `user`) list all of that user's jobs.
 
-    With `scripts` (the default for a user's listing) each line also holds the
-    job's script and output pattern (SQUEUE_USER_FIELDS), by which a full sync
-    finds chained jobs; they are the longest fields, and nothing else needs them.
+    With `scripts` each line also holds the job's script and output pattern
+    (SQUEUE_USER_FIELDS), by which a full sync finds chained jobs; they are
+    the longest fields, and nothing else needs them.
     """
-    with_scripts = bool(user) if scripts is None else scripts
-    fields = ",".join(f"{name}:|" for name in (SQUEUE_USER_FIELDS if with_scripts else SQUEUE_FIELDS))
+    fields = ",".join(f"{name}:|" for name in (SQUEUE_USER_FIELDS if scripts else SQUEUE_FIELDS))
     selection = f"--user={user}" if user else "--jobs=" + ",".join(job_ids)
     return ["squeue", "--noheader", "--array", "--states=all", selection, "--Format=" + fields]
 

@@ -698,7 +698,7 @@ def test_a_users_listing_is_read_only_for_the_jobs_that_concern_the_record() -> 
 
 def test_a_users_listing_asked_only_for_states_leaves_out_the_script_and_output_fields():
     """cancel's settle needs no chain detection: the two longest fields of each line are not asked for."""
-    argv = squeue_argv(["1"], user="alice", scripts=False)
+    argv = squeue_argv(["1"], user="alice")
     assert argv[4] == "--user=alice"
     assert "Command" not in argv[5] and "STDOUT" not in argv[5]
-    assert "Command:|" in squeue_argv([], user="alice")[5]
+    assert "Command:|" in squeue_argv([], user="alice", scripts=True)[5]
