@@ -18,6 +18,7 @@ from pbt_tracker.tracker.selection import Selection
 
 if TYPE_CHECKING:
     from pbt_tracker.keeper import Kept
+    from pbt_tracker.tracker.cancel import CancelResult
 
 
 def _note(store: Store, outcomes: list[tuple[int, str]]) -> None:
@@ -36,10 +37,16 @@ def cancel_stalled(store: Store, stalled: list[tuple[int, Kept]], echo: Echo) ->
         except PbtTrackError as error:
             outcome = f"failed: {error}"
         else:
-            outcome = f"failed: scancel reported {result.scancel_error}" if result.scancel_error else "cancelled"
+            outcome = _cancel_outcome(result)
         echo(f"{item.name}: {outcome}")
         outcomes.append((decision_id, outcome))
     _note(store, outcomes)
+
+
+def _cancel_outcome(result: CancelResult) -> str:
+    if result.refused:
+        return "failed: scancel refused it: " + "; ".join(dict.fromkeys(result.refused.values()))
+    return "cancelled" if result.targets else "not cancelled: it had ended already"
 
 
 def resume(store: Store, resumed: list[tuple[int, Kept]], max_attempts: int | None, echo: Echo) -> None:

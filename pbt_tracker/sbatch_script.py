@@ -1,8 +1,8 @@
 """Everything pbt-track writes for Slurm, as pure functions of their inputs.
 
-Job scripts, the sbatch command line and scancel.sh are text built here and
-nowhere else, so that tests can pin them on literal strings and the database
-can store exactly what was sent.
+Job scripts and the sbatch command line are text built here and nowhere
+else (scancel.sh's is in `scancel_script`), so that tests can pin them on
+literal strings and the database can store exactly what was sent.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -22,8 +22,6 @@ SBATCH_TEMPLATE_DEFAULT = "#!/bin/bash\nconda activate conda_env_name\ncd ~/proj
 """The launcher's built-in template. It has no $CMD: the command is appended after it."""
 
 TEMPLATE_VARIABLES = ("CMD", "FILENAME", "PARTITION", "GPU", "CPU", "TIMEOUT")
-
-SCANCEL_SCRIPT_NAME = "scancel.sh"
 
 # No '%': Slurm would read it in the --output pattern as one of its replacement symbols.
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._+=,:@-]*")
@@ -202,47 +200,6 @@ def sbatch_directives(script_text: str) -> tuple[str, ...]:
         elif stripped and not stripped.startswith("#"):
             break
     return tuple(directives)
-
-
-def compact_job_ids(job_ids: Iterable[str]) -> list[str]:
-    """Tasks of one array in Slurm's range notation (`42_[0-9,12]`), other ids as they are; first-seen order."""
-    groups: dict[tuple[str, str], list[int]] = {}
-    for job_id in job_ids:
-        array, _, task = job_id.partition("_")
-        if task.isdigit():
-            groups.setdefault(("array", array), []).append(int(task))
-        else:
-            groups.setdefault(("job", job_id), [])
-    compact = []
-    for (kind, name), tasks in groups.items():
-        if kind == "job":
-            compact.append(name)
-        elif len(set(tasks)) == 1:
-            compact.append(f"{name}_{tasks[0]}")
-        else:
-            compact.append(f"{name}_[{_ranges(sorted(set(tasks)))}]")
-    return compact
-
-
-def _ranges(numbers: list[int]) -> str:
-    """Sorted numbers as `0-2,5,7-8`."""
-    runs = []
-    start = previous = numbers[0]
-    for number in numbers[1:]:
-        if number != previous + 1:
-            runs.append(f"{start}" if start == previous else f"{start}-{previous}")
-            start = number
-        previous = number
-    runs.append(f"{start}" if start == previous else f"{start}-{previous}")
-    return ",".join(runs)
-
-
-def scancel_script(job_ids: Iterable[str]) -> str:
-    ids = compact_job_ids(job_ids)
-    header = "#!/bin/sh\n# Written by pbt-track from its database: the jobs of this workdir that may still run.\n"
-    if not ids:
-        return header + "# No job to cancel.\n"
-    return header + shlex.join(["scancel", *ids]) + "\n"
 
 
 def tail_hint(workdir: Path) -> str:

@@ -11,15 +11,14 @@ marked after a refused scancel would be recorded cancelled while it runs.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pbt_tracker.sbatch_answer import one_line
 
 _JOB_ERROR_RE = re.compile(r"error:.*?\bjob id (\S+?):\s*(.*)$", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class ScancelAnswer:
+class ScancelAnswer(NamedTuple):
     accepted: list[str]
     refused: dict[str, str]  # job id -> why scancel did not signal it
 

@@ -13,9 +13,9 @@ import re
 import select
 import subprocess
 import time
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from pbt_tracker import settings
 from pbt_tracker.errors import AccountingUnavailable, SchedulerError, SchedulerTimeout
@@ -31,18 +31,15 @@ from pbt_tracker.slurm_output import (
 )
 from pbt_tracker.sbatch_answer import UNCERTAIN, classify_sbatch_failure, one_line, parse_sbatch_output
 
-# JobArrayID prints array tasks as 428_2, as sacct and scontrol name them (JobID would print 430).
-# Comment comes last in both, so that a comment holding the separator cannot shift the other fields.
-@dataclass(frozen=True)
-class CommandResult:
+# Named tuples rather than dataclasses: a cancel's start-up is timed, and a tuple class is cheaper to define.
+class CommandResult(NamedTuple):
     argv: list[str]
     returncode: int
     stdout: str
     stderr: str
 
 
-@dataclass(frozen=True)
-class SubmitOutcome:
+class SubmitOutcome(NamedTuple):
     """What one sbatch call gave: a job id, or the reason there is none."""
 
     result: CommandResult | None

@@ -15,6 +15,8 @@ from typing import NamedTuple
 
 from pbt_tracker import states
 
+# JobArrayID prints array tasks as 428_2, as sacct and scontrol name them (JobID would print 430).
+# Comment comes last in both, so that a comment holding the separator cannot shift the other fields.
 SQUEUE_FIELDS = (
     "JobArrayID", "State", "exit_code", "NodeList", "StartTime", "EndTime", "SubmitTime", "Reason", "Comment",
 )

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
-from pbt_tracker.sbatch_script import compact_job_ids
+from pbt_tracker.scancel_script import compact_job_ids
 
 HINT_AFTER_SECONDS = 60
 

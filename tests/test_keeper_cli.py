@@ -219,6 +219,8 @@ def test_a_stalled_policy_is_reported_then_cancelled_and_resumed(tmp_path: Path)
 
         restarted = watch(work, "--once", "--stall-after", "1", "--restart-stalled")
         assert "00_keep: restart-stalled: attempt 1 is RUNNING but no new iteration" in restarted.output
+        assert (restarted.exit_code, restarted.output.splitlines()[-1]) == (0, "00_keep: cancelled")
+        assert decisions(work)[-1][1::2] == ("restart-stalled", "cancelled")
         assert states(work)["00_keep"][0] == "CANCELLED"
         resumed = watch(work, "--once", "--stall-after", "1", "--restart-stalled")
         assert ("00_keep: resume: attempt 1 ended CANCELLED (cancelled by the keeper as stalled); "

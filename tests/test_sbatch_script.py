@@ -11,14 +11,13 @@ from pbt_tracker.sbatch_script import (
     SlurmResources,
     check_experiment_name,
     check_template,
-    compact_job_ids,
     log_path,
     render_script,
     sbatch_argv,
-    scancel_script,
     script_path,
     tail_hint,
 )
+from pbt_tracker.scancel_script import compact_job_ids, scancel_script
 
 ANT_CMD = "python -m isaacgymenvs.train task=Ant headless=True pbt.policy_idx=0 experiment=00_ant_v1"
 

@@ -9,7 +9,8 @@ start.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
@@ -33,12 +34,11 @@ class CancelTarget(NamedTuple):
     process_start: int | None
 
 
-@dataclass
-class Stopped:
+class Stopped(NamedTuple):
     """A backend's answer to stopping its targets; cancel writes it on the request's record."""
 
-    accepted: list[int] = field(default_factory=list)  # submissions whose scheduler took the cancel: sync settles them
-    refused: dict[str, str] = field(default_factory=dict)  # job id -> the scheduler's reason for not cancelling it
+    accepted: Sequence[int] = ()  # submissions whose scheduler took the cancel: sync settles them
+    refused: Mapping[str, str] = MappingProxyType({})  # job id -> the scheduler's reason for not cancelling it
     returncode: int | None = 0
     stdout: str = ""
     stderr: str = ""

@@ -14,8 +14,10 @@ accepted it (see `pbt_tracker.scancel_answer`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from types import MappingProxyType
+from typing import NamedTuple
 
 from pbt_tracker import backends, states
 from pbt_tracker.backends import CancelTarget, Stopped
@@ -24,14 +26,13 @@ from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.tracker.selection import Selection
 
 
-@dataclass
-class CancelResult:
+class CancelResult(NamedTuple):
     targets: list[tuple[str, str | None]]  # (experiment, job id; None for a queued local experiment)
     dry_run: bool
+    advice: list[str]  # how to cancel selected jobs pbt-track cannot cancel
     cancellation_id: int | None = None
-    refused: dict[str, str] = field(default_factory=dict)  # job id -> scancel's reason; those were not cancelled
-    accepted: list[int] = field(default_factory=list)  # submissions whose Slurm job scancel accepted
-    advice: list[str] = field(default_factory=list)  # how to cancel selected jobs pbt-track cannot cancel
+    refused: Mapping[str, str] = MappingProxyType({})  # job id -> scancel's reason; those were not cancelled
+    accepted: Sequence[int] = ()  # submissions whose Slurm job scancel accepted
 
 
 def check_cancel_selection(selection: Selection, everything: bool) -> None:
@@ -61,7 +62,7 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
         targets = [CancelTarget(*row) for row in live if _cancellable(backends.get(row["backend"]), row)]
         if advice and not targets:
             raise OptionError(advice[0] if len(advice) == 1 else "; ".join(advice))
-        result = CancelResult([(t.experiment, t.job_id) for t in targets], dry_run, advice=advice)
+        result = CancelResult([(t.experiment, t.job_id) for t in targets], dry_run, advice)
         groups = _by_backend(targets)
         for backend, own in groups:
             backend.check_cancel(own)
@@ -71,7 +72,7 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
         ran = [index for index, command in enumerate(commands) if command]
         assert len(ran) <= 1, "a request records one command: only Slurm's stop runs one"
         now = utcnow()
-        result.cancellation_id = writes.insert(connection, "cancellations", {
+        cancellation_id = writes.insert(connection, "cancellations", {
             "selection": {**selection.as_dict(), "all": everything},
             "job_ids": [t.job_id for t in targets if t.job_id],
             "argv": commands[ran[0]] if ran else [],
@@ -88,15 +89,14 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
         except SchedulerError as error:  # not known whether it signalled anything: no job is marked
             failure = error
     if failure is not None:
-        _complete(store, result.cancellation_id, Stopped(returncode=None, stderr=str(failure)), now)
+        _complete(store, cancellation_id, Stopped(returncode=None, stderr=str(failure)), now)
         raise failure
-    for answer in answers:
-        result.refused.update(answer.refused)
-        result.accepted += answer.accepted
+    refused = {job_id: reason for answer in answers for job_id, reason in answer.refused.items()}
+    accepted = [submission_id for answer in answers for submission_id in answer.accepted]
     command = answers[ran[0]] if ran else Stopped()
-    _complete(store, result.cancellation_id,
-              Stopped(result.accepted, result.refused, command.returncode, command.stdout, command.stderr), now)
-    return result
+    _complete(store, cancellation_id,
+              Stopped(accepted, refused, command.returncode, command.stdout, command.stderr), now)
+    return result._replace(cancellation_id=cancellation_id, refused=refused, accepted=accepted)
 
 
 def _cancellable(backend: backends.Backend, row) -> bool:  # type: ignore[no-untyped-def]
@@ -122,9 +122,8 @@ def _names_experiments(selection: Selection, everything: bool) -> bool:
     return not everything and not selection.job_ids and bool(selection.experiments or selection.run)
 
 
-def _complete(store: Store, cancellation_id: int | None, answer: Stopped, requested_at: datetime) -> None:
+def _complete(store: Store, cancellation_id: int, answer: Stopped, requested_at: datetime) -> None:
     """The command's answer on the request, and the request on each job the scheduler accepted, in one transaction."""
-    assert cancellation_id is not None
     with store.write() as connection:
         if answer.accepted:
             writes.request_cancel(connection, answer.accepted, requested_at)

@@ -12,7 +12,7 @@ from pathlib import Path
 from pbt_tracker.backends.slurm_backend import NAME as SLURM
 from pbt_tracker.errors import StoreError
 from pbt_tracker.files import write_text_atomic
-from pbt_tracker.sbatch_script import SCANCEL_SCRIPT_NAME, scancel_script
+from pbt_tracker.scancel_script import SCANCEL_SCRIPT_NAME, scancel_script
 from pbt_tracker.store import Store, queries
 
 

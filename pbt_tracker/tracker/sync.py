@@ -10,7 +10,6 @@ fails. What an answer means is decided in `evidence`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,22 +33,30 @@ ACCOUNTING_NOTE = (
 EMPTY_NOTE = "squeue listed no job at all; states were left as they were (sync again in a moment)"
 
 
-@dataclass
+# Plain classes rather than dataclasses: a cancel's start-up is timed, and defining a dataclass is not free.
 class SyncResult:
-    asked: int = 0
-    changed: int = 0
-    scheduler_calls: int = 0
-    notes: list[str] = field(default_factory=list)
+    """What a sync asked and changed, added up over its backends and steps."""
+
+    __slots__ = ("asked", "changed", "scheduler_calls", "notes")
+
+    def __init__(self) -> None:
+        self.asked = 0
+        self.changed = 0
+        self.scheduler_calls = 0
+        self.notes: list[str] = []
 
 
-@dataclass
 class Listing:
     """What squeue (or scontrol) said about every job of the workdir's users, read once per sync."""
 
-    jobs: dict[str, JobObservation]
-    complete: bool  # squeue answered with everything it knows (scontrol's fallback has no scripts)
-    min_job_age: timedelta | None = None
-    listed_any: bool | None = None  # where `jobs` holds only the lines that concern the record: whether there were others
+    __slots__ = ("jobs", "complete", "min_job_age", "listed_any")
+
+    def __init__(self, jobs: dict[str, JobObservation], complete: bool, listed_any: bool | None = None) -> None:
+        self.jobs = jobs
+        self.complete = complete  # squeue answered with everything it knows (scontrol's fallback has no scripts)
+        # Where `jobs` holds only the lines that concern the record: whether squeue listed others.
+        self.listed_any = listed_any
+        self.min_job_age: timedelta | None = None  # Slurm's MinJobAge, read the first time a rule needs it
 
     @property
     def empty(self) -> bool:
