@@ -89,6 +89,14 @@ def tracked_jobs(
     )
 
 
+def slurm_job_ids(connection: sqlite3.Connection, submission_ids: list[int]) -> list[str]:
+    """The job ids of these submissions, those that have one."""
+    return [job_id for (job_id,) in connection.execute(
+        "SELECT job_id FROM submissions WHERE id IN (SELECT value FROM json_each(?)) AND job_id IS NOT NULL",
+        (json.dumps(submission_ids),),
+    )]
+
+
 def usernames(connection: sqlite3.Connection, backend: str) -> list[str]:
     """Who submitted a backend's launches: sync lists each one's jobs."""
     return [name for (name,) in connection.execute(

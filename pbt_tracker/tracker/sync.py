@@ -16,6 +16,7 @@ from pathlib import Path
 from pbt_tracker import slurm, states
 from pbt_tracker.backends.slurm_backend import NAME as SLURM
 from pbt_tracker.errors import AccountingUnavailable, SchedulerError
+from pbt_tracker.in_background import InBackground
 from pbt_tracker.job_runs import is_same_job, newest_run
 from pbt_tracker.job_tags import array_tag, submission_tag, tags_in
 from pbt_tracker.slurm_output import JobObservation
@@ -169,19 +170,22 @@ def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
     recorded as squeue shows it; only for one it no longer lists is sacct
     asked, and where sacct does not know it either, it was cancelled on
     request (an evidence rule). The workdir's other jobs are left to the next sync.
+    The listing runs while the record of these jobs is read.
     """
     result = SyncResult()
     with store.read() as connection:
-        tracked = [_tracked(row) for row in queries.tracked_jobs(connection, SLURM, submission_ids)]
+        job_ids = queries.slurm_job_ids(connection, submission_ids)
         users = queries.usernames(connection, SLURM)
+    if not job_ids:
+        return result
+    result.scheduler_calls += len(users)
+    listed = InBackground(lambda: _listed_states(job_ids, users))
+    with store.read() as connection:
+        tracked = [_tracked(row) for row in queries.tracked_jobs(connection, SLURM, submission_ids)]
+    listing = Listing(listed.result(), complete=False)
     if not tracked:
         return result
     result.asked = len(tracked)
-    jobs: dict[str, JobObservation] = {}
-    for user in users:  # only these jobs' lines are read: the user may have thousands more
-        result.scheduler_calls += 1
-        jobs.update(slurm.query_squeue([item.job_id for item in tracked], user=user))
-    listing = Listing(jobs, complete=False)
     observations: dict[str, JobObservation | None] = {
         item.job_id: observation for item in tracked
         if (observation := listing.jobs.get(item.job_id)) is not None and _ours(observation, item)
@@ -195,6 +199,14 @@ def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
 
         write_scancel_script(store)
     return result
+
+
+def _listed_states(job_ids: list[str], users: list[str]) -> dict[str, JobObservation]:
+    """Only these jobs' lines are read from each user's listing: the user may have thousands more."""
+    jobs: dict[str, JobObservation] = {}
+    for user in users:
+        jobs.update(slurm.query_squeue(job_ids, user=user))
+    return jobs
 
 
 def _sync_known_jobs(store: Store, tracked: list[evidence.Tracked], listing: Listing, result: SyncResult) -> None:
