@@ -100,16 +100,19 @@ def sync_slurm(store: Store) -> SyncResult:
         rows = queries.tracked_jobs(connection, SLURM)
         users = queries.usernames(connection, SLURM)
         scripts = queries.script_owners(connection, SLURM)
-    tracked = [_tracked(row) for row in rows]
-    result.asked += len({t.job_id for t in tracked})
-    if not unanswered and not tracked:
+    job_ids = {row["job_id"] for row in rows}
+    result.asked += len(job_ids)
+    if not unanswered and not rows:
         return result
     # Which lost answers are not on their way any more is read before the listing: an sbatch that finishes in
     # between then shows its job in the listing, rather than being taken for one that never reached Slurm.
     orphans = orphans_of(unanswered, result)
     folders = tuple(sorted({str(Path(path).parent) + "/" for path in scripts}))
     tags = tuple(sorted({orphan.tag for orphan in orphans}))  # a job whose id never reached the record
-    listing = _list_jobs(users, {t.job_id for t in tracked}, (*tags, *folders), result)
+    # The tracked jobs are read while squeue lists; `result` is the listing's alone until it is back.
+    listed = InBackground(lambda: _list_jobs(users, job_ids, (*tags, *folders), result))
+    tracked = [_tracked(row) for row in rows]
+    listing = listed.result()
     with store.write() as connection:
         writes.note_answer(connection, SLURM, utcnow())
     if listing.empty:

@@ -45,6 +45,19 @@ def work(tmp_path: Path):
                 subprocess.run(["scancel", job_id.strip()], capture_output=True)
 
 
+def wait_for_accounting(job_id: str, state: str, timeout: float = 60) -> None:
+    """Until sacct's newest row for the job holds `state`: what the sync is then expected to read from it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = subprocess.run(["sacct", "--noheader", "--parsable2", "--allocations", "--duplicates",
+                               f"--jobs={job_id}", "--format=State"], capture_output=True, text=True).stdout.splitlines()
+        if rows and rows[-1].split(" ")[0] == state:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"sacct shows job {job_id} as {rows} after {timeout} s, not {state}")
+        time.sleep(0.5)
+
+
 def first_job(work: Path) -> str:
     ((job_id,),) = query(work / "pbt_tracker.db", "SELECT job_id FROM submissions ORDER BY id LIMIT 1")
     return job_id
@@ -72,6 +85,7 @@ def test_a_requeued_job_settles_on_its_newest_run_once_squeue_forgot_it(
     # (a launch failure, seen now and then on this one node): either way, it is the run that decides.
     info = wait_for_state(job_id, {"COMPLETED", "FAILED"}, timeout=120)
     newest = (info["JobState"], int(info["ExitCode"].split(":")[0]))
+    wait_for_accounting(job_id, newest[0])  # slurmdbd may lag behind the controller on a loaded node
     real = shutil.which("squeue")
     fake_bin("squeue", f'#!/bin/bash\n{real} "$@" | grep -v "^{job_id}|"\nexit "${{PIPESTATUS[0]}}"\n')
     assert pbt_track("sync", workdir=work).returncode == 0
