@@ -1,9 +1,9 @@
 """One call run in a thread while the caller goes on with its own work.
 
-A cancel's settle starts its squeue listing this way and reads the record
-while squeue runs, rather than one after the other. The thread only runs a
-scheduler command and parses its answer; the record is read and written on
-the caller's thread alone, on its one connection. concurrent.futures would
+A sync (and a cancel's settle) starts its squeue listing this way and
+reads the record while squeue runs, rather than one after the other. The
+thread only runs a scheduler command and parses its answer; the record is
+read and written on the caller's thread alone, on its one connection. concurrent.futures would
 do the same, but importing it costs a cancel's start-up more than all of this.
 """
 

@@ -89,7 +89,7 @@ def tracked_jobs(
     )
 
 
-def slurm_job_ids(connection: sqlite3.Connection, submission_ids: list[int]) -> list[str]:
+def job_ids_of(connection: sqlite3.Connection, submission_ids: list[int]) -> list[str]:
     """The job ids of these submissions, those that have one."""
     return [job_id for (job_id,) in connection.execute(
         "SELECT job_id FROM submissions WHERE id IN (SELECT value FROM json_each(?)) AND job_id IS NOT NULL",

@@ -177,7 +177,7 @@ def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
     """
     result = SyncResult()
     with store.read() as connection:
-        job_ids = queries.slurm_job_ids(connection, submission_ids)
+        job_ids = queries.job_ids_of(connection, submission_ids)
         users = queries.usernames(connection, SLURM)
     if not job_ids:
         return result
