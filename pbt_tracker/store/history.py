@@ -19,13 +19,23 @@ __all__ = [
 ]
 
 
+_NAMES_A_WORKSPACE = "e.cmd LIKE '%pbt.workspace=%'"
+
+
 def pbt_experiments(connection: sqlite3.Connection) -> list[sqlite3.Row]:
     """Every experiment whose command names a PBT workspace, with what its workspace is found by."""
     return fetch_rows(
         connection,
         "SELECT e.id, e.cmd, e.params, e.train_dir, l.cwd FROM experiments AS e "
-        "JOIN launches AS l ON l.id = e.launch_id WHERE e.cmd LIKE '%pbt.workspace=%' ORDER BY e.id",
+        f"JOIN launches AS l ON l.id = e.launch_id WHERE {_NAMES_A_WORKSPACE} ORDER BY e.id",
     )
+
+
+def has_pbt_experiments(connection: sqlite3.Connection) -> bool:
+    """Whether `pbt_experiments` could return anything: a sync imports the history copy only then."""
+    return connection.execute(
+        f"SELECT EXISTS (SELECT 1 FROM experiments AS e WHERE {_NAMES_A_WORKSPACE})"
+    ).fetchone()[0] == 1
 
 
 def copied_file_keys(connection: sqlite3.Connection, experiment_ids: Iterable[int]) -> set[str]:

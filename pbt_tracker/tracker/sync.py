@@ -10,8 +10,8 @@ fails. What an answer means is decided in `evidence`.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
-from pathlib import Path
 
 from pbt_tracker import slurm, states
 from pbt_tracker.backends.slurm_backend import NAME as SLURM
@@ -80,12 +80,17 @@ def sync_workdir(store: Store) -> SyncResult:
     """Sync every backend's jobs, each as its backend follows them (pbt_tracker.backends)."""
     from pbt_tracker import backends
 
+    from pbt_tracker.store import history
+
     result = SyncResult()
     for backend in backends.all_backends():
         backend.sync(store, result)
-    from pbt_tracker.tracker.history import copy_history
+    with store.read() as connection:
+        has_pbt = history.has_pbt_experiments(connection)
+    if has_pbt:  # the PBT file readers are imported only where there are PBT policies
+        from pbt_tracker.tracker.history import copy_history
 
-    copy_history(store)  # PBT iteration files and replacement events, before IsaacGymEnvs cleans them up
+        copy_history(store)  # PBT iteration files and replacement events, before IsaacGymEnvs cleans them up
     return result
 
 
@@ -107,7 +112,7 @@ def sync_slurm(store: Store) -> SyncResult:
     # Which lost answers are not on their way any more is read before the listing: an sbatch that finishes in
     # between then shows its job in the listing, rather than being taken for one that never reached Slurm.
     orphans = orphans_of(unanswered, result)
-    folders = tuple(sorted({str(Path(path).parent) + "/" for path in scripts}))
+    folders = tuple(sorted({(os.path.dirname(path) or ".") + "/" for path in scripts}))  # as Path(path).parent
     tags = tuple(sorted({orphan.tag for orphan in orphans}))  # a job whose id never reached the record
     # The tracked jobs are read while squeue lists; `result` is the listing's alone until it is back.
     listed = InBackground(lambda: _list_jobs(users, job_ids, (*tags, *folders), result))
