@@ -21,6 +21,7 @@ _VERSION_TABLE = """CREATE TABLE alembic_version (
 )"""
 
 
+@cache
 def migrations_dir() -> Path:
     """Where the chain is, found without importlib.resources: every command opens the record and reads the head.
 
@@ -38,8 +39,7 @@ def migrations_dir() -> Path:
 
 def revisions() -> list[str]:
     """The chain's revision ids, oldest first: the file names' numbers (a test checks they match the modules)."""
-    names = (path.name for path in (migrations_dir() / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
-    return sorted(name[:4] for name in names)
+    return list(_chain(migrations_dir() / "versions"))
 
 
 def head() -> str:
@@ -47,10 +47,20 @@ def head() -> str:
 
 
 @cache
+def _chain(versions: Path) -> dict[str, Path]:
+    """Each revision's file, oldest first, from one listing of the folder: an open asks for the head several times."""
+    chain: dict[str, Path] = {}
+    for path in sorted(versions.glob("[0-9][0-9][0-9][0-9]_*.py")):
+        assert path.name[:4] not in chain, f"two migrations are revision {path.name[:4]}"
+        chain[path.name[:4]] = path
+    return chain
+
+
+@cache
 def migration(revision: str) -> ModuleType:
     import importlib.util
 
-    (path,) = (migrations_dir() / "versions").glob(f"{revision}_*.py")
+    path = _chain(migrations_dir() / "versions")[revision]
     spec = importlib.util.spec_from_file_location(f"_pbt_track_migration_{revision}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
