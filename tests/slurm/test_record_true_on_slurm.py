@@ -49,8 +49,9 @@ def wait_for_accounting(job_id: str, state: str, timeout: float = 60) -> None:
     """Until sacct's newest row for the job holds `state`: what the sync is then expected to read from it."""
     deadline = time.monotonic() + timeout
     while True:
-        rows = subprocess.run(["sacct", "--noheader", "--parsable2", "--allocations", "--duplicates",
-                               f"--jobs={job_id}", "--format=State"], capture_output=True, text=True).stdout.splitlines()
+        argv = ["sacct", "--noheader", "--parsable2", "--allocations", "--duplicates", f"--jobs={job_id}",
+                "--format=State"]
+        rows = subprocess.run(argv, capture_output=True, text=True).stdout.splitlines()
         if rows and rows[-1].split(" ")[0] == state:
             return
         if time.monotonic() > deadline:
