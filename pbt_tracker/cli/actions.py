@@ -57,7 +57,7 @@ def cancel(targets: tuple[str, ...], workdir: str, run: str | None, experiments:
             chosen = chosen._replace(experiments=experiments, job_ids=chosen.job_ids + _job_ids_of(store, names))
         result = cancel_jobs(store, chosen, everything, dry_run)
         if result.accepted and not no_sync:
-            _settle(store, result.accepted)
+            _settle(store, list(result.accepted))
     for advice in result.advice:
         click.echo(f"Note: {advice}", err=True)
     if not result.targets:
