@@ -71,6 +71,16 @@ def test_files_are_copied_once_and_a_rewritten_file_again(launched: tuple[Path, 
     assert rows[4][4] == f"best0/toy_best_obj_5_iter_0001_policy001_frame100.yaml@{1002 * 10**9}"
 
 
+def test_a_sync_copies_the_new_iteration_files_of_the_records_pbt_policies(launched: tuple[Path, Path]) -> None:
+    work, workspace = launched
+    write_iteration(workspace / "000", 1, "life_a", 1.0, 1001)
+    synced = CliRunner().invoke(cli, ["sync", "--workdir", str(work)])
+    assert synced.exit_code == 0, synced.output
+    assert query(work / "pbt_tracker.db", "SELECT policy, iteration, experiment_name FROM pbt_iterations") == [
+        (0, 1, "life_a")
+    ]
+
+
 def test_report_pbt_shows_the_current_life_best_copies_and_params(launched: tuple[Path, Path]) -> None:
     work, workspace = launched
     for iteration in range(1, 9):  # an earlier life that got to iteration 8
