@@ -208,5 +208,5 @@ def by_objective(rows: list[ReportRow]) -> tuple[list[ReportRow], str]:
     if not ranked or ranked[0].pbt_objective is None:
         return ranked, ""
     top = ranked[0]
-    marked = top._replace(pbt_policy=f"{top.pbt_policy}*")  # type: ignore[arg-type]  (shown, not stored)
+    marked = top._replace(pbt_policy=f"{top.pbt_policy}*")  # type: ignore[arg-type]  # shown, not stored
     return [marked, *ranked[1:]], f"\nbest: policy {top.pbt_policy} ({top.experiment}), objective {top.pbt_objective:.4g}"

@@ -35,9 +35,9 @@ class NgcBackend:
     follows_jobs = False
     runs_sbatch_scripts = False
     cancels_before_start = False
-    cancel_advice = CANCEL_ADVICE
-    report_note = REPORT_NOTE
-    log_advice = LOG_ADVICE
+    cancel_advice: str | None = CANCEL_ADVICE
+    report_note: str | None = REPORT_NOTE
+    log_advice: str | None = LOG_ADVICE
 
     def sync(self, store: Store, result: SyncResult) -> None:
         """Nothing to ask: NGC's answer at submission is the last the record gets."""

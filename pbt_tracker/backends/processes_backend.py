@@ -24,9 +24,9 @@ class ProcessesBackend:
     follows_jobs = True
     runs_sbatch_scripts = False
     cancels_before_start = True
-    cancel_advice = None
-    report_note = None
-    log_advice = None
+    cancel_advice: str | None = None
+    report_note: str | None = None
+    log_advice: str | None = None
 
     def sync(self, store: Store, result: SyncResult) -> None:
         from pbt_tracker.tracker.local_end import sync_processes

@@ -24,9 +24,9 @@ class SlurmBackend:
     follows_jobs = True
     runs_sbatch_scripts = True
     cancels_before_start = False
-    cancel_advice = None
-    report_note = None
-    log_advice = None
+    cancel_advice: str | None = None
+    report_note: str | None = None
+    log_advice: str | None = None
 
     def sync(self, store: Store, result: SyncResult) -> None:
         """sync_slurm's answer added to `result`; scancel.sh follows when a job changed."""

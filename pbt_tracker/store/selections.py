@@ -8,6 +8,7 @@ report over a year of launches reads only what it prints.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from pbt_tracker import states
@@ -43,7 +44,7 @@ _CURRENT_NAMES = """
         AND e3.name IN (SELECT name FROM experiments WHERE name IN ({marks}) OR base_name IN ({marks}))"""
 
 
-def marks(values: tuple[object, ...] | list[object] | frozenset[str]) -> str:
+def marks(values: Collection[object]) -> str:
     return ", ".join("?" * len(values))
 
 
