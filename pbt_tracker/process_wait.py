@@ -18,7 +18,8 @@ from typing import Protocol, TypeVar
 
 
 class _Process(Protocol):
-    pid: int
+    @property
+    def pid(self) -> int: ...  # read only: a frozen ProcessId qualifies
 
 
 _P = TypeVar("_P", bound=_Process)
