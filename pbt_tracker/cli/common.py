@@ -98,6 +98,7 @@ def read_workdir(workdir: str, sync: bool = True, unreachable_ok: bool = False) 
     from pbt_tracker.store import queries
     from pbt_tracker.store.readonly import open_store_read_only
 
+    store = None
     try:
         store = open_store_read_only(workdir)
         if store is not None and sync:
@@ -109,6 +110,8 @@ def read_workdir(workdir: str, sync: bool = True, unreachable_ok: bool = False) 
                 store.close()
                 store = None
     except PbtTrackError as error:
+        if store is not None:
+            store.close()
         raise click.ClickException(str(error)) from None
     if store is None:
         with open_workdir(workdir, sync=sync, unreachable_ok=unreachable_ok) as store:

@@ -7,6 +7,7 @@ imported inside the commands so that `pbt-track --help` stays instant.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from typing import Any
@@ -75,4 +76,9 @@ def cli() -> None:
 
 
 def main() -> None:
-    cli(prog_name="pbt-track")
+    try:
+        cli(prog_name="pbt-track")
+    finally:
+        # The process ends here, and the collector's passes over every object at exit would only delay
+        # it: nothing pbt-track leaves for them holds unwritten data (files and the record are closed).
+        gc.freeze()

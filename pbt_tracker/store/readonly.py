@@ -46,12 +46,16 @@ def open_store_read_only(workdir: str | os.PathLike[str]) -> Store | None:
     check_file(path)
     try:
         connection = read_only_connection(path, settings.busy_timeout())
+    except sqlite3.Error as error:
+        raise store_error(path, error) from None
+    try:
         revision = schema.current_revision(connection)
         if revision == schema.head():
             check_quickly(connection, path)
     except sqlite3.Error as error:
+        connection.close()  # a damaged file is refused with its connection closed, leaving nothing behind
         raise store_error(path, error) from None
-    except StoreError:
+    except BaseException:
         connection.close()
         raise
     if revision is None:
