@@ -1,5 +1,9 @@
 """Shell completion of states and of the names a workdir's record holds.
 
+The callbacks return plain strings, which click turns into its completion
+items itself: every command imports this module, and click's completion
+module is then only imported for a Tab.
+
 A completion runs at every Tab, so it reads the database read-only with the
 standard library alone, and offers nothing rather than failing (or creating
 a database) when there is none.
@@ -12,7 +16,6 @@ import sqlite3
 from pathlib import Path
 
 import click
-from click.shell_completion import CompletionItem
 
 
 def _workdir(ctx: click.Context) -> Path:
@@ -48,30 +51,30 @@ def _last_of_list(incomplete: str) -> tuple[str, str]:
     return head + comma, last
 
 
-def states(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+def states(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
     from pbt_tracker.states import KNOWN, SHORT
 
     head, last = _last_of_list(incomplete)
     names = sorted(KNOWN) + sorted(SHORT)
-    return [CompletionItem(head + name) for name in names if name.startswith(last.upper())]
+    return [head + name for name in names if name.startswith(last.upper())]
 
 
-def experiments(ctx: click.Context, param: click.Parameter | None, incomplete: str) -> list[CompletionItem]:
-    return [CompletionItem(name) for name in _record_values(ctx, "experiments", incomplete)]
+def experiments(ctx: click.Context, param: click.Parameter | None, incomplete: str) -> list[str]:
+    return _record_values(ctx, "experiments", incomplete)
 
 
-def runs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
-    return [CompletionItem(name) for name in _record_values(ctx, "runs", incomplete)]
+def runs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    return _record_values(ctx, "runs", incomplete)
 
 
-def job_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+def job_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
     head, last = _last_of_list(incomplete)
-    return [CompletionItem(head + job) for job in _record_values(ctx, "job_ids", last)]
+    return [head + job for job in _record_values(ctx, "job_ids", last)]
 
 
-def launches(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
-    return [CompletionItem(launch) for launch in _record_values(ctx, "launches", incomplete)]
+def launches(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    return _record_values(ctx, "launches", incomplete)
 
 
-def experiments_or_jobs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+def experiments_or_jobs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
     return job_ids(ctx, param, incomplete) + experiments(ctx, param, incomplete)
