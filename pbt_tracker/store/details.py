@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 
 from pbt_tracker.store.connection import fetch_rows
+from pbt_tracker.store.selections import marks
 
 _EXPERIMENT = (
     "SELECT e.id, e.name, e.base_name, e.params, e.cmd, e.train_dir, e.launch_id, l.run_name, l.backend, l.cwd "
@@ -59,8 +60,8 @@ def state_changes(connection: sqlite3.Connection, submission_id: int) -> list[sq
 
 def cancellations_naming(connection: sqlite3.Connection, job_ids: list[str], names: list[str]) -> list[sqlite3.Row]:
     """Cancel requests that listed one of the job ids, or whose selection named the experiment."""
-    jobs = ", ".join("?" * len(job_ids)) or "NULL"
-    named = ", ".join("?" * len(names)) or "NULL"
+    jobs = marks(job_ids) or "NULL"
+    named = marks(names) or "NULL"
     return fetch_rows(
         connection,
         "SELECT c.id, c.requested_at, c.argv, c.returncode, c.stderr FROM cancellations AS c "

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pbt_tracker.store.connection import fetch_rows, sql_time
+from pbt_tracker.store.selections import marks
 
 __all__ = [
     "copied_file_keys", "insert_events", "insert_iterations", "iterations_of_launches", "logs_to_read", "pbt_experiments",
@@ -43,7 +44,7 @@ def copied_file_keys(connection: sqlite3.Connection, experiment_ids: Iterable[in
     if not ids:
         return set()
     rows = connection.execute(
-        f"SELECT file_key FROM pbt_iterations WHERE experiment_id IN ({', '.join('?' for _ in ids)})", ids
+        f"SELECT file_key FROM pbt_iterations WHERE experiment_id IN ({marks(ids)})", ids
     )
     return {key for (key,) in rows}
 
@@ -71,7 +72,7 @@ def logs_to_read(connection: sqlite3.Connection, experiment_ids: Iterable[int]) 
     return fetch_rows(
         connection,
         "SELECT id, log_path, job_id, log_read_offset FROM submissions WHERE log_path IS NOT NULL "
-        f"AND job_id IS NOT NULL AND experiment_id IN ({', '.join('?' for _ in ids)}) ORDER BY id",
+        f"AND job_id IS NOT NULL AND experiment_id IN ({marks(ids)}) ORDER BY id",
         ids,
     )
 
@@ -101,6 +102,6 @@ def iterations_of_launches(connection: sqlite3.Connection, launch_ids: Iterable[
         connection,
         "SELECT e.launch_id, i.experiment_id, i.policy, i.iteration, i.true_objective, i.experiment_name, i.params, "
         "i.file_key, i.file_mtime FROM pbt_iterations AS i JOIN experiments AS e ON e.id = i.experiment_id "
-        f"WHERE e.launch_id IN ({', '.join('?' for _ in ids)})",
+        f"WHERE e.launch_id IN ({marks(ids)})",
         ids,
     )

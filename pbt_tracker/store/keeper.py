@@ -14,6 +14,7 @@ from typing import Any
 
 from pbt_tracker import states
 from pbt_tracker.store.connection import fetch_rows, sql_time
+from pbt_tracker.store.selections import marks
 
 KEEPER_RUN = "pbt-track-keeper"
 """Run name of the keeper's own Slurm job, recorded like any launch and never kept alive by itself."""
@@ -44,11 +45,10 @@ def decisions_on(connection: sqlite3.Connection, submission_ids: list[int]) -> l
     """Every decision taken about these attempts, oldest first."""
     if not submission_ids:
         return []
-    marks = ", ".join("?" * len(submission_ids))
     return fetch_rows(
         connection,
-        f"SELECT id, submission_id, action, reason, detail FROM keeper_decisions WHERE submission_id IN ({marks}) "
-        "ORDER BY id",
+        "SELECT id, submission_id, action, reason, detail FROM keeper_decisions "
+        f"WHERE submission_id IN ({marks(submission_ids)}) ORDER BY id",
         tuple(submission_ids),
     )
 
@@ -126,9 +126,8 @@ def keeper_launch(connection: sqlite3.Connection) -> sqlite3.Row | None:
 def active_keeper_jobs(connection: sqlite3.Connection) -> list[str]:
     """Job ids of keeper jobs that may still run or wait in the queue."""
     active = sorted(states.MAY_BE_ACTIVE)
-    marks = ", ".join("?" * len(active))
     return [job_id for (job_id,) in connection.execute(
         "SELECT s.job_id FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
-        f"JOIN launches AS l ON l.id = e.launch_id WHERE l.run_name = ? AND s.state IN ({marks}) ORDER BY s.id",
+        f"JOIN launches AS l ON l.id = e.launch_id WHERE l.run_name = ? AND s.state IN ({marks(active)}) ORDER BY s.id",
         (KEEPER_RUN, *active),
     )]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+from pbt_tracker.store.selections import marks
+
 __all__ = ["own_iterations", "replacements"]
 
 _CHUNK = 500  # ids per statement, well under SQLite's limit on parameters
@@ -37,7 +39,7 @@ def replacements(connection: sqlite3.Connection, experiment_ids: Sequence[int]) 
         rows += connection.execute(
             "SELECT s.experiment_id, ev.policy, ev.donor, ev.iteration, s.started_at FROM pbt_events AS ev "
             "JOIN submissions AS s ON s.id = ev.submission_id "
-            f"WHERE s.experiment_id IN ({', '.join('?' for _ in ids)}) ORDER BY s.experiment_id, s.attempt, ev.log_offset",
+            f"WHERE s.experiment_id IN ({marks(ids)}) ORDER BY s.experiment_id, s.attempt, ev.log_offset",
             ids,
         ).fetchall()
     return rows

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from pbt_tracker.store.connection import sql_time
+from pbt_tracker.store.selections import marks
 
 
 def _value(value: Any) -> Any:
@@ -29,7 +30,7 @@ def insert_many(connection: sqlite3.Connection, table: str, rows: list[dict[str,
     if not rows:
         return
     columns = list(rows[0])
-    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks(columns)})"
     connection.executemany(statement, [tuple(_value(row[column]) for column in columns) for row in rows])
 
 
@@ -107,7 +108,7 @@ def change_states(
     for start in range(0, len(ids), 900):  # under SQLite's limit of bound parameters
         chunk = ids[start:start + 900]
         current.update(connection.execute(
-            f"SELECT id, state FROM submissions WHERE id IN ({', '.join('?' * len(chunk))})", chunk
+            f"SELECT id, state FROM submissions WHERE id IN ({marks(chunk)})", chunk
         ).fetchall())
     applied = [submission_id in current and (expected is None or current[submission_id] == expected)
                for submission_id, expected, _, _, _ in changes]
