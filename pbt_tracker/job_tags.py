@@ -44,7 +44,6 @@ def with_tag(argv: list[str], tag: str) -> list[str]:
     return [argv[0], tag_argument(tag, user_comment), *kept]
 
 
-
 def tag_argument(tag: str, user_comment: str | None = None) -> str:
     """The sbatch argument that carries a tag; with TAG_PREFIX, the start of any of ours."""
     return f"{COMMENT_OPTION}{tag} {user_comment}" if user_comment else f"{COMMENT_OPTION}{tag}"

@@ -34,8 +34,6 @@ from pbt_tracker.slurm_output import JobObservation
 
 # Two answers closer together than this may be one passing fault.
 CONFIRM_GAP = timedelta(seconds=states.CONFIRM_GAP_SECONDS)
-# A job given up on must have been missed by at least this many syncs.
-MIN_UNSEEN_SYNCS = states.MIN_UNSEEN_SYNCS
 
 
 class Tracked(NamedTuple):
@@ -99,7 +97,7 @@ def next_state(
     since = item.unseen_since or now
     count = item.unseen_count + 1
     unseen = {"unseen_since": since, "unseen_count": count}
-    if count >= MIN_UNSEEN_SYNCS and now - since > min_job_age:
+    if count >= states.MIN_UNSEEN_SYNCS and now - since > min_job_age:
         return _change(item, states.LOST, unseen,
                        f"not seen by Slurm in {count} syncs over {int((now - since).total_seconds())} s "
                        f"(MinJobAge {int(min_job_age.total_seconds())} s): its end will never be known")
@@ -154,6 +152,6 @@ def uncertain_outcome(
     if not listing_empty:
         return states.SUBMIT_FAILED
     since = unseen_since or now
-    if unseen_count + 1 >= MIN_UNSEEN_SYNCS and now - since >= CONFIRM_GAP:
+    if unseen_count + 1 >= states.MIN_UNSEEN_SYNCS and now - since >= CONFIRM_GAP:
         return states.SUBMIT_FAILED
     return None

@@ -79,7 +79,6 @@ class Listing:
 def sync_workdir(store: Store) -> SyncResult:
     """Sync every backend's jobs, each as its backend follows them (pbt_tracker.backends)."""
     from pbt_tracker import backends
-
     from pbt_tracker.store import history
 
     result = SyncResult()
