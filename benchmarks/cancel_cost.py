@@ -32,7 +32,7 @@ from benchmarks.common import (
     run_with_cpu,
     wait_for_idle_controller,
 )
-from pbt_tracker.slurm_output import squeue_argv
+from pbt_tracker.backends.slurm.output import squeue_argv
 
 TEMPLATE = str(REPO_ROOT / "tests" / "fixtures" / "held_template.sh")
 JOBS = 1000

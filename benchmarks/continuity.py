@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import PBT_TRACK, REPO_ROOT, cpu_seconds
-from pbt_tracker import slurm
+from pbt_tracker.backends.slurm import commands as slurm
 from pbt_tracker.templates import template_path
 
 BIN = Path(sys.executable).parent

@@ -19,9 +19,9 @@ from pathlib import Path
 import yaml
 
 from benchmarks.common import alternate, record_population
-from pbt_tracker import pbt_workspace
+from pbt_tracker.pbt import workspace as pbt_workspace
 from pbt_tracker.store import open_store
-from pbt_tracker.tracker.history import copy_history
+from pbt_tracker.pbt.history import copy_history
 
 POLICIES = 64
 FILES = 25

@@ -50,7 +50,7 @@ def _rss_mb() -> float:
 
 def drive(workdir: str, interval: float, passes: int, milestones: list[int]) -> None:
     """In a child process: the keeper's loop over `workdir` for `passes` passes; print RSS at each milestone."""
-    from pbt_tracker.keeper import Keeper, WatchOptions, read_kept
+    from pbt_tracker.keeper.loop import Keeper, WatchOptions, read_kept
     from pbt_tracker.store import open_store
 
     store = open_store(Path(workdir), create=False)
@@ -196,7 +196,7 @@ def _listed() -> int:
     """How many jobs the keeper's one squeue call lists: every job of the user that Slurm still shows."""
     import getpass
 
-    from pbt_tracker.slurm_output import squeue_argv
+    from pbt_tracker.backends.slurm.output import squeue_argv
 
     listing = subprocess.run(squeue_argv([], user=getpass.getuser(), scripts=True), capture_output=True,
                              text=True).stdout

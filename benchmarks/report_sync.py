@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.common import PBT_TRACK, REPO_ROOT, alternate, counting_wrappers, logged_calls, run
-from pbt_tracker.slurm import squeue_argv
+from pbt_tracker.backends.slurm.commands import squeue_argv
 
 TEMPLATE = str(REPO_ROOT / "tests" / "fixtures" / "held_template.sh")
 JOBS = 1000

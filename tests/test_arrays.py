@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pbt_tracker.sbatch_script import SlurmResources, sbatch_argv, sbatch_directives
-from pbt_tracker.sbatch_array import (
+from pbt_tracker.backends.slurm.script import SlurmResources, sbatch_argv, sbatch_directives
+from pbt_tracker.backends.slurm.array import (
     ArrayTask,
     array_argv_from,
     array_chunks,

@@ -7,7 +7,7 @@ import pytest
 from pbt_tracker import backends
 from pbt_tracker.backends import CancelTarget
 from pbt_tracker.errors import StoreError
-from pbt_tracker.launch_option_table import BACKENDS
+from pbt_tracker.launch.option_table import BACKENDS
 
 
 def test_every_backend_a_launch_can_name_is_registered_once() -> None:

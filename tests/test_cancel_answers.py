@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from pbt_tracker.cli import cli
-from pbt_tracker.scancel_answer import ScancelAnswer, read_scancel_answer
+from pbt_tracker.backends.slurm.scancel_answer import ScancelAnswer, read_scancel_answer
 from tests.conftest import file_digest, query
 
 PBT = "tests.fixtures.pbt_echo"

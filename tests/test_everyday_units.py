@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pbt_tracker.job_logs import LogTarget, follow, last_lines
-from pbt_tracker.report import ReportRow
-from pbt_tracker.report_table import Layout, table, wants_colour
-from pbt_tracker.report_watch import watch_loop
+from pbt_tracker.report.logs import LogTarget, follow, last_lines
+from pbt_tracker.report.rows import ReportRow
+from pbt_tracker.report.table import Layout, table, wants_colour
+from pbt_tracker.report.watch import watch_loop
 
 
 def row(experiment: str, state: str, **extra: object) -> ReportRow:

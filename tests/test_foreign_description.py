@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from pbt_tracker.errors import RunDescriptionError
-from pbt_tracker.foreign_description import as_run_description
-from pbt_tracker.run_module import load_run_description
+from pbt_tracker.launcher.foreign_description import as_run_description
+from pbt_tracker.launcher.run_module import load_run_description
 from tests.conftest import FIXTURES, PYTHON, REPO_ROOT, query
 
 STANDIN_ROOT = FIXTURES / "igestandin"

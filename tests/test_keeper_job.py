@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from pbt_tracker.errors import OptionError
-from pbt_tracker.keeper_job import check_time_limit, keeper_script
+from pbt_tracker.keeper.job import check_time_limit, keeper_script
 from pbt_tracker.store import open_store
 from pbt_tracker.store import keeper as keeper_store
 

@@ -8,7 +8,7 @@ import pytest
 
 from pbt_tracker.errors import OptionError, RunDescriptionError, TemplateError
 from pbt_tracker.files import make_dirs
-from pbt_tracker.launch_checks import (
+from pbt_tracker.backends.slurm.launch_checks import (
     MAX_EXPERIMENT_NAME_BYTES,
     check_experiment_dirs_inside_train_dir,
     check_log_names_fit,

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 import pbt_tracker.launcher.run as launcher_run
 from pbt_tracker.cli import cli
 from pbt_tracker.errors import OptionError
-from pbt_tracker.launch_option_table import OPTIONS
-from pbt_tracker.launch_options import (
+from pbt_tracker.launch.option_table import OPTIONS
+from pbt_tracker.launch.options import (
     LaunchOptions,
     NgcLaunchOptions,
     ProcessesLaunchOptions,
@@ -22,7 +22,7 @@ from pbt_tracker.launch_options import (
     launch_options_from_record,
 )
 from pbt_tracker.launcher.run import launcher_argparser, main, parse_args
-from pbt_tracker.sbatch_script import SlurmResources
+from pbt_tracker.backends.slurm.script import SlurmResources
 from tests.conftest import query, run_with_modules
 
 PBT = "tests.fixtures.pbt_echo"
@@ -226,5 +226,5 @@ def test_help_builds_submits_options_from_the_table_alone(argv: list[str]) -> No
     """Every command builds submit's options at start-up: the table must come without the launch machinery."""
     done, modules = run_with_modules(*argv)
     assert done.returncode == 0, done.stderr
-    assert "pbt_tracker.launch_option_table" in modules
-    assert modules & {"pbt_tracker.launch_options", "pbt_tracker.sbatch_script", "argparse"} == set()
+    assert "pbt_tracker.launch.option_table" in modules
+    assert modules & {"pbt_tracker.launch.options", "pbt_tracker.backends.slurm.script", "argparse"} == set()

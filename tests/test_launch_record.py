@@ -75,8 +75,8 @@ def test_a_launch_into_a_workdir_of_a_newer_pbt_track_is_refused_and_writes_noth
 
 
 def test_answers_are_written_together_when_the_batch_is_flushed(tmp_path: Path) -> None:
-    from pbt_tracker.slurm import CommandResult, SubmitOutcome
-    from pbt_tracker.tracker.record import Answers
+    from pbt_tracker.backends.slurm.commands import CommandResult, SubmitOutcome
+    from pbt_tracker.backends.slurm.answers import Answers
 
     done, _ = submit(tmp_path, tmp_path / "w")
     assert done.returncode == 0, done.stderr
@@ -101,8 +101,8 @@ def test_answers_are_written_together_when_the_batch_is_flushed(tmp_path: Path) 
 
 
 def test_answers_older_than_max_wait_are_written_without_waiting_for_a_flush(tmp_path: Path) -> None:
-    from pbt_tracker.slurm import CommandResult, SubmitOutcome
-    from pbt_tracker.tracker.record import Answers
+    from pbt_tracker.backends.slurm.commands import CommandResult, SubmitOutcome
+    from pbt_tracker.backends.slurm.answers import Answers
 
     done, _ = submit(tmp_path, tmp_path / "w")
     assert done.returncode == 0, done.stderr

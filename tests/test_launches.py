@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from pbt_tracker.cli import cli
-from pbt_tracker.sbatch_script import launch_script_path
+from pbt_tracker.backends.slurm.script import launch_script_path
 from tests.conftest import query
 
 PBT = "tests.fixtures.pbt_echo"

@@ -7,7 +7,7 @@ import math
 import pytest
 import yaml
 
-from pbt_tracker.pbt_iteration_file import IterationRecord, parse_iteration_file, read_dump
+from pbt_tracker.pbt.iteration_file import IterationRecord, parse_iteration_file, read_dump
 
 # As IsaacGymEnvs' pbt.py writes it: yaml.dump of the iteration's mapping, keys sorted.
 ISAACGYMENVS_FILE = """\

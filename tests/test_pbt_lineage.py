@@ -1,6 +1,6 @@
 """Replacement events come from the lines IsaacGymEnvs' PBT prints, read incrementally from a growing log."""
 
-from pbt_tracker.pbt_lineage import LineageRead, ReplacementEvent, read_lineage
+from pbt_tracker.pbt.lineage import LineageRead, ReplacementEvent, read_lineage
 
 REPLACED = (
     "Policy 3: New pbt iteration 12!\n"

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import yaml
 
-from pbt_tracker.pbt_iteration_file import IterationRecord
-from pbt_tracker.pbt_resume import Continuation, continuation_command, find_run_dir, latest_own_entry, restart_args
-from pbt_tracker.pbt_workspace import WorkspaceEntry
+from pbt_tracker.pbt.iteration_file import IterationRecord
+from pbt_tracker.pbt.resume import Continuation, continuation_command, find_run_dir, latest_own_entry, restart_args
+from pbt_tracker.pbt.workspace import WorkspaceEntry
 
 ORIGINAL = (
     "python train.py task=Ant headless=True pbt=pbt_default pbt.policy_idx=2 pbt.num_policies=8 "

@@ -1,6 +1,6 @@
 """A running policy is stalled when it has gone several of its own iteration times without a new iteration."""
 
-from pbt_tracker.pbt_stall import STALL_FACTOR, STALL_FLOOR_SECONDS, Stall, stall_of
+from pbt_tracker.pbt.stall import STALL_FACTOR, STALL_FLOOR_SECONDS, Stall, stall_of
 
 EVERY_10_MINUTES = [(1, 1000.0), (2, 1600.0), (2, 1660.0), (3, 2200.0), (4, 2800.0)]
 

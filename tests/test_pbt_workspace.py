@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pbt_tracker.pbt_workspace import PolicyProgress, find_workspace, read_policy_progress
+from pbt_tracker.pbt.workspace import PolicyProgress, find_workspace, read_policy_progress
 
 PYYAML_STYLE = (
     "checkpoint: /x/000003.pth\n"

@@ -4,8 +4,8 @@ import os
 
 import yaml
 
-from pbt_tracker.pbt_iteration_file import IterationRecord, parse_iteration_file
-from pbt_tracker.pbt_workspace import (
+from pbt_tracker.pbt.iteration_file import IterationRecord, parse_iteration_file
+from pbt_tracker.pbt.workspace import (
     PolicyProgress, live_entry, new_entries, read_best_copies, read_policy_entries, read_policy_progress,
 )
 

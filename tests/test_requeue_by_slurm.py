@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from pbt_tracker.cli import cli
-from pbt_tracker.keeper_rules import REQUEUE_SETTLE_SECONDS
+from pbt_tracker.keeper.rules import REQUEUE_SETTLE_SECONDS
 from tests.conftest import query
 
 RUNNING = "{id}|RUNNING|0|vm|{start}|N/A|{start}|||None||"

@@ -7,7 +7,7 @@ one-node cluster cannot be made to produce on demand.
 
 import pytest
 
-from pbt_tracker.sbatch_answer import DEFINITE, UNCERTAIN, classify_sbatch_failure
+from pbt_tracker.backends.slurm.sbatch_answer import DEFINITE, UNCERTAIN, classify_sbatch_failure
 
 E = "sbatch: error: Batch job submission failed: "
 

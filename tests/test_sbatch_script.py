@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from pbt_tracker.errors import RunDescriptionError, TemplateError
-from pbt_tracker.sbatch_script import (
+from pbt_tracker.backends.slurm.script import (
     SBATCH_TEMPLATE_DEFAULT,
     SlurmResources,
     check_experiment_name,
@@ -17,7 +17,7 @@ from pbt_tracker.sbatch_script import (
     script_path,
     tail_hint,
 )
-from pbt_tracker.scancel_script import compact_job_ids, scancel_script
+from pbt_tracker.backends.slurm.scancel_script import compact_job_ids, scancel_script
 
 ANT_CMD = "python -m isaacgymenvs.train task=Ant headless=True pbt.policy_idx=0 experiment=00_ant_v1"
 

@@ -11,7 +11,7 @@ import stat
 import pytest
 
 from pbt_tracker.errors import SchedulerError, SchedulerTimeout
-from pbt_tracker.slurm import (
+from pbt_tracker.backends.slurm.commands import (
     CommandResult,
     SubmitOutcome,
     parse_sbatch_output,

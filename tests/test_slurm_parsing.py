@@ -11,8 +11,8 @@ from datetime import datetime
 
 import pytest
 
-from pbt_tracker.slurm import DEFAULT_MAX_ARRAY_SIZE, max_array_size, parse_max_array_size
-from pbt_tracker.slurm_output import (
+from pbt_tracker.backends.slurm.commands import DEFAULT_MAX_ARRAY_SIZE, max_array_size, parse_max_array_size
+from pbt_tracker.backends.slurm.output import (
     SQUEUE_USER_FIELDS,
     JobObservation,
     _exit_pair,

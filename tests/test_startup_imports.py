@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from pbt_tracker.cli import cli
-from pbt_tracker.report import needs_sync
+from pbt_tracker.report.rows import needs_sync
 from pbt_tracker.store import open_store
 from tests.conftest import query, run_with_modules
 
@@ -47,15 +47,15 @@ def test_report_on_a_current_database_imports_no_sqlalchemy_alembic_or_sync(prin
     code, out, modules = run_report("--workdir", str(printed), *argv)
     assert code == 0
     assert "02_echo_pbt" in out
-    assert modules & (HEAVY | {"pbt_tracker.tracker.sync", "pbt_tracker.pbt_workspace"}) == set()
-    assert ("pbt_tracker.report_table" in modules) == ("--format" not in argv)
+    assert modules & (HEAVY | {"pbt_tracker.tracker.sync", "pbt_tracker.pbt.workspace"}) == set()
+    assert ("pbt_tracker.report.table" in modules) == ("--format" not in argv)
 
 
 def test_report_with_pbt_reads_workspaces_still_without_sqlalchemy(printed: Path) -> None:
     code, out, modules = run_report("--workdir", str(printed), "--no-sync", "--pbt")
     assert code == 0
     assert "policy" in out
-    assert "pbt_tracker.pbt_workspace" in modules
+    assert "pbt_tracker.pbt.workspace" in modules
     assert modules & HEAVY == set()
 
 
@@ -112,7 +112,7 @@ def test_completing_an_experiment_name_imports_no_sqlalchemy_alembic_or_sync(
     monkeypatch.setenv("COMP_CWORD", "4")
     done, modules = run_with_modules()
     assert done.stdout == "plain,02_echo_pbt\n"
-    assert modules & (HEAVY | {"pbt_tracker.tracker.sync", "pbt_tracker.report"}) == set()
+    assert modules & (HEAVY | {"pbt_tracker.tracker.sync", "pbt_tracker.report.rows"}) == set()
 
 
 def test_a_command_imports_its_own_module_only_and_the_map_names_where_each_command_is(printed: Path) -> None:
@@ -123,7 +123,7 @@ def test_a_command_imports_its_own_module_only_and_the_map_names_where_each_comm
     done, modules = run_with_modules("show", "02_echo_pbt", "--workdir", str(printed))
     assert done.returncode == 0
     assert {name for name in modules if name.startswith("pbt_tracker.cli.")} >= {"pbt_tracker.cli.show"}
-    assert {"pbt_tracker.cli.launch", "pbt_tracker.launch_option_table", "pbt_tracker.cli.keeper"} & modules == set()
+    assert {"pbt_tracker.cli.launch", "pbt_tracker.launch.option_table", "pbt_tracker.cli.keeper"} & modules == set()
     for module in set(COMMAND_MODULES.values()):
         importlib.import_module(f"pbt_tracker.cli.{module}")
     assert set(cli.commands) == set(COMMAND_MODULES)

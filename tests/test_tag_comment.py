@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pbt_tracker.job_tags import tag_argument, with_tag, without_tag
-from pbt_tracker.sbatch_script import SlurmResources, sbatch_argv, sbatch_comment
-from pbt_tracker.sbatch_array import array_argv_from, sbatch_options
-from pbt_tracker.slurm_output import SQUEUE_USER_FIELDS, parse_squeue
+from pbt_tracker.backends.slurm.tags import tag_argument, with_tag, without_tag
+from pbt_tracker.backends.slurm.script import SlurmResources, sbatch_argv, sbatch_comment
+from pbt_tracker.backends.slurm.array import array_argv_from, sbatch_options
+from pbt_tracker.backends.slurm.output import SQUEUE_USER_FIELDS, parse_squeue
 from pbt_tracker.tracker.sync import Listing
 
 TAG = "pbt-track:abc123:7"

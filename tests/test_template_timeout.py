@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from pbt_tracker.errors import OptionError
-from pbt_tracker.template_timeout import (
+from pbt_tracker.backends.slurm.timeout import (
     TimeoutUse,
     check_timeout_for_template,
     is_gnu_duration,

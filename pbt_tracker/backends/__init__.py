@@ -7,9 +7,9 @@ Everything else asks `get(launch backend)` and uses the facts and hooks of
 from __future__ import annotations
 
 from pbt_tracker.backends.base import Backend, CancelTarget, Resubmitter, Stopped
-from pbt_tracker.backends.ngc_backend import NgcBackend
-from pbt_tracker.backends.processes_backend import ProcessesBackend
-from pbt_tracker.backends.slurm_backend import SlurmBackend
+from pbt_tracker.backends.ngc.backend import NgcBackend
+from pbt_tracker.backends.processes.backend import ProcessesBackend
+from pbt_tracker.backends.slurm.backend import SlurmBackend
 from pbt_tracker.errors import StoreError
 
 __all__ = ["Backend", "CancelTarget", "Resubmitter", "Stopped", "all_backends", "get", "report_notes", "unfollowed"]

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from pbt_tracker.store import Store
-    from pbt_tracker.tracker.resubmission import ResubmitRequest, ResubmitResult
+    from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
     from pbt_tracker.tracker.sync import SyncResult
 
 

@@ -104,8 +104,8 @@ def _jobs_send_successors(store, chosen) -> bool:  # type: ignore[no-untyped-def
 
 def _job_ids_of(store, names: tuple[str, ...]) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
     """Every job id the named experiments' attempts had (cancel keeps those that may still run)."""
-    from pbt_tracker.report import report_rows
-    from pbt_tracker.tracker.selection import Selection
+    from pbt_tracker.report.rows import report_rows
+    from pbt_tracker.store.selection import Selection
 
     rows = report_rows(store, Selection(experiments=names, all_attempts=True))
     return tuple(row.job_id for row in rows if row.job_id)
@@ -142,7 +142,7 @@ def resubmit_failed(workdir: str, run: str | None, experiments: tuple[str, ...],
     Example:
         pbt-track resubmit-failed --workdir ./slurm_logs --max-attempts 3
     """
-    from pbt_tracker.tracker.scancel_file import write_scancel_script
+    from pbt_tracker.backends.slurm.scancel_file import write_scancel_script
     from pbt_tracker.tracker.resubmit import resubmit_failed as resubmit
 
     with open_workdir(workdir, sync=not no_sync) as store:

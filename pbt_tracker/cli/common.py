@@ -12,7 +12,7 @@ from pbt_tracker.cli import complete
 
 if TYPE_CHECKING:
     from pbt_tracker.store import Store
-    from pbt_tracker.tracker.selection import Selection
+    from pbt_tracker.store.selection import Selection
 
 
 def workdir_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -58,7 +58,7 @@ def selection(run: str | None, experiments: tuple[str, ...], states: tuple[str, 
     """The filters as given, states and job ids also as squeue takes them: short codes, comma lists."""
     from pbt_tracker.errors import PbtTrackError
     from pbt_tracker.states import parse_states
-    from pbt_tracker.tracker.selection import Selection
+    from pbt_tracker.store.selection import Selection
 
     try:
         parsed = parse_states(states)
@@ -134,7 +134,7 @@ def sync_and_tell(store: Store, unreachable_ok: bool = False):  # type: ignore[n
     except SchedulerError as error:
         if not unreachable_ok:
             raise
-        from pbt_tracker.backends.slurm_backend import NAME as SLURM
+        from pbt_tracker.backends.slurm.backend import NAME as SLURM
         from pbt_tracker.store import queries
 
         with store.read() as connection:

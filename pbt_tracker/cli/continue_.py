@@ -24,8 +24,8 @@ def continue_(workdir: str, job_id: str) -> None:
     Example:
         pbt-track continue --workdir ./slurm_logs --job "$SLURM_JOB_ID"
     """
-    from pbt_tracker.tracker.continue_job import continue_job
-    from pbt_tracker.tracker.scancel_file import write_scancel_script
+    from pbt_tracker.backends.slurm.continue_job import continue_job
+    from pbt_tracker.backends.slurm.scancel_file import write_scancel_script
 
     with open_workdir(workdir, sync=False) as store:
         result = continue_job(store, job_id, echo=click.echo)

@@ -73,7 +73,7 @@ def watch(workdir: str, in_job: bool, as_job: bool, keeper_time: str, keeper_par
 
 
 def _submit(store, job_args: list[str], keeper_time: str, partition: str | None) -> None:  # type: ignore[no-untyped-def]
-    from pbt_tracker.keeper_job import check_time_limit, submit_keeper
+    from pbt_tracker.keeper.job import check_time_limit, submit_keeper
 
     check_time_limit(keeper_time)
     job = submit_keeper(store, job_args, keeper_time, partition, click.echo)
@@ -85,10 +85,10 @@ def _watch(store, values: dict[str, object], job_args: list[str] | None, keeper_
     import signal
     import threading
 
-    from pbt_tracker.keeper import Keeper, WatchOptions
-    from pbt_tracker.keeper_events import event_argv, event_timeout
-    from pbt_tracker.keeper_rules import Rules
-    from pbt_tracker.tracker.selection import Selection
+    from pbt_tracker.keeper.loop import Keeper, WatchOptions
+    from pbt_tracker.keeper.events import event_argv, event_timeout
+    from pbt_tracker.keeper.rules import Rules
+    from pbt_tracker.store.selection import Selection
 
     options = WatchOptions(
         rules=Rules(values["max_attempts"], bool(values["resume_failed"]), values["stall_after"],  # type: ignore[arg-type]
@@ -115,7 +115,7 @@ def _watch(store, values: dict[str, object], job_args: list[str] | None, keeper_
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if outcome == "stopped" and keeper.continuation_wanted and job_args is not None:
-        from pbt_tracker.keeper_job import submit_keeper
+        from pbt_tracker.keeper.job import submit_keeper
 
         job = submit_keeper(store, job_args, keeper_time, partition, click.echo)
         return 1 if job.error else 0

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from pbt_tracker.cli.group import cli
-from pbt_tracker.launch_option_table import COMMON, OPTION, OPTIONS, Option
+from pbt_tracker.launch.option_table import COMMON, OPTION, OPTIONS, Option
 
 
 def _click_type(option: Option) -> Any:
@@ -68,7 +68,7 @@ def _submit_preview(launch_id: int, values: dict[str, Any]) -> None:
     from pbt_tracker.cli.common import open_workdir
     from pbt_tracker.errors import PbtTrackError
     from pbt_tracker.launcher.run_slurm import summary_lines
-    from pbt_tracker.tracker.preview import submit_preview
+    from pbt_tracker.backends.slurm.preview import submit_preview
 
     others = [name for name, value in values.items() if value is not None and name not in _WORKDIRS]
     if others:

@@ -19,7 +19,7 @@ def launches(workdir: str, all_launches: bool, no_sync: bool) -> None:
     Example:
         pbt-track launches --workdir ./slurm_logs
     """
-    from pbt_tracker.report import needs_sync
+    from pbt_tracker.report.rows import needs_sync
     from pbt_tracker.tracker.launches import list_launches, render_launches
 
     with open_workdir(workdir, sync=False) as store:

@@ -36,7 +36,7 @@ def plot(output: str, workdir: str, x_axis: str, run: str | None, launch: int | 
 
     from pbt_tracker.errors import PbtTrackError
     from pbt_tracker.files import write_bytes_atomic
-    from pbt_tracker.plot_draw import draw, output_format, picture_bytes, require_matplotlib
+    from pbt_tracker.plot.draw import draw, output_format, picture_bytes, require_matplotlib
 
     try:
         picture_format = output_format(output)
@@ -47,8 +47,8 @@ def plot(output: str, workdir: str, x_axis: str, run: str | None, launch: int | 
     if not os.path.isdir(folder):
         raise click.ClickException(f"cannot write {output}: there is no directory {folder}; create it first")
     with open_workdir(workdir, sync=not no_sync, unreachable_ok=True) as store:
-        from pbt_tracker.plot_record import plot_data_of
-        from pbt_tracker.tracker.history import copy_history
+        from pbt_tracker.plot.record import plot_data_of
+        from pbt_tracker.pbt.history import copy_history
 
         copy_history(store)
         data = plot_data_of(store, selection(run, (), (), launch, all_launches), x_axis)
@@ -61,7 +61,7 @@ def plot(output: str, workdir: str, x_axis: str, run: str | None, launch: int | 
 
 
 def _summary(output: str, data) -> str:  # type: ignore[no-untyped-def]
-    from pbt_tracker.plot_data import ATTEMPT, REPLACEMENT, RESTART
+    from pbt_tracker.plot.data import ATTEMPT, REPLACEMENT, RESTART
 
     count = {kind: sum(mark.kind == kind for mark in data.marks) for kind in (REPLACEMENT, RESTART, ATTEMPT)}
     points = sum(len(line.xs) for policy in data.policies for line in policy.lines)

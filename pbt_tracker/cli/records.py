@@ -30,7 +30,7 @@ def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> t
     if value is None:
         return None
     from pbt_tracker.errors import PbtTrackError
-    from pbt_tracker.report_table import parse_columns
+    from pbt_tracker.report.table import parse_columns
 
     try:
         return parse_columns(value)
@@ -73,17 +73,17 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
     import shutil
     import sys
 
-    from pbt_tracker.report import render, report_rows, row_objects
+    from pbt_tracker.report.rows import render, report_rows, row_objects
 
     chosen = selection(run, experiments, states, launch, all_launches, job_ids=job_ids, all_attempts=all_attempts)
     if columns:
-        from pbt_tracker.report_table import PBT
+        from pbt_tracker.report.table import PBT
 
         pbt = pbt or bool(set(columns) & set(PBT))
 
     def draw() -> str:
         if pbt:  # the workspaces' new iteration files are copied into the record first
-            from pbt_tracker.tracker.history import copy_history
+            from pbt_tracker.pbt.history import copy_history
 
             with open_workdir(workdir, sync=False) as store:
                 copy_history(store)
@@ -93,13 +93,13 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
         if output_format == "json":
             import json
 
-            from pbt_tracker.keeper_report import with_keeper_key
+            from pbt_tracker.report.keeper import with_keeper_key
 
             return json.dumps(with_keeper_key(row_objects(rows), latest), indent=2) + "\n"
         if output_format != "table":
             return render(rows, output_format, all_attempts)
-        from pbt_tracker.keeper_report import keeper_lines
-        from pbt_tracker.report_table import wants_colour
+        from pbt_tracker.report.keeper import keeper_lines
+        from pbt_tracker.report.table import wants_colour
 
         width = None if wide else max(80, shutil.get_terminal_size().columns)
         table = render(rows, output_format, all_attempts, pbt, columns, width, wants_colour(sys.stdout))
@@ -110,12 +110,12 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
     if watch is None:
         click.echo(draw(), nl=False)
         return
-    from pbt_tracker.report_watch import watch_loop
+    from pbt_tracker.report.watch import watch_loop
 
     watch_loop(draw, watch, sys.stdout)
 
 
 def _keeper_decisions(store):  # type: ignore[no-untyped-def]
-    from pbt_tracker.keeper_report import latest_by_experiment
+    from pbt_tracker.report.keeper import latest_by_experiment
 
     return latest_by_experiment(store)

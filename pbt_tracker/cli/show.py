@@ -27,7 +27,7 @@ def show(name: str | None, policy: int | None, workdir: str, no_sync: bool) -> N
         pbt-track show 03_toy_pbt --workdir ./slurm_logs
         pbt-track show --policy 3
     """
-    from pbt_tracker.experiment_detail import describe
+    from pbt_tracker.report.detail import describe
 
     _name_or_policy(name, policy)
     with read_workdir(workdir, sync=not no_sync) as store:
@@ -57,8 +57,8 @@ def logs(name: str | None, policy: int | None, lines: int | None, attempt: int |
     import sys
     import time
 
-    from pbt_tracker.job_logs import follow as follow_log
-    from pbt_tracker.job_logs import last_lines, read_target
+    from pbt_tracker.report.logs import follow as follow_log
+    from pbt_tracker.report.logs import last_lines, read_target
     from pbt_tracker.states import PRINT_ONLY, SUBMIT_FAILED
 
     _name_or_policy(name, policy)

@@ -15,8 +15,8 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from pbt_tracker.pbt_iteration_file import parse_iteration_file
-from pbt_tracker.pbt_workspace import WorkspaceEntry, read_policy_entries
+from pbt_tracker.pbt.iteration_file import parse_iteration_file
+from pbt_tracker.pbt.workspace import WorkspaceEntry, read_policy_entries
 
 KEEP_LATEST = 10
 BEST_FILES_KEPT = 6

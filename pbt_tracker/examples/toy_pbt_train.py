@@ -18,7 +18,7 @@ IsaacGymEnvs' restart builds, printing the same lines.
 Arguments are Hydra-style ``key=value``; unknown keys are ignored, as the
 launcher adds its own. ``pbt.fail_once_policy=K`` makes policy K crash once,
 with exit code 3; run again as it was, it starts over; run with the
-continuation `pbt_tracker.pbt_resume` builds, it continues from its checkpoint.
+continuation `pbt_tracker.pbt.resume` builds, it continues from its checkpoint.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from pathlib import Path
 import yaml
 
 from pbt_tracker.examples import toy_pbt_population as population
-from pbt_tracker.pbt_resume import restart_args
+from pbt_tracker.pbt.resume import restart_args
 
 CRASH_EXIT_CODE = 3
 TASK = "toy"

@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import cast
 
-from pbt_tracker.launch_options import NGC, NgcLaunchOptions, add_arguments, launch_options
+from pbt_tracker.launch.options import NGC, NgcLaunchOptions, add_arguments, launch_options
 from pbt_tracker.run_description import RunDescription
 
 __all__ = ["add_ngc_args", "launch_ngc", "run_ngc"]
@@ -31,11 +31,11 @@ def run_ngc(run_description: RunDescription, args: argparse.Namespace) -> int:
 
 
 def launch_ngc(run_description: RunDescription, options: NgcLaunchOptions) -> int:
-    from pbt_tracker.tracker.ngc import plan_ngc_launch, submit_ngc_launch
+    from pbt_tracker.backends.ngc.launch import plan_ngc_launch, submit_ngc_launch
 
     plan = plan_ngc_launch(run_description, options)
     if not options.print_only:
-        from pbt_tracker.tracker.ngc import require_ngc
+        from pbt_tracker.backends.ngc.launch import require_ngc
 
         require_ngc()
     print(f"Starting processes with base cmds: {[e.cmd for e in run_description.experiments]}")

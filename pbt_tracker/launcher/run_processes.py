@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import cast
 
-from pbt_tracker.launch_options import PROCESSES, ProcessesLaunchOptions, add_arguments, launch_options
+from pbt_tracker.launch.options import PROCESSES, ProcessesLaunchOptions, add_arguments, launch_options
 from pbt_tracker.run_description import RunDescription
 
 
@@ -28,7 +28,7 @@ def run(run_description: RunDescription, args: argparse.Namespace) -> int:
 
 def launch_processes(run_description: RunDescription, options: ProcessesLaunchOptions) -> int:
     # Here, not at the top: a Slurm launch imports this module too, and needs no ORM.
-    from pbt_tracker.tracker.local import plan_processes_launch, run_processes_launch
+    from pbt_tracker.backends.processes.launch import plan_processes_launch, run_processes_launch
 
     planned = plan_processes_launch(run_description, options)
     workdir = options.workdir.absolute()

@@ -12,12 +12,12 @@ import argparse
 import sys
 from typing import cast
 
-from pbt_tracker.launch_options import SLURM, SlurmLaunchOptions, add_arguments, launch_options, str2bool
+from pbt_tracker.launch.options import SLURM, SlurmLaunchOptions, add_arguments, launch_options, str2bool
 from pbt_tracker.run_description import RunDescription
-from pbt_tracker.sbatch_script import SBATCH_TEMPLATE_DEFAULT, tail_hint
-from pbt_tracker.tracker.launch import LaunchResult, submit_slurm_launch
-from pbt_tracker.tracker.launch_plan import SlurmPlan, plan_slurm_launch
-from pbt_tracker.tracker.record import quiet
+from pbt_tracker.backends.slurm.script import SBATCH_TEMPLATE_DEFAULT, tail_hint
+from pbt_tracker.backends.slurm.launch import LaunchResult, submit_slurm_launch
+from pbt_tracker.backends.slurm.launch_plan import SlurmPlan, plan_slurm_launch
+from pbt_tracker.backends.slurm.answers import quiet
 
 __all__ = ["SBATCH_TEMPLATE_DEFAULT", "add_slurm_args", "run_slurm", "str2bool"]
 
@@ -74,7 +74,7 @@ def _launch_compact(run_description: RunDescription, plan: SlurmPlan, verbose: b
     """`pbt-track submit`'s output: a progress line and a summary instead of a line per job (`-v` adds them)."""
     import signal
 
-    from pbt_tracker.submit_progress import Progress, array_hint, interrupted_lines
+    from pbt_tracker.launcher.progress import Progress, array_hint, interrupted_lines
 
     options = plan.options
     for warning in plan.warnings:
@@ -104,7 +104,7 @@ def _launch_compact(run_description: RunDescription, plan: SlurmPlan, verbose: b
 
 
 def compact_summary_lines(result: LaunchResult) -> list[str]:
-    from pbt_tracker.submit_progress import job_id_ranges
+    from pbt_tracker.launcher.progress import job_id_ranges
 
     if result.print_only:
         return [f"Print only: {len(result.jobs)} sbatch scripts written, nothing submitted.",

@@ -16,7 +16,7 @@ from pbt_tracker.errors import OptionError
 from pbt_tracker.store.connection import fetch_rows
 
 if TYPE_CHECKING:
-    from pbt_tracker.tracker.selection import Selection
+    from pbt_tracker.store.selection import Selection
 
 _FROM = """
 FROM submissions AS s

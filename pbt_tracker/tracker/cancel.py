@@ -9,7 +9,7 @@ its advice on how to.
 The request (a `cancellations` row, with the command that will run) is
 written before any job is stopped, so that it is on record whatever happens
 to scancel; a Slurm job is marked `cancel_requested_at` only after scancel
-accepted it (see `pbt_tracker.scancel_answer`).
+accepted it (see `pbt_tracker.backends.slurm.scancel_answer`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pbt_tracker import backends, states
 from pbt_tracker.backends import CancelTarget, Stopped
 from pbt_tracker.errors import OptionError, SchedulerError
 from pbt_tracker.store import Store, queries, utcnow, writes
-from pbt_tracker.tracker.selection import Selection
+from pbt_tracker.store.selection import Selection
 
 
 class CancelResult(NamedTuple):

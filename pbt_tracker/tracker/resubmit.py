@@ -11,9 +11,9 @@ from __future__ import annotations
 from pbt_tracker import backends, processes, states
 from pbt_tracker.errors import OptionError
 from pbt_tracker.store import Store, queries
-from pbt_tracker.tracker.record import Echo, quiet
-from pbt_tracker.tracker.resubmission import ResubmitRequest, ResubmitResult
-from pbt_tracker.tracker.selection import Selection
+from pbt_tracker.backends.slurm.answers import Echo, quiet
+from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
+from pbt_tracker.store.selection import Selection
 
 __all__ = ["RESUBMITTABLE", "ResubmitResult", "resubmit_failed"]
 

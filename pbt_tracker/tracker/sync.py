@@ -13,16 +13,17 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from pbt_tracker import slurm, states
-from pbt_tracker.backends.slurm_backend import NAME as SLURM
+from pbt_tracker import states
+from pbt_tracker.backends.slurm import commands as slurm
+from pbt_tracker.backends.slurm.backend import NAME as SLURM
 from pbt_tracker.errors import AccountingUnavailable, SchedulerError
 from pbt_tracker.in_background import InBackground
-from pbt_tracker.job_runs import is_same_job, newest_run
-from pbt_tracker.job_tags import array_tag, submission_tag, tags_in
-from pbt_tracker.slurm_output import JobObservation
+from pbt_tracker.backends.slurm.runs import is_same_job, newest_run
+from pbt_tracker.backends.slurm.tags import array_tag, submission_tag, tags_in
+from pbt_tracker.backends.slurm.output import JobObservation
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store.connection import parse_time
-from pbt_tracker.tracker import evidence
+from pbt_tracker.backends.slurm import evidence
 
 # Clocks of the login node and the controller may disagree by this much; the tag needs no clock at all.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -87,7 +88,7 @@ def sync_workdir(store: Store) -> SyncResult:
     with store.read() as connection:
         has_pbt = history.has_pbt_experiments(connection)
     if has_pbt:  # the PBT file readers are imported only where there are PBT policies
-        from pbt_tracker.tracker.history import copy_history
+        from pbt_tracker.pbt.history import copy_history
 
         copy_history(store)  # PBT iteration files and replacement events, before IsaacGymEnvs cleans them up
     return result
@@ -95,8 +96,8 @@ def sync_workdir(store: Store) -> SyncResult:
 
 def sync_slurm(store: Store) -> SyncResult:
     # Imported here: cancel's settle (`sync_cancelled`) needs neither, and a cancel's start-up is timed.
-    from pbt_tracker.tracker import chains
-    from pbt_tracker.tracker.recover import orphans_of, recover_unanswered
+    from pbt_tracker.backends.slurm import chains
+    from pbt_tracker.backends.slurm.recover import orphans_of, recover_unanswered
 
     result = SyncResult()
     with store.read() as connection:
@@ -202,7 +203,7 @@ def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
         observations.update(_observe(missing, Listing({}, complete=False), result))
     _record_changes(store, tracked, observations, listing, result, answered=True)
     if result.changed:
-        from pbt_tracker.tracker.scancel_file import write_scancel_script
+        from pbt_tracker.backends.slurm.scancel_file import write_scancel_script
 
         write_scancel_script(store)
     return result

@@ -1,0 +1,46 @@
+"""Resubmitting failed local experiments: each runs again here, in the foreground, under its launch's limits."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from pbt_tracker import processes
+from pbt_tracker.store import Store, writes
+from pbt_tracker.backends.processes.launch import LocalExperiment, LocalJob, Runner, local_attempt
+from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult, decide
+
+
+class LocalResubmitter:
+    def __init__(self, store: Store, request: ResubmitRequest, result: ResubmitResult) -> None:
+        self.store, self.request, self.result = store, request, result
+        self.launches: dict[int, tuple[dict[str, Any], list[LocalJob]]] = {}  # launch id -> its options, its jobs
+
+    def plan(self, connection: sqlite3.Connection, row: sqlite3.Row, attempt: int) -> None:
+        """A queued attempt, its runner this process; a PBT policy's runs the continuation `decide` chose."""
+        decision = decide(row, self.request, self.result)
+        self.result.planned.append((row["name"], attempt))
+        if self.request.dry_run:
+            return
+        argv = processes.command_argv(decision.command) if decision is not None else json.loads(row["argv"])
+        experiment = LocalExperiment(row["experiment_id"], row["name"], json.loads(row["env_vars"] or "null"),
+                                     row["train_dir"])
+        job = local_attempt(connection, experiment, attempt, argv, self.store.workdir, self.request.me)
+        writes.update(connection, "submissions", job.submission_id,
+                      {"origin": "resubmit", "parent_submission_id": row["id"]})
+        self.launches.setdefault(row["launch_id"], (json.loads(row["options"]), []))[1].append(job)
+
+    def close(self, connection: sqlite3.Connection) -> None:
+        """Nothing to refuse or group: each attempt is its own process."""
+
+    def send(self) -> None:
+        """Each launch's attempts run to their end, at most its max_parallel at a time, on its GPUs."""
+        for options, jobs in self.launches.values():
+            runner = Runner(
+                self.store, jobs, int(options.get("max_parallel") or 4), int(options.get("num_gpus") or 1),
+                int(options.get("experiments_per_gpu") or -1), 0, self.request.echo,
+            )
+            outcomes, interrupted = runner.run()
+            self.result.local_outcomes += outcomes
+            self.result.interrupted = self.result.interrupted or interrupted

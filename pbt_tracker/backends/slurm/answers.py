@@ -1,0 +1,147 @@
+"""Writing sbatch's answers to the record, a batch at a time."""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pbt_tracker import states
+from pbt_tracker.backends.slurm import commands as slurm
+from pbt_tracker.files import write_text_atomic
+from pbt_tracker.backends.slurm.commands import SubmitOutcome
+from pbt_tracker.store import Store, utcnow, writes
+
+Echo = Callable[[str], None]
+
+def quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class SubmittedJob:
+    experiment: str
+    argv: list[str]
+    job_id: str | None
+    error: str | None
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Answers:
+    """sbatch's answers, written a batch at a time rather than with a commit per job.
+
+    Every intent is on record before its sbatch runs, and each sbatch carries
+    its tag, so an answer not yet written when the submitter dies is found
+    again by sync; batches are kept short (`max_wait` seconds) so that other
+    shells see new job ids soon.
+    """
+
+    def __init__(self, store: Store, echo: Echo = quiet, max_wait: float = 0.25) -> None:
+        self.store = store
+        self.echo = echo
+        self.max_wait = max_wait
+        self._pending: list[tuple[int, str, SubmitOutcome | None, str | None]] = []
+        self._since = time.monotonic()
+        self.sbatch_calls = 0
+        self.job_ids: list[str] = []  # every job id sbatch gave, written or not: what reached Slurm
+
+    def add(self, submission_id: int, experiment: str, argv: list[str], outcome: SubmitOutcome) -> SubmittedJob:
+        self.sbatch_calls += 1
+        if outcome.job_id is not None:
+            self.job_ids.append(outcome.job_id)
+            self.echo(f"Submitted {experiment} as job {outcome.job_id}")
+            self._note(submission_id, states.SUBMITTED, outcome, None)
+            return SubmittedJob(experiment, argv, outcome.job_id, None)
+        self.echo(f"sbatch failed for {experiment}: {outcome.error}")
+        state = states.UNKNOWN if outcome.uncertain else states.SUBMIT_FAILED
+        self._note(submission_id, state, outcome, outcome.error)
+        return SubmittedJob(experiment, argv, None, outcome.error)
+
+    def failed(self, submission_id: int, experiment: str, argv: list[str], message: str) -> SubmittedJob:
+        """A submission that never reached sbatch (its script could not be written)."""
+        self._note(submission_id, states.SUBMIT_FAILED, None, message)
+        return SubmittedJob(experiment, argv, None, message)
+
+    def _note(self, submission_id: int, state: str, outcome: SubmitOutcome | None, error: str | None) -> None:
+        if not self._pending:
+            self._since = time.monotonic()
+        self._pending.append((submission_id, state, outcome, error))
+        if time.monotonic() - self._since >= self.max_wait:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            complete_submissions(self.store, self._pending)
+            self._pending = []
+
+
+def complete_array(store: Store, array_id: int, outcome: SubmitOutcome | None, error: str | None = None) -> None:
+    """Settle an array and all its tasks in one transaction."""
+    result = outcome.result if outcome else None
+    job_id = outcome.job_id if outcome else None
+    if job_id is not None:
+        state = states.SUBMITTED
+    else:
+        state = states.UNKNOWN if outcome is not None and outcome.uncertain else states.SUBMIT_FAILED
+    with store.write() as connection:
+        writes.complete_array(
+            connection, array_id, state, utcnow(), job_id, result.returncode if result else None,
+            result.stdout if result else None, result.stderr if result and result.stderr else error,
+            outcome.cluster if outcome else None, error,
+        )
+
+
+def send_array(
+    store: Store, array_id: int, argv: list[str], names: list[str], files: list[tuple[Path, str]], echo: Echo,
+    print_only: bool = False,
+) -> list[SubmittedJob]:
+    """Write an array's files (its tasks' scripts, then its own), sbatch it and settle every task.
+
+    Returns each task's outcome, in task order.
+    """
+    for path, text in files:
+        try:
+            write_text_atomic(path, text)
+        except OSError as error:
+            message = f"cannot write {path}: {error.strerror}"
+            complete_array(store, array_id, None, error=message)
+            return [SubmittedJob(name, argv, None, message) for name in names]
+    echo(f"Executing {shlex.join(argv)}")
+    if print_only:
+        return [SubmittedJob(name, argv, None, None) for name in names]
+    outcome = slurm.submit(argv)
+    complete_array(store, array_id, outcome, error=outcome.error)
+    if outcome.job_id is None:
+        echo(f"sbatch failed for array {files[-1][0].name} ({len(names)} experiments): {outcome.error}")
+        return [SubmittedJob(name, argv, None, outcome.error) for name in names]
+    echo(f"Submitted array job {outcome.job_id} with {len(names)} task(s)")
+    jobs = []
+    for task, name in enumerate(names):
+        echo(f"Submitted {name} as job {outcome.job_id}_{task}")
+        jobs.append(SubmittedJob(name, argv, f"{outcome.job_id}_{task}", None))
+    return jobs
+
+
+def complete_submissions(
+    store: Store, completions: list[tuple[int, str, SubmitOutcome | None, str | None]]
+) -> None:
+    """Each (submission, state, outcome, error) written with its state change, all in one transaction."""
+    now = utcnow()
+    with store.write() as connection:
+        for submission_id, state, outcome, error in completions:
+            values: dict[str, object] = {}
+            result = outcome.result if outcome else None
+            if result is not None:
+                values.update(submit_returncode=result.returncode, submit_stdout=result.stdout,
+                              submit_stderr=result.stderr)
+            if outcome is not None and outcome.job_id is not None:
+                values.update(job_id=outcome.job_id, cluster=outcome.cluster, submitted_at=now)
+            elif error and not (result and result.stderr):
+                values["submit_stderr"] = error
+            writes.change_state(connection, submission_id, None, state, now, error, **values)

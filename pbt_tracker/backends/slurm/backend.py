@@ -1,0 +1,77 @@
+"""Slurm: sbatch scripts, followed by squeue and sacct, cancelled with one scancel call."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pbt_tracker.backends.base import CancelTarget, Stopped
+
+if TYPE_CHECKING:
+    import sqlite3
+    from datetime import datetime
+
+    from pbt_tracker.backends.base import Resubmitter
+    from pbt_tracker.store import Store
+    from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
+    from pbt_tracker.tracker.sync import SyncResult
+
+NAME = "slurm"
+
+
+class SlurmBackend:
+    name = NAME
+    requeues_jobs = True
+    follows_jobs = True
+    runs_sbatch_scripts = True
+    cancels_before_start = False
+    cancel_advice: str | None = None
+    report_note: str | None = None
+    log_advice: str | None = None
+
+    def sync(self, store: Store, result: SyncResult) -> None:
+        """sync_slurm's answer added to `result`; scancel.sh follows when a job changed."""
+        from pbt_tracker.backends.slurm.scancel_file import write_scancel_script
+        from pbt_tracker.tracker.sync import sync_slurm
+
+        own = sync_slurm(store)
+        if own.changed:
+            write_scancel_script(store)
+        result.asked += own.asked
+        result.changed += own.changed
+        result.scheduler_calls += own.scheduler_calls
+        result.notes += own.notes
+
+    def check_cancel(self, targets: list[CancelTarget]) -> None:
+        """scancel reaches the cluster's jobs from any host that can submit to it."""
+
+    def cancel_command(self, targets: list[CancelTarget]) -> list[str]:
+        return ["scancel", *_job_ids(targets)]
+
+    def mark_cancelling(self, connection: sqlite3.Connection, targets: list[CancelTarget], now: datetime) -> None:
+        """Nothing yet: a job is marked as asked to cancel only once scancel has accepted it."""
+
+    def stop(self, store: Store, targets: list[CancelTarget]) -> Stopped:
+        """All the targets in one scancel call, believed job by job (see `pbt_tracker.backends.slurm.scancel_answer`)."""
+        from pbt_tracker.backends.slurm import commands as slurm
+        from pbt_tracker.backends.slurm.scancel_answer import read_scancel_answer
+
+        job_ids = _job_ids(targets)
+        outcome = slurm.scancel(job_ids)
+        answer = read_scancel_answer(job_ids, outcome.returncode, outcome.stderr)
+        accepted = set(answer.accepted)
+        return Stopped([t.submission_id for t in targets if t.job_id in accepted], answer.refused,
+                       outcome.returncode, outcome.stdout, outcome.stderr)
+
+    def resubmitter(self, store: Store, request: ResubmitRequest, result: ResubmitResult) -> Resubmitter:
+        from pbt_tracker.backends.slurm.resubmit import ScriptResubmitter
+
+        return ScriptResubmitter(store, request, result)
+
+    def check_available(self) -> None:
+        from pbt_tracker.backends.slurm import commands as slurm
+
+        slurm.require_command("sbatch")
+
+
+def _job_ids(targets: list[CancelTarget]) -> list[str]:
+    return [target.job_id for target in targets if target.job_id]

@@ -1,0 +1,273 @@
+"""The one place that runs Slurm's commands.
+
+`run_command` is the only function here that starts a process: argv lists,
+never a shell, and always a timeout, because a hung controller must not hang
+the launcher. What the commands print is read by the pure parsers of
+`slurm_output`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import subprocess
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+from pbt_tracker import settings
+from pbt_tracker.errors import AccountingUnavailable, SchedulerError, SchedulerTimeout
+from pbt_tracker.backends.slurm.output import (
+    SQUEUE_JOBS_LIMIT,
+    SQUEUE_USER_FIELDS,
+    JobObservation,
+    parse_sacct,
+    parse_scontrol_jobs,
+    parse_squeue,
+    sacct_argv,
+    squeue_argv,
+)
+from pbt_tracker.backends.slurm.sbatch_answer import UNCERTAIN, classify_sbatch_failure, one_line, parse_sbatch_output
+
+# Named tuples rather than dataclasses: a cancel's start-up is timed, and a tuple class is cheaper to define.
+class CommandResult(NamedTuple):
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class SubmitOutcome(NamedTuple):
+    """What one sbatch call gave: a job id, or the reason there is none."""
+
+    result: CommandResult | None
+    job_id: str | None = None
+    cluster: str | None = None
+    error: str | None = None
+    uncertain: bool = False  # the job may exist although no id came back: see classify_sbatch_failure
+
+
+def require_command(name: str) -> str:
+    import shutil  # here, not at the top: its imports (bz2, lzma, ...) would slow every read command
+
+    path = shutil.which(name)
+    if path is None:
+        raise SchedulerError(
+            f"{name} was not found on PATH; run this on a Slurm login node, "
+            "or use --slurm_print_only true to only write the scripts"
+        )
+    return path
+
+
+def run_command(argv: list[str], timeout: float | None = None) -> CommandResult:
+    """Run `argv` (no shell) to its end or its timeout."""
+    timeout = settings.scheduler_timeout() if timeout is None else timeout
+    try:
+        process = subprocess.Popen(argv, stdin=_devnull(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except FileNotFoundError:
+        raise SchedulerError(f"{argv[0]} was not found on PATH; run this on a Slurm login node") from None
+    except PermissionError:
+        raise SchedulerError(f"{argv[0]} is not executable; check the Slurm installation on PATH") from None
+    except OSError as error:
+        raise SchedulerError(
+            f"{argv[0]} could not be started ({error.strerror}); check the Slurm installation on PATH"
+        ) from None
+    with process:
+        try:
+            stdout, stderr = _output_and_exit(process, time.monotonic() + timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise SchedulerTimeout(
+                f"{argv[0]} did not answer within {timeout:g} s; the controller may be busy "
+                "(raise PBT_TRACK_SCHEDULER_TIMEOUT to wait longer)"
+            ) from None
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+    return CommandResult(argv, process.returncode, _text(stdout), _text(stderr))
+
+
+@lru_cache(maxsize=1)
+def _devnull() -> int:
+    """One /dev/null, opened once, for every command's stdin: a launch starts a thousand sbatch calls."""
+    return os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+
+
+def _output_and_exit(process: subprocess.Popen[bytes], deadline: float) -> tuple[bytes, bytes]:
+    """Both pipes read to their end, then the exit reaped, all before `deadline`.
+
+    Popen.communicate(timeout=...) waits for the exit by polling with sleeps,
+    a millisecond lost per sbatch over a launch of thousands; a pidfd (Linux
+    5.3) says at once when the program has ended.
+    """
+    output: dict[int, list[bytes]] = {process.stdout.fileno(): [], process.stderr.fileno(): []}  # type: ignore[union-attr]
+    poller = select.poll()
+    for fd in output:
+        poller.register(fd, select.POLLIN)
+    open_fds = set(output)
+    while open_fds:
+        for fd, _event in poller.poll(_remaining_ms(process, deadline)):
+            data = os.read(fd, 65536)
+            if data:
+                output[fd].append(data)
+            else:
+                poller.unregister(fd)
+                open_fds.discard(fd)
+    try:
+        exited = os.pidfd_open(process.pid)
+    except (AttributeError, OSError):  # not Linux, an old kernel, or already reaped
+        process.wait(max(deadline - time.monotonic(), 0))
+    else:
+        try:
+            waiter = select.poll()
+            waiter.register(exited, select.POLLIN)
+            if not waiter.poll(_remaining_ms(process, deadline)):
+                raise subprocess.TimeoutExpired(process.args, 0)
+            process.wait()  # the pidfd is readable: the exit is there to reap
+        finally:
+            os.close(exited)
+    stdout, stderr = (b"".join(chunks) for chunks in output.values())
+    return stdout, stderr
+
+
+def _remaining_ms(process: subprocess.Popen[bytes], deadline: float) -> int:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise subprocess.TimeoutExpired(process.args, 0)
+    return max(1, int(remaining * 1000))
+
+
+def _text(data: bytes) -> str:
+    return data.decode(errors="replace")
+
+
+def submit(argv: list[str], timeout: float | None = None) -> SubmitOutcome:
+    """Run one sbatch; report failure in the outcome instead of raising, so a launch goes on.
+
+    sbatch that could not be started sent nothing: a definite failure. sbatch
+    that exited 0 was answered by the controller, so a job id it printed in a
+    form we cannot read leaves the job's existence uncertain, not refused.
+    """
+    try:
+        result = run_command(argv, timeout)
+    except SchedulerTimeout as error:
+        return SubmitOutcome(None, error=str(error), uncertain=True)
+    except SchedulerError as error:
+        return SubmitOutcome(None, error=str(error))
+    if result.returncode != 0:
+        reason = one_line(result.stderr) or one_line(result.stdout) or "no message"
+        how = (
+            f"was killed by signal {-result.returncode}" if result.returncode < 0
+            else f"exited with {result.returncode}"
+        )
+        uncertain = classify_sbatch_failure(result.returncode, f"{result.stderr}\n{result.stdout}") == UNCERTAIN
+        return SubmitOutcome(result, error=f"sbatch {how}: {reason}", uncertain=uncertain)
+    try:
+        job_id, cluster = parse_sbatch_output(result.stdout)
+    except SchedulerError as error:
+        return SubmitOutcome(result, error=str(error), uncertain=True)
+    return SubmitOutcome(result, job_id=job_id, cluster=cluster)
+
+
+DEFAULT_MIN_JOB_AGE = 300  # seconds, Slurm's default
+DEFAULT_MAX_ARRAY_SIZE = 1001
+
+
+def parse_config_number(text: str, key: str) -> int | None:
+    """A numeric setting from slurm.conf text or `scontrol show config` output (keys are case-insensitive)."""
+    for line in text.splitlines():
+        match = re.match(rf"\s*{key}\s*=\s*(\d+)", line.split("#", 1)[0], re.IGNORECASE)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def parse_max_array_size(text: str) -> int | None:
+    return parse_config_number(text, "MaxArraySize")
+
+
+def _cluster_setting(key: str, default: int, conf_path: str | None = None) -> int:
+    """A setting of the cluster, read from slurm.conf where the login node has it.
+
+    Reading the file costs the controller nothing; only a configless login
+    node (no slurm.conf) makes this one scontrol call. Where neither answers,
+    Slurm's default holds.
+    """
+    path = conf_path or os.environ.get("SLURM_CONF") or "/etc/slurm/slurm.conf"
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        try:
+            result = run_command(["scontrol", "show", "config"])
+        except SchedulerError:
+            return default  # no Slurm here: scripts are only being written (print-only)
+        text = result.stdout if result.returncode == 0 else ""
+    value = parse_config_number(text, key)
+    return default if value is None else value
+
+
+def max_array_size(conf_path: str | None = None) -> int:
+    return _cluster_setting("MaxArraySize", DEFAULT_MAX_ARRAY_SIZE, conf_path)
+
+
+def min_job_age(conf_path: str | None = None) -> int:
+    """Seconds Slurm keeps a finished job in squeue (MinJobAge); past it, only sacct remembers the job."""
+    return _cluster_setting("MinJobAge", DEFAULT_MIN_JOB_AGE, conf_path)
+
+
+def _failure(result: CommandResult) -> SchedulerError:
+    """A scheduler command that answered with an error: its name, exit code and first line of stderr."""
+    return SchedulerError(f"{result.argv[0]} failed ({result.returncode}): {one_line(result.stderr) or 'no message'}")
+
+
+def query_squeue(job_ids: list[str], user: str | None = None) -> dict[str, JobObservation]:
+    """States of the given jobs that Slurm still knows, in one squeue call (a listing of `user`'s past a few)."""
+    by_user = user is not None and len(job_ids) > SQUEUE_JOBS_LIMIT
+    result = run_command(squeue_argv(job_ids, user if by_user else None))
+    if result.returncode != 0:
+        if "Invalid job id" in result.stderr:
+            return {}  # squeue says this when it knows none of them
+        raise _failure(result)
+    return parse_squeue(result.stdout, set(job_ids) if by_user else None)
+
+
+def list_user_jobs(user: str, job_ids: set[str], markers: tuple[str, ...]) -> tuple[dict[str, JobObservation], bool]:
+    """One squeue listing of all of `user`'s jobs, read for the ones that concern a record; and whether it listed any.
+
+    Those are the `job_ids`, and the lines holding a marker (the tag of a
+    submission whose id never came back, the folder of a recorded script): a
+    job found only by its tag or by the script it runs. A user's other jobs,
+    often thousands, are skipped unparsed.
+    """
+    result = run_command(squeue_argv([], user, scripts=True))
+    if result.returncode != 0:
+        raise _failure(result)
+    return parse_squeue(result.stdout, job_ids, SQUEUE_USER_FIELDS, markers), bool(result.stdout.strip())
+
+
+def query_sacct(job_ids: list[str]) -> dict[str, list[JobObservation]]:
+    timeout = settings.sacct_timeout()
+    try:
+        result = run_command(sacct_argv(job_ids), timeout=timeout)
+    except SchedulerTimeout:
+        raise AccountingUnavailable(f"sacct did not answer within {timeout:g} s") from None
+    except SchedulerError as error:
+        raise AccountingUnavailable(str(error)) from None
+    if result.returncode != 0:
+        raise AccountingUnavailable(one_line(result.stderr) or f"sacct exited with {result.returncode}")
+    return parse_sacct(result.stdout)
+
+
+def query_scontrol() -> dict[str, JobObservation]:
+    result = run_command(["scontrol", "--oneliner", "show", "job"])
+    if result.returncode != 0:
+        raise _failure(result)
+    return parse_scontrol_jobs(result.stdout)
+
+
+def scancel(job_ids: list[str]) -> CommandResult:
+    return run_command(["scancel", *job_ids])

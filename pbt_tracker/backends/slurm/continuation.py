@@ -1,0 +1,103 @@
+"""A PBT policy's continuation on Slurm: a new script, recorded with its attempt before sbatch sees it.
+
+The launch's own script stays as it was, because it is the policy's start
+(what `--from-scratch` sends), and because a script in use by a running
+chain must not change under it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from pbt_tracker import processes, states
+from pbt_tracker.backends.slurm.backend import NAME as SLURM
+from pbt_tracker.backends.slurm.tags import submission_tag, with_tag, without_tag
+from pbt_tracker.launch.options import launch_options_from_record
+from pbt_tracker.backends.slurm.script import SBATCH_TEMPLATE_DEFAULT, SlurmResources, log_path, render_script
+from pbt_tracker.store import utcnow, writes
+from pbt_tracker.backends.slurm.answers import sha256_text
+from pbt_tracker.pbt.decision import ResumeDecision
+
+__all__ = [
+    "CONTINUATIONS_DIR", "RecordedContinuation", "continuation_argv", "continuation_script",
+    "continuation_script_path", "is_continuation_script", "record_continuation",
+]
+
+# Continuation scripts live apart from the launch's, so no experiment name can make the two collide.
+CONTINUATIONS_DIR = "continuations"
+
+
+@dataclass(frozen=True)
+class RecordedContinuation:
+    submission_id: int
+    argv: list[str]  # with its tag
+    own_argv: list[str]
+    script_path: Path
+    script_text: str
+    log_path: str
+
+
+def continuation_script_path(workdir: Path, experiment: str, attempt: int) -> Path:
+    return workdir / CONTINUATIONS_DIR / f"sbatch_{experiment}.{attempt}.sh"
+
+
+def is_continuation_script(workdir: Path, path: str | None) -> bool:
+    """Whether an attempt ran a continuation's script; sending the original command then needs a new one too."""
+    return path is not None and Path(path).parent == workdir / CONTINUATIONS_DIR
+
+
+def continuation_script(template_text: str, template_path: str | None, command: str, path: Path,
+                        resources: SlurmResources) -> str:
+    """The script the launch would have rendered had the experiment's command been `command`."""
+    return render_script(template_text, cmd=command, filename=str(path), resources=resources,
+                         append_cmd=template_path is None)
+
+
+def continuation_argv(argv: list[str], old_script: str, new_script: Path) -> list[str]:
+    """The attempt's sbatch command sending `new_script` instead, its log beside it (Slurm's %j kept)."""
+    log = log_path(new_script.parent, new_script)
+    sent = []
+    for index, arg in enumerate(argv):
+        if index > 0 and argv[index - 1] == "--output":
+            sent.append(log)
+        elif arg.startswith("--output="):
+            sent.append(f"--output={log}")
+        elif arg == old_script:
+            sent.append(str(new_script))
+        else:
+            sent.append(arg)
+    return sent
+
+
+def record_continuation(connection, workdir: Path, row, attempt: int, decision: ResumeDecision,  # type: ignore[no-untyped-def]
+                        me: processes.ProcessId, origin: str = "resubmit") -> RecordedContinuation:
+    """The script row and the attempt (SUBMITTING), in the caller's transaction; the file is written later.
+
+    `row` is the failed attempt as `resubmit` selects it: its launch's
+    template, options and uuid, its script and its sbatch argv. `origin` is
+    what sent it: 'resubmit', or 'continue' for a job that asked for its own.
+    """
+    path = continuation_script_path(workdir, row["name"], attempt)
+    resources = launch_options_from_record(json.loads(row["options"] or "{}"), SLURM).resources
+    text = continuation_script(row["template_text"] or SBATCH_TEMPLATE_DEFAULT, row["template_path"],
+                               decision.command, path, resources)
+    now = utcnow()
+    script_id = writes.insert(connection, "scripts", {
+        "experiment_id": row["experiment_id"], "path": str(path), "text": text, "sha256": sha256_text(text),
+        "created_at": now,
+    })
+    own_argv = continuation_argv(without_tag(json.loads(row["argv"])), row["script_path"], path)
+    log = log_path(path.parent, path)
+    submission_id = writes.insert(connection, "submissions", {
+        "experiment_id": row["experiment_id"], "script_id": script_id, "attempt": attempt, "argv": own_argv,
+        "log_path": log, "state": states.SUBMITTING, "intended_at": now, "updated_at": now, "host": me.host,
+        "runner_pid": me.pid, "runner_start": me.start, "origin": origin, "parent_submission_id": row["id"],
+    })
+    writes.add_state_change(connection, submission_id, states.SUBMITTING, now, f"{origin}: {decision.message}")
+    tagged = own_argv
+    if row["uuid"]:
+        tagged = with_tag(own_argv, submission_tag(row["uuid"], submission_id))
+        writes.update(connection, "submissions", submission_id, {"argv": tagged})
+    return RecordedContinuation(submission_id, tagged, own_argv, path, text, log)

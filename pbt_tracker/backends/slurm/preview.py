@@ -1,0 +1,146 @@
+"""Submitting a preview (`--slurm_print_only true`) exactly as it was shown.
+
+What a preview recorded (each experiment's script, sbatch command, log and
+array) is what goes out, as the next attempt of those experiments, so what
+was reviewed is what runs. Nothing is rendered again: a script changed on disk
+since the preview is refused, one that is gone is written back from the record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pbt_tracker import backends, processes, states
+from pbt_tracker.backends.slurm import commands as slurm
+from pbt_tracker.errors import OptionError
+from pbt_tracker.files import write_text_atomic
+from pbt_tracker.backends.slurm.tags import array_tag, submission_tag, with_tag
+from pbt_tracker.store import Store, queries, utcnow, writes
+from pbt_tracker.backends.slurm.launch import LaunchResult
+from pbt_tracker.backends.slurm.answers import Answers, Echo, SubmittedJob, quiet, send_array
+from pbt_tracker.backends.slurm.scancel_file import write_scancel_script
+from pbt_tracker.store.selection import Selection
+
+_COLUMNS = ("s.attempt, s.state, s.argv, s.log_path, s.array_id, s.array_task, s.script_id, e.id AS experiment_id, "
+            "e.name, sc.path AS script_path, sc.text AS script_text, sc.sha256 AS script_sha256")
+
+
+@dataclass(frozen=True)
+class _Job:
+    submission_id: int
+    name: str
+    argv: list[str]
+    script_path: Path
+    script_text: str
+
+
+def submit_preview(store: Store, launch_id: int, echo: Echo = quiet) -> LaunchResult:
+    """Submit launch `launch_id`'s recorded scripts; refused unless it is an untouched preview."""
+    with store.write() as connection:
+        launch = queries.launch(connection, launch_id)
+        rows = queries.selected(connection, Selection(launch=launch_id, all_launches=True), _COLUMNS)
+        _check(launch_id, launch, rows, queries.live_submissions(connection, [row["name"] for row in rows]))
+        slurm.require_command("sbatch")
+        pause = float(json.loads(launch["options"] or "{}").get("pause_between") or 0)
+        singles, arrays = _record(connection, launch["uuid"], rows)
+    jobs: dict[str, SubmittedJob] = {}
+    for array_id, argv, members in arrays:
+        files = [(job.script_path, job.script_text) for job in members]
+        array = _array_file(store, array_id)
+        jobs.update(zip((job.name for job in members),
+                        send_array(store, array_id, argv, [job.name for job in members], [*files, array], echo)))
+    answers = Answers(store, echo)
+    try:
+        for index, job in enumerate(singles):
+            echo(f"Executing {shlex.join(job.argv)}")
+            try:
+                if not job.script_path.exists():
+                    write_text_atomic(job.script_path, job.script_text)
+            except OSError as error:
+                jobs[job.name] = answers.failed(job.submission_id, job.name, job.argv,
+                                                f"cannot write {job.script_path}: {error.strerror}")
+                continue
+            jobs[job.name] = answers.add(job.submission_id, job.name, job.argv, slurm.submit(job.argv))
+            if pause > 0 and index + 1 < len(singles):
+                answers.flush()
+                time.sleep(pause)
+    finally:
+        answers.flush()
+    write_scancel_script(store)
+    return LaunchResult(launch_id, store.workdir, store.path, False, [jobs[row["name"]] for row in rows])
+
+
+def _check(launch_id: int, launch, rows, live) -> None:  # type: ignore[no-untyped-def]
+    if launch is None:
+        raise OptionError(f"no launch {launch_id} in this workdir; `pbt-track launches` lists them")
+    if launch["forgotten_at"] is not None:
+        raise OptionError(f"launch {launch_id} is forgotten; launch the run again instead")
+    if not launch["print_only"] or not backends.get(launch["backend"]).runs_sbatch_scripts:
+        raise OptionError(f"launch {launch_id} is not a preview (--slurm_print_only true); "
+                          f"`pbt-track resubmit-failed --launch {launch_id}` runs its failed experiments again")
+    if any(row["state"] != states.PRINT_ONLY for row in rows):
+        raise OptionError(f"launch {launch_id} was already submitted; `pbt-track report --launch {launch_id}` "
+                          "shows its jobs")
+    for name, (job_id, other) in live.items():
+        what = f"job {job_id}" if job_id else "a submission"
+        raise OptionError(f"{name} may still run as {what} of launch {other}; cancel it first, or leave this preview")
+    changed = [row["script_path"] for row in rows if _changed(Path(row["script_path"]), row["script_sha256"])]
+    if changed:
+        raise OptionError(f"{len(changed)} script(s) changed on disk since the preview: {', '.join(changed)}; "
+                          "restore them, or launch the run again")
+
+
+def _changed(path: Path, sha256: str) -> bool:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() != sha256
+    except FileNotFoundError:
+        return False
+
+
+def _record(connection, uuid: str, rows) -> tuple[list[_Job], list[tuple[int, list[str], list[_Job]]]]:  # type: ignore[no-untyped-def]
+    """Every new attempt (and a fresh row for each array the preview had), tagged, in one transaction."""
+    now = utcnow()
+    me = processes.this_process()
+    singles: list[_Job] = []
+    arrays: dict[int, tuple[int, list[str], list[_Job]]] = {}
+    for row in rows:
+        array_id = None
+        if row["array_id"] is not None:
+            if row["array_id"] not in arrays:
+                shown = queries.slurm_array(connection, row["array_id"])
+                new_id = writes.insert(connection, "slurm_arrays", {
+                    "launch_id": shown["launch_id"], "path": shown["path"], "text": shown["text"],
+                    "sha256": shown["sha256"], "argv": json.loads(shown["argv"]), "task_count": shown["task_count"],
+                    "intended_at": now,
+                })
+                argv = with_tag(json.loads(shown["argv"]), array_tag(uuid, new_id))
+                writes.update(connection, "slurm_arrays", new_id, {"argv": argv})
+                arrays[row["array_id"]] = (new_id, argv, [])
+            array_id = arrays[row["array_id"]][0]
+        argv = json.loads(row["argv"])
+        submission_id = writes.insert(connection, "submissions", {
+            "experiment_id": row["experiment_id"], "script_id": row["script_id"], "attempt": row["attempt"] + 1,
+            "argv": argv, "log_path": row["log_path"], "state": states.SUBMITTING, "intended_at": now,
+            "updated_at": now, "host": me.host, "runner_pid": me.pid, "runner_start": me.start,
+            "array_id": array_id, "array_task": row["array_task"],
+        })
+        writes.add_state_change(connection, submission_id, states.SUBMITTING, now, "preview submitted")
+        job = _Job(submission_id, row["name"], argv, Path(row["script_path"]), row["script_text"])
+        if array_id is None:
+            tagged = with_tag(argv, submission_tag(uuid, submission_id))
+            writes.update(connection, "submissions", submission_id, {"argv": tagged})
+            singles.append(_Job(submission_id, job.name, tagged, job.script_path, job.script_text))
+        else:
+            arrays[row["array_id"]][2].append(job)
+    return singles, list(arrays.values())
+
+
+def _array_file(store: Store, array_id: int) -> tuple[Path, str]:
+    with store.read() as connection:
+        array = queries.slurm_array(connection, array_id)
+    return Path(array["path"]), array["text"]

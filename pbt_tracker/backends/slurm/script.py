@@ -1,0 +1,206 @@
+"""Everything pbt-track writes for Slurm, as pure functions of their inputs.
+
+Job scripts and the sbatch command line are text built here and nowhere
+else (scancel.sh's is in `scancel_script`), so that tests can pin them on
+literal strings and the database can store exactly what was sent.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+from pbt_tracker.errors import OptionError, RunDescriptionError, TemplateError
+from pbt_tracker.backends.slurm.tags import COMMENT_OPTION
+
+SBATCH_TEMPLATE_DEFAULT = "#!/bin/bash\nconda activate conda_env_name\ncd ~/project\n"
+"""The launcher's built-in template. It has no $CMD: the command is appended after it."""
+
+TEMPLATE_VARIABLES = ("CMD", "FILENAME", "PARTITION", "GPU", "CPU", "TIMEOUT")
+
+# No '%': Slurm would read it in the --output pattern as one of its replacement symbols.
+_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._+=,:@-]*")
+
+
+@dataclass(frozen=True)
+class SlurmResources:
+    """What each job asks Slurm for; the same for every job of a launch."""
+
+    gpus_per_job: int = 1
+    cpus_per_gpu: int = 16
+    partition: str | None = None
+    timeout: str = "0"
+
+    def __post_init__(self) -> None:
+        if self.gpus_per_job < 0:
+            raise OptionError(f"--slurm_gpus_per_job must be 0 or more, not {self.gpus_per_job}")
+        if self.cpus_per_gpu < 1:
+            raise OptionError(f"--slurm_cpus_per_gpu must be 1 or more, not {self.cpus_per_gpu}")
+        if self.partition is not None and not re.fullmatch(r"[A-Za-z0-9_.,-]+", self.partition):
+            raise OptionError(
+                f"--slurm_partition {self.partition!r} is not a partition name; "
+                "use names as `sinfo -s` lists them, separated by commas"
+            )
+
+    @property
+    def cpus(self) -> int:
+        """CPUs per job: the launcher asks for cpus_per_gpu for every GPU of the job."""
+        return self.cpus_per_gpu * max(self.gpus_per_job, 1)
+
+    @property
+    def partition_arg(self) -> str:
+        """The $PARTITION text of templates: `-p NAME ` (with its trailing space) or nothing."""
+        return f"-p {self.partition} " if self.partition else ""
+
+
+def check_experiment_name(name: str) -> str:
+    """Names become file names in the workdir, so they may not escape it or need quoting."""
+    if not _NAME_RE.fullmatch(name):
+        raise RunDescriptionError(
+            f"experiment name {name!r} cannot be used as a file name; use letters, digits and "
+            "._+=,:@- only (rename the Experiment or change its parameter values)"
+        )
+    return name
+
+
+def check_template(template_text: str, source: str) -> list[str]:
+    """Fail on what would break rendering; return warnings for what would make a useless job."""
+    template = Template(template_text)
+    if not template.is_valid():
+        try:
+            template.substitute(defaultdict(str))
+        except ValueError as error:
+            where = re.search(r"line (\d+), col (\d+)", str(error))
+            position = f" at line {where.group(1)}, column {where.group(2)}" if where else ""
+            raise TemplateError(
+                f"template {source} has a stray '$'{position}; write $$ for a literal dollar sign"
+            ) from None
+    unknown = [name for name in template.get_identifiers() if name not in TEMPLATE_VARIABLES]
+    if unknown:
+        known = " ".join(f"${name}" for name in TEMPLATE_VARIABLES)
+        raise TemplateError(
+            f"template {source} uses ${unknown[0]}, which is not one of {known}; "
+            f"write $${unknown[0]} if the job script itself should see ${unknown[0]}"
+        )
+    warnings = []
+    if "CMD" not in template.get_identifiers():
+        warnings.append(
+            f"template {source} has no $CMD: its jobs will not run the experiments' commands"
+        )
+    return warnings
+
+
+def render_script(
+    template_text: str,
+    *,
+    cmd: str,
+    filename: str,
+    resources: SlurmResources,
+    append_cmd: bool = False,
+) -> str:
+    """Fill in a template; `append_cmd` puts the command on its own last line.
+
+    The built-in template has no $CMD, so without `append_cmd` its jobs would
+    do nothing at all.
+    """
+    text = Template(template_text).substitute(
+        CMD=cmd,
+        FILENAME=filename,
+        PARTITION=resources.partition_arg,
+        GPU=resources.gpus_per_job,
+        CPU=resources.cpus,
+        TIMEOUT=resources.timeout,
+    )
+    if append_cmd:
+        if not text.endswith("\n"):
+            text += "\n"
+        text += cmd + "\n"
+    return text
+
+
+def script_path(workdir: Path, experiment_name: str) -> Path:
+    return workdir / f"sbatch_{experiment_name}.sh"
+
+
+def launch_script_path(workdir: Path, experiment_name: str, launch_id: int, taken: Collection[str]) -> Path:
+    """A script of this launch's own, for an experiment whose `script_path` another launch's record holds.
+
+    Overwriting that file would make the other launch's held or requeued job,
+    or its resubmission, run this launch's command. The name is
+    `sbatch_<experiment>.L<launch>.sh`, numbered on in the odd case that an
+    experiment of another launch is itself called `<experiment>.L<launch>`.
+    """
+    path = workdir / f"sbatch_{experiment_name}.L{launch_id}.sh"
+    number = 2
+    while str(path) in taken:
+        path = workdir / f"sbatch_{experiment_name}.L{launch_id}.{number}.sh"
+        number += 1
+    return path
+
+
+def log_path(workdir: Path, script: Path) -> str:
+    """Slurm's --output pattern; Slurm replaces %j with the job id."""
+    return f"{workdir}/{script.name}-slurm-%j.out"
+
+
+def sbatch_argv(script: Path, log_pattern: str, resources: SlurmResources, comment: str | None = None) -> list[str]:
+    """The experiment's own sbatch command; `comment` is the script's own, which `with_tag` keeps beside the tag."""
+    argv = ["sbatch"]
+    if comment:
+        argv.append(f"--comment={comment}")
+    if resources.partition:
+        argv += ["-p", resources.partition]
+    argv += [
+        f"--gres=gpu:{resources.gpus_per_job}",
+        "-c",
+        str(resources.cpus),
+        "--parsable",
+        "--output",
+        log_pattern,
+        str(script),
+    ]
+    return argv
+
+
+def sbatch_comment(script_text: str) -> str | None:
+    """The comment the script's own `#SBATCH --comment` asks for; the last one, as sbatch takes it."""
+    comment = None
+    for directive in sbatch_directives(script_text):
+        try:
+            words = shlex.split(directive[len("#SBATCH"):])
+        except ValueError:
+            words = directive[len("#SBATCH"):].split()
+        for index, word in enumerate(words):
+            if word.startswith(COMMENT_OPTION):
+                comment = word[len(COMMENT_OPTION):]
+            elif word == "--comment" and index + 1 < len(words):
+                comment = words[index + 1]
+    return comment or None
+
+
+# --- job arrays -----------------------------------------------------------------
+
+
+def sbatch_directives(script_text: str) -> tuple[str, ...]:
+    """The script's `#SBATCH` lines, as sbatch reads them: up to the first command.
+
+    Experiments whose scripts carry the same directives (and so ask Slurm for
+    the same things) can go out as tasks of one array.
+    """
+    directives = []
+    for line in script_text.splitlines()[1:]:
+        stripped = line.strip()
+        if stripped.startswith("#SBATCH"):
+            directives.append(stripped)
+        elif stripped and not stripped.startswith("#"):
+            break
+    return tuple(directives)
+
+
+def tail_hint(workdir: Path) -> str:
+    return f"tail -f {shlex.quote(str(workdir))}/*.out"

@@ -1,0 +1,42 @@
+"""How long a running PBT policy has gone without a new iteration, from the record or else its workspace.
+
+Sync copies every iteration file into pbt_iterations with the time it first
+saw it; that history is the evidence. A workdir whose syncs copy none (an
+older pbt-track) falls back on the workspace's own files and their times.
+Only the running attempt's life counts: a resumed policy is judged from its
+own start, not by the pace of the attempt before it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pbt_tracker.keeper.rules import Attempt, stall_since_start
+from pbt_tracker.pbt.stall import Stall, stall_of
+from pbt_tracker.store import Store
+from pbt_tracker.store import keeper as keeper_store
+
+if TYPE_CHECKING:
+    from pbt_tracker.keeper.loop import Kept
+
+
+def policy_stall(store: Store, item: Kept, latest: Attempt, now: float, stall_after: float | None) -> Stall | None:
+    """The policy's stall, or None for an experiment that is not a PBT policy."""
+    from pbt_tracker.keeper.loop import epoch
+    from pbt_tracker.pbt.workspace import find_workspace, policy_index, read_policy_entries
+
+    policy = policy_index(item.params, item.cmd)
+    if policy is None:
+        return None
+    with store.read() as connection:
+        recorded = keeper_store.iteration_history(connection, item.id)
+    if recorded:
+        history = [(iteration, epoch(observed) or 0.0) for iteration, observed in recorded]
+    else:
+        workspace = find_workspace(item.cmd, item.train_dir, item.cwd)
+        entries = read_policy_entries(workspace, policy) if workspace is not None else []
+        history = [(entry.iteration, entry.mtime_ns / 1e9) for entry in entries]
+    began = latest.started_at
+    if began is not None:
+        history = [(iteration, seen) for iteration, seen in history if seen >= began]
+    return stall_since_start(history, began, now, stall_after) or stall_of(history, now, stall_after)

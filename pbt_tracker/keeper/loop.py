@@ -1,0 +1,229 @@
+"""The keeper: one sync per interval, then a decision about each experiment, recorded before it is acted on.
+
+It acts only on the record (see keeper_rules), only while it holds the
+workdir's lease (see keeper_lease), and sleeps on an Event between intervals,
+so that a signal ends the wait at once and an idle keeper costs nothing.
+A keeper killed at any point leaves its decisions and the record consistent:
+a resubmission is written in the transaction that finds the failure, so the
+next keeper either sees the new attempt or decides again.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from pbt_tracker.keeper import rules as rules_
+from pbt_tracker import backends, states
+from pbt_tracker.errors import OptionError, PbtTrackError, SchedulerError
+from pbt_tracker.keeper.events import send_event
+from pbt_tracker.keeper.history import policy_stall
+from pbt_tracker.keeper.lease import Lease, LeaseLost, describe
+from pbt_tracker.keeper.rules import Attempt, Decision, Rules
+from pbt_tracker.store import Store, queries, utcnow
+from pbt_tracker.store import keeper as keeper_store
+from pbt_tracker.backends.slurm.answers import Echo, quiet
+from pbt_tracker.store.selection import Selection
+
+_COLUMNS = ("e.id, e.name, e.params, e.cmd, e.train_dir, l.cwd, l.backend, l.run_name, s.id, s.attempt, s.state, "
+            "s.submitted_at, s.started_at, s.ended_at, s.job_id")
+
+
+@dataclass(frozen=True)
+class WatchOptions:
+    rules: Rules = Rules()
+    selection: Selection = Selection()
+    interval: float = 60.0
+    once: bool = False
+    on_event: list[str] | None = None
+    event_timeout: float = 30.0
+
+
+@dataclass
+class Kept:
+    """An experiment the keeper looks after, with its attempts oldest first."""
+
+    id: int
+    name: str
+    params: dict[str, Any]
+    cmd: str
+    train_dir: str
+    cwd: str | None
+    backend: str
+    job_ids: dict[int, str | None] = field(default_factory=dict)
+    attempts: list[Attempt] = field(default_factory=list)
+
+
+def epoch(text: str | None) -> float | None:
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp() if text else None
+
+
+def read_kept(store: Store, selection: Selection) -> list[Kept]:
+    query = Selection(run=selection.run, experiments=selection.experiments, all_attempts=True)
+    with store.read() as connection:
+        queries.check_names_exist(connection, selection)
+        rows = queries.selected_tuples(connection, query, _COLUMNS)
+    kept: dict[int, Kept] = {}
+    for (experiment_id, name, params, cmd, train_dir, cwd, backend, run_name, submission_id, attempt, state,
+         submitted, started, ended, job_id) in rows:
+        if run_name == keeper_store.KEEPER_RUN:
+            continue
+        item = kept.setdefault(experiment_id, Kept(experiment_id, name, json.loads(params or "{}") or {}, cmd,
+                                                   train_dir, cwd, backend))
+        item.attempts.append(Attempt(submission_id, attempt, state, epoch(submitted), epoch(started), epoch(ended)))
+        item.job_ids[submission_id] = job_id
+    return list(kept.values())
+
+
+class Keeper:
+    def __init__(self, store: Store, options: WatchOptions, echo: Echo = quiet, now: Any = None) -> None:
+        self.store = store
+        self.options = options
+        self.echo = echo
+        self.lease = Lease(store, options.interval)
+        self.stop = threading.Event()
+        self.continuation_wanted = False
+        self._clock = now or (lambda: datetime.now(timezone.utc).timestamp())
+
+    def check_pbt_options(self) -> None:
+        from pbt_tracker.pbt.workspace import policy_index
+
+        rules = self.options.rules
+        if rules.stall_after is None and not rules.restart_stalled:
+            return
+        if not any(policy_index(item.params, item.cmd) is not None for item in read_kept(self.store, self.options.selection)):
+            given = "--restart-stalled" if rules.restart_stalled else "--stall-after"
+            raise OptionError(f"{given} is for PBT policies, and no experiment of this selection has a "
+                              "pbt.policy_idx; leave it out")
+
+    def take_lease(self) -> bool:
+        """Wait for the lease (with --once, fail at once); False when stopped while waiting."""
+        said = False
+        while (holder := self.lease.take()) is not None:
+            if self.options.once:
+                raise LeaseLost(f"{describe(holder)}; let it work, or stop it and retry after that time")
+            if not said:
+                self.echo(f"Waiting: {describe(holder)}.")
+                said = True
+            if self.stop.wait(self.options.interval):
+                return False
+        self.lease.start_heartbeat()
+        return True
+
+    def run(self) -> str:
+        """Keep going until every experiment is done, --once has made one pass, or a signal came; say which."""
+        if not self.take_lease():
+            return "stopped"
+        try:
+            first = True
+            while True:
+                outcome = self.one_pass(first)
+                first = False
+                if outcome == "done":
+                    return "done"
+                if self.options.once or self.stop.wait(self.options.interval):
+                    return "once" if self.options.once else "stopped"
+        finally:
+            self.lease.release()
+
+    def one_pass(self, first: bool = False) -> str:
+        from pbt_tracker.tracker.sync import sync_workdir
+
+        self.lease.renew()
+        try:
+            for note in sync_workdir(self.store).notes:
+                self.echo(f"Note: {note}")
+        except SchedulerError as error:
+            self._decide_all([(None, None, Decision(rules_.SCHEDULER_UNAVAILABLE, f"{error}; nothing is decided "
+                                                   f"until it answers, tried again in {self.options.interval:g} s"))])
+            return "waiting"
+        kept = read_kept(self.store, self.options.selection)
+        decisions, done = self._decisions(kept)
+        if done == len(kept):
+            counts = Counter(item.attempts[-1].state for item in kept)
+            summary = ", ".join(f"{count} {state}" for state, count in sorted(counts.items())) or "no experiments"
+            if first and not decisions:
+                self.echo(f"Nothing to keep: every experiment of this workdir is final ({summary}).")
+                return "done"
+            decisions.append((None, None, Decision(rules_.FINISHED, f"every experiment is final ({summary})")))
+        recorded = self._decide_all(decisions)
+        self._act(recorded)
+        return "done" if done == len(kept) else "waiting"
+
+    def _decisions(self, kept: list[Kept]) -> tuple[list[tuple[Kept | None, Attempt | None, Decision]], int]:
+        now = self._clock()
+        rules = self.options.rules
+        with self.store.read() as connection:
+            earlier = keeper_store.decisions_on(connection, [item.attempts[-1].submission_id for item in kept])
+        by_submission: dict[int, list[str]] = {}
+        for row in earlier:
+            by_submission.setdefault(row["submission_id"], []).append(row["action"])
+        out, done = [], 0
+        for item in kept:
+            latest = item.attempts[-1]
+            before = by_submission.get(latest.submission_id, [])
+            decision = None
+            if latest.state in states.FINAL:
+                decision = rules_.decide_ended(item.attempts, rules, now, rules_.RESTART_STALLED in before,
+                                               before.count(rules_.RESUME), backends.get(item.backend).requeues_jobs)
+            elif latest.state == states.RUNNING:
+                stall = policy_stall(self.store, item, latest, now, rules.stall_after)
+                decision = rules_.decide_running(latest, stall, rules) if stall else None
+            done += rules_.is_done(latest, decision)
+            if decision is not None and (decision.acts and decision.action != rules_.RESTART_STALLED
+                                         or decision.action not in before):
+                out.append((item, latest, decision))
+        return out, done
+
+    def _decide_all(self, decisions: list[tuple[Kept | None, Attempt | None, Decision]]) -> list[tuple[int, Kept | None, Decision]]:  # noqa: E501
+        """Write every decision in one transaction, before anything is done about it, then tell about them."""
+        if not decisions:
+            return []
+        self.lease.renew()
+        now = utcnow()
+        recorded = []
+        with self.store.write() as connection:
+            for item, attempt, decision in decisions:
+                decision_id = keeper_store.record_decision(
+                    connection, self.lease.holder, decision.action, decision.reason, now,
+                    item.id if item else None, attempt.submission_id if attempt else None, decision.detail or None)
+                recorded.append((decision_id, item, decision))
+        for item, attempt, decision in decisions:
+            self.echo(f"{item.name if item else 'keeper'}: {decision.action}: {decision.reason}")
+            self._event(item, attempt, decision, now)
+        return recorded
+
+    def _event(self, item: Kept | None, attempt: Attempt | None, decision: Decision, now: datetime) -> None:
+        if not self.options.on_event:
+            return
+        event = {
+            "event": decision.action, "reason": decision.reason, "workdir": str(self.store.workdir),
+            "experiment": item.name if item else None, "attempt": attempt.attempt if attempt else None,
+            "job_id": item.job_ids.get(attempt.submission_id) if item and attempt else None,
+            "decided_at": now.isoformat(timespec="seconds") + "Z", "keeper": self.lease.holder,
+        }
+        failure = send_event(self.options.on_event, event, self.options.event_timeout)
+        if failure is not None:
+            self.echo(f"keeper: {rules_.EVENT_FAILED}: {failure}")
+            with self.store.write() as connection:
+                keeper_store.record_decision(connection, self.lease.holder, rules_.EVENT_FAILED, failure, utcnow(),
+                                             item.id if item else None, None, {"event": decision.action})
+
+    def _act(self, recorded: list[tuple[int, Kept | None, Decision]]) -> None:
+        from pbt_tracker.keeper.actions import cancel_stalled, resume
+
+        stalled = [(decision_id, item) for decision_id, item, d in recorded if d.action == rules_.RESTART_STALLED and item]
+        resumed = [(decision_id, item) for decision_id, item, d in recorded if d.action == rules_.RESUME and item]
+        if stalled:
+            self.lease.renew()
+            cancel_stalled(self.store, stalled, self.echo)
+        if resumed:
+            self.lease.renew()
+            resume(self.store, resumed, self.options.rules.max_attempts, self.echo)
+
+
+__all__ = ["Keeper", "Kept", "LeaseLost", "PbtTrackError", "WatchOptions", "read_kept"]

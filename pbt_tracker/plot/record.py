@@ -1,0 +1,68 @@
+"""The plot data of a workdir's PBT policies, read from the record one policy at a time.
+
+Only the lines and marks are kept in memory, not the rows they came from,
+so a plot of a long run costs what the picture holds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from pbt_tracker.errors import PlotError
+from pbt_tracker.pbt.workspace import policy_index
+from pbt_tracker.plot.data import Attempt, PlotData, PolicyPlot, Replacement, policy_plot
+from pbt_tracker.store import plot as sql
+from pbt_tracker.store.connection import parse_time, sql_time
+from pbt_tracker.store import queries
+
+if TYPE_CHECKING:
+    from pbt_tracker.store import Store
+    from pbt_tracker.store.selection import Selection
+
+__all__ = ["plot_data_of"]
+
+_COLUMNS = "e.id, e.params, e.cmd, l.run_name, l.id, s.attempt, s.started_at"
+
+
+def plot_data_of(store: Store, selection: Selection, x_axis: str) -> PlotData:
+    """Every selected PBT policy with history on record; a PlotError when none has any."""
+    selection = selection._replace(all_attempts=True)
+    with store.read() as connection:
+        queries.check_names_exist(connection, selection)
+        policies: dict[int, tuple[str, int, int]] = {}  # experiment id -> run, launch, policy
+        attempts: dict[int, list[Attempt]] = defaultdict(list)
+        for experiment_id, params, cmd, run, launch, attempt, started_at in queries.selected_tuples(
+                connection, selection, _COLUMNS):
+            policy = policy_index(json.loads(params or "{}") or {}, cmd)
+            if policy is not None:
+                policies[experiment_id] = (run, launch, policy)
+                attempts[experiment_id].append(Attempt(attempt, _as_recorded(started_at)))
+        runs = {run for run, _launch, _policy in policies.values()}
+        label = {eid: f"policy {policy}" if len(runs) == 1 else f"{run} policy {policy}"
+                 for eid, (run, _launch, policy) in policies.items()}
+        ids = sorted(policies)
+        replaced: dict[int, list[Replacement]] = defaultdict(list)
+        for experiment_id, policy, donor, iteration, started_at in sql.replacements(connection, ids):
+            if policy == policies[experiment_id][2]:  # a log several policies print to names each of them
+                replaced[experiment_id].append(Replacement(donor, iteration, _as_recorded(started_at)))
+        plots: dict[int, PolicyPlot] = {}
+        for experiment_id in ids:
+            plots[experiment_id] = policy_plot(
+                label[experiment_id], policies[experiment_id][2], sql.own_iterations(connection, experiment_id, frames=x_axis == "frame"),
+                replaced[experiment_id], attempts[experiment_id], x_axis,
+            )
+    drawn = [plots[eid] for eid in sorted(plots, key=lambda eid: policies[eid]) if plots[eid].lines]
+    if not drawn:
+        where = "the selected experiments" if not selection.is_empty else "this workdir"
+        what = "an objective with a frame" if x_axis == "frame" else "an objective"
+        raise PlotError(f"no PBT policy of {where} has {what} on record yet; "
+                        "plot again once the policies have written their first iteration")
+    title = f"{next(iter(runs))}: true objective" if len(runs) == 1 else "true objective"
+    return PlotData(title, x_axis, drawn)
+
+
+def _as_recorded(moment: str | None) -> str | None:
+    """A time in the form sync writes (to the microsecond), so that it compares with the files' times as text."""
+    return None if moment is None else sql_time(parse_time(moment))  # type: ignore[arg-type]

@@ -1,0 +1,212 @@
+"""Reports: the record queried into rows, and rows rendered as a table, JSON or CSV.
+
+`pbt-track report` is run often and by hand, so it reads with the standard
+library's sqlite3 and imports the other modules only when the options ask
+for them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import NamedTuple
+
+from pbt_tracker.store import Store, queries, utcnow
+from pbt_tracker.store.connection import parse_time
+from pbt_tracker.store.selection import Selection
+
+FORMATS = ("table", "json", "csv")
+
+TABLE_COLUMNS = ("run", "experiment", "attempt", "job_id", "state", "exit_code", "elapsed", "node", "log")
+
+
+class ReportRow(NamedTuple):
+    """One row of a report; a named tuple, since a JSON report of a long record builds one per submission."""
+
+    run: str
+    experiment: str
+    attempt: int
+    job_id: str | None
+    state: str
+    exit_code: int | None
+    elapsed: str | None
+    node: str | None
+    log: str | None
+    script: str | None
+    launch_id: int
+    backend: str
+    submitted_at: str | None
+    started_at: str | None
+    ended_at: str | None
+    exit_signal: int | None = None
+    pending_reason: str | None = None
+    pbt_policy: int | None = None
+    pbt_iteration: int | None = None
+    pbt_objective: float | None = None
+    pbt_best_objective: float | None = None
+    pbt_population_best: float | None = None
+    pbt_params: dict[str, object] | None = None
+
+
+PBT_COLUMNS = ("pbt_policy", "pbt_iteration", "pbt_objective", "pbt_best_objective", "pbt_params")
+
+
+# The row's columns, in the order report_rows unpacks them; --pbt adds the ones its workspace is found by.
+_COLUMNS = (
+    "l.run_name, e.name, s.attempt, s.job_id, s.state, s.exit_code, s.started_at, s.ended_at, s.node, "
+    "s.log_path, sc.path, l.id, l.backend, s.submitted_at, s.exit_signal, s.pending_reason"
+)
+_PBT_COLUMNS = ", e.params, e.cmd, e.train_dir, l.cwd, e.id"
+
+
+def report_rows(store: Store, selection: Selection, pbt: bool = False) -> list[ReportRow]:
+    """Rows of the selection; with `pbt`, each PBT policy's progress from the record's copied history.
+
+    A policy with no history on record yet (nobody copied it) is read from its workspace.
+    """
+    now = utcnow()
+    history: dict[int, list] = {}
+    with store.read() as connection:
+        queries.check_names_exist(connection, selection)
+        records = queries.selected_tuples(connection, selection, _COLUMNS + (_PBT_COLUMNS if pbt else ""))
+        if pbt:
+            from pbt_tracker.store.history import iterations_of_launches
+
+            for row in iterations_of_launches(connection, {record[11] for record in records}):
+                history.setdefault(row["launch_id"], []).append(row)
+    rows = []
+    for (run, experiment, attempt, job_id, state, exit_code, started, ended, node, log_path, script, launch_id,
+         backend, submitted, exit_signal, pending_reason, *workspace) in records:
+        started, ended = parse_time(started), parse_time(ended)
+        rows.append(ReportRow(
+            **(pbt_progress(history.get(launch_id, []), *workspace) if pbt else {}),
+            run=run,
+            experiment=experiment,
+            attempt=attempt,
+            job_id=job_id,
+            state=state,
+            exit_code=exit_code,
+            elapsed=_elapsed(started, ended, now),
+            node=node,
+            log=log_file(log_path, job_id),
+            script=script,
+            launch_id=launch_id,
+            backend=backend,
+            submitted_at=iso_time(parse_time(submitted)),
+            started_at=iso_time(started),
+            ended_at=iso_time(ended),
+            exit_signal=exit_signal,
+            pending_reason=pending_reason,
+        ))
+    return rows
+
+
+def needs_sync(store: Store) -> bool:
+    """Whether any submission may still change, so that a sync could have something to ask about."""
+    from pbt_tracker.backends import unfollowed
+
+    with store.read() as connection:
+        return queries.may_change(connection, unfollowed())
+
+
+def pbt_progress(history: list, params: str | None, cmd: str, train_dir: str, cwd: str | None,
+                 experiment_id: int) -> dict[str, object]:
+    import json
+
+    from pbt_tracker.pbt.workspace import find_workspace, policy_index, read_policy_progress
+    from pbt_tracker.report.pbt import progress_from_history
+
+    policy = policy_index(json.loads(params or "{}") or {}, cmd)
+    recorded = progress_from_history(history, experiment_id, policy) if policy is not None else None
+    if recorded is not None:
+        return {"pbt_policy": policy, **recorded}
+    workspace = find_workspace(cmd, train_dir, cwd) if policy is not None else None
+    if workspace is None:
+        return {"pbt_policy": policy}
+    progress = read_policy_progress(workspace, policy)
+    return {
+        "pbt_policy": policy,
+        "pbt_iteration": progress.latest_iteration,
+        "pbt_objective": progress.latest_objective,
+        "pbt_best_objective": progress.best_objective,
+    }
+
+
+def log_file(pattern: str | None, job_id: str | None) -> str | None:
+    """The job's log: Slurm's %j in the --output pattern becomes the job id."""
+    if pattern is None or job_id is None:
+        return None
+    return pattern.replace("%j", job_id)
+
+
+def _elapsed(started: datetime | None, ended: datetime | None, now: datetime) -> str | None:
+    if started is None:
+        return None
+    seconds = max(0, int(((ended or now) - started).total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def iso_time(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") + "Z" if moment else None
+
+
+def summary_line(rows: list[ReportRow], all_attempts: bool = False) -> str:
+    counts = Counter(row.state for row in rows)
+    noun = ("attempt" if all_attempts else "experiment") + ("" if len(rows) == 1 else "s")
+    parts = ", ".join(f"{count} {state}" for state, count in sorted(counts.items()))
+    return f"{len(rows)} {noun}" + (f": {parts}" if parts else "")
+
+
+def row_objects(rows: list[ReportRow]) -> list[dict[str, object]]:
+    """Each row as the mapping JSON and CSV show."""
+    return [row._asdict() for row in rows]
+
+
+def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False, pbt: bool = False,
+           columns: tuple[str, ...] | None = None, width: int | None = None, colour: bool = False) -> str:
+    """The rows in a format; a table shows `columns` as asked, or the default ones fitted to `width`
+    (all of them at full length when `width` is None)."""
+    if output_format == "json":
+        import json
+
+        return json.dumps(row_objects(rows), indent=2) + "\n"
+    if output_format == "csv":
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(ReportRow._fields), lineterminator="\n")
+        writer.writeheader()
+        import json
+
+        writer.writerows({key: json.dumps(value) if isinstance(value, dict) else value for key, value in row.items()}
+                         for row in row_objects(rows))
+        return buffer.getvalue()
+    from pbt_tracker.report import table as report_table
+
+    best = ""
+    if pbt:
+        rows, best = by_objective(rows)
+    if columns:
+        layout = report_table.Layout(columns)
+    else:
+        default = report_table.DEFAULT[:-1] + (report_table.PBT if pbt else ()) + report_table.DEFAULT[-1:]
+        if width is None:
+            layout = report_table.Layout(default + report_table.WIDE_EXTRA)
+        else:
+            layout = report_table.fit(rows, default, width)
+    return report_table.table(rows, layout, colour) + summary_line(rows, all_attempts) + best + "\n"
+
+
+def by_objective(rows: list[ReportRow]) -> tuple[list[ReportRow], str]:
+    """The population at a glance: policies best first, the best one's number marked `*` in the table.
+
+    Only the table is reordered; JSON and CSV keep the record's order for scripts.
+    """
+    ranked = sorted(rows, key=lambda row: (row.pbt_objective is None, -(row.pbt_objective or 0.0)))
+    if not ranked or ranked[0].pbt_objective is None:
+        return ranked, ""
+    top = ranked[0]
+    marked = top._replace(pbt_policy=f"{top.pbt_policy}*")  # type: ignore[arg-type]  # shown, not stored
+    return [marked, *ranked[1:]], f"\nbest: policy {top.pbt_policy} ({top.experiment}), objective {top.pbt_objective:.4g}"

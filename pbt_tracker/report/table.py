@@ -1,0 +1,158 @@
+"""The report as a table that fits the terminal: columns shortened or dropped as squeue does, states coloured.
+
+Pure text building: the caller says how wide the terminal is and whether it
+takes colour, so that every layout can be tested on literal rows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from pbt_tracker import states
+
+DEFAULT = ("run", "experiment", "attempt", "job_id", "state", "exit_code", "elapsed", "node", "log")
+PBT = ("policy", "iteration", "objective", "best", "params")
+WIDE_EXTRA = ("reason",)
+
+# A column's header, the row field it shows, and whether its values are right-aligned.
+_FIELDS: dict[str, tuple[str, bool]] = {
+    "run": ("run", False), "experiment": ("experiment", False), "attempt": ("attempt", True),
+    "job_id": ("job_id", False), "state": ("state", False), "exit_code": ("exit_code", True),
+    "elapsed": ("elapsed", True), "node": ("node", False), "log": ("log", False), "script": ("script", False),
+    "launch_id": ("launch_id", True), "backend": ("backend", False), "reason": ("pending_reason", False),
+    "submitted_at": ("submitted_at", False), "started_at": ("started_at", False), "ended_at": ("ended_at", False),
+    "policy": ("pbt_policy", True), "iteration": ("pbt_iteration", True), "objective": ("pbt_objective", True),
+    "best": ("pbt_best_objective", True), "params": ("pbt_params", False),
+}
+COLUMNS = tuple(_FIELDS)
+"""Every column `-o/--columns` may name."""
+
+_GAP = "  "
+_COLOURS = {
+    **dict.fromkeys(states.WAITING | {states.SUBMITTING, states.SUBMITTED}, "33"),  # yellow: waiting
+    **dict.fromkeys({states.RUNNING, states.COMPLETING, states.CONFIGURING}, "36"),  # cyan: running
+    states.COMPLETED: "32",  # green
+    states.CANCELLED: "35",  # magenta
+    **dict.fromkeys({states.FAILED, states.TIMEOUT, states.OUT_OF_MEMORY, states.NODE_FAIL, states.BOOT_FAIL,
+                     states.DEADLINE, states.PREEMPTED, states.SUBMIT_FAILED}, "31"),  # red: needs attention
+    **dict.fromkeys({states.UNKNOWN, states.SUBMIT_UNCERTAIN}, "1;33"),  # bold yellow: look at it
+}
+
+
+def parse_columns(text: str) -> tuple[str, ...]:
+    """`-o a,b,c` as squeue's `-o` takes a list: the names in the order given."""
+    from pbt_tracker.errors import OptionError
+
+    names = tuple(part.strip().lower() for part in text.split(",") if part.strip())
+    unknown = [name for name in names if name not in _FIELDS]
+    if unknown or not names:
+        raise OptionError(f"unknown column {', '.join(unknown) or '(none)'}; choose among {', '.join(COLUMNS)}")
+    return names
+
+
+def wants_colour(stream: Any) -> bool:
+    """Colour only on a terminal, and never with NO_COLOR set (https://no-color.org)."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and "NO_COLOR" not in os.environ
+
+
+class Layout(NamedTuple):
+    columns: tuple[str, ...]
+    log_name_only: bool = False
+    experiment_width: int | None = None
+
+
+def cell(row: Any, column: str, layout: Layout) -> str:
+    """One value as the table prints it: `-` for none, N:S for a signalled exit, `(Reason)` for a waiting job."""
+    field, _ = _FIELDS[column]
+    value = getattr(row, field)
+    if column == "exit_code" and value is not None and row.exit_signal is not None:
+        return f"{value}:{row.exit_signal}"
+    if column == "node" and value is None and row.pending_reason and row.state in states.WAITING:
+        return f"({row.pending_reason})"
+    if value is None:
+        return "-"
+    if column == "log" and layout.log_name_only:
+        return os.path.basename(value)
+    if column == "experiment" and layout.experiment_width and len(value) > layout.experiment_width:
+        return value[: layout.experiment_width - 1] + "+"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        from pbt_tracker.report.pbt import short_params
+
+        return short_params(value)
+    return str(value)
+
+
+def _widths(rows: Sequence[Any], layout: Layout, known: dict[tuple[object, ...], int] | None = None) -> list[int]:
+    """Each column's width; `known` keeps them across the layouts `fit` tries, which differ in a column or two."""
+    known = {} if known is None else known
+    widths = []
+    for column in layout.columns:
+        key = (column, layout.log_name_only if column == "log" else None,
+               layout.experiment_width if column == "experiment" else None)
+        if key not in known:
+            known[key] = max([len(column)] + [len(cell(row, column, layout)) for row in rows])
+        widths.append(known[key])
+    return widths
+
+
+def _width(rows: Sequence[Any], layout: Layout, known: dict[tuple[object, ...], int]) -> int:
+    widths = _widths(rows, layout, known)
+    return sum(widths) + len(_GAP) * (len(widths) - 1)
+
+
+def fit(rows: Sequence[Any], columns: Sequence[str], width: int) -> Layout:
+    """The first layout that fits: log file name only, run dropped when there is one run, log dropped,
+    hyperparameters dropped (`show` has them), node, elapsed and attempt dropped, experiment names cut;
+    whatever is left if nothing fits."""
+    layout = Layout(tuple(columns))
+    steps = [
+        lambda l: Layout(l.columns, True, l.experiment_width),
+        lambda l: _without(l, "run") if len({row.run for row in rows}) <= 1 else l,
+        lambda l: _without(l, "log"),
+        lambda l: _without(l, "params"),
+        lambda l: _without(l, "node"),
+        lambda l: _without(l, "elapsed"),
+        lambda l: _without(l, "attempt") if all(row.attempt == 1 for row in rows) else l,
+        lambda l: _without(l, "run"),
+    ]
+    known: dict[tuple[object, ...], int] = {}
+    for step in steps:
+        if _width(rows, layout, known) <= width:
+            return layout
+        layout = step(layout)
+    excess = _width(rows, layout, known) - width
+    if excess > 0 and "experiment" in layout.columns:
+        longest = max([len(row.experiment) for row in rows] + [len("experiment")])
+        layout = Layout(layout.columns, layout.log_name_only, max(len("experiment"), longest - excess))
+    return layout
+
+
+def _without(layout: Layout, column: str) -> Layout:
+    return Layout(tuple(c for c in layout.columns if c != column), layout.log_name_only, layout.experiment_width)
+
+
+def table(rows: Sequence[Any], layout: Layout, colour: bool = False) -> str:
+    """Header, a rule, one line per row; numbers right-aligned, trailing spaces trimmed."""
+    cells = [[cell(row, column, layout) for column in layout.columns] for row in rows]
+    widths = [max([len(column)] + [len(values[index]) for values in cells]) for index, column in enumerate(layout.columns)]
+    right = [_FIELDS[column][1] for column in layout.columns]
+
+    def line(values: list[str], paint: dict[int, str] | None = None) -> str:
+        parts = []
+        for index, (value, size) in enumerate(zip(values, widths)):
+            shown = f"\x1b[{paint[index]}m{value}\x1b[0m" if paint and index in paint else value
+            pad = " " * (size - len(value))
+            parts.append(pad + shown if right[index] else shown + pad)
+        return _GAP.join(parts).rstrip()
+
+    lines = [line(list(layout.columns)), line(["-" * size for size in widths])]
+    state_at = layout.columns.index("state") if "state" in layout.columns else None
+    for row, values in zip(rows, cells):
+        paint = {state_at: _COLOURS[row.state]} if colour and state_at is not None and row.state in _COLOURS else None
+        lines.append(line(values, paint))
+    return "\n".join(lines) + "\n"
