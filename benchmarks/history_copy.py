@@ -20,8 +20,8 @@ import yaml
 
 from benchmarks.common import alternate, record_population
 from pbt_tracker.pbt import workspace as pbt_workspace
-from pbt_tracker.store import open_store
 from pbt_tracker.pbt.history import copy_history
+from pbt_tracker.store import open_store
 
 POLICIES = 64
 FILES = 25

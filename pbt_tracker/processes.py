@@ -21,7 +21,6 @@ from pbt_tracker.errors import RunDescriptionError
 from pbt_tracker.files import open_append
 
 
-
 @dataclass(frozen=True)
 class ProcessId:
     pid: int

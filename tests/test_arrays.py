@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from pbt_tracker.backends.slurm.script import SlurmResources, sbatch_argv, sbatch_directives
 from pbt_tracker.backends.slurm.array import (
     ArrayTask,
     array_argv_from,
@@ -20,6 +19,7 @@ from pbt_tracker.backends.slurm.array import (
     render_array_script,
     sbatch_options,
 )
+from pbt_tracker.backends.slurm.script import SlurmResources, sbatch_argv, sbatch_directives
 from tests.conftest import FIXTURES, REPO_ROOT, query
 
 PBT_TRACK = str(Path(sys.executable).parent / "pbt-track")

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pbt_tracker.cli import cli
 from pbt_tracker.backends.slurm.scancel_answer import ScancelAnswer, read_scancel_answer
+from pbt_tracker.cli import cli
 from tests.conftest import file_digest, query
 
 PBT = "tests.fixtures.pbt_echo"

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from pbt_tracker import states
-from pbt_tracker.backends.slurm.output import JobObservation
 from pbt_tracker.backends.slurm.evidence import Tracked, choose, next_state, uncertain_outcome
+from pbt_tracker.backends.slurm.output import JobObservation
 
 NOW = datetime(2026, 11, 29, 12, 0, 0)
 MIN_JOB_AGE = timedelta(seconds=300)

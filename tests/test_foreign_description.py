@@ -18,7 +18,7 @@ import pytest
 
 from pbt_tracker.errors import RunDescriptionError
 from pbt_tracker.launcher.foreign_description import as_run_description
-from pbt_tracker.launcher.run_module import load_run_description
+from pbt_tracker.launcher.loader import load_run_description
 from tests.conftest import FIXTURES, PYTHON, REPO_ROOT, query
 
 STANDIN_ROOT = FIXTURES / "igestandin"

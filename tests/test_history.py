@@ -12,8 +12,8 @@ import yaml
 from click.testing import CliRunner
 
 from pbt_tracker.cli import cli
-from pbt_tracker.store import open_store
 from pbt_tracker.pbt.history import copy_history
+from pbt_tracker.store import open_store
 from tests.conftest import query
 
 

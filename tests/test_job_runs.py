@@ -5,9 +5,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from pbt_tracker.backends.slurm.output import JobObservation, parse_sacct, parse_squeue
 from pbt_tracker.backends.slurm.runs import is_same_job, newest_run
 from pbt_tracker.backends.slurm.tags import tags_in
-from pbt_tracker.backends.slurm.output import JobObservation, parse_sacct, parse_squeue
 
 
 @pytest.fixture(autouse=True)

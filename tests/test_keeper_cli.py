@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from pbt_tracker.cli import cli
-from pbt_tracker.store import open_store, utcnow, writes
 from pbt_tracker.store import keeper as keeper_store
+from pbt_tracker.store import open_store, utcnow, writes
 from pbt_tracker.store.connection import parse_time
 from tests.conftest import PYTHON, REPO_ROOT, query
 from tests.test_processes import PBT_TRACK, states, wait_until

@@ -6,8 +6,8 @@ import pytest
 
 from pbt_tracker.errors import OptionError
 from pbt_tracker.keeper.job import check_time_limit, keeper_script
-from pbt_tracker.store import open_store
 from pbt_tracker.store import keeper as keeper_store
+from pbt_tracker.store import open_store
 
 
 def test_the_keeper_job_is_one_cpu_signalled_before_its_limit_and_execs_the_keeper():

@@ -1,8 +1,22 @@
 """The keeper's decisions, from literal attempts: only final states resume, crash loops stop, stalls are told."""
 
 from pbt_tracker.keeper.rules import (
-    BACKOFF_SECONDS, CRASH_LOOP, GIVE_UP, REQUEUE_SETTLE_SECONDS, RESTART_STALLED, RESUME, STALLED, WAIT, Attempt, Decision, Rules,
-    decide_ended, decide_running, is_done, quick_failures, stall_since_start,
+    BACKOFF_SECONDS,
+    CRASH_LOOP,
+    GIVE_UP,
+    REQUEUE_SETTLE_SECONDS,
+    RESTART_STALLED,
+    RESUME,
+    STALLED,
+    WAIT,
+    Attempt,
+    Decision,
+    Rules,
+    decide_ended,
+    decide_running,
+    is_done,
+    quick_failures,
+    stall_since_start,
 )
 from pbt_tracker.pbt.stall import Stall
 

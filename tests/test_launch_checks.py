@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from pbt_tracker.errors import OptionError, RunDescriptionError, TemplateError
-from pbt_tracker.files import make_dirs
 from pbt_tracker.backends.slurm.launch_checks import (
     MAX_EXPERIMENT_NAME_BYTES,
-    check_experiment_dirs_inside_train_dir,
     check_log_names_fit,
     check_template_has_no_array,
     check_workdir_has_no_percent,
 )
+from pbt_tracker.errors import OptionError, RunDescriptionError, TemplateError
+from pbt_tracker.files import make_dirs
+from pbt_tracker.launch.specs import check_experiment_dirs_inside_train_dir
 
 # --- a job array in the template ------------------------------------------------------
 

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import pbt_tracker.launcher.run as launcher_run
+from pbt_tracker.backends.slurm.script import SlurmResources
 from pbt_tracker.cli import cli
 from pbt_tracker.errors import OptionError
 from pbt_tracker.launch.option_table import OPTIONS
@@ -22,7 +23,6 @@ from pbt_tracker.launch.options import (
     launch_options_from_record,
 )
 from pbt_tracker.launcher.run import launcher_argparser, main, parse_args
-from pbt_tracker.backends.slurm.script import SlurmResources
 from tests.conftest import query, run_with_modules
 
 PBT = "tests.fixtures.pbt_echo"

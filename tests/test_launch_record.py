@@ -15,6 +15,7 @@ from pbt_tracker.store import open_store
 from tests.conftest import REPO_ROOT, query, run_with_modules
 from tests.test_store import SCHEMA_HEAD
 
+
 def submit(tmp_path: Path, work: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     return run_with_modules("submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm", "--workdir",
                             str(work), "--slurm_print_only", "true", "--train_dir", str(tmp_path / "t"), *extra)
@@ -75,8 +76,8 @@ def test_a_launch_into_a_workdir_of_a_newer_pbt_track_is_refused_and_writes_noth
 
 
 def test_answers_are_written_together_when_the_batch_is_flushed(tmp_path: Path) -> None:
-    from pbt_tracker.backends.slurm.commands import CommandResult, SubmitOutcome
     from pbt_tracker.backends.slurm.answers import Answers
+    from pbt_tracker.backends.slurm.commands import CommandResult, SubmitOutcome
 
     done, _ = submit(tmp_path, tmp_path / "w")
     assert done.returncode == 0, done.stderr
@@ -101,8 +102,8 @@ def test_answers_are_written_together_when_the_batch_is_flushed(tmp_path: Path) 
 
 
 def test_answers_older_than_max_wait_are_written_without_waiting_for_a_flush(tmp_path: Path) -> None:
-    from pbt_tracker.backends.slurm.commands import CommandResult, SubmitOutcome
     from pbt_tracker.backends.slurm.answers import Answers
+    from pbt_tracker.backends.slurm.commands import CommandResult, SubmitOutcome
 
     done, _ = submit(tmp_path, tmp_path / "w")
     assert done.returncode == 0, done.stderr

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pbt_tracker.cli import cli
 from pbt_tracker.backends.slurm.script import launch_script_path
+from pbt_tracker.cli import cli
 from tests.conftest import query
 
 PBT = "tests.fixtures.pbt_echo"

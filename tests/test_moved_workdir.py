@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from pbt_tracker.backends.slurm.scancel_sh import write_scancel_script
 from pbt_tracker.cli import cli
 from pbt_tracker.errors import StoreError
 from pbt_tracker.store import open_store
-from pbt_tracker.backends.slurm.scancel_file import write_scancel_script
 from tests.conftest import file_digest, query
 
 REFUSED = 'echo "sbatch: error: Batch job submission failed: Invalid partition name specified" >&2; exit 1\n'

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pbt_tracker.errors import TemplateError
 from pbt_tracker.backends.ngc.command import check_ngc_template, flatten_template, ngc_argv, render_command
+from pbt_tracker.errors import TemplateError
 
 TEMPLATE = (
     "ngc batch run \\\n"

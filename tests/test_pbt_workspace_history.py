@@ -6,7 +6,12 @@ import yaml
 
 from pbt_tracker.pbt.iteration_file import IterationRecord, parse_iteration_file
 from pbt_tracker.pbt.workspace import (
-    PolicyProgress, live_entry, new_entries, read_best_copies, read_policy_entries, read_policy_progress,
+    PolicyProgress,
+    live_entry,
+    new_entries,
+    read_best_copies,
+    read_policy_entries,
+    read_policy_progress,
 )
 
 

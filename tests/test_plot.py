@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner
 
 from pbt_tracker.cli import cli
+from pbt_tracker.pbt.history import copy_history
 from pbt_tracker.plot.draw import MARK_LEGEND, draw
 from pbt_tracker.plot.record import plot_data_of
 from pbt_tracker.store import open_store
-from pbt_tracker.pbt.history import copy_history
 from pbt_tracker.store.selection import Selection
 from tests.conftest import query
 from tests.test_history import write_iteration

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from pbt_tracker.plot.data import ATTEMPT, REPLACEMENT, RESTART, Attempt, IterationRow, Line, Mark, Replacement, policy_plot
+from pbt_tracker.plot.data import (
+    ATTEMPT,
+    REPLACEMENT,
+    RESTART,
+    Attempt,
+    IterationRow,
+    Line,
+    Mark,
+    Replacement,
+    policy_plot,
+)
 
 
 def t(second: int) -> str:

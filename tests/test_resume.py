@@ -9,15 +9,15 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from pbt_tracker.cli import cli
-from pbt_tracker.backends.slurm.script import SlurmResources
 from pbt_tracker.backends.slurm.continuation import (
     continuation_argv,
     continuation_script,
     continuation_script_path,
     is_continuation_script,
 )
-from pbt_tracker.pbt.decision import ResumeDecision, is_pbt_command, resume_decision
+from pbt_tracker.backends.slurm.script import SlurmResources
+from pbt_tracker.cli import cli
+from pbt_tracker.pbt.resume import ResumeDecision, is_pbt_command, resume_decision
 from tests.conftest import query
 
 CMD = "python train.py task=Ant pbt.policy_idx=2 pbt.workspace=ws hydra.run.dir=runs/p2"

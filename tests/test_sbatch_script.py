@@ -5,11 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from pbt_tracker.errors import RunDescriptionError, TemplateError
+from pbt_tracker.backends.slurm.scancel_sh import compact_job_ids, scancel_script
 from pbt_tracker.backends.slurm.script import (
     SBATCH_TEMPLATE_DEFAULT,
     SlurmResources,
-    check_experiment_name,
     check_template,
     log_path,
     render_script,
@@ -17,7 +16,8 @@ from pbt_tracker.backends.slurm.script import (
     script_path,
     tail_hint,
 )
-from pbt_tracker.backends.slurm.scancel_script import compact_job_ids, scancel_script
+from pbt_tracker.errors import RunDescriptionError, TemplateError
+from pbt_tracker.launch.specs import check_experiment_name
 
 ANT_CMD = "python -m isaacgymenvs.train task=Ant headless=True pbt.policy_idx=0 experiment=00_ant_v1"
 

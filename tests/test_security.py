@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pbt_tracker.backends.slurm.scancel_script import scancel_script
+from pbt_tracker.backends.slurm.scancel_sh import scancel_script
 from tests.conftest import PYTHON, REPO_ROOT
 
 PACKAGE = REPO_ROOT / "pbt_tracker"

@@ -10,7 +10,6 @@ import stat
 
 import pytest
 
-from pbt_tracker.errors import SchedulerError, SchedulerTimeout
 from pbt_tracker.backends.slurm.commands import (
     CommandResult,
     SubmitOutcome,
@@ -19,6 +18,7 @@ from pbt_tracker.backends.slurm.commands import (
     run_command,
     submit,
 )
+from pbt_tracker.errors import SchedulerError, SchedulerTimeout
 
 
 def fake_program(directory, name, body):

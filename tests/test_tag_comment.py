@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pbt_tracker.backends.slurm.tags import tag_argument, with_tag, without_tag
-from pbt_tracker.backends.slurm.script import SlurmResources, sbatch_argv, sbatch_comment
 from pbt_tracker.backends.slurm.array import array_argv_from, sbatch_options
 from pbt_tracker.backends.slurm.output import SQUEUE_USER_FIELDS, parse_squeue
-from pbt_tracker.tracker.sync import Listing
+from pbt_tracker.backends.slurm.script import SlurmResources, sbatch_argv, sbatch_comment
+from pbt_tracker.backends.slurm.sync import Listing
+from pbt_tracker.backends.slurm.tags import tag_argument, with_tag, without_tag
 
 TAG = "pbt-track:abc123:7"
 SCRIPT = Path("/w/sbatch_00_x.sh")

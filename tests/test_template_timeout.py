@@ -7,7 +7,6 @@ import subprocess
 
 import pytest
 
-from pbt_tracker.errors import OptionError
 from pbt_tracker.backends.slurm.timeout import (
     TimeoutUse,
     check_timeout_for_template,
@@ -15,6 +14,7 @@ from pbt_tracker.backends.slurm.timeout import (
     is_slurm_time,
     timeout_uses,
 )
+from pbt_tracker.errors import OptionError
 
 SBATCH_TIME = "#!/bin/bash\n#SBATCH --job-name=x\n#SBATCH --time=$TIMEOUT\n$CMD\n"
 GNU_TIMEOUT = "#!/bin/bash\ncd ~/project\ntimeout $TIMEOUT $CMD\nexit $$?\n"

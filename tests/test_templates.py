@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pbt_tracker.errors import OptionError
 from pbt_tracker.backends.slurm.script import SlurmResources, check_template, render_script
 from pbt_tracker.backends.slurm.timeout import check_timeout_for_template
+from pbt_tracker.errors import OptionError
 from pbt_tracker.templates import TEMPLATES, template_path, template_text
 from tests.conftest import PYTHON, REPO_ROOT
 

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from pbt_tracker.examples.toy_pbt import RUN_DESCRIPTION
-from pbt_tracker.examples.toy_pbt_train import parse_settings
 from pbt_tracker.examples.toy_pbt_population import thinning_victim
+from pbt_tracker.examples.toy_pbt_train import parse_settings
 from pbt_tracker.pbt.lineage import read_lineage
 from pbt_tracker.pbt.resume import continuation_command, latest_own_entry
 from pbt_tracker.pbt.workspace import PolicyProgress, find_workspace, read_best_copies, read_policy_progress

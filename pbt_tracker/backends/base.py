@@ -17,9 +17,21 @@ if TYPE_CHECKING:
     import sqlite3
     from datetime import datetime
 
-    from pbt_tracker.store import Store
     from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
-    from pbt_tracker.tracker.sync import SyncResult
+    from pbt_tracker.store import Store
+
+
+# A plain class rather than a dataclass: a cancel's start-up is timed, and defining a dataclass is not free.
+class SyncResult:
+    """What a sync asked and changed, added up over its backends and steps."""
+
+    __slots__ = ("asked", "changed", "scheduler_calls", "notes")
+
+    def __init__(self) -> None:
+        self.asked = 0
+        self.changed = 0
+        self.scheduler_calls = 0
+        self.notes: list[str] = []
 
 
 class CancelTarget(NamedTuple):

@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pbt_tracker import states
-from pbt_tracker.pbt.decision import ResumeDecision, resume_decision
+from pbt_tracker.pbt.resume import ResumeDecision, resume_decision
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from pbt_tracker.processes import ProcessId
     from pbt_tracker.backends.processes.launch import LocalOutcome
-    from pbt_tracker.backends.slurm.answers import Echo, SubmittedJob
+    from pbt_tracker.launch.record import Echo, SubmittedJob
+    from pbt_tracker.processes import ProcessId
 
 
 @dataclass(frozen=True)

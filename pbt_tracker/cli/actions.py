@@ -79,8 +79,8 @@ def cancel(targets: tuple[str, ...], workdir: str, run: str | None, experiments:
 
 def _settle(store, accepted: list[int]) -> None:  # type: ignore[no-untyped-def]
     """The cancelled jobs' states after scancel; a scheduler that does not answer now leaves them to `sync`."""
+    from pbt_tracker.backends.slurm.sync import sync_cancelled
     from pbt_tracker.errors import SchedulerError
-    from pbt_tracker.tracker.sync import sync_cancelled
 
     try:
         settled = sync_cancelled(store, accepted)
@@ -142,7 +142,7 @@ def resubmit_failed(workdir: str, run: str | None, experiments: tuple[str, ...],
     Example:
         pbt-track resubmit-failed --workdir ./slurm_logs --max-attempts 3
     """
-    from pbt_tracker.backends.slurm.scancel_file import write_scancel_script
+    from pbt_tracker.backends.slurm.scancel_sh import write_scancel_script
     from pbt_tracker.tracker.resubmit import resubmit_failed as resubmit
 
     with open_workdir(workdir, sync=not no_sync) as store:

@@ -134,7 +134,7 @@ def sync_and_tell(store: Store, unreachable_ok: bool = False):  # type: ignore[n
     except SchedulerError as error:
         if not unreachable_ok:
             raise
-        from pbt_tracker.backends.slurm.backend import NAME as SLURM
+        from pbt_tracker.backends.slurm import NAME as SLURM
         from pbt_tracker.store import queries
 
         with store.read() as connection:

@@ -25,7 +25,7 @@ def continue_(workdir: str, job_id: str) -> None:
         pbt-track continue --workdir ./slurm_logs --job "$SLURM_JOB_ID"
     """
     from pbt_tracker.backends.slurm.continue_job import continue_job
-    from pbt_tracker.backends.slurm.scancel_file import write_scancel_script
+    from pbt_tracker.backends.slurm.scancel_sh import write_scancel_script
 
     with open_workdir(workdir, sync=False) as store:
         result = continue_job(store, job_id, echo=click.echo)

@@ -16,7 +16,6 @@ import click
 
 from pbt_tracker import __version__
 
-
 COMMAND_MODULES = {
     "cancel": "actions", "resubmit-failed": "actions", "continue": "continue_", "watch": "keeper",
     "submit": "launch", "launches": "launches", "forget": "launches", "plot": "plot", "report": "records",

@@ -85,8 +85,8 @@ def _watch(store, values: dict[str, object], job_args: list[str] | None, keeper_
     import signal
     import threading
 
-    from pbt_tracker.keeper.loop import Keeper, WatchOptions
     from pbt_tracker.keeper.events import event_argv, event_timeout
+    from pbt_tracker.keeper.loop import Keeper, WatchOptions
     from pbt_tracker.keeper.rules import Rules
     from pbt_tracker.store.selection import Selection
 

@@ -65,10 +65,10 @@ def submit(preview: int | None, verbose: bool, **values: Any) -> None:
 
 
 def _submit_preview(launch_id: int, values: dict[str, Any]) -> None:
+    from pbt_tracker.backends.slurm.preview import submit_preview
     from pbt_tracker.cli.common import open_workdir
     from pbt_tracker.errors import PbtTrackError
     from pbt_tracker.launcher.run_slurm import summary_lines
-    from pbt_tracker.backends.slurm.preview import submit_preview
 
     others = [name for name, value in values.items() if value is not None and name not in _WORKDIRS]
     if others:

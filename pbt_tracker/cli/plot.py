@@ -47,8 +47,8 @@ def plot(output: str, workdir: str, x_axis: str, run: str | None, launch: int | 
     if not os.path.isdir(folder):
         raise click.ClickException(f"cannot write {output}: there is no directory {folder}; create it first")
     with open_workdir(workdir, sync=not no_sync, unreachable_ok=True) as store:
-        from pbt_tracker.plot.record import plot_data_of
         from pbt_tracker.pbt.history import copy_history
+        from pbt_tracker.plot.record import plot_data_of
 
         copy_history(store)
         data = plot_data_of(store, selection(run, (), (), launch, all_launches), x_axis)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import click
 
 from pbt_tracker.cli.common import (
-    no_sync_option, open_workdir, read_workdir, selection, selection_options, sync_and_tell, workdir_option,
+    no_sync_option,
+    open_workdir,
+    read_workdir,
+    selection,
+    selection_options,
+    sync_and_tell,
+    workdir_option,
 )
 from pbt_tracker.cli.group import cli
 

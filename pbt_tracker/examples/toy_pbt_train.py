@@ -3,22 +3,18 @@
     python -m pbt_tracker.examples.toy_pbt_train pbt.policy_idx=0 pbt.num_policies=4 \\
         pbt.workspace=workspace_toy_pbt hydra.run.dir=./train_dir/toy_pbt/toy_pbt_
 
-Each policy climbs a smooth function with noisy gradient steps instead of
-training a network, but follows IsaacGymEnvs' PBT protocol, so that what
-pbt-track does with a real population is tested on this one: without
-``++pbt_restart=True`` it is the very start of the experiment, so it mutates
-its hyperparameters and restarts itself with them from iteration 0; it loads
-``checkpoint=`` when given; it writes ``<iteration:06d>.yaml`` (with
+Each policy climbs a smooth function with noisy gradient steps instead of training a network, but follows
+IsaacGymEnvs' PBT protocol, so that what pbt-track does with a real population is tested on this one: without
+``++pbt_restart=True`` it is the very start of the experiment, so it mutates its hyperparameters and restarts
+itself with them from iteration 0; it loads ``checkpoint=`` when given; it writes ``<iteration:06d>.yaml`` (with
 ``yaml.dump``, the same keys) and ``.pth`` (JSON here) into
-``<hydra.run.dir>/runs/<pbt.workspace>/<policy_idx:03d>``, cleans up old ones
-and keeps ``best<policy_idx>`` copies as IsaacGymEnvs does; and to take over
-another policy's weights it restarts its own process with the command line
-IsaacGymEnvs' restart builds, printing the same lines.
+``<hydra.run.dir>/runs/<pbt.workspace>/<policy_idx:03d>``, cleans up old ones and keeps ``best<policy_idx>``
+copies as IsaacGymEnvs does; and to take over another policy's weights it restarts its own process with the
+command line IsaacGymEnvs' restart builds, printing the same lines.
 
-Arguments are Hydra-style ``key=value``; unknown keys are ignored, as the
-launcher adds its own. ``pbt.fail_once_policy=K`` makes policy K crash once,
-with exit code 3; run again as it was, it starts over; run with the
-continuation `pbt_tracker.pbt.resume` builds, it continues from its checkpoint.
+Arguments are Hydra-style ``key=value``; unknown keys are ignored, as the launcher adds its own.
+``pbt.fail_once_policy=K`` makes policy K crash once, with exit code 3; run again as it was, it starts over; run
+with the continuation `pbt_tracker.pbt.resume` builds, it continues from its checkpoint.
 """
 
 from __future__ import annotations
@@ -288,8 +284,7 @@ def _restart(argv, idx, run_dir, params, checkpoint, experiment_name) -> None:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, "utf-8")
+    (tmp := path.with_name(f".{path.name}.{os.getpid()}.tmp")).write_text(text, "utf-8")
     os.replace(tmp, path)
 
 

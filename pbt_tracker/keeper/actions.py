@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pbt_tracker.errors import PbtTrackError
+from pbt_tracker.launch.record import Echo
 from pbt_tracker.store import Store
 from pbt_tracker.store import keeper as keeper_store
-from pbt_tracker.backends.slurm.answers import Echo
 from pbt_tracker.store.selection import Selection
 
 if TYPE_CHECKING:
-    from pbt_tracker.keeper.loop import Kept
+    from pbt_tracker.keeper.kept import Kept
     from pbt_tracker.tracker.cancel import CancelResult
 
 
@@ -51,7 +51,7 @@ def _cancel_outcome(result: CancelResult) -> str:
 
 def resume(store: Store, resumed: list[tuple[int, Kept]], max_attempts: int | None, echo: Echo) -> None:
     """Resubmit them all in one call, so a launch's array tasks go out as one array again."""
-    from pbt_tracker.backends.slurm.scancel_file import write_scancel_script
+    from pbt_tracker.backends.slurm.scancel_sh import write_scancel_script
     from pbt_tracker.tracker.resubmit import resubmit_failed
 
     names = tuple(item.name for _decision_id, item in resumed)

@@ -17,12 +17,12 @@ from pbt_tracker.store import Store
 from pbt_tracker.store import keeper as keeper_store
 
 if TYPE_CHECKING:
-    from pbt_tracker.keeper.loop import Kept
+    from pbt_tracker.keeper.kept import Kept
 
 
 def policy_stall(store: Store, item: Kept, latest: Attempt, now: float, stall_after: float | None) -> Stall | None:
     """The policy's stall, or None for an experiment that is not a PBT policy."""
-    from pbt_tracker.keeper.loop import epoch
+    from pbt_tracker.keeper.kept import epoch
     from pbt_tracker.pbt.workspace import find_workspace, policy_index, read_policy_entries
 
     policy = policy_index(item.params, item.cmd)

@@ -17,16 +17,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pbt_tracker import processes, states
+from pbt_tracker.backends.slurm import NAME as SLURM
 from pbt_tracker.backends.slurm import commands as slurm
-from pbt_tracker.backends.slurm.backend import NAME as SLURM
+from pbt_tracker.backends.slurm.answers import Answers
+from pbt_tracker.backends.slurm.tags import submission_tag, with_tag
+from pbt_tracker.backends.slurm.timeout import is_slurm_time
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import write_text_atomic
-from pbt_tracker.backends.slurm.tags import submission_tag, with_tag
+from pbt_tracker.launch.record import Echo, SubmittedJob, quiet, sha256_text
 from pbt_tracker.store import Store, utcnow, writes
 from pbt_tracker.store import keeper as keeper_store
 from pbt_tracker.store.keeper import KEEPER_RUN
-from pbt_tracker.backends.slurm.timeout import is_slurm_time
-from pbt_tracker.backends.slurm.answers import Answers, Echo, SubmittedJob, quiet, sha256_text
 
 CONTINUE_BEFORE_SECONDS = 120
 JOB_FLAG = "--as-keeper-job"
@@ -97,8 +98,8 @@ def submit_keeper(store: Store, watch_args: Sequence[str], time_limit: str, part
 
 
 def _record_launch(connection, workdir: Path, text: str, now) -> tuple[int, str, int, int]:  # type: ignore[no-untyped-def]
+    from pbt_tracker.launch.record import launch_values
     from pbt_tracker.run_description import RunDescription
-    from pbt_tracker.backends.slurm.launch import launch_values
 
     launch = launch_values(
         workdir, RunDescription(KEEPER_RUN, experiments=[]), backend=SLURM, run_module="pbt_tracker.keeper",

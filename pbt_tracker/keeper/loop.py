@@ -13,20 +13,21 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from pbt_tracker.keeper import rules as rules_
 from pbt_tracker import backends, states
 from pbt_tracker.errors import OptionError, PbtTrackError, SchedulerError
+from pbt_tracker.keeper import rules as rules_
 from pbt_tracker.keeper.events import send_event
 from pbt_tracker.keeper.history import policy_stall
+from pbt_tracker.keeper.kept import Kept, epoch
 from pbt_tracker.keeper.lease import Lease, LeaseLost, describe
 from pbt_tracker.keeper.rules import Attempt, Decision, Rules
+from pbt_tracker.launch.record import Echo, quiet
 from pbt_tracker.store import Store, queries, utcnow
 from pbt_tracker.store import keeper as keeper_store
-from pbt_tracker.backends.slurm.answers import Echo, quiet
 from pbt_tracker.store.selection import Selection
 
 _COLUMNS = ("e.id, e.name, e.params, e.cmd, e.train_dir, l.cwd, l.backend, l.run_name, s.id, s.attempt, s.state, "
@@ -41,25 +42,6 @@ class WatchOptions:
     once: bool = False
     on_event: list[str] | None = None
     event_timeout: float = 30.0
-
-
-@dataclass
-class Kept:
-    """An experiment the keeper looks after, with its attempts oldest first."""
-
-    id: int
-    name: str
-    params: dict[str, Any]
-    cmd: str
-    train_dir: str
-    cwd: str | None
-    backend: str
-    job_ids: dict[int, str | None] = field(default_factory=dict)
-    attempts: list[Attempt] = field(default_factory=list)
-
-
-def epoch(text: str | None) -> float | None:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp() if text else None
 
 
 def read_kept(store: Store, selection: Selection) -> list[Kept]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from pbt_tracker.backends.ngc.backend import NAME as NGC
-from pbt_tracker.backends.processes.backend import NAME as PROCESSES
-from pbt_tracker.backends.slurm.backend import NAME as SLURM
+from pbt_tracker.backends.ngc import NAME as NGC
+from pbt_tracker.backends.processes import NAME as PROCESSES
+from pbt_tracker.backends.slurm import NAME as SLURM
 from pbt_tracker.errors import OptionError
 
 COMMON = "common"

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pbt_tracker.backends.slurm.script import SlurmResources
 from pbt_tracker.errors import OptionError
 from pbt_tracker.launch.option_table import (
     BACKENDS,
@@ -31,7 +32,6 @@ from pbt_tracker.launch.option_table import (
     Option,
     str2bool,
 )
-from pbt_tracker.backends.slurm.script import SlurmResources
 
 __all__ = [
     "BACKENDS", "COMMON", "NGC", "OPTION", "OPTIONS", "PROCESSES", "SLURM", "LaunchOptions", "NgcLaunchOptions",

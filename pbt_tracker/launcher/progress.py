@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
-from pbt_tracker.backends.slurm.scancel_script import compact_job_ids
+from pbt_tracker.backends.slurm.scancel_sh import compact_job_ids
 
 HINT_AFTER_SECONDS = 60
 

@@ -25,11 +25,11 @@ from pbt_tracker.launch.options import (
     add_arguments,
     launch_options,
 )
+from pbt_tracker.launcher.loader import load_run_description
 from pbt_tracker.launcher.run_ngc import add_ngc_args, launch_ngc
 from pbt_tracker.launcher.run_processes import add_os_parallelism_args, launch_processes
 from pbt_tracker.launcher.run_slurm import add_slurm_args, launch_slurm
 from pbt_tracker.run_description import RunDescription
-from pbt_tracker.launcher.run_module import load_run_description
 from pbt_tracker.settings import check_all
 
 __all__ = ["BACKENDS", "launch", "launcher_argparser", "main", "parse_args"]

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from pbt_tracker.pbt.lineage import read_lineage
+from pbt_tracker.pbt.resume import is_pbt_command
 from pbt_tracker.pbt.workspace import WorkspaceEntry, find_workspace, new_entries, policy_index
 from pbt_tracker.store import Store, utcnow
 from pbt_tracker.store import history as sql
-from pbt_tracker.pbt.decision import is_pbt_command
 
 __all__ = ["Workspace", "copy_history", "pbt_workspaces"]
 

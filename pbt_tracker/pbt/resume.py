@@ -4,6 +4,11 @@ IsaacGymEnvs' PBT treats a command without ``++pbt_restart=True`` as the very
 start of an experiment: new hyperparameters, iteration 0, a new experiment
 name. It continues a policy only through the command line its own in-process
 restart builds, so a resubmission must build that same command line.
+
+Sending a policy's recorded command again would throw away days of training;
+so every resubmission (by hand or by the keeper) asks `resume_decision` what
+to send, and Slurm records a new script around that command, leaving the
+launch's own script as it was.
 """
 
 from __future__ import annotations
@@ -14,9 +19,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pbt_tracker.pbt.workspace import WorkspaceEntry, live_entry, read_policy_entries, run_dir_of, split_command
+from pbt_tracker.pbt.workspace import (
+    WorkspaceEntry,
+    find_workspace,
+    live_entry,
+    policy_index,
+    read_policy_entries,
+    run_dir_of,
+    split_command,
+)
 
-__all__ = ["Continuation", "continuation_command", "find_run_dir", "latest_own_entry", "restart_args"]
+__all__ = [
+    "Continuation", "ResumeDecision", "continuation_command", "find_run_dir", "is_pbt_command", "latest_own_entry",
+    "restart_args", "resume_decision",
+]
 
 _SHELL_OPERATORS = {"&&", "||", ";", "|", "&"}
 
@@ -89,3 +105,57 @@ def override_key(arg: str) -> str | None:
     """The Hydra key an argument sets (`+a.b=1` and `a.b=1` both set `a.b`), or None for a plain word."""
     name, sep, _value = arg.partition("=")
     return name.lstrip("+") if sep else None
+
+
+@dataclass(frozen=True)
+class ResumeDecision:
+    """The command a PBT policy's next attempt runs, and from which iteration, when it continues."""
+
+    policy_idx: int
+    command: str
+    iteration: int | None = None
+    checkpoint: str | None = None
+    from_scratch: bool = False
+
+    @property
+    def continues(self) -> bool:
+        return self.iteration is not None
+
+    @property
+    def message(self) -> str:
+        if self.continues:
+            return f"continues policy {self.policy_idx} from iteration {self.iteration} (checkpoint {self.checkpoint})"
+        if self.from_scratch:
+            return f"policy {self.policy_idx} starts from its original command (--from-scratch)"
+        return f"policy {self.policy_idx} has no checkpoint yet: starts from its original command"
+
+
+def is_pbt_command(cmd: str) -> bool:
+    """An IsaacGymEnvs PBT experiment names both its policy and its workspace on its command line."""
+    if "pbt.policy_idx=" not in cmd or "pbt.workspace=" not in cmd:
+        return False
+    keys = {override_key(token) for token in split_command(cmd)}
+    return {"pbt.policy_idx", "pbt.workspace"} <= keys
+
+
+def resume_decision(cmd: str, params: Mapping[str, object], train_dir: str, cwd: str | None,
+                    from_scratch: bool = False) -> ResumeDecision | None:
+    """What the experiment's next attempt runs; None for an experiment that is not a PBT policy.
+
+    `cwd` is the directory the launch ran from, which relative run dirs and
+    workspaces are taken from, as the job itself took them.
+    """
+    if not is_pbt_command(cmd):
+        return None
+    policy = policy_index(dict(params), cmd)
+    if policy is None:
+        return None
+    if from_scratch:
+        return ResumeDecision(policy, cmd, from_scratch=True)
+    workspace = find_workspace(cmd, train_dir, cwd)
+    entry = latest_own_entry(workspace, policy) if workspace is not None else None
+    continuation = continuation_command(cmd, entry, find_run_dir(cmd, train_dir, cwd))
+    if entry is None:
+        return ResumeDecision(policy, continuation.command)
+    checkpoint = os.path.abspath(entry.path.parent / f"{entry.iteration:06d}.pth")
+    return ResumeDecision(policy, continuation.command, entry.iteration, checkpoint)

@@ -1,1 +1,3 @@
-"""TODO"""
+"""`pbt-track plot`: the PBT history read from the record (`record`), shaped into series (`data`), and
+drawn with matplotlib, an optional extra imported only here (`draw`).
+"""

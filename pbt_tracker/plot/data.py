@@ -14,10 +14,10 @@ UTC), which sorts like the times themselves.
 
 from __future__ import annotations
 
+import operator
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-import operator
 from itertools import groupby
 from operator import itemgetter
 from typing import NamedTuple

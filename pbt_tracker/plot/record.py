@@ -14,8 +14,8 @@ from pbt_tracker.errors import PlotError
 from pbt_tracker.pbt.workspace import policy_index
 from pbt_tracker.plot.data import Attempt, PlotData, PolicyPlot, Replacement, policy_plot
 from pbt_tracker.store import plot as sql
-from pbt_tracker.store.connection import parse_time, sql_time
 from pbt_tracker.store import queries
+from pbt_tracker.store.connection import parse_time, sql_time
 
 if TYPE_CHECKING:
     from pbt_tracker.store import Store

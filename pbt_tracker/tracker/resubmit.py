@@ -9,10 +9,10 @@ How an attempt is recorded and sent is its backend's (`Backend.resubmitter`).
 from __future__ import annotations
 
 from pbt_tracker import backends, processes, states
-from pbt_tracker.errors import OptionError
-from pbt_tracker.store import Store, queries
-from pbt_tracker.backends.slurm.answers import Echo, quiet
 from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
+from pbt_tracker.errors import OptionError
+from pbt_tracker.launch.record import Echo, quiet
+from pbt_tracker.store import Store, queries
 from pbt_tracker.store.selection import Selection
 
 __all__ = ["RESUBMITTABLE", "ResubmitResult", "resubmit_failed"]

@@ -15,12 +15,12 @@ if TYPE_CHECKING:
     import sqlite3
     from datetime import datetime
 
-    from pbt_tracker.backends.base import Resubmitter
-    from pbt_tracker.store import Store
+    from pbt_tracker.backends.base import Resubmitter, SyncResult
     from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
-    from pbt_tracker.tracker.sync import SyncResult
+    from pbt_tracker.store import Store
 
-NAME = "ngc"
+from pbt_tracker.backends.ngc import NAME
+
 CANCEL_ADVICE = "NGC jobs are cancelled with the ngc CLI (ngc batch kill ID)"
 LOG_ADVICE = "NGC keeps the logs of its jobs; read them with the ngc CLI or in NGC's web interface"
 REPORT_NOTE = (

@@ -17,18 +17,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pbt_tracker import processes, states
-from pbt_tracker.backends.slurm import commands as slurm
-from pbt_tracker.backends.ngc.backend import NAME as NGC
+from pbt_tracker import commands, processes, states
+from pbt_tracker.backends.ngc import NAME as NGC
+from pbt_tracker.backends.ngc.command import check_ngc_template, flatten_template, ngc_argv
 from pbt_tracker.errors import OptionError, SchedulerError, SchedulerTimeout
 from pbt_tracker.files import read_template_text
 from pbt_tracker.launch.options import NgcLaunchOptions
-from pbt_tracker.backends.ngc.command import check_ngc_template, flatten_template, ngc_argv
+from pbt_tracker.launch.record import Echo, SubmittedJob, experiment_values, launch_values, quiet
+from pbt_tracker.launch.specs import checked_specs
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.store import Store, open_store, utcnow, writes
-from pbt_tracker.backends.slurm.launch import experiment_values, launch_values
-from pbt_tracker.backends.slurm.launch_plan import checked_specs
-from pbt_tracker.backends.slurm.answers import Echo, SubmittedJob, quiet
 
 NGC_NOT_FOUND = "ngc was not found on PATH; install the NGC CLI, or use --ngc_print_only true"
 
@@ -121,12 +119,12 @@ def send_commands(store: Store, jobs: list[tuple[int, str, list[str]]], echo: Ec
 def _send(store: Store, submission_id: int, argv: list[str], name: str, echo: Echo) -> SubmittedJob:
     values: dict[str, object] = {}
     try:
-        result = slurm.run_command(argv)
+        result = commands.run_command(argv)
     except SchedulerTimeout as error:  # the job may exist: NGC alone can say
         state = states.SUBMIT_UNCERTAIN
-        message = f"{_first_clause(error)}; whether the job exists only NGC can say (`ngc batch list`)"
+        message = f"{error}; whether the job exists only NGC can say (`ngc batch list`)"
     except SchedulerError as error:
-        state, message = states.SUBMIT_FAILED, f"ngc could not be run: {_first_clause(error)}; check the NGC CLI"
+        state, message = states.SUBMIT_FAILED, f"ngc could not be run: {error}; check the NGC CLI"
     else:
         values = {"submit_returncode": result.returncode, "submit_stdout": result.stdout,
                   "submit_stderr": result.stderr}
@@ -144,11 +142,6 @@ def _send(store: Store, submission_id: int, argv: list[str], name: str, echo: Ec
     if message:
         echo(f"ngc failed for {name}: {message}")
     return SubmittedJob(name, argv, None, message)
-
-
-def _first_clause(error: Exception) -> str:
-    """run_command's message without its advice, which is about Slurm."""
-    return str(error).split(";")[0]
 
 
 def _failure(returncode: int, output: str) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from pbt_tracker.store import Store
 from pbt_tracker.backends.ngc.launch import record_next_attempt, send_commands
 from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
+from pbt_tracker.store import Store
 
 
 class CommandResubmitter:

@@ -10,12 +10,11 @@ if TYPE_CHECKING:
     import sqlite3
     from datetime import datetime
 
-    from pbt_tracker.backends.base import Resubmitter
-    from pbt_tracker.store import Store
+    from pbt_tracker.backends.base import Resubmitter, SyncResult
     from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
-    from pbt_tracker.tracker.sync import SyncResult
+    from pbt_tracker.store import Store
 
-NAME = "processes"
+from pbt_tracker.backends.processes import NAME
 
 
 class ProcessesBackend:
@@ -55,8 +54,8 @@ class ProcessesBackend:
     def mark_cancelling(self, connection: sqlite3.Connection, targets: list[CancelTarget], now: datetime) -> None:
         """Every target is asked to stop; a queued one is cancelled here, so its runner never starts it."""
         from pbt_tracker import states
-        from pbt_tracker.store import queries, writes
         from pbt_tracker.backends.processes.end import record_end
+        from pbt_tracker.store import queries, writes
 
         writes.request_cancel(connection, [target.submission_id for target in targets], now)
         for target in targets:
@@ -67,9 +66,9 @@ class ProcessesBackend:
     def stop(self, store: Store, targets: list[CancelTarget]) -> Stopped:
         """SIGTERM to each started one's process group, SIGKILL after a grace period; each end is recorded."""
         from pbt_tracker import processes, states
+        from pbt_tracker.backends.processes.end import EXIT_DIR, record_end
         from pbt_tracker.processes import ProcessId
         from pbt_tracker.store import queries
-        from pbt_tracker.backends.processes.end import EXIT_DIR, record_end
 
         started = [target for target in targets if target.job_id]
         if not started:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pbt_tracker import processes, states
-from pbt_tracker.backends.processes.backend import NAME as PROCESSES
+from pbt_tracker.backends.processes import NAME as PROCESSES
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.store import Store, queries, utcnow, writes
 

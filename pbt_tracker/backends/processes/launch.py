@@ -18,17 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from pbt_tracker import processes, states
-from pbt_tracker.backends.processes.backend import NAME as PROCESSES
+from pbt_tracker.backends.processes import NAME as PROCESSES
+from pbt_tracker.backends.processes.end import EXIT_DIR, ended_state, record_end
 from pbt_tracker.files import make_dirs
 from pbt_tracker.launch.options import ProcessesLaunchOptions
+from pbt_tracker.launch.record import Echo, experiment_values, launch_values, quiet
+from pbt_tracker.launch.specs import checked_specs
 from pbt_tracker.process_wait import Interrupts
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.store import Store, open_store, queries, utcnow, writes
-from pbt_tracker.backends.slurm.launch import experiment_values, launch_values
-from pbt_tracker.backends.slurm.launch_plan import checked_specs
-from pbt_tracker.backends.processes.end import EXIT_DIR, ended_state, record_end
-from pbt_tracker.backends.slurm.answers import Echo, quiet
+
 
 @dataclass(frozen=True)
 class LocalJob:

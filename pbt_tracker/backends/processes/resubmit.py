@@ -7,9 +7,9 @@ import sqlite3
 from typing import Any
 
 from pbt_tracker import processes
-from pbt_tracker.store import Store, writes
 from pbt_tracker.backends.processes.launch import LocalExperiment, LocalJob, Runner, local_attempt
 from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult, decide
+from pbt_tracker.store import Store, writes
 
 
 class LocalResubmitter:

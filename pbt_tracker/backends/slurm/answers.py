@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import shlex
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from pbt_tracker import states
 from pbt_tracker.backends.slurm import commands as slurm
-from pbt_tracker.files import write_text_atomic
 from pbt_tracker.backends.slurm.commands import SubmitOutcome
+from pbt_tracker.files import write_text_atomic
+from pbt_tracker.launch.record import Echo, SubmittedJob, quiet
 from pbt_tracker.store import Store, utcnow, writes
-
-Echo = Callable[[str], None]
-
-def quiet(_: str) -> None:
-    pass
-
-
-@dataclass
-class SubmittedJob:
-    experiment: str
-    argv: list[str]
-    job_id: str | None
-    error: str | None
-
-
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class Answers:

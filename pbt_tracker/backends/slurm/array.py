@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pbt_tracker.backends.slurm.tags import without_tag
 from pbt_tracker.backends.slurm.script import SlurmResources, sbatch_argv
+from pbt_tracker.backends.slurm.tags import without_tag
 
 
 def interpreter(script_text: str) -> list[str]:

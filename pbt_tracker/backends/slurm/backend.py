@@ -10,12 +10,11 @@ if TYPE_CHECKING:
     import sqlite3
     from datetime import datetime
 
-    from pbt_tracker.backends.base import Resubmitter
-    from pbt_tracker.store import Store
+    from pbt_tracker.backends.base import Resubmitter, SyncResult
     from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
-    from pbt_tracker.tracker.sync import SyncResult
+    from pbt_tracker.store import Store
 
-NAME = "slurm"
+from pbt_tracker.backends.slurm import NAME
 
 
 class SlurmBackend:
@@ -30,8 +29,8 @@ class SlurmBackend:
 
     def sync(self, store: Store, result: SyncResult) -> None:
         """sync_slurm's answer added to `result`; scancel.sh follows when a job changed."""
-        from pbt_tracker.backends.slurm.scancel_file import write_scancel_script
-        from pbt_tracker.tracker.sync import sync_slurm
+        from pbt_tracker.backends.slurm.scancel_sh import write_scancel_script
+        from pbt_tracker.backends.slurm.sync import sync_slurm
 
         own = sync_slurm(store)
         if own.changed:

@@ -10,9 +10,9 @@ that `report`, `cancel` and scancel.sh reach it like any other.
 from __future__ import annotations
 
 from pbt_tracker import states
-from pbt_tracker.backends.slurm.backend import NAME as SLURM
-from pbt_tracker.backends.slurm.tags import tags_in
+from pbt_tracker.backends.slurm import NAME as SLURM
 from pbt_tracker.backends.slurm.output import JobObservation
+from pbt_tracker.backends.slurm.tags import tags_in
 from pbt_tracker.store import Store, queries, utcnow, writes
 
 

@@ -1,24 +1,17 @@
-"""The one place that runs Slurm's commands.
+"""Slurm's commands: sbatch, squeue, sacct, scontrol and scancel, each run through `commands.run_command`.
 
-`run_command` is the only function here that starts a process: argv lists,
-never a shell, and always a timeout, because a hung controller must not hang
-the launcher. What the commands print is read by the pure parsers of
-`slurm_output`.
+A hung controller must not hang the launcher, so every call has a timeout;
+what the commands print is read by the pure parsers of `output`.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import select
-import subprocess
-import time
-from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from pbt_tracker import settings
-from pbt_tracker.errors import AccountingUnavailable, SchedulerError, SchedulerTimeout
+from pbt_tracker import commands, settings
 from pbt_tracker.backends.slurm.output import (
     SQUEUE_JOBS_LIMIT,
     SQUEUE_USER_FIELDS,
@@ -30,15 +23,11 @@ from pbt_tracker.backends.slurm.output import (
     squeue_argv,
 )
 from pbt_tracker.backends.slurm.sbatch_answer import UNCERTAIN, classify_sbatch_failure, one_line, parse_sbatch_output
-
-# Named tuples rather than dataclasses: a cancel's start-up is timed, and a tuple class is cheaper to define.
-class CommandResult(NamedTuple):
-    argv: list[str]
-    returncode: int
-    stdout: str
-    stderr: str
+from pbt_tracker.commands import CommandNotStarted, CommandResult
+from pbt_tracker.errors import AccountingUnavailable, SchedulerError, SchedulerTimeout
 
 
+# A named tuple rather than a dataclass: a cancel's start-up is timed, and a tuple class is cheaper to define.
 class SubmitOutcome(NamedTuple):
     """What one sbatch call gave: a job id, or the reason there is none."""
 
@@ -62,87 +51,16 @@ def require_command(name: str) -> str:
 
 
 def run_command(argv: list[str], timeout: float | None = None) -> CommandResult:
-    """Run `argv` (no shell) to its end or its timeout."""
-    timeout = settings.scheduler_timeout() if timeout is None else timeout
+    """`commands.run_command`, with what a Slurm user should do when the program cannot answer."""
     try:
-        process = subprocess.Popen(argv, stdin=_devnull(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except FileNotFoundError:
-        raise SchedulerError(f"{argv[0]} was not found on PATH; run this on a Slurm login node") from None
-    except PermissionError:
-        raise SchedulerError(f"{argv[0]} is not executable; check the Slurm installation on PATH") from None
-    except OSError as error:
-        raise SchedulerError(
-            f"{argv[0]} could not be started ({error.strerror}); check the Slurm installation on PATH"
+        return commands.run_command(argv, timeout)
+    except SchedulerTimeout as error:
+        raise SchedulerTimeout(
+            f"{error}; the controller may be busy (raise PBT_TRACK_SCHEDULER_TIMEOUT to wait longer)"
         ) from None
-    with process:
-        try:
-            stdout, stderr = _output_and_exit(process, time.monotonic() + timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            raise SchedulerTimeout(
-                f"{argv[0]} did not answer within {timeout:g} s; the controller may be busy "
-                "(raise PBT_TRACK_SCHEDULER_TIMEOUT to wait longer)"
-            ) from None
-        except BaseException:
-            process.kill()
-            process.wait()
-            raise
-    return CommandResult(argv, process.returncode, _text(stdout), _text(stderr))
-
-
-@lru_cache(maxsize=1)
-def _devnull() -> int:
-    """One /dev/null, opened once, for every command's stdin: a launch starts a thousand sbatch calls."""
-    return os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-
-
-def _output_and_exit(process: subprocess.Popen[bytes], deadline: float) -> tuple[bytes, bytes]:
-    """Both pipes read to their end, then the exit reaped, all before `deadline`.
-
-    Popen.communicate(timeout=...) waits for the exit by polling with sleeps,
-    a millisecond lost per sbatch over a launch of thousands; a pidfd (Linux
-    5.3) says at once when the program has ended.
-    """
-    output: dict[int, list[bytes]] = {process.stdout.fileno(): [], process.stderr.fileno(): []}  # type: ignore[union-attr]
-    poller = select.poll()
-    for fd in output:
-        poller.register(fd, select.POLLIN)
-    open_fds = set(output)
-    while open_fds:
-        for fd, _event in poller.poll(_remaining_ms(process, deadline)):
-            data = os.read(fd, 65536)
-            if data:
-                output[fd].append(data)
-            else:
-                poller.unregister(fd)
-                open_fds.discard(fd)
-    try:
-        exited = os.pidfd_open(process.pid)
-    except (AttributeError, OSError):  # not Linux, an old kernel, or already reaped
-        process.wait(max(deadline - time.monotonic(), 0))
-    else:
-        try:
-            waiter = select.poll()
-            waiter.register(exited, select.POLLIN)
-            if not waiter.poll(_remaining_ms(process, deadline)):
-                raise subprocess.TimeoutExpired(process.args, 0)
-            process.wait()  # the pidfd is readable: the exit is there to reap
-        finally:
-            os.close(exited)
-    stdout, stderr = (b"".join(chunks) for chunks in output.values())
-    return stdout, stderr
-
-
-def _remaining_ms(process: subprocess.Popen[bytes], deadline: float) -> int:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise subprocess.TimeoutExpired(process.args, 0)
-    return max(1, int(remaining * 1000))
-
-
-def _text(data: bytes) -> str:
-    return data.decode(errors="replace")
+    except CommandNotStarted as error:
+        advice = "run this on a Slurm login node" if error.missing else "check the Slurm installation on PATH"
+        raise SchedulerError(f"{error}; {advice}") from None
 
 
 def submit(argv: list[str], timeout: float | None = None) -> SubmitOutcome:

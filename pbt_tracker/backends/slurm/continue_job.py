@@ -17,15 +17,16 @@ from pathlib import Path
 
 from pbt_tracker import backends, processes, states
 from pbt_tracker.backends.slurm import commands as slurm
+from pbt_tracker.backends.slurm.answers import Answers
+from pbt_tracker.backends.slurm.continuation import is_continuation_script, record_continuation
+from pbt_tracker.backends.slurm.resubmit import check_not_moved
+from pbt_tracker.backends.slurm.tags import submission_tag, with_tag
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import make_dirs, write_text_atomic
-from pbt_tracker.backends.slurm.tags import submission_tag, with_tag
+from pbt_tracker.launch.record import Echo, quiet
+from pbt_tracker.pbt.resume import ResumeDecision, resume_decision
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store.continuations import continuation_of
-from pbt_tracker.backends.slurm.continuation import is_continuation_script, record_continuation
-from pbt_tracker.backends.slurm.answers import Answers, Echo, quiet
-from pbt_tracker.backends.slurm.resubmit import check_not_moved
-from pbt_tracker.pbt.decision import ResumeDecision, resume_decision
 from pbt_tracker.store.selection import Selection
 
 __all__ = ["ContinueResult", "continue_job"]

@@ -14,35 +14,23 @@ SQLAlchemy's import alone would cost it as much as forty sbatch calls.
 
 from __future__ import annotations
 
-import getpass
-import os
 import shlex
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from pbt_tracker import __version__, processes, states
+from pbt_tracker import processes, states
+from pbt_tracker.backends.slurm import NAME as SLURM
 from pbt_tracker.backends.slurm import commands as slurm
-from pbt_tracker.backends.slurm.backend import NAME as SLURM
+from pbt_tracker.backends.slurm.answers import Answers, send_array
+from pbt_tracker.backends.slurm.launch_plan import SlurmPlan, named_for_launch
+from pbt_tracker.backends.slurm.scancel_sh import write_scancel_script
+from pbt_tracker.backends.slurm.tags import array_tag, submission_tag, with_tag
 from pbt_tracker.errors import StoreError
 from pbt_tracker.files import make_dirs, write_text_atomic
-from pbt_tracker.backends.slurm.tags import array_tag, submission_tag, with_tag
-from pbt_tracker.backends.slurm.recovery import stopped_launch_message
-from pbt_tracker.run_description import ExperimentSpec, RunDescription
+from pbt_tracker.launch.record import Echo, SubmittedJob, experiment_values, launch_values, quiet, sha256_text
 from pbt_tracker.store import Store, open_store, queries, utcnow, writes
-from pbt_tracker.backends.slurm.launch_plan import SlurmPlan, named_for_launch
-from pbt_tracker.backends.slurm.answers import (
-    Answers,
-    Echo,
-    SubmittedJob,
-    send_array,
-    quiet,
-    sha256_text,
-)
-from pbt_tracker.backends.slurm.scancel_file import write_scancel_script
 
 
 @dataclass
@@ -238,68 +226,16 @@ def _make_train_dirs(plan: SlurmPlan) -> None:
             pass
 
 
-def experiment_values(position: int, spec: ExperimentSpec) -> dict[str, Any]:
-    """An experiments row, but for its launch."""
-    return {
-        "position": position,
-        "name": spec.name,
-        "base_name": spec.base_name,
-        "cmd": spec.cmd,
-        "params": jsonable(spec.params),
-        "env_vars": jsonable(spec.env_vars) if spec.env_vars is not None else None,
-        "root_dir": spec.root_dir,
-        "train_dir": spec.train_dir,
-    }
-
-
-def launch_values(
-    workdir: Path,
-    run_description: RunDescription,
-    *,
-    backend: str,
-    run_module: str,
-    train_dir: str,
-    experiment_suffix: str,
-    recorded_options: dict[str, Any],
-    template_path: str | None,
-    template_text: str | None,
-    print_only: bool,
-    launch_uuid: str | None = None,
-) -> dict[str, Any]:
-    """A launches row: what was run, how, from where, and by whom."""
-    return {
-        "run_name": run_description.run_name,
-        "run_module": run_module,
-        "backend": backend,
-        "workdir": str(workdir),
-        "train_dir": train_dir,
-        "experiment_suffix": experiment_suffix,
-        "options": recorded_options,
-        "template_path": template_path,
-        "template_text": template_text,
-        "print_only": print_only,
-        "hostname": processes.hostname(),
-        "username": _username(),
-        "pbt_track_version": __version__,
-        "created_at": utcnow(),
-        "cwd": os.getcwd(),
-        "uuid": launch_uuid or uuid.uuid4().hex,
-    }
-
-
-def jsonable(value: Any) -> Any:
-    """Parameter values may be any Python object; the record keeps what JSON can hold."""
-    if isinstance(value, dict):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(item) for item in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
-
-
-def _username() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())
+# When the record stops being writable in the middle of a launch, some jobs are in Slurm and every
+# intent is on record, each sbatch carrying its tag: launching again would queue the sent jobs twice,
+# while `sync` finds them by their tags and `resubmit-failed` then sends exactly the others.
+def stopped_launch_message(workdir: Path, job_ids: list[str], calls: int, total: int, cause: str) -> str:
+    """One line: what went wrong, what reached Slurm, and the recovery that queues nothing twice."""
+    reached = f"job(s) {' '.join(job_ids)} reached Slurm" if job_ids else "no job id was returned"
+    where = shlex.quote(str(workdir))
+    return (
+        f"the launch stopped after {calls} of {total} sbatch call(s), because the record could not be written "
+        f"({cause.split(';')[0]}); {reached}. Do not launch again, that would queue them twice: once the "
+        f"database is writable, run `pbt-track sync --workdir {where}` (it finds the sent jobs by their tags), "
+        f"then `pbt-track resubmit-failed --workdir {where}` for the experiments not sent"
+    )

@@ -9,10 +9,9 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Iterable
-from pathlib import PurePosixPath
 
-from pbt_tracker.errors import OptionError, RunDescriptionError, TemplateError
 from pbt_tracker.backends.slurm.script import sbatch_directives
+from pbt_tracker.errors import OptionError, RunDescriptionError, TemplateError
 
 NAME_MAX = 255  # bytes in one file name on Linux filesystems
 JOB_ID_ROOM = 20  # the longest job id Slurm writes into a log name: array job id, '_', task id
@@ -66,16 +65,3 @@ def check_log_names_fit(experiment_names: Iterable[str]) -> None:
             )
 
 
-def check_experiment_dirs_inside_train_dir(run_name: str, experiment_suffix: str) -> None:
-    """Experiment dirs are `<train_dir>/<run name>/<experiment>_<suffix>`; neither part may climb out."""
-    run = PurePosixPath(run_name)
-    if run.is_absolute() or ".." in run.parts:
-        raise RunDescriptionError(
-            f"run name {run_name!r} would put experiment directories outside --train_dir; "
-            "use a relative name without '..'"
-        )
-    if ".." in PurePosixPath(f"x_{experiment_suffix}").parts:
-        raise OptionError(
-            f"--experiment_suffix {experiment_suffix!r} would put experiment directories outside their run's "
-            "directory in --train_dir; use a suffix without '..'"
-        )

@@ -12,28 +12,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pbt_tracker.backends.slurm import commands as slurm
-from pbt_tracker.errors import RunDescriptionError
-from pbt_tracker.files import read_template_text
-from pbt_tracker.backends.slurm.launch_checks import (
-    check_experiment_dirs_inside_train_dir,
-    check_log_names_fit,
-    check_template_has_no_array,
-    check_workdir_has_no_percent,
-)
-from pbt_tracker.launch.options import SlurmLaunchOptions
-from pbt_tracker.run_description import ExperimentSpec, RunDescription
-from pbt_tracker.backends.slurm.script import (
-    SBATCH_TEMPLATE_DEFAULT,
-    check_experiment_name,
-    check_template,
-    launch_script_path,
-    log_path,
-    render_script,
-    sbatch_argv,
-    sbatch_comment,
-    sbatch_directives,
-    script_path,
-)
 from pbt_tracker.backends.slurm.array import (
     ArrayTask,
     array_chunks,
@@ -43,7 +21,28 @@ from pbt_tracker.backends.slurm.array import (
     array_spec,
     render_array_script,
 )
+from pbt_tracker.backends.slurm.launch_checks import (
+    check_log_names_fit,
+    check_template_has_no_array,
+    check_workdir_has_no_percent,
+)
+from pbt_tracker.backends.slurm.script import (
+    SBATCH_TEMPLATE_DEFAULT,
+    check_template,
+    launch_script_path,
+    log_path,
+    render_script,
+    sbatch_argv,
+    sbatch_comment,
+    sbatch_directives,
+    script_path,
+)
 from pbt_tracker.backends.slurm.timeout import check_timeout_for_template
+from pbt_tracker.files import read_template_text
+from pbt_tracker.launch.options import SlurmLaunchOptions
+from pbt_tracker.launch.specs import checked_specs
+from pbt_tracker.run_description import ExperimentSpec, RunDescription
+
 
 @dataclass(frozen=True)
 class PlannedJob:
@@ -168,22 +167,3 @@ def _planned_array(options: SlurmLaunchOptions, jobs: list[PlannedJob], members:
                         array_sbatch_argv(path, log, spec, options.resources, sbatch_comment(first.script_text)))
 
 
-def checked_specs(run_description: RunDescription, train_dir: str) -> list[ExperimentSpec]:
-    """The run's experiments, refused when there are none, when their names cannot be files,
-    or when their directories would fall outside the train dir."""
-    check_experiment_dirs_inside_train_dir(run_description.run_name, run_description.experiment_suffix)
-    specs = run_description.experiment_specs(train_dir, makedirs=False)
-    if not specs:
-        raise RunDescriptionError(
-            f"run {run_description.run_name} describes no experiments; add an Experiment to RUN_DESCRIPTION"
-        )
-    seen: set[str] = set()
-    for spec in specs:
-        check_experiment_name(spec.name)
-        if spec.name in seen:
-            raise RunDescriptionError(
-                f"run {run_description.run_name} has two experiments named {spec.name}; "
-                "give its Experiments different names"
-            )
-        seen.add(spec.name)
-    return specs

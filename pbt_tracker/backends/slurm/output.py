@@ -7,8 +7,8 @@ rules need not know which command spoke.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 import time
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import NamedTuple

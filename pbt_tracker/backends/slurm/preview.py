@@ -17,13 +17,14 @@ from pathlib import Path
 
 from pbt_tracker import backends, processes, states
 from pbt_tracker.backends.slurm import commands as slurm
+from pbt_tracker.backends.slurm.answers import Answers, send_array
+from pbt_tracker.backends.slurm.launch import LaunchResult
+from pbt_tracker.backends.slurm.scancel_sh import write_scancel_script
+from pbt_tracker.backends.slurm.tags import array_tag, submission_tag, with_tag
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import write_text_atomic
-from pbt_tracker.backends.slurm.tags import array_tag, submission_tag, with_tag
+from pbt_tracker.launch.record import Echo, SubmittedJob, quiet
 from pbt_tracker.store import Store, queries, utcnow, writes
-from pbt_tracker.backends.slurm.launch import LaunchResult
-from pbt_tracker.backends.slurm.answers import Answers, Echo, SubmittedJob, quiet, send_array
-from pbt_tracker.backends.slurm.scancel_file import write_scancel_script
 from pbt_tracker.store.selection import Selection
 
 _COLUMNS = ("s.attempt, s.state, s.argv, s.log_path, s.array_id, s.array_task, s.script_id, e.id AS experiment_id, "

@@ -12,16 +12,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pbt_tracker import processes, states
+from pbt_tracker.backends.slurm import evidence
 from pbt_tracker.backends.slurm.tags import TAG_PREFIX, array_tag, submission_tag, tag_argument
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store.connection import parse_time
-from pbt_tracker.backends.slurm import evidence
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from pbt_tracker.tracker.sync import Listing, SyncResult
+    from pbt_tracker.backends.base import SyncResult
+    from pbt_tracker.backends.slurm.listing import Listing
 
 # Records written before launches found a running sbatch by its tag noted the sbatch's pid,
 # with its start taken from the boot clock at spawn time, a tick or two off the real one.

@@ -14,16 +14,17 @@ import sqlite3
 from pathlib import Path
 
 from pbt_tracker import states
+from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult, decide
 from pbt_tracker.backends.slurm import commands as slurm
+from pbt_tracker.backends.slurm.answers import Answers, send_array
+from pbt_tracker.backends.slurm.continuation import is_continuation_script, record_continuation
+from pbt_tracker.backends.slurm.resubmit_arrays import ArrayLaunch, PlannedArray, PlannedScript, as_arrays
+from pbt_tracker.backends.slurm.tags import submission_tag, with_tag
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import make_dirs, write_text_atomic
-from pbt_tracker.backends.slurm.tags import submission_tag, with_tag
+from pbt_tracker.launch.record import sha256_text
+from pbt_tracker.pbt.resume import ResumeDecision
 from pbt_tracker.store import Store, utcnow, writes
-from pbt_tracker.backends.slurm.continuation import is_continuation_script, record_continuation
-from pbt_tracker.backends.slurm.answers import Answers, send_array, sha256_text
-from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult, decide
-from pbt_tracker.backends.slurm.resubmit_arrays import ArrayLaunch, PlannedArray, PlannedScript, as_arrays
-from pbt_tracker.pbt.decision import ResumeDecision
 
 
 class ScriptResubmitter:

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pbt_tracker.backends.slurm import commands as slurm
-from pbt_tracker.backends.slurm.tags import array_tag, with_tag
 from pbt_tracker.backends.slurm.array import (
     ArrayTask,
     array_argv_from,
@@ -19,8 +18,9 @@ from pbt_tracker.backends.slurm.array import (
     sbatch_options,
 )
 from pbt_tracker.backends.slurm.script import sbatch_directives
+from pbt_tracker.backends.slurm.tags import array_tag, with_tag
+from pbt_tracker.launch.record import sha256_text
 from pbt_tracker.store import queries, utcnow, writes
-from pbt_tracker.backends.slurm.answers import sha256_text
 
 
 @dataclass(frozen=True)

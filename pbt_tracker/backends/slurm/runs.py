@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from pbt_tracker.backends.slurm.tags import tags_in
 from pbt_tracker.backends.slurm.output import JobObservation
+from pbt_tracker.backends.slurm.tags import tags_in
+
 
 def is_same_job(observation: JobObservation, expected_tag: str | None, not_before: datetime | None) -> bool:
     """Whether `observation` is about the job we submitted, not an older one that had its id.

@@ -1,7 +1,7 @@
 """Everything pbt-track writes for Slurm, as pure functions of their inputs.
 
 Job scripts and the sbatch command line are text built here and nowhere
-else (scancel.sh's is in `scancel_script`), so that tests can pin them on
+else (scancel.sh's is in `scancel_sh`), so that tests can pin them on
 literal strings and the database can store exactly what was sent.
 """
 
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from pbt_tracker.errors import OptionError, RunDescriptionError, TemplateError
 from pbt_tracker.backends.slurm.tags import COMMENT_OPTION
+from pbt_tracker.errors import OptionError, TemplateError
 
 SBATCH_TEMPLATE_DEFAULT = "#!/bin/bash\nconda activate conda_env_name\ncd ~/project\n"
 """The launcher's built-in template. It has no $CMD: the command is appended after it."""
@@ -24,7 +24,6 @@ SBATCH_TEMPLATE_DEFAULT = "#!/bin/bash\nconda activate conda_env_name\ncd ~/proj
 TEMPLATE_VARIABLES = ("CMD", "FILENAME", "PARTITION", "GPU", "CPU", "TIMEOUT")
 
 # No '%': Slurm would read it in the --output pattern as one of its replacement symbols.
-_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._+=,:@-]*")
 
 
 @dataclass(frozen=True)
@@ -56,16 +55,6 @@ class SlurmResources:
     def partition_arg(self) -> str:
         """The $PARTITION text of templates: `-p NAME ` (with its trailing space) or nothing."""
         return f"-p {self.partition} " if self.partition else ""
-
-
-def check_experiment_name(name: str) -> str:
-    """Names become file names in the workdir, so they may not escape it or need quoting."""
-    if not _NAME_RE.fullmatch(name):
-        raise RunDescriptionError(
-            f"experiment name {name!r} cannot be used as a file name; use letters, digits and "
-            "._+=,:@- only (rename the Experiment or change its parameter values)"
-        )
-    return name
 
 
 def check_template(template_text: str, source: str) -> list[str]:

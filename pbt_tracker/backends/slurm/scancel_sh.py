@@ -1,13 +1,23 @@
-"""scancel.sh's text, and Slurm's compact notation for many job ids: pure functions of the ids.
+"""scancel.sh: the workdir's file that cancels every job the record holds as active, and its text.
 
-Kept apart from `sbatch_script` because every cancel and every sync that
-changes a state rewrites scancel.sh, and those commands' start-up is timed.
+It is derived from the record and rewritten whenever the set of active jobs
+changes, so that a user without pbt-track at hand (or with the database
+lost) can still stop the population with one command. Its text and Slurm's
+compact notation for many job ids are pure functions of the ids. Kept apart
+from `script` because every cancel and every sync that changes a state
+rewrites scancel.sh, and those commands' start-up is timed.
 """
 
 from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable
+from pathlib import Path
+
+from pbt_tracker.backends.slurm import NAME as SLURM
+from pbt_tracker.errors import StoreError
+from pbt_tracker.files import write_text_atomic
+from pbt_tracker.store import Store, queries
 
 SCANCEL_SCRIPT_NAME = "scancel.sh"
 
@@ -51,3 +61,21 @@ def scancel_script(job_ids: Iterable[str]) -> str:
     if not ids:
         return header + "# No job to cancel.\n"
     return header + shlex.join(["scancel", *ids]) + "\n"
+
+
+def write_scancel_script(store: Store) -> Path:
+    """Rewrite scancel.sh from the record, so it covers every launch from this workdir."""
+    with store.read() as connection:
+        job_ids = queries.active_job_ids(connection, SLURM)
+    path = store.workdir / SCANCEL_SCRIPT_NAME
+    try:
+        write_text_atomic(path, scancel_script(job_ids), executable=True)
+    except OSError as error:
+        if not store.path.exists():
+            raise StoreError(
+                f"cannot write {path}: {error.strerror}; the workdir's database is gone too ({store.path} was "
+                "deleted or moved while pbt-track ran), so no record of these jobs remains there: "
+                "`squeue --me` lists them"
+            ) from None
+        raise StoreError(f"cannot write {path}: {error.strerror}; the database still lists the job ids") from None
+    return path

@@ -1,0 +1,39 @@
+"""What squeue (or scontrol) listed in one sync, and what can be read from it without asking again."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pbt_tracker.backends.slurm import commands as slurm
+from pbt_tracker.backends.slurm.output import JobObservation
+from pbt_tracker.backends.slurm.tags import tags_in
+
+
+# A plain class rather than a dataclass: a cancel's start-up is timed, and defining a dataclass is not free.
+class Listing:
+    """What squeue (or scontrol) said about every job of the workdir's users, read once per sync."""
+
+    __slots__ = ("jobs", "complete", "min_job_age", "listed_any")
+
+    def __init__(self, jobs: dict[str, JobObservation], complete: bool, listed_any: bool | None = None) -> None:
+        self.jobs = jobs
+        self.complete = complete  # squeue answered with everything it knows (scontrol's fallback has no scripts)
+        # Where `jobs` holds only the lines that concern the record: whether squeue listed others.
+        self.listed_any = listed_any
+        self.min_job_age: timedelta | None = None  # Slurm's MinJobAge, read the first time a rule needs it
+
+    @property
+    def empty(self) -> bool:
+        return not self.listed_any if self.listed_any is not None else not self.jobs
+
+    def tagged(self) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for job_id, observation in self.jobs.items():
+            for tag in tags_in(observation.comment):
+                found.setdefault(tag, []).append(job_id)
+        return found
+
+    def job_age_limit(self) -> timedelta:
+        if self.min_job_age is None:
+            self.min_job_age = timedelta(seconds=slurm.min_job_age())
+        return self.min_job_age

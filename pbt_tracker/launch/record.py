@@ -1,0 +1,105 @@
+"""The launch record every backend writes: a launches row, its experiments rows, and the small types of an answer.
+
+A backend's launch plans its jobs, then writes these rows in one transaction
+before its first submission; what goes into them is the same whatever the
+backend, so that `report`, `launches` and resubmission read every launch alike.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pbt_tracker import __version__, processes
+from pbt_tracker.run_description import ExperimentSpec, RunDescription
+from pbt_tracker.store import utcnow
+
+Echo = Callable[[str], None]
+
+def quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class SubmittedJob:
+    experiment: str
+    argv: list[str]
+    job_id: str | None
+    error: str | None
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def experiment_values(position: int, spec: ExperimentSpec) -> dict[str, Any]:
+    """An experiments row, but for its launch."""
+    return {
+        "position": position,
+        "name": spec.name,
+        "base_name": spec.base_name,
+        "cmd": spec.cmd,
+        "params": jsonable(spec.params),
+        "env_vars": jsonable(spec.env_vars) if spec.env_vars is not None else None,
+        "root_dir": spec.root_dir,
+        "train_dir": spec.train_dir,
+    }
+
+
+def launch_values(
+    workdir: Path,
+    run_description: RunDescription,
+    *,
+    backend: str,
+    run_module: str,
+    train_dir: str,
+    experiment_suffix: str,
+    recorded_options: dict[str, Any],
+    template_path: str | None,
+    template_text: str | None,
+    print_only: bool,
+    launch_uuid: str | None = None,
+) -> dict[str, Any]:
+    """A launches row: what was run, how, from where, and by whom."""
+    return {
+        "run_name": run_description.run_name,
+        "run_module": run_module,
+        "backend": backend,
+        "workdir": str(workdir),
+        "train_dir": train_dir,
+        "experiment_suffix": experiment_suffix,
+        "options": recorded_options,
+        "template_path": template_path,
+        "template_text": template_text,
+        "print_only": print_only,
+        "hostname": processes.hostname(),
+        "username": _username(),
+        "pbt_track_version": __version__,
+        "created_at": utcnow(),
+        "cwd": os.getcwd(),
+        "uuid": launch_uuid or uuid.uuid4().hex,
+    }
+
+
+def jsonable(value: Any) -> Any:
+    """Parameter values may be any Python object; the record keeps what JSON can hold."""
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def _username() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
