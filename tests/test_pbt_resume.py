@@ -6,7 +6,16 @@ from pathlib import Path
 import yaml
 
 from pbt_tracker.pbt.iteration_file import IterationRecord
-from pbt_tracker.pbt.resume import Continuation, continuation_command, find_run_dir, latest_own_entry, restart_args
+from pbt_tracker.pbt.resume import (
+    Continuation,
+    Resumable,
+    continuation_command,
+    find_run_dir,
+    latest_own_entry,
+    restart_args,
+    resumable_entry,
+    resume_decision,
+)
 from pbt_tracker.pbt.workspace import WorkspaceEntry
 
 ORIGINAL = (
@@ -87,6 +96,7 @@ def test_latest_own_entry_is_the_live_iteration_of_the_policy(tmp_path):
     for iteration in (1, 2):
         path = tmp_path / "002" / f"{iteration:06d}.yaml"
         path.parent.mkdir(exist_ok=True)
+        path.with_suffix(".pth").write_bytes(b"weights")
         path.write_text(yaml.dump({"iteration": iteration, "true_objective": 1.0, "params": {"lr": 0.1},
                                    "experiment_name": "ant_1"}))
 
@@ -107,3 +117,64 @@ def test_run_dir_is_found_as_the_workspace_is_and_made_absolute(tmp_path, monkey
     assert find_run_dir(ORIGINAL, "unused") == tmp_path / "train_dir" / "ant" / "ant_"
     assert find_run_dir("python train.py", "./train_dir/x", "/launch") == Path("/launch/train_dir/x")
     assert find_run_dir("python train.py hydra.run.dir=/abs", "x", "/launch") == Path("/abs")
+
+
+def write_life(workspace: Path, iterations: range, with_checkpoint: set[int]) -> None:
+    for iteration in iterations:
+        path = workspace / "002" / f"{iteration:06d}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if iteration in with_checkpoint:
+            path.with_suffix(".pth").write_bytes(b"weights")
+        path.write_text(yaml.dump({"iteration": iteration, "true_objective": 1.0, "params": {"lr": 0.1},
+                                   "experiment_name": "ant_1"}))
+
+
+def test_a_continuation_passes_over_an_iteration_whose_checkpoint_is_missing_and_says_so(tmp_path):
+    write_life(tmp_path, range(1, 4), with_checkpoint={1, 2})  # 000003.pth pruned or never finished
+
+    found = resumable_entry(tmp_path, 2)
+
+    assert (found.entry.iteration, found.passed_over) == (2, (3,))
+    assert latest_own_entry(tmp_path, 2).iteration == 2
+
+
+def test_an_empty_checkpoint_file_is_not_a_checkpoint(tmp_path):
+    write_life(tmp_path, range(1, 3), with_checkpoint={1, 2})
+    (tmp_path / "002" / "000002.pth").write_bytes(b"")
+
+    assert resumable_entry(tmp_path, 2) == resumable_entry(tmp_path, 2)._replace(passed_over=(2,))
+    assert resumable_entry(tmp_path, 2).entry.iteration == 1
+
+
+def test_a_policy_whose_every_checkpoint_is_gone_has_nothing_to_continue_from(tmp_path):
+    write_life(tmp_path, range(1, 3), with_checkpoint=set())
+
+    assert resumable_entry(tmp_path, 2) == Resumable(None, (2, 1))
+
+
+def test_the_resume_decision_names_the_checkpoint_it_uses_and_the_iterations_it_passed_over(tmp_path):
+    cmd = "python train.py pbt.policy_idx=2 pbt.workspace=ws hydra.run.dir=run"
+    write_life(tmp_path / "run" / "runs" / "ws", range(1, 4), with_checkpoint={1})
+
+    decision = resume_decision(cmd, {}, str(tmp_path), str(tmp_path))
+
+    checkpoint = tmp_path / "run" / "runs" / "ws" / "002" / "000001.pth"
+    assert (decision.iteration, decision.checkpoint) == (1, str(checkpoint))
+    assert f"checkpoint={checkpoint}" in decision.command
+    assert decision.message == (
+        f"continues policy 2 from iteration 1 (checkpoint {checkpoint}); passed over iteration(s) 3, 2, "
+        "whose checkpoint file is missing or empty"
+    )
+
+
+def test_without_any_checkpoint_on_disk_the_decision_says_the_policy_starts_over(tmp_path):
+    cmd = "python train.py pbt.policy_idx=2 pbt.workspace=ws hydra.run.dir=run"
+    write_life(tmp_path / "run" / "runs" / "ws", range(1, 3), with_checkpoint=set())
+
+    decision = resume_decision(cmd, {}, str(tmp_path), str(tmp_path))
+
+    assert (decision.continues, decision.command) == (False, cmd)
+    assert decision.message == (
+        "policy 2 has no checkpoint on disk: starts from its original command; passed over iteration(s) 2, 1, "
+        "whose checkpoint file is missing or empty"
+    )

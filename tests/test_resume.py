@@ -24,8 +24,11 @@ CMD = "python train.py task=Ant pbt.policy_idx=2 pbt.workspace=ws hydra.run.dir=
 
 
 def write_iteration(policy_dir: Path, iteration: int, name: str, objective: float = 1.5,
-                    params: dict[str, object] | None = None) -> None:
+                    params: dict[str, object] | None = None, checkpoint: bool = True) -> None:
+    """As IsaacGymEnvs saves an iteration: the weights first, then the iteration file that names them."""
     policy_dir.mkdir(parents=True, exist_ok=True)
+    if checkpoint:
+        (policy_dir / f"{iteration:06d}.pth").write_bytes(b"weights")
     document = {"iteration": iteration, "true_objective": objective, "frame": iteration * 1000,
                 "experiment_name": name, "params": params or {"train.params.config.lr": 0.001}}
     (policy_dir / f"{iteration:06d}.yaml").write_text(yaml.dump(document))
@@ -159,3 +162,25 @@ def test_dry_run_says_what_each_policy_would_run_and_writes_nothing(refused_pbt:
     ])
     assert query(work / "pbt_tracker.db", "SELECT max(attempt) FROM submissions") == [(1,)]
     assert not (work / "continuations").exists()
+
+
+def test_resubmit_continues_from_the_newest_checkpoint_on_disk_when_the_newest_iteration_lost_its_own(
+        refused_pbt: tuple[Path, Path]) -> None:
+    work, _sbatch = refused_pbt
+    db = work / "pbt_tracker.db"
+    [(cmd,)] = query(db, "SELECT cmd FROM experiments WHERE name = '01_ws_pbt'")
+    policy_dir = Path(shlex.split(cmd)[-1].partition("=")[2]) / "runs" / "ws" / "001"
+    write_iteration(policy_dir, 1, "ws_pbt_life1", params={"lr": 0.5})
+    write_iteration(policy_dir, 2, "ws_pbt_life1", params={"lr": 0.5}, checkpoint=False)  # pruned, or a crash mid-save
+
+    result = CliRunner().invoke(cli, ["resubmit-failed", "--workdir", str(work), "--no-sync"])
+
+    assert result.exit_code == 0, result.output
+    checkpoint = policy_dir / "000001.pth"
+    assert result.output.splitlines()[1] == (
+        f"01_ws_pbt: continues policy 1 from iteration 1 (checkpoint {checkpoint}); passed over iteration(s) 2, "
+        "whose checkpoint file is missing or empty"
+    )
+    text = (work / "continuations" / "sbatch_01_ws_pbt.2.sh").read_text()
+    assert f"checkpoint={checkpoint} lr=0.5\n" in text
+    assert "000002.pth" not in text

@@ -18,6 +18,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from pbt_tracker.pbt.workspace import (
     WorkspaceEntry,
@@ -30,8 +31,8 @@ from pbt_tracker.pbt.workspace import (
 )
 
 __all__ = [
-    "Continuation", "ResumeDecision", "continuation_command", "find_run_dir", "is_pbt_command", "latest_own_entry",
-    "restart_args", "resume_decision",
+    "Continuation", "Resumable", "ResumeDecision", "checkpoint_of", "continuation_command", "find_run_dir",
+    "is_pbt_command", "latest_own_entry", "restart_args", "resumable_entry", "resume_decision",
 ]
 
 _SHELL_OPERATORS = {"&&", "||", ";", "|", "&"}
@@ -52,7 +53,7 @@ def continuation_command(original_cmd: str, entry: WorkspaceEntry | None, run_di
     """
     if entry is None:
         return Continuation(original_cmd, "the policy has no checkpoint in its workspace yet")
-    checkpoint = os.path.abspath(entry.path.parent / f"{entry.iteration:06d}.pth")
+    checkpoint = os.path.abspath(checkpoint_of(entry))
     args = restart_args(split_command(original_cmd), os.fspath(run_dir), entry.record.experiment_name, checkpoint,
                         entry.record.params)
     return Continuation(join_command(args))
@@ -84,8 +85,54 @@ def find_run_dir(cmd: str, experiment_train_dir: str, cwd: str | None = None) ->
 
 
 def latest_own_entry(workspace: Path, policy_idx: int, experiment_name: str | None = None) -> WorkspaceEntry | None:
-    """The policy's live iteration in `workspace`, the one to continue from."""
-    return live_entry(read_policy_entries(workspace, policy_idx), experiment_name)
+    """The policy's newest iteration in `workspace` whose checkpoint is on disk: the one to continue from."""
+    return resumable_entry(workspace, policy_idx, experiment_name).entry
+
+
+class Resumable(NamedTuple):
+    """The iteration a continuation starts from, and the newer ones of the same life it had to pass over."""
+
+    entry: WorkspaceEntry | None
+    passed_over: tuple[int, ...] = ()  # newest first: iteration files whose checkpoint is missing or empty
+
+
+def checkpoint_of(entry: WorkspaceEntry) -> Path:
+    """The weights IsaacGymEnvs saves beside an iteration file, before it writes that file."""
+    return entry.path.parent / f"{entry.iteration:06d}.pth"
+
+
+def resumable_entry(workspace: Path, policy_idx: int, experiment_name: str | None = None) -> Resumable:
+    """The live life's newest iteration whose checkpoint exists and is not empty.
+
+    IsaacGymEnvs writes an iteration's ``.pth`` before its ``.yaml``, so an
+    iteration file vouches for a complete checkpoint, until something removes
+    or truncates it: its own clean-up racing a save, a user's, a crash of the
+    filesystem. A continuation that names a missing checkpoint dies at once
+    and wastes an attempt, so such iterations are passed over, and said so.
+    """
+    entries = read_policy_entries(workspace, policy_idx)
+    live = live_entry(entries, experiment_name)
+    if live is None:
+        return Resumable(None)
+    life = sorted(
+        (entry for entry in entries
+         if entry.kept_by is None and entry.record.experiment_name == live.record.experiment_name
+         and entry.iteration <= live.iteration),
+        key=lambda entry: (entry.iteration, entry.mtime_ns), reverse=True,
+    )
+    passed: list[int] = []
+    for entry in life:
+        if _is_complete(checkpoint_of(entry)):
+            return Resumable(entry, tuple(passed))
+        passed.append(entry.iteration)
+    return Resumable(None, tuple(passed))
+
+
+def _is_complete(path: Path) -> bool:
+    try:
+        return path.stat().st_size > 0
+    except OSError:
+        return False
 
 
 def join_command(args: Sequence[str]) -> str:
@@ -116,6 +163,14 @@ class ResumeDecision:
     iteration: int | None = None
     checkpoint: str | None = None
     from_scratch: bool = False
+    passed_over: tuple[int, ...] = ()  # newer iterations whose checkpoint was missing or empty
+
+    @property
+    def passed_over_text(self) -> str:
+        if not self.passed_over:
+            return ""
+        which = ", ".join(str(iteration) for iteration in self.passed_over)
+        return f"; passed over iteration(s) {which}, whose checkpoint file is missing or empty"
 
     @property
     def continues(self) -> bool:
@@ -124,9 +179,13 @@ class ResumeDecision:
     @property
     def message(self) -> str:
         if self.continues:
-            return f"continues policy {self.policy_idx} from iteration {self.iteration} (checkpoint {self.checkpoint})"
+            return (f"continues policy {self.policy_idx} from iteration {self.iteration} (checkpoint {self.checkpoint})"
+                    + self.passed_over_text)
         if self.from_scratch:
             return f"policy {self.policy_idx} starts from its original command (--from-scratch)"
+        if self.passed_over:
+            return (f"policy {self.policy_idx} has no checkpoint on disk: starts from its original command"
+                    + self.passed_over_text)
         return f"policy {self.policy_idx} has no checkpoint yet: starts from its original command"
 
 
@@ -153,9 +212,10 @@ def resume_decision(cmd: str, params: Mapping[str, object], train_dir: str, cwd:
     if from_scratch:
         return ResumeDecision(policy, cmd, from_scratch=True)
     workspace = find_workspace(cmd, train_dir, cwd)
-    entry = latest_own_entry(workspace, policy) if workspace is not None else None
-    continuation = continuation_command(cmd, entry, find_run_dir(cmd, train_dir, cwd))
-    if entry is None:
-        return ResumeDecision(policy, continuation.command)
-    checkpoint = os.path.abspath(entry.path.parent / f"{entry.iteration:06d}.pth")
-    return ResumeDecision(policy, continuation.command, entry.iteration, checkpoint)
+    found = resumable_entry(workspace, policy) if workspace is not None else Resumable(None)
+    continuation = continuation_command(cmd, found.entry, find_run_dir(cmd, train_dir, cwd))
+    if found.entry is None:
+        return ResumeDecision(policy, continuation.command, passed_over=found.passed_over)
+    checkpoint = os.path.abspath(checkpoint_of(found.entry))
+    return ResumeDecision(policy, continuation.command, found.entry.iteration, checkpoint,
+                          passed_over=found.passed_over)
