@@ -177,9 +177,9 @@ def test_a_second_launch_keeps_the_first_launchs_jobs_in_scancel(in_repo: Path, 
     """Fake sbatch: ids from a counter, so that two launches can be told apart without a cluster."""
     fake_bin("sbatch", "#!/bin/sh\nn=$(cat \"$0.n\" 2>/dev/null || echo 0); n=$((n+1)); echo $n > \"$0.n\"; echo 70$n\n")
     work = tmp_path / "w"
-    for _ in range(2):
+    for suffix in ("", "again"):
         assert launch("--run", PBT, "--backend", "slurm", "--slurm_workdir", str(work), "--pause_between", "0",
-                      "--train_dir", str(tmp_path / "t")) == 0
+                      "--train_dir", str(tmp_path / "t"), "--experiment_suffix", suffix) == 0
     assert (work / "scancel.sh").read_text().splitlines()[-1] == "scancel 701 702 703 704 705 706"
     assert query(work / "pbt_tracker.db", "SELECT count(*) FROM launches") == [(2,)]
 

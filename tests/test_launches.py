@@ -74,6 +74,7 @@ def test_a_launch_names_a_script_the_record_already_holds_after_its_launch() -> 
 
 def test_a_second_launch_of_the_same_names_leaves_the_first_launchs_scripts_as_recorded(work: Path) -> None:
     launch(work)
+    set_state(work, 1, "COMPLETED")
     launch(work, "--slurm_array")
     db = work / "pbt_tracker.db"
     rows = query(db, "SELECT e.launch_id, e.name, sc.path, sc.text, sc.sha256, s.log_path, s.argv FROM submissions s "
@@ -105,8 +106,11 @@ def test_a_preview_after_a_launch_does_not_hide_the_launch(work: Path) -> None:
 
 
 def test_cancel_by_experiment_reaches_the_newest_launch_and_all_reaches_every_launch(work: Path) -> None:
+    """Two live launches of one name: refused since, but a record written before may hold them."""
     launch(work)
+    set_state(work, 1, "COMPLETED")
     launch(work)
+    set_state(work, 1, "RUNNING")
     code, out, _ = invoke("cancel", "--workdir", str(work), "--no-sync", "--dry-run", "--experiment", "00_echo_pbt")
     assert (code, out) == (0, "Would cancel 00_echo_pbt (job 104)\n")
     code, out, _ = invoke("cancel", "--workdir", str(work), "--no-sync", "--dry-run", "--experiment", "00_echo_pbt",
@@ -130,14 +134,38 @@ def test_resubmit_failed_leaves_an_experiment_a_newer_launch_may_still_run(work:
 
 def test_resubmit_failed_over_all_launches_resubmits_each_experiment_once_its_newest(work: Path) -> None:
     launch(work)
-    launch(work)
     set_state(work, 1, "FAILED")
+    launch(work)
     set_state(work, 2, "FAILED")
     code, out, _ = invoke("resubmit-failed", "--workdir", str(work), "--no-sync", "--all-launches",
                           "--experiment", "01_echo_pbt")
     assert (code, out) == (0, "Submitted 01_echo_pbt as job 107\n"
                               "Left 01_echo_pbt of launch 1: a newer launch of it is resubmitted instead.\n")
     assert report(work, "--experiment", "01_echo_pbt") == [("01_echo_pbt", 2, "107", "SUBMITTED", 2)]
+
+
+def test_a_second_launch_of_names_that_may_still_run_is_refused_and_nothing_is_written(work: Path) -> None:
+    launch(work)
+    before = query(work / "pbt_tracker.db", "SELECT count(*) FROM launches UNION ALL SELECT count(*) FROM scripts")
+    scripts = sorted(path.name for path in work.iterdir())
+
+    assert invoke("submit", "--run", PBT, "--backend", "slurm", "--workdir", str(work), "--pause_between", "0",
+                  "--train_dir", str(work.parent / "t")) == (1, "Submitting 3 experiment(s) of run echo_pbt\n", (
+        "Error: 3 experiment(s) of this run may still run in this workdir (00_echo_pbt as job 101 of launch 1, "
+        "01_echo_pbt as job 102 of launch 1, 02_echo_pbt as job 103 of launch 1); cancel them first "
+        "(`pbt-track cancel --launch 1`), send only their failed ones again (`pbt-track resubmit-failed --launch 1`), "
+        "or launch them into new directories with --experiment_suffix\n"))
+    assert query(work / "pbt_tracker.db", "SELECT count(*) FROM launches UNION ALL SELECT count(*) FROM scripts") == (
+        before)
+    assert sorted(path.name for path in work.iterdir()) == scripts
+
+
+def test_a_launch_under_a_new_suffix_or_after_the_jobs_ended_is_accepted(work: Path) -> None:
+    launch(work)
+    launch(work, "--experiment_suffix", "b")
+    set_state(work, 1, "TIMEOUT")
+    launch(work)
+    assert [row[4] for row in report(work, "--all-launches")] == [1, 1, 1, 2, 2, 2, 3, 3, 3]
 
 
 def test_an_unknown_launch_is_refused(work: Path) -> None:

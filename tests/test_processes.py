@@ -260,3 +260,25 @@ def test_a_second_local_launch_of_the_same_experiments_keeps_the_first_ones_logs
         (2, f"02_quick_out_ok.1.e{logs[5][1]}.log"),
     ]
     assert all(Path(log).read_text() for _, _, log in logs)
+
+
+def test_a_second_local_launch_of_experiments_still_running_is_refused(tmp_path: Path, background) -> None:
+    work = tmp_path / "work"
+    argv = ("--run", "tests.fixtures.mixed_outcomes", "--workdir", str(work), "--train_dir", str(tmp_path / "t"),
+            "--pause_between", "0")
+    background(*argv)
+    wait_until(lambda: [state for state, _ in states(work).values()] == ["COMPLETED", "FAILED", "RUNNING", "RUNNING"],
+               what="the short ones ended, the long ones running")
+    pids = dict(query(work / "pbt_tracker.db", "SELECT e.name, s.job_id FROM submissions s "
+                                               "JOIN experiments e ON e.id = s.experiment_id"))
+
+    second = pbt_track("submit", *argv)
+
+    assert (second.returncode, second.stderr) == (1, (
+        f"Error: 2 experiment(s) of this run may still run in this workdir (02_mixed_out_long as job "
+        f"{pids['02_mixed_out_long']} of launch 1, 03_mixed_out_long as job {pids['03_mixed_out_long']} of launch 1); "
+        "cancel them first (`pbt-track cancel --launch 1`), send only their failed ones again "
+        "(`pbt-track resubmit-failed --launch 1`), or launch them into new directories with --experiment_suffix\n"
+    ))
+    assert query(work / "pbt_tracker.db", "SELECT count(*) FROM launches UNION ALL SELECT count(*) FROM submissions"
+                 ) == [(1,), (4,)]

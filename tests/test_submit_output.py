@@ -67,6 +67,7 @@ def test_submit_prints_a_summary_and_v_the_per_job_lines(in_repo: Path, tmp_path
         f"Recorded in {work}/pbt_tracker.db (launch 1)\n"
     )
     assert result.stderr == "1/3 sent, ETA 0s\n2/3 sent, ETA 0s\n3/3 sent\n"
+    argv[argv.index("--workdir") + 1] = str(tmp_path / "w2")
     result = CliRunner().invoke(cli, [*argv, "-v"])
     assert "Submitted 00_echo_pbt as job 7603\n" in result.stdout
     assert "Submitted 3 of 3 experiment(s): jobs 7603-7605\n" in result.stdout

@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import os
+import sqlite3
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from pbt_tracker import __version__, processes
+from pbt_tracker.errors import OptionError
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
-from pbt_tracker.store import utcnow
+from pbt_tracker.store import queries, utcnow
 
 Echo = Callable[[str], None]
 
@@ -103,3 +105,31 @@ def _username() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return str(os.getuid())
+
+
+def refuse_live_experiments(connection: sqlite3.Connection, specs: list[ExperimentSpec]) -> None:
+    """Refuse a launch of experiments that may still run in this workdir, as jobs of any launch.
+
+    A second copy of a running PBT policy writes into the same workspace as
+    the first, and a report then shows only the newer launch. An experiment is
+    the same one when its name and its train dir are: a new --experiment_suffix
+    gives it a train dir of its own. Checked inside the launch's own write
+    transaction, so that two launches at once cannot both pass it.
+    """
+    wanted = {(spec.name, spec.train_dir) for spec in specs}
+    live: dict[str, queries.LiveExperiment] = {}
+    for row in queries.live_experiments(connection, sorted({spec.name for spec in specs})):
+        if (row.name, row.train_dir) in wanted:
+            live.setdefault(row.name, row)
+    if not live:
+        return
+    shown = [f"{row.name} as {f'job {row.job_id}' if row.job_id else 'a submission'} of launch {row.launch_id}"
+             for row in list(live.values())[:3]]
+    more = f" and {len(live) - 3} more" if len(live) > 3 else ""
+    first = min(row.launch_id for row in live.values())
+    raise OptionError(
+        f"{len(live)} experiment(s) of this run may still run in this workdir ({', '.join(shown)}{more}); "
+        f"cancel them first (`pbt-track cancel --launch {first}`), send only their failed ones again "
+        f"(`pbt-track resubmit-failed --launch {first}`), or launch them into new directories with "
+        "--experiment_suffix"
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from typing import NamedTuple
 
 from pbt_tracker import states
 from pbt_tracker.store.connection import fetch_rows
@@ -202,6 +203,26 @@ def live_submissions(connection: sqlite3.Connection, names: list[str]) -> dict[s
         (json.dumps(names), *active),
     ).fetchall()
     return {name: (job_id, launch_id) for name, job_id, launch_id in rows}
+
+
+class LiveExperiment(NamedTuple):
+    """A submission that may still run, with what a new launch of the same experiment would share with it."""
+
+    name: str
+    job_id: str | None
+    launch_id: int
+    train_dir: str
+
+
+def live_experiments(connection: sqlite3.Connection, names: list[str]) -> list[LiveExperiment]:
+    """Submissions of any launch that may still run under one of these experiment names, oldest first."""
+    active = sorted(states.MAY_BE_ACTIVE)
+    return [LiveExperiment(*row) for row in connection.execute(
+        "SELECT e.name, s.job_id, e.launch_id, e.train_dir FROM submissions AS s "
+        "JOIN experiments AS e ON e.id = s.experiment_id "
+        f"WHERE e.name IN (SELECT value FROM json_each(?)) AND s.state IN ({marks(active)}) ORDER BY s.id",
+        (json.dumps(names), *active),
+    )]
 
 
 def held_paths(connection: sqlite3.Connection, paths: list[str]) -> set[str]:

@@ -1,4 +1,6 @@
-"""Two launches of the same experiment names in one workdir, on the real Slurm: each job runs its own launch's script."""
+"""Two launches of the same experiment names in one workdir, on the real Slurm: a second launch into the same
+directories is refused while the first may run; into new ones (--experiment_suffix) each job runs its own
+launch's script."""
 
 from __future__ import annotations
 
@@ -38,7 +40,15 @@ def test_a_held_job_of_the_first_launch_released_after_the_second_runs_the_first
     try:
         first = launch(tmp_path, work, "A", *mode)
         assert first.returncode == 0, first.stdout + first.stderr
-        second = launch(tmp_path, work, "B", *mode)
+        a = job_ids(work, 1)
+        refused = launch(tmp_path, work, "B", *mode)
+        assert (refused.returncode, refused.stderr) == (1, (
+            f"Error: 3 experiment(s) of this run may still run in this workdir (00_echo_pbt as job {a['00_echo_pbt']} "
+            f"of launch 1, 01_echo_pbt as job {a['01_echo_pbt']} of launch 1, 02_echo_pbt as job {a['02_echo_pbt']} "
+            "of launch 1); cancel them first (`pbt-track cancel --launch 1`), send only their failed ones again "
+            "(`pbt-track resubmit-failed --launch 1`), or launch them into new directories with --experiment_suffix\n"
+        ))
+        second = launch(tmp_path, work, "B", *mode, "--experiment_suffix", "b")
         assert second.returncode == 0, second.stdout + second.stderr
         a, b = job_ids(work, 1), job_ids(work, 2)
         assert len(a) == len(b) == 3

@@ -23,7 +23,14 @@ from pbt_tracker.backends.ngc.command import check_ngc_template, flatten_templat
 from pbt_tracker.errors import OptionError, SchedulerError, SchedulerTimeout
 from pbt_tracker.files import read_template_text
 from pbt_tracker.launch.options import NgcLaunchOptions
-from pbt_tracker.launch.record import Echo, SubmittedJob, experiment_values, launch_values, quiet
+from pbt_tracker.launch.record import (
+    Echo,
+    SubmittedJob,
+    experiment_values,
+    launch_values,
+    quiet,
+    refuse_live_experiments,
+)
 from pbt_tracker.launch.specs import checked_specs
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.store import Store, open_store, utcnow, writes
@@ -164,6 +171,8 @@ def _record_launch(store: Store, plan: NgcPlan) -> tuple[int, list[int]]:
     )
     submission_ids = []
     with store.write() as connection:
+        if not options.print_only:
+            refuse_live_experiments(connection, plan.specs)
         launch_id = writes.insert(connection, "launches", launch)
         for position, (spec, argv) in enumerate(zip(plan.specs, plan.argvs)):
             experiment_id = writes.insert(connection, "experiments",

@@ -22,7 +22,7 @@ from pbt_tracker.backends.processes import NAME as PROCESSES
 from pbt_tracker.backends.processes.end import EXIT_DIR, ended_state, record_end
 from pbt_tracker.files import make_dirs
 from pbt_tracker.launch.options import ProcessesLaunchOptions
-from pbt_tracker.launch.record import Echo, experiment_values, launch_values, quiet
+from pbt_tracker.launch.record import Echo, experiment_values, launch_values, quiet, refuse_live_experiments
 from pbt_tracker.launch.specs import checked_specs
 from pbt_tracker.process_wait import Interrupts
 from pbt_tracker.processes import ProcessId
@@ -102,6 +102,7 @@ def _record_launch(
     )
     jobs = []
     with store.write() as connection:
+        refuse_live_experiments(connection, [spec for spec, _argv in planned])
         launch_id = writes.insert(connection, "launches", launch)
         for position, (spec, argv) in enumerate(planned):
             values = experiment_values(position, spec)

@@ -29,7 +29,15 @@ from pbt_tracker.backends.slurm.scancel_sh import write_scancel_script
 from pbt_tracker.backends.slurm.tags import array_tag, submission_tag, with_tag
 from pbt_tracker.errors import StoreError
 from pbt_tracker.files import make_dirs, write_text_atomic
-from pbt_tracker.launch.record import Echo, SubmittedJob, experiment_values, launch_values, quiet, sha256_text
+from pbt_tracker.launch.record import (
+    Echo,
+    SubmittedJob,
+    experiment_values,
+    launch_values,
+    quiet,
+    refuse_live_experiments,
+    sha256_text,
+)
 from pbt_tracker.store import Store, open_store, queries, utcnow, writes
 
 
@@ -176,6 +184,8 @@ def _record_launch(
         template_text=plan.template_text, print_only=options.print_only, launch_uuid=plan.launch_uuid,
     )
     with store.write() as connection:
+        if not options.print_only:
+            refuse_live_experiments(connection, [job.spec for job in plan.jobs])
         launch_id = writes.insert(connection, "launches", launch)
         plan = named_for_launch(plan, queries.held_paths(connection, [str(job.script_path) for job in plan.jobs]),
                                 launch_id)
