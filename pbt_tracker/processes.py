@@ -110,8 +110,9 @@ def command_argv(cmd: str) -> list[str]:
     return argv
 
 
-def spawn(argv: list[str], log_path: Path, env: dict[str, str], exit_file: Path) -> subprocess.Popen[bytes]:
-    """Start `argv` under the exit-code keeper, in a process group of its own, output to `log_path`.
+def spawn(argv: list[str], log_path: Path, env: dict[str, str], exit_file: Path,
+          cwd: str | None = None) -> subprocess.Popen[bytes]:
+    """Start `argv` under the exit-code keeper, in a process group of its own, output to `log_path`, in `cwd`.
 
     The keeper writes the exit code to `exit_file`, so that whoever looks
     later, even after this process has died, can tell how the experiment ended.
@@ -119,7 +120,8 @@ def spawn(argv: list[str], log_path: Path, env: dict[str, str], exit_file: Path)
     keeper = [sys.executable, "-m", "pbt_tracker.launcher.process_job", str(exit_file), "--", *argv]
     with open_append(log_path) as log:
         return subprocess.Popen(
-            keeper, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            keeper, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            cwd=cwd,
         )
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pbt_tracker import states
+from pbt_tracker.errors import OptionError
 from pbt_tracker.pbt.resume import ResumeDecision, resume_decision
 
 if TYPE_CHECKING:
@@ -58,3 +60,12 @@ def decide(row: sqlite3.Row, request: ResubmitRequest, result: ResubmitResult) -
     if decision is not None:
         result.decisions[row["name"]] = decision
     return decision
+
+
+def check_launch_directory(name: str, cwd: str | None) -> None:
+    """Refuse, before anything is recorded, an attempt whose launch directory is gone: its command would fail."""
+    if cwd and not os.path.isdir(cwd):
+        raise OptionError(
+            f"{name} was launched from {cwd}, which no longer exists, and its command runs there; restore or "
+            "recreate that directory, then send it again"
+        )

@@ -39,6 +39,7 @@ class LocalJob:
     train_dir: str
     log_path: Path
     exit_file: Path
+    cwd: str | None = None  # where it runs: its launch's directory, whoever resubmits it from wherever
 
 
 @dataclass
@@ -124,7 +125,7 @@ class LocalExperiment:
 
 def local_attempt(
     connection, experiment: LocalExperiment, attempt: int, argv: list[str], workdir: Path, me: ProcessId,  # type: ignore[no-untyped-def]
-    now: datetime | None = None,
+    now: datetime | None = None, cwd: str | None = None,
 ) -> LocalJob:
     """Record a queued attempt of a local experiment, owned by the runner `me`, in the caller's transaction."""
     now = now or utcnow()
@@ -138,7 +139,7 @@ def local_attempt(
     })
     writes.add_state_change(connection, submission_id, states.PENDING, now, "queued locally")
     return LocalJob(submission_id, experiment.name, argv, experiment.env_vars, experiment.train_dir, log,
-                    workdir / EXIT_DIR / str(submission_id))
+                    workdir / EXIT_DIR / str(submission_id), cwd)
 
 
 class Runner:
@@ -205,7 +206,7 @@ class Runner:
         make_dirs(job.train_dir)
         job.exit_file.unlink(missing_ok=True)
         try:
-            process = processes.spawn(job.argv, job.log_path, env, job.exit_file)
+            process = processes.spawn(job.argv, job.log_path, env, job.exit_file, job.cwd)
         except OSError as error:
             self._finish(job, states.SUBMIT_FAILED, None, f"cannot start: {error.strerror}")
             if gpu is not None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from pbt_tracker import processes
 from pbt_tracker.backends.processes.launch import LocalExperiment, LocalJob, Runner, local_attempt
-from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult, decide
+from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult, check_launch_directory, decide
 from pbt_tracker.store import Store, writes
 
 
@@ -19,6 +19,7 @@ class LocalResubmitter:
 
     def plan(self, connection: sqlite3.Connection, row: sqlite3.Row, attempt: int) -> None:
         """A queued attempt, its runner this process; a PBT policy's runs the continuation `decide` chose."""
+        check_launch_directory(row["name"], row["cwd"])
         decision = decide(row, self.request, self.result)
         self.result.planned.append((row["name"], attempt))
         if self.request.dry_run:
@@ -26,7 +27,8 @@ class LocalResubmitter:
         argv = processes.command_argv(decision.command) if decision is not None else json.loads(row["argv"])
         experiment = LocalExperiment(row["experiment_id"], row["name"], json.loads(row["env_vars"] or "null"),
                                      row["train_dir"])
-        job = local_attempt(connection, experiment, attempt, argv, self.store.workdir, self.request.me)
+        job = local_attempt(connection, experiment, attempt, argv, self.store.workdir, self.request.me,
+                            cwd=row["cwd"])
         writes.update(connection, "submissions", job.submission_id,
                       {"origin": "resubmit", "parent_submission_id": row["id"]})
         self.launches.setdefault(row["launch_id"], (json.loads(row["options"]), []))[1].append(job)

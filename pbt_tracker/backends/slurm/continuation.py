@@ -13,7 +13,13 @@ from pathlib import Path
 
 from pbt_tracker import processes, states
 from pbt_tracker.backends.slurm import NAME as SLURM
-from pbt_tracker.backends.slurm.script import SBATCH_TEMPLATE_DEFAULT, SlurmResources, log_path, render_script
+from pbt_tracker.backends.slurm.script import (
+    SBATCH_TEMPLATE_DEFAULT,
+    SlurmResources,
+    log_path,
+    render_script,
+    sbatch_directives,
+)
 from pbt_tracker.backends.slurm.tags import submission_tag, with_tag, without_tag
 from pbt_tracker.launch.options import launch_options_from_record
 from pbt_tracker.launch.record import sha256_text
@@ -22,7 +28,7 @@ from pbt_tracker.store import utcnow, writes
 
 __all__ = [
     "CONTINUATIONS_DIR", "RecordedContinuation", "continuation_argv", "continuation_script",
-    "continuation_script_path", "is_continuation_script", "record_continuation",
+    "continuation_script_path", "is_continuation_script", "record_continuation", "run_from",
 ]
 
 # Continuation scripts live apart from the launch's, so no experiment name can make the two collide.
@@ -53,6 +59,27 @@ def continuation_script(template_text: str, template_path: str | None, command: 
     """The script the launch would have rendered had the experiment's command been `command`."""
     return render_script(template_text, cmd=command, filename=str(path), resources=resources,
                          append_cmd=template_path is None)
+
+
+def run_from(argv: list[str], cwd: str | None, script_text: str) -> list[str]:
+    """An sbatch command that runs its job in the launch's directory, wherever the command is sent from.
+
+    sbatch starts a job in the directory sbatch itself ran in; a relative
+    command in a template that does not `cd` then fails at once when a
+    resubmission or the keeper is run from elsewhere. A script whose own
+    #SBATCH lines choose a directory keeps it, and so does a command that
+    already names one.
+    """
+    if not cwd or len(argv) < 2 or any(_is_chdir(arg) for arg in argv[1:]):
+        return argv
+    if any(_is_chdir(directive.split(None, 1)[1] if " " in directive else "")
+           for directive in sbatch_directives(script_text)):
+        return argv
+    return [argv[0], f"--chdir={cwd}", *argv[1:]]
+
+
+def _is_chdir(arg: str) -> bool:
+    return arg in ("-D", "--chdir") or arg.startswith(("--chdir=", "-D"))
 
 
 def continuation_argv(argv: list[str], old_script: str, new_script: Path) -> list[str]:
@@ -88,7 +115,8 @@ def record_continuation(connection, workdir: Path, row, attempt: int, decision: 
         "experiment_id": row["experiment_id"], "path": str(path), "text": text, "sha256": sha256_text(text),
         "created_at": now,
     })
-    own_argv = continuation_argv(without_tag(json.loads(row["argv"])), row["script_path"], path)
+    own_argv = run_from(continuation_argv(without_tag(json.loads(row["argv"])), row["script_path"], path), row["cwd"],
+                        text)
     log = log_path(path.parent, path)
     submission_id = writes.insert(connection, "submissions", {
         "experiment_id": row["experiment_id"], "script_id": script_id, "attempt": attempt, "argv": own_argv,

@@ -14,10 +14,14 @@ import sqlite3
 from pathlib import Path
 
 from pbt_tracker import states
-from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult, decide
+from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult, check_launch_directory, decide
 from pbt_tracker.backends.slurm import commands as slurm
 from pbt_tracker.backends.slurm.answers import Answers, send_array
-from pbt_tracker.backends.slurm.continuation import is_continuation_script, record_continuation
+from pbt_tracker.backends.slurm.continuation import (
+    is_continuation_script,
+    record_continuation,
+    run_from,
+)
 from pbt_tracker.backends.slurm.resubmit_arrays import ArrayLaunch, PlannedArray, PlannedScript, as_arrays
 from pbt_tracker.backends.slurm.tags import submission_tag, with_tag
 from pbt_tracker.errors import OptionError
@@ -40,6 +44,7 @@ class ScriptResubmitter:
         if row["script_id"] is None:
             return
         check_not_moved(Path(row["launch_workdir"]), workdir)
+        check_launch_directory(name, row["cwd"])
         if decision is not None and (decision.continues or is_continuation_script(workdir, row["script_path"])):
             self.result.planned.append((name, attempt))
             if not self.request.dry_run:
@@ -59,7 +64,7 @@ class ScriptResubmitter:
         self.result.planned.append((name, attempt))
         if self.request.dry_run:
             return
-        me, now, argv = self.request.me, utcnow(), json.loads(row["argv"])
+        me, now, argv = self.request.me, utcnow(), run_from(json.loads(row["argv"]), row["cwd"], script_text)
         submission_id = writes.insert(connection, "submissions", {
             "experiment_id": row["experiment_id"], "script_id": script_id, "attempt": attempt, "argv": argv,
             "log_path": row["log_path"], "state": states.SUBMITTING, "intended_at": now, "updated_at": now,

@@ -1,0 +1,78 @@
+"""On the real Slurm: a job resubmitted from another directory runs a relative command where its launch ran.
+
+The shipped `submit_env` template does not `cd`; the experiment's command names its script by a relative path.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pbt_tracker.states import FINAL
+from pbt_tracker.templates import template_path
+from tests.conftest import query
+
+PBT_TRACK = str(Path(sys.executable).parent / "pbt-track")
+FLAKY = """import pathlib, sys
+marker = pathlib.Path("ran-once")
+if not marker.exists():
+    marker.write_text("1")
+    sys.exit(3)
+print("second run, in", pathlib.Path.cwd())
+"""
+
+
+def pbt_track(cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run([PBT_TRACK, *argv], cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+
+
+def states(work: Path) -> list[tuple[int, str]]:
+    return query(work / "pbt_tracker.db", "SELECT attempt, state FROM submissions ORDER BY id")
+
+
+def wait_for(work: Path, wanted: list[tuple[int, str]], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        assert pbt_track(work, "sync", "--workdir", str(work)).returncode == 0
+        now = states(work)
+        if now == wanted:
+            return
+        if len(now) == len(wanted) and now[-1][1] in FINAL or time.monotonic() > deadline:
+            raise AssertionError(f"states {states(work)} after {timeout} s, not {wanted}")
+        time.sleep(1)
+
+
+@pytest.mark.slurm
+def test_a_job_resubmitted_from_elsewhere_runs_its_relative_command_in_the_launch_directory(tmp_path: Path) -> None:
+    project, elsewhere, work = tmp_path / "project", tmp_path / "elsewhere", tmp_path / "logs"
+    project.mkdir()
+    elsewhere.mkdir()
+    (project / "flaky.py").write_text(FLAKY)
+    (project / "run.py").write_text(
+        "from pbt_tracker.run_description import Experiment, RunDescription\n"
+        "RUN_DESCRIPTION = RunDescription('rel', experiments=[Experiment('flaky', 'python flaky.py', [{}])])\n")
+    try:
+        launched = pbt_track(project, "submit", "--run", "run.py", "--backend", "slurm", "--workdir", str(work),
+                             "--slurm_cpus_per_gpu", "1", "--pause_between", "0", "--train_dir", str(tmp_path / "t"),
+                             "--slurm_sbatch_template", str(template_path("submit_env")))
+        assert launched.returncode == 0, launched.stdout + launched.stderr
+        wait_for(work, [(1, "FAILED")])
+
+        again = pbt_track(elsewhere, "resubmit-failed", "--workdir", str(work))
+
+        assert again.returncode == 0, again.stdout + again.stderr
+        wait_for(work, [(1, "FAILED"), (2, "COMPLETED")])
+        [(log,)] = query(work / "pbt_tracker.db", "SELECT log_path FROM submissions WHERE attempt = 2")
+        [(job_id,)] = query(work / "pbt_tracker.db", "SELECT job_id FROM submissions WHERE attempt = 2")
+        assert Path(log.replace("%j", job_id)).read_text().endswith(f"second run, in {project}\n")
+    finally:
+        ids = [job_id for (job_id,) in query(work / "pbt_tracker.db", "SELECT job_id FROM submissions "
+                                             "WHERE job_id IS NOT NULL")] if (work / "pbt_tracker.db").exists() else []
+        if ids:
+            subprocess.run(["scancel", *ids], capture_output=True)
