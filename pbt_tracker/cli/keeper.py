@@ -60,7 +60,9 @@ def watch(workdir: str, in_job: bool, as_job: bool, keeper_time: str, keeper_par
         raise click.UsageError("--submit starts a keeper that runs until the end; it cannot take --once")
     job_args = _watch_args(workdir, values) + ["--keeper-time", keeper_time] + (
         ["--keeper-partition", keeper_partition] if keeper_partition else [])
-    with open_workdir(workdir, sync=False) as store:
+    # A keeper job found on record is live only if the scheduler still says so: --submit syncs first (a
+    # keeper killed inside its job leaves the record RUNNING until then); the keeper itself syncs each pass.
+    with open_workdir(workdir, sync=as_job) as store:
         try:
             if as_job:
                 _submit(store, job_args, keeper_time, keeper_partition)

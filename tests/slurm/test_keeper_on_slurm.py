@@ -80,3 +80,40 @@ def test_the_keeper_job_hands_over_to_its_continuation_on_usr1(tmp_path: Path) -
         assert rows[1][1] != "SUBMIT_FAILED"
     finally:
         subprocess.run([PBT_TRACK, "cancel", "--workdir", str(work), "--all"], capture_output=True, timeout=120)
+
+
+def test_a_keeper_job_killed_outside_pbt_track_does_not_block_the_next_and_a_live_one_is_cancelled_as_advised(
+        tmp_path: Path) -> None:
+    (tmp_path / "policy.py").write_text(SCRIPT)
+    module = tmp_path / "kept_run.py"
+    module.write_text(RUN_MODULE.format(python=sys.executable, script=tmp_path / "policy.py"))
+    work = tmp_path / "work"
+    subprocess.run([PBT_TRACK, "submit", "--run", str(module), "--backend", "slurm", "--slurm_workdir", str(work),
+                    "--slurm_cpus_per_gpu", "1", "--pause_between", "0", "--train_dir", str(tmp_path / "t")],
+                   cwd=REPO_ROOT, check=True, capture_output=True, timeout=120)
+    watch = [PBT_TRACK, "watch", "--workdir", str(work), "--submit", "--interval", "2", "--keeper-time", "10:00"]
+    try:
+        first = subprocess.run(watch, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        assert first.returncode == 0, first.stderr
+        killed = first.stdout.split()[-1]
+        wait_for_state(killed, {"RUNNING"})
+        subprocess.run(["scancel", "--signal=KILL", "--full", killed], check=True)  # killed inside its job
+        wait_for_state(killed, {"CANCELLED", "FAILED"})
+
+        second = subprocess.run(watch, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+
+        assert second.returncode == 0, second.stderr
+        live = second.stdout.split()[-1]
+        assert live != killed
+        wait_for_state(live, {"RUNNING"})
+        third = subprocess.run(watch, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        assert (third.returncode, third.stderr) == (1, (
+            f"Error: a keeper job is already queued or running for this workdir ({live}); cancel it first "
+            "(pbt-track cancel --run pbt-track-keeper) to start another\n"))
+        cancelled = subprocess.run([PBT_TRACK, "cancel", "--workdir", str(work), "--run", "pbt-track-keeper"],
+                                   cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        assert (cancelled.returncode, cancelled.stdout) == (0, f"Cancelled pbt-track-keeper (job {live})\n")
+    finally:
+        subprocess.run([PBT_TRACK, "cancel", "--workdir", str(work), "--all"], capture_output=True, timeout=120)
+        subprocess.run([PBT_TRACK, "cancel", "--workdir", str(work), "--run", "pbt-track-keeper"],
+                       capture_output=True, timeout=120)
