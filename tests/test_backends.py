@@ -7,10 +7,13 @@ import pytest
 from pbt_tracker import backends
 from pbt_tracker.backends import CancelTarget
 from pbt_tracker.errors import OptionError, StoreError
-from pbt_tracker.launch.option_table import BACKENDS
+from pbt_tracker.backends.options import table
+
+BACKENDS = next(option for option in table() if option.name == "backend").choices
 
 
 def test_every_backend_a_launch_can_name_is_registered_once() -> None:
+    assert BACKENDS == ("processes", "slurm", "ngc")
     assert sorted(backend.name for backend in backends.all_backends()) == sorted(BACKENDS)
 
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     import sqlite3
     from datetime import datetime
 
     from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
+    from pbt_tracker.launch.option_table import Option
+    from pbt_tracker.launch.options import LaunchOptions
     from pbt_tracker.store import Store
 
 
@@ -78,6 +80,23 @@ class Backend(Protocol):
     cancel_advice: str | None  # set where pbt-track cannot cancel its jobs: how to cancel them instead
     report_note: str | None  # one line under a report that shows its jobs
     log_advice: str | None  # set where its jobs' logs are not on this machine: where to read them
+
+    # --- launching: its rows of the option table, its options, its launch ---
+
+    def option_rows(self) -> tuple[Option, ...]:
+        """Its own launch options, each owned by its name; every `--help` reads them, so they import little."""
+
+    def common_defaults(self) -> Mapping[str, Any]:
+        """Shared launch options whose default differs on it, by name (NGC pauses 0 s between submissions)."""
+
+    def launch_options(self, settled: dict[str, Any], recorded: bool) -> LaunchOptions:
+        """Its options' dataclass from the table's settled values, refusing bad ones in one line.
+
+        The workdir is its to settle (`launch.options.common_fields` makes it the
+        train dir); `recorded` says the values come from a record, maybe an older one.
+        """
+
+    # --- following, stopping and resubmitting its jobs ---
 
     def sync(self, store: Store, result: SyncResult) -> None:
         """Bring its jobs' states up to date in the record, adding to `result`."""

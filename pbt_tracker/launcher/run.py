@@ -12,19 +12,15 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from pbt_tracker.backends.ngc import NAME as NGC
+from pbt_tracker.backends.ngc.options import NgcLaunchOptions
+from pbt_tracker.backends.options import add_arguments, launch_options
+from pbt_tracker.backends.processes.options import ProcessesLaunchOptions
+from pbt_tracker.backends.slurm import NAME as SLURM
+from pbt_tracker.backends.slurm.options import SlurmLaunchOptions
 from pbt_tracker.errors import OptionError, PbtTrackError
-from pbt_tracker.launch.options import (
-    BACKENDS,
-    COMMON,
-    NGC,
-    SLURM,
-    LaunchOptions,
-    NgcLaunchOptions,
-    ProcessesLaunchOptions,
-    SlurmLaunchOptions,
-    add_arguments,
-    launch_options,
-)
+from pbt_tracker.launch.option_table import COMMON
+from pbt_tracker.launch.options import LaunchOptions
 from pbt_tracker.launcher.loader import load_run_description
 from pbt_tracker.launcher.run_ngc import add_ngc_args, launch_ngc
 from pbt_tracker.launcher.run_processes import add_os_parallelism_args, launch_processes
@@ -32,7 +28,7 @@ from pbt_tracker.launcher.run_slurm import add_slurm_args, launch_slurm
 from pbt_tracker.run_description import RunDescription
 from pbt_tracker.settings import check_all
 
-__all__ = ["BACKENDS", "launch", "launcher_argparser", "main", "parse_args"]
+__all__ = ["launch", "launcher_argparser", "main", "parse_args"]
 
 
 class _Parser(argparse.ArgumentParser):

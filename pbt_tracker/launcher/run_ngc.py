@@ -12,7 +12,9 @@ import argparse
 import sys
 from typing import cast
 
-from pbt_tracker.launch.options import NGC, NgcLaunchOptions, add_arguments, launch_options
+from pbt_tracker.backends.ngc import NAME as NGC
+from pbt_tracker.backends.ngc.options import NgcLaunchOptions
+from pbt_tracker.backends.options import add_arguments, launch_options
 from pbt_tracker.run_description import RunDescription
 
 __all__ = ["add_ngc_args", "launch_ngc", "run_ngc"]

@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 from typing import cast
 
-from pbt_tracker.launch.options import PROCESSES, ProcessesLaunchOptions, add_arguments, launch_options
+from pbt_tracker.backends.options import add_arguments, launch_options
+from pbt_tracker.backends.processes import NAME as PROCESSES
+from pbt_tracker.backends.processes.options import ProcessesLaunchOptions
 from pbt_tracker.run_description import RunDescription
 
 

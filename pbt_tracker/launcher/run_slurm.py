@@ -12,10 +12,13 @@ import argparse
 import sys
 from typing import cast
 
+from pbt_tracker.backends.options import add_arguments, launch_options
+from pbt_tracker.backends.slurm import NAME as SLURM
 from pbt_tracker.backends.slurm.launch import LaunchResult, submit_slurm_launch
 from pbt_tracker.backends.slurm.launch_plan import SlurmPlan, plan_slurm_launch
+from pbt_tracker.backends.slurm.options import SlurmLaunchOptions
 from pbt_tracker.backends.slurm.script import SBATCH_TEMPLATE_DEFAULT, tail_hint
-from pbt_tracker.launch.options import SLURM, SlurmLaunchOptions, add_arguments, launch_options, str2bool
+from pbt_tracker.launch.option_table import str2bool
 from pbt_tracker.launch.record import quiet
 from pbt_tracker.run_description import RunDescription
 

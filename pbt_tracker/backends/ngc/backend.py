@@ -7,16 +7,19 @@ SUBMITTED is the last state the record holds; sync leaves these jobs alone.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pbt_tracker.backends.base import CancelTarget, Stopped
 
 if TYPE_CHECKING:
     import sqlite3
+    from collections.abc import Mapping
     from datetime import datetime
 
     from pbt_tracker.backends.base import Resubmitter, SyncResult
     from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
+    from pbt_tracker.launch.option_table import Option
+    from pbt_tracker.launch.options import LaunchOptions
     from pbt_tracker.store import Store
 
 from pbt_tracker.backends.ngc import NAME
@@ -38,6 +41,21 @@ class NgcBackend:
     cancel_advice: str | None = CANCEL_ADVICE
     report_note: str | None = REPORT_NOTE
     log_advice: str | None = LOG_ADVICE
+
+    def option_rows(self) -> tuple[Option, ...]:
+        from pbt_tracker.backends.ngc.option_rows import OPTIONS
+
+        return OPTIONS
+
+    def common_defaults(self) -> Mapping[str, Any]:
+        from pbt_tracker.backends.ngc.option_rows import COMMON_DEFAULTS
+
+        return COMMON_DEFAULTS
+
+    def launch_options(self, settled: dict[str, Any], recorded: bool) -> LaunchOptions:
+        from pbt_tracker.backends.ngc.options import ngc_launch_options
+
+        return ngc_launch_options(settled, recorded)
 
     def sync(self, store: Store, result: SyncResult) -> None:
         """Nothing to ask: NGC's answer at submission is the last the record gets."""

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pbt_tracker.backends.base import CancelTarget, Stopped
 
 if TYPE_CHECKING:
     import sqlite3
+    from collections.abc import Mapping
     from datetime import datetime
 
     from pbt_tracker.backends.base import Resubmitter, SyncResult
     from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
+    from pbt_tracker.launch.option_table import Option
+    from pbt_tracker.launch.options import LaunchOptions
     from pbt_tracker.store import Store
 
 from pbt_tracker.backends.processes import NAME
@@ -26,6 +29,19 @@ class ProcessesBackend:
     cancel_advice: str | None = None
     report_note: str | None = None
     log_advice: str | None = None
+
+    def option_rows(self) -> tuple[Option, ...]:
+        from pbt_tracker.backends.processes.option_rows import OPTIONS
+
+        return OPTIONS
+
+    def common_defaults(self) -> Mapping[str, Any]:
+        return {}
+
+    def launch_options(self, settled: dict[str, Any], recorded: bool) -> LaunchOptions:
+        from pbt_tracker.backends.processes.options import processes_launch_options
+
+        return processes_launch_options(settled, recorded)
 
     def sync(self, store: Store, result: SyncResult) -> None:
         from pbt_tracker.backends.processes.end import sync_processes

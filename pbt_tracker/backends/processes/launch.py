@@ -21,7 +21,7 @@ from pbt_tracker import processes, states
 from pbt_tracker.backends.processes import NAME as PROCESSES
 from pbt_tracker.backends.processes.end import EXIT_DIR, ended_state, record_end
 from pbt_tracker.files import make_dirs
-from pbt_tracker.launch.options import ProcessesLaunchOptions
+from pbt_tracker.backends.processes.options import ProcessesLaunchOptions
 from pbt_tracker.launch.record import Echo, experiment_values, launch_values, quiet
 from pbt_tracker.launch.specs import checked_specs
 from pbt_tracker.process_wait import Interrupts

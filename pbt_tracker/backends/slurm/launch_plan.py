@@ -39,7 +39,7 @@ from pbt_tracker.backends.slurm.script import (
 )
 from pbt_tracker.backends.slurm.timeout import check_timeout_for_template
 from pbt_tracker.files import read_template_text
-from pbt_tracker.launch.options import SlurmLaunchOptions
+from pbt_tracker.backends.slurm.options import SlurmLaunchOptions
 from pbt_tracker.launch.specs import checked_specs
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 
