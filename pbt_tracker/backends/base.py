@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
     from pbt_tracker.launch.option_table import Option
     from pbt_tracker.launch.options import LaunchOptions
+    from pbt_tracker.run_description import RunDescription
     from pbt_tracker.store import Store
 
 
@@ -94,6 +95,13 @@ class Backend(Protocol):
 
         The workdir is its to settle (`launch.options.common_fields` makes it the
         train dir); `recorded` says the values come from a record, maybe an older one.
+        """
+
+    def launch(self, run_description: RunDescription, options: LaunchOptions, compact: bool, verbose: bool) -> int:
+        """Plan, record and send a run with the options its `launch_options` built, telling the user; the exit code.
+
+        Without `compact` it prints what the original launcher prints; with it,
+        `pbt-track submit`'s own shorter output, a line per job only if `verbose`.
         """
 
     # --- following, stopping and resubmitting its jobs ---

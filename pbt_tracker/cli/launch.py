@@ -94,7 +94,7 @@ def _submit_preview(launch_id: int, values: dict[str, Any]) -> None:
     from pbt_tracker.backends.slurm.preview import submit_preview
     from pbt_tracker.cli.common import open_workdir
     from pbt_tracker.errors import PbtTrackError
-    from pbt_tracker.launcher.run_slurm import summary_lines
+    from pbt_tracker.backends.slurm.run import summary_lines
 
     others = [name for name, value in values.items() if value is not None and name not in _WORKDIRS]
     if others:

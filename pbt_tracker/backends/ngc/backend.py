@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
     from pbt_tracker.launch.option_table import Option
     from pbt_tracker.launch.options import LaunchOptions
+    from pbt_tracker.run_description import RunDescription
     from pbt_tracker.store import Store
 
 from pbt_tracker.backends.ngc import NAME
@@ -56,6 +57,11 @@ class NgcBackend:
         from pbt_tracker.backends.ngc.options import ngc_launch_options
 
         return ngc_launch_options(settled, recorded)
+
+    def launch(self, run_description: RunDescription, options: LaunchOptions, compact: bool, verbose: bool) -> int:
+        from pbt_tracker.backends.ngc.run import launch_ngc
+
+        return launch_ngc(run_description, options)  # type: ignore[arg-type]
 
     def sync(self, store: Store, result: SyncResult) -> None:
         """Nothing to ask: NGC's answer at submission is the last the record gets."""

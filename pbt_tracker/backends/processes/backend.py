@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
     from pbt_tracker.launch.option_table import Option
     from pbt_tracker.launch.options import LaunchOptions
+    from pbt_tracker.run_description import RunDescription
     from pbt_tracker.store import Store
 
 from pbt_tracker.backends.processes import NAME
@@ -42,6 +43,11 @@ class ProcessesBackend:
         from pbt_tracker.backends.processes.options import processes_launch_options
 
         return processes_launch_options(settled, recorded)
+
+    def launch(self, run_description: RunDescription, options: LaunchOptions, compact: bool, verbose: bool) -> int:
+        from pbt_tracker.backends.processes.run import launch_processes
+
+        return launch_processes(run_description, options)  # type: ignore[arg-type]
 
     def sync(self, store: Store, result: SyncResult) -> None:
         from pbt_tracker.backends.processes.end import sync_processes

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
     from pbt_tracker.launch.option_table import Option
     from pbt_tracker.launch.options import LaunchOptions
+    from pbt_tracker.run_description import RunDescription
     from pbt_tracker.store import Store
 
 from pbt_tracker.backends.slurm import NAME
@@ -42,6 +43,11 @@ class SlurmBackend:
         from pbt_tracker.backends.slurm.options import slurm_launch_options
 
         return slurm_launch_options(settled, recorded)
+
+    def launch(self, run_description: RunDescription, options: LaunchOptions, compact: bool, verbose: bool) -> int:
+        from pbt_tracker.backends.slurm.run import launch_slurm
+
+        return launch_slurm(run_description, options, compact=compact, verbose=verbose)  # type: ignore[arg-type]
 
     def sync(self, store: Store, result: SyncResult) -> None:
         """sync_slurm's answer added to `result`; scancel.sh follows when a job changed."""
