@@ -36,6 +36,12 @@ class SyncResult:
         self.scheduler_calls = 0
         self.notes: list[str] = []
 
+    def add(self, other: SyncResult) -> None:
+        self.asked += other.asked
+        self.changed += other.changed
+        self.scheduler_calls += other.scheduler_calls
+        self.notes += other.notes
+
 
 class CancelTarget(NamedTuple):
     """A selected job that may still run, as cancel reads it from the record."""
@@ -73,7 +79,8 @@ class Resubmitter(Protocol):
 
 
 class Backend(Protocol):
-    name: str
+    name: str  # what --backend takes and a launch records
+    title: str  # how a message to the user names it, or its scheduler ("Slurm")
     follows_jobs: bool  # sync keeps asking about its jobs after submission
     requeues_jobs: bool  # the scheduler may run an ended job again under the same id (NODE_FAIL, ...)
     runs_sbatch_scripts: bool  # its jobs run recorded sbatch scripts: a preview holds them, a job can continue itself
@@ -108,6 +115,16 @@ class Backend(Protocol):
 
     def sync(self, store: Store, result: SyncResult) -> None:
         """Bring its jobs' states up to date in the record, adding to `result`."""
+
+    def settle_cancelled(self, store: Store, submission_ids: list[int], result: SyncResult) -> None:
+        """Right after its `stop` accepted these: their states as its scheduler now shows them, added to `result`.
+
+        Only these are asked about, at the least cost the scheduler allows; the
+        rest of the workdir waits for the next sync. A SchedulerError leaves them to it.
+        """
+
+    def jobs_changed(self, store: Store) -> None:
+        """After a command changed which jobs may run: rewrite what it derives from that (Slurm's scancel.sh)."""
 
     def check_cancel(self, targets: list[CancelTarget]) -> None:
         """Before the request is recorded: refuse in one line targets that cannot be stopped from here."""

@@ -35,6 +35,7 @@ REPORT_NOTE = (
 
 class NgcBackend:
     name = NAME
+    title = "NGC"
     requeues_jobs = False
     follows_jobs = False
     runs_sbatch_scripts = False
@@ -65,6 +66,12 @@ class NgcBackend:
 
     def sync(self, store: Store, result: SyncResult) -> None:
         """Nothing to ask: NGC's answer at submission is the last the record gets."""
+
+    def settle_cancelled(self, store: Store, submission_ids: list[int], result: SyncResult) -> None:
+        """Never given any (see check_cancel)."""
+
+    def jobs_changed(self, store: Store) -> None:
+        """Nothing derives from its jobs but the record."""
 
     def check_cancel(self, targets: list[CancelTarget]) -> None:
         """Never given a target: cancel leaves the jobs of a backend with cancel advice alone."""

@@ -23,6 +23,7 @@ from pbt_tracker.backends.processes import NAME
 
 class ProcessesBackend:
     name = NAME
+    title = "local processes"
     requeues_jobs = False
     follows_jobs = True
     runs_sbatch_scripts = False
@@ -56,6 +57,12 @@ class ProcessesBackend:
         result.asked += asked
         result.changed += changed
         result.notes += notes
+
+    def settle_cancelled(self, store: Store, submission_ids: list[int], result: SyncResult) -> None:
+        """Never given any: its `stop` records each end itself and accepts nothing for a sync to settle."""
+
+    def jobs_changed(self, store: Store) -> None:
+        """Nothing derives from its jobs but the record."""
 
     def check_cancel(self, targets: list[CancelTarget]) -> None:
         """A process can only be signalled on its own host."""

@@ -23,6 +23,7 @@ from pbt_tracker.backends.slurm import NAME
 
 class SlurmBackend:
     name = NAME
+    title = "Slurm"
     requeues_jobs = True
     follows_jobs = True
     runs_sbatch_scripts = True
@@ -57,10 +58,19 @@ class SlurmBackend:
         own = sync_slurm(store)
         if own.changed:
             write_scancel_script(store)
-        result.asked += own.asked
-        result.changed += own.changed
-        result.scheduler_calls += own.scheduler_calls
-        result.notes += own.notes
+        result.add(own)
+
+    def settle_cancelled(self, store: Store, submission_ids: list[int], result: SyncResult) -> None:
+        """One squeue listing of these jobs (sacct only for those it no longer shows); scancel.sh follows a change."""
+        from pbt_tracker.backends.slurm.sync import sync_cancelled
+
+        result.add(sync_cancelled(store, submission_ids))
+
+    def jobs_changed(self, store: Store) -> None:
+        """scancel.sh lists every job of the workdir that may still run."""
+        from pbt_tracker.backends.slurm.scancel_sh import write_scancel_script
+
+        write_scancel_script(store)
 
     def check_cancel(self, targets: list[CancelTarget]) -> None:
         """scancel reaches the cluster's jobs from any host that can submit to it."""
