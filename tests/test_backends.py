@@ -149,3 +149,23 @@ def test_a_facade_registered_under_another_name_is_refused() -> None:
             backends.get("other")
     finally:
         backends.unregister("other")
+
+
+def test_a_report_of_a_launch_on_a_backend_this_version_lacks_is_one_line(in_repo, tmp_path) -> None:
+    import sqlite3
+
+    from click.testing import CliRunner
+
+    from pbt_tracker.cli import cli
+
+    work = tmp_path / "w"
+    assert CliRunner().invoke(cli, ["submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm", "--workdir",
+                                    str(work), "--slurm_print_only", "--train_dir", str(tmp_path / "t")]).exit_code == 0
+    connection = sqlite3.connect(work / "pbt_tracker.db")
+    with connection:
+        connection.execute("UPDATE launches SET backend = 'pbs'")
+    connection.close()
+    for sync in (["--no-sync"], []):
+        result = CliRunner().invoke(cli, ["report", "--workdir", str(work), *sync])
+        assert (result.exit_code, result.stdout, result.stderr) == (1, "", (
+            "Error: this record has a launch on backend 'pbs', which this pbt-track does not know; upgrade pbt-track\n"))
