@@ -136,5 +136,6 @@ def _load(place: str | Backend, advice: str) -> Backend:
         raise OptionError(f"backend {place} cannot be imported ({type(error).__name__}: {error}); {advice}") from None
     backend = found() if isinstance(found, type) else found
     if not isinstance(getattr(backend, "name", None), str):
-        raise OptionError(f"{place} is not a backend: it has no name; point at the facade (see pbt_tracker.backends.base)")
+        raise OptionError(f"{place} is not a backend: it has no name; point at the facade "
+                          "(see pbt_tracker.backends.base)")
     return backend

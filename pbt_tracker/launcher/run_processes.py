@@ -23,6 +23,7 @@ __all__ = ["add_os_parallelism_args", "launch_processes", "run"]
 
 
 def add_os_parallelism_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The processes backend's flags. The original launcher's name for them, kept for code that calls it."""
     return add_arguments(parser, PROCESSES)
 
 

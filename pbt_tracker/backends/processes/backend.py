@@ -112,9 +112,9 @@ class ProcessesBackend:
         return Stopped()
 
     def resubmitter(self, store: Store, request: ResubmitRequest, result: ResubmitResult) -> Resubmitter:
-        from pbt_tracker.backends.processes.resubmit import LocalResubmitter
+        from pbt_tracker.backends.processes.resubmit import ProcessesResubmitter
 
-        return LocalResubmitter(store, request, result)
+        return ProcessesResubmitter(store, request, result)
 
     def check_available(self) -> None:
         """Local processes need nothing but this Python."""
