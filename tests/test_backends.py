@@ -169,3 +169,24 @@ def test_a_report_of_a_launch_on_a_backend_this_version_lacks_is_one_line(in_rep
         result = CliRunner().invoke(cli, ["report", "--workdir", str(work), *sync])
         assert (result.exit_code, result.stdout, result.stderr) == (1, "", (
             "Error: this record has a launch on backend 'pbs', which this pbt-track does not know; upgrade pbt-track\n"))
+
+
+def test_a_backend_whose_options_are_not_its_own_is_refused_in_one_line() -> None:
+    from pbt_tracker.launch.option_table import Option
+
+    class Greedy(_Toy):
+        name = "greedy"
+
+        def option_rows(self):  # type: ignore[no-untyped-def]
+            return (Option("slurm_array", bool, False, "Mine now.", "greedy"),)
+
+        def common_defaults(self):  # type: ignore[no-untyped-def]
+            return {}
+
+    backends.register("greedy", Greedy())
+    try:
+        with pytest.raises(OptionError, match=r"^backend 'greedy' brings option --slurm_array, which is taken or not "
+                                              r"its own; name its options after the backend, owned by it$"):
+            table()
+    finally:
+        backends.unregister("greedy")

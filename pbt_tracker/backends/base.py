@@ -2,9 +2,11 @@
 
 Commands ask the registry (`pbt_tracker.backends`) for the backend a launch
 recorded and use what it says, rather than comparing backend names, so that
-a backend is added in one place. Implementations import their machinery
-inside the hooks: `report` and shell completion read these facts on every
-start.
+a backend is added in one place: its folder, or a module of its own that is
+registered. Everything a launch, a sync, a cancel or a resubmission does
+differently per backend is a hook here. Implementations import their
+machinery inside the hooks: `report` and shell completion read these facts
+on every start.
 """
 
 from __future__ import annotations
