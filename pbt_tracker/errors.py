@@ -25,6 +25,8 @@ class OptionError(PbtTrackError):
 class SchedulerError(PbtTrackError):
     """A scheduler command is missing, failed, hung or printed something unreadable."""
 
+    backend: str | None = None  # whose scheduler it was, where a sync says so: a report names it and goes on
+
 
 class StoreError(PbtTrackError):
     """The workdir or its database cannot be opened or written."""

@@ -119,7 +119,6 @@ def test_circles_are_found_through_function_level_and_type_checking_imports(tmp_
     assert circles({"a": {"b"}, "b": set()}) == []
 
 
-@pytest.mark.xfail(strict=True, reason="launch's option table still names the backends that own its rows")
 def test_imports_go_down_from_part_to_part():
     upward = sorted(
         f"{source} -> {target}"

@@ -10,18 +10,14 @@ import pytest
 from click.testing import CliRunner
 
 import pbt_tracker.launcher.run as launcher_run
+from pbt_tracker.backends.ngc.options import NgcLaunchOptions
+from pbt_tracker.backends.options import launch_options, launch_options_from_record, table
+from pbt_tracker.backends.processes.options import ProcessesLaunchOptions
+from pbt_tracker.backends.slurm.options import SlurmLaunchOptions
 from pbt_tracker.backends.slurm.script import SlurmResources
 from pbt_tracker.cli import cli
 from pbt_tracker.errors import OptionError
-from pbt_tracker.launch.option_table import OPTIONS
-from pbt_tracker.launch.options import (
-    LaunchOptions,
-    NgcLaunchOptions,
-    ProcessesLaunchOptions,
-    SlurmLaunchOptions,
-    launch_options,
-    launch_options_from_record,
-)
+from pbt_tracker.launch.options import LaunchOptions
 from pbt_tracker.launcher.run import launcher_argparser, main, parse_args
 from tests.conftest import query, run_with_modules
 
@@ -108,7 +104,7 @@ def test_each_parser_has_every_flag_of_the_table_it_should(backend: str) -> None
     submit = cli.get_command(None, "submit")
     click_flags = {flag for param in submit.params for flag in param.opts}
     argparse_flags = set(launcher_argparser(["--backend", backend])._option_string_actions)
-    for option in OPTIONS:
+    for option in table():
         assert set(option.flags) <= click_flags
         assert (set(option.flags) <= argparse_flags) == (option.backend in ("common", backend)), option.name
         assert len(option.flags) == (2 if "_" in option.name else 1)
@@ -143,7 +139,7 @@ def test_a_submitted_launch_records_every_option_and_reads_back_as_the_same_opti
     assert CliRunner().invoke(cli, ["submit", *argv]).exit_code == 0
     [(recorded,)] = query(tmp_path / "w" / "pbt_tracker.db", "SELECT options FROM launches")
     record = json.loads(recorded)
-    assert list(record) == [option.name for option in OPTIONS]
+    assert list(record) == [option.name for option in table()]
     assert record["workdir"] == record["slurm_workdir"] == str(tmp_path / "w")
     assert (record["slurm_print_only"], record["slurm_cpus_per_gpu"], record["slurm_gpus_per_job"]) == (True, 2, 1)
     assert launch_options_from_record(record) == expected

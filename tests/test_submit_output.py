@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from pbt_tracker.backends.slurm.progress import Progress, array_hint, job_id_ranges, progress_text
 from pbt_tracker.cli import cli
-from pbt_tracker.launcher.progress import Progress, array_hint, job_id_ranges, progress_text
 
 
 def test_job_ids_are_written_as_ranges() -> None:

@@ -2,22 +2,27 @@
 
 Commands ask the registry (`pbt_tracker.backends`) for the backend a launch
 recorded and use what it says, rather than comparing backend names, so that
-a backend is added in one place. Implementations import their machinery
-inside the hooks: `report` and shell completion read these facts on every
-start.
+a backend is added in one place: its folder, or a module of its own that is
+registered. Everything a launch, a sync, a cancel or a resubmission does
+differently per backend is a hook here. Implementations import their
+machinery inside the hooks: `report` and shell completion read these facts
+on every start.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     import sqlite3
     from datetime import datetime
 
     from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
+    from pbt_tracker.launch.option_table import Option
+    from pbt_tracker.launch.options import LaunchOptions
+    from pbt_tracker.run_description import RunDescription
     from pbt_tracker.store import Store
 
 
@@ -32,6 +37,12 @@ class SyncResult:
         self.changed = 0
         self.scheduler_calls = 0
         self.notes: list[str] = []
+
+    def add(self, other: SyncResult) -> None:
+        self.asked += other.asked
+        self.changed += other.changed
+        self.scheduler_calls += other.scheduler_calls
+        self.notes += other.notes
 
 
 class CancelTarget(NamedTuple):
@@ -70,7 +81,8 @@ class Resubmitter(Protocol):
 
 
 class Backend(Protocol):
-    name: str
+    name: str  # what --backend takes and a launch records
+    title: str  # how a message to the user names it, or its scheduler ("Slurm")
     follows_jobs: bool  # sync keeps asking about its jobs after submission
     requeues_jobs: bool  # the scheduler may run an ended job again under the same id (NODE_FAIL, ...)
     runs_sbatch_scripts: bool  # its jobs run recorded sbatch scripts: a preview holds them, a job can continue itself
@@ -79,8 +91,42 @@ class Backend(Protocol):
     report_note: str | None  # one line under a report that shows its jobs
     log_advice: str | None  # set where its jobs' logs are not on this machine: where to read them
 
+    # --- launching: its rows of the option table, its options, its launch ---
+
+    def option_rows(self) -> tuple[Option, ...]:
+        """Its own launch options, each owned by its name; every `--help` reads them, so they import little."""
+
+    def common_defaults(self) -> Mapping[str, Any]:
+        """Shared launch options whose default differs on it, by name (NGC pauses 0 s between submissions)."""
+
+    def launch_options(self, settled: dict[str, Any], recorded: bool) -> LaunchOptions:
+        """Its options' dataclass from the table's settled values, refusing bad ones in one line.
+
+        The workdir is its to settle (`launch.options.common_fields` makes it the
+        train dir); `recorded` says the values come from a record, maybe an older one.
+        """
+
+    def launch(self, run_description: RunDescription, options: LaunchOptions, compact: bool, verbose: bool) -> int:
+        """Plan, record and send a run with the options its `launch_options` built, telling the user; the exit code.
+
+        Without `compact` it prints what the original launcher prints; with it,
+        `pbt-track submit`'s own shorter output, a line per job only if `verbose`.
+        """
+
+    # --- following, stopping and resubmitting its jobs ---
+
     def sync(self, store: Store, result: SyncResult) -> None:
         """Bring its jobs' states up to date in the record, adding to `result`."""
+
+    def settle_cancelled(self, store: Store, submission_ids: list[int], result: SyncResult) -> None:
+        """Right after its `stop` accepted these: their states as its scheduler now shows them, added to `result`.
+
+        Only these are asked about, at the least cost the scheduler allows; the
+        rest of the workdir waits for the next sync. A SchedulerError leaves them to it.
+        """
+
+    def jobs_changed(self, store: Store) -> None:
+        """After a command changed which jobs may run: rewrite what it derives from that (Slurm's scancel.sh)."""
 
     def check_cancel(self, targets: list[CancelTarget]) -> None:
         """Before the request is recorded: refuse in one line targets that cannot be stopped from here."""

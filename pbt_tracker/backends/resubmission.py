@@ -14,7 +14,7 @@ from pbt_tracker.pbt.resume import ResumeDecision, resume_decision
 if TYPE_CHECKING:
     import sqlite3
 
-    from pbt_tracker.backends.processes.launch import LocalOutcome
+    from pbt_tracker.backends.processes.launch import ProcessesOutcome
     from pbt_tracker.launch.record import Echo, SubmittedJob
     from pbt_tracker.processes import ProcessId
 
@@ -38,19 +38,19 @@ class ResubmitResult:
     skipped_max_attempts: list[str] = field(default_factory=list)
     skipped_live: list[tuple[str, str | None, int]] = field(default_factory=list)  # (experiment, job id, launch)
     skipped_older: list[tuple[str, int]] = field(default_factory=list)  # (experiment, launch) another launch resubmits
-    local_outcomes: list[LocalOutcome] = field(default_factory=list)
+    processes_outcomes: list[ProcessesOutcome] = field(default_factory=list)
     interrupted: bool = False
 
     @property
     def failed(self) -> list[str]:
         """Experiments whose new attempt did not go out, or (local ones) did not complete."""
         return [job.experiment for job in self.jobs if job.error] + [
-            outcome.experiment for outcome in self.local_outcomes if outcome.state != states.COMPLETED
+            outcome.experiment for outcome in self.processes_outcomes if outcome.state != states.COMPLETED
         ]
 
     @property
     def attempted(self) -> int:
-        return len(self.jobs) + len(self.local_outcomes)
+        return len(self.jobs) + len(self.processes_outcomes)
 
 
 def decide(row: sqlite3.Row, request: ResubmitRequest, result: ResubmitResult) -> ResumeDecision | None:

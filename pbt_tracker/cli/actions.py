@@ -57,7 +57,7 @@ def cancel(targets: tuple[str, ...], workdir: str, run: str | None, experiments:
             chosen = chosen._replace(experiments=experiments, job_ids=chosen.job_ids + _job_ids_of(store, names))
         result = cancel_jobs(store, chosen, everything, dry_run)
         if result.accepted and not no_sync:
-            _settle(store, list(result.accepted))
+            _settle(store, result.accepted)
     for advice in result.advice:
         click.echo(f"Note: {advice}", err=True)
     if not result.targets:
@@ -77,13 +77,13 @@ def cancel(targets: tuple[str, ...], workdir: str, run: str | None, experiments:
         )
 
 
-def _settle(store, accepted: list[int]) -> None:  # type: ignore[no-untyped-def]
+def _settle(store, accepted) -> None:  # type: ignore[no-untyped-def]
     """The cancelled jobs' states after scancel; a scheduler that does not answer now leaves them to `sync`."""
-    from pbt_tracker.backends.slurm.sync import sync_cancelled
     from pbt_tracker.errors import SchedulerError
+    from pbt_tracker.tracker.cancel import settle_cancelled
 
     try:
-        settled = sync_cancelled(store, accepted)
+        settled = settle_cancelled(store, accepted)
     except SchedulerError as error:
         click.echo(f"Note: the states after scancel are not read yet ({error}); `pbt-track sync` reads them", err=True)
         return
@@ -142,7 +142,6 @@ def resubmit_failed(workdir: str, run: str | None, experiments: tuple[str, ...],
     Example:
         pbt-track resubmit-failed --workdir ./slurm_logs --max-attempts 3
     """
-    from pbt_tracker.backends.slurm.scancel_sh import write_scancel_script
     from pbt_tracker.tracker.resubmit import resubmit_failed as resubmit
 
     with open_workdir(workdir, sync=not no_sync) as store:
@@ -151,8 +150,6 @@ def resubmit_failed(workdir: str, run: str | None, experiments: tuple[str, ...],
             max_attempts=max_attempts, accept_changed=accept_changed, dry_run=dry_run,
             from_scratch=from_scratch, echo=click.echo,
         )
-        if not dry_run:
-            write_scancel_script(store)
     for name in result.skipped_max_attempts:
         click.echo(f"Left {name}: it already had {max_attempts} attempt(s).")
     for name, job_id, launch_id in result.skipped_live:

@@ -132,15 +132,17 @@ def sync_and_tell(store: Store, unreachable_ok: bool = False):  # type: ignore[n
     try:
         result = sync_workdir(store)
     except SchedulerError as error:
-        if not unreachable_ok:
+        if not unreachable_ok or error.backend is None:  # a report goes on where a backend's scheduler is away
             raise
-        from pbt_tracker.backends.slurm import NAME as SLURM
+        from pbt_tracker import backends
         from pbt_tracker.store import queries
 
+        title = backends.get(error.backend).title
         with store.read() as connection:
-            when = queries.last_answer(connection, SLURM)
-        since = f"the last sync Slurm answered, at {when[:19].replace(' ', 'T')}Z" if when else "launch (Slurm never answered a sync)"
-        click.echo(f"Note: Slurm did not answer, so the states below are as of {since}: {error}", err=True)
+            when = queries.last_answer(connection, error.backend)
+        since = (f"the last sync {title} answered, at {when[:19].replace(' ', 'T')}Z" if when
+                 else f"launch ({title} never answered a sync)")
+        click.echo(f"Note: {title} did not answer, so the states below are as of {since}: {error}", err=True)
         return None
     for note in result.notes:
         click.echo(f"Note: {note}", err=True)

@@ -25,12 +25,9 @@ def continue_(workdir: str, job_id: str) -> None:
         pbt-track continue --workdir ./slurm_logs --job "$SLURM_JOB_ID"
     """
     from pbt_tracker.backends.slurm.continue_job import continue_job
-    from pbt_tracker.backends.slurm.scancel_sh import write_scancel_script
 
     with open_workdir(workdir, sync=False) as store:
         result = continue_job(store, job_id, echo=click.echo)
-        if not result.already:
-            write_scancel_script(store)
     if result.already:
         where = f"job {result.job_id}" if result.job_id else "not sent"
         click.echo(f"{result.experiment}: job {job_id} already continued as attempt {result.attempt} ({where})")

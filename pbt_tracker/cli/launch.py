@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import click
 
 from pbt_tracker.cli.group import cli
-from pbt_tracker.launch.option_table import COMMON, OPTION, OPTIONS, Option
+from pbt_tracker.launch.option_table import COMMON, Option
 
 
 def _click_type(option: Option) -> Any:
@@ -19,17 +18,42 @@ def _click_type(option: Option) -> Any:
     return option.type
 
 
-def _launcher_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Every option of the launch options' table, in the seed's spelling and dashed; None where not given."""
-    for option in reversed(OPTIONS):
-        bare = {"is_flag": False, "flag_value": "true"} if option.bare_is_true else {}
-        command = click.option(*option.flags, option.name, type=_click_type(option), default=None,
-                               help=option.help_with_default(), **bare)(command)
-    return command
+def _click_option(option: Option) -> click.Option:
+    """An option of the table in the seed's spelling and dashed; None where not given."""
+    bare = {"is_flag": False, "flag_value": "true"} if option.bare_is_true else {}
+    return click.Option([*option.flags, option.name], type=_click_type(option), default=None,
+                        help=option.help_with_default(), **bare)
 
 
-@cli.command()
-@_launcher_options
+class _TableCommand(click.Command):
+    """A command whose first options are the launch option table's, as the registry has it when they are read.
+
+    A backend registered after this module was imported (a plugin, a test)
+    still brings its options and its --backend choice. The list is one
+    object, changed in place, because click adds and takes options on it.
+    """
+
+    _table: tuple[Option, ...] | None = None
+    _from_table: list[click.Parameter] = []
+    _params: list[click.Parameter] = []
+
+    @property  # type: ignore[override]
+    def params(self) -> list[click.Parameter]:
+        from pbt_tracker.backends.options import table
+
+        current = table()
+        if current != self._table:
+            fresh: list[click.Parameter] = [_click_option(option) for option in current]
+            self._params[:len(self._from_table)] = fresh
+            self._table, self._from_table = current, fresh
+        return self._params
+
+    @params.setter
+    def params(self, own: list[click.Parameter]) -> None:
+        self._params = [*self._from_table, *own]
+
+
+@cli.command(cls=_TableCommand)
 @click.option("--launch", "preview", type=int, metavar="N",
               help="Submit preview N (a --slurm_print_only launch) exactly as it was recorded.")
 @click.option("-v", "--verbose", is_flag=True, help="Slurm: a line per sbatch call, as the original launcher prints.")
@@ -46,14 +70,16 @@ def submit(preview: int | None, verbose: bool, **values: Any) -> None:
         pbt-track submit --run my_experiments.ant_pbt --backend slurm \\
             --slurm_workdir ./slurm_logs --slurm_partition gpu --slurm_timeout 24:00:00
     """
+    from pbt_tracker.backends import DEFAULT
+    from pbt_tracker.backends.options import table
     from pbt_tracker.errors import PbtTrackError
     from pbt_tracker.launcher.run import launch
 
     if preview is not None:
         _submit_preview(preview, values)
         return
-    backend = values["backend"] or OPTION["backend"].default
-    for option in OPTIONS:
+    backend = values["backend"] or DEFAULT
+    for option in table():
         if values[option.name] is not None and option.backend not in (COMMON, backend):
             raise click.UsageError(f"--{option.name} needs --backend {option.backend}")
     try:
@@ -66,9 +92,9 @@ def submit(preview: int | None, verbose: bool, **values: Any) -> None:
 
 def _submit_preview(launch_id: int, values: dict[str, Any]) -> None:
     from pbt_tracker.backends.slurm.preview import submit_preview
+    from pbt_tracker.backends.slurm.run import summary_lines
     from pbt_tracker.cli.common import open_workdir
     from pbt_tracker.errors import PbtTrackError
-    from pbt_tracker.launcher.run_slurm import summary_lines
 
     others = [name for name, value in values.items() if value is not None and name not in _WORKDIRS]
     if others:

@@ -96,6 +96,7 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
         with read_workdir(workdir, sync=not no_sync, unreachable_ok=True) as store:
             rows = report_rows(store, chosen, pbt=pbt)
             latest = None if output_format == "csv" else _keeper_decisions(store)
+            notes = _notes(rows) if output_format == "table" else ""  # a backend the registry lacks is one line
         if output_format == "json":
             import json
 
@@ -109,9 +110,7 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
 
         width = None if wide else max(80, shutil.get_terminal_size().columns)
         table = render(rows, output_format, all_attempts, pbt, columns, width, wants_colour(sys.stdout))
-        from pbt_tracker.backends import report_notes
-
-        return table + keeper_lines(rows, latest) + report_notes([row.backend for row in rows])
+        return table + keeper_lines(rows, latest) + notes
 
     if watch is None:
         click.echo(draw(), nl=False)
@@ -119,6 +118,12 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
     from pbt_tracker.report.watch import watch_loop
 
     watch_loop(draw, watch, sys.stdout)
+
+
+def _notes(rows) -> str:  # type: ignore[no-untyped-def]
+    from pbt_tracker.backends import report_notes
+
+    return report_notes([row.backend for row in rows])
 
 
 def _keeper_decisions(store):  # type: ignore[no-untyped-def]

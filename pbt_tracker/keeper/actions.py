@@ -51,14 +51,12 @@ def _cancel_outcome(result: CancelResult) -> str:
 
 def resume(store: Store, resumed: list[tuple[int, Kept]], max_attempts: int | None, echo: Echo) -> None:
     """Resubmit them all in one call, so a launch's array tasks go out as one array again."""
-    from pbt_tracker.backends.slurm.scancel_sh import write_scancel_script
     from pbt_tracker.tracker.resubmit import resubmit_failed
 
     names = tuple(item.name for _decision_id, item in resumed)
     try:
         result = resubmit_failed(store, Selection(experiments=names), include_cancelled=True,
                                  max_attempts=max_attempts, echo=echo)
-        write_scancel_script(store)
     except PbtTrackError as error:
         _note(store, [(decision_id, f"failed: {error}") for decision_id, _item in resumed])
         echo(f"keeper: resubmitting {', '.join(names)} failed: {error}")

@@ -1,23 +1,20 @@
-"""The table of launch options: each option's spellings, type, default, help and owning backend.
+"""The type of a launch option, and the options every backend shares: spellings, type, default, help, owner.
 
-Both command lines are made from it (`pbt-track submit`'s click options in
-cli.py, the launcher's argparse flags in launch_options.py), and
-launch_options.py settles parsed or recorded values against it. It imports
-nothing heavy, because every `pbt-track` command, `--help` included, builds
-submit's options from it at start-up.
+Each backend adds rows of its own (`Backend.option_rows`), and
+`pbt_tracker.backends.options` gathers the whole table from the registry.
+Both command lines are made from that table (`pbt-track submit`'s click
+options, the launcher's argparse flags), and `launch.options` settles parsed
+or recorded values against it. This module names no backend and imports
+nothing heavy, because every `pbt-track --help` builds submit's options from it.
 """
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from pbt_tracker.backends.ngc import NAME as NGC
-from pbt_tracker.backends.processes import NAME as PROCESSES
-from pbt_tracker.backends.slurm import NAME as SLURM
 from pbt_tracker.errors import OptionError
 
 COMMON = "common"
-BACKENDS = (PROCESSES, SLURM, NGC)
 
 
 class Option(NamedTuple):
@@ -72,40 +69,16 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-OPTIONS: tuple[Option, ...] = (
+# `backend`'s default and choices, and the common options' defaults that differ by backend, come from the registry.
+COMMON_OPTIONS: tuple[Option, ...] = (
     Option("run", str, None, "Module (a.b.c, importable from here) or .py file defining RUN_DESCRIPTION."),
-    Option("backend", str, PROCESSES, "Where the experiments run.", choices=BACKENDS),
+    Option("backend", str, None, "Where the experiments run."),
     Option("workdir", str, None, "Workdir for scripts, logs and the database (same as --slurm_workdir).",
            default_text="--train_dir"),
     Option("train_dir", str, "./train_dir", "Root directory of the experiments' outputs."),
-    Option("pause_between", float, 1.0, "Seconds to wait between two submissions.",
-           backend_defaults=((NGC, 0.0),)),
+    Option("pause_between", float, 1.0, "Seconds to wait between two submissions."),
     Option("experiment_suffix", str, "", "Appended to the name of each experiment dir."),
-    Option("slurm_workdir", str, None, "Workdir for sbatch scripts, logs, scancel.sh and the database.", SLURM),
-    Option("slurm_gpus_per_job", int, 1, "GPUs per job (--gres=gpu:N).", SLURM),
-    Option("slurm_cpus_per_gpu", int, 16, "CPU cores per GPU (-c).", SLURM),
-    Option("slurm_partition", str, None, "Slurm partition (-p).", SLURM),
-    Option("slurm_sbatch_template", str, None,
-           "sbatch template file ($CMD $FILENAME $PARTITION $GPU $CPU $TIMEOUT).", SLURM),
-    Option("slurm_timeout", str, "0", "Job time limit, given to the template as $TIMEOUT.", SLURM,
-           default_text="0, none"),
-    Option("slurm_array", bool, False,
-           "Send experiments with the same #SBATCH lines as one sbatch --array (alone: true).", SLURM,
-           bare_is_true=True),
-    Option("slurm_array_limit", int, None, "With --slurm_array: at most N tasks of each array at once (%N).",
-           SLURM),
-    Option("slurm_print_only", bool, False,
-           "true: write and record the scripts, print the sbatch commands, submit nothing (alone: true).", SLURM,
-           bare_is_true=True),
-    Option("num_gpus", int, 1, "Processes backend: local GPUs to use.", PROCESSES),
-    Option("max_parallel", int, 4, "Processes backend: experiments at once.", PROCESSES),
-    Option("experiments_per_gpu", int, -1, "Processes backend: experiments per GPU (-1: leave "
-           "CUDA_VISIBLE_DEVICES alone).", PROCESSES),
-    Option("ngc_job_template", str, None, "NGC backend: file with the job's command line template.", NGC),
-    Option("ngc_print_only", bool, False, "NGC backend: true: print the commands, run nothing (alone: true).", NGC,
-           bare_is_true=True),
 )
-OPTION = {option.name: option for option in OPTIONS}
 
 
 def str2bool(v: object) -> bool:

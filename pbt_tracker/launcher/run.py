@@ -9,30 +9,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from pbt_tracker import backends
+from pbt_tracker.backends.options import add_arguments, launch_options
 from pbt_tracker.errors import OptionError, PbtTrackError
-from pbt_tracker.launch.options import (
-    BACKENDS,
-    COMMON,
-    NGC,
-    SLURM,
-    LaunchOptions,
-    NgcLaunchOptions,
-    ProcessesLaunchOptions,
-    SlurmLaunchOptions,
-    add_arguments,
-    launch_options,
-)
+from pbt_tracker.launch.option_table import COMMON
 from pbt_tracker.launcher.loader import load_run_description
-from pbt_tracker.launcher.run_ngc import add_ngc_args, launch_ngc
-from pbt_tracker.launcher.run_processes import add_os_parallelism_args, launch_processes
-from pbt_tracker.launcher.run_slurm import add_slurm_args, launch_slurm
-from pbt_tracker.run_description import RunDescription
 from pbt_tracker.settings import check_all
 
-__all__ = ["BACKENDS", "launch", "launcher_argparser", "main", "parse_args"]
+__all__ = ["launch", "launcher_argparser", "main", "parse_args"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,12 +34,7 @@ def launcher_argparser(args: list[str]) -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m pbt_tracker.launcher.run", add_help=False)
     add_arguments(parser, COMMON)
     partial_cfg, _ = parser.parse_known_args(args)
-    if partial_cfg.backend == SLURM:
-        add_slurm_args(parser)
-    elif partial_cfg.backend == NGC:
-        add_ngc_args(parser)
-    else:
-        add_os_parallelism_args(parser)
+    add_arguments(parser, partial_cfg.backend)
     parser.add_argument("-h", "--help", action="help", help="show this help message and exit")
     return parser
 
@@ -67,21 +49,12 @@ def launch(args: argparse.Namespace | Mapping[str, Any], compact: bool = False, 
 
     `args` is argparse's namespace or click's values: either goes through the
     table of options once, before the run module is imported. `compact` is
-    `pbt-track submit`'s shorter output for Slurm; the launcher keeps the original's.
+    `pbt-track submit`'s shorter output; the launcher keeps the original's.
     """
     options = launch_options(vars(args) if isinstance(args, argparse.Namespace) else args)
-    backend = _BACKENDS[type(options)]
+    backend = backends.get(options.recorded_options["backend"])
     run_description = load_run_description(options.run_module or None, options.experiment_suffix)
-    if compact and isinstance(options, SlurmLaunchOptions):  # pbt-track submit's own output
-        return launch_slurm(run_description, options, compact=True, verbose=verbose)
-    return backend(run_description, options)
-
-
-_BACKENDS: dict[type[LaunchOptions], Callable[[RunDescription, Any], int]] = {
-    SlurmLaunchOptions: launch_slurm,
-    ProcessesLaunchOptions: launch_processes,
-    NgcLaunchOptions: launch_ngc,
-}
+    return backend.launch(run_description, options, compact, verbose)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -158,7 +158,9 @@ def latest_attempt(connection: sqlite3.Connection, experiment_id: int) -> int:
     ).fetchone()[0] or 0
 
 
-def unsettled_local(connection: sqlite3.Connection, backend: str, live_states: tuple[str, ...]) -> list[sqlite3.Row]:
+def unsettled_processes(
+    connection: sqlite3.Connection, backend: str, live_states: tuple[str, ...]
+) -> list[sqlite3.Row]:
     """Local experiments that are queued or running on record."""
     return fetch_rows(
         connection,

@@ -9,7 +9,9 @@ its advice on how to.
 The request (a `cancellations` row, with the command that will run) is
 written before any job is stopped, so that it is on record whatever happens
 to scancel; a Slurm job is marked `cancel_requested_at` only after scancel
-accepted it (see `pbt_tracker.backends.slurm.scancel_answer`).
+accepted it (see `pbt_tracker.backends.slurm.scancel_answer`). Right after,
+each backend reads the states of the jobs it accepted to stop
+(`Backend.settle_cancelled`), so that the report that follows shows them ended.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import NamedTuple
 
 from pbt_tracker import backends, states
 from pbt_tracker.backends import CancelTarget, Stopped
+from pbt_tracker.backends.base import SyncResult
 from pbt_tracker.errors import OptionError, SchedulerError
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store.selection import Selection
@@ -32,7 +35,7 @@ class CancelResult(NamedTuple):
     advice: list[str]  # how to cancel selected jobs pbt-track cannot cancel
     cancellation_id: int | None = None
     refused: Mapping[str, str] = MappingProxyType({})  # job id -> scancel's reason; those were not cancelled
-    accepted: Sequence[int] = ()  # submissions whose Slurm job scancel accepted
+    accepted: Mapping[str, Sequence[int]] = MappingProxyType({})  # backend -> submissions it accepted to stop
 
 
 def check_cancel_selection(selection: Selection, everything: bool) -> None:
@@ -92,11 +95,19 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
         _complete(store, cancellation_id, Stopped(returncode=None, stderr=str(failure)), now)
         raise failure
     refused = {job_id: reason for answer in answers for job_id, reason in answer.refused.items()}
-    accepted = [submission_id for answer in answers for submission_id in answer.accepted]
+    accepted = {backend.name: answer.accepted for (backend, _), answer in zip(groups, answers) if answer.accepted}
     command = answers[ran[0]] if ran else Stopped()
-    _complete(store, cancellation_id,
-              Stopped(accepted, refused, command.returncode, command.stdout, command.stderr), now)
+    _complete(store, cancellation_id, Stopped([submission_id for own in accepted.values() for submission_id in own],
+                                              refused, command.returncode, command.stdout, command.stderr), now)
     return result._replace(cancellation_id=cancellation_id, refused=refused, accepted=accepted)
+
+
+def settle_cancelled(store: Store, accepted: Mapping[str, Sequence[int]]) -> SyncResult:
+    """Each backend's reading of the jobs it accepted to stop; the workdir's other jobs wait for the next sync."""
+    result = SyncResult()
+    for name, submission_ids in accepted.items():
+        backends.get(name).settle_cancelled(store, list(submission_ids), result)
+    return result
 
 
 def _cancellable(backend: backends.Backend, row) -> bool:  # type: ignore[no-untyped-def]

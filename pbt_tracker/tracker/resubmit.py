@@ -3,7 +3,9 @@
 The next attempt is written (as SUBMITTING) in the same write transaction
 that finds the failed ones, so a second resubmit, even one running at the
 same time, sees that attempt as the latest and leaves the experiment alone.
-How an attempt is recorded and sent is its backend's (`Backend.resubmitter`).
+How an attempt is recorded and sent is its backend's (`Backend.resubmitter`);
+afterwards every backend rewrites what it derives from the jobs that may
+run (`Backend.jobs_changed`: Slurm's scancel.sh).
 """
 
 from __future__ import annotations
@@ -93,6 +95,9 @@ def resubmit_failed(
             echo(f"{name}: {decision.message}")
     for resubmitter in resubmitters.values():
         resubmitter.send()
+    if not dry_run:
+        for backend in backends.all_backends():
+            backend.jobs_changed(store)
     return result
 
 

@@ -7,6 +7,7 @@ for Slurm); this is the part every command that syncs shares.
 from __future__ import annotations
 
 from pbt_tracker.backends.base import SyncResult
+from pbt_tracker.errors import SchedulerError
 from pbt_tracker.store import Store
 
 
@@ -17,7 +18,11 @@ def sync_workdir(store: Store) -> SyncResult:
 
     result = SyncResult()
     for backend in backends.all_backends():
-        backend.sync(store, result)
+        try:
+            backend.sync(store, result)
+        except SchedulerError as error:
+            error.backend = backend.name  # a report that goes on without this sync says whose scheduler failed
+            raise
     with store.read() as connection:
         has_pbt = history.has_pbt_experiments(connection)
     if has_pbt:  # the PBT file readers are imported only where there are PBT policies

@@ -7,16 +7,20 @@ SUBMITTED is the last state the record holds; sync leaves these jobs alone.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pbt_tracker.backends.base import CancelTarget, Stopped
 
 if TYPE_CHECKING:
     import sqlite3
+    from collections.abc import Mapping
     from datetime import datetime
 
     from pbt_tracker.backends.base import Resubmitter, SyncResult
     from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
+    from pbt_tracker.launch.option_table import Option
+    from pbt_tracker.launch.options import LaunchOptions
+    from pbt_tracker.run_description import RunDescription
     from pbt_tracker.store import Store
 
 from pbt_tracker.backends.ngc import NAME
@@ -31,6 +35,7 @@ REPORT_NOTE = (
 
 class NgcBackend:
     name = NAME
+    title = "NGC"
     requeues_jobs = False
     follows_jobs = False
     runs_sbatch_scripts = False
@@ -39,8 +44,34 @@ class NgcBackend:
     report_note: str | None = REPORT_NOTE
     log_advice: str | None = LOG_ADVICE
 
+    def option_rows(self) -> tuple[Option, ...]:
+        from pbt_tracker.backends.ngc.option_rows import OPTIONS
+
+        return OPTIONS
+
+    def common_defaults(self) -> Mapping[str, Any]:
+        from pbt_tracker.backends.ngc.option_rows import COMMON_DEFAULTS
+
+        return COMMON_DEFAULTS
+
+    def launch_options(self, settled: dict[str, Any], recorded: bool) -> LaunchOptions:
+        from pbt_tracker.backends.ngc.options import ngc_launch_options
+
+        return ngc_launch_options(settled, recorded)
+
+    def launch(self, run_description: RunDescription, options: LaunchOptions, compact: bool, verbose: bool) -> int:
+        from pbt_tracker.backends.ngc.run import launch_ngc
+
+        return launch_ngc(run_description, options)  # type: ignore[arg-type]
+
     def sync(self, store: Store, result: SyncResult) -> None:
         """Nothing to ask: NGC's answer at submission is the last the record gets."""
+
+    def settle_cancelled(self, store: Store, submission_ids: list[int], result: SyncResult) -> None:
+        """Never given any (see check_cancel)."""
+
+    def jobs_changed(self, store: Store) -> None:
+        """Nothing derives from its jobs but the record."""
 
     def check_cancel(self, targets: list[CancelTarget]) -> None:
         """Never given a target: cancel leaves the jobs of a backend with cancel advice alone."""

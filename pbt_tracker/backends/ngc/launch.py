@@ -20,9 +20,9 @@ from pathlib import Path
 from pbt_tracker import commands, processes, states
 from pbt_tracker.backends.ngc import NAME as NGC
 from pbt_tracker.backends.ngc.command import check_ngc_template, flatten_template, ngc_argv
+from pbt_tracker.backends.ngc.options import NgcLaunchOptions
 from pbt_tracker.errors import OptionError, SchedulerError, SchedulerTimeout
 from pbt_tracker.files import read_template_text
-from pbt_tracker.launch.options import NgcLaunchOptions
 from pbt_tracker.launch.record import (
     Echo,
     SubmittedJob,

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pbt_tracker.backends.base import CancelTarget, Stopped
 
 if TYPE_CHECKING:
     import sqlite3
+    from collections.abc import Mapping
     from datetime import datetime
 
     from pbt_tracker.backends.base import Resubmitter, SyncResult
     from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
+    from pbt_tracker.launch.option_table import Option
+    from pbt_tracker.launch.options import LaunchOptions
+    from pbt_tracker.run_description import RunDescription
     from pbt_tracker.store import Store
 
 from pbt_tracker.backends.processes import NAME
@@ -19,6 +23,7 @@ from pbt_tracker.backends.processes import NAME
 
 class ProcessesBackend:
     name = NAME
+    title = "local processes"
     requeues_jobs = False
     follows_jobs = True
     runs_sbatch_scripts = False
@@ -27,6 +32,24 @@ class ProcessesBackend:
     report_note: str | None = None
     log_advice: str | None = None
 
+    def option_rows(self) -> tuple[Option, ...]:
+        from pbt_tracker.backends.processes.option_rows import OPTIONS
+
+        return OPTIONS
+
+    def common_defaults(self) -> Mapping[str, Any]:
+        return {}
+
+    def launch_options(self, settled: dict[str, Any], recorded: bool) -> LaunchOptions:
+        from pbt_tracker.backends.processes.options import processes_launch_options
+
+        return processes_launch_options(settled, recorded)
+
+    def launch(self, run_description: RunDescription, options: LaunchOptions, compact: bool, verbose: bool) -> int:
+        from pbt_tracker.backends.processes.run import launch_processes
+
+        return launch_processes(run_description, options)  # type: ignore[arg-type]
+
     def sync(self, store: Store, result: SyncResult) -> None:
         from pbt_tracker.backends.processes.end import sync_processes
 
@@ -34,6 +57,12 @@ class ProcessesBackend:
         result.asked += asked
         result.changed += changed
         result.notes += notes
+
+    def settle_cancelled(self, store: Store, submission_ids: list[int], result: SyncResult) -> None:
+        """Never given any: its `stop` records each end itself and accepts nothing for a sync to settle."""
+
+    def jobs_changed(self, store: Store) -> None:
+        """Nothing derives from its jobs but the record."""
 
     def check_cancel(self, targets: list[CancelTarget]) -> None:
         """A process can only be signalled on its own host."""
@@ -83,9 +112,9 @@ class ProcessesBackend:
         return Stopped()
 
     def resubmitter(self, store: Store, request: ResubmitRequest, result: ResubmitResult) -> Resubmitter:
-        from pbt_tracker.backends.processes.resubmit import LocalResubmitter
+        from pbt_tracker.backends.processes.resubmit import ProcessesResubmitter
 
-        return LocalResubmitter(store, request, result)
+        return ProcessesResubmitter(store, request, result)
 
     def check_available(self) -> None:
         """Local processes need nothing but this Python."""

@@ -46,7 +46,7 @@ def sync_processes(store: Store) -> tuple[int, int, list[str]]:
     asked = changed = 0
     elsewhere: set[str] = set()
     with store.write() as connection:
-        for submission in queries.unsettled_local(
+        for submission in queries.unsettled_processes(
             connection, PROCESSES, (states.PENDING, states.RUNNING, states.SUBMITTING)
         ):
             if submission["host"] and submission["host"] != here:

@@ -20,8 +20,8 @@ from typing import Any
 from pbt_tracker import processes, states
 from pbt_tracker.backends.processes import NAME as PROCESSES
 from pbt_tracker.backends.processes.end import EXIT_DIR, ended_state, record_end
+from pbt_tracker.backends.processes.options import ProcessesLaunchOptions
 from pbt_tracker.files import make_dirs
-from pbt_tracker.launch.options import ProcessesLaunchOptions
 from pbt_tracker.launch.record import Echo, experiment_values, launch_values, quiet, refuse_live_experiments
 from pbt_tracker.launch.specs import checked_specs
 from pbt_tracker.process_wait import Interrupts
@@ -31,7 +31,7 @@ from pbt_tracker.store import Store, open_store, queries, utcnow, writes
 
 
 @dataclass(frozen=True)
-class LocalJob:
+class ProcessesJob:
     submission_id: int
     experiment: str
     argv: list[str]
@@ -43,7 +43,7 @@ class LocalJob:
 
 
 @dataclass
-class LocalOutcome:
+class ProcessesOutcome:
     experiment: str
     state: str
     exit_code: int | None
@@ -51,15 +51,15 @@ class LocalOutcome:
 
 
 @dataclass
-class LocalRunResult:
+class ProcessesRunResult:
     launch_id: int | None
     workdir: Path
     db_path: Path
-    outcomes: list[LocalOutcome]
+    outcomes: list[ProcessesOutcome]
     interrupted: bool = False
 
     @property
-    def failed(self) -> list[LocalOutcome]:
+    def failed(self) -> list[ProcessesOutcome]:
         return [o for o in self.outcomes if o.state != states.COMPLETED]
 
 
@@ -78,14 +78,14 @@ def run_processes_launch(
     options: ProcessesLaunchOptions,
     planned: list[tuple[ExperimentSpec, list[str]]],
     echo: Echo = quiet,
-) -> LocalRunResult:
+) -> ProcessesRunResult:
     store = open_store(options.workdir)
     try:
         launch_id, jobs = _record_launch(store, run_description, options, planned)
         runner = Runner(store, jobs, options.max_parallel, options.num_gpus, options.experiments_per_gpu,
                         options.pause_between, echo)
         outcomes, interrupted = runner.run()
-        return LocalRunResult(launch_id, store.workdir, store.path, outcomes, interrupted)
+        return ProcessesRunResult(launch_id, store.workdir, store.path, outcomes, interrupted)
     finally:
         store.close()
 
@@ -93,7 +93,7 @@ def run_processes_launch(
 def _record_launch(
     store: Store, run_description: RunDescription, options: ProcessesLaunchOptions,
     planned: list[tuple[ExperimentSpec, list[str]]],
-) -> tuple[int, list[LocalJob]]:
+) -> tuple[int, list[ProcessesJob]]:
     now = utcnow()
     me = processes.this_process()
     launch = launch_values(
@@ -108,13 +108,13 @@ def _record_launch(
         for position, (spec, argv) in enumerate(planned):
             values = experiment_values(position, spec)
             experiment_id = writes.insert(connection, "experiments", {"launch_id": launch_id, **values})
-            experiment = LocalExperiment(experiment_id, spec.name, values["env_vars"], spec.train_dir)
-            jobs.append(local_attempt(connection, experiment, 1, argv, store.workdir, me, now))
+            experiment = ProcessesExperiment(experiment_id, spec.name, values["env_vars"], spec.train_dir)
+            jobs.append(processes_attempt(connection, experiment, 1, argv, store.workdir, me, now))
     return launch_id, jobs
 
 
 @dataclass(frozen=True)
-class LocalExperiment:
+class ProcessesExperiment:
     """What a local attempt needs to know of its experiment."""
 
     id: int
@@ -123,10 +123,10 @@ class LocalExperiment:
     train_dir: str
 
 
-def local_attempt(
-    connection, experiment: LocalExperiment, attempt: int, argv: list[str], workdir: Path, me: ProcessId,  # type: ignore[no-untyped-def]
-    now: datetime | None = None, cwd: str | None = None,
-) -> LocalJob:
+def processes_attempt(
+    connection, experiment: ProcessesExperiment, attempt: int, argv: list[str], workdir: Path,  # type: ignore[no-untyped-def]
+    me: ProcessId, now: datetime | None = None, cwd: str | None = None,
+) -> ProcessesJob:
     """Record a queued attempt of a local experiment, owned by the runner `me`, in the caller's transaction."""
     now = now or utcnow()
     log = log_path(workdir, experiment.name, attempt)
@@ -138,15 +138,15 @@ def local_attempt(
         "runner_start": me.start,
     })
     writes.add_state_change(connection, submission_id, states.PENDING, now, "queued locally")
-    return LocalJob(submission_id, experiment.name, argv, experiment.env_vars, experiment.train_dir, log,
-                    workdir / EXIT_DIR / str(submission_id), cwd)
+    return ProcessesJob(submission_id, experiment.name, argv, experiment.env_vars, experiment.train_dir, log,
+                        workdir / EXIT_DIR / str(submission_id), cwd)
 
 
 class Runner:
     """Starts queued experiments as slots free up, and records what becomes of them."""
 
     def __init__(
-        self, store: Store, jobs: list[LocalJob], max_parallel: int, num_gpus: int, experiments_per_gpu: int,
+        self, store: Store, jobs: list[ProcessesJob], max_parallel: int, num_gpus: int, experiments_per_gpu: int,
         pause_between: float, echo: Echo = quiet,
     ) -> None:
         self.store = store
@@ -156,10 +156,10 @@ class Runner:
         self.gpu_load = {gpu: 0 for gpu in range(max(num_gpus, 0))}
         self.pause_between = pause_between
         self.echo = echo
-        self.running: dict[int, tuple[LocalJob, Any, int | None]] = {}
-        self.outcomes: list[LocalOutcome] = []
+        self.running: dict[int, tuple[ProcessesJob, Any, int | None]] = {}
+        self.outcomes: list[ProcessesOutcome] = []
 
-    def run(self) -> tuple[list[LocalOutcome], bool]:
+    def run(self) -> tuple[list[ProcessesOutcome], bool]:
         """Run everything queued; on Ctrl-C or SIGTERM stop it all and return with `interrupted`.
 
         The signals only raise a flag, looked at between steps: an interrupt
@@ -191,7 +191,7 @@ class Runner:
         gpu = max(free, key=lambda g: (free[g], -g), default=None)
         return gpu if gpu is not None and free[gpu] > 0 else None
 
-    def _start(self, job: LocalJob) -> None:
+    def _start(self, job: ProcessesJob) -> None:
         with self.store.read() as connection:
             if queries.submission(connection, job.submission_id)["state"] != states.PENDING:
                 self.echo(f"Not starting {job.experiment}: it was cancelled")
@@ -236,13 +236,13 @@ class Runner:
             code = processes.read_exit_file(job.exit_file)
             self._finish(job, None, code if code is not None else keeper_code, None, pid=process.pid)
 
-    def _finish(self, job: LocalJob, state: str | None, code: int | None, detail: str | None,
+    def _finish(self, job: ProcessesJob, state: str | None, code: int | None, detail: str | None,
                 pid: int | None = None) -> None:
         with self.store.write() as connection:
             submission = queries.submission(connection, job.submission_id)
             final = state or ended_state(submission, code)
             record_end(connection, submission, final, code, detail)
-        self.outcomes.append(LocalOutcome(job.experiment, final, code, pid))
+        self.outcomes.append(ProcessesOutcome(job.experiment, final, code, pid))
         self.echo(f"Process finished {job.experiment}: {final}" + (f" (exit code {code})" if code is not None else ""))
 
     def _stop_all(self) -> None:

@@ -7,15 +7,15 @@ import sqlite3
 from typing import Any
 
 from pbt_tracker import processes
-from pbt_tracker.backends.processes.launch import LocalExperiment, LocalJob, Runner, local_attempt
+from pbt_tracker.backends.processes.launch import ProcessesExperiment, ProcessesJob, Runner, processes_attempt
 from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult, check_launch_directory, decide
 from pbt_tracker.store import Store, writes
 
 
-class LocalResubmitter:
+class ProcessesResubmitter:
     def __init__(self, store: Store, request: ResubmitRequest, result: ResubmitResult) -> None:
         self.store, self.request, self.result = store, request, result
-        self.launches: dict[int, tuple[dict[str, Any], list[LocalJob]]] = {}  # launch id -> its options, its jobs
+        self.launches: dict[int, tuple[dict[str, Any], list[ProcessesJob]]] = {}  # launch id -> its options, its jobs
 
     def plan(self, connection: sqlite3.Connection, row: sqlite3.Row, attempt: int) -> None:
         """A queued attempt, its runner this process; a PBT policy's runs the continuation `decide` chose."""
@@ -25,10 +25,10 @@ class LocalResubmitter:
         if self.request.dry_run:
             return
         argv = processes.command_argv(decision.command) if decision is not None else json.loads(row["argv"])
-        experiment = LocalExperiment(row["experiment_id"], row["name"], json.loads(row["env_vars"] or "null"),
+        experiment = ProcessesExperiment(row["experiment_id"], row["name"], json.loads(row["env_vars"] or "null"),
                                      row["train_dir"])
-        job = local_attempt(connection, experiment, attempt, argv, self.store.workdir, self.request.me,
-                            cwd=row["cwd"])
+        job = processes_attempt(connection, experiment, attempt, argv, self.store.workdir, self.request.me,
+                                cwd=row["cwd"])
         writes.update(connection, "submissions", job.submission_id,
                       {"origin": "resubmit", "parent_submission_id": row["id"]})
         self.launches.setdefault(row["launch_id"], (json.loads(row["options"]), []))[1].append(job)
@@ -44,5 +44,5 @@ class LocalResubmitter:
                 int(options.get("experiments_per_gpu") or -1), 0, self.request.echo,
             )
             outcomes, interrupted = runner.run()
-            self.result.local_outcomes += outcomes
+            self.result.processes_outcomes += outcomes
             self.result.interrupted = self.result.interrupted or interrupted

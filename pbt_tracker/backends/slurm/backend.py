@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pbt_tracker.backends.base import CancelTarget, Stopped
 
 if TYPE_CHECKING:
     import sqlite3
+    from collections.abc import Mapping
     from datetime import datetime
 
     from pbt_tracker.backends.base import Resubmitter, SyncResult
     from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
+    from pbt_tracker.launch.option_table import Option
+    from pbt_tracker.launch.options import LaunchOptions
+    from pbt_tracker.run_description import RunDescription
     from pbt_tracker.store import Store
 
 from pbt_tracker.backends.slurm import NAME
@@ -19,6 +23,7 @@ from pbt_tracker.backends.slurm import NAME
 
 class SlurmBackend:
     name = NAME
+    title = "Slurm"
     requeues_jobs = True
     follows_jobs = True
     runs_sbatch_scripts = True
@@ -26,6 +31,24 @@ class SlurmBackend:
     cancel_advice: str | None = None
     report_note: str | None = None
     log_advice: str | None = None
+
+    def option_rows(self) -> tuple[Option, ...]:
+        from pbt_tracker.backends.slurm.option_rows import OPTIONS
+
+        return OPTIONS
+
+    def common_defaults(self) -> Mapping[str, Any]:
+        return {}
+
+    def launch_options(self, settled: dict[str, Any], recorded: bool) -> LaunchOptions:
+        from pbt_tracker.backends.slurm.options import slurm_launch_options
+
+        return slurm_launch_options(settled, recorded)
+
+    def launch(self, run_description: RunDescription, options: LaunchOptions, compact: bool, verbose: bool) -> int:
+        from pbt_tracker.backends.slurm.run import launch_slurm
+
+        return launch_slurm(run_description, options, compact=compact, verbose=verbose)  # type: ignore[arg-type]
 
     def sync(self, store: Store, result: SyncResult) -> None:
         """sync_slurm's answer added to `result`; scancel.sh follows when a job changed."""
@@ -35,10 +58,19 @@ class SlurmBackend:
         own = sync_slurm(store)
         if own.changed:
             write_scancel_script(store)
-        result.asked += own.asked
-        result.changed += own.changed
-        result.scheduler_calls += own.scheduler_calls
-        result.notes += own.notes
+        result.add(own)
+
+    def settle_cancelled(self, store: Store, submission_ids: list[int], result: SyncResult) -> None:
+        """One squeue listing of these jobs (sacct only for those it no longer shows); scancel.sh follows a change."""
+        from pbt_tracker.backends.slurm.sync import sync_cancelled
+
+        result.add(sync_cancelled(store, submission_ids))
+
+    def jobs_changed(self, store: Store) -> None:
+        """scancel.sh lists every job of the workdir that may still run."""
+        from pbt_tracker.backends.slurm.scancel_sh import write_scancel_script
+
+        write_scancel_script(store)
 
     def check_cancel(self, targets: list[CancelTarget]) -> None:
         """scancel reaches the cluster's jobs from any host that can submit to it."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pbt_tracker import processes, states
+from pbt_tracker.backends.options import launch_options_from_record
 from pbt_tracker.backends.slurm import NAME as SLURM
 from pbt_tracker.backends.slurm.script import (
     SBATCH_TEMPLATE_DEFAULT,
@@ -21,7 +22,6 @@ from pbt_tracker.backends.slurm.script import (
     sbatch_directives,
 )
 from pbt_tracker.backends.slurm.tags import submission_tag, with_tag, without_tag
-from pbt_tracker.launch.options import launch_options_from_record
 from pbt_tracker.launch.record import sha256_text
 from pbt_tracker.pbt.resume import ResumeDecision
 from pbt_tracker.store import utcnow, writes

@@ -20,6 +20,7 @@ from pbt_tracker.backends.slurm import commands as slurm
 from pbt_tracker.backends.slurm.answers import Answers
 from pbt_tracker.backends.slurm.continuation import is_continuation_script, record_continuation
 from pbt_tracker.backends.slurm.resubmit import check_not_moved
+from pbt_tracker.backends.slurm.scancel_sh import write_scancel_script
 from pbt_tracker.backends.slurm.tags import submission_tag, with_tag
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import make_dirs, write_text_atomic
@@ -49,7 +50,14 @@ class ContinueResult:
 
 
 def continue_job(store: Store, job_id: str, echo: Echo = quiet) -> ContinueResult:
-    """Record, then submit, the continuation of the experiment that job `job_id` runs."""
+    """Record, then submit, the continuation of the experiment that job `job_id` runs; scancel.sh then lists it."""
+    result = _continue(store, job_id, echo)
+    if not result.already:
+        write_scancel_script(store)
+    return result
+
+
+def _continue(store: Store, job_id: str, echo: Echo) -> ContinueResult:
     with store.write() as connection:
         rows = queries.selected(connection, Selection(job_ids=(job_id,), all_attempts=True, all_launches=True),
                                 _COLUMNS)

@@ -26,6 +26,7 @@ from pbt_tracker.backends.slurm.launch_checks import (
     check_template_has_no_array,
     check_workdir_has_no_percent,
 )
+from pbt_tracker.backends.slurm.options import SlurmLaunchOptions
 from pbt_tracker.backends.slurm.script import (
     SBATCH_TEMPLATE_DEFAULT,
     check_template,
@@ -39,7 +40,6 @@ from pbt_tracker.backends.slurm.script import (
 )
 from pbt_tracker.backends.slurm.timeout import check_timeout_for_template
 from pbt_tracker.files import read_template_text
-from pbt_tracker.launch.options import SlurmLaunchOptions
 from pbt_tracker.launch.specs import checked_specs
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 
