@@ -9,15 +9,36 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from pbt_tracker.store.connection import fetch_rows, sql_time
-from pbt_tracker.store.selections import marks
+from pbt_tracker.store.selections import column_list, marks
 
 __all__ = [
-    "copied_file_keys", "insert_events", "insert_iterations", "iterations_of_launches", "logs_to_read", "pbt_experiments",
-    "set_log_read_offset",
+    "PolicyIteration", "copied_file_keys", "insert_events", "insert_iterations", "iterations_of_launches",
+    "logs_to_read", "pbt_experiments", "set_log_read_offset",
 ]
+
+
+class PolicyIteration(NamedTuple):
+    """One copied iteration file of a launch's policy; a ``best<idx>`` copy's `file_key` starts with best."""
+
+    launch_id: int
+    experiment_id: int
+    policy: int
+    iteration: int
+    true_objective: float | None
+    experiment_name: str | None
+    params: str | None  # JSON
+    file_key: str
+    file_mtime: str
+
+
+_POLICY_ITERATION = column_list(
+    PolicyIteration._fields, launch_id="e.launch_id", experiment_id="i.experiment_id", policy="i.policy",
+    iteration="i.iteration", true_objective="i.true_objective", experiment_name="i.experiment_name",
+    params="i.params", file_key="i.file_key", file_mtime="i.file_mtime",
+)
 
 
 _NAMES_A_WORKSPACE = "e.cmd LIKE '%pbt.workspace=%'"
@@ -93,15 +114,13 @@ def set_log_read_offset(connection: sqlite3.Connection, submission_id: int, offs
     connection.execute("UPDATE submissions SET log_read_offset = ? WHERE id = ?", (offset, submission_id))
 
 
-def iterations_of_launches(connection: sqlite3.Connection, launch_ids: Iterable[int]) -> list[sqlite3.Row]:
-    """The copied history of these launches' policies, best copies included (their file_key starts with best)."""
+def iterations_of_launches(connection: sqlite3.Connection, launch_ids: Iterable[int]) -> list[PolicyIteration]:
+    """The copied history of these launches' policies, best copies included."""
     ids = list(launch_ids)
     if not ids:
         return []
-    return fetch_rows(
-        connection,
-        "SELECT e.launch_id, i.experiment_id, i.policy, i.iteration, i.true_objective, i.experiment_name, i.params, "
-        "i.file_key, i.file_mtime FROM pbt_iterations AS i JOIN experiments AS e ON e.id = i.experiment_id "
+    return list(map(PolicyIteration._make, connection.execute(
+        f"SELECT {_POLICY_ITERATION} FROM pbt_iterations AS i JOIN experiments AS e ON e.id = i.experiment_id "
         f"WHERE e.launch_id IN ({marks(ids)})",
         ids,
-    )
+    )))
