@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
+from pbt_tracker.store.cancel import CancelTarget  # a selected job as the store reads it; a backend stops it
+
 if TYPE_CHECKING:
     import sqlite3
     from datetime import datetime
@@ -32,18 +34,6 @@ class SyncResult:
         self.changed = 0
         self.scheduler_calls = 0
         self.notes: list[str] = []
-
-
-class CancelTarget(NamedTuple):
-    """A selected job that may still run, as cancel reads it from the record."""
-
-    submission_id: int
-    experiment: str
-    job_id: str | None  # None for a local experiment still queued
-    backend: str
-    state: str
-    host: str | None
-    process_start: int | None
 
 
 class Stopped(NamedTuple):
