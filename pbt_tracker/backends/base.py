@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
     from pbt_tracker.store import Store
+    from pbt_tracker.store.next_attempts import PriorAttempt
 
 
 # A plain class rather than a dataclass: a cancel's start-up is timed, and defining a dataclass is not free.
@@ -49,7 +50,7 @@ class Stopped(NamedTuple):
 class Resubmitter(Protocol):
     """One backend's share of a resubmit-failed: attempts recorded in its transaction, sent after it commits."""
 
-    def plan(self, connection: sqlite3.Connection, row: sqlite3.Row, attempt: int) -> None:
+    def plan(self, connection: sqlite3.Connection, row: PriorAttempt, attempt: int) -> None:
         """Record the failed attempt `row`'s next one (only count it in a dry run), or leave it when it cannot go."""
 
     def close(self, connection: sqlite3.Connection) -> None:

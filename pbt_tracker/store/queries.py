@@ -189,21 +189,6 @@ def array_count(connection: sqlite3.Connection, launch_id: int) -> int:
     return connection.execute("SELECT count(*) FROM slurm_arrays WHERE launch_id = ?", (launch_id,)).fetchone()[0]
 
 
-def live_submissions(connection: sqlite3.Connection, names: list[str]) -> dict[str, tuple[str | None, int]]:
-    """For each of these experiment names, a submission of any launch that may still run: (job id, launch).
-
-    A second copy of a running PBT policy would write to the same workspace,
-    so what may still run under a name blocks submitting that name again.
-    """
-    active = sorted(states.MAY_BE_ACTIVE)
-    rows = connection.execute(
-        "SELECT e.name, s.job_id, e.launch_id FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
-        f"WHERE e.name IN (SELECT value FROM json_each(?)) AND s.state IN ({marks(active)}) ORDER BY s.id",
-        (json.dumps(names), *active),
-    ).fetchall()
-    return {name: (job_id, launch_id) for name, job_id, launch_id in rows}
-
-
 def held_paths(connection: sqlite3.Connection, paths: list[str]) -> set[str]:
     """Which of these files the record already holds as a script or an array's script, of any launch."""
     return {path for (path,) in connection.execute(

@@ -25,6 +25,7 @@ from pbt_tracker.errors import OptionError
 from pbt_tracker.files import write_text_atomic
 from pbt_tracker.launch.record import Echo, SubmittedJob, quiet
 from pbt_tracker.store import Store, queries, utcnow, writes
+from pbt_tracker.store.next_attempts import live_submissions
 from pbt_tracker.store.selection import Selection
 
 _COLUMNS = ("s.attempt, s.state, s.argv, s.log_path, s.array_id, s.array_task, s.script_id, e.id AS experiment_id, "
@@ -45,7 +46,7 @@ def submit_preview(store: Store, launch_id: int, echo: Echo = quiet) -> LaunchRe
     with store.write() as connection:
         launch = queries.launch(connection, launch_id)
         rows = queries.selected(connection, Selection(launch=launch_id, all_launches=True), _COLUMNS)
-        _check(launch_id, launch, rows, queries.live_submissions(connection, [row["name"] for row in rows]))
+        _check(launch_id, launch, rows, live_submissions(connection, [row["name"] for row in rows]))
         slurm.require_command("sbatch")
         pause = float(json.loads(launch["options"] or "{}").get("pause_between") or 0)
         singles, arrays = _record(connection, launch["uuid"], rows)
