@@ -17,7 +17,10 @@ from pbt_tracker.store.selections import column_list, marks, selected_as
 if TYPE_CHECKING:
     from pbt_tracker.store.selection import Selection
 
-__all__ = ["Continuation", "LiveSubmission", "PriorAttempt", "continuation_of", "live_submissions", "prior_attempts"]
+__all__ = [
+    "Continuation", "LiveSubmission", "PreviewAttempt", "PriorAttempt", "continuation_of", "live_submissions",
+    "preview_attempts", "prior_attempts",
+]
 
 
 class PriorAttempt(NamedTuple):
@@ -59,6 +62,34 @@ _PRIOR_ATTEMPT = column_list(
 
 def prior_attempts(connection: sqlite3.Connection, selection: Selection) -> list[PriorAttempt]:
     return selected_as(connection, selection, _PRIOR_ATTEMPT, PriorAttempt._make)
+
+
+class PreviewAttempt(NamedTuple):
+    """An attempt a preview recorded (PRINT_ONLY while nobody submitted it), with its script as shown."""
+
+    attempt: int
+    state: str
+    argv: str  # JSON
+    log_path: str | None
+    array_id: int | None
+    array_task: int | None
+    script_id: int | None
+    experiment_id: int
+    name: str
+    script_path: str
+    script_text: str
+    script_sha256: str
+
+
+_PREVIEW_ATTEMPT = column_list(
+    PreviewAttempt._fields, attempt="s.attempt", state="s.state", argv="s.argv", log_path="s.log_path",
+    array_id="s.array_id", array_task="s.array_task", script_id="s.script_id", experiment_id="e.id", name="e.name",
+    script_path="sc.path", script_text="sc.text", script_sha256="sc.sha256",
+)
+
+
+def preview_attempts(connection: sqlite3.Connection, selection: Selection) -> list[PreviewAttempt]:
+    return selected_as(connection, selection, _PREVIEW_ATTEMPT, PreviewAttempt._make)
 
 
 class LiveSubmission(NamedTuple):

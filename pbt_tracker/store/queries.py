@@ -198,47 +198,6 @@ def held_paths(connection: sqlite3.Connection, paths: list[str]) -> set[str]:
     )}
 
 
-def launch(connection: sqlite3.Connection, launch_id: int) -> sqlite3.Row | None:
-    rows = fetch_rows(connection, "SELECT * FROM launches WHERE id = ?", (launch_id,))
-    return rows[0] if rows else None
-
-
-def launch_summaries(connection: sqlite3.Connection, include_forgotten: bool) -> list[sqlite3.Row]:
-    """One row per launch, oldest first, with its experiments counted and `states`: `STATE=N` pairs, comma-separated,
-    for the latest attempt of each of its experiments."""
-    return fetch_rows(
-        connection,
-        "SELECT l.id, l.created_at, l.run_name, l.backend, l.hostname, l.print_only, l.forgotten_at, "
-        "(SELECT count(*) FROM experiments AS e WHERE e.launch_id = l.id) AS experiments, "
-        "(SELECT group_concat(state || '=' || n) FROM (SELECT s.state, count(*) AS n FROM submissions AS s "
-        "  JOIN experiments AS e ON e.id = s.experiment_id WHERE e.launch_id = l.id AND s.attempt = "
-        "  (SELECT max(attempt) FROM submissions AS s2 WHERE s2.experiment_id = s.experiment_id) "
-        "  GROUP BY s.state ORDER BY s.state)) AS states "
-        "FROM launches AS l" + ("" if include_forgotten else " WHERE l.forgotten_at IS NULL") + " ORDER BY l.id",
-    )
-
-
-def launch_live_count(connection: sqlite3.Connection, launch_id: int) -> int:
-    """How many of a launch's submissions may still run."""
-    active = sorted(states.MAY_BE_ACTIVE)
-    return connection.execute(
-        "SELECT count(*) FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
-        f"WHERE e.launch_id = ? AND s.state IN ({marks(active)})",
-        (launch_id, *active),
-    ).fetchone()[0]
-
-
-def slurm_array(connection: sqlite3.Connection, array_id: int) -> sqlite3.Row:
-    (row,) = fetch_rows(connection, "SELECT * FROM slurm_arrays WHERE id = ?", (array_id,))
-    return row
-
-
-def launch_experiment_names(connection: sqlite3.Connection, launch_id: int) -> list[str]:
-    return [name for (name,) in connection.execute(
-        "SELECT name FROM experiments WHERE launch_id = ? ORDER BY position", (launch_id,)
-    )]
-
-
 def last_answer(connection: sqlite3.Connection, backend: str) -> str | None:
     """When the scheduler last answered a sync (UTC text), or None if it never did."""
     row = connection.execute("SELECT answered_at FROM sync_runs WHERE backend = ?", (backend,)).fetchone()
