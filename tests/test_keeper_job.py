@@ -37,12 +37,12 @@ def test_the_lease_goes_to_one_keeper_until_it_expires_or_is_released(tmp_path):
     with store.write() as connection:
         assert keeper_store.take_lease(connection, "a", "h", 1, now, now + timedelta(minutes=3)) is None
         held = keeper_store.take_lease(connection, "b", "h", 2, now + timedelta(minutes=1), now + timedelta(minutes=4))
-        assert (held["holder"], held["expires_at"]) == ("a", "2026-11-29 12:03:00.000000")
+        assert held is not None and (held.holder, held.expires_at) == ("a", "2026-11-29 12:03:00.000000")
         assert keeper_store.take_lease(connection, "a", "h", 1, now + timedelta(minutes=1), now + timedelta(minutes=4)) is None
         assert keeper_store.take_lease(connection, "b", "h", 2, now + timedelta(minutes=4, seconds=1),
                                        now + timedelta(minutes=7)) is None
         keeper_store.release_lease(connection, "a")  # no longer its lease: nothing happens
-        assert keeper_store.read_lease(connection)["holder"] == "b"
+        assert keeper_store.read_lease(connection).holder == "b"
         keeper_store.release_lease(connection, "b")
         assert keeper_store.read_lease(connection) is None
     store.close()

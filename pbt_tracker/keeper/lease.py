@@ -8,7 +8,6 @@ another may take over. A keeper that finds its lease taken stops acting.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +17,7 @@ from pbt_tracker.errors import PbtTrackError
 from pbt_tracker.store import keeper as keeper_store
 from pbt_tracker.store import open_store, utcnow
 from pbt_tracker.store.connection import Store
+from pbt_tracker.store.keeper import LeaseHolder
 
 LEASE_INTERVALS = 3
 
@@ -31,8 +31,8 @@ def holder_id() -> str:
     return f"{me.host}:{me.pid}:{me.start}"
 
 
-def describe(row: sqlite3.Row) -> str:
-    return f"the keeper with pid {row['pid']} on {row['host']} holds this workdir's lease until {row['expires_at']} UTC"
+def describe(holder: LeaseHolder) -> str:
+    return f"the keeper with pid {holder.pid} on {holder.host} holds this workdir's lease until {holder.expires_at} UTC"
 
 
 class Lease:
@@ -47,7 +47,7 @@ class Lease:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def take(self, store: Store | None = None) -> sqlite3.Row | None:
+    def take(self, store: Store | None = None) -> LeaseHolder | None:
         """Take or renew; None when held, else the holder's row."""
         now = utcnow()
         with (store or self.store).write() as connection:
