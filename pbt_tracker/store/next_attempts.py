@@ -98,7 +98,7 @@ class LiveSubmission(NamedTuple):
 
 
 def live_submissions(connection: sqlite3.Connection, names: list[str]) -> dict[str, LiveSubmission]:
-    """For each of these experiment names, a submission of any launch that may still run: it blocks sending the name again."""
+    """For each of these experiment names, a submission of any launch that may still run; it blocks sending the name."""
     active = sorted(states.MAY_BE_ACTIVE)
     rows = connection.execute(
         "SELECT e.name, s.job_id, e.launch_id FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
@@ -116,7 +116,7 @@ class Continuation(NamedTuple):
 
 
 def continuation_of(connection: sqlite3.Connection, submission_id: int) -> Continuation | None:
-    """The attempt a job already asked for (origin 'continue', this one its parent), if any: asked twice, it gets that one."""
+    """The attempt a job already asked for (origin 'continue', this one its parent), if any: a job asks once."""
     row = connection.execute(
         f"SELECT {', '.join(Continuation._fields)} FROM submissions WHERE parent_submission_id = ? "
         "AND origin = 'continue' ORDER BY id DESC LIMIT 1",
