@@ -21,6 +21,7 @@ from pbt_tracker.pbt.resume import is_pbt_command
 from pbt_tracker.pbt.workspace import WorkspaceEntry, find_workspace, new_entries, policy_index
 from pbt_tracker.store import Store, utcnow
 from pbt_tracker.store import history as sql
+from pbt_tracker.store.history import PbtExperiment
 
 __all__ = ["Workspace", "copy_history", "pbt_workspaces"]
 
@@ -36,20 +37,20 @@ class Workspace:
 def copy_history(store: Store) -> tuple[int, int]:
     """Copy new iteration files of every PBT policy and new replacement events; (files, events) copied."""
     with store.read() as connection:
-        experiments = [row for row in sql.pbt_experiments(connection) if is_pbt_command(row["cmd"])]
+        experiments = [row for row in sql.pbt_experiments(connection) if is_pbt_command(row.cmd)]
         workspaces = pbt_workspaces(experiments)
         copied = {ws.path: sql.copied_file_keys(connection, ws.experiments.values()) for ws in workspaces}
-        logs = sql.logs_to_read(connection, [row["id"] for row in experiments])
+        logs = sql.logs_to_read(connection, [row.id for row in experiments])
     now = utcnow()
     iterations = [row for ws in workspaces for row in _iteration_rows(ws, new_entries(ws.path, copied[ws.path]), now)]
     events: list[dict[str, Any]] = []
     offsets: list[tuple[int, int]] = []
     for log in logs:
-        start = log["log_read_offset"] or 0
-        read = _read_log(log["id"], log["log_path"].replace("%j", log["job_id"]), start, now)
+        start = log.log_read_offset or 0
+        read = _read_log(log.id, log.log_path.replace("%j", log.job_id), start, now)
         if read is not None and (read[0] or read[1] != start):
             events += read[0]
-            offsets.append((log["id"], read[1]))
+            offsets.append((log.id, read[1]))
     if not iterations and not offsets:
         return 0, 0
     with store.write() as connection:
@@ -60,16 +61,16 @@ def copy_history(store: Store) -> tuple[int, int]:
     return files, added
 
 
-def pbt_workspaces(experiments: list[Any]) -> list[Workspace]:
-    """The existing workspaces of these PBT experiments' rows (id, cmd, params, train_dir, cwd), each once."""
+def pbt_workspaces(experiments: list[PbtExperiment]) -> list[Workspace]:
+    """The existing workspaces of these PBT experiments, each once."""
     found: dict[Path, Workspace] = {}
     for row in experiments:
-        policy = policy_index(json.loads(row["params"] or "{}") or {}, row["cmd"])
-        path = find_workspace(row["cmd"], row["train_dir"], row["cwd"])
+        policy = policy_index(json.loads(row.params or "{}") or {}, row.cmd)
+        path = find_workspace(row.cmd, row.train_dir, row.cwd)
         if policy is None or path is None:
             continue
         path = Path(os.path.abspath(path))
-        found.setdefault(path, Workspace(path)).experiments[policy] = row["id"]
+        found.setdefault(path, Workspace(path)).experiments[policy] = row.id
     return list(found.values())
 
 

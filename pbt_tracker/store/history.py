@@ -11,11 +11,11 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from pbt_tracker.store.connection import fetch_rows, sql_time
+from pbt_tracker.store.connection import sql_time
 from pbt_tracker.store.selections import column_list, marks
 
 __all__ = [
-    "PolicyIteration", "copied_file_keys", "insert_events", "insert_iterations", "iterations_of_launches",
+    "LogToRead", "PbtExperiment", "PolicyIteration", "copied_file_keys", "insert_events", "insert_iterations", "iterations_of_launches",
     "logs_to_read", "pbt_experiments", "set_log_read_offset",
 ]
 
@@ -44,13 +44,25 @@ _POLICY_ITERATION = column_list(
 _NAMES_A_WORKSPACE = "e.cmd LIKE '%pbt.workspace=%'"
 
 
-def pbt_experiments(connection: sqlite3.Connection) -> list[sqlite3.Row]:
-    """Every experiment whose command names a PBT workspace, with what its workspace is found by."""
-    return fetch_rows(
-        connection,
-        "SELECT e.id, e.cmd, e.params, e.train_dir, l.cwd FROM experiments AS e "
+class PbtExperiment(NamedTuple):
+    """An experiment whose command names a PBT workspace, with what its workspace is found by."""
+
+    id: int
+    cmd: str
+    params: str  # JSON
+    train_dir: str
+    cwd: str | None
+
+
+_PBT_EXPERIMENT = column_list(PbtExperiment._fields, id="e.id", cmd="e.cmd", params="e.params",
+                              train_dir="e.train_dir", cwd="l.cwd")
+
+
+def pbt_experiments(connection: sqlite3.Connection) -> list[PbtExperiment]:
+    return list(map(PbtExperiment._make, connection.execute(
+        f"SELECT {_PBT_EXPERIMENT} FROM experiments AS e "
         f"JOIN launches AS l ON l.id = e.launch_id WHERE {_NAMES_A_WORKSPACE} ORDER BY e.id",
-    )
+    )))
 
 
 def has_pbt_experiments(connection: sqlite3.Connection) -> bool:
@@ -85,17 +97,25 @@ def insert_iterations(connection: sqlite3.Connection, rows: list[dict[str, Any]]
     return connection.total_changes - before
 
 
-def logs_to_read(connection: sqlite3.Connection, experiment_ids: Iterable[int]) -> list[sqlite3.Row]:
-    """The attempts of these experiments that have a log: its pattern, job id and how far it was read."""
+class LogToRead(NamedTuple):
+    """An attempt with a log: its pattern (Slurm's %j in it), job id and how far it was read."""
+
+    id: int  # the submission's
+    log_path: str
+    job_id: str
+    log_read_offset: int | None
+
+
+def logs_to_read(connection: sqlite3.Connection, experiment_ids: Iterable[int]) -> list[LogToRead]:
+    """The attempts of these experiments that have a log."""
     ids = list(experiment_ids)
     if not ids:
         return []
-    return fetch_rows(
-        connection,
-        "SELECT id, log_path, job_id, log_read_offset FROM submissions WHERE log_path IS NOT NULL "
+    return list(map(LogToRead._make, connection.execute(
+        f"SELECT {', '.join(LogToRead._fields)} FROM submissions WHERE log_path IS NOT NULL "
         f"AND job_id IS NOT NULL AND experiment_id IN ({marks(ids)}) ORDER BY id",
         ids,
-    )
+    )))
 
 
 def insert_events(connection: sqlite3.Connection, rows: list[dict[str, Any]]) -> int:

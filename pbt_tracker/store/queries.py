@@ -17,14 +17,14 @@ __all__ = ["check_names_exist", "selected", "selected_tuples", "selection_sql"]
 
 
 def may_change(connection: sqlite3.Connection, unfollowed: tuple[str, ...] = ()) -> bool:
-    """Whether any submission may still change: the rows `unsettled_*` and `tracked_jobs` would return.
+    """Whether any submission may still change: the rows `unsettled_local` and `store.sync` would return.
 
-    Kept beside them so that the two stay one rule; a report that finds none
-    need not import sync at all. Submissions of the `unfollowed` backends
-    (whose jobs sync never asks about) are left out: no sync changes them.
+    The two share `requeue_watch`, so that they stay one rule; a report that
+    finds none need not import sync at all. Submissions of the `unfollowed`
+    backends (whose jobs sync never asks about) are left out: no sync changes them.
     """
     final = sorted(states.FINAL)
-    watched, watched_params = _requeue_watch("")
+    watched, watched_params = requeue_watch("")
     followed = (
         "SELECT s.state, s.job_id, s.unseen_count, s.unseen_since, s.updated_at FROM submissions AS s JOIN experiments AS e "
         f"ON e.id = s.experiment_id JOIN launches AS l ON l.id = e.launch_id WHERE l.backend NOT IN ({marks(unfollowed)})"
@@ -38,20 +38,7 @@ def may_change(connection: sqlite3.Connection, unfollowed: tuple[str, ...] = ())
     ).fetchone()[0] == 1
 
 
-def unanswered(connection: sqlite3.Connection, backend: str) -> list[sqlite3.Row]:
-    """Submissions of a backend sent (or about to be) whose job id is not on record."""
-    return fetch_rows(
-        connection,
-        "SELECT s.id, s.state, s.host, s.runner_pid, s.runner_start, s.submit_pid, s.submit_pid_start, l.uuid, "
-        "l.username, s.array_id, s.array_task, s.intended_at, s.unseen_since, s.unseen_count "
-        "FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
-        "JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND l.uuid IS NOT NULL "
-        "AND s.job_id IS NULL AND s.state IN (?, ?, ?)",
-        (backend, states.SUBMITTING, states.UNKNOWN, states.SUBMIT_UNCERTAIN),
-    )
-
-
-def _requeue_watch(prefix: str) -> tuple[str, tuple[object, ...]]:
+def requeue_watch(prefix: str) -> tuple[str, tuple[object, ...]]:
     """The condition, on columns named with `prefix`, for an end that the scheduler may still undo by a requeue.
 
     It holds until answers listing other jobs have lacked the job often
@@ -64,28 +51,6 @@ def _requeue_watch(prefix: str) -> tuple[str, tuple[object, ...]]:
         f"{prefix}state IN ({marks(requeued)}) AND NOT (COALESCE({prefix}unseen_count, 0) >= ? "
         f"AND (julianday({prefix}updated_at) - julianday({prefix}unseen_since)) * 86400 >= ?)",
         (*requeued, states.MIN_UNSEEN_SYNCS, states.CONFIRM_GAP_SECONDS),
-    )
-
-
-def tracked_jobs(
-    connection: sqlite3.Connection, backend: str, submission_ids: list[int] | None = None,
-) -> list[sqlite3.Row]:
-    """A backend's submissions with a job id whose state may still change; with `submission_ids`, only those.
-
-    Among them are jobs that ended in a state after which the scheduler may
-    requeue them itself, until Slurm has forgotten them (`may_change` follows the same rule).
-    """
-    final = sorted(states.FINAL)
-    watched, watched_params = _requeue_watch("s.")
-    only = "" if submission_ids is None else "AND s.id IN (SELECT value FROM json_each(?)) "
-    return fetch_rows(
-        connection,
-        "SELECT s.id, s.job_id, s.state, s.intended_at, s.node, s.started_at, s.ended_at, s.exit_code, "
-        "s.exit_signal, s.pending_reason, s.unseen_since, s.unseen_count, l.username, s.cancel_requested_at, "
-        "l.uuid, s.array_id FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
-        f"JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND s.job_id IS NOT NULL {only}"
-        f"AND (s.state NOT IN ({marks(final)}) OR {watched})",
-        (backend, *([] if submission_ids is None else [json.dumps(submission_ids)]), *final, *watched_params),
     )
 
 
@@ -111,20 +76,6 @@ def script_owners(connection: sqlite3.Connection, backend: str) -> set[str]:
         "JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ?",
         (backend,),
     )}
-
-
-def script_owners_of(connection: sqlite3.Connection, path: str) -> sqlite3.Row | None:
-    """`script_owners` for one path, read again inside the writing transaction."""
-    rows = fetch_rows(
-        connection,
-        "SELECT sc.id AS script_id, e.id AS experiment_id, s.id AS submission_id, s.attempt, s.job_id "
-        "FROM scripts AS sc JOIN experiments AS e ON e.id = sc.experiment_id "
-        "JOIN submissions AS s ON s.experiment_id = e.id "
-        "AND s.attempt = (SELECT max(attempt) FROM submissions WHERE experiment_id = e.id) "
-        "WHERE sc.path = ? ORDER BY sc.id DESC LIMIT 1",
-        (path,),
-    )
-    return rows[0] if rows else None
 
 
 def jobs_send_successors(connection: sqlite3.Connection) -> bool:
