@@ -1,7 +1,9 @@
-"""What the commands read from the record: the rows sync, launches and resubmission ask about.
+"""What the commands ask of the record in passing: whether anything may still change, who submitted, which
+job ids and paths it holds.
 
-Selections of submissions by the user's options are in `selections`, and
-read through here as before.
+Each command's own reading of the selected submissions, as named rows, is
+in the store module of its part (`report`, `cancel`, `next_attempts`, ...);
+`check_names_exist` is reached through here, as it always was.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ import sqlite3
 
 from pbt_tracker import states
 from pbt_tracker.store.connection import fetch_rows
-from pbt_tracker.store.selections import check_names_exist, marks, selected, selected_tuples, selection_sql
+from pbt_tracker.store.selections import check_names_exist, marks
 
-__all__ = ["check_names_exist", "selected", "selected_tuples", "selection_sql"]
+__all__ = ["check_names_exist"]
 
 
 def may_change(connection: sqlite3.Connection, unfollowed: tuple[str, ...] = ()) -> bool:

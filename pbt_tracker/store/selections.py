@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pbt_tracker import states
 from pbt_tracker.errors import OptionError
-from pbt_tracker.store.connection import fetch_rows
 
 if TYPE_CHECKING:
     from pbt_tracker.store.selection import Selection
@@ -97,18 +96,6 @@ def selection_sql(selection: Selection, columns: str) -> tuple[str, tuple[object
     if where:
         sql += "\nWHERE " + " AND ".join(where)
     return sql + _ORDER, (*current_params, *params)
-
-
-def selected(connection: sqlite3.Connection, selection: Selection, columns: str) -> list[sqlite3.Row]:
-    """The selection's rows, each readable by column name as well as by position."""
-    sql, params = selection_sql(selection, columns)
-    return fetch_rows(connection, sql, params)
-
-
-def selected_tuples(connection: sqlite3.Connection, selection: Selection, columns: str) -> list[tuple]:  # type: ignore[type-arg]
-    """The selection's rows as plain tuples: the cheapest form, for reports over many rows."""
-    sql, params = selection_sql(selection, columns)
-    return connection.execute(sql, params).fetchall()
 
 
 def selected_as(connection: sqlite3.Connection, selection: Selection, columns: str,
