@@ -9,14 +9,15 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from pbt_tracker.store.connection import sql_time
 from pbt_tracker.store.selections import column_list, marks
 
 __all__ = [
-    "LogToRead", "PbtExperiment", "PolicyIteration", "copied_file_keys", "insert_events", "insert_iterations", "iterations_of_launches",
-    "logs_to_read", "pbt_experiments", "set_log_read_offset",
+    "LogToRead", "NewEvent", "NewIteration", "PbtExperiment", "PolicyIteration", "copied_file_keys", "insert_events",
+    "insert_iterations", "iterations_of_launches", "logs_to_read", "pbt_experiments", "set_log_read_offset",
 ]
 
 
@@ -82,17 +83,31 @@ def copied_file_keys(connection: sqlite3.Connection, experiment_ids: Iterable[in
     return {key for (key,) in rows}
 
 
-def insert_iterations(connection: sqlite3.Connection, rows: list[dict[str, Any]]) -> int:
-    """Rows with experiment_id, policy, iteration, true_objective, frame, experiment_name, params, checkpoint,
-    file_key, file_mtime, observed_at; a file version already copied is left as it is. The number inserted."""
+class NewIteration(NamedTuple):
+    """An iteration file as sync copies it, under the experiment that runs its policy (a best copy: its keeper's)."""
+
+    experiment_id: int
+    policy: int
+    iteration: int
+    true_objective: float | None
+    frame: int | None
+    experiment_name: str | None
+    params: dict[str, object]
+    checkpoint: str
+    file_key: str  # its name and modification time: the version copied
+    file_mtime: datetime
+    observed_at: datetime
+
+
+def insert_iterations(connection: sqlite3.Connection, rows: list[NewIteration]) -> int:
+    """The files not copied before (a file version already copied is left as it is); the number inserted."""
     before = connection.total_changes
     connection.executemany(
-        "INSERT OR IGNORE INTO pbt_iterations (experiment_id, policy, iteration, true_objective, frame, "
-        "experiment_name, params, checkpoint, file_key, file_mtime, observed_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(row["experiment_id"], row["policy"], row["iteration"], row["true_objective"], row["frame"],
-          row["experiment_name"], json.dumps(row["params"]), row["checkpoint"], row["file_key"],
-          sql_time(row["file_mtime"]), sql_time(row["observed_at"])) for row in rows],
+        f"INSERT OR IGNORE INTO pbt_iterations ({', '.join(NewIteration._fields)}) "
+        f"VALUES ({marks(NewIteration._fields)})",
+        [(row.experiment_id, row.policy, row.iteration, row.true_objective, row.frame, row.experiment_name,
+          json.dumps(row.params), row.checkpoint, row.file_key, sql_time(row.file_mtime), sql_time(row.observed_at))
+         for row in rows],
     )
     return connection.total_changes - before
 
@@ -118,14 +133,26 @@ def logs_to_read(connection: sqlite3.Connection, experiment_ids: Iterable[int]) 
     )))
 
 
-def insert_events(connection: sqlite3.Connection, rows: list[dict[str, Any]]) -> int:
-    """Rows with submission_id, policy, donor, iteration, checkpoint, log_offset, line, observed_at."""
+class NewEvent(NamedTuple):
+    """A replacement a policy's log printed, named by where it is in the log."""
+
+    submission_id: int
+    policy: int
+    donor: int
+    iteration: int | None
+    checkpoint: str
+    log_offset: int
+    line: str
+    observed_at: datetime
+
+
+def insert_events(connection: sqlite3.Connection, rows: list[NewEvent]) -> int:
+    """The events not read before; the number inserted."""
     before = connection.total_changes
     connection.executemany(
-        "INSERT OR IGNORE INTO pbt_events (submission_id, policy, donor, iteration, checkpoint, log_offset, line, "
-        "observed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(row["submission_id"], row["policy"], row["donor"], row["iteration"], row["checkpoint"],
-          row["log_offset"], row["line"], sql_time(row["observed_at"])) for row in rows],
+        f"INSERT OR IGNORE INTO pbt_events ({', '.join(NewEvent._fields)}) VALUES ({marks(NewEvent._fields)})",
+        [(row.submission_id, row.policy, row.donor, row.iteration, row.checkpoint, row.log_offset, row.line,
+          sql_time(row.observed_at)) for row in rows],
     )
     return connection.total_changes - before
 
