@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from pbt_tracker.cli import cli
-from pbt_tracker.store import keeper as keeper_store
+from pbt_tracker.store import lease as lease_store
 from pbt_tracker.store import open_store, utcnow, writes
 from tests.conftest import PYTHON, REPO_ROOT, query
 from tests.test_processes import PBT_TRACK, states, wait_until
@@ -167,7 +167,7 @@ def test_a_second_keeper_waits_for_the_lease_until_it_expires(tmp_path: Path) ->
     store = open_store(work)
     now = utcnow()
     with store.write() as connection:
-        keeper_store.take_lease(connection, "other:1:1", "otherhost", 4242, now, now + timedelta(hours=1))
+        lease_store.take_lease(connection, "other:1:1", "otherhost", 4242, now, now + timedelta(hours=1))
 
     held = watch(work, "--once")
     assert held.exit_code == 1
@@ -175,7 +175,7 @@ def test_a_second_keeper_waits_for_the_lease_until_it_expires(tmp_path: Path) ->
     assert held.output.endswith("; let it work, or stop it and retry after that time\n")
 
     with store.write() as connection:
-        keeper_store.take_lease(connection, "other:1:1", "otherhost", 4242, now, now - timedelta(seconds=1))
+        lease_store.take_lease(connection, "other:1:1", "otherhost", 4242, now, now - timedelta(seconds=1))
     store.close()
     assert watch(work, "--once").exit_code == 0
     assert query(work / "pbt_tracker.db", "SELECT count(*) FROM keeper_lease") == [(0,)]

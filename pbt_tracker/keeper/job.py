@@ -28,8 +28,9 @@ from pbt_tracker.errors import OptionError
 from pbt_tracker.files import write_text_atomic
 from pbt_tracker.launch.record import Echo, SubmittedJob, quiet, sha256_text
 from pbt_tracker.store import Store, utcnow, writes
-from pbt_tracker.store import keeper as keeper_store
-from pbt_tracker.store.keeper import KEEPER_RUN, KeeperLaunch
+from pbt_tracker.store import keeper_job
+from pbt_tracker.store.keeper import KEEPER_RUN
+from pbt_tracker.store.keeper_job import KeeperLaunch
 
 CONTINUE_BEFORE_SECONDS = 120
 JOB_FLAG = "--as-keeper-job"
@@ -68,11 +69,11 @@ def submit_keeper(store: Store, watch_args: Sequence[str], time_limit: str, part
     log = str(store.workdir / f"sbatch_{KEEPER_RUN}.sh-slurm-%j.out")
     now = utcnow()
     with store.write() as connection:
-        others = [job for job in keeper_store.active_keeper_jobs(connection) if job != own_job]
+        others = [job for job in keeper_job.active_keeper_jobs(connection) if job != own_job]
         if others:
             raise OptionError(f"a keeper job is already queued or running for this workdir ({', '.join(map(str, others))}); "
                               f"cancel it first (pbt-track cancel --run {KEEPER_RUN}) to start another")
-        found = keeper_store.keeper_launch(connection) or _record_launch(connection, store.workdir, text, now)
+        found = keeper_job.keeper_launch(connection) or _record_launch(connection, store.workdir, text, now)
         script_id = writes.insert(connection, "scripts", {
             "experiment_id": found.experiment_id, "path": str(script), "text": text, "sha256": sha256_text(text),
             "created_at": now,

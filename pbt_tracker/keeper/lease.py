@@ -14,10 +14,10 @@ from pathlib import Path
 
 from pbt_tracker import processes
 from pbt_tracker.errors import PbtTrackError
-from pbt_tracker.store import keeper as keeper_store
+from pbt_tracker.store import lease as lease_store
 from pbt_tracker.store import open_store, utcnow
 from pbt_tracker.store.connection import Store
-from pbt_tracker.store.keeper import LeaseHolder
+from pbt_tracker.store.lease import LeaseHolder
 
 LEASE_INTERVALS = 3
 
@@ -51,7 +51,7 @@ class Lease:
         """Take or renew; None when held, else the holder's row."""
         now = utcnow()
         with (store or self.store).write() as connection:
-            return keeper_store.take_lease(connection, self.holder, self.host, self.pid, now, now + self.length)
+            return lease_store.take_lease(connection, self.holder, self.host, self.pid, now, now + self.length)
 
     def renew(self) -> None:
         """Renew before acting; raises LeaseLost when another keeper took it meanwhile."""
@@ -86,4 +86,4 @@ class Lease:
             self._thread.join()
         if not self.lost.is_set():
             with self.store.write() as connection:
-                keeper_store.release_lease(connection, self.holder)
+                lease_store.release_lease(connection, self.holder)

@@ -1,6 +1,8 @@
-"""What `pbt-track cancel` reads of each selected attempt: the job to stop, and whose it is."""
+"""What `pbt-track cancel` reads of each selected attempt: the job to stop, and whose it is.
 
-from __future__ import annotations
+A cancel's start-up is timed, so no `from __future__ import annotations`: a
+NamedTuple's annotations given as text are each compiled as it is defined.
+"""
 
 import sqlite3
 from typing import TYPE_CHECKING, NamedTuple
@@ -31,5 +33,5 @@ _COLUMNS = column_list(
 )
 
 
-def cancel_targets(connection: sqlite3.Connection, selection: Selection) -> list[CancelTarget]:
+def cancel_targets(connection: sqlite3.Connection, selection: "Selection") -> list[CancelTarget]:
     return selected_as(connection, selection, _COLUMNS, CancelTarget._make)

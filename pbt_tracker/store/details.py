@@ -1,10 +1,10 @@
 """What `show` and `logs` read: one experiment in full, with its attempts, their states and the cancels that named it.
 
 An experiment's name is unique within its launch only, so lookups by name
-return the newest launch's experiment first.
+return the newest launch's experiment first. Their start-up is timed, so no
+`from __future__ import annotations`: a NamedTuple's annotations given as
+text are each compiled as it is defined.
 """
-
-from __future__ import annotations
 
 import sqlite3
 from typing import NamedTuple

@@ -1,20 +1,18 @@
-"""The keeper's statements: its decisions, its lease, and the launch of its own jobs.
+"""The keeper's decisions: each one recorded before it is acted on, and the latest per experiment, which
+`report` shows.
 
-Each function works inside the caller's transaction. The lease is one row
-(id 1): taking it is a read and a write in one `BEGIN IMMEDIATE`
-transaction, so of two keepers starting at once only one finds it free.
+Each function works inside the caller's transaction. No `from __future__
+import annotations` here: a report imports this module, and a NamedTuple's
+annotations given as text are each compiled as it is defined.
 """
-
-from __future__ import annotations
 
 import json
 import sqlite3
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from pbt_tracker import states
 from pbt_tracker.store.connection import sql_time
-from pbt_tracker.store.selections import column_list, marks
+from pbt_tracker.store.selections import column_list
 
 KEEPER_RUN = "pbt-track-keeper"
 """Run name of the keeper's own Slurm job, recorded like any launch and never kept alive by itself."""
@@ -60,68 +58,3 @@ def latest_decisions(connection: sqlite3.Connection) -> dict[tuple[int, str], La
         "WHERE d.id IN (SELECT max(id) FROM keeper_decisions WHERE experiment_id IS NOT NULL GROUP BY experiment_id)",
     ))
     return {(row.launch_id, row.name): row for row in rows}
-
-
-class LeaseHolder(NamedTuple):
-    holder: str
-    host: str
-    pid: int
-    acquired_at: str
-    expires_at: str
-
-
-def read_lease(connection: sqlite3.Connection) -> LeaseHolder | None:
-    row = connection.execute(f"SELECT {', '.join(LeaseHolder._fields)} FROM keeper_lease WHERE id = 1").fetchone()
-    return None if row is None else LeaseHolder._make(row)
-
-
-def take_lease(
-    connection: sqlite3.Connection, holder: str, host: str, pid: int, now: datetime, expires_at: datetime,
-) -> LeaseHolder | None:
-    """Take or renew the lease; None on success, else the keeper that holds it."""
-    current = read_lease(connection)
-    if current is not None and current.holder != holder and current.expires_at > sql_time(now):
-        return current
-    acquired = current.acquired_at if current is not None and current.holder == holder else sql_time(now)
-    connection.execute(
-        "INSERT INTO keeper_lease (id, holder, host, pid, acquired_at, expires_at) VALUES (1, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, host = excluded.host, pid = excluded.pid, "
-        "acquired_at = excluded.acquired_at, expires_at = excluded.expires_at",
-        (holder, host, pid, acquired, sql_time(expires_at)),
-    )
-    return None
-
-
-def release_lease(connection: sqlite3.Connection, holder: str) -> None:
-    connection.execute("DELETE FROM keeper_lease WHERE id = 1 AND holder = ?", (holder,))
-
-
-class KeeperLaunch(NamedTuple):
-    launch_id: int
-    uuid: str
-    experiment_id: int
-    attempt: int | None  # its latest; None before the first
-
-
-_KEEPER_LAUNCH = column_list(KeeperLaunch._fields, launch_id="l.id", uuid="l.uuid", experiment_id="e.id",
-                             attempt="(SELECT max(attempt) FROM submissions WHERE experiment_id = e.id)")
-
-
-def keeper_launch(connection: sqlite3.Connection) -> KeeperLaunch | None:
-    """The launch that records the keeper's own jobs, with its one experiment and latest attempt."""
-    row = connection.execute(
-        f"SELECT {_KEEPER_LAUNCH} FROM launches AS l JOIN experiments AS e ON e.launch_id = l.id "
-        "WHERE l.run_name = ? ORDER BY l.id LIMIT 1",
-        (KEEPER_RUN,),
-    ).fetchone()
-    return None if row is None else KeeperLaunch._make(row)
-
-
-def active_keeper_jobs(connection: sqlite3.Connection) -> list[str]:
-    """Job ids of keeper jobs that may still run or wait in the queue."""
-    active = sorted(states.MAY_BE_ACTIVE)
-    return [job_id for (job_id,) in connection.execute(
-        "SELECT s.job_id FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
-        f"JOIN launches AS l ON l.id = e.launch_id WHERE l.run_name = ? AND s.state IN ({marks(active)}) ORDER BY s.id",
-        (KEEPER_RUN, *active),
-    )]

@@ -2,10 +2,10 @@
 
 A report may cover a year of launches and is run often, so it reads what it
 prints and no more: the columns a PBT policy's workspace is found by are
-read only for `--pbt`, and are None in every other report.
+read only for `--pbt`, and are None in every other report. For the same
+start-up, no `from __future__ import annotations`: a NamedTuple's
+annotations given as text are each compiled as it is defined.
 """
-
-from __future__ import annotations
 
 import sqlite3
 from typing import TYPE_CHECKING, NamedTuple
@@ -56,6 +56,6 @@ _COLUMNS = column_list(ReportRecord._fields, **_SHOWN, **dict.fromkeys(_WORKSPAC
 _PBT_COLUMNS = column_list(ReportRecord._fields, **_SHOWN, **_WORKSPACE)
 
 
-def report_records(connection: sqlite3.Connection, selection: Selection, pbt: bool = False) -> list[ReportRecord]:
+def report_records(connection: sqlite3.Connection, selection: "Selection", pbt: bool = False) -> list[ReportRecord]:
     """The selection's submissions in report order; with `pbt`, each with what its policy's workspace is found by."""
     return selected_as(connection, selection, _PBT_COLUMNS if pbt else _COLUMNS, ReportRecord._make)
