@@ -10,7 +10,7 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from pbt_tracker.store.connection import sql_time
 from pbt_tracker.store.selections import column_list, marks

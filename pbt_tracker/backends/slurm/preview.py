@@ -75,7 +75,8 @@ def submit_preview(store: Store, launch_id: int, echo: Echo = quiet) -> LaunchRe
     return LaunchResult(launch_id, store.workdir, store.path, False, [jobs[row.name] for row in rows])
 
 
-def _check(launch_id: int, launch: Launch | None, rows: list[PreviewAttempt], live: dict[str, LiveSubmission]) -> Launch:
+def _check(launch_id: int, launch: Launch | None, rows: list[PreviewAttempt],
+           live: dict[str, LiveSubmission]) -> Launch:
     """The launch, once it is found to be an untouched preview whose experiments nothing else runs."""
     if launch is None:
         raise OptionError(f"no launch {launch_id} in this workdir; `pbt-track launches` lists them")
