@@ -14,9 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from pbt_tracker.cli import cli
-from pbt_tracker.store import keeper as keeper_store
+from pbt_tracker.store import lease as lease_store
 from pbt_tracker.store import open_store, utcnow, writes
-from pbt_tracker.store.connection import parse_time
 from tests.conftest import PYTHON, REPO_ROOT, query
 from tests.test_processes import PBT_TRACK, states, wait_until
 
@@ -34,20 +33,21 @@ RUN_MODULE = """
 from pbt_tracker.run_description import Experiment, ParamGrid, RunDescription
 RUN_DESCRIPTION = RunDescription(
     "keep",
-    experiments=[Experiment("keep", "python {script}", ParamGrid([("pbt.policy_idx", [0, 1])]).generate_params(randomize=False))],
+    experiments=[Experiment("keep", "python {script}{workspace}", ParamGrid([("pbt.policy_idx", [0, 1])]).generate_params(randomize=False))],
     experiment_arg_name="experiment", experiment_dir_arg_name="hydra.run.dir", param_prefix="",
     customize_experiment_name=False,
 )
 """
 
 
-def make_run(tmp_path: Path, hang: tuple[int, ...] = ()) -> Path:
+def make_run(tmp_path: Path, hang: tuple[int, ...] = (), workspace: Path | None = None) -> Path:
+    """The run module; with `workspace`, its policies name that PBT workspace as IsaacGymEnvs' do."""
     script = tmp_path / "policy.py"
     script.write_text(POLICY_SCRIPT)
     for policy in hang:
         (tmp_path / f"hang{policy}").write_text("")
     module = tmp_path / "keep_run.py"
-    module.write_text(RUN_MODULE.format(script=script))
+    module.write_text(RUN_MODULE.format(script=script, workspace=f" pbt.workspace={workspace}" if workspace else ""))
     return module
 
 
@@ -167,7 +167,7 @@ def test_a_second_keeper_waits_for_the_lease_until_it_expires(tmp_path: Path) ->
     store = open_store(work)
     now = utcnow()
     with store.write() as connection:
-        keeper_store.take_lease(connection, "other:1:1", "otherhost", 4242, now, now + timedelta(hours=1))
+        lease_store.take_lease(connection, "other:1:1", "otherhost", 4242, now, now + timedelta(hours=1))
 
     held = watch(work, "--once")
     assert held.exit_code == 1
@@ -175,7 +175,7 @@ def test_a_second_keeper_waits_for_the_lease_until_it_expires(tmp_path: Path) ->
     assert held.output.endswith("; let it work, or stop it and retry after that time\n")
 
     with store.write() as connection:
-        keeper_store.take_lease(connection, "other:1:1", "otherhost", 4242, now, now - timedelta(seconds=1))
+        lease_store.take_lease(connection, "other:1:1", "otherhost", 4242, now, now - timedelta(seconds=1))
     store.close()
     assert watch(work, "--once").exit_code == 0
     assert query(work / "pbt_tracker.db", "SELECT count(*) FROM keeper_lease") == [(0,)]
@@ -183,7 +183,7 @@ def test_a_second_keeper_waits_for_the_lease_until_it_expires(tmp_path: Path) ->
 
 def test_pbt_options_without_pbt_experiments_are_one_line(tmp_path: Path) -> None:
     module = tmp_path / "plain.py"
-    module.write_text(RUN_MODULE.replace('"pbt.policy_idx"', '"seed"').format(script=tmp_path / "x.py"))
+    module.write_text(RUN_MODULE.replace('"pbt.policy_idx"', '"seed"').format(script=tmp_path / "x.py", workspace=""))
     (tmp_path / "x.py").write_text("")
     work = submit(tmp_path, module)
 
@@ -196,7 +196,8 @@ def test_pbt_options_without_pbt_experiments_are_one_line(tmp_path: Path) -> Non
 
 @pytest.mark.slow
 def test_a_stalled_policy_is_reported_then_cancelled_and_resumed(tmp_path: Path) -> None:
-    module = make_run(tmp_path, hang=(0,))
+    workspace = tmp_path / "workspace"
+    module = make_run(tmp_path, hang=(0,), workspace=workspace)
     work = tmp_path / "work"
     launcher = subprocess.Popen([PBT_TRACK, "submit", "--run", str(module), "--workdir", str(work), "--train_dir",
                                  str(tmp_path / "train"), "--pause_between", "0"], cwd=REPO_ROOT,
@@ -204,12 +205,12 @@ def test_a_stalled_policy_is_reported_then_cancelled_and_resumed(tmp_path: Path)
     try:
         wait_until(lambda: states(work) == {"00_keep": ("RUNNING", None), "01_keep": ("COMPLETED", 0)},
                    what="policy 0 running, policy 1 done")
-        (started,) = query(work / "pbt_tracker.db", "SELECT started_at FROM experiment_status WHERE experiment = '00_keep'")[0]
-        store = open_store(work)
-        with store.write() as connection:
-            for iteration in (1, 2):
-                keeper_store.add_iteration(connection, 1, 0, iteration, parse_time(started) + timedelta(seconds=0.01 * iteration))
-        store.close()
+        for iteration in (1, 2):  # what policy 0 wrote before it hung; sync copies it into the record
+            (workspace / "000").mkdir(parents=True, exist_ok=True)
+            (workspace / "000" / f"{iteration:06d}.yaml").write_text(f"iteration: {iteration}\ntrue_objective: 1.0\n")
+        assert CliRunner().invoke(cli, ["sync", "--workdir", str(work)]).exit_code == 0
+        assert query(work / "pbt_tracker.db", "SELECT policy, iteration FROM pbt_iterations ORDER BY iteration") == [
+            (0, 1), (0, 2)]
         time.sleep(1.2)
 
         reported = watch(work, "--once", "--stall-after", "1")

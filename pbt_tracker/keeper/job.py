@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import os
 import shlex
+import sqlite3
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from pbt_tracker import processes, states
@@ -25,9 +27,9 @@ from pbt_tracker.backends.slurm.timeout import is_slurm_time
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import write_text_atomic
 from pbt_tracker.launch.record import Echo, SubmittedJob, quiet, sha256_text
-from pbt_tracker.store import Store, utcnow, writes
-from pbt_tracker.store import keeper as keeper_store
+from pbt_tracker.store import Store, keeper_job, utcnow, writes
 from pbt_tracker.store.keeper import KEEPER_RUN
+from pbt_tracker.store.keeper_job import KeeperLaunch
 
 CONTINUE_BEFORE_SECONDS = 120
 JOB_FLAG = "--as-keeper-job"
@@ -66,29 +68,25 @@ def submit_keeper(store: Store, watch_args: Sequence[str], time_limit: str, part
     log = str(store.workdir / f"sbatch_{KEEPER_RUN}.sh-slurm-%j.out")
     now = utcnow()
     with store.write() as connection:
-        others = [job for job in keeper_store.active_keeper_jobs(connection) if job != own_job]
+        others = [job for job in keeper_job.active_keeper_jobs(connection) if job != own_job]
         if others:
             raise OptionError(f"a keeper job is already queued or running for this workdir ({', '.join(map(str, others))}); "
                               f"cancel it first (pbt-track cancel --run {KEEPER_RUN}) to start another")
-        found = keeper_store.keeper_launch(connection)
-        if found is None:
-            launch_id, launch_uuid, experiment_id, attempt = _record_launch(connection, store.workdir, text, now)
-        else:
-            launch_id, launch_uuid, experiment_id, attempt = found
+        found = keeper_job.keeper_launch(connection) or _record_launch(connection, store.workdir, text, now)
         script_id = writes.insert(connection, "scripts", {
-            "experiment_id": experiment_id, "path": str(script), "text": text, "sha256": sha256_text(text),
+            "experiment_id": found.experiment_id, "path": str(script), "text": text, "sha256": sha256_text(text),
             "created_at": now,
         })
         argv = ["sbatch", "--parsable", "--output", log, str(script)]
         me = processes.this_process()
         submission_id = writes.insert(connection, "submissions", {
-            "experiment_id": experiment_id, "script_id": script_id, "attempt": (attempt or 0) + 1, "argv": argv,
-            "log_path": log, "state": states.SUBMITTING, "intended_at": now, "updated_at": now, "host": me.host,
-            "runner_pid": me.pid, "runner_start": me.start,
+            "experiment_id": found.experiment_id, "script_id": script_id, "attempt": (found.attempt or 0) + 1,
+            "argv": argv, "log_path": log, "state": states.SUBMITTING, "intended_at": now, "updated_at": now,
+            "host": me.host, "runner_pid": me.pid, "runner_start": me.start,
         })
         writes.add_state_change(connection, submission_id, states.SUBMITTING, now,
                                 "continuation of the keeper" if own_job else "keeper")
-        argv = with_tag(argv, submission_tag(launch_uuid, submission_id))
+        argv = with_tag(argv, submission_tag(found.uuid, submission_id))
         writes.update(connection, "submissions", submission_id, {"argv": argv})
     write_text_atomic(script, text, executable=True)
     answers = Answers(store, echo)
@@ -97,7 +95,7 @@ def submit_keeper(store: Store, watch_args: Sequence[str], time_limit: str, part
     return job
 
 
-def _record_launch(connection, workdir: Path, text: str, now) -> tuple[int, str, int, int]:  # type: ignore[no-untyped-def]
+def _record_launch(connection: sqlite3.Connection, workdir: Path, text: str, now: datetime) -> KeeperLaunch:
     from pbt_tracker.launch.record import launch_values
     from pbt_tracker.run_description import RunDescription
 
@@ -112,4 +110,4 @@ def _record_launch(connection, workdir: Path, text: str, now) -> tuple[int, str,
         "cmd": text.splitlines()[-1], "params": {}, "env_vars": None, "root_dir": str(workdir),
         "train_dir": str(workdir),
     })
-    return launch_id, launch["uuid"], experiment_id, 0
+    return KeeperLaunch(launch_id, launch["uuid"], experiment_id, 0)

@@ -28,10 +28,8 @@ from pbt_tracker.keeper.rules import Attempt, Decision, Rules
 from pbt_tracker.launch.record import Echo, quiet
 from pbt_tracker.store import Store, queries, utcnow
 from pbt_tracker.store import keeper as keeper_store
+from pbt_tracker.store.kept import decisions_on, kept_attempts
 from pbt_tracker.store.selection import Selection
-
-_COLUMNS = ("e.id, e.name, e.params, e.cmd, e.train_dir, l.cwd, l.backend, l.run_name, s.id, s.attempt, s.state, "
-            "s.submitted_at, s.started_at, s.ended_at, s.job_id")
 
 
 @dataclass(frozen=True)
@@ -48,16 +46,17 @@ def read_kept(store: Store, selection: Selection) -> list[Kept]:
     query = Selection(run=selection.run, experiments=selection.experiments, all_attempts=True)
     with store.read() as connection:
         queries.check_names_exist(connection, selection)
-        rows = queries.selected_tuples(connection, query, _COLUMNS)
+        rows = kept_attempts(connection, query)
     kept: dict[int, Kept] = {}
-    for (experiment_id, name, params, cmd, train_dir, cwd, backend, run_name, submission_id, attempt, state,
-         submitted, started, ended, job_id) in rows:
-        if run_name == keeper_store.KEEPER_RUN:
+    for row in rows:
+        if row.run_name == keeper_store.KEEPER_RUN:
             continue
-        item = kept.setdefault(experiment_id, Kept(experiment_id, name, json.loads(params or "{}") or {}, cmd,
-                                                   train_dir, cwd, backend))
-        item.attempts.append(Attempt(submission_id, attempt, state, epoch(submitted), epoch(started), epoch(ended)))
-        item.job_ids[submission_id] = job_id
+        params = json.loads(row.params or "{}") or {}
+        item = kept.setdefault(row.experiment_id, Kept(row.experiment_id, row.name, params, row.cmd, row.train_dir,
+                                                       row.cwd, row.backend))
+        item.attempts.append(Attempt(row.submission_id, row.attempt, row.state, epoch(row.submitted_at),
+                                     epoch(row.started_at), epoch(row.ended_at)))
+        item.job_ids[row.submission_id] = row.job_id
     return list(kept.values())
 
 
@@ -140,10 +139,10 @@ class Keeper:
         now = self._clock()
         rules = self.options.rules
         with self.store.read() as connection:
-            earlier = keeper_store.decisions_on(connection, [item.attempts[-1].submission_id for item in kept])
+            earlier = decisions_on(connection, [item.attempts[-1].submission_id for item in kept])
         by_submission: dict[int, list[str]] = {}
         for row in earlier:
-            by_submission.setdefault(row["submission_id"], []).append(row["action"])
+            by_submission.setdefault(row.submission_id, []).append(row.action)
         out, done = [], 0
         for item in kept:
             latest = item.attempts[-1]

@@ -6,20 +6,23 @@ never touched reads one small table and nothing more.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pbt_tracker.store import Store
 from pbt_tracker.store import keeper as keeper_store
+
+if TYPE_CHECKING:
+    from pbt_tracker.report.rows import ReportRow
 
 
 def latest_by_experiment(store: Store) -> dict[tuple[int, str], dict[str, str]]:
     with store.read() as connection:
         rows = keeper_store.latest_decisions(connection)
-    return {key: {"action": row["action"], "reason": row["reason"], "decided_at": row["decided_at"][:19].replace(" ", "T") + "Z"}
+    return {key: {"action": row.action, "reason": row.reason, "decided_at": row.decided_at[:19].replace(" ", "T") + "Z"}
             for key, row in rows.items()}
 
 
-def keeper_lines(rows: list[Any], latest: dict[tuple[int, str], dict[str, str]]) -> str:
+def keeper_lines(rows: list[ReportRow], latest: dict[tuple[int, str], dict[str, str]]) -> str:
     """One `keeper` line per reported experiment the keeper decided about."""
     lines = []
     for row in rows:

@@ -1,22 +1,25 @@
 """Selections of submissions, as squeue-style options make them: one statement, built from the options.
 
 A selection joins each submission to its experiment, launch and script
-(aliased s, e, l and sc); callers name the columns they need, so that a
-report over a year of launches reads only what it prints.
+(aliased s, e, l and sc). Each command's reading names the columns it needs,
+so that a report over a year of launches reads only what it prints, and
+hands its rows out as a named type: a column is tied to its field by name
+here (`column_list`), and nobody outside the store counts positions.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Collection, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pbt_tracker import states
 from pbt_tracker.errors import OptionError
-from pbt_tracker.store.connection import fetch_rows
 
 if TYPE_CHECKING:
     from pbt_tracker.store.selection import Selection
+
+Row = TypeVar("Row", bound=tuple[Any, ...])
 
 _FROM = """
 FROM submissions AS s
@@ -46,6 +49,17 @@ _CURRENT_NAMES = """
 
 def marks(values: Collection[object]) -> str:
     return ", ".join("?" * len(values))
+
+
+def column_list(fields: tuple[str, ...], **expressions: str) -> str:
+    """The select list of a named row: each field's expression, in the order of `fields`.
+
+    Written field by field, a column can neither go missing nor land in its
+    neighbour's place when the row type changes.
+    """
+    if set(expressions) != set(fields):
+        raise ValueError(f"columns for {sorted(set(fields) ^ set(expressions))} do not match the row's fields")
+    return ", ".join(expressions[field] for field in fields)
 
 
 def selection_sql(selection: Selection, columns: str) -> tuple[str, tuple[object, ...]]:
@@ -84,16 +98,11 @@ def selection_sql(selection: Selection, columns: str) -> tuple[str, tuple[object
     return sql + _ORDER, (*current_params, *params)
 
 
-def selected(connection: sqlite3.Connection, selection: Selection, columns: str) -> list[sqlite3.Row]:
-    """The selection's rows, each readable by column name as well as by position."""
+def selected_as(connection: sqlite3.Connection, selection: Selection, columns: str,
+                make: Callable[[Iterable[Any]], Row]) -> list[Row]:
+    """The selection's rows, each made into a named row by `make` (a NamedTuple's `_make`) from `columns`."""
     sql, params = selection_sql(selection, columns)
-    return fetch_rows(connection, sql, params)
-
-
-def selected_tuples(connection: sqlite3.Connection, selection: Selection, columns: str) -> list[tuple]:  # type: ignore[type-arg]
-    """The selection's rows as plain tuples: the cheapest form, for reports over many rows."""
-    sql, params = selection_sql(selection, columns)
-    return connection.execute(sql, params).fetchall()
+    return list(map(make, connection.execute(sql, params)))
 
 
 def check_names_exist(connection: sqlite3.Connection, selection: Selection) -> None:

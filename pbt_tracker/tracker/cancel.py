@@ -26,6 +26,7 @@ from pbt_tracker.backends import CancelTarget, Stopped
 from pbt_tracker.backends.base import SyncResult
 from pbt_tracker.errors import OptionError, SchedulerError
 from pbt_tracker.store import Store, queries, utcnow, writes
+from pbt_tracker.store.cancel import cancel_targets
 from pbt_tracker.store.selection import Selection
 
 
@@ -57,12 +58,11 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
     )
     with store.write() as connection:
         queries.check_names_exist(connection, selection)
-        rows = queries.selected(connection, active, "s.id, e.name, s.job_id, l.backend, s.state, s.host, s.process_start")
-        live = [row for row in rows if row["state"] in states.MAY_BE_ACTIVE]
+        live = [row for row in cancel_targets(connection, active) if row.state in states.MAY_BE_ACTIVE]
         advice = list(dict.fromkeys(
-            advised for advised in (backends.get(row["backend"]).cancel_advice for row in live) if advised
+            advised for advised in (backends.get(row.backend).cancel_advice for row in live) if advised
         ))
-        targets = [CancelTarget(*row) for row in live if _cancellable(backends.get(row["backend"]), row)]
+        targets = [row for row in live if _cancellable(backends.get(row.backend), row)]
         if advice and not targets:
             raise OptionError(advice[0] if len(advice) == 1 else "; ".join(advice))
         result = CancelResult([(t.experiment, t.job_id) for t in targets], dry_run, advice)
@@ -110,10 +110,10 @@ def settle_cancelled(store: Store, accepted: Mapping[str, Sequence[int]]) -> Syn
     return result
 
 
-def _cancellable(backend: backends.Backend, row) -> bool:  # type: ignore[no-untyped-def]
+def _cancellable(backend: backends.Backend, target: CancelTarget) -> bool:
     """A job pbt-track can stop: one with a job id, or one its backend cancels before it starts."""
     return backend.cancel_advice is None and bool(
-        row["job_id"] or (backend.cancels_before_start and row["state"] == states.PENDING)
+        target.job_id or (backend.cancels_before_start and target.state == states.PENDING)
     )
 
 

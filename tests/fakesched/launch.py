@@ -93,13 +93,13 @@ class FakeResubmitter:
         self.planned: list[tuple[int, str, list[str], str]] = []
 
     def plan(self, connection: sqlite3.Connection, row: sqlite3.Row, attempt: int) -> None:
-        self.result.planned.append((row["name"], attempt))
+        self.result.planned.append((row.name, attempt))
         if self.request.dry_run:
             return
-        argv = json.loads(row["argv"])
-        queue_name = launch_options_from_record(json.loads(row["options"])).queue  # type: ignore[attr-defined]
-        submission_id = _record_attempt(connection, row["experiment_id"], attempt, argv, parent=row["id"])
-        self.planned.append((submission_id, row["name"], argv, queue_name))
+        argv = json.loads(row.argv)
+        queue_name = launch_options_from_record(json.loads(row.options)).queue  # type: ignore[attr-defined]
+        submission_id = _record_attempt(connection, row.experiment_id, attempt, argv, parent=row.id)
+        self.planned.append((submission_id, row.name, argv, queue_name))
 
     def close(self, connection: sqlite3.Connection) -> None:
         """Nothing to refuse or group."""

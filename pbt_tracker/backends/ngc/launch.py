@@ -16,6 +16,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pbt_tracker import commands, processes, states
 from pbt_tracker.backends.ngc import NAME as NGC
@@ -34,6 +35,11 @@ from pbt_tracker.launch.record import (
 from pbt_tracker.launch.specs import checked_specs
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.store import Store, open_store, utcnow, writes
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from pbt_tracker.store.next_attempts import PriorAttempt
 
 NGC_NOT_FOUND = "ngc was not found on PATH; install the NGC CLI, or use --ngc_print_only true"
 
@@ -187,17 +193,18 @@ def _record_launch(store: Store, plan: NgcPlan) -> tuple[int, list[int]]:
     return launch_id, submission_ids
 
 
-def record_next_attempt(connection, row, attempt: int, me: processes.ProcessId) -> tuple[int, str, list[str]]:  # type: ignore[no-untyped-def]
+def record_next_attempt(connection: sqlite3.Connection, row: PriorAttempt, attempt: int,
+                        me: processes.ProcessId) -> tuple[int, str, list[str]]:
     """A failed NGC submission's next attempt, its recorded command as it was, in SUBMITTING.
 
     Written inside resubmit-failed's transaction, as every next attempt is.
     """
-    argv = json.loads(row["argv"])
+    argv = json.loads(row.argv)
     now = utcnow()
     submission_id = writes.insert(connection, "submissions", {
-        "experiment_id": row["experiment_id"], "attempt": attempt, "argv": argv, "state": states.SUBMITTING,
+        "experiment_id": row.experiment_id, "attempt": attempt, "argv": argv, "state": states.SUBMITTING,
         "intended_at": now, "updated_at": now, "host": me.host, "runner_pid": me.pid, "runner_start": me.start,
-        "origin": "resubmit", "parent_submission_id": row["id"],
+        "origin": "resubmit", "parent_submission_id": row.id,
     })
     writes.add_state_change(connection, submission_id, states.SUBMITTING, now, "resubmit")
-    return submission_id, row["name"], argv
+    return submission_id, row.name, argv

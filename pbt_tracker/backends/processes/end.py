@@ -6,7 +6,7 @@ EXIT_DIR, so that the end is known whoever records it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sqlite3
 from typing import Any
 
 from pbt_tracker import processes, states
@@ -17,7 +17,7 @@ from pbt_tracker.store import Store, queries, utcnow, writes
 EXIT_DIR = ".exit"
 
 
-def ended_state(submission: Mapping[str, Any], code: int | None) -> str:
+def ended_state(submission: sqlite3.Row, code: int | None) -> str:
     if submission["cancel_requested_at"] is not None or submission["state"] == states.CANCELLED:
         return states.CANCELLED
     if code is None:
@@ -25,7 +25,8 @@ def ended_state(submission: Mapping[str, Any], code: int | None) -> str:
     return states.COMPLETED if code == 0 else states.FAILED
 
 
-def record_end(connection, submission: Mapping[str, Any], state: str, code: int | None, detail: str | None) -> None:  # type: ignore[no-untyped-def]
+def record_end(connection: sqlite3.Connection, submission: sqlite3.Row, state: str, code: int | None,
+               detail: str | None) -> None:
     """A local attempt is over, in the caller's transaction; its end time only if it had started."""
     now = utcnow()
     values: dict[str, Any] = {"exit_code": code}

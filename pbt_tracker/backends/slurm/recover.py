@@ -20,9 +20,11 @@ from pbt_tracker.store.connection import parse_time
 
 if TYPE_CHECKING:
     import sqlite3
+    from datetime import datetime, timedelta
 
     from pbt_tracker.backends.base import SyncResult
     from pbt_tracker.backends.slurm.listing import Listing
+    from pbt_tracker.store.sync import UnansweredSubmission
 
 # Records written before launches found a running sbatch by its tag noted the sbatch's pid,
 # with its start taken from the boot clock at spawn time, a tick or two off the real one.
@@ -77,7 +79,8 @@ def recover_unanswered(store: Store, orphans: list[_Orphan], listing: Listing, r
 _UNANSWERED = (states.SUBMITTING, states.UNKNOWN, states.SUBMIT_UNCERTAIN)
 
 
-def _undecided(submission: sqlite3.Row, now, intended, limit):  # type: ignore[no-untyped-def]
+def _undecided(submission: sqlite3.Row, now: datetime, intended: datetime,
+               limit: timedelta) -> tuple[str, dict[str, object], str]:
     """No proof either way: count the miss; past MinJobAge, only a person can tell whether the job ran."""
     values = {"unseen_since": parse_time(submission["unseen_since"]) or now,
               "unseen_count": (submission["unseen_count"] or 0) + 1}
@@ -88,7 +91,7 @@ def _undecided(submission: sqlite3.Row, now, intended, limit):  # type: ignore[n
     return submission["state"], values, "not listed by an empty squeue answer; asked again at the next sync"
 
 
-def orphans_of(rows: list[sqlite3.Row], result: SyncResult) -> list[_Orphan]:
+def orphans_of(rows: list[UnansweredSubmission], result: SyncResult) -> list[_Orphan]:
     """The unanswered submissions whose sbatch is over: a submitter still at work is left alone."""
     here = processes.hostname()
     orphans = []
@@ -96,21 +99,21 @@ def orphans_of(rows: list[sqlite3.Row], result: SyncResult) -> list[_Orphan]:
     elsewhere: set[str] = set()
     sending: set[str] | None = None  # the tags on running sbatch command lines, read once
     for row in rows:
-        if row["host"] and row["host"] != here:
-            elsewhere.add(row["host"])
+        if row.host and row.host != here:
+            elsewhere.add(row.host)
             continue
-        if row["state"] != states.SUBMIT_UNCERTAIN:
-            if row["runner_pid"] and processes.is_running(ProcessId(row["runner_pid"], row["runner_start"], here)):
+        if row.state != states.SUBMIT_UNCERTAIN:
+            if row.runner_pid and processes.is_running(ProcessId(row.runner_pid, row.runner_start, here)):
                 continue  # its submitter is still at work
-        if row["array_id"] is None:
-            orphan = _Orphan(row["id"], submission_tag(row["uuid"], row["id"]))
+        if row.array_id is None:
+            orphan = _Orphan(row.id, submission_tag(row.uuid, row.id))
         else:
-            orphan = _Orphan(row["id"], array_tag(row["uuid"], row["array_id"]), row["array_task"])
+            orphan = _Orphan(row.id, array_tag(row.uuid, row.array_id), row.array_task)
         if sending is None:
             sending = processes.arguments_in_flight(tag_argument(TAG_PREFIX))
         if tag_argument(orphan.tag) in sending or (
-            row["submit_pid"]
-            and processes.is_running(ProcessId(row["submit_pid"], row["submit_pid_start"], here), tolerance=SUBMIT_TICKS)
+            row.submit_pid
+            and processes.is_running(ProcessId(row.submit_pid, row.submit_pid_start, here), tolerance=SUBMIT_TICKS)
         ):
             in_flight += 1  # the submitter died, but its sbatch may still create the job
             continue

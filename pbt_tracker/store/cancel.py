@@ -1,0 +1,37 @@
+"""What `pbt-track cancel` reads of each selected attempt: the job to stop, and whose it is.
+
+A cancel's start-up is timed, so no `from __future__ import annotations`: a
+NamedTuple's annotations given as text are each compiled as it is defined.
+"""
+
+import sqlite3
+from typing import TYPE_CHECKING, NamedTuple
+
+from pbt_tracker.store.selections import column_list, selected_as
+
+if TYPE_CHECKING:
+    from pbt_tracker.store.selection import Selection
+
+__all__ = ["CancelTarget", "cancel_targets"]
+
+
+class CancelTarget(NamedTuple):
+    """A selected attempt as cancel reads it; the backends stop those that may still run."""
+
+    submission_id: int
+    experiment: str
+    job_id: str | None  # None for a local experiment still queued
+    backend: str
+    state: str
+    host: str | None
+    process_start: int | None
+
+
+_COLUMNS = column_list(
+    CancelTarget._fields, submission_id="s.id", experiment="e.name", job_id="s.job_id", backend="l.backend",
+    state="s.state", host="s.host", process_start="s.process_start",
+)
+
+
+def cancel_targets(connection: sqlite3.Connection, selection: "Selection") -> list[CancelTarget]:
+    return selected_as(connection, selection, _COLUMNS, CancelTarget._make)
