@@ -118,10 +118,19 @@ def test_failed_is_left_unless_resume_failed_and_max_attempts_is_respected(tmp_p
     work = submit(tmp_path, make_run(tmp_path))
     end_as(work, "01_keep", "FAILED")
 
-    assert watch(work, "--once").output == "Nothing to keep: every experiment of this workdir is final (1 COMPLETED, 1 FAILED).\n"
+    left = watch(work, "--once")
+    assert (left.exit_code, left.stdout) == (1, "Nothing to keep: every experiment of this workdir is final "
+                                                "(1 COMPLETED, 1 FAILED).\n")
+    assert left.stderr == (f"Error: {UNFINISHED}\n")
     gave_up = watch(work, "--once", "--resume-failed", "--max-attempts", "1")
-    assert gave_up.output == ("01_keep: give-up: attempt 1 ended FAILED; it was the last of --max-attempts 1\n"
-                              "keeper: finished: every experiment is final (1 COMPLETED, 1 FAILED)\n")
+    assert (gave_up.exit_code, gave_up.stdout) == (1, (
+        "01_keep: give-up: attempt 1 ended FAILED; it was the last of --max-attempts 1\n"
+        "keeper: finished: every experiment is final (1 COMPLETED, 1 FAILED)\n"))
+    assert gave_up.stderr == (f"Error: {UNFINISHED}\n")
+
+
+UNFINISHED = ("1 experiment(s) ended without completing: 01_keep FAILED (attempt 1); `pbt-track report` shows why, "
+              "`pbt-track resubmit-failed` (or `watch --resume-failed`) runs them again")
 
 
 @pytest.mark.slow  # a second or more of real processes: kept out of the quick tier
@@ -230,3 +239,33 @@ def test_a_stalled_policy_is_reported_then_cancelled_and_resumed(tmp_path: Path)
     finally:
         launcher.kill()
         launcher.communicate()
+
+
+BROKEN_AFTER_FIRST = """
+import pathlib, sys
+marker = pathlib.Path(__file__).with_name("ran-once")
+if marker.exists():
+    sys.exit("ImportError: the training environment is broken")
+marker.write_text("ran")
+"""
+
+
+def test_a_resume_that_fails_at_start_is_an_event_with_its_log_line_and_is_resumed_again(tmp_path: Path) -> None:
+    script = tmp_path / "policy.py"
+    script.write_text(BROKEN_AFTER_FIRST)
+    module = tmp_path / "keep_run.py"
+    module.write_text(RUN_MODULE.format(script=script, workspace="").replace("[0, 1]", "[0]"))
+    work = submit(tmp_path, module)
+    end_as(work, "00_keep", "TIMEOUT")
+    assert watch(work, "--once").output.startswith("00_keep: resume: attempt 1 ended TIMEOUT; resumed as attempt 2\n")
+
+    again = watch(work, "--once")
+
+    assert again.exit_code == 0, again.output
+    assert re.fullmatch(
+        r"00_keep: resume-failed-at-start: resume failed at start: attempt 2 ended FAILED \d+ s after its start; "
+        r"its log ends: ImportError: the training environment is broken; resumed as attempt 3\n(.|\n)*", again.output)
+    assert states(work)["00_keep"] == ("FAILED", 1)
+    assert [action for _name, action, _reason, _outcome in decisions(work)] == [
+        "resume", "resume-failed-at-start"]
+    assert query(work / "pbt_tracker.db", "SELECT max(attempt) FROM submissions") == [(3,)]

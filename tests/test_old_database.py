@@ -478,9 +478,10 @@ def test_resubmit_failed_resumes_the_old_failed_policy_on_local_processes(
 def test_watch_once_finds_nothing_to_keep_and_hands_the_run_out_lease_back(
         old_workdir: Path, scheduler_log: Path) -> None:
     the_killed_keepers_lease_has_run_out()
-    result = pbt("watch", "--once", "--workdir", str(old_workdir))
-    assert result.exit_code == 0, result.output
-    assert result.output == "Nothing to keep: every experiment of this workdir is final (6 COMPLETED, 2 FAILED).\n"
+    result = pbt("watch", "--once", "--workdir", str(old_workdir), "--max-attempts", "2")
+    assert (result.exit_code, result.stdout) == (1, "Nothing to keep: every experiment of this workdir is final "
+                                                    "(6 COMPLETED, 2 FAILED).\n")
+    assert result.stderr.startswith("Error: 2 experiment(s) ended without completing: ")
     assert query(DB, "SELECT * FROM keeper_lease") == []  # taken over, then released
     assert keeper_decisions() == OLD_KEEPER_DECISIONS
     assert not scheduler_log.exists(), scheduler_log.read_text()
@@ -501,8 +502,11 @@ def test_watch_once_reads_the_old_keepers_decisions_and_does_not_give_up_twice(
     the_killed_keepers_lease_has_run_out()
     result = pbt("watch", "--once", "--workdir", str(old_workdir), "--run", "toy_chain", "--resume-failed",
                  "--max-attempts", "2")
-    assert result.exit_code == 0, result.output
-    assert result.output == "Nothing to keep: every experiment of this workdir is final (1 COMPLETED, 1 FAILED).\n"
+    assert (result.exit_code, result.stdout) == (1, "Nothing to keep: every experiment of this workdir is final "
+                                                    "(1 COMPLETED, 1 FAILED).\n")
+    assert result.stderr == ("Error: 1 experiment(s) ended without completing: 01_toy_chain FAILED (attempt 2); "
+                             "`pbt-track report` shows why, `pbt-track resubmit-failed` (or `watch --resume-failed`) "
+                             "runs them again\n")
     assert keeper_decisions() == OLD_KEEPER_DECISIONS
     assert not scheduler_log.exists(), scheduler_log.read_text()
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -48,15 +48,24 @@ def read_kept(store: Store, selection: Selection) -> list[Kept]:
         queries.check_names_exist(connection, selection)
         rows = kept_attempts(connection, query)
     kept: dict[int, Kept] = {}
+    by_timeout: dict[str, bool] = {}
     for row in rows:
         if row.run_name == keeper_store.KEEPER_RUN:
             continue
         params = json.loads(row.params or "{}") or {}
         item = kept.setdefault(row.experiment_id, Kept(row.experiment_id, row.name, params, row.cmd, row.train_dir,
                                                        row.cwd, row.backend))
+        timeout_ends_it = False
+        if row.template_text and "timeout" in row.template_text:
+            if row.template_text not in by_timeout:
+                from pbt_tracker.backends.slurm.timeout import ends_by_timeout
+
+                by_timeout[row.template_text] = ends_by_timeout(row.template_text)
+            timeout_ends_it = by_timeout[row.template_text]
         item.attempts.append(Attempt(row.submission_id, row.attempt, row.state, epoch(row.submitted_at),
-                                     epoch(row.started_at), epoch(row.ended_at)))
+                                     epoch(row.started_at), epoch(row.ended_at), row.exit_code, timeout_ends_it))
         item.job_ids[row.submission_id] = row.job_id
+        item.log_paths[row.submission_id] = row.log_path
     return list(kept.values())
 
 
@@ -68,6 +77,7 @@ class Keeper:
         self.lease = Lease(store, options.interval)
         self.stop = threading.Event()
         self.continuation_wanted = False
+        self.unfinished: list[tuple[str, str, int]] = []  # once done: (experiment, state, attempt) of those not COMPLETED
         self._clock = now or (lambda: datetime.now(timezone.utc).timestamp())
 
     def check_pbt_options(self) -> None:
@@ -125,6 +135,8 @@ class Keeper:
         kept = read_kept(self.store, self.options.selection)
         decisions, done = self._decisions(kept)
         if done == len(kept):
+            self.unfinished = [(item.name, item.attempts[-1].state, item.attempts[-1].attempt) for item in kept
+                               if item.attempts[-1].state not in (states.COMPLETED, states.CANCELLED)]
             counts = Counter(item.attempts[-1].state for item in kept)
             summary = ", ".join(f"{count} {state}" for state, count in sorted(counts.items())) or "no experiments"
             if first and not decisions:
@@ -149,8 +161,11 @@ class Keeper:
             before = by_submission.get(latest.submission_id, [])
             decision = None
             if latest.state in states.FINAL:
+                if rules_.failed_at_start(latest):
+                    latest = item.attempts[-1] = replace(latest, last_log_line=item.last_log_line(latest))
+                tries = before.count(rules_.RESUME) + before.count(rules_.RESUME_FAILED_AT_START)
                 decision = rules_.decide_ended(item.attempts, rules, now, rules_.RESTART_STALLED in before,
-                                               before.count(rules_.RESUME), backends.get(item.backend).requeues_jobs)
+                                               tries, backends.get(item.backend).requeues_jobs)
             elif latest.state == states.RUNNING:
                 stall = policy_stall(self.store, item, latest, now, rules.stall_after)
                 decision = rules_.decide_running(latest, stall, rules) if stall else None
@@ -198,7 +213,7 @@ class Keeper:
         from pbt_tracker.keeper.actions import cancel_stalled, resume
 
         stalled = [(decision_id, item) for decision_id, item, d in recorded if d.action == rules_.RESTART_STALLED and item]
-        resumed = [(decision_id, item) for decision_id, item, d in recorded if d.action == rules_.RESUME and item]
+        resumed = [(decision_id, item) for decision_id, item, d in recorded if d.resumes and item]
         if stalled:
             self.lease.renew()
             cancel_stalled(self.store, stalled, self.echo)

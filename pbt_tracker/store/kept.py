@@ -32,13 +32,17 @@ class KeptAttempt(NamedTuple):
     started_at: str | None
     ended_at: str | None
     job_id: str | None
+    exit_code: int | None
+    log_path: str | None  # `%j` and friends not filled in
+    template_text: str | None  # the launch's sbatch template, which says whether `timeout` ends its jobs
 
 
 _KEPT_ATTEMPT = column_list(
     KeptAttempt._fields, experiment_id="e.id", name="e.name", params="e.params", cmd="e.cmd",
     train_dir="e.train_dir", cwd="l.cwd", backend="l.backend", run_name="l.run_name", submission_id="s.id",
     attempt="s.attempt", state="s.state", submitted_at="s.submitted_at", started_at="s.started_at",
-    ended_at="s.ended_at", job_id="s.job_id",
+    ended_at="s.ended_at", job_id="s.job_id", exit_code="s.exit_code", log_path="s.log_path",
+    template_text="l.template_text",
 )
 
 

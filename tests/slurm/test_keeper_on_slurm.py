@@ -117,3 +117,33 @@ def test_a_keeper_job_killed_outside_pbt_track_does_not_block_the_next_and_a_liv
         subprocess.run([PBT_TRACK, "cancel", "--workdir", str(work), "--all"], capture_output=True, timeout=120)
         subprocess.run([PBT_TRACK, "cancel", "--workdir", str(work), "--run", "pbt-track-keeper"],
                        capture_output=True, timeout=120)
+
+
+def test_short_timeout_limits_are_time_limits_to_the_keeper_not_a_crash_loop(tmp_path: Path) -> None:
+    from pbt_tracker.templates import template_path
+
+    (tmp_path / "policy.py").write_text("import time\ntime.sleep(60)\n")
+    module = tmp_path / "kept_run.py"
+    module.write_text(RUN_MODULE.format(python=sys.executable, script=tmp_path / "policy.py"))
+    work = tmp_path / "work"
+    subprocess.run([PBT_TRACK, "submit", "--run", str(module), "--backend", "slurm", "--slurm_workdir", str(work),
+                    "--slurm_cpus_per_gpu", "1", "--pause_between", "0", "--train_dir", str(tmp_path / "t"),
+                    "--slurm_sbatch_template", str(template_path("timeout_limited")), "--slurm_timeout", "2"],
+                   cwd=REPO_ROOT, check=True, capture_output=True, timeout=120)
+    try:
+        kept = subprocess.run([PBT_TRACK, "watch", "--workdir", str(work), "--interval", "1", "--max-attempts", "4"],
+                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=240)
+
+        assert [line for line in kept.stdout.splitlines() if ": resume: " in line] == [
+            f"00_kept: resume: attempt {n} ended FAILED 124 (its time limit, under `timeout`); "
+            f"resumed as attempt {n + 1}" for n in (1, 2, 3)]
+        assert "crash-loop" not in kept.stdout
+        assert kept.stdout.splitlines()[-2:] == [
+            "00_kept: give-up: attempt 4 ended FAILED 124 (its time limit, under `timeout`); it was the last "
+            "of --max-attempts 4",
+            "keeper: finished: every experiment is final (1 FAILED)"]
+        assert (kept.returncode, kept.stderr) == (1, (
+            "Error: 1 experiment(s) ended without completing: 00_kept FAILED (attempt 4); `pbt-track report` "
+            "shows why, `pbt-track resubmit-failed` (or `watch --resume-failed`) runs them again\n"))
+    finally:
+        subprocess.run([PBT_TRACK, "cancel", "--workdir", str(work), "--all"], capture_output=True, timeout=120)
