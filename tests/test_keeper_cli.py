@@ -269,3 +269,15 @@ def test_a_resume_that_fails_at_start_is_an_event_with_its_log_line_and_is_resum
     assert [action for _name, action, _reason, _outcome in decisions(work)] == [
         "resume", "resume-failed-at-start"]
     assert query(work / "pbt_tracker.db", "SELECT max(attempt) FROM submissions") == [(3,)]
+
+
+def test_each_attempt_says_what_sent_it_launch_keeper_or_resubmit(tmp_path: Path) -> None:
+    work = submit(tmp_path, make_run(tmp_path))
+    end_as(work, "00_keep", "TIMEOUT")
+    assert watch(work, "--once").exit_code == 0
+    end_as(work, "01_keep", "FAILED")
+    assert CliRunner().invoke(cli, ["resubmit-failed", "--workdir", str(work)]).exit_code == 0
+
+    assert query(work / "pbt_tracker.db", "SELECT e.name, s.attempt, s.origin FROM submissions s "
+                                          "JOIN experiments e ON e.id = s.experiment_id ORDER BY s.id") == [
+        ("00_keep", 1, "launch"), ("01_keep", 1, "launch"), ("00_keep", 2, "keeper"), ("01_keep", 2, "resubmit")]

@@ -341,7 +341,6 @@ def test_report_all_attempts_lists_every_attempt_of_the_old_record(old_record: P
     assert set(lines[2 + 14:]) == set(REPORT.splitlines()[-2:])
 
 
-@pytest.mark.xfail(strict=True, reason="report repeats the keeper's line for every attempt shown, at b02cb14 too")
 def test_report_all_attempts_names_each_keeper_decision_once(old_record: Path) -> None:
     result = pbt("report", "--workdir", str(old_record), "--no-sync", "--all-attempts")
     assert result.exit_code == 0, result.output
@@ -525,7 +524,7 @@ def test_watch_once_resumes_the_old_failed_policy_from_its_checkpoint(old_workdi
     assert keeper_decisions() == [*OLD_KEEPER_DECISIONS,
                                   ("01_toy_tiny", 1, "resume", "attempt 1 ended FAILED; resumed as attempt 2")]
     name, attempt, _job, state, exit_code, origin, parent = attempts()[-1]
-    assert (name, attempt, state, exit_code, origin, parent) == ("01_toy_tiny", 2, "COMPLETED", 0, "resubmit", 1)
+    assert (name, attempt, state, exit_code, origin, parent) == ("01_toy_tiny", 2, "COMPLETED", 0, "keeper", 1)
     assert query(DB, "SELECT * FROM keeper_lease") == []
     assert not scheduler_log.exists(), scheduler_log.read_text()
 

@@ -25,6 +25,7 @@ class ResubmitRequest:
     from_scratch: bool  # PBT policies run their original command, not a continuation from a checkpoint
     me: ProcessId  # the process that records the attempts, their owner until they are sent
     echo: Echo
+    origin: str = "resubmit"  # what sends them, as the record's `origin` says: resubmit, or keeper
 
 
 @dataclass

@@ -23,12 +23,12 @@ def latest_by_experiment(store: Store) -> dict[tuple[int, str], dict[str, str]]:
 
 
 def keeper_lines(rows: list[ReportRow], latest: dict[tuple[int, str], dict[str, str]]) -> str:
-    """One `keeper` line per reported experiment the keeper decided about."""
+    """One `keeper` line per reported experiment the keeper decided about, however many of its attempts are shown."""
     lines = []
-    for row in rows:
-        decision = latest.get((row.launch_id, row.experiment))
+    for key in dict.fromkeys((row.launch_id, row.experiment) for row in rows):
+        decision = latest.get(key)
         if decision is not None:
-            lines.append(f"keeper {row.experiment}: {decision['action']} at {decision['decided_at']}: {decision['reason']}")
+            lines.append(f"keeper {key[1]}: {decision['action']} at {decision['decided_at']}: {decision['reason']}")
     return "".join(line + "\n" for line in lines)
 
 

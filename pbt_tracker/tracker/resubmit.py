@@ -44,6 +44,7 @@ def resubmit_failed(
     dry_run: bool = False,
     from_scratch: bool = False,
     echo: Echo = quiet,
+    origin: str = "resubmit",
 ) -> ResubmitResult:
     """Each selected failed experiment's next attempt; a PBT policy continues from its latest checkpoint.
 
@@ -61,7 +62,7 @@ def resubmit_failed(
         all_launches=selection.all_launches,
     )
     result = ResubmitResult(dry_run)
-    request = ResubmitRequest(dry_run, accept_changed, from_scratch, processes.this_process(), echo)
+    request = ResubmitRequest(dry_run, accept_changed, from_scratch, processes.this_process(), echo, origin)
     resubmitters: dict[str, backends.Resubmitter] = {}  # backend name -> its resubmitter, in order of first use
     with store.write() as connection:
         queries.check_names_exist(connection, selection)

@@ -186,7 +186,7 @@ def _record_launch(store: Store, plan: NgcPlan) -> tuple[int, list[int]]:
             submission_id = writes.insert(connection, "submissions", {
                 "experiment_id": experiment_id, "attempt": 1, "argv": argv, "state": first_state,
                 "intended_at": now, "updated_at": now, "host": me.host, "runner_pid": me.pid,
-                "runner_start": me.start,
+                "runner_start": me.start, "origin": "launch",
             })
             writes.add_state_change(connection, submission_id, first_state, now, None)
             submission_ids.append(submission_id)
@@ -194,7 +194,7 @@ def _record_launch(store: Store, plan: NgcPlan) -> tuple[int, list[int]]:
 
 
 def record_next_attempt(connection: sqlite3.Connection, row: PriorAttempt, attempt: int,
-                        me: processes.ProcessId) -> tuple[int, str, list[str]]:
+                        me: processes.ProcessId, origin: str = "resubmit") -> tuple[int, str, list[str]]:
     """A failed NGC submission's next attempt, its recorded command as it was, in SUBMITTING.
 
     Written inside resubmit-failed's transaction, as every next attempt is.
@@ -204,7 +204,7 @@ def record_next_attempt(connection: sqlite3.Connection, row: PriorAttempt, attem
     submission_id = writes.insert(connection, "submissions", {
         "experiment_id": row.experiment_id, "attempt": attempt, "argv": argv, "state": states.SUBMITTING,
         "intended_at": now, "updated_at": now, "host": me.host, "runner_pid": me.pid, "runner_start": me.start,
-        "origin": "resubmit", "parent_submission_id": row.id,
+        "origin": origin, "parent_submission_id": row.id,
     })
-    writes.add_state_change(connection, submission_id, states.SUBMITTING, now, "resubmit")
+    writes.add_state_change(connection, submission_id, states.SUBMITTING, now, origin)
     return submission_id, row.name, argv

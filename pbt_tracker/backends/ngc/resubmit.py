@@ -18,7 +18,7 @@ class CommandResubmitter:
     def plan(self, connection: sqlite3.Connection, row: PriorAttempt, attempt: int) -> None:
         self.result.planned.append((row.name, attempt))
         if not self.request.dry_run:
-            self.commands.append(record_next_attempt(connection, row, attempt, self.request.me))
+            self.commands.append(record_next_attempt(connection, row, attempt, self.request.me, self.request.origin))
 
     def close(self, connection: sqlite3.Connection) -> None:
         """Nothing to refuse or group: each command is sent on its own."""

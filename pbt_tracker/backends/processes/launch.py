@@ -135,7 +135,7 @@ def processes_attempt(
     submission_id = writes.insert(connection, "submissions", {
         "experiment_id": experiment.id, "attempt": attempt, "argv": argv, "log_path": str(log),
         "state": states.PENDING, "intended_at": now, "updated_at": now, "host": me.host, "runner_pid": me.pid,
-        "runner_start": me.start,
+        "runner_start": me.start, "origin": "launch",
     })
     writes.add_state_change(connection, submission_id, states.PENDING, now, "queued locally")
     return ProcessesJob(submission_id, experiment.name, argv, experiment.env_vars, experiment.train_dir, log,

@@ -31,7 +31,7 @@ class ProcessesResubmitter:
         job = processes_attempt(connection, experiment, attempt, argv, self.store.workdir, self.request.me,
                                 cwd=row.cwd)
         writes.update(connection, "submissions", job.submission_id,
-                      {"origin": "resubmit", "parent_submission_id": row.id})
+                      {"origin": self.request.origin, "parent_submission_id": row.id})
         self.launches.setdefault(row.launch_id, (json.loads(row.options), []))[1].append(job)
 
     def close(self, connection: sqlite3.Connection) -> None:

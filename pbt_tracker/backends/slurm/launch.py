@@ -217,7 +217,7 @@ def _record_launch(
                 "id": submission_id, "experiment_id": experiment_id, "script_id": script_id, "attempt": 1,
                 "argv": argv, "log_path": job.log_path, "state": first_state, "intended_at": now,
                 "updated_at": now, "host": me.host, "runner_pid": me.pid, "runner_start": me.start,
-                "array_id": array_id, "array_task": array_task,
+                "array_id": array_id, "array_task": array_task, "origin": "launch",
             })
             changes.append({"submission_id": submission_id, "state": first_state, "observed_at": now})
             planned.append((submission_id, argv))

@@ -70,10 +70,10 @@ class ScriptResubmitter:
         submission_id = writes.insert(connection, "submissions", {
             "experiment_id": row.experiment_id, "script_id": script_id, "attempt": attempt, "argv": argv,
             "log_path": row.log_path, "state": states.SUBMITTING, "intended_at": now, "updated_at": now,
-            "host": me.host, "runner_pid": me.pid, "runner_start": me.start, "origin": "resubmit",
+            "host": me.host, "runner_pid": me.pid, "runner_start": me.start, "origin": self.request.origin,
             "parent_submission_id": row.id,
         })
-        writes.add_state_change(connection, submission_id, states.SUBMITTING, now, "resubmit")
+        writes.add_state_change(connection, submission_id, states.SUBMITTING, now, self.request.origin)
         tagged = argv
         if row.uuid:
             tagged = with_tag(argv, submission_tag(row.uuid, submission_id))
@@ -123,7 +123,8 @@ class ScriptResubmitter:
 
     def _continuation(self, connection: sqlite3.Connection, row: PriorAttempt, attempt: int,
                       decision: ResumeDecision) -> PlannedScript:
-        recorded = record_continuation(connection, self.store.workdir, row, attempt, decision, self.request.me)
+        recorded = record_continuation(connection, self.store.workdir, row, attempt, decision, self.request.me,
+                                       origin=self.request.origin)
         return PlannedScript(recorded.submission_id, row.name, attempt, recorded.argv, recorded.script_path,
                              recorded.script_text, recorded.own_argv, None, recorded.log_path, new_script=True)
 
