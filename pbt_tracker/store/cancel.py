@@ -7,12 +7,12 @@ NamedTuple's annotations given as text are each compiled as it is defined.
 import sqlite3
 from typing import TYPE_CHECKING, NamedTuple
 
-from pbt_tracker.store.selections import column_list, selected_as
+from pbt_tracker.store.selections import column_list, marks, selected_as
 
 if TYPE_CHECKING:
     from pbt_tracker.store.selection import Selection
 
-__all__ = ["CancelTarget", "cancel_targets"]
+__all__ = ["CancelTarget", "InFlight", "cancel_targets", "in_flight"]
 
 
 class CancelTarget(NamedTuple):
@@ -35,3 +35,25 @@ _COLUMNS = column_list(
 
 def cancel_targets(connection: sqlite3.Connection, selection: "Selection") -> list[CancelTarget]:
     return selected_as(connection, selection, _COLUMNS, CancelTarget._make)
+
+
+class InFlight(NamedTuple):
+    """An attempt whose submitter is inside sbatch (or ngc): no job id yet, and one may come any moment."""
+
+    submission_id: int
+    experiment: str
+    host: str | None
+    runner_pid: int | None
+    runner_start: int | None
+
+
+def in_flight(connection: sqlite3.Connection, submission_ids: list[int]) -> list[InFlight]:
+    """Which of these attempts are still being sent, with the process that sends them."""
+    if not submission_ids:
+        return []
+    return list(map(InFlight._make, connection.execute(
+        "SELECT s.id, e.name, s.host, s.runner_pid, s.runner_start FROM submissions AS s "
+        "JOIN experiments AS e ON e.id = s.experiment_id "
+        f"WHERE s.state = 'SUBMITTING' AND s.job_id IS NULL AND s.id IN ({marks(submission_ids)}) ORDER BY s.id",
+        tuple(submission_ids),
+    )))
