@@ -40,7 +40,7 @@ class Answers:
             self._note(submission_id, states.SUBMITTED, outcome, None)
             return SubmittedJob(experiment, argv, outcome.job_id, None)
         self.echo(f"sbatch failed for {experiment}: {outcome.error}")
-        state = states.UNKNOWN if outcome.uncertain else states.SUBMIT_FAILED
+        state = states.SUBMIT_UNCERTAIN if outcome.uncertain else states.SUBMIT_FAILED
         self._note(submission_id, state, outcome, outcome.error)
         return SubmittedJob(experiment, argv, None, outcome.error)
 
@@ -69,7 +69,7 @@ def complete_array(store: Store, array_id: int, outcome: SubmitOutcome | None, e
     if job_id is not None:
         state = states.SUBMITTED
     else:
-        state = states.UNKNOWN if outcome is not None and outcome.uncertain else states.SUBMIT_FAILED
+        state = states.SUBMIT_UNCERTAIN if outcome is not None and outcome.uncertain else states.SUBMIT_FAILED
     with store.write() as connection:
         writes.complete_array(
             connection, array_id, state, utcnow(), job_id, result.returncode if result else None,

@@ -143,15 +143,16 @@ def uncertain_outcome(
     """For a submission whose sbatch answer was lost: SUBMITTED, SUBMIT_FAILED, or None (not decided yet).
 
     Slurm lists a job for at least MinJobAge after it ends, so within that
-    time a trustworthy answer without the tag proves the job was never created.
+    time a listing of the user's other jobs without the tag proves the job was
+    never created. An empty listing proves nothing, however often it comes: a
+    controller that lost its state, or a wrapper that answers nothing, looks
+    the same, and a second copy of a running policy is the price of believing
+    it. `unseen_since` and `unseen_count` are kept for the record, not as proof.
     """
     if found:
         return states.SUBMITTED
     if now - intended_at > min_job_age:
         return None  # the job could have come and gone: only a person can tell now
     if not listing_empty:
-        return states.SUBMIT_FAILED
-    since = unseen_since or now
-    if unseen_count + 1 >= states.MIN_UNSEEN_SYNCS and now - since >= CONFIRM_GAP:
         return states.SUBMIT_FAILED
     return None
