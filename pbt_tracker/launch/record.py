@@ -34,6 +34,7 @@ class SubmittedJob:
     argv: list[str]
     job_id: str | None
     error: str | None
+    uncertain: bool = False  # no job id came back, but the job may exist: the next sync looks for it
 
 
 def sha256_text(text: str) -> str:

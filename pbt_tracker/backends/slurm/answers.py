@@ -42,7 +42,7 @@ class Answers:
         self.echo(f"sbatch failed for {experiment}: {outcome.error}")
         state = states.SUBMIT_UNCERTAIN if outcome.uncertain else states.SUBMIT_FAILED
         self._note(submission_id, state, outcome, outcome.error)
-        return SubmittedJob(experiment, argv, None, outcome.error)
+        return SubmittedJob(experiment, argv, None, outcome.error, outcome.uncertain)
 
     def failed(self, submission_id: int, experiment: str, argv: list[str], message: str) -> SubmittedJob:
         """A submission that never reached sbatch (its script could not be written)."""
@@ -100,7 +100,7 @@ def send_array(
     complete_array(store, array_id, outcome, error=outcome.error)
     if outcome.job_id is None:
         echo(f"sbatch failed for array {files[-1][0].name} ({len(names)} experiments): {outcome.error}")
-        return [SubmittedJob(name, argv, None, outcome.error) for name in names]
+        return [SubmittedJob(name, argv, None, outcome.error, outcome.uncertain) for name in names]
     echo(f"Submitted array job {outcome.job_id} with {len(names)} task(s)")
     jobs = []
     for task, name in enumerate(names):
