@@ -143,3 +143,11 @@ def test_a_watched_end_counts_each_answer_that_lacks_it_from_the_first() -> None
     later = next_state(item, None, False, NOW + timedelta(seconds=30), MIN_JOB_AGE)
 
     assert later is not None and (later.state, later.values) == (states.NODE_FAIL, {"unseen_count": 2})
+
+
+def test_a_requeued_job_pending_again_shows_no_node_start_or_elapsed_of_its_earlier_run() -> None:
+    change = next_state(tracked(), seen(states.PENDING, node=None, started_at=NOW + timedelta(minutes=5)), False,
+                        NOW, MIN_JOB_AGE)
+
+    assert change is not None and change.state == states.PENDING
+    assert (change.values["node"], change.values["started_at"]) == (None, None)

@@ -119,6 +119,10 @@ def _seen(item: Tracked, observation: JobObservation) -> Change | None:
     if state in states.FINAL:
         values.update(ended_at=observation.ended_at or item.ended_at, exit_code=observation.exit_code,
                       exit_signal=observation.exit_signal)
+    elif state in states.WAITING:
+        # Waiting again after a run (Slurm requeued it): that run's node and start are not this one's, and a
+        # start squeue shows for a pending job is only its guess. Its elapsed time restarts at its next start.
+        values.update(node=None, started_at=None)
     return _change(item, state, values, observation.source)
 
 
