@@ -34,4 +34,4 @@ _COLUMNS = column_list(
 
 
 def cancel_targets(connection: sqlite3.Connection, selection: "Selection") -> list[CancelTarget]:
-    return selected_as(connection, selection, _COLUMNS, CancelTarget._make)
+    return selected_as(connection, selection, _COLUMNS, CancelTarget)

@@ -43,7 +43,7 @@ _KEPT_ATTEMPT = column_list(
 
 
 def kept_attempts(connection: sqlite3.Connection, selection: Selection) -> list[KeptAttempt]:
-    return selected_as(connection, selection, _KEPT_ATTEMPT, KeptAttempt._make)
+    return selected_as(connection, selection, _KEPT_ATTEMPT, KeptAttempt)
 
 
 class EarlierDecision(NamedTuple):

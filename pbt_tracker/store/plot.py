@@ -42,7 +42,7 @@ _PLOT_ATTEMPT = column_list(
 
 
 def plot_attempts(connection: sqlite3.Connection, selection: Selection) -> list[PlotAttempt]:
-    return selected_as(connection, selection, _PLOT_ATTEMPT, PlotAttempt._make)
+    return selected_as(connection, selection, _PLOT_ATTEMPT, PlotAttempt)
 
 
 class IterationRow(NamedTuple):
