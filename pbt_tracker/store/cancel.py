@@ -7,7 +7,7 @@ NamedTuple's annotations given as text are each compiled as it is defined.
 import sqlite3
 from typing import TYPE_CHECKING, NamedTuple
 
-from pbt_tracker.store.selections import column_list, marks, selected_as
+from pbt_tracker.store.selections import column_list, marks, named_rows, selected_as
 
 if TYPE_CHECKING:
     from pbt_tracker.store.selection import Selection
@@ -34,7 +34,7 @@ _COLUMNS = column_list(
 
 
 def cancel_targets(connection: sqlite3.Connection, selection: "Selection") -> list[CancelTarget]:
-    return selected_as(connection, selection, _COLUMNS, CancelTarget._make)
+    return selected_as(connection, selection, _COLUMNS, CancelTarget)
 
 
 class InFlight(NamedTuple):
@@ -51,9 +51,9 @@ def in_flight(connection: sqlite3.Connection, submission_ids: list[int]) -> list
     """Which of these attempts are still being sent, with the process that sends them."""
     if not submission_ids:
         return []
-    return list(map(InFlight._make, connection.execute(
+    return named_rows(connection.execute(
         "SELECT s.id, e.name, s.host, s.runner_pid, s.runner_start FROM submissions AS s "
         "JOIN experiments AS e ON e.id = s.experiment_id "
         f"WHERE s.state = 'SUBMITTING' AND s.job_id IS NULL AND s.id IN ({marks(submission_ids)}) ORDER BY s.id",
         tuple(submission_ids),
-    )))
+    ), InFlight)

@@ -9,7 +9,7 @@ text are each compiled as it is defined.
 import sqlite3
 from typing import NamedTuple
 
-from pbt_tracker.store.selections import column_list, marks
+from pbt_tracker.store.selections import column_list, marks, named_rows
 
 __all__ = [
     "AttemptDetail", "Cancellation", "ExperimentRow", "StateChange", "attempts", "cancellations_naming",
@@ -38,13 +38,13 @@ _EXPERIMENT = "SELECT " + column_list(
 
 def experiments_named(connection: sqlite3.Connection, name: str) -> list[ExperimentRow]:
     """Every experiment of that name, newest launch first."""
-    return list(map(ExperimentRow._make, connection.execute(
-        f"{_EXPERIMENT} WHERE e.name = ? ORDER BY e.launch_id DESC", (name,))))
+    return named_rows(connection.execute(
+        f"{_EXPERIMENT} WHERE e.name = ? ORDER BY e.launch_id DESC", (name,)), ExperimentRow)
 
 
 def experiments_newest_first(connection: sqlite3.Connection) -> list[ExperimentRow]:
     """Every experiment, newest launch first: the caller picks the one whose policy it wants."""
-    return list(map(ExperimentRow._make, connection.execute(f"{_EXPERIMENT} ORDER BY e.launch_id DESC, e.position")))
+    return named_rows(connection.execute(f"{_EXPERIMENT} ORDER BY e.launch_id DESC, e.position"), ExperimentRow)
 
 
 class AttemptDetail(NamedTuple):
@@ -77,11 +77,11 @@ _ATTEMPT = column_list(
 
 def attempts(connection: sqlite3.Connection, experiment_id: int) -> list[AttemptDetail]:
     """Every submission of the experiment, oldest first."""
-    return list(map(AttemptDetail._make, connection.execute(
+    return named_rows(connection.execute(
         f"SELECT {_ATTEMPT} FROM submissions AS s LEFT OUTER JOIN scripts AS sc ON sc.id = s.script_id "
         "LEFT OUTER JOIN slurm_arrays AS a ON a.id = s.array_id WHERE s.experiment_id = ? ORDER BY s.attempt",
         (experiment_id,),
-    )))
+    ), AttemptDetail)
 
 
 class StateChange(NamedTuple):
@@ -91,10 +91,10 @@ class StateChange(NamedTuple):
 
 
 def state_changes(connection: sqlite3.Connection, submission_id: int) -> list[StateChange]:
-    return list(map(StateChange._make, connection.execute(
+    return named_rows(connection.execute(
         "SELECT state, observed_at, detail FROM state_changes WHERE submission_id = ? ORDER BY observed_at, id",
         (submission_id,),
-    )))
+    ), StateChange)
 
 
 class Cancellation(NamedTuple):
@@ -109,10 +109,10 @@ def cancellations_naming(connection: sqlite3.Connection, job_ids: list[str], nam
     """Cancel requests that listed one of the job ids, or whose selection named the experiment."""
     jobs = marks(job_ids) or "NULL"
     named = marks(names) or "NULL"
-    return list(map(Cancellation._make, connection.execute(
+    return named_rows(connection.execute(
         "SELECT c.id, c.requested_at, c.argv, c.returncode, c.stderr FROM cancellations AS c "
         f"WHERE EXISTS (SELECT 1 FROM json_each(c.job_ids) WHERE value IN ({jobs})) "
         f"OR EXISTS (SELECT 1 FROM json_each(c.selection, '$.experiments') WHERE value IN ({named})) "
         "ORDER BY c.requested_at, c.id",
         (*job_ids, *names),
-    )))
+    ), Cancellation)

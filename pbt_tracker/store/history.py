@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from pbt_tracker.store.connection import sql_time
-from pbt_tracker.store.selections import column_list, marks
+from pbt_tracker.store.selections import column_list, marks, named_rows
 
 __all__ = [
     "LogToRead", "NewEvent", "NewIteration", "PbtExperiment", "PolicyIteration", "copied_file_keys", "insert_events",
@@ -60,10 +60,10 @@ _PBT_EXPERIMENT = column_list(PbtExperiment._fields, id="e.id", cmd="e.cmd", par
 
 
 def pbt_experiments(connection: sqlite3.Connection) -> list[PbtExperiment]:
-    return list(map(PbtExperiment._make, connection.execute(
+    return named_rows(connection.execute(
         f"SELECT {_PBT_EXPERIMENT} FROM experiments AS e "
         f"JOIN launches AS l ON l.id = e.launch_id WHERE {_NAMES_A_WORKSPACE} ORDER BY e.id",
-    )))
+    ), PbtExperiment)
 
 
 def has_pbt_experiments(connection: sqlite3.Connection) -> bool:
@@ -126,11 +126,11 @@ def logs_to_read(connection: sqlite3.Connection, experiment_ids: Iterable[int]) 
     ids = list(experiment_ids)
     if not ids:
         return []
-    return list(map(LogToRead._make, connection.execute(
+    return named_rows(connection.execute(
         f"SELECT {', '.join(LogToRead._fields)} FROM submissions WHERE log_path IS NOT NULL "
         f"AND job_id IS NOT NULL AND experiment_id IN ({marks(ids)}) ORDER BY id",
         ids,
-    )))
+    ), LogToRead)
 
 
 class NewEvent(NamedTuple):
@@ -166,8 +166,8 @@ def iterations_of_launches(connection: sqlite3.Connection, launch_ids: Iterable[
     ids = list(launch_ids)
     if not ids:
         return []
-    return list(map(PolicyIteration._make, connection.execute(
+    return named_rows(connection.execute(
         f"SELECT {_POLICY_ITERATION} FROM pbt_iterations AS i JOIN experiments AS e ON e.id = i.experiment_id "
         f"WHERE e.launch_id IN ({marks(ids)})",
         ids,
-    )))
+    ), PolicyIteration)

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from pbt_tracker.store.connection import sql_time
-from pbt_tracker.store.selections import column_list
+from pbt_tracker.store.selections import column_list, named_rows
 
 KEEPER_RUN = "pbt-track-keeper"
 """Run name of the keeper's own Slurm job, recorded like any launch and never kept alive by itself."""
@@ -53,8 +53,8 @@ _LATEST_DECISION = column_list(LatestDecision._fields, launch_id="e.launch_id", 
 
 def latest_decisions(connection: sqlite3.Connection) -> dict[tuple[int, str], LatestDecision]:
     """Each experiment's latest decision, by (launch id, experiment name) as reports name experiments."""
-    rows = map(LatestDecision._make, connection.execute(
+    rows = named_rows(connection.execute(
         f"SELECT {_LATEST_DECISION} FROM keeper_decisions AS d JOIN experiments AS e ON e.id = d.experiment_id "
         "WHERE d.id IN (SELECT max(id) FROM keeper_decisions WHERE experiment_id IS NOT NULL GROUP BY experiment_id)",
-    ))
+    ), LatestDecision)
     return {(row.launch_id, row.name): row for row in rows}

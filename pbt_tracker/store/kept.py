@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING, NamedTuple
 
-from pbt_tracker.store.selections import column_list, marks, selected_as
+from pbt_tracker.store.selections import column_list, marks, named_rows, selected_as
 
 if TYPE_CHECKING:
     from pbt_tracker.store.selection import Selection
@@ -47,7 +47,7 @@ _KEPT_ATTEMPT = column_list(
 
 
 def kept_attempts(connection: sqlite3.Connection, selection: Selection) -> list[KeptAttempt]:
-    return selected_as(connection, selection, _KEPT_ATTEMPT, KeptAttempt._make)
+    return selected_as(connection, selection, _KEPT_ATTEMPT, KeptAttempt)
 
 
 class EarlierDecision(NamedTuple):
@@ -62,11 +62,11 @@ def decisions_on(connection: sqlite3.Connection, submission_ids: list[int]) -> l
     """Every decision taken about these attempts, oldest first."""
     if not submission_ids:
         return []
-    return list(map(EarlierDecision._make, connection.execute(
+    return named_rows(connection.execute(
         f"SELECT {', '.join(EarlierDecision._fields)} FROM keeper_decisions "
         f"WHERE submission_id IN ({marks(submission_ids)}) ORDER BY id",
         tuple(submission_ids),
-    )))
+    ), EarlierDecision)
 
 
 class IterationSeen(NamedTuple):
@@ -76,7 +76,7 @@ class IterationSeen(NamedTuple):
 
 def iteration_history(connection: sqlite3.Connection, experiment_id: int) -> list[IterationSeen]:
     """Every iteration file sync copied for the experiment, in the order it saw them."""
-    return list(map(IterationSeen._make, connection.execute(
+    return named_rows(connection.execute(
         "SELECT iteration, observed_at FROM pbt_iterations WHERE experiment_id = ? ORDER BY observed_at, iteration",
         (experiment_id,),
-    )))
+    ), IterationSeen)

@@ -7,7 +7,7 @@ import sqlite3
 from typing import NamedTuple
 
 from pbt_tracker import states
-from pbt_tracker.store.selections import column_list, marks
+from pbt_tracker.store.selections import column_list, marks, named_rows
 
 __all__ = [
     "Launch", "LaunchSummaryRow", "SlurmArray", "launch", "launch_experiment_names", "launch_live_count",
@@ -57,10 +57,10 @@ _SUMMARY = column_list(
 
 def launch_summaries(connection: sqlite3.Connection, include_forgotten: bool) -> list[LaunchSummaryRow]:
     """One row per launch, oldest first, its experiments counted and the states of their latest attempts."""
-    return list(map(LaunchSummaryRow._make, connection.execute(
+    return named_rows(connection.execute(
         f"SELECT {_SUMMARY} FROM launches AS l" + ("" if include_forgotten else " WHERE l.forgotten_at IS NULL")
         + " ORDER BY l.id",
-    )))
+    ), LaunchSummaryRow)
 
 
 def launch_live_count(connection: sqlite3.Connection, launch_id: int) -> int:

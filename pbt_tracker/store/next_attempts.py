@@ -61,7 +61,7 @@ _PRIOR_ATTEMPT = column_list(
 
 
 def prior_attempts(connection: sqlite3.Connection, selection: Selection) -> list[PriorAttempt]:
-    return selected_as(connection, selection, _PRIOR_ATTEMPT, PriorAttempt._make)
+    return selected_as(connection, selection, _PRIOR_ATTEMPT, PriorAttempt)
 
 
 class PreviewAttempt(NamedTuple):
@@ -89,7 +89,7 @@ _PREVIEW_ATTEMPT = column_list(
 
 
 def preview_attempts(connection: sqlite3.Connection, selection: Selection) -> list[PreviewAttempt]:
-    return selected_as(connection, selection, _PREVIEW_ATTEMPT, PreviewAttempt._make)
+    return selected_as(connection, selection, _PREVIEW_ATTEMPT, PreviewAttempt)
 
 
 class LiveSubmission(NamedTuple):

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, NamedTuple
 
-from pbt_tracker.store.selections import column_list, marks, selected_as
+from pbt_tracker.store.selections import column_list, marks, named_rows, selected_as
 
 if TYPE_CHECKING:
     from pbt_tracker.store.selection import Selection
@@ -42,7 +42,7 @@ _PLOT_ATTEMPT = column_list(
 
 
 def plot_attempts(connection: sqlite3.Connection, selection: Selection) -> list[PlotAttempt]:
-    return selected_as(connection, selection, _PLOT_ATTEMPT, PlotAttempt._make)
+    return selected_as(connection, selection, _PLOT_ATTEMPT, PlotAttempt)
 
 
 class IterationRow(NamedTuple):
@@ -83,10 +83,10 @@ def replacements(connection: sqlite3.Connection, experiment_ids: Sequence[int]) 
     rows: list[ReplacementRow] = []
     for start in range(0, len(experiment_ids), _CHUNK):
         ids = list(experiment_ids[start:start + _CHUNK])
-        rows += map(ReplacementRow._make, connection.execute(
+        rows += named_rows(connection.execute(
             "SELECT s.experiment_id, ev.policy, ev.donor, ev.iteration, s.started_at FROM pbt_events AS ev "
             "JOIN submissions AS s ON s.id = ev.submission_id "
             f"WHERE s.experiment_id IN ({marks(ids)}) ORDER BY s.experiment_id, s.attempt, ev.log_offset",
             ids,
-        ))
+        ), ReplacementRow)
     return rows

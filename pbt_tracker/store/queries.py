@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from pbt_tracker import states
 from pbt_tracker.store.connection import fetch_rows
-from pbt_tracker.store.selections import check_names_exist, marks
+from pbt_tracker.store.selections import check_names_exist, marks, named_rows
 
 __all__ = ["check_names_exist"]
 
@@ -157,12 +157,12 @@ class LiveExperiment(NamedTuple):
 def live_experiments(connection: sqlite3.Connection, names: list[str]) -> list[LiveExperiment]:
     """Submissions of any launch that may still run under one of these experiment names, oldest first."""
     active = sorted(states.MAY_BE_ACTIVE)
-    return [LiveExperiment(*row) for row in connection.execute(
+    return named_rows(connection.execute(
         "SELECT e.name, s.job_id, e.launch_id, e.train_dir FROM submissions AS s "
         "JOIN experiments AS e ON e.id = s.experiment_id "
         f"WHERE e.name IN (SELECT value FROM json_each(?)) AND s.state IN ({marks(active)}) ORDER BY s.id",
         (json.dumps(names), *active),
-    )]
+    ), LiveExperiment)
 
 
 def held_paths(connection: sqlite3.Connection, paths: list[str]) -> set[str]:

@@ -58,4 +58,4 @@ _PBT_COLUMNS = column_list(ReportRecord._fields, **_SHOWN, **_WORKSPACE)
 
 def report_records(connection: sqlite3.Connection, selection: "Selection", pbt: bool = False) -> list[ReportRecord]:
     """The selection's submissions in report order; with `pbt`, each with what its policy's workspace is found by."""
-    return selected_as(connection, selection, _PBT_COLUMNS if pbt else _COLUMNS, ReportRecord._make)
+    return selected_as(connection, selection, _PBT_COLUMNS if pbt else _COLUMNS, ReportRecord)

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from pbt_tracker import states
 from pbt_tracker.store.queries import requeue_watch
-from pbt_tracker.store.selections import column_list, marks
+from pbt_tracker.store.selections import column_list, marks, named_rows
 
 __all__ = ["ScriptOwner", "TrackedJob", "UnansweredSubmission", "script_owners_of", "tracked_jobs", "unanswered"]
 
@@ -47,12 +47,12 @@ _UNANSWERED = column_list(
 
 def unanswered(connection: sqlite3.Connection, backend: str) -> list[UnansweredSubmission]:
     """Submissions of a backend sent (or about to be) whose job id is not on record."""
-    return list(map(UnansweredSubmission._make, connection.execute(
+    return named_rows(connection.execute(
         f"SELECT {_UNANSWERED} FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
         "JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND l.uuid IS NOT NULL "
         "AND s.job_id IS NULL AND s.state IN (?, ?, ?)",
         (backend, states.SUBMITTING, states.UNKNOWN, states.SUBMIT_UNCERTAIN),
-    )))
+    ), UnansweredSubmission)
 
 
 class TrackedJob(NamedTuple):
@@ -95,12 +95,12 @@ def tracked_jobs(
     final = sorted(states.FINAL)
     watched, watched_params = requeue_watch("s.")
     only = "" if submission_ids is None else "AND s.id IN (SELECT value FROM json_each(?)) "
-    return list(map(TrackedJob._make, connection.execute(
+    return named_rows(connection.execute(
         f"SELECT {_TRACKED} FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
         f"JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND s.job_id IS NOT NULL {only}"
         f"AND (s.state NOT IN ({marks(final)}) OR {watched})",
         (backend, *([] if submission_ids is None else [json.dumps(submission_ids)]), *final, *watched_params),
-    )))
+    ), TrackedJob)
 
 
 class ScriptOwner(NamedTuple):
