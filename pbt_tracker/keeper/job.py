@@ -30,6 +30,7 @@ from pbt_tracker.launch.record import Echo, SubmittedJob, quiet, sha256_text
 from pbt_tracker.store import Store, keeper_job, utcnow, writes
 from pbt_tracker.store.keeper import KEEPER_RUN
 from pbt_tracker.store.keeper_job import KeeperLaunch
+from pbt_tracker.store.new_rows import NewExperiment, NewScript, NewSubmission, insert
 
 CONTINUE_BEFORE_SECONDS = 120
 JOB_FLAG = "--as-keeper-job"
@@ -73,21 +74,20 @@ def submit_keeper(store: Store, watch_args: Sequence[str], time_limit: str, part
             raise OptionError(f"a keeper job is already queued or running for this workdir ({', '.join(map(str, others))}); "
                               f"cancel it first (pbt-track cancel --run {KEEPER_RUN}) to start another")
         found = keeper_job.keeper_launch(connection) or _record_launch(connection, store.workdir, text, now)
-        script_id = writes.insert(connection, "scripts", {
-            "experiment_id": found.experiment_id, "path": str(script), "text": text, "sha256": sha256_text(text),
-            "created_at": now,
-        })
+        script_id = insert(connection, NewScript(
+            experiment_id=found.experiment_id, path=str(script), text=text, sha256=sha256_text(text), created_at=now,
+        ))
         argv = ["sbatch", "--parsable", "--output", log, str(script)]
         me = processes.this_process()
-        submission_id = writes.insert(connection, "submissions", {
-            "experiment_id": found.experiment_id, "script_id": script_id, "attempt": (found.attempt or 0) + 1,
-            "argv": argv, "log_path": log, "state": states.SUBMITTING, "intended_at": now, "updated_at": now,
-            "host": me.host, "runner_pid": me.pid, "runner_start": me.start,
-        })
+        submission_id = insert(connection, NewSubmission(
+            experiment_id=found.experiment_id, script_id=script_id, attempt=(found.attempt or 0) + 1,
+            argv=argv, log_path=log, state=states.SUBMITTING, intended_at=now, updated_at=now,
+            host=me.host, runner_pid=me.pid, runner_start=me.start,
+        ))
         writes.add_state_change(connection, submission_id, states.SUBMITTING, now,
                                 "continuation of the keeper" if own_job else "keeper")
         argv = with_tag(argv, submission_tag(found.uuid, submission_id))
-        writes.update(connection, "submissions", submission_id, {"argv": argv})
+        writes.set_argv(connection, submission_id, argv)
     write_text_atomic(script, text, executable=True)
     answers = Answers(store, echo)
     job = answers.add(submission_id, KEEPER_RUN, argv, slurm.submit(argv))
@@ -104,10 +104,9 @@ def _record_launch(connection: sqlite3.Connection, workdir: Path, text: str, now
         train_dir=str(workdir), experiment_suffix="", recorded_options={}, template_path=None, template_text=text,
         print_only=False,
     )
-    launch_id = writes.insert(connection, "launches", launch)
-    experiment_id = writes.insert(connection, "experiments", {
-        "launch_id": launch_id, "position": 0, "name": KEEPER_RUN, "base_name": KEEPER_RUN,
-        "cmd": text.splitlines()[-1], "params": {}, "env_vars": None, "root_dir": str(workdir),
-        "train_dir": str(workdir),
-    })
-    return KeeperLaunch(launch_id, launch["uuid"], experiment_id, 0)
+    launch_id = insert(connection, launch)
+    experiment_id = insert(connection, NewExperiment(
+        launch_id=launch_id, position=0, name=KEEPER_RUN, base_name=KEEPER_RUN, cmd=text.splitlines()[-1],
+        params={}, env_vars=None, root_dir=str(workdir), train_dir=str(workdir),
+    ))
+    return KeeperLaunch(launch_id, launch.uuid, experiment_id, 0)

@@ -5,14 +5,19 @@ NamedTuple's annotations given as text are each compiled as it is defined.
 """
 
 import sqlite3
-from typing import TYPE_CHECKING, NamedTuple
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from pbt_tracker.store import writes
 from pbt_tracker.store.selections import column_list, marks, named_rows, selected_as
 
 if TYPE_CHECKING:
     from pbt_tracker.store.selection import Selection
 
-__all__ = ["CancelTarget", "InFlight", "cancel_targets", "in_flight"]
+__all__ = [
+    "CancelTarget", "InFlight", "NewCancellation", "cancel_targets", "complete_cancellation", "in_flight",
+    "insert_cancellation",
+]
 
 
 class CancelTarget(NamedTuple):
@@ -57,3 +62,23 @@ def in_flight(connection: sqlite3.Connection, submission_ids: list[int]) -> list
         f"WHERE s.state = 'SUBMITTING' AND s.job_id IS NULL AND s.id IN ({marks(submission_ids)}) ORDER BY s.id",
         tuple(submission_ids),
     ), InFlight)
+
+
+class NewCancellation(NamedTuple):
+    """A cancel request as recorded before its command runs: what was selected, which jobs, and the command."""
+
+    selection: dict[str, Any]
+    job_ids: list[str]
+    argv: list[str]
+    requested_at: datetime
+
+
+def insert_cancellation(connection: sqlite3.Connection, row: NewCancellation) -> int:
+    return writes.insert(connection, "cancellations", row._asdict())
+
+
+def complete_cancellation(connection: sqlite3.Connection, cancellation_id: int, returncode: int | None,
+                          stdout: str | None, stderr: str | None, completed_at: datetime) -> None:
+    """The command's answer on its request."""
+    writes.update(connection, "cancellations", cancellation_id,
+                  {"returncode": returncode, "stdout": stdout, "stderr": stderr, "completed_at": completed_at})

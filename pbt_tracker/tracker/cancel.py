@@ -27,7 +27,14 @@ from pbt_tracker.backends import CancelTarget, Stopped
 from pbt_tracker.backends.base import SyncResult
 from pbt_tracker.errors import OptionError, SchedulerError
 from pbt_tracker.store import Store, queries, utcnow, writes
-from pbt_tracker.store.cancel import InFlight, cancel_targets, in_flight
+from pbt_tracker.store.cancel import (
+    InFlight,
+    NewCancellation,
+    cancel_targets,
+    complete_cancellation,
+    in_flight,
+    insert_cancellation,
+)
 from pbt_tracker.store.selection import Selection
 
 
@@ -79,12 +86,12 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
         ran = [index for index, command in enumerate(commands) if command]
         assert len(ran) <= 1, "a request records one command: only Slurm's stop runs one"
         now = utcnow()
-        cancellation_id = writes.insert(connection, "cancellations", {
-            "selection": {**selection.as_dict(), "all": everything},
-            "job_ids": [t.job_id for t in targets if t.job_id],
-            "argv": commands[ran[0]] if ran else [],
-            "requested_at": now,
-        })
+        cancellation_id = insert_cancellation(connection, NewCancellation(
+            selection={**selection.as_dict(), "all": everything},
+            job_ids=[t.job_id for t in targets if t.job_id],
+            argv=commands[ran[0]] if ran else [],
+            requested_at=now,
+        ))
         for backend, own in groups:
             backend.mark_cancelling(connection, own, now)
 
@@ -171,7 +178,4 @@ def _complete(store: Store, cancellation_id: int, answer: Stopped, requested_at:
     with store.write() as connection:
         if answer.accepted:
             writes.request_cancel(connection, answer.accepted, requested_at)
-        writes.update(connection, "cancellations", cancellation_id, {
-            "returncode": answer.returncode, "stdout": answer.stdout, "stderr": answer.stderr,
-            "completed_at": utcnow(),
-        })
+        complete_cancellation(connection, cancellation_id, answer.returncode, answer.stdout, answer.stderr, utcnow())

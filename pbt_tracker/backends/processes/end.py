@@ -7,12 +7,12 @@ EXIT_DIR, so that the end is known whoever records it.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from pbt_tracker import processes, states
 from pbt_tracker.backends.processes import NAME as PROCESSES
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.store import Store, queries, utcnow, writes
+from pbt_tracker.store.run_values import RunValues
 
 EXIT_DIR = ".exit"
 
@@ -29,10 +29,10 @@ def record_end(connection: sqlite3.Connection, submission: sqlite3.Row, state: s
                detail: str | None) -> None:
     """A local attempt is over, in the caller's transaction; its end time only if it had started."""
     now = utcnow()
-    values: dict[str, Any] = {"exit_code": code}
+    values = RunValues(exit_code=code)
     if submission["started_at"] is not None and submission["ended_at"] is None:
-        values["ended_at"] = now
-    writes.change_state(connection, submission["id"], submission["state"], state, now, detail, **values)
+        values = values._replace(ended_at=now)
+    writes.change_state(connection, submission["id"], submission["state"], state, now, detail, values)
 
 
 def sync_processes(store: Store) -> tuple[int, int, list[str]]:

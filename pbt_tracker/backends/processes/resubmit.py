@@ -30,8 +30,7 @@ class ProcessesResubmitter:
                                          row.train_dir)
         job = processes_attempt(connection, experiment, attempt, argv, self.store.workdir, self.request.me,
                                 cwd=row.cwd)
-        writes.update(connection, "submissions", job.submission_id,
-                      {"origin": self.request.origin, "parent_submission_id": row.id})
+        writes.set_origin(connection, job.submission_id, self.request.origin, row.id)
         self.launches.setdefault(row.launch_id, (json.loads(row.options), []))[1].append(job)
 
     def close(self, connection: sqlite3.Connection) -> None:

@@ -12,6 +12,7 @@ from pbt_tracker.backends.slurm.commands import SubmitOutcome
 from pbt_tracker.files import write_text_atomic
 from pbt_tracker.launch.record import Echo, SubmittedJob, quiet
 from pbt_tracker.store import Store, utcnow, writes
+from pbt_tracker.store.run_values import RunValues
 
 
 class Answers:
@@ -116,13 +117,13 @@ def complete_submissions(
     now = utcnow()
     with store.write() as connection:
         for submission_id, state, outcome, error in completions:
-            values: dict[str, object] = {}
+            values = RunValues()
             result = outcome.result if outcome else None
             if result is not None:
-                values.update(submit_returncode=result.returncode, submit_stdout=result.stdout,
-                              submit_stderr=result.stderr)
+                values = values._replace(submit_returncode=result.returncode, submit_stdout=result.stdout,
+                                         submit_stderr=result.stderr)
             if outcome is not None and outcome.job_id is not None:
-                values.update(job_id=outcome.job_id, cluster=outcome.cluster, submitted_at=now)
+                values = values._replace(job_id=outcome.job_id, cluster=outcome.cluster, submitted_at=now)
             elif error and not (result and result.stderr):
-                values["submit_stderr"] = error
-            writes.change_state(connection, submission_id, None, state, now, error, **values)
+                values = values._replace(submit_stderr=error)
+            writes.change_state(connection, submission_id, None, state, now, error, values)

@@ -26,6 +26,7 @@ from pbt_tracker.backends.slurm.tags import submission_tag, with_tag, without_ta
 from pbt_tracker.launch.record import sha256_text
 from pbt_tracker.pbt.resume import ResumeDecision
 from pbt_tracker.store import utcnow, writes
+from pbt_tracker.store.new_rows import NewScript, NewSubmission, insert
 
 if TYPE_CHECKING:
     import sqlite3
@@ -118,21 +119,20 @@ def record_continuation(connection: sqlite3.Connection, workdir: Path, row: Prio
     text = continuation_script(row.template_text or SBATCH_TEMPLATE_DEFAULT, row.template_path,
                                decision.command, path, resources)
     now = utcnow()
-    script_id = writes.insert(connection, "scripts", {
-        "experiment_id": row.experiment_id, "path": str(path), "text": text, "sha256": sha256_text(text),
-        "created_at": now,
-    })
+    script_id = insert(connection, NewScript(
+        experiment_id=row.experiment_id, path=str(path), text=text, sha256=sha256_text(text), created_at=now,
+    ))
     assert row.script_path is not None  # only an attempt that ran a recorded script continues in a new one
     own_argv = run_from(continuation_argv(without_tag(json.loads(row.argv)), row.script_path, path), row.cwd, text)
     log = log_path(path.parent, path)
-    submission_id = writes.insert(connection, "submissions", {
-        "experiment_id": row.experiment_id, "script_id": script_id, "attempt": attempt, "argv": own_argv,
-        "log_path": log, "state": states.SUBMITTING, "intended_at": now, "updated_at": now, "host": me.host,
-        "runner_pid": me.pid, "runner_start": me.start, "origin": origin, "parent_submission_id": row.id,
-    })
+    submission_id = insert(connection, NewSubmission(
+        experiment_id=row.experiment_id, script_id=script_id, attempt=attempt, argv=own_argv, log_path=log,
+        state=states.SUBMITTING, intended_at=now, updated_at=now, host=me.host, runner_pid=me.pid,
+        runner_start=me.start, origin=origin, parent_submission_id=row.id,
+    ))
     writes.add_state_change(connection, submission_id, states.SUBMITTING, now, f"{origin}: {decision.message}")
     tagged = own_argv
     if row.uuid:
         tagged = with_tag(own_argv, submission_tag(row.uuid, submission_id))
-        writes.update(connection, "submissions", submission_id, {"argv": tagged})
+        writes.set_argv(connection, submission_id, tagged)
     return RecordedContinuation(submission_id, tagged, own_argv, path, text, log)

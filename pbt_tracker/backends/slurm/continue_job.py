@@ -28,6 +28,7 @@ from pbt_tracker.files import make_dirs, write_text_atomic
 from pbt_tracker.launch.record import Echo, quiet
 from pbt_tracker.pbt.resume import ResumeDecision, resume_decision
 from pbt_tracker.store import Store, queries, utcnow, writes
+from pbt_tracker.store.new_rows import NewSubmission, insert
 from pbt_tracker.store.next_attempts import PriorAttempt, continuation_of, live_submissions, prior_attempts
 from pbt_tracker.store.selection import Selection
 
@@ -108,14 +109,13 @@ def _record_same_script(connection: sqlite3.Connection, row: PriorAttempt, attem
     """An experiment that is not a resumable PBT policy runs its recorded script again, as its next attempt."""
     argv = json.loads(row.argv)
     now = utcnow()
-    submission_id = writes.insert(connection, "submissions", {
-        "experiment_id": row.experiment_id, "script_id": row.script_id, "attempt": attempt, "argv": argv,
-        "log_path": row.log_path, "state": states.SUBMITTING, "intended_at": now, "updated_at": now,
-        "host": me.host, "runner_pid": me.pid, "runner_start": me.start, "origin": "continue",
-        "parent_submission_id": row.id,
-    })
+    submission_id = insert(connection, NewSubmission(
+        experiment_id=row.experiment_id, script_id=row.script_id, attempt=attempt, argv=argv,
+        log_path=row.log_path, state=states.SUBMITTING, intended_at=now, updated_at=now, host=me.host,
+        runner_pid=me.pid, runner_start=me.start, origin="continue", parent_submission_id=row.id,
+    ))
     writes.add_state_change(connection, submission_id, states.SUBMITTING, now, "continue: the same script again")
     if row.uuid:
         argv = with_tag(argv, submission_tag(row.uuid, submission_id))
-        writes.update(connection, "submissions", submission_id, {"argv": argv})
+        writes.set_argv(connection, submission_id, argv)
     return submission_id, argv

@@ -27,6 +27,7 @@ from pbt_tracker.files import write_text_atomic
 from pbt_tracker.launch.record import Echo, SubmittedJob, quiet
 from pbt_tracker.store import Store, launches, utcnow, writes
 from pbt_tracker.store.launches import Launch
+from pbt_tracker.store.new_rows import NewSlurmArray, NewSubmission, insert
 from pbt_tracker.store.next_attempts import LiveSubmission, PreviewAttempt, live_submissions, preview_attempts
 from pbt_tracker.store.selection import Selection
 
@@ -119,27 +120,25 @@ def _record(connection: sqlite3.Connection, uuid: str, rows: list[PreviewAttempt
         if row.array_id is not None:
             if row.array_id not in arrays:
                 shown = launches.slurm_array(connection, row.array_id)
-                new_id = writes.insert(connection, "slurm_arrays", {
-                    "launch_id": shown.launch_id, "path": shown.path, "text": shown.text,
-                    "sha256": shown.sha256, "argv": json.loads(shown.argv), "task_count": shown.task_count,
-                    "intended_at": now,
-                })
+                new_id = insert(connection, NewSlurmArray(
+                    launch_id=shown.launch_id, path=shown.path, text=shown.text, sha256=shown.sha256,
+                    argv=json.loads(shown.argv), task_count=shown.task_count, intended_at=now,
+                ))
                 argv = with_tag(json.loads(shown.argv), array_tag(uuid, new_id))
-                writes.update(connection, "slurm_arrays", new_id, {"argv": argv})
+                writes.set_array_argv(connection, new_id, argv)
                 arrays[row.array_id] = (new_id, argv, [])
             array_id = arrays[row.array_id][0]
         argv = json.loads(row.argv)
-        submission_id = writes.insert(connection, "submissions", {
-            "experiment_id": row.experiment_id, "script_id": row.script_id, "attempt": row.attempt + 1,
-            "argv": argv, "log_path": row.log_path, "state": states.SUBMITTING, "intended_at": now,
-            "updated_at": now, "host": me.host, "runner_pid": me.pid, "runner_start": me.start,
-            "array_id": array_id, "array_task": row.array_task,
-        })
+        submission_id = insert(connection, NewSubmission(
+            experiment_id=row.experiment_id, script_id=row.script_id, attempt=row.attempt + 1, argv=argv,
+            log_path=row.log_path, state=states.SUBMITTING, intended_at=now, updated_at=now, host=me.host,
+            runner_pid=me.pid, runner_start=me.start, array_id=array_id, array_task=row.array_task,
+        ))
         writes.add_state_change(connection, submission_id, states.SUBMITTING, now, "preview submitted")
         job = _Job(submission_id, row.name, argv, Path(row.script_path), row.script_text)
         if row.array_id is None:
             tagged = with_tag(argv, submission_tag(uuid, submission_id))
-            writes.update(connection, "submissions", submission_id, {"argv": tagged})
+            writes.set_argv(connection, submission_id, tagged)
             singles.append(_Job(submission_id, job.name, tagged, job.script_path, job.script_text))
         else:
             arrays[row.array_id][2].append(job)

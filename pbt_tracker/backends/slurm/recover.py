@@ -17,6 +17,7 @@ from pbt_tracker.backends.slurm.tags import TAG_PREFIX, array_tag, submission_ta
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store.connection import parse_time
+from pbt_tracker.store.run_values import RunValues
 
 if TYPE_CHECKING:
     import sqlite3
@@ -58,21 +59,21 @@ def recover_unanswered(store: Store, orphans: list[_Orphan], listing: Listing, r
                 bool(found), listing.empty, parse_time(submission["unseen_since"]), submission["unseen_count"] or 0,
                 intended, now, limit,
             )
-            values: dict[str, object] = {}
+            values = RunValues()
             if outcome == states.SUBMITTED:
-                values.update(job_id=found[0], submitted_at=parse_time(submission["submitted_at"]) or now,
-                              unseen_since=None, unseen_count=0)
+                values = RunValues(job_id=found[0], submitted_at=parse_time(submission["submitted_at"]) or now,
+                                   unseen_since=None, unseen_count=0)
                 detail = f"found in squeue by its tag {orphan.tag}"
                 if len(found) > 1 and orphan.tag not in twice:
                     twice.add(orphan.tag)
                     result.notes.append(f"{orphan.tag} reached Slurm more than once: jobs {', '.join(found)}")
             elif outcome == states.SUBMIT_FAILED:
                 detail = "no job carries its tag: it never reached Slurm"
-                values["submit_stderr"] = submission["submit_stderr"] or detail
+                values = RunValues(submit_stderr=submission["submit_stderr"] or detail)
             else:
                 outcome, values, detail = _undecided(submission, now, intended, limit)
             if writes.change_state(connection, orphan.submission_id, submission["state"], outcome, now, detail,
-                                   **values):
+                                   values):
                 result.changed += outcome != submission["state"]
 
 
@@ -80,10 +81,10 @@ _UNANSWERED = (states.SUBMITTING, states.UNKNOWN, states.SUBMIT_UNCERTAIN)
 
 
 def _undecided(submission: sqlite3.Row, now: datetime, intended: datetime,
-               limit: timedelta) -> tuple[str, dict[str, object], str]:
+               limit: timedelta) -> tuple[str, RunValues, str]:
     """No proof either way: count the miss; past MinJobAge, only a person can tell whether the job ran."""
-    values = {"unseen_since": parse_time(submission["unseen_since"]) or now,
-              "unseen_count": (submission["unseen_count"] or 0) + 1}
+    values = RunValues(unseen_since=parse_time(submission["unseen_since"]) or now,
+                       unseen_count=(submission["unseen_count"] or 0) + 1)
     if now - intended > limit:
         return (states.SUBMIT_UNCERTAIN, values,
                 "Slurm no longer lists what it ran so long ago: check `sacct` for the job; resubmit-failed "

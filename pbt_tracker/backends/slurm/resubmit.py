@@ -29,6 +29,7 @@ from pbt_tracker.files import make_dirs, write_text_atomic
 from pbt_tracker.launch.record import sha256_text
 from pbt_tracker.pbt.resume import ResumeDecision
 from pbt_tracker.store import Store, utcnow, writes
+from pbt_tracker.store.new_rows import NewScript, NewSubmission, insert
 from pbt_tracker.store.next_attempts import PriorAttempt
 
 
@@ -59,25 +60,24 @@ class ScriptResubmitter:
                 self.changed.append(script_path)
                 return
             script_text = on_disk.decode("utf-8", errors="replace")
-            script_id = writes.insert(connection, "scripts", {
-                "experiment_id": row.experiment_id, "path": script_path, "text": script_text,
-                "sha256": sha256_text(script_text), "created_at": utcnow(),
-            })
+            script_id = insert(connection, NewScript(
+                experiment_id=row.experiment_id, path=script_path, text=script_text,
+                sha256=sha256_text(script_text), created_at=utcnow(),
+            ))
         self.result.planned.append((name, attempt))
         if self.request.dry_run:
             return
         me, now, argv = self.request.me, utcnow(), run_from(json.loads(row.argv), row.cwd, script_text)
-        submission_id = writes.insert(connection, "submissions", {
-            "experiment_id": row.experiment_id, "script_id": script_id, "attempt": attempt, "argv": argv,
-            "log_path": row.log_path, "state": states.SUBMITTING, "intended_at": now, "updated_at": now,
-            "host": me.host, "runner_pid": me.pid, "runner_start": me.start, "origin": self.request.origin,
-            "parent_submission_id": row.id,
-        })
+        submission_id = insert(connection, NewSubmission(
+            experiment_id=row.experiment_id, script_id=script_id, attempt=attempt, argv=argv,
+            log_path=row.log_path, state=states.SUBMITTING, intended_at=now, updated_at=now, host=me.host,
+            runner_pid=me.pid, runner_start=me.start, origin=self.request.origin, parent_submission_id=row.id,
+        ))
         writes.add_state_change(connection, submission_id, states.SUBMITTING, now, self.request.origin)
         tagged = argv
         if row.uuid:
             tagged = with_tag(argv, submission_tag(row.uuid, submission_id))
-            writes.update(connection, "submissions", submission_id, {"argv": tagged})
+            writes.set_argv(connection, submission_id, tagged)
         array_launch = None
         if row.array_id is not None and row.uuid:
             limit = json.loads(row.options).get("slurm_array_limit")

@@ -27,6 +27,7 @@ from pbt_tracker.in_background import InBackground
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store import sync as followed
 from pbt_tracker.store.connection import parse_time
+from pbt_tracker.store.run_values import RunValues
 
 # Clocks of the login node and the controller may disagree by this much; the tag needs no clock at all.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -183,7 +184,8 @@ def _record_changes(store: Store, tracked: list[evidence.Tracked], observations:
         if answered:
             writes.note_answer(connection, SLURM, now)
         applied = writes.change_states(connection, [
-            (item.submission_id, item.state, change.state, change.detail, change.values) for item, change in changes
+            (item.submission_id, item.state, change.state, change.detail, RunValues(**change.values))
+            for item, change in changes
         ], now)
     result.changed += sum(change.state != item.state for (item, change), done in zip(changes, applied) if done)
 
