@@ -5,6 +5,10 @@ so that SQL cannot come back unnoticed outside the store: a statement by its
 first word, a fragment by the table it reads from or joins (SQL keywords in
 capitals, as the store writes them, so that prose naming a table is no
 match), and a column list by the table aliases the selections use (s, e, l, sc).
+
+Writes are read from the calls into `store.writes`: outside the store none
+may name a table, hand over a dict keyed by column names, or spread one
+into keywords with `**`; the store's typed rows and functions say the columns.
 """
 
 from __future__ import annotations
@@ -21,6 +25,12 @@ STORE = PACKAGE / "store"
 
 TABLES = sorted(set(re.findall(r"CREATE (?:TABLE|VIEW) (\w+)", "".join(
     path.read_text() for path in sorted((ROOT / "migrations" / "versions").glob("*.py"))))))
+
+_MIGRATIONS = "".join(path.read_text() for path in sorted((ROOT / "migrations" / "versions").glob("*.py")))
+COLUMNS = sorted(
+    set(re.findall(r"^\s+(\w+) (?:INTEGER|VARCHAR|TEXT|JSON|DATETIME|BOOLEAN|REAL)\b", _MIGRATIONS, re.M))
+    | set(re.findall(r"ADD COLUMN (\w+)", _MIGRATIONS))
+)
 
 _STATEMENT = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|REPLACE|CREATE|DROP|ALTER)\s")
 _FROM_A_TABLE = re.compile(rf"\b(FROM|JOIN|INTO|UPDATE)\s+({'|'.join(TABLES)})\b")
@@ -49,12 +59,97 @@ def sql_outside_the_store() -> list[str]:
     return found
 
 
+def _writes_calls(tree: ast.AST) -> list[ast.Call]:
+    """Calls of `writes.f(...)`, or of a function imported by name from pbt_tracker.store.writes."""
+    imported = {
+        alias.asname or alias.name for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "pbt_tracker.store.writes" for alias in node.names
+    }
+    return [
+        node for node in ast.walk(tree) if isinstance(node, ast.Call) and (
+            isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "writes" or isinstance(node.func, ast.Name) and node.func.id in imported
+        )
+    ]
+
+
+# The store's own helpers for its typed writes: each takes a table, and a dict keyed by its columns.
+_BY_TABLE = {"insert", "insert_many", "update", "next_ids"}
+
+
+def untyped_writes(source: str) -> list[tuple[int, str]]:
+    """Each call into `writes` that names a table, or says columns by string keys (a dict literal or `**`)."""
+    found = []
+    for call in _writes_calls(ast.parse(source)):
+        name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+        if name in _BY_TABLE:
+            found.append((call.lineno, f"{name}, which takes a table"))
+        for argument in [*call.args, *(keyword.value for keyword in call.keywords)]:
+            for node in ast.walk(argument):
+                if isinstance(node, ast.Constant) and node.value in TABLES:
+                    found.append((call.lineno, f"table {node.value!r}"))
+                elif isinstance(node, ast.Dict):
+                    keys = [key.value for key in node.keys if isinstance(key, ast.Constant)]
+                    columns = sorted(set(keys) & set(COLUMNS))
+                    if columns:
+                        found.append((call.lineno, f"column keys {columns}"))
+        found += [(call.lineno, "values spread with **") for keyword in call.keywords if keyword.arg is None]
+    return found
+
+
+def untyped_writes_outside_the_store(package: Path = PACKAGE) -> list[str]:
+    return [
+        f"{path.relative_to(package.parent)}:{line}: {what}"
+        for path in sorted(package.rglob("*.py")) if not path.is_relative_to(package / "store")
+        for line, what in untyped_writes(path.read_text())
+    ]
+
+
 def test_the_schema_names_the_tables_looked_for():
     assert {"launches", "experiments", "scripts", "submissions", "state_changes", "pbt_iterations"} <= set(TABLES)
 
 
 def test_no_sql_and_no_column_list_outside_the_store():
     assert sql_outside_the_store() == []
+
+
+def test_the_schema_names_the_columns_looked_for():
+    assert {"run_name", "argv", "job_id", "exit_signal", "origin", "selection", "task_count"} <= set(COLUMNS)
+
+
+def test_no_write_outside_the_store_names_a_table_or_a_column():
+    assert untyped_writes_outside_the_store() == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'writes.insert(connection, "scripts", row)',
+        'writes.update(connection, "submissions", submission_id, {"argv": argv})',
+        'writes.insert_many(connection, table, [{"id": 1, "launch_id": 2}])',
+        "writes.insert_many(connection, table, rows)",
+        'writes.next_ids(connection, ("experiments", "scripts"))',
+        'writes.change_state(connection, 1, None, "RUNNING", now, None, **values)',
+        'writes.change_states(connection, [(1, None, "LOST", None, {"unseen_count": 3})], now)',
+        'from pbt_tracker.store.writes import insert\ninsert(connection, "launches", launch)',
+    ],
+)
+def test_untyped_writes_are_recognised(source: str) -> None:
+    assert untyped_writes(source) != []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "insert(connection, NewScript(experiment_id=1, path=p, text=t, sha256=h, created_at=now))",
+        "writes.set_argv(connection, submission_id, argv)",
+        'writes.change_state(connection, 1, None, "RUNNING", now, "pid 7", job_id="7", node=here)',
+        'writes.add_state_change(connection, 1, "SUBMITTING", now, "resubmit")',
+        'other.insert(connection, "scripts", {"path": p})',
+    ],
+)
+def test_typed_writes_are_not_taken_for_untyped(source: str) -> None:
+    assert untyped_writes(source) == []
 
 
 @pytest.mark.parametrize(
