@@ -3,8 +3,8 @@
 A field left at UNSET is not written: a sync that saw only a new pending
 reason must not clear the node an earlier one recorded. None is a value
 like any other and writes NULL. No `from __future__ import annotations`:
-`writes` imports this on a cancel's timed start-up, and a NamedTuple's
-annotations given as text are each compiled as it is defined.
+a report that syncs imports this, and a NamedTuple's annotations given as
+text are each compiled as it is defined.
 """
 
 from datetime import datetime
@@ -14,14 +14,7 @@ __all__ = ["UNSET", "RunValues", "Unset"]
 
 
 class Unset:
-    """The type of UNSET, the one value meaning "this column is not written"."""
-
-    _instance = None
-
-    def __new__(cls) -> "Unset":
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
+    """The type of UNSET, the one value meaning "this column is not written" (compared with `is`)."""
 
     def __repr__(self) -> str:
         return "UNSET"

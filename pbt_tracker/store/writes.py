@@ -11,11 +11,13 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pbt_tracker.store.connection import sql_time
-from pbt_tracker.store.run_values import RunValues
 from pbt_tracker.store.selections import marks
+
+if TYPE_CHECKING:
+    from pbt_tracker.store.run_values import RunValues
 
 
 def _value(value: Any) -> Any:
@@ -78,9 +80,22 @@ def add_state_changes(
     )
 
 
+def _written(run: RunValues | None, columns: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns to set: the run's, and keywords checked against its fields.
+
+    RunValues is imported only when keywords come: a report or a cancel
+    imports this module at start-up without changing any state.
+    """
+    if not columns:
+        return run.written() if run is not None else {}
+    from pbt_tracker.store.run_values import RunValues
+
+    return (run or RunValues())._replace(**columns).written()
+
+
 def change_state(
     connection: sqlite3.Connection, submission_id: int, expected: str | None, state: str, now: datetime,
-    detail: str | None, run: RunValues = RunValues(), **columns: Any,
+    detail: str | None, run: RunValues | None = None, **columns: Any,
 ) -> bool:
     """Move a submission to `state` (with the run's columns it sets) only if it still holds `expected`.
 
@@ -90,7 +105,7 @@ def change_state(
     the state differs. The run's columns come as `run` or as keywords, each a
     field of RunValues, so that a misspelt column fails before any SQL is built.
     """
-    values = (run._replace(**columns) if columns else run).written()
+    values = _written(run, columns)
     assignments = ", ".join(["state = ?", "updated_at = ?", *(f"{column} = ?" for column in values)])
     params: list[Any] = [state, sql_time(now), *(_value(v) for v in values.values()), submission_id]
     sql = f"UPDATE submissions SET {assignments} WHERE id = ?"
@@ -134,7 +149,7 @@ def change_states(
     for (submission_id, expected, state, detail, run), applies in zip(changes, applied):
         if not applies:
             continue
-        values = (run if isinstance(run, RunValues) else RunValues(**run)).written()
+        values = _written(None, run) if isinstance(run, Mapping) else run.written()
         by_columns.setdefault(tuple(values), []).append(
             (state, stamp, *(_value(v) for v in values.values()), submission_id)
         )
