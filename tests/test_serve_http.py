@@ -151,6 +151,7 @@ def test_an_experiment_page_shows_its_attempts_scripts_and_log_and_a_poll_follow
     page = body.decode()
     assert status == 200
     assert "<td>7600</td><td class=\"state\">COMPLETED</td>" in page
+    assert '<p class="progress">PBT policy 0: iteration 2, objective 3, best 40</p>' in page
     assert "sbatch_00_ws_pbt.sh <time>" in page and "conda activate conda_env_name\ncd ~/project\n" in page
     assert "Replacing underperforming policy 0 with 1\n" in page.split('<pre id="log">', 1)[1]
     offset = int(page.split('data-offset="', 1)[1].split('"', 1)[0])

@@ -70,6 +70,8 @@ def test_the_time_chart_counts_seconds_from_its_origin_and_labels_its_axis_in_ut
     svg = svg_of(chart_svg("time", held, frame, held.marks))
     [path] = [path for path in svg.iter(f"{SVG}path") if path.get("id") == "time-2-1"]
     assert path.get("d") == f"M{T0 + 10 - frame.origin:.0f} 11L{T0 + 20 - frame.origin:.0f} 12"
+    [resumed] = [path for path in svg.iter(f"{SVG}path") if path.get("id") == "time-1-1"]
+    assert T0 % 60 == 0 and resumed.get("d") == "M10 10L20 20M60 30L70 40"  # a gap while attempt 1 lay crashed
     labels = [text.text for text in svg.iter(f"{SVG}text") if text.get("y") == str(TOP + PLOT_HEIGHT + 15)]
     assert labels[0] == datetime.fromtimestamp(frame.x.low, timezone.utc).strftime("%H:%M:%S")
 
@@ -99,7 +101,7 @@ def test_the_table_marks_the_best_and_gives_each_cell_the_value_it_sorts_by():
                      pbt_params={"toy.learning_rate": 0.02})
     other = best._replace(experiment="02_toy", pbt_policy=2, pbt_objective=None, state="FAILED", exit_code=3,
                           exit_signal=9)
-    table = ElementTree.fromstring(table_html([TableRow(4, best, True, None), TableRow(3, other, False, None)], 0))
+    table = ElementTree.fromstring(table_html([TableRow(4, best, True, None), TableRow(3, other, False, None)], 0)).find("table")
     heads = [head.text for head in table.iter("th")]
     assert heads == ["policy", "experiment", "state", "attempt", "job", "exit", "node", "iteration", "objective",
                      "best", "params", "keeper's last decision"]

@@ -28,6 +28,7 @@ CHARTS = {"iteration": "true objective over iterations", "time": "true objective
 WIDTH, HEIGHT = 960, 360
 LEFT, RIGHT, TOP, BOTTOM = 64, 36, 12, 40
 PLOT_WIDTH, PLOT_HEIGHT = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+_COLUMNS = PLOT_WIDTH // 2  # a line's lowest and highest point every two pixels: no wider than the eye tells apart
 _NOTED_DONORS = 40  # more replacements than this are marked without their donor's number, as plot does
 _TAB10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
@@ -70,23 +71,40 @@ def _xs(line: Line, kind: str):  # type: ignore[no-untyped-def]
     return line.iterations if kind == "iteration" else line.times
 
 
+def _resumed_at(kind: str, policy: Policy, line: Line) -> set[int]:
+    """Where the time chart lifts the pen: a resumed attempt's first point, so that the time a policy lay
+    crashed or waited in the queue is a gap, not a slope."""
+    if kind != "time":
+        return set()
+    found = set()
+    for attempt in policy.attempts:
+        if attempt.attempt >= 2 and attempt.started is not None:
+            index = line.first_written_from(attempt.started)
+            if index:
+                found.add(index)
+    return found
+
+
 def line_path(kind: str, policy: Policy, line: Line, frame: ChartFrame) -> str:
     """A whole line, thinned to what the plot area's pixels can show."""
     xs = _xs(line, kind)
     sorted_xs = kind == "iteration" or line.times_sorted
-    indices = (decimated(xs, line.objectives, frame.x.low, frame.x.high, PLOT_WIDTH) if sorted_xs
+    indices = (decimated(xs, line.objectives, frame.x.low, frame.x.high, _COLUMNS) if sorted_xs
                else list(range(len(line))))
-    data = path_data(xs, line.objectives, indices, frame.origin if kind == "time" else 0.0)
+    breaks = _resumed_at(kind, policy, line)
+    if breaks:
+        indices = sorted(set(indices) | breaks)
+    data = path_data(xs, line.objectives, indices, frame.origin if kind == "time" else 0.0, breaks=breaks)
     return (f'<path id="{kind}-{policy.experiment_id}-{line.number}" class="line" data-policy="{policy.index}" '
             f'd="{data or "M0 0"}" stroke="{policy.colour}" fill="none" stroke-width="1.5" '
             f'vector-effect="non-scaling-stroke"><title>{escape(policy.label)}, life {line.number}</title></path>')
 
 
-def line_tail(kind: str, line: Line, start: int, frame: ChartFrame) -> str:
+def line_tail(kind: str, policy: Policy, line: Line, start: int, frame: ChartFrame) -> str:
     """Path data of the line's points from index `start`, to append to what a page holds."""
     xs = _xs(line, kind)
     return path_data(xs, line.objectives, range(start, len(line)), frame.origin if kind == "time" else 0.0,
-                     start_with_move=False)
+                     start_with_move=False, breaks=_resumed_at(kind, policy, line))
 
 
 def _axes_svg(kind: str, frame: ChartFrame) -> str:

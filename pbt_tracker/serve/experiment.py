@@ -92,6 +92,7 @@ def experiment_page(workdir: Workdir, experiment_id: int) -> str | None:
         f'{experiment.launch_id}, {escape(experiment.backend)}</span></h1></header><main>'
         f'<section><h2>Command</h2><pre class="command">{escape(experiment.cmd)}</pre>'
         + (f'<p class="params">{escape(" ".join(f"{key}={value}" for key, value in params.items()))}</p>' if params else "")
+        + _progress_html(workdir, experiment_id)
         + f'</section><section><h2>Attempts</h2>{attempts_html}</section>'
         f'<section><h2>Scripts</h2>{_scripts_html(scripts)}</section>'
         f'<section id="log-section"><h2>Log</h2><p id="log-state">{escape(state)}</p>'
@@ -101,6 +102,21 @@ def experiment_page(workdir: Workdir, experiment_id: int) -> str | None:
                   f'data-attempt="{target.attempt if target else 0}" data-offset="{offset}" '
                   f'data-poll="{POLL_MILLISECONDS}"')
     return document(f"pbt-track: {experiment.name}", body, attributes)
+
+
+def _progress_html(workdir: Workdir, experiment_id: int) -> str:
+    """The policy's line of the population table: how far it got, as the record's history tells it."""
+    row = next((row for row in workdir.population.table or [] if row.experiment_id == experiment_id), None)
+    if row is None or row.report.pbt_policy is None:
+        return ""
+    report = row.report
+
+    def number(value: float | None) -> str:
+        return "-" if value is None else f"{value:.4g}"
+
+    best = " (the best of the population)" if row.best else ""
+    return (f'<p class="progress">PBT policy {report.pbt_policy}: iteration {number(report.pbt_iteration)}, '
+            f'objective {number(report.pbt_objective)}, best {number(report.pbt_best_objective)}{best}</p>')
 
 
 def _describe(target: LogTarget) -> str:

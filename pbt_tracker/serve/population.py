@@ -24,7 +24,7 @@ from typing import Any
 from pbt_tracker.serve.series import Line
 from pbt_tracker.store.serve import AttemptRow, HistoryRow, Newest, ReplacementRow, SyncTimes
 
-__all__ = ["FEED_LENGTH", "FeedItem", "Policy", "Population"]
+__all__ = ["FEED_LENGTH", "FeedItem", "Policy", "Population", "best_of"]
 
 _RUN = itemgetter(1, 5, 7)  # a HistoryRow's experiment, life and whether it is a best copy
 
@@ -176,6 +176,13 @@ class Population:
                 for decisive in policy.lives.values() for row in decisive.values()]
         return rows + [row for (launch, _policy), row in self.copies.items() if launch == launch_id]
 
+    def rows_deciding(self, policy: Policy, launch_best: dict[str, Any] | None) -> list[dict[str, Any]]:
+        """Of the launch's deciding rows, those that decide this policy's progress: its own, its best copy, and the
+        launch's best row, which decides only the population's best (`launch_best`, from `best_of`)."""
+        copy = self.copies.get((policy.launch_id, policy.index))
+        return ([row for decisive in policy.lives.values() for row in decisive.values()]
+                + ([copy] if copy is not None else []) + ([launch_best] if launch_best is not None else []))
+
     def add_feed(self, items: list[tuple[str, str, Any]]) -> None:
         """New decisions and state changes, (time, kind, row) in any order; the page lists them newest first."""
         for at, kind, row in sorted(items, key=lambda item: item[0]):
@@ -186,6 +193,12 @@ class Population:
     def cursor(self) -> str:
         """What a page holds, as it sends it back: generation, newest feed item, table, view and frame versions."""
         return f"{self.generation}.{self.feed_sequence}.{self.table_version}.{self.view}.{self.frame}"
+
+
+def best_of(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The row of the highest objective, None when none has one."""
+    scored = [row for row in rows if row["true_objective"] is not None]
+    return max(scored, key=lambda row: row["true_objective"]) if scored else None
 
 
 def _written(row: HistoryRow) -> float:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 __all__ = ["Line", "decimated", "path_data"]
 
@@ -148,22 +148,16 @@ def decimated(xs: Sequence[float], ys: Sequence[float], x0: float, x1: float, co
     return kept
 
 
-def path_data(xs: Sequence[float], ys: Sequence[float], indices: Sequence[int], origin: float = 0.0,
-              start_with_move: bool = True) -> str:
-    """SVG path data in the chart's own units (x less `origin`); points whose x is unknown are left out."""
-    parts = []
-    command = "M" if start_with_move else "L"
-    for index in indices:
-        x = xs[index]
-        if x != x:  # NaN: a file without a time, on the time chart
-            continue
-        parts.append(f"{command}{_number(x - origin)} {_number(ys[index])}")
-        command = "L"
-    return "".join(parts)
-
-
-def _number(value: float) -> str:
-    """Six significant digits, without a needless exponent or trailing zeros: a chart is never more precise."""
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return f"{value:.6g}"
+def path_data(xs: Sequence[float], ys: Sequence[float], indices: Iterable[int], origin: float = 0.0,
+              start_with_move: bool = True, breaks: Collection[int] = ()) -> str:
+    """SVG path data in the chart's own units (x less `origin`), with more digits than a chart shows; a point
+    whose index is in `breaks` starts a new stroke; points whose x is unknown (NaN) are left out."""
+    # Times come from SQLite's julianday, a few microseconds off: to the millisecond, they read as written.
+    points = [(index, f"{round(xs[index] - origin, 3):.7g} {ys[index]:.6g}") for index in indices
+              if xs[index] == xs[index]]
+    if not points:
+        return ""
+    first = "M" if start_with_move or points[0][0] in breaks else "L"
+    if not breaks:
+        return first + "L".join(point for _index, point in points)
+    return first + points[0][1] + "".join(("M" if index in breaks else "L") + point for index, point in points[1:])

@@ -16,7 +16,7 @@ from pbt_tracker import states
 from pbt_tracker.report.detail import exit_text
 from pbt_tracker.report.pbt import progress_from_history, short_params
 from pbt_tracker.report.rows import ReportRow, by_objective, report_rows
-from pbt_tracker.serve.population import FeedItem, Population
+from pbt_tracker.serve.population import FeedItem, Population, best_of
 from pbt_tracker.store.selection import Selection
 
 if TYPE_CHECKING:
@@ -42,16 +42,17 @@ def table_rows(population: Population, store: Store) -> list[TableRow]:
 
     rows = report_rows(store, Selection())
     latest = latest_by_experiment(store)
-    decisive: dict[int, list[dict[str, Any]]] = {}
+    launch_best: dict[int, dict[str, Any] | None] = {}
     filled = []
     for row in rows:
         experiment_id = population.ids.get((row.launch_id, row.experiment))
         policy = population.policies.get(experiment_id) if experiment_id is not None else None
         row = row._replace(elapsed=None)
         if policy is not None:
-            if policy.launch_id not in decisive:
-                decisive[policy.launch_id] = population.decisive_rows(policy.launch_id)
-            progress = progress_from_history(decisive[policy.launch_id], policy.experiment_id, policy.index)
+            if policy.launch_id not in launch_best:
+                launch_best[policy.launch_id] = best_of(population.decisive_rows(policy.launch_id))
+            progress = progress_from_history(population.rows_deciding(policy, launch_best[policy.launch_id]),
+                                             policy.experiment_id, policy.index)
             row = row._replace(pbt_policy=policy.index, **(progress or {}))
         filled.append(row)
     ranked, best = by_objective(filled)
@@ -113,8 +114,8 @@ def table_html(rows: list[TableRow], workdir: int) -> str:
     """The sortable table: a click on a heading sorts by it (static/page.js), the best policy first to begin with."""
     heads = "".join(f'<th data-type="{"number" if column in _NUMERIC else "text"}" scope="col">{escape(column)}</th>'
                     for column in COLUMNS)
-    return (f'<table id="population" class="sortable"><thead><tr>{heads}</tr></thead>'
-            f'<tbody>{table_body(rows, workdir)}</tbody></table>')
+    return (f'<div class="table-box"><table id="population" class="sortable"><thead><tr>{heads}</tr></thead>'
+            f'<tbody>{table_body(rows, workdir)}</tbody></table></div>')
 
 
 def _when(text: str | None) -> str:

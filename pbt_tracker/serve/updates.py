@@ -75,7 +75,7 @@ def _chart_changes(kind: str, population: Population, cursor: Cursor) -> dict[st
             if start is None:
                 return None
             if start < len(line):
-                tail = line_tail(kind, line, start, frame)
+                tail = line_tail(kind, policy, line, start, frame)
                 if tail:
                     changes["grow"].append([f"{kind}-{policy.experiment_id}-{line.number}", tail])
     return changes

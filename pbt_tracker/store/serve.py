@@ -199,10 +199,12 @@ class SyncTimes(NamedTuple):
 
 
 def sync_times(connection: sqlite3.Connection) -> SyncTimes:
+    """The history's and the keeper's newest rows are their latest: each is written with the time it was made,
+    so their last rowid is looked up rather than every row of a long history read."""
     row = connection.execute(
         "SELECT (SELECT max(answered_at) FROM sync_runs), max(coalesce((SELECT max(updated_at) FROM submissions), ''), "
-        "coalesce((SELECT max(observed_at) FROM pbt_iterations), ''), "
-        "coalesce((SELECT max(decided_at) FROM keeper_decisions), ''))"
+        "coalesce((SELECT observed_at FROM pbt_iterations ORDER BY id DESC LIMIT 1), ''), "
+        "coalesce((SELECT decided_at FROM keeper_decisions ORDER BY id DESC LIMIT 1), ''))"
     ).fetchone()
     return SyncTimes(row[0], row[1] or None)
 
