@@ -22,7 +22,7 @@ from pbt_tracker.serve.series import Line, decimated, path_data
 from pbt_tracker.serve.ticks import Axis, number_axis, time_axis
 
 __all__ = ["CHARTS", "ChartFrame", "chart_svg", "colours", "frames", "line_path", "line_tail", "marks_svg", "symbol",
-           "transform"]
+           "transform", "whole_chart"]
 
 CHARTS = {"iteration": "true objective over iterations", "time": "true objective over wall-clock time (UTC)"}
 WIDTH, HEIGHT = 960, 360
@@ -174,6 +174,15 @@ def chart_svg(kind: str, population: Population, frame: ChartFrame, marks: list[
             f'<clipPath id="clip-{kind}"><rect x="{LEFT}" y="{TOP}" width="{PLOT_WIDTH}" height="{PLOT_HEIGHT}"/>'
             f'</clipPath><g clip-path="url(#clip-{kind})"><g class="lines" transform="{transform(frame)}">'
             f'{"".join(lines)}</g></g>{marks_svg(kind, frame, marks)}{empty}</svg>')
+
+
+def whole_chart(kind: str, population: Population) -> str:
+    """The chart as it stands, drawn once for every page that loads before the population changes again."""
+    key = (kind, population.generation, population.view, population.frame)
+    if key not in population.drawn:
+        population.drawn = {held: text for held, text in population.drawn.items() if held[0] != kind}
+        population.drawn[key] = chart_svg(kind, population, population.frames[kind], population.marks)
+    return population.drawn[key]
 
 
 def axes_svg(kind: str, frame: ChartFrame) -> str:

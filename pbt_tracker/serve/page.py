@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
-from pbt_tracker.serve.chart import CHARTS, chart_svg, symbol
+from pbt_tracker.serve.chart import CHARTS, symbol, whole_chart
 from pbt_tracker.serve.lineage import lineage_html
 from pbt_tracker.serve.marks import KINDS, LEGEND
 from pbt_tracker.serve.population import Population
@@ -72,7 +72,7 @@ def page_html(workdirs: list[Workdir], workdir: Workdir) -> str:
     population = workdir.population
     index = workdir.index
     charts = "".join(f'<figure><figcaption>{escape(caption)}</figcaption><div class="chart-box" data-chart="{kind}">'
-                     f'{chart_svg(kind, population, population.frames[kind], population.marks)}</div></figure>'
+                     f'{whole_chart(kind, population)}</div></figure>'
                      for kind, caption in CHARTS.items())
     body = (
         f'<header><h1>pbt-track serve <span class="workdir">{escape(str(workdir.path))}</span></h1>'

@@ -85,6 +85,7 @@ class Population:
         self.time_origin: float | None = None  # fixed once set: the time chart's paths count seconds from it
         self.frames: dict[str, Any] = {}  # chart -> serve.chart.ChartFrame
         self.marks: list[Any] = []  # serve.marks.ChartMark
+        self.drawn: dict[tuple[Any, ...], str] = {}  # each chart's SVG as it stands (serve.chart.whole_chart)
 
     def start_over(self, current: list[int], policies: dict[int, Policy]) -> None:
         """Charts begin again from the first row: the experiments shown changed (a new launch, a forgotten one)."""

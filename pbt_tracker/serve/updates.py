@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from pbt_tracker.serve.chart import CHARTS, axes_svg, chart_svg, line_path, line_tail, marks_svg, transform
+from pbt_tracker.serve.chart import CHARTS, axes_svg, line_path, line_tail, marks_svg, transform, whole_chart
 from pbt_tracker.serve.lineage import lineage_html
 from pbt_tracker.serve.page import legend_html, status_html
 from pbt_tracker.serve.population import Population
@@ -49,8 +49,7 @@ def updates(population: Population, cursor: Cursor, workdir: int) -> dict[str, A
                                              or cursor.view != population.view):
         answer["charts"] = {kind: _chart_changes(kind, population, cursor) for kind in CHARTS}
     if cursor.frame != population.frame or None in answer.get("charts", {}).values():
-        answer["charts"] = {kind: {"svg": chart_svg(kind, population, population.frames[kind], population.marks)}
-                            for kind in CHARTS}
+        answer["charts"] = {kind: {"svg": whole_chart(kind, population)} for kind in CHARTS}
     if cursor.frame != population.frame or cursor.view != population.view:
         answer["lineage"] = lineage_html(population)
         answer["legend"] = legend_html(population)

@@ -17,9 +17,9 @@ from typing import NamedTuple
 from pbt_tracker.store.selections import marks
 
 __all__ = [
-    "AttemptRow", "ChangeRow", "DecisionRow", "ExperimentRow", "HistoryRow", "Newest", "ReplacementRow", "ScriptRow",
-    "SyncTimes", "attempts", "changes_after", "decisions_after", "experiment", "experiments", "history_after",
-    "newest", "params_of", "replacements_after", "scripts_of", "sync_times",
+    "AttemptRow", "ChangeRow", "DecisionRow", "ExperimentDetail", "ExperimentRow", "HistoryRow", "Newest",
+    "ReplacementRow", "ScriptRow", "SyncTimes", "attempts", "changes_after", "decisions_after", "experiment",
+    "experiments", "history_after", "newest", "params_of", "replacements_after", "scripts_of", "sync_times",
 ]
 
 _EPOCH = "(julianday({}) - 2440587.5) * 86400.0"
