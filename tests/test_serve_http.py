@@ -181,3 +181,39 @@ def test_a_large_answer_is_compressed_for_a_browser_that_takes_gzip(server):
     status, headers, body = get(server, "/", {"Accept-Encoding": "gzip, deflate"})
     plain = get(server, "/")[2]
     assert (status, headers["content-encoding"]) == (200, "gzip") and gzip.decompress(body) == plain
+
+
+def test_the_record_is_opened_again_only_once_its_files_changed(copied, monkeypatch):
+    monkeypatch.setattr(follow, "MIN_INTERVAL", 0.0)
+    opened = []
+    real = follow.open_record
+    monkeypatch.setattr(follow, "open_record", lambda path: opened.append(path) or real(path))
+    served = Workdir(copied)
+    assert served.refresh() is True and len(opened) == 1
+    assert served.refresh() is False and len(opened) == 1  # nothing committed since: the files say so
+    store = open_store(copied)
+    try:
+        with store.write() as connection:
+            # as sync records what a page shows of an attempt: with the time of the change
+            connection.execute("UPDATE submissions SET node = 'gpu7', updated_at = '2027-01-15 09:00:00' WHERE id = 1")
+    finally:
+        store.close()
+    assert served.refresh() is True and len(opened) == 2
+    assert [row.report.node for row in served.population.table if row.experiment_id == 1] == ["gpu7"]
+
+
+def test_several_workdirs_are_a_tab_each(copied):
+    first, second = Workdir(copied, 0), Workdir(copied, 1)
+    first.refresh(force=True)
+    server = make_server([first, second], "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        page = get(server, "/?w=1")[2].decode()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    tabs = page.split('<nav class="workdirs">', 1)[1].split("</nav>", 1)[0]
+    assert tabs == (f'<a href="./?w=0">{copied.name}</a><a href="./?w=1" aria-current="page">{copied.name}</a>')
+    assert 'data-workdir="1"' in page

@@ -68,8 +68,8 @@ def history_after(connection: sqlite3.Connection, after: int, upto: int) -> Iter
     plain tuples in HistoryRow's order.
 
     A long run holds hundreds of thousands of them: chunks keep the memory a
-    read needs to one chunk's, and plain tuples cost a third of the read less
-    than named ones (as `store.plot.own_iterations` hands them out).
+    read needs to one chunk's, and plain tuples (as `store.plot.own_iterations`
+    hands them out) spare building an object per row on top of each row read.
     """
     cursor = connection.execute(
         f"SELECT id, experiment_id, policy, iteration, true_objective, experiment_name, {_epoch('file_mtime')}, "
@@ -199,8 +199,9 @@ class SyncTimes(NamedTuple):
 
 
 def sync_times(connection: sqlite3.Connection) -> SyncTimes:
-    """The history's and the keeper's newest rows are their latest: each is written with the time it was made,
-    so their last rowid is looked up rather than every row of a long history read."""
+    """An attempt's state, exit code, node and times change only with its updated_at (`writes.change_state`), so
+    the latest of those says when the table last changed. The history's and the keeper's newest rows are their
+    latest (each is written with the time it was made): their last rowid is looked up rather than every row read."""
     row = connection.execute(
         "SELECT (SELECT max(answered_at) FROM sync_runs), max(coalesce((SELECT max(updated_at) FROM submissions), ''), "
         "coalesce((SELECT observed_at FROM pbt_iterations ORDER BY id DESC LIMIT 1), ''), "
