@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import urllib.error
@@ -46,6 +47,17 @@ def test_a_record_of_an_older_schema_is_left_to_a_command_that_upgrades_it(tmp_p
         1, f"Error: {db} was written by an older pbt-track; run `pbt-track report --workdir {tmp_path}` once to "
            "upgrade it (serve only ever reads the record)\n")
     assert file_digest(db) == file_digest(REPO_ROOT / "tests" / "data" / "schema_0001.db")
+
+
+def test_a_record_of_a_newer_schema_asks_for_a_newer_pbt_track(work: Path):  # noqa: F811
+    with sqlite3.connect(work / "pbt_tracker.db") as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    connection.close()
+    before = file_digest(work / "pbt_tracker.db")
+    assert serve("--workdir", str(work), "--port", "0") == (
+        1, f"Error: {work / 'pbt_tracker.db'} was written by a newer pbt-track; upgrade pbt-track "
+           "(pip install -U pbt-track) to serve it\n")
+    assert file_digest(work / "pbt_tracker.db") == before
 
 
 def test_a_port_in_use_is_one_line(work: Path):  # noqa: F811

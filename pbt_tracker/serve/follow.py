@@ -39,6 +39,9 @@ STALE_AFTER = 15.0
 
 def open_record(path: Path) -> Store:
     store = open_store_read_only(path)
+    if store is None and record.schema_is_newer(db_path(path)):
+        raise ServeError(f"{db_path(path)} was written by a newer pbt-track; upgrade pbt-track (pip install -U "
+                         "pbt-track) to serve it")
     if store is None:
         raise ServeError(f"{db_path(path)} was written by an older pbt-track; run `pbt-track report --workdir {path}` "
                          "once to upgrade it (serve only ever reads the record)")

@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import NamedTuple
 
+from pbt_tracker import settings
+from pbt_tracker.store import schema
+from pbt_tracker.store.readonly import read_only_connection
 from pbt_tracker.store.selections import marks
 
 __all__ = [
     "AttemptRow", "ChangeRow", "DecisionRow", "ExperimentDetail", "ExperimentRow", "HistoryRow", "Newest",
     "ReplacementRow", "ScriptRow", "SyncTimes", "attempts", "changes_after", "decisions_after", "experiment",
-    "experiments", "history_after", "newest", "params_of", "replacements_after", "scripts_of", "sync_times",
+    "experiments", "history_after", "newest", "params_of", "replacements_after", "scripts_of", "schema_is_newer",
+    "sync_times",
 ]
 
 _EPOCH = "(julianday({}) - 2440587.5) * 86400.0"
@@ -248,3 +253,13 @@ def scripts_of(connection: sqlite3.Connection, experiment_id: int) -> list[Scrip
     return [ScriptRow._make(row) for row in connection.execute(
         "SELECT path, text, created_at FROM scripts WHERE experiment_id = ? ORDER BY id", (experiment_id,)
     )]
+
+
+def schema_is_newer(path: Path) -> bool:
+    """Whether a record that cannot be read as it is was written by a newer pbt-track (else by an older one)."""
+    connection = read_only_connection(path, settings.busy_timeout())
+    try:
+        revision = schema.current_revision(connection)
+    finally:
+        connection.close()
+    return revision is not None and revision not in schema.revisions()
