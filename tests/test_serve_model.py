@@ -16,6 +16,7 @@ from pbt_tracker.serve.chart import colours
 from pbt_tracker.serve.marks import CANCEL, CRASH, marks_of
 from pbt_tracker.serve.population import Policy, Population, best_of
 from pbt_tracker.serve.series import Line, decimated, path_data
+from pbt_tracker.store.history import PolicyIteration
 from pbt_tracker.store.serve import AttemptRow, ReplacementRow
 
 T0 = 1_800_000_000.0
@@ -85,9 +86,10 @@ def test_a_page_older_than_the_generations_a_line_remembers_is_told_so(monkeypat
     assert [line.since(generation) for generation in (2, 3, 4, 5, 6)] == [2, 3, 4, 5, 6]
 
 
-def _all_rows_as_report(rows: list[tuple]) -> list[dict]:
-    return [{"id": r[0], "experiment_id": r[1], "policy": r[2], "iteration": r[3], "true_objective": r[4],
-             "experiment_name": r[5], "file_key": "best" if r[7] else "own", "file_mtime": r[6], "params": None}
+def _all_rows_as_report(rows: list[tuple]) -> list[PolicyIteration]:
+    """Every row as report --pbt reads them from the record."""
+    return [PolicyIteration(launch_id=1, experiment_id=r[1], policy=r[2], iteration=r[3], true_objective=r[4],
+                            experiment_name=r[5], params=None, file_key="best" if r[7] else "own", file_mtime=r[6])
             for r in rows]
 
 

@@ -16,7 +16,7 @@ from html import escape
 from typing import NamedTuple
 
 from pbt_tracker.plot.data import ATTEMPT, REPLACEMENT, RESTART
-from pbt_tracker.serve.marks import CANCEL, CRASH, ChartMark
+from pbt_tracker.serve.marks import CRASH, ChartMark
 from pbt_tracker.serve.population import Policy, Population
 from pbt_tracker.serve.series import Line, decimated, path_data
 from pbt_tracker.serve.ticks import Axis, number_axis, time_axis

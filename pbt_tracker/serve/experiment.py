@@ -38,7 +38,7 @@ def _when(text: str | None) -> str:
 
 def _target(connection: Any, experiment: record.ExperimentDetail) -> tuple[LogTarget | None, str | None]:
     try:
-        return locate(connection, experiment.as_row()), None
+        return locate(connection, details.ExperimentRow._make(experiment)), None
     except PbtTrackError as error:
         return None, str(error)
 
@@ -46,17 +46,17 @@ def _target(connection: Any, experiment: record.ExperimentDetail) -> tuple[LogTa
 def _attempts_html(connection: Any, attempts: list[Any]) -> str:
     rows = []
     for attempt in attempts:
-        changes = "".join(f"<li><time>{_when(change['observed_at'])}</time> {escape(change['state'])}"
-                          + (f" &#8212; {escape(change['detail'])}" if change["detail"] else "") + "</li>"
-                          for change in details.state_changes(connection, attempt["id"]))
-        log = log_file(attempt["log_path"], attempt["job_id"]) or attempt["log_path"] or "-"
+        changes = "".join(f"<li><time>{_when(change.observed_at)}</time> {escape(change.state)}"
+                          + (f" &#8212; {escape(change.detail)}" if change.detail else "") + "</li>"
+                          for change in details.state_changes(connection, attempt.id))
+        log = log_file(attempt.log_path, attempt.job_id) or attempt.log_path or "-"
         rows.append(
-            f'<tr class="state-{escape(attempt["state"].lower())}"><td>{attempt["attempt"]}</td>'
-            f'<td>{escape(attempt["job_id"] or "-")}</td><td class="state">{escape(attempt["state"])}</td>'
-            f'<td>{escape(exit_text(attempt["exit_code"], attempt["exit_signal"]))}</td>'
-            f'<td>{escape(attempt["node"] or "-")}</td><td>{_when(attempt["submitted_at"])}</td>'
-            f'<td>{_when(attempt["started_at"])}</td><td>{_when(attempt["ended_at"])}</td>'
-            f'<td>{escape(attempt["script_path"] or "-")}</td><td>{escape(log)}</td>'
+            f'<tr class="state-{escape(attempt.state.lower())}"><td>{attempt.attempt}</td>'
+            f'<td>{escape(attempt.job_id or "-")}</td><td class="state">{escape(attempt.state)}</td>'
+            f'<td>{escape(exit_text(attempt.exit_code, attempt.exit_signal))}</td>'
+            f'<td>{escape(attempt.node or "-")}</td><td>{_when(attempt.submitted_at)}</td>'
+            f'<td>{_when(attempt.started_at)}</td><td>{_when(attempt.ended_at)}</td>'
+            f'<td>{escape(attempt.script_path or "-")}</td><td>{escape(log)}</td>'
             f'<td><details><summary>states</summary><ul>{changes}</ul></details></td></tr>')
     heads = "".join(f"<th>{name}</th>" for name in ("attempt", "job", "state", "exit", "node", "submitted", "started",
                                                      "ended", "script", "log", "history"))

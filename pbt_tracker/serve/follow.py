@@ -23,11 +23,10 @@ from pbt_tracker.serve.chart import colours, frames
 from pbt_tracker.serve.marks import marks_of
 from pbt_tracker.serve.population import FEED_LENGTH, Policy, Population
 from pbt_tracker.serve.tables import table_rows
-from pbt_tracker.store import Store, queries
+from pbt_tracker.store import Store
 from pbt_tracker.store import serve as record
 from pbt_tracker.store.connection import db_path
 from pbt_tracker.store.readonly import open_store_read_only
-from pbt_tracker.store.selection import Selection
 
 __all__ = ["Workdir", "open_record"]
 
@@ -94,8 +93,7 @@ def _stamp(path: Path) -> tuple[Any, ...]:
 def _read(population: Population, store: Store) -> bool:
     with store.read() as connection:
         newest = record.newest(connection)
-        shown = queries.selected_tuples(connection, Selection(), "e.id, l.id, e.name")
-        population.ids = {(launch_id, name): experiment_id for experiment_id, launch_id, name in shown}
+        population.ids = {(row.launch_id, row.name): row.experiment_id for row in record.shown_experiments(connection)}
         current = sorted(population.ids.values())
         if current != population.current:
             population.start_over(current, _policies(record.experiments(connection, current)))
@@ -142,10 +140,10 @@ def _policies(experiments: list[record.ExperimentRow]) -> dict[int, Policy]:
 def _read_params(population: Population, connection: Any) -> None:
     """The hyperparameters of the rows that decide progress: the table shows its current life's."""
     wanted = [row for policy in population.policies.values() for life in policy.lives.values()
-              for row in life.values() if row["params"] is None]
-    found = record.params_of(connection, [row["id"] for row in wanted])
+              for row in life.values() if row.params is None]
+    found = record.params_of(connection, [row.id for row in wanted])
     for row in wanted:
-        row["params"] = found.get(row["id"]) or "{}"
+        row.params = found.get(row.id) or "{}"
 
 
 def _place_marks(population: Population) -> None:

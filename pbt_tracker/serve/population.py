@@ -45,7 +45,7 @@ class Policy:
     lines: list[Line] = field(default_factory=list)
     attempts: list[AttemptRow] = field(default_factory=list)
     replacements: list[ReplacementRow] = field(default_factory=list)
-    lives: dict[str | None, dict[str, dict[str, Any]]] = field(default_factory=dict)  # life -> what decides progress
+    lives: dict[str | None, dict[str, DecisiveRow]] = field(default_factory=dict)  # life -> what decides progress
 
     def line_of(self, life: str | None) -> Line:
         for line in self.lines:
@@ -77,7 +77,7 @@ class Population:
         self.table: Any = None  # the rows a page's table shows (serve.tables.TableRow)
         self.feed: deque[FeedItem] = deque(maxlen=FEED_LENGTH)
         self.feed_sequence = 0
-        self.copies: dict[tuple[int, int], dict[str, Any]] = {}  # (launch, policy) -> best copy made of it
+        self.copies: dict[tuple[int, int], DecisiveRow] = {}  # (launch, policy) -> best copy made of it
         self.synced = SyncTimes(None, None)
         self.iterations = _Range()
         self.objectives = _Range()
@@ -158,26 +158,26 @@ class Population:
         if held is None:
             policy.lives[life] = {"latest": _as_report(latest), "top": _as_report(top), "best": _as_report(best)}
             return
-        if (_written(latest), latest.iteration) >= (held["latest"]["file_mtime"], held["latest"]["iteration"]):
+        if (_written(latest), latest.iteration) >= (held["latest"].file_mtime, held["latest"].iteration):
             held["latest"] = _as_report(latest)
-        if (top.iteration, _written(top)) >= (held["top"]["iteration"], held["top"]["file_mtime"]):
+        if (top.iteration, _written(top)) >= (held["top"].iteration, held["top"].file_mtime):
             held["top"] = _as_report(top)
-        if best.objective is not None and (held["best"]["true_objective"] is None
-                                           or best.objective > held["best"]["true_objective"]):
+        if best.objective is not None and (held["best"].true_objective is None
+                                           or best.objective > held["best"].true_objective):
             held["best"] = _as_report(best)
 
     def _note_copy(self, launch_id: int, row: HistoryRow) -> None:
         held = self.copies.get((launch_id, row.policy))
-        if row.objective is not None and (held is None or row.objective > held["true_objective"]):
+        if row.objective is not None and (held is None or row.objective > held.true_objective):
             self.copies[(launch_id, row.policy)] = _as_report(row, "best")
 
-    def decisive_rows(self, launch_id: int) -> list[dict[str, Any]]:
+    def decisive_rows(self, launch_id: int) -> list[DecisiveRow]:
         """The rows of a launch that decide every one of its policies' progress, as `progress_from_history` takes them."""
         rows = [row for policy in self.policies.values() if policy.launch_id == launch_id
                 for decisive in policy.lives.values() for row in decisive.values()]
         return rows + [row for (launch, _policy), row in self.copies.items() if launch == launch_id]
 
-    def rows_deciding(self, policy: Policy, launch_best: dict[str, Any] | None) -> list[dict[str, Any]]:
+    def rows_deciding(self, policy: Policy, launch_best: DecisiveRow | None) -> list[DecisiveRow]:
         """Of the launch's deciding rows, those that decide this policy's progress: its own, its best copy, and the
         launch's best row, which decides only the population's best (`launch_best`, from `best_of`)."""
         copy = self.copies.get((policy.launch_id, policy.index))
@@ -196,21 +196,32 @@ class Population:
         return f"{self.generation}.{self.feed_sequence}.{self.table_version}.{self.view}.{self.frame}"
 
 
-def best_of(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+def best_of(rows: list[DecisiveRow]) -> DecisiveRow | None:
     """The row of the highest objective, None when none has one."""
-    scored = [row for row in rows if row["true_objective"] is not None]
-    return max(scored, key=lambda row: row["true_objective"]) if scored else None
+    scored = [row for row in rows if row.true_objective is not None]
+    return max(scored, key=lambda row: row.true_objective) if scored else None
 
 
 def _written(row: HistoryRow) -> float:
     return -math.inf if row.written is None else row.written
 
 
-def _as_report(row: HistoryRow, file_key: str = "") -> dict[str, Any]:
-    """The row as `report.pbt.progress_from_history` reads pbt_iterations rows; params are read when shown."""
-    return {"id": row.id, "experiment_id": row.experiment_id, "policy": row.policy, "iteration": row.iteration,
-            "true_objective": row.objective, "experiment_name": row.life, "file_key": file_key,
-            "file_mtime": _written(row), "params": None}
+class DecisiveRow:
+    """A row as `report.pbt.progress_from_history` reads pbt_iterations rows, kept in memory by the page; its
+    params are read only when the table shows them, so they are filled in later (hence not a named tuple)."""
+
+    __slots__ = ("id", "experiment_id", "policy", "iteration", "true_objective", "experiment_name", "file_key",
+                 "file_mtime", "params")
+
+    def __init__(self, row: HistoryRow, file_key: str = "") -> None:
+        self.id, self.experiment_id, self.policy, self.iteration = row.id, row.experiment_id, row.policy, row.iteration
+        self.true_objective, self.experiment_name, self.file_key = row.objective, row.life, file_key
+        self.file_mtime: float = _written(row)
+        self.params: str | None = None
+
+
+def _as_report(row: HistoryRow, file_key: str = "") -> DecisiveRow:
+    return DecisiveRow(row, file_key)
 
 
 class _Range:

@@ -18,7 +18,8 @@ from typing import NamedTuple
 from pbt_tracker import settings
 from pbt_tracker.store import schema
 from pbt_tracker.store.readonly import read_only_connection
-from pbt_tracker.store.selections import marks
+from pbt_tracker.store.selection import Selection
+from pbt_tracker.store.selections import column_list, marks, selected_as
 
 __all__ = [
     "AttemptRow", "ChangeRow", "DecisionRow", "ExperimentDetail", "ExperimentRow", "HistoryRow", "Newest",
@@ -53,6 +54,21 @@ def newest(connection: sqlite3.Connection) -> Newest:
         "(SELECT coalesce(max(id), 0) FROM experiments)"
     ).fetchone()
     return Newest(*row)
+
+
+class ShownExperiment(NamedTuple):
+    """An experiment a report shows (its launch's newest of its name), as the page keys it."""
+
+    experiment_id: int
+    launch_id: int
+    name: str
+
+
+_SHOWN = column_list(ShownExperiment._fields, experiment_id="e.id", launch_id="l.id", name="e.name")
+
+
+def shown_experiments(connection: sqlite3.Connection) -> list[ShownExperiment]:
+    return selected_as(connection, Selection(), _SHOWN, ShownExperiment)
 
 
 class HistoryRow(NamedTuple):
@@ -228,9 +244,6 @@ class ExperimentDetail(NamedTuple):
     run_name: str
     backend: str
     cwd: str | None
-
-    def as_row(self) -> dict[str, object]:
-        return self._asdict()
 
 
 def experiment(connection: sqlite3.Connection, experiment_id: int) -> ExperimentDetail | None:
