@@ -107,9 +107,13 @@ def _changed(path: Path, sha256: str) -> bool:
         return False
 
 
-def _record(connection: sqlite3.Connection, uuid: str, rows: list[PreviewAttempt],
+def _record(connection: sqlite3.Connection, uuid: str | None, rows: list[PreviewAttempt],
             ) -> tuple[list[_Job], list[tuple[int, list[str], list[_Job]]]]:
-    """Every new attempt (and a fresh row for each array the preview had), tagged, in one transaction."""
+    """Every new attempt (and a fresh row for each array the preview had), tagged, in one transaction.
+
+    A preview recorded before launches had a uuid (schema 0001 and 0002) sends its jobs untagged, as
+    resubmit does for such a launch.
+    """
     now = utcnow()
     me = processes.this_process()
     singles: list[_Job] = []
@@ -124,7 +128,9 @@ def _record(connection: sqlite3.Connection, uuid: str, rows: list[PreviewAttempt
                     "sha256": shown.sha256, "argv": json.loads(shown.argv), "task_count": shown.task_count,
                     "intended_at": now,
                 })
-                argv = with_tag(json.loads(shown.argv), array_tag(uuid, new_id))
+                argv = json.loads(shown.argv)
+                if uuid:  # always: arrays (0004) are newer than launches' uuid (0003)
+                    argv = with_tag(argv, array_tag(uuid, new_id))
                 writes.update(connection, "slurm_arrays", new_id, {"argv": argv})
                 arrays[row.array_id] = (new_id, argv, [])
             array_id = arrays[row.array_id][0]
@@ -138,7 +144,7 @@ def _record(connection: sqlite3.Connection, uuid: str, rows: list[PreviewAttempt
         writes.add_state_change(connection, submission_id, states.SUBMITTING, now, "preview submitted")
         job = _Job(submission_id, row.name, argv, Path(row.script_path), row.script_text)
         if row.array_id is None:
-            tagged = with_tag(argv, submission_tag(uuid, submission_id))
+            tagged = with_tag(argv, submission_tag(uuid, submission_id)) if uuid else argv
             writes.update(connection, "submissions", submission_id, {"argv": tagged})
             singles.append(_Job(submission_id, job.name, tagged, job.script_path, job.script_text))
         else:
