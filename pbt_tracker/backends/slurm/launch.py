@@ -192,6 +192,7 @@ def _record_launch(
         first = writes.next_ids(connection, ("experiments", "scripts", "submissions", "slurm_arrays"))
         array_rows, planned_arrays = [], []
         task_of: dict[int, tuple[int, int]] = {}
+        array_id: int | None
         for number, array in enumerate(plan.arrays):
             array_id = first["slurm_arrays"] + number
             argv = array.argv if options.print_only else with_tag(array.argv, array_tag(plan.launch_uuid, array_id))
