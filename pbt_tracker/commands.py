@@ -73,7 +73,8 @@ def _output_and_exit(process: subprocess.Popen[bytes], deadline: float) -> tuple
     a millisecond lost per sbatch over a launch of thousands; a pidfd (Linux
     5.3) says at once when the program has ended.
     """
-    output: dict[int, list[bytes]] = {process.stdout.fileno(): [], process.stderr.fileno(): []}  # type: ignore[union-attr]
+    assert process.stdout is not None and process.stderr is not None  # both are pipes
+    output: dict[int, list[bytes]] = {process.stdout.fileno(): [], process.stderr.fileno(): []}
     poller = select.poll()
     for fd in output:
         poller.register(fd, select.POLLIN)

@@ -5,8 +5,12 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pbt_tracker.errors import TemplateError
+
+if TYPE_CHECKING:
+    from io import BufferedWriter
 
 
 def write_text_atomic(path: Path, text: str, executable: bool = False) -> None:
@@ -32,7 +36,7 @@ def write_bytes_atomic(path: Path, data: bytes, executable: bool = False) -> Non
         raise
 
 
-def open_append(path: Path):  # type: ignore[no-untyped-def]
+def open_append(path: Path) -> BufferedWriter:
     """A log file opened for appending, created like write_text_atomic's files."""
     return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o664), "ab")
 

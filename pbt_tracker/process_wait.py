@@ -71,7 +71,7 @@ class Interrupts:
         self._read, self._write = os.pipe()
         os.set_blocking(self._read, False)
         os.set_blocking(self._write, False)
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, Callable[[int, FrameType | None], object] | int | None] = {}
         self._previous_wakeup: int | None = None
 
     def __bool__(self) -> bool:
@@ -89,7 +89,7 @@ class Interrupts:
         if self._previous:
             signal.set_wakeup_fd(self._previous_wakeup if self._previous_wakeup is not None else -1)
             for signum, handler in self._previous.items():
-                signal.signal(signum, handler)  # type: ignore[arg-type]
+                signal.signal(signum, handler)
         os.close(self._read)
         os.close(self._write)
 

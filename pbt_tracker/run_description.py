@@ -49,7 +49,7 @@ class ParamList(ParamGenerator):
 
     def __init__(self, combinations: Iterable[Mapping[str, Any]]) -> None:
         super().__init__()
-        self.combinations = list(combinations)
+        self.combinations = [dict(combination) for combination in combinations]  # dicts, as generate_params gives
 
     def generate_params(self, randomize: bool = True) -> Iterator[dict[str, Any]]:
         yield from (shuffled(self.combinations) if randomize else self.combinations)

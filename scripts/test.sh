@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: a virtualenv with pbt-track and pytest,
-# a real one-node Slurm (with accounting), then pytest. Arguments go to pytest.
+# then mypy, a real one-node Slurm (with accounting), and pytest. Arguments go to pytest.
 #
 #   scripts/test.sh                 # everything
 #   scripts/test.sh tests/slurm -x  # a part
@@ -32,6 +32,14 @@ if ! command -v chromium >/dev/null 2>&1; then
     $sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null \
         || { $sudo_if_needed apt-get update -qq && $sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 fi
+
+# The type checker over pbt_tracker/ (its settings: setup.cfg's [mypy]); an error stops the run here.
+if ! mypy_output=$("$VENV/bin/python" -m mypy 2>&1); then
+    printf '%s\n' "$mypy_output"
+    echo "scripts/test.sh: mypy found type errors; nothing else was run" >&2
+    exit 1
+fi
+printf '%s\n' "$mypy_output" | tail -n 1
 
 SLURM_ACCOUNTING=${SLURM_ACCOUNTING:-1} scripts/slurm/start-local-slurm.sh
 

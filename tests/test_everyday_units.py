@@ -41,6 +41,12 @@ def test_a_signalled_exit_reads_as_sacct_prints_it() -> None:
     assert text.splitlines()[2:] == ["a                 0:9", "b                   2"]
 
 
+def test_a_policy_whose_iteration_file_has_no_hyperparameters_shows_a_dash_for_them() -> None:
+    text = table([row("a", "RUNNING", pbt_params={}), row("b", "RUNNING", pbt_params={"train.lr": 0.5})],
+                 Layout(("experiment", "params")))
+    assert text.splitlines()[2:] == ["a           -", "b           lr=0.5"]
+
+
 def test_last_lines_counts_as_tail_does() -> None:
     assert last_lines("a\nb\nc", 2) == "b\nc"
     assert last_lines("a\nb\n", 0) == ""

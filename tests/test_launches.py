@@ -271,3 +271,21 @@ def test_submit_launch_refuses_what_is_not_an_untouched_preview(work: Path) -> N
     assert invoke("submit", "--launch", "2", "--workdir", str(work)) == (
         1, "", f"Error: 1 script(s) changed on disk since the preview: {script.absolute()}; restore them, or launch "
                "the run again\n")
+
+
+def test_submit_launch_of_a_preview_older_than_launch_uuids_sends_its_jobs_untagged(work: Path) -> None:
+    """tests/data/schema_0001.db's preview: its launch has no uuid, so no job may carry `pbt-track:None:N`."""
+    import sqlite3
+
+    work.mkdir()
+    db = work / "pbt_tracker.db"
+    db.write_bytes((Path(__file__).parent / "data" / "schema_0001.db").read_bytes())
+    connection = sqlite3.connect(db)
+    with connection:  # its scripts were written under /tmp/old: here they are written back from the record
+        connection.execute("UPDATE scripts SET path = replace(path, '/tmp/old/', ?)", (f"{work}/",))
+    connection.close()
+    code, out, err = invoke("submit", "--launch", "1", "--workdir", str(work))
+    assert code == 0, out + err
+    sent = [json.loads(argv) for (argv,) in query(db, "SELECT argv FROM submissions WHERE attempt = 2 ORDER BY id")]
+    assert len(sent) == 3
+    assert not [arg for argv in sent for arg in argv if arg.startswith("--comment")]

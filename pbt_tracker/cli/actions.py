@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,6 +17,12 @@ from pbt_tracker.cli.common import (
     workdir_option,
 )
 from pbt_tracker.cli.group import cli
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from pbt_tracker.store import Store
+    from pbt_tracker.store.selection import Selection
 
 
 @cli.command()
@@ -70,7 +76,7 @@ def cancel(targets: tuple[str, ...], workdir: str, run: str | None, experiments:
     verb = "Would cancel" if dry_run else "Cancelled"
     click.echo("\n".join(  # one write: a cancel of a whole population prints a line per job
         f"Not cancelled {experiment} (job {job_id}): scancel said: {result.refused[job_id]}"
-        if job_id in result.refused
+        if job_id is not None and job_id in result.refused
         else f"{verb} {experiment} (job {job_id})" if job_id else f"{verb} {experiment} (not started)"
         for experiment, job_id in result.targets
     ))
@@ -88,7 +94,7 @@ def _still_sending(names: Sequence[str]) -> str:
             f"cancelled: {', '.join(names)}; run the same cancel again once they have a job id (`pbt-track report`)")
 
 
-def _settle(store, accepted) -> None:  # type: ignore[no-untyped-def]
+def _settle(store: Store, accepted: Mapping[str, Sequence[int]]) -> None:
     """The cancelled jobs' states after scancel; a scheduler that does not answer now leaves them to `sync`."""
     from pbt_tracker.errors import SchedulerError
     from pbt_tracker.tracker.cancel import settle_cancelled
@@ -102,7 +108,7 @@ def _settle(store, accepted) -> None:  # type: ignore[no-untyped-def]
         click.echo(f"Note: {note}", err=True)
 
 
-def _jobs_send_successors(store, chosen) -> bool:  # type: ignore[no-untyped-def]
+def _jobs_send_successors(store: Store, chosen: Selection) -> bool:
     """Whether to sync before scancel; a name or state that matches nothing is refused before that sync writes."""
     from pbt_tracker.store import queries
 
@@ -113,7 +119,7 @@ def _jobs_send_successors(store, chosen) -> bool:  # type: ignore[no-untyped-def
     return True
 
 
-def _job_ids_of(store, names: tuple[str, ...]) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+def _job_ids_of(store: Store, names: tuple[str, ...]) -> tuple[str, ...]:
     """Every job id the named experiments' attempts had (cancel keeps those that may still run)."""
     from pbt_tracker.report.rows import report_rows
     from pbt_tracker.store.selection import Selection

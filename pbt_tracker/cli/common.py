@@ -11,6 +11,7 @@ import click
 from pbt_tracker.cli import complete
 
 if TYPE_CHECKING:
+    from pbt_tracker.backends.base import SyncResult
     from pbt_tracker.store import Store
     from pbt_tracker.store.selection import Selection
 
@@ -125,7 +126,7 @@ def read_workdir(workdir: str, sync: bool = True, unreachable_ok: bool = False) 
         store.close()
 
 
-def sync_and_tell(store: Store, unreachable_ok: bool = False):  # type: ignore[no-untyped-def]
+def sync_and_tell(store: Store, unreachable_ok: bool = False) -> SyncResult | None:
     from pbt_tracker.errors import SchedulerError
     from pbt_tracker.tracker.sync import sync_workdir
 

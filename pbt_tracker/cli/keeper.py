@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from pbt_tracker.cli.common import workdir_option
 from pbt_tracker.cli.group import cli
 
+if TYPE_CHECKING:
+    from pbt_tracker.store import Store
 
-def _watch_args(workdir: str, values: dict[str, object]) -> list[str]:
+
+def _watch_args(workdir: str, values: dict[str, Any]) -> list[str]:
     """The options to hand to the keeper job, the workdir made absolute."""
     import os
 
@@ -16,7 +21,7 @@ def _watch_args(workdir: str, values: dict[str, object]) -> list[str]:
     for name in ("run", "interval", "max_attempts", "stall_after", "on_event"):
         if values[name] is not None:
             args += [f"--{name.replace('_', '-')}", str(values[name])]
-    for experiment in values["experiments"]:  # type: ignore[attr-defined]
+    for experiment in values["experiments"]:
         args += ["--experiment", str(experiment)]
     args += [f"--{name.replace('_', '-')}" for name in ("resume_failed", "restart_stalled") if values[name]]
     return args
@@ -39,7 +44,7 @@ def _watch_args(workdir: str, values: dict[str, object]) -> list[str]:
 @click.option("--keeper-partition", metavar="NAME", help="With --submit: the keeper job's partition.")
 @click.option("--as-keeper-job", "in_job", is_flag=True, hidden=True)
 def watch(workdir: str, in_job: bool, as_job: bool, keeper_time: str, keeper_partition: str | None,
-          **values: object) -> None:
+          **values: Any) -> None:
     """Keep a population alive: resume what ends early, until every experiment is final.
 
     Once per interval: sync, then resume experiments whose latest attempt
@@ -74,7 +79,7 @@ def watch(workdir: str, in_job: bool, as_job: bool, keeper_time: str, keeper_par
         raise SystemExit(code)
 
 
-def _submit(store, job_args: list[str], keeper_time: str, partition: str | None) -> None:  # type: ignore[no-untyped-def]
+def _submit(store: Store, job_args: list[str], keeper_time: str, partition: str | None) -> None:
     from pbt_tracker.keeper.job import check_time_limit, submit_keeper
 
     check_time_limit(keeper_time)
@@ -83,7 +88,7 @@ def _submit(store, job_args: list[str], keeper_time: str, partition: str | None)
         raise click.ClickException(f"the keeper job was not submitted: {job.error}")
 
 
-def _watch(store, values: dict[str, object], job_args: list[str] | None, keeper_time: str, partition: str | None) -> int:  # type: ignore[no-untyped-def]
+def _watch(store: Store, values: dict[str, Any], job_args: list[str] | None, keeper_time: str, partition: str | None) -> int:
     import signal
     import threading
 
@@ -93,10 +98,10 @@ def _watch(store, values: dict[str, object], job_args: list[str] | None, keeper_
     from pbt_tracker.store.selection import Selection
 
     options = WatchOptions(
-        rules=Rules(values["max_attempts"], bool(values["resume_failed"]), values["stall_after"],  # type: ignore[arg-type]
+        rules=Rules(values["max_attempts"], bool(values["resume_failed"]), values["stall_after"],
                     bool(values["restart_stalled"])),
-        selection=Selection(run=values["run"], experiments=tuple(values["experiments"])),  # type: ignore[arg-type]
-        interval=values["interval"] or 60.0,  # type: ignore[arg-type]
+        selection=Selection(run=values["run"], experiments=tuple(values["experiments"])),
+        interval=values["interval"] or 60.0,
         once=bool(values["once"]),
         on_event=event_argv(str(values["on_event"])) if values["on_event"] is not None else None,
         event_timeout=event_timeout(),

@@ -20,7 +20,7 @@ def _click_type(option: Option) -> Any:
 
 def _click_option(option: Option) -> click.Option:
     """An option of the table in the seed's spelling and dashed; None where not given."""
-    bare = {"is_flag": False, "flag_value": "true"} if option.bare_is_true else {}
+    bare: dict[str, Any] = {"is_flag": False, "flag_value": "true"} if option.bare_is_true else {}
     return click.Option([*option.flags, option.name], type=_click_type(option), default=None,
                         help=option.help_with_default(), **bare)
 
@@ -37,7 +37,7 @@ class _TableCommand(click.Command):
     _from_table: list[click.Parameter] = []
     _params: list[click.Parameter] = []
 
-    @property  # type: ignore[override]
+    @property
     def params(self) -> list[click.Parameter]:
         from pbt_tracker.backends.options import table
 

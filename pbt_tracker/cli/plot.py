@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from pbt_tracker.cli import complete
 from pbt_tracker.cli.common import launch_selection_options, no_sync_option, open_workdir, selection, workdir_option
 from pbt_tracker.cli.group import cli
+
+if TYPE_CHECKING:
+    from pbt_tracker.plot.data import PlotData
 
 
 @cli.command()
@@ -60,7 +65,7 @@ def plot(output: str, workdir: str, x_axis: str, run: str | None, launch: int | 
     click.echo(_summary(output, data))
 
 
-def _summary(output: str, data) -> str:  # type: ignore[no-untyped-def]
+def _summary(output: str, data: PlotData) -> str:
     from pbt_tracker.plot.data import ATTEMPT, REPLACEMENT, RESTART
 
     count = {kind: sum(mark.kind == kind for mark in data.marks) for kind in (REPLACEMENT, RESTART, ATTEMPT)}

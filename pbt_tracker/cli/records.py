@@ -18,6 +18,7 @@ from pbt_tracker.cli.common import (
 from pbt_tracker.cli.group import cli
 
 if TYPE_CHECKING:
+    from pbt_tracker.report.rows import ReportRow
     from pbt_tracker.store import Store
 
 
@@ -32,6 +33,7 @@ def sync(workdir: str) -> None:
     """
     with open_workdir(workdir, sync=False) as store:
         result = sync_and_tell(store)
+    assert result is not None  # only a report's sync may find the scheduler away
     click.echo(
         f"Asked about {result.asked} job(s) in {result.scheduler_calls} scheduler call(s); {result.changed} changed."
     )
@@ -100,7 +102,7 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
                 copy_history(store)
         with read_workdir(workdir, sync=not no_sync, unreachable_ok=True) as store:
             rows = report_rows(store, chosen, pbt=pbt)
-            latest = None if output_format == "csv" else _keeper_decisions(store)
+            latest = {} if output_format == "csv" else _keeper_decisions(store)  # a CSV shows no decisions
             notes = _notes(rows) if output_format == "table" else ""  # a backend the registry lacks is one line
         if output_format == "json":
             import json
@@ -125,7 +127,7 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
     watch_loop(draw, watch, sys.stdout)
 
 
-def _notes(rows) -> str:  # type: ignore[no-untyped-def]
+def _notes(rows: list[ReportRow]) -> str:
     from pbt_tracker.backends import report_notes
 
     return report_notes([row.backend for row in rows])

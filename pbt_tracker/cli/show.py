@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from pbt_tracker.cli import complete
 from pbt_tracker.cli.common import no_sync_option, read_workdir, workdir_option
 from pbt_tracker.cli.group import cli
+
+if TYPE_CHECKING:
+    from pbt_tracker.report.logs import LogTarget
 
 
 def _name_or_policy(name: str | None, policy: int | None) -> None:
@@ -67,7 +72,7 @@ def logs(name: str | None, policy: int | None, lines: int | None, attempt: int |
         if follow:
             from pbt_tracker.errors import PbtTrackError
 
-            def current():  # type: ignore[no-untyped-def]
+            def current() -> LogTarget:
                 try:
                     return read_target(store, name, policy, attempt, slurm_log)
                 except PbtTrackError:

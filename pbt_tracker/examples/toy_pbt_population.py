@@ -12,6 +12,7 @@ import os
 import random
 import shutil
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def population_entries(workspace: Path, num_policies: int, max_iteration: int) -
 
 def decide(idx: int, own_objective: float, own_params: dict[str, float], peers: dict[int, WorkspaceEntry],
            fractions: tuple[float, float], thresholds: tuple[float, float], change: tuple[float, float],
-           rng: random.Random, say) -> Decision | None:
+           rng: random.Random, say: Callable[[str], None]) -> Decision | None:
     """IsaacGymEnvs' rule: among the worst, take a clearly better policy's weights, else mutate own params.
 
     The lowest fifth stays out of the spread, as in IsaacGymEnvs, so crashed
@@ -72,7 +73,8 @@ def decide(idx: int, own_objective: float, own_params: dict[str, float], peers: 
             f"is not enough to replace (gap {gap:.2f}, needed {needed:.2f}); mutating own params")
         donor = idx
     source = dict(peers[donor].record.params) if donor != idx and rng.random() < 0.5 else dict(own_params)
-    params = {name: float(source.get(name, value)) for name, value in own_params.items()}  # type: ignore[arg-type]
+    params = {name: float(source.get(name, value))  # type: ignore[arg-type]  # a peer's file holds numbers
+              for name, value in own_params.items()}
     return Decision(donor, mutate(params, rng, *change))
 
 
@@ -101,7 +103,7 @@ def thinning_victim(iterations: list[int], keep_latest: int = KEEP_LATEST) -> in
     return candidates[best]
 
 
-def cleanup_files(policy_dir: Path, threshold: int, max_checkpoints: int, say) -> None:
+def cleanup_files(policy_dir: Path, threshold: int, max_checkpoints: int, say: Callable[[str], None]) -> None:
     """IsaacGymEnvs' clean-up: drop what is far behind, then thin out old files until few enough are left."""
     for iteration in _iterations(policy_dir):
         if iteration <= threshold:
@@ -117,7 +119,7 @@ def best_copy_name(task: str, objective: float, iteration: int, policy: int, fra
     return f"{task}_best_obj_{objective:015.5f}_iter_{iteration:04d}_policy{policy:03d}_frame{frame}"
 
 
-def save_best_files(best_dir: Path, entry: WorkspaceEntry, name: str, say) -> None:
+def save_best_files(best_dir: Path, entry: WorkspaceEntry, name: str, say: Callable[[str], None]) -> None:
     """Copy `entry` (and its weights) into `best_dir` when it beats the copy there; keep the newest few files.
 
     A copy that fails (a peer cleaned the file up meanwhile) is no reason to stop training.
@@ -142,7 +144,7 @@ def _iterations(policy_dir: Path) -> list[int]:
     return sorted(int(name[:-5]) for name in os.listdir(policy_dir) if name.endswith(".yaml") and name[:-5].isdigit())
 
 
-def _remove_iteration(policy_dir: Path, iteration: int, say) -> None:
+def _remove_iteration(policy_dir: Path, iteration: int, say: Callable[[str], None]) -> None:
     for suffix in (".yaml", ".pth"):
         path = policy_dir / f"{iteration:06d}{suffix}"
         say(f"PBT cleanup: removing checkpoint {path.name}")

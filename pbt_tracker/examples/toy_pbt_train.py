@@ -124,7 +124,7 @@ def parse_settings(argv: Sequence[str]) -> Settings:
                 values[name] = convert(value)
             except ValueError:
                 raise SystemExit(f"toy_pbt_train: bad value for {key}: {value!r}") from None
-    settings = Settings(**values)  # type: ignore[arg-type]
+    settings = Settings(**values)  # type: ignore[arg-type]  # _KEYS converts each value for its field
     if not 0 <= settings.policy_idx < settings.num_policies:
         raise SystemExit(f"toy_pbt_train: pbt.policy_idx={settings.policy_idx} is not below pbt.num_policies")
     if settings.interval_steps <= 0:
@@ -143,7 +143,7 @@ def default_params(settings: Settings) -> dict[str, float]:
     stratum = (settings.policy_idx + rng.random()) / settings.num_policies
     defaults = {"toy.learning_rate": 10 ** (-2.7 + 1.4 * stratum), "toy.noise_scale": rng.uniform(0.5, 3.0)}
     given = {"toy.learning_rate": settings.learning_rate, "toy.noise_scale": settings.noise_scale}
-    return {name: defaults[name] if given[name] is None else given[name] for name in defaults}  # type: ignore[misc]
+    return {name: defaults[name] if value is None else value for name, value in given.items()}
 
 
 def train(state: State, settings: Settings) -> State:
@@ -186,9 +186,7 @@ def main(argv: Sequence[str]) -> int:
     settings = parse_settings(argv)
     idx = settings.policy_idx
     run_dir = Path(settings.run_dir).absolute()
-    workspace = run_dir / "runs" / settings.workspace
-    policy_dir = workspace / f"{idx:03d}"
-    policy_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "runs" / settings.workspace / f"{idx:03d}").mkdir(parents=True, exist_ok=True)
     if not settings.pbt_restart:
         _say(f"Policy {idx}: started without ++pbt_restart=True, so this is the start of the experiment: "
              "mutating the initial hyperparameters")
@@ -246,7 +244,8 @@ def _train_loop(settings: Settings, state: State, argv: Sequence[str], run_dir: 
     return 0
 
 
-def _maybe_replace(settings, state, current, peers, argv, run_dir, experiment_name) -> None:
+def _maybe_replace(settings: Settings, state: State, current: float, peers: dict[int, population.WorkspaceEntry],
+                   argv: Sequence[str], run_dir: Path, experiment_name: str) -> None:
     """Restarts the process from the chosen checkpoint, as IsaacGymEnvs does; returns when nothing is to be done."""
     idx = settings.policy_idx
     rng = random.Random(f"toy_pbt/{settings.seed}/{idx}/{state.iteration}/pbt")
@@ -276,7 +275,8 @@ def _maybe_replace(settings, state, current, peers, argv, run_dir, experiment_na
     _restart(argv, idx, run_dir, params, str(restart_checkpoint), experiment_name)
 
 
-def _restart(argv, idx, run_dir, params, checkpoint, experiment_name) -> None:
+def _restart(argv: Sequence[str], idx: int, run_dir: Path, params: dict[str, float], checkpoint: str | None,
+             experiment_name: str | None) -> None:
     args = restart_args(list(argv), str(run_dir), experiment_name, checkpoint, params)
     _say(f"Policy {idx}: Restarting self with args {args}")
     sys.stderr.flush()

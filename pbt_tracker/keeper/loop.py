@@ -155,7 +155,8 @@ class Keeper:
         by_submission: dict[int, list[str]] = {}
         for row in earlier:
             by_submission.setdefault(row.submission_id, []).append(row.action)
-        out, done = [], 0
+        out: list[tuple[Kept | None, Attempt | None, Decision]] = []
+        done = 0
         for item in kept:
             latest = item.attempts[-1]
             before = by_submission.get(latest.submission_id, [])

@@ -69,15 +69,15 @@ class ForeignRunDescription(RunDescription):
         self.source = source
 
     @property
-    def run_name(self) -> str:  # type: ignore[override]
+    def run_name(self) -> str:  # type: ignore[override]  # read-only view of the original's field
         return self.original.run_name
 
     @property
-    def experiments(self) -> Any:  # type: ignore[override]
+    def experiments(self) -> Any:  # type: ignore[override]  # read-only view of the original's field
         return self.original.experiments
 
     @property
-    def experiment_suffix(self) -> str:  # type: ignore[override]
+    def experiment_suffix(self) -> str:
         return getattr(self.original, "experiment_suffix", "")
 
     @experiment_suffix.setter
@@ -85,19 +85,19 @@ class ForeignRunDescription(RunDescription):
         self.original.experiment_suffix = value
 
     @property
-    def experiment_arg_name(self) -> str:  # type: ignore[override]
+    def experiment_arg_name(self) -> str:  # type: ignore[override]  # read-only view of the original's field
         return self.original.experiment_arg_name
 
     @property
-    def experiment_dir_arg_name(self) -> str:  # type: ignore[override]
+    def experiment_dir_arg_name(self) -> str:  # type: ignore[override]  # read-only view of the original's field
         return self.original.experiment_dir_arg_name
 
     @property
-    def customize_experiment_name(self) -> bool:  # type: ignore[override]
+    def customize_experiment_name(self) -> bool:  # type: ignore[override]  # read-only view of the original's field
         return self.original.customize_experiment_name
 
     @property
-    def param_prefix(self) -> str:  # type: ignore[override]
+    def param_prefix(self) -> str:  # type: ignore[override]  # read-only view of the original's field
         return self.original.param_prefix
 
     def generate_experiments(self, train_dir: str, makedirs: bool = True) -> Iterator[tuple[str, str, str, Any]]:

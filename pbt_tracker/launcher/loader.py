@@ -7,6 +7,7 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from pbt_tracker.errors import RunDescriptionError
 from pbt_tracker.launcher.foreign_description import as_run_description
@@ -45,7 +46,7 @@ def load_run_description(run: str | None, experiment_suffix: str = "") -> RunDes
     return description
 
 
-def _import_module(name: str):  # type: ignore[no-untyped-def]
+def _import_module(name: str) -> ModuleType:
     cwd = os.getcwd()
     if cwd not in sys.path and "" not in sys.path:
         sys.path.insert(0, cwd)
@@ -64,7 +65,7 @@ def _import_module(name: str):  # type: ignore[no-untyped-def]
         raise _failed_import(name, error) from None
 
 
-def _import_file(path: str):  # type: ignore[no-untyped-def]
+def _import_file(path: str) -> ModuleType:
     module_name = "_pbt_track_run_" + Path(path).stem.replace("-", "_")
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from pbt_tracker import backends
 from pbt_tracker.backends.options import add_arguments, launch_options
@@ -25,7 +25,7 @@ __all__ = ["launch", "launcher_argparser", "main", "parse_args"]
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad argument is an OptionError: one line, whoever called the parser."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise OptionError(f"{message}; see `{self.prog} --help`")
 
 

@@ -109,24 +109,25 @@ def read_dump(text: str) -> dict[str, object] | None:
                 return None
             key, sep, value = line[2:].partition(": ")
             parsed_key, parsed = _text_key(key), _scalar(value)
-            if not sep or parsed_key is _UNREAD or parsed is _UNREAD:
+            if not sep or not isinstance(parsed_key, str) or parsed is _UNREAD:
                 return None
-            block[parsed_key] = parsed  # type: ignore[index]
+            block[parsed_key] = parsed
             continue
         if block is not None and not block:
             document[block_key] = None  # `key:` with nothing under it is null
         block = None
         if line.endswith(":") and ": " not in line:
-            block_key = _text_key(line[:-1])  # type: ignore[assignment]
-            if block_key is _UNREAD:
+            read_key = _text_key(line[:-1])
+            if not isinstance(read_key, str):
                 return None
+            block_key = read_key
             block = document[block_key] = {}
             continue
         key, sep, value = line.partition(": ")
         parsed_key, parsed = _text_key(key), _scalar(value)
-        if not sep or parsed_key is _UNREAD or parsed is _UNREAD:
+        if not sep or not isinstance(parsed_key, str) or parsed is _UNREAD:
             return None
-        document[parsed_key] = parsed  # type: ignore[index]
+        document[parsed_key] = parsed
     if block is not None and not block:
         document[block_key] = None
     return document
@@ -172,7 +173,7 @@ def _number(value: object) -> float | None:
     if isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
         return None
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number = float(value)  # type: ignore[arg-type]  # what float() refuses raises TypeError, caught below
     except (TypeError, ValueError):
         return None
     return None if math.isnan(number) else number

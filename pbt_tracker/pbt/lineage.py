@@ -63,7 +63,8 @@ def read_lineage(data: bytes, offset: int = 0) -> LineageRead:
     return LineageRead(events, min(pending, default=end))
 
 
-def _read_line(line, position, iterations, donors, events) -> None:
+def _read_line(line: str, position: int, iterations: dict[int, tuple[int, int]], donors: dict[int, int],
+               events: list[ReplacementEvent]) -> None:
     match = _NEW_ITERATION.search(line)
     if match is not None:
         iterations[int(match.group(1))] = (int(match.group(2)), position)

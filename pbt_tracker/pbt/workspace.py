@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -168,7 +168,8 @@ def live_entry(entries: Iterable[WorkspaceEntry], experiment_name: str | None = 
     return max(life, key=lambda entry: (entry.iteration, entry.mtime_ns), default=None)
 
 
-def _read_dir(workspace, directory, policy_idx, kept_by, copied, number_of):
+def _read_dir(workspace: Path, directory: str, policy_idx: int | None, kept_by: int | None, copied: Collection[str],
+              number_of: Callable[[str], int | None]) -> Iterator[WorkspaceEntry | None]:
     """Yields an entry per readable ``*.yaml`` in ``workspace/directory`` (None for an unreadable one)."""
     base = os.path.join(workspace, directory)  # paths as strings until an entry is made: thousands per sync
     try:

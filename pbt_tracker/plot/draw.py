@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import io
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pbt_tracker.errors import PlotError
 from pbt_tracker.plot.data import ATTEMPT, REPLACEMENT, RESTART, PlotData
@@ -25,7 +25,7 @@ MARK_LEGEND = {
     RESTART: "restart (new life)",
     ATTEMPT: "resubmitted attempt",
 }
-_MARK_STYLE = {
+_MARK_STYLE: dict[str, dict[str, Any]] = {  # Line2D's keyword arguments
     REPLACEMENT: {"marker": "v", "markersize": 7, "color": "black"},
     RESTART: {"marker": "o", "markersize": 8, "markerfacecolor": "none", "markeredgecolor": "black",
               "markeredgewidth": 1.5},

@@ -62,4 +62,4 @@ def plot_data_of(store: Store, selection: Selection, x_axis: str) -> PlotData:
 
 def _as_recorded(moment: str | None) -> str | None:
     """A time in the form sync writes (to the microsecond), so that it compares with the files' times as text."""
-    return None if moment is None else sql_time(parse_time(moment))  # type: ignore[arg-type]
+    return None if moment is None else sql_time(parse_time(moment))

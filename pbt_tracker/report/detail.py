@@ -10,12 +10,16 @@ from __future__ import annotations
 import json
 import shlex
 import sqlite3
+from typing import TYPE_CHECKING
 
 from pbt_tracker.errors import OptionError
 from pbt_tracker.report.rows import iso_time, log_file, pbt_progress
 from pbt_tracker.store import Store
 from pbt_tracker.store import details as record
 from pbt_tracker.store.connection import parse_time
+
+if TYPE_CHECKING:
+    from pbt_tracker.report.pbt import PbtProgress
 
 
 def find_experiment(connection: sqlite3.Connection, name: str | None, policy: int | None) -> record.ExperimentRow:
@@ -110,7 +114,7 @@ def describe(store: Store, name: str | None, policy: int | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _progress_line(progress: dict[str, object]) -> str:
+def _progress_line(progress: PbtProgress) -> str:
     def number(value: object) -> str:
         return "-" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
 

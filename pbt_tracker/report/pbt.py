@@ -9,15 +9,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:
     from pbt_tracker.store.history import PolicyIteration
 
-__all__ = ["progress_from_history", "short_params"]
+__all__ = ["PbtProgress", "progress_from_history", "short_params"]
 
 
-def progress_from_history(rows: Iterable[PolicyIteration], experiment_id: int, policy: int) -> dict[str, Any] | None:
+class PbtProgress(TypedDict, total=False):
+    """A policy's pbt_* values, as the report row's fields of the same names hold them."""
+
+    pbt_policy: int | None
+    pbt_iteration: int | None
+    pbt_objective: float | None
+    pbt_best_objective: float | None
+    pbt_population_best: float | None
+    pbt_params: dict[str, object] | None
+
+
+def progress_from_history(rows: Iterable[PolicyIteration], experiment_id: int, policy: int) -> PbtProgress | None:
     """The report's pbt_* values of the policy that `experiment_id` runs; None when nothing of it was copied.
 
     `rows` are pbt_iterations rows of the policy's launch: its own files are

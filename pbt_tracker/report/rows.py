@@ -17,6 +17,7 @@ from pbt_tracker.store.report import ReportRecord, report_records
 from pbt_tracker.store.selection import Selection
 
 if TYPE_CHECKING:
+    from pbt_tracker.report.pbt import PbtProgress
     from pbt_tracker.store.history import PolicyIteration
 
 FORMATS = ("table", "json", "csv")
@@ -91,7 +92,7 @@ def report_rows(store: Store, selection: Selection, pbt: bool = False) -> list[R
     return rows
 
 
-def _record_progress(history: dict[int, list[PolicyIteration]], record: ReportRecord) -> dict[str, object]:
+def _record_progress(history: dict[int, list[PolicyIteration]], record: ReportRecord) -> PbtProgress:
     """--pbt's values for a record read with its experiment's workspace columns."""
     assert record.cmd is not None and record.train_dir is not None and record.experiment_id is not None
     return pbt_progress(history.get(record.launch_id, []), record.params, record.cmd, record.train_dir, record.cwd,
@@ -107,7 +108,7 @@ def needs_sync(store: Store) -> bool:
 
 
 def pbt_progress(history: list[PolicyIteration], params: str | None, cmd: str, train_dir: str, cwd: str | None,
-                 experiment_id: int) -> dict[str, object]:
+                 experiment_id: int) -> PbtProgress:
     import json
 
     from pbt_tracker.pbt.workspace import find_workspace, policy_index, read_policy_progress
@@ -118,7 +119,7 @@ def pbt_progress(history: list[PolicyIteration], params: str | None, cmd: str, t
     if recorded is not None:
         return {"pbt_policy": policy, **recorded}
     workspace = find_workspace(cmd, train_dir, cwd) if policy is not None else None
-    if workspace is None:
+    if workspace is None or policy is None:  # no policy, no workspace
         return {"pbt_policy": policy}
     progress = read_policy_progress(workspace, policy)
     return {

@@ -83,7 +83,7 @@ def cell(row: Any, column: str, layout: Layout) -> str:
     if isinstance(value, dict):
         from pbt_tracker.report.pbt import short_params
 
-        return short_params(value)
+        return short_params(value) or "-"  # no hyperparameters: as for none
     return str(value)
 
 

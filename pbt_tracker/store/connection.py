@@ -33,6 +33,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import overload
 
 from pbt_tracker import settings
 from pbt_tracker.errors import NoDatabaseError, SchemaTooNewError, StoreError
@@ -53,6 +54,12 @@ def sql_time(moment: datetime) -> str:
     return moment.isoformat(sep=" ", timespec="microseconds")
 
 
+@overload
+def parse_time(text: str) -> datetime: ...
+@overload
+def parse_time(text: None) -> None: ...
+@overload
+def parse_time(text: str | None) -> datetime | None: ...
 def parse_time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text is not None else None
 

@@ -13,6 +13,11 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy.engine import Connection
 
 # Exactly the table alembic creates, so that alembic reads and upgrades a database built here.
 _VERSION_TABLE = """CREATE TABLE alembic_version (
@@ -114,7 +119,7 @@ def upgrade(path: Path, revision: str = "head") -> None:
         dbapi_connection.isolation_level = None
 
     @event.listens_for(engine, "begin")
-    def _begin(connection) -> None:  # type: ignore[no-untyped-def]
+    def _begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     try:
@@ -136,7 +141,7 @@ def downgrade(path: Path, revision: str) -> None:
         engine.dispose()
 
 
-def alembic_config(connection: object | None = None):  # type: ignore[no-untyped-def]
+def alembic_config(connection: Connection | None = None) -> Config:
     from alembic.config import Config
 
     config = Config()

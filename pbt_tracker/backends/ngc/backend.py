@@ -7,7 +7,7 @@ SUBMITTED is the last state the record holds; sync leaves these jobs alone.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pbt_tracker.backends.base import CancelTarget, Stopped
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from pbt_tracker.backends.base import Resubmitter, SyncResult
+    from pbt_tracker.backends.ngc.options import NgcLaunchOptions
     from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
     from pbt_tracker.launch.option_table import Option
     from pbt_tracker.launch.options import LaunchOptions
@@ -62,7 +63,7 @@ class NgcBackend:
     def launch(self, run_description: RunDescription, options: LaunchOptions, compact: bool, verbose: bool) -> int:
         from pbt_tracker.backends.ngc.run import launch_ngc
 
-        return launch_ngc(run_description, options)  # type: ignore[arg-type]
+        return launch_ngc(run_description, cast("NgcLaunchOptions", options))
 
     def sync(self, store: Store, result: SyncResult) -> None:
         """Nothing to ask: NGC's answer at submission is the last the record gets."""

@@ -133,6 +133,7 @@ def send_commands(store: Store, jobs: list[tuple[int, str, list[str]]], echo: Ec
 
 def _send(store: Store, submission_id: int, argv: list[str], name: str, echo: Echo) -> SubmittedJob:
     values = RunValues()
+    message: str | None
     try:
         result = commands.run_command(argv)
     except SchedulerTimeout as error:  # the job may exist: NGC alone can say

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pbt_tracker.backends.base import CancelTarget, Stopped
 
@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from pbt_tracker.backends.base import Resubmitter, SyncResult
+    from pbt_tracker.backends.processes.options import ProcessesLaunchOptions
     from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
     from pbt_tracker.launch.option_table import Option
     from pbt_tracker.launch.options import LaunchOptions
@@ -48,7 +49,7 @@ class ProcessesBackend:
     def launch(self, run_description: RunDescription, options: LaunchOptions, compact: bool, verbose: bool) -> int:
         from pbt_tracker.backends.processes.run import launch_processes
 
-        return launch_processes(run_description, options)  # type: ignore[arg-type]
+        return launch_processes(run_description, cast("ProcessesLaunchOptions", options))
 
     def sync(self, store: Store, result: SyncResult) -> None:
         from pbt_tracker.backends.processes.end import sync_processes

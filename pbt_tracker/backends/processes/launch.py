@@ -11,6 +11,7 @@ is known even if the runner was killed meanwhile.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
@@ -125,7 +126,7 @@ class ProcessesExperiment:
 
 
 def processes_attempt(
-    connection, experiment: ProcessesExperiment, attempt: int, argv: list[str], workdir: Path,  # type: ignore[no-untyped-def]
+    connection: sqlite3.Connection, experiment: ProcessesExperiment, attempt: int, argv: list[str], workdir: Path,
     me: ProcessId, now: datetime | None = None, cwd: str | None = None,
 ) -> ProcessesJob:
     """Record a queued attempt of a local experiment, owned by the runner `me`, in the caller's transaction."""

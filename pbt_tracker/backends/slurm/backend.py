@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pbt_tracker.backends.base import CancelTarget, Stopped
 
@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from pbt_tracker.backends.base import Resubmitter, SyncResult
+    from pbt_tracker.backends.slurm.options import SlurmLaunchOptions
     from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
     from pbt_tracker.launch.option_table import Option
     from pbt_tracker.launch.options import LaunchOptions
@@ -48,7 +49,7 @@ class SlurmBackend:
     def launch(self, run_description: RunDescription, options: LaunchOptions, compact: bool, verbose: bool) -> int:
         from pbt_tracker.backends.slurm.run import launch_slurm
 
-        return launch_slurm(run_description, options, compact=compact, verbose=verbose)  # type: ignore[arg-type]
+        return launch_slurm(run_description, cast("SlurmLaunchOptions", options), compact=compact, verbose=verbose)
 
     def sync(self, store: Store, result: SyncResult) -> None:
         """sync_slurm's answer added to `result`; scancel.sh follows when a job changed."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from pbt_tracker import processes, states
 from pbt_tracker.backends.options import launch_options_from_record
@@ -31,6 +31,7 @@ from pbt_tracker.store.new_rows import NewScript, NewSubmission, insert
 if TYPE_CHECKING:
     import sqlite3
 
+    from pbt_tracker.backends.slurm.options import SlurmLaunchOptions
     from pbt_tracker.store.next_attempts import PriorAttempt
 
 __all__ = [
@@ -115,7 +116,7 @@ def record_continuation(connection: sqlite3.Connection, workdir: Path, row: Prio
     what sent it: 'resubmit', or 'continue' for a job that asked for its own.
     """
     path = continuation_script_path(workdir, row.name, attempt)
-    resources = launch_options_from_record(json.loads(row.options or "{}"), SLURM).resources
+    resources = cast("SlurmLaunchOptions", launch_options_from_record(json.loads(row.options or "{}"), SLURM)).resources
     text = continuation_script(row.template_text or SBATCH_TEMPLATE_DEFAULT, row.template_path,
                                decision.command, path, resources)
     now = utcnow()

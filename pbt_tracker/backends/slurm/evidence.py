@@ -27,7 +27,7 @@ The rules, which the README's Guarantees repeat:
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from pbt_tracker import states
 from pbt_tracker.backends.slurm.output import JobObservation
@@ -83,7 +83,7 @@ def next_state(
                                               "unseen_count": item.unseen_count + 1}, "Slurm no longer lists it")
         if observation is None or observation.state in states.FINAL:
             return None
-        earlier_run = {"node": None, "started_at": None, "ended_at": None, "exit_code": None, "exit_signal": None}
+        earlier_run: dict[str, Any] = {"node": None, "started_at": None, "ended_at": None, "exit_code": None, "exit_signal": None}
         change = _seen(item._replace(**earlier_run), observation)  # the new run owes the old one nothing
         assert change is not None  # its state is live, the record's final
         return Change(change.state, {**earlier_run, **change.values}, change.detail)

@@ -200,6 +200,7 @@ def _record_launch(
         first = first_ids(connection)
         array_rows, planned_arrays = [], []
         task_of: dict[int, tuple[int, int]] = {}
+        array_id: int | None
         for number, array in enumerate(plan.arrays):
             array_id = first.slurm_array + number
             argv = array.argv if options.print_only else with_tag(array.argv, array_tag(plan.launch_uuid, array_id))

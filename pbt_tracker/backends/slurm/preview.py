@@ -108,9 +108,13 @@ def _changed(path: Path, sha256: str) -> bool:
         return False
 
 
-def _record(connection: sqlite3.Connection, uuid: str, rows: list[PreviewAttempt],
+def _record(connection: sqlite3.Connection, uuid: str | None, rows: list[PreviewAttempt],
             ) -> tuple[list[_Job], list[tuple[int, list[str], list[_Job]]]]:
-    """Every new attempt (and a fresh row for each array the preview had), tagged, in one transaction."""
+    """Every new attempt (and a fresh row for each array the preview had), tagged, in one transaction.
+
+    A preview recorded before launches had a uuid (schema 0001 and 0002) sends its jobs untagged, as
+    resubmit does for such a launch.
+    """
     now = utcnow()
     me = processes.this_process()
     singles: list[_Job] = []
@@ -124,7 +128,9 @@ def _record(connection: sqlite3.Connection, uuid: str, rows: list[PreviewAttempt
                     launch_id=shown.launch_id, path=shown.path, text=shown.text, sha256=shown.sha256,
                     argv=json.loads(shown.argv), task_count=shown.task_count, intended_at=now,
                 ))
-                argv = with_tag(json.loads(shown.argv), array_tag(uuid, new_id))
+                argv = json.loads(shown.argv)
+                if uuid:  # always: arrays (0004) are newer than launches' uuid (0003)
+                    argv = with_tag(argv, array_tag(uuid, new_id))
                 writes.set_array_argv(connection, new_id, argv)
                 arrays[row.array_id] = (new_id, argv, [])
             array_id = arrays[row.array_id][0]
@@ -137,7 +143,7 @@ def _record(connection: sqlite3.Connection, uuid: str, rows: list[PreviewAttempt
         writes.add_state_change(connection, submission_id, states.SUBMITTING, now, "preview submitted")
         job = _Job(submission_id, row.name, argv, Path(row.script_path), row.script_text)
         if row.array_id is None:
-            tagged = with_tag(argv, submission_tag(uuid, submission_id))
+            tagged = with_tag(argv, submission_tag(uuid, submission_id)) if uuid else argv
             writes.set_argv(connection, submission_id, tagged)
             singles.append(_Job(submission_id, job.name, tagged, job.script_path, job.script_text))
         else:

@@ -74,13 +74,13 @@ def as_arrays(connection: sqlite3.Connection, workdir: Path,
         groups.setdefault((job.array_launch.id, sbatch_directives(job.script_text), tuple(options)), []).append(job)
     arrays: list[PlannedArray] = []
     limit = None
-    for (launch_id, _directives, options), members in groups.items():
+    for (launch_id, _directives, array_options), members in groups.items():
         if len(members) < 2:
             alone += members
             continue
         limit = limit or slurm.max_array_size()
         for chunk in array_chunks(len(members), limit):
-            arrays.append(_record_array(connection, workdir, launches[launch_id], list(options),
+            arrays.append(_record_array(connection, workdir, launches[launch_id], list(array_options),
                                         [members[index] for index in chunk]))
     return alone, arrays
 

@@ -103,8 +103,8 @@ def parse_sbatch_output(stdout: str) -> tuple[str, str | None]:
     rather than guessed between.
     """
     lines = [line.strip() for line in stdout.strip().splitlines()]
-    sentences = {match.groups() for line in lines if (match := _HUMAN_RE.match(line))}
-    numbers = {match.groups() for line in lines if (match := _PARSABLE_RE.match(line))}
+    sentences = {(match[1], match[2]) for line in lines if (match := _HUMAN_RE.match(line))}
+    numbers = {(match[1], match[2]) for line in lines if (match := _PARSABLE_RE.match(line))}
     for candidates in (sentences, numbers):
         if len(candidates) == 1:
             return next(iter(candidates))
