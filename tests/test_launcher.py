@@ -189,7 +189,8 @@ def test_a_second_launch_keeps_the_first_launchs_jobs_in_scancel(in_repo: Path, 
 BAD_INPUTS = [
     (["--run", "tests.fixtures.does_not_exist"],
      "cannot import run module tests.fixtures.does_not_exist: no module named tests.fixtures.does_not_exist; "
-     "pass a module importable from the current directory (a.b.c) or the path of a .py file"),
+     "pass a module importable from the current directory (a.b.c) or the path of a .py file, or, where it is "
+     "installed in the training environment, that environment's interpreter with --python"),
     (["--run", "tests.fixtures.no_description"],
      "run module tests.fixtures.no_description defines no RUN_DESCRIPTION; assign a RunDescription to it "
      "(see pbt_tracker.examples)"),

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from pbt_tracker.backends.slurm.progress import Progress, array_hint, job_id_ranges, progress_text
 from pbt_tracker.cli import cli
+from tests.conftest import read_with
 
 
 def test_job_ids_are_written_as_ranges() -> None:
@@ -60,6 +61,7 @@ def test_submit_prints_a_summary_and_v_the_per_job_lines(in_repo: Path, tmp_path
     result = CliRunner().invoke(cli, argv)
     assert result.exit_code == 0, result.output
     assert result.stdout == (
+        f"{read_with('Slurm')}\n"
         "Submitting 3 experiment(s) of run echo_pbt\n"
         "Submitted 3 of 3 experiment(s): jobs 7600-7602\n"
         f"Follow a log: pbt-track logs 00_echo_pbt -f --workdir {work}\n"
