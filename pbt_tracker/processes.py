@@ -97,6 +97,11 @@ def is_running(process: ProcessId, tolerance: int = 0) -> bool:
     return state != "Z"
 
 
+def own_command() -> list[str]:
+    """pbt-track itself by absolute path, for a job or script whose PATH is the training environment's."""
+    return [os.path.abspath(sys.executable), "-m", "pbt_tracker"]
+
+
 def leading_python(python: str | None) -> str:
     """What a local command's leading `python...` becomes: the training environment's, else this interpreter."""
     return python or os.path.abspath(sys.executable)
