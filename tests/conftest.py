@@ -16,6 +16,8 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 
+pytest_plugins = ["tests.old_python"]  # env38, version38: a Python 3.8 training environment
+
 
 def query(db: Path, sql: str, *params: object) -> list[tuple]:
     """Read the record the way users do: plain sqlite3, no pbt-track code involved.

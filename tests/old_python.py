@@ -16,6 +16,8 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import FIXTURES
 
 PYENV_VERSIONS = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
@@ -40,3 +42,19 @@ def training_env(python: str, where: Path) -> Path:
     [site] = where.glob("lib/python*/site-packages")
     (site / "igestandin.pth").write_text(f"{FIXTURES / 'igestandin'}\n")
     return where / "bin" / "python"
+
+
+@pytest.fixture(scope="session")
+def env38(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The interpreter of a Python 3.8 training environment with the stand-in isaacgymenvs (a space in its path)."""
+    python, why_not = find_python("3.8")
+    if python is None:
+        pytest.skip(why_not)
+    return training_env(python, tmp_path_factory.mktemp("training") / "env 3.8")
+
+
+@pytest.fixture(scope="session")
+def version38(env38: Path) -> str:
+    done = subprocess.run([str(env38), "-c", "import platform; print(platform.python_version())"],
+                          capture_output=True, text=True, check=True)
+    return done.stdout.strip()

@@ -20,24 +20,9 @@ from click.testing import CliRunner
 from pbt_tracker.cli import cli
 from pbt_tracker.launcher.loader import describe
 from tests.conftest import FIXTURES, REPO_ROOT, query, read_with
-from tests.old_python import find_python, training_env
+from tests.old_python import find_python
 
-OLD, WHY_NOT = find_python("3.8")
 RUN = "isaacgymenvs.pbt.experiments.train_standin"
-
-
-@pytest.fixture(scope="session")
-def env38(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if OLD is None:
-        pytest.skip(WHY_NOT)
-    return training_env(OLD, tmp_path_factory.mktemp("training") / "env 3.8")
-
-
-@pytest.fixture(scope="session")
-def version38(env38: Path) -> str:
-    done = subprocess.run([str(env38), "-c", "import platform; print(platform.python_version())"],
-                          capture_output=True, text=True, check=True)
-    return done.stdout.strip()
 
 
 def submit(*argv: str) -> tuple[int, str, str]:
