@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -226,3 +228,20 @@ def test_a_run_file_its_output_and_its_warnings_come_back_from_the_training_pyth
         f"experiment name '0{n}_{'e' * 95}_lr_{n + 1}' is 103 characters long" for n in range(2)]
     assert [spec[0] for spec in there] == [f"00_{'e' * 95}_lr_1", f"01_{'e' * 95}_lr_2"]
     assert capfd.readouterr().err == "importing the run\n"
+
+
+def test_the_readmes_command_for_isaacgymenvs_users_runs_as_written(
+    env38: Path, version38: str, tmp_path: Path
+) -> None:
+    """With this pbt-track for ~/.pbt-track's and the Python 3.8 environment for the conda one."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    [block] = [block for block in re.findall(r"```sh\n(.*?)```", readme, flags=re.S) if "--python ~/" in block]
+    install, submit_line = block.split("\n", 1)
+    assert install.startswith("python3.11 -m venv ~/.pbt-track && ~/.pbt-track/bin/pip install .")
+    argv = shlex.split(submit_line.replace("\\\n", " "))
+    argv = [str(Path(sys.executable).parent / "pbt-track") if arg == "~/.pbt-track/bin/pbt-track" else
+            str(env38) if arg == "~/miniconda3/envs/<env>/bin/python" else arg for arg in argv]
+    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout.splitlines()[0], done.stdout.splitlines()[-1]) == (
+        0, read_with("local processes", str(env38), version38), "Done!"), done.stdout + done.stderr
+    assert len(list((tmp_path / "pbt_runs").glob("0?_ant_pbt.1.log"))) == 4
