@@ -124,16 +124,15 @@ NOT_A_PYTHON = "#!/bin/sh\necho 'not a python'\n"
 
 
 @pytest.mark.parametrize(("how", "says"), [
-    (["--python", "{T}/nope/python"], "--python {T}/nope/python does not exist; name the training environment's "
+    (["--python", "{T}/nope/python"], "--python {T}/nope/python does not exist; pass the training environment's "
      "interpreter, e.g. --python ~/miniconda3/envs/<env>/bin/python"),
-    (["--python", "{T}"], "--python {T} is a directory; name the interpreter inside it, e.g. "
-     "--python ~/miniconda3/envs/<env>/bin/python"),
-    (["--python", "{T}/plain.txt"], "--python {T}/plain.txt is not executable; name the training environment's "
+    (["--python", "{T}"], "--python {T} is a directory; pass the interpreter inside it, e.g. --python {T}/bin/python"),
+    (["--python", "{T}/plain.txt"], "--python {T}/plain.txt is not executable; pass the training environment's "
      "interpreter, e.g. --python ~/miniconda3/envs/<env>/bin/python"),
     (["--python", "{T}/fake-python"], "the training interpreter {T}/fake-python did not answer as Python 3.6 or later "
-     "does (exit 0); name the training environment's interpreter, e.g. --python ~/miniconda3/envs/<env>/bin/python"),
-    (["env", "PBT_TRACK_PYTHON={T}/gone"], "PBT_TRACK_PYTHON {T}/gone does not exist; name the training "
-     "environment's interpreter, e.g. --python ~/miniconda3/envs/<env>/bin/python"),
+     "does (exit 0); pass the training environment's interpreter, e.g. --python ~/miniconda3/envs/<env>/bin/python"),
+    (["env", "PBT_TRACK_PYTHON={T}/gone"], "PBT_TRACK_PYTHON {T}/gone does not exist; set it to the training "
+     "environment's interpreter (e.g. ~/miniconda3/envs/<env>/bin/python) or unset it"),
 ], ids=["missing", "directory", "not-executable", "not-a-python", "environment-missing"])
 def test_a_bad_python_is_one_line_with_what_to_do_and_nothing_is_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: list[str], says: str
@@ -177,7 +176,7 @@ def test_python_2_is_told_it_is_too_old(tmp_path: Path) -> None:
                              capture_output=True, text=True).stdout.strip()
     assert (code, err) == (1, (
         f"Error: the training interpreter {python2} is Python {version}, and run descriptions are read with Python "
-        "3.6 or later; name such an interpreter, e.g. --python ~/miniconda3/envs/<env>/bin/python\n"))
+        "3.6 or later; pass the training environment's interpreter, e.g. --python ~/miniconda3/envs/<env>/bin/python\n"))
 
 
 # --- the same experiments, whichever interpreter reads them ---------------------------------------

@@ -16,28 +16,30 @@ import os
 from pbt_tracker import settings
 from pbt_tracker.errors import OptionError
 
-EXAMPLE = "--python ~/miniconda3/envs/<env>/bin/python"
+EXAMPLE = "~/miniconda3/envs/<env>/bin/python"
+ADVICE = f"pass the training environment's interpreter, e.g. --python {EXAMPLE}"
 
 
 def settled_python(given: str | None, recorded: bool) -> str | None:
     """The interpreter as an absolute path, or None for pbt-track's own; a recorded one is taken as it was."""
     if recorded:
         return given or None
-    source = "--python"
+    source, advice = "--python", ADVICE
     if not given:
-        given, source = settings.training_python(), "PBT_TRACK_PYTHON"
+        given = settings.training_python()
+        source, advice = "PBT_TRACK_PYTHON", f"set it to the training environment's interpreter (e.g. {EXAMPLE}) or unset it"
     if not given:
         return None
     path = os.path.abspath(os.path.expanduser(given))
     if not os.path.lexists(path):
-        raise OptionError(f"{source} {given} does not exist; name the training environment's interpreter, "
-                          f"e.g. {EXAMPLE}")
+        raise OptionError(f"{source} {given} does not exist; {advice}")
     if os.path.isdir(path):
-        raise OptionError(f"{source} {given} is a directory; name the interpreter inside it, e.g. {EXAMPLE}")
+        inside = os.path.join(given, "bin", "python")
+        raise OptionError(f"{source} {given} is a directory; " + (
+            f"pass the interpreter inside it, e.g. --python {inside}" if source == "--python"
+            else f"set it to the interpreter inside it, e.g. {inside}"))
     if not os.path.exists(path):
-        raise OptionError(f"{source} {given} is a broken link; name the training environment's interpreter, "
-                          f"e.g. {EXAMPLE}")
+        raise OptionError(f"{source} {given} is a broken link; {advice}")
     if not os.access(path, os.X_OK):
-        raise OptionError(f"{source} {given} is not executable; name the training environment's interpreter, "
-                          f"e.g. {EXAMPLE}")
+        raise OptionError(f"{source} {given} is not executable; {advice}")
     return path

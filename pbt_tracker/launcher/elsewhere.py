@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from pbt_tracker.errors import OptionError, RunDescriptionError
-from pbt_tracker.launch.python_setting import EXAMPLE
+from pbt_tracker.launch.python_setting import ADVICE
 
 CHILD = Path(__file__).with_name("describe_child.py")
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -60,11 +60,9 @@ def _ask(python: str, kind: str, run: str, train_dir: str, suffix: str) -> dict[
     try:
         done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True)
     except PermissionError:
-        raise OptionError(f"the training interpreter {python} is not executable; name the training environment's "
-                          f"interpreter, e.g. {EXAMPLE}") from None
+        raise OptionError(f"the training interpreter {python} is not executable; {ADVICE}") from None
     except OSError as error:
-        raise OptionError(f"the training interpreter {python} cannot be started ({error.strerror}); name the "
-                          f"training environment's interpreter, e.g. {EXAMPLE}") from None
+        raise OptionError(f"the training interpreter {python} cannot be started ({error.strerror}); {ADVICE}") from None
     stderr = done.stderr.decode(errors="replace")
     try:
         answer = json.loads(done.stdout)
@@ -74,7 +72,7 @@ def _ask(python: str, kind: str, run: str, train_dir: str, suffix: str) -> dict[
         last = next((line.strip() for line in reversed(stderr.splitlines()) if line.strip()), "")
         raise OptionError(
             f"the training interpreter {python} did not answer as Python 3.6 or later does (exit {done.returncode}"
-            f"{': ' + last if last else ''}); name the training environment's interpreter, e.g. {EXAMPLE}"
+            f"{': ' + last if last else ''}); {ADVICE}"
         )
     if stderr:
         sys.stderr.write(stderr)  # what the run module printed while it was imported
@@ -88,7 +86,7 @@ def _refusal(error: dict[str, Any], interpreter: Interpreter, kind: str, run: st
     what = error.get("kind")
     if what == "too_old":
         return OptionError(f"the training interpreter {interpreter.path} is Python {interpreter.version}, and run "
-                           f"descriptions are read with Python 3.6 or later; name such an interpreter, e.g. {EXAMPLE}")
+                           f"descriptions are read with Python 3.6 or later; {ADVICE}")
     if what == "not_found":
         return RunDescriptionError(
             f"{interpreter} cannot import run module {run}: no module named {error.get('missing')}; install it in "
