@@ -164,6 +164,12 @@ def test_a_run_the_training_python_cannot_import_is_one_line_naming_it(
         f"Error: run module tests.fixtures.fails_on_import failed while importing under {env38} (Python {version38}) "
         f"(RuntimeError: cluster config not found); run `'{env38}' -c 'import tests.fixtures.fails_on_import'` "
         "to see the traceback\n"))
+    noisy = tmp_path / "noisy.py"
+    noisy.write_text("import sys\nprint('loading')\nprint('almost', file=sys.stderr)\nraise KeyError('cfg')\n")
+    code, out, err = submit("--run", str(noisy), "--python", str(env38), "--workdir", str(tmp_path / "w"))
+    assert (code, out, err) == (1, "", (
+        f"Error: run module {noisy} failed while importing under {env38} (Python {version38}) (KeyError: 'cfg'); "
+        f"run `'{env38}' {noisy}` to see the traceback\n"))
     assert not (tmp_path / "w").exists()
 
 
@@ -226,7 +232,7 @@ def test_a_run_file_its_output_and_its_warnings_come_back_from_the_training_pyth
     assert [str(warning.message) for warning in caught] == [
         f"experiment name '0{n}_{'e' * 95}_lr_{n + 1}' is 103 characters long" for n in range(2)]
     assert [spec[0] for spec in there] == [f"00_{'e' * 95}_lr_1", f"01_{'e' * 95}_lr_2"]
-    assert capfd.readouterr().err == "importing the run\n"
+    assert capfd.readouterr() == ("importing the run\n", "")
 
 
 def test_the_readmes_command_for_isaacgymenvs_users_runs_as_written(

@@ -74,11 +74,11 @@ def _ask(python: str, kind: str, run: str, train_dir: str, suffix: str) -> dict[
             f"the training interpreter {python} did not answer as Python 3.6 or later does (exit {done.returncode}"
             f"{': ' + last if last else ''}); {ADVICE}"
         )
-    if stderr:
-        sys.stderr.write(stderr)  # what the run module printed while it was imported
     error = answer.get("error")
-    if error:
+    if error:  # one line: what the module printed before it failed is for `python -c 'import ...'` to show
         raise _refusal(error, Interpreter(python, str(answer["version"])), kind, run)
+    if stderr:
+        sys.stdout.write(stderr)  # what the run module printed while it was imported, where an import here prints it
     return answer
 
 
