@@ -21,7 +21,7 @@ from pathlib import Path
 
 from benchmarks.common import PBT_TRACK, peak_rss_mb, record_population
 from pbt_tracker.store import open_store
-from pbt_tracker.store.history import insert_events, insert_iterations
+from pbt_tracker.store.history import NewEvent, NewIteration, insert_events, insert_iterations
 
 POLICIES = 64
 ITERATIONS = 10_000
@@ -45,17 +45,17 @@ def fill_history(work: Path) -> int:
             iterations = []
             for step in range(ITERATIONS):
                 life, iteration = (1, step + 1) if step < RESTART_AT else (2, step - RESTART_AT + 1)
-                iterations.append({
-                    "experiment_id": experiment_id, "policy": policy, "iteration": iteration,
-                    "true_objective": policy + iteration / 100, "frame": iteration * 65_536,
-                    "experiment_name": f"bench_{policy}_life{life}", "params": {"lr": 1e-3},
-                    "checkpoint": f"/ws/{policy:03d}/{iteration:06d}.pth",
-                    "file_key": f"{policy:03d}/{iteration:06d}.yaml@{step}",
-                    "file_mtime": start + timedelta(seconds=step), "observed_at": start,
-                })
-            events = [{"submission_id": submission_id, "policy": policy, "donor": (policy + 1) % POLICIES,
-                       "iteration": iteration, "checkpoint": "/ws/x.pth", "log_offset": iteration, "line": "",
-                       "observed_at": start} for iteration in range(REPLACED_EVERY, ITERATIONS, REPLACED_EVERY)]
+                iterations.append(NewIteration(
+                    experiment_id=experiment_id, policy=policy, iteration=iteration,
+                    true_objective=policy + iteration / 100, frame=iteration * 65_536,
+                    experiment_name=f"bench_{policy}_life{life}", params={"lr": 1e-3},
+                    checkpoint=f"/ws/{policy:03d}/{iteration:06d}.pth",
+                    file_key=f"{policy:03d}/{iteration:06d}.yaml@{step}",
+                    file_mtime=start + timedelta(seconds=step), observed_at=start,
+                ))
+            events = [NewEvent(submission_id=submission_id, policy=policy, donor=(policy + 1) % POLICIES,
+                               iteration=iteration, checkpoint="/ws/x.pth", log_offset=iteration, line="",
+                               observed_at=start) for iteration in range(REPLACED_EVERY, ITERATIONS, REPLACED_EVERY)]
             with store.write() as connection:
                 rows += insert_iterations(connection, iterations)
                 insert_events(connection, events)

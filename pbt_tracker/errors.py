@@ -50,3 +50,7 @@ class AccountingUnavailable(SchedulerError):
 
 class PlotError(PbtTrackError):
     """There is nothing to plot, matplotlib is missing, or the picture cannot be written."""
+
+
+class ServeError(PbtTrackError):
+    """`pbt-track serve` cannot listen where it was asked to, or cannot read a workdir's record."""

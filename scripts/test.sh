@@ -49,6 +49,14 @@ if ! command -v sqlite3 >/dev/null 2>&1; then
         || { $sudo_if_needed apt-get update -qq && $sudo_if_needed apt-get install -y -qq --no-install-recommends sqlite3 >/dev/null; }
 fi
 
+# pbt-track serve's page is tested in headless Chromium: Debian's package, as its own downloads are not reachable.
+if ! command -v chromium >/dev/null 2>&1; then
+    sudo_if_needed=""
+    [ "$(id -u)" -eq 0 ] || sudo_if_needed=sudo
+    $sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+        || { $sudo_if_needed apt-get update -qq && $sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+fi
+
 SLURM_ACCOUNTING=${SLURM_ACCOUNTING:-1} scripts/slurm/start-local-slurm.sh
 
 failed=""
@@ -70,6 +78,7 @@ for version in $OTHERS; do
 done
 
 export PBT_TRACK_REQUIRE_SLURM=1
+export PBT_TRACK_REQUIRE_CHROMIUM=1
 echo "scripts/test.sh: pytest $* on Python $DEFAULT, in $VENV"
 status=0
 "$VENV/bin/python" -m pytest "$@" || status=$?

@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("launch", "pbt", "templates"),
     ("backends",),
     ("tracker",),
-    ("report", "launcher", "plot", "examples"),
+    ("report", "launcher", "plot", "examples", "serve"),
     ("keeper",),
     ("cli",),
 )

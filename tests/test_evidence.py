@@ -108,7 +108,8 @@ def test_squeue_decides_while_the_job_is_live_there_and_sacct_once_it_ended() ->
         (False, False, None, 0, 10, states.SUBMIT_FAILED),  # a listing of other jobs lacks the tag
         (False, True, None, 0, 10, None),  # an empty answer alone proves nothing
         (False, True, 5, 1, 30, None),  # two empty answers, but too close together
-        (False, True, 25, 1, 30, states.SUBMIT_FAILED),  # two empty answers 25 s apart
+        (False, True, 25, 1, 30, None),  # two empty answers 25 s apart prove nothing either
+        (False, True, 250, 9, 290, None),  # nor do ten
         (False, False, None, 0, 301, None),  # the job could have come and gone since: nobody can tell
     ],
 )
@@ -142,3 +143,11 @@ def test_a_watched_end_counts_each_answer_that_lacks_it_from_the_first() -> None
     later = next_state(item, None, False, NOW + timedelta(seconds=30), MIN_JOB_AGE)
 
     assert later is not None and (later.state, later.values) == (states.NODE_FAIL, {"unseen_count": 2})
+
+
+def test_a_requeued_job_pending_again_shows_no_node_start_or_elapsed_of_its_earlier_run() -> None:
+    change = next_state(tracked(), seen(states.PENDING, node=None, started_at=NOW + timedelta(minutes=5)), False,
+                        NOW, MIN_JOB_AGE)
+
+    assert change is not None and change.state == states.PENDING
+    assert (change.values["node"], change.values["started_at"]) == (None, None)

@@ -14,9 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from pbt_tracker.cli import cli
-from pbt_tracker.store import keeper as keeper_store
+from pbt_tracker.store import lease as lease_store
 from pbt_tracker.store import open_store, utcnow, writes
-from pbt_tracker.store.connection import parse_time
 from tests.conftest import PYTHON, REPO_ROOT, query
 from tests.test_processes import PBT_TRACK, states, wait_until
 
@@ -34,20 +33,21 @@ RUN_MODULE = """
 from pbt_tracker.run_description import Experiment, ParamGrid, RunDescription
 RUN_DESCRIPTION = RunDescription(
     "keep",
-    experiments=[Experiment("keep", "python {script}", ParamGrid([("pbt.policy_idx", [0, 1])]).generate_params(randomize=False))],
+    experiments=[Experiment("keep", "python {script}{workspace}", ParamGrid([("pbt.policy_idx", [0, 1])]).generate_params(randomize=False))],
     experiment_arg_name="experiment", experiment_dir_arg_name="hydra.run.dir", param_prefix="",
     customize_experiment_name=False,
 )
 """
 
 
-def make_run(tmp_path: Path, hang: tuple[int, ...] = ()) -> Path:
+def make_run(tmp_path: Path, hang: tuple[int, ...] = (), workspace: Path | None = None) -> Path:
+    """The run module; with `workspace`, its policies name that PBT workspace as IsaacGymEnvs' do."""
     script = tmp_path / "policy.py"
     script.write_text(POLICY_SCRIPT)
     for policy in hang:
         (tmp_path / f"hang{policy}").write_text("")
     module = tmp_path / "keep_run.py"
-    module.write_text(RUN_MODULE.format(script=script))
+    module.write_text(RUN_MODULE.format(script=script, workspace=f" pbt.workspace={workspace}" if workspace else ""))
     return module
 
 
@@ -118,10 +118,19 @@ def test_failed_is_left_unless_resume_failed_and_max_attempts_is_respected(tmp_p
     work = submit(tmp_path, make_run(tmp_path))
     end_as(work, "01_keep", "FAILED")
 
-    assert watch(work, "--once").output == "Nothing to keep: every experiment of this workdir is final (1 COMPLETED, 1 FAILED).\n"
+    left = watch(work, "--once")
+    assert (left.exit_code, left.stdout) == (1, "Nothing to keep: every experiment of this workdir is final "
+                                                "(1 COMPLETED, 1 FAILED).\n")
+    assert left.stderr == (f"Error: {UNFINISHED}\n")
     gave_up = watch(work, "--once", "--resume-failed", "--max-attempts", "1")
-    assert gave_up.output == ("01_keep: give-up: attempt 1 ended FAILED; it was the last of --max-attempts 1\n"
-                              "keeper: finished: every experiment is final (1 COMPLETED, 1 FAILED)\n")
+    assert (gave_up.exit_code, gave_up.stdout) == (1, (
+        "01_keep: give-up: attempt 1 ended FAILED; it was the last of --max-attempts 1\n"
+        "keeper: finished: every experiment is final (1 COMPLETED, 1 FAILED)\n"))
+    assert gave_up.stderr == (f"Error: {UNFINISHED}\n")
+
+
+UNFINISHED = ("1 experiment(s) ended without completing: 01_keep FAILED (attempt 1); `pbt-track report` shows why, "
+              "`pbt-track resubmit-failed` (or `watch --resume-failed`) runs them again")
 
 
 @pytest.mark.slow  # a second or more of real processes: kept out of the quick tier
@@ -167,7 +176,7 @@ def test_a_second_keeper_waits_for_the_lease_until_it_expires(tmp_path: Path) ->
     store = open_store(work)
     now = utcnow()
     with store.write() as connection:
-        keeper_store.take_lease(connection, "other:1:1", "otherhost", 4242, now, now + timedelta(hours=1))
+        lease_store.take_lease(connection, "other:1:1", "otherhost", 4242, now, now + timedelta(hours=1))
 
     held = watch(work, "--once")
     assert held.exit_code == 1
@@ -175,7 +184,7 @@ def test_a_second_keeper_waits_for_the_lease_until_it_expires(tmp_path: Path) ->
     assert held.output.endswith("; let it work, or stop it and retry after that time\n")
 
     with store.write() as connection:
-        keeper_store.take_lease(connection, "other:1:1", "otherhost", 4242, now, now - timedelta(seconds=1))
+        lease_store.take_lease(connection, "other:1:1", "otherhost", 4242, now, now - timedelta(seconds=1))
     store.close()
     assert watch(work, "--once").exit_code == 0
     assert query(work / "pbt_tracker.db", "SELECT count(*) FROM keeper_lease") == [(0,)]
@@ -183,7 +192,7 @@ def test_a_second_keeper_waits_for_the_lease_until_it_expires(tmp_path: Path) ->
 
 def test_pbt_options_without_pbt_experiments_are_one_line(tmp_path: Path) -> None:
     module = tmp_path / "plain.py"
-    module.write_text(RUN_MODULE.replace('"pbt.policy_idx"', '"seed"').format(script=tmp_path / "x.py"))
+    module.write_text(RUN_MODULE.replace('"pbt.policy_idx"', '"seed"').format(script=tmp_path / "x.py", workspace=""))
     (tmp_path / "x.py").write_text("")
     work = submit(tmp_path, module)
 
@@ -196,7 +205,8 @@ def test_pbt_options_without_pbt_experiments_are_one_line(tmp_path: Path) -> Non
 
 @pytest.mark.slow
 def test_a_stalled_policy_is_reported_then_cancelled_and_resumed(tmp_path: Path) -> None:
-    module = make_run(tmp_path, hang=(0,))
+    workspace = tmp_path / "workspace"
+    module = make_run(tmp_path, hang=(0,), workspace=workspace)
     work = tmp_path / "work"
     launcher = subprocess.Popen([PBT_TRACK, "submit", "--run", str(module), "--workdir", str(work), "--train_dir",
                                  str(tmp_path / "train"), "--pause_between", "0"], cwd=REPO_ROOT,
@@ -204,12 +214,12 @@ def test_a_stalled_policy_is_reported_then_cancelled_and_resumed(tmp_path: Path)
     try:
         wait_until(lambda: states(work) == {"00_keep": ("RUNNING", None), "01_keep": ("COMPLETED", 0)},
                    what="policy 0 running, policy 1 done")
-        (started,) = query(work / "pbt_tracker.db", "SELECT started_at FROM experiment_status WHERE experiment = '00_keep'")[0]
-        store = open_store(work)
-        with store.write() as connection:
-            for iteration in (1, 2):
-                keeper_store.add_iteration(connection, 1, 0, iteration, parse_time(started) + timedelta(seconds=0.01 * iteration))
-        store.close()
+        for iteration in (1, 2):  # what policy 0 wrote before it hung; sync copies it into the record
+            (workspace / "000").mkdir(parents=True, exist_ok=True)
+            (workspace / "000" / f"{iteration:06d}.yaml").write_text(f"iteration: {iteration}\ntrue_objective: 1.0\n")
+        assert CliRunner().invoke(cli, ["sync", "--workdir", str(work)]).exit_code == 0
+        assert query(work / "pbt_tracker.db", "SELECT policy, iteration FROM pbt_iterations ORDER BY iteration") == [
+            (0, 1), (0, 2)]
         time.sleep(1.2)
 
         reported = watch(work, "--once", "--stall-after", "1")
@@ -229,3 +239,45 @@ def test_a_stalled_policy_is_reported_then_cancelled_and_resumed(tmp_path: Path)
     finally:
         launcher.kill()
         launcher.communicate()
+
+
+BROKEN_AFTER_FIRST = """
+import pathlib, sys
+marker = pathlib.Path(__file__).with_name("ran-once")
+if marker.exists():
+    sys.exit("ImportError: the training environment is broken")
+marker.write_text("ran")
+"""
+
+
+def test_a_resume_that_fails_at_start_is_an_event_with_its_log_line_and_is_resumed_again(tmp_path: Path) -> None:
+    script = tmp_path / "policy.py"
+    script.write_text(BROKEN_AFTER_FIRST)
+    module = tmp_path / "keep_run.py"
+    module.write_text(RUN_MODULE.format(script=script, workspace="").replace("[0, 1]", "[0]"))
+    work = submit(tmp_path, module)
+    end_as(work, "00_keep", "TIMEOUT")
+    assert watch(work, "--once").output.startswith("00_keep: resume: attempt 1 ended TIMEOUT; resumed as attempt 2\n")
+
+    again = watch(work, "--once")
+
+    assert again.exit_code == 0, again.output
+    assert re.fullmatch(
+        r"00_keep: resume-failed-at-start: resume failed at start: attempt 2 ended FAILED \d+ s after its start; "
+        r"its log ends: ImportError: the training environment is broken; resumed as attempt 3\n(.|\n)*", again.output)
+    assert states(work)["00_keep"] == ("FAILED", 1)
+    assert [action for _name, action, _reason, _outcome in decisions(work)] == [
+        "resume", "resume-failed-at-start"]
+    assert query(work / "pbt_tracker.db", "SELECT max(attempt) FROM submissions") == [(3,)]
+
+
+def test_each_attempt_says_what_sent_it_launch_keeper_or_resubmit(tmp_path: Path) -> None:
+    work = submit(tmp_path, make_run(tmp_path))
+    end_as(work, "00_keep", "TIMEOUT")
+    assert watch(work, "--once").exit_code == 0
+    end_as(work, "01_keep", "FAILED")
+    assert CliRunner().invoke(cli, ["resubmit-failed", "--workdir", str(work)]).exit_code == 0
+
+    assert query(work / "pbt_tracker.db", "SELECT e.name, s.attempt, s.origin FROM submissions s "
+                                          "JOIN experiments e ON e.id = s.experiment_id ORDER BY s.id") == [
+        ("00_keep", 1, "launch"), ("01_keep", 1, "launch"), ("00_keep", 2, "keeper"), ("01_keep", 2, "resubmit")]

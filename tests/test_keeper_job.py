@@ -7,7 +7,7 @@ import pytest
 
 from pbt_tracker.errors import OptionError
 from pbt_tracker.keeper.job import check_time_limit, keeper_script
-from pbt_tracker.store import keeper as keeper_store
+from pbt_tracker.store import lease as lease_store
 from pbt_tracker.store import open_store
 
 
@@ -36,16 +36,16 @@ def test_the_lease_goes_to_one_keeper_until_it_expires_or_is_released(tmp_path):
     store = open_store(tmp_path)
     now = datetime(2026, 11, 29, 12, 0, 0)
     with store.write() as connection:
-        assert keeper_store.take_lease(connection, "a", "h", 1, now, now + timedelta(minutes=3)) is None
-        held = keeper_store.take_lease(connection, "b", "h", 2, now + timedelta(minutes=1), now + timedelta(minutes=4))
-        assert (held["holder"], held["expires_at"]) == ("a", "2026-11-29 12:03:00.000000")
-        assert keeper_store.take_lease(connection, "a", "h", 1, now + timedelta(minutes=1), now + timedelta(minutes=4)) is None
-        assert keeper_store.take_lease(connection, "b", "h", 2, now + timedelta(minutes=4, seconds=1),
+        assert lease_store.take_lease(connection, "a", "h", 1, now, now + timedelta(minutes=3)) is None
+        held = lease_store.take_lease(connection, "b", "h", 2, now + timedelta(minutes=1), now + timedelta(minutes=4))
+        assert held is not None and (held.holder, held.expires_at) == ("a", "2026-11-29 12:03:00.000000")
+        assert lease_store.take_lease(connection, "a", "h", 1, now + timedelta(minutes=1), now + timedelta(minutes=4)) is None
+        assert lease_store.take_lease(connection, "b", "h", 2, now + timedelta(minutes=4, seconds=1),
                                        now + timedelta(minutes=7)) is None
-        keeper_store.release_lease(connection, "a")  # no longer its lease: nothing happens
-        assert keeper_store.read_lease(connection)["holder"] == "b"
-        keeper_store.release_lease(connection, "b")
-        assert keeper_store.read_lease(connection) is None
+        lease_store.release_lease(connection, "a")  # no longer its lease: nothing happens
+        assert lease_store.read_lease(connection).holder == "b"
+        lease_store.release_lease(connection, "b")
+        assert lease_store.read_lease(connection) is None
     store.close()
 
 

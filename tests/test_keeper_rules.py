@@ -7,6 +7,7 @@ from pbt_tracker.keeper.rules import (
     REQUEUE_SETTLE_SECONDS,
     RESTART_STALLED,
     RESUME,
+    RESUME_FAILED_AT_START,
     STALLED,
     WAIT,
     Attempt,
@@ -122,3 +123,44 @@ def test_an_end_slurm_may_requeue_waits_for_the_requeue_before_it_is_resumed():
     assert decide_ended(node_fail, Rules(), now=HOUR + REQUEUE_SETTLE_SECONDS, may_requeue=True).action == RESUME
     assert decide_ended(node_fail, Rules(), now=HOUR + 10).action == RESUME  # local processes: nobody requeues
     assert decide_ended([ran(1, "TIMEOUT", 0, HOUR)], Rules(), now=HOUR + 10, may_requeue=True).action == RESUME
+
+
+def timed_out(attempt: int, started: float, seconds: float, template_uses_timeout: bool = True) -> Attempt:
+    """A job GNU `timeout` stopped at its limit: Slurm records it FAILED with exit code 124."""
+    return Attempt(attempt, attempt, "FAILED", started - 10, started, started + seconds, 124, template_uses_timeout)
+
+
+def test_a_timeout_stop_under_a_timeout_template_is_a_time_limit_however_short_never_a_crash():
+    short_limits = [timed_out(1, 0, 60), timed_out(2, 100, 60), timed_out(3, 200, 60)]
+
+    assert quick_failures(short_limits) == 0
+    assert decide_ended(short_limits, Rules(), now=300) == Decision(
+        RESUME, "attempt 3 ended FAILED 124 (its time limit, under `timeout`); resumed as attempt 4")
+
+
+def test_exit_124_is_a_crash_like_any_other_where_the_template_does_not_use_timeout():
+    crashes = [timed_out(1, 0, 60, False), timed_out(2, 100, 60, False), timed_out(3, 200, 60, False)]
+
+    assert quick_failures(crashes) == 3
+    assert decide_ended(crashes, Rules(resume_failed=True), now=300).action == CRASH_LOOP
+
+
+def test_a_resumed_attempt_that_fails_within_a_minute_is_resumed_even_without_resume_failed_and_says_so():
+    attempts = [ran(1, "TIMEOUT", 0, HOUR), Attempt(2, 2, "FAILED", HOUR, HOUR + 5, HOUR + 17, 1, False,
+                                                    "ModuleNotFoundError: No module named 'isaacgym'")]
+
+    assert decide_ended(attempts, Rules(), now=HOUR + 20) == Decision(
+        RESUME_FAILED_AT_START,
+        "resume failed at start: attempt 2 ended FAILED 12 s after its start; its log ends: ModuleNotFoundError: "
+        "No module named 'isaacgym'; resumed as attempt 3")
+
+
+def test_resumes_that_keep_failing_at_start_become_a_crash_loop():
+    broken = [ran(1, "TIMEOUT", 0, HOUR)] + [ran(n, "FAILED", HOUR * n, 3) for n in (2, 3, 4)]
+
+    assert decide_ended(broken, Rules(), now=5 * HOUR).action == CRASH_LOOP
+
+
+def test_a_first_attempt_or_a_long_resumed_one_that_fails_waits_for_resume_failed():
+    assert decide_ended([ran(1, "FAILED", 0, 3)], Rules(), now=10) is None
+    assert decide_ended([ran(1, "TIMEOUT", 0, HOUR), ran(2, "FAILED", 2 * HOUR, 61)], Rules(), now=3 * HOUR) is None

@@ -169,7 +169,7 @@ def test_sbatch_output_without_a_job_id_is_an_uncertain_failure(in_repo: Path, t
     assert launch("--run", PBT, "--backend", "slurm", "--slurm_workdir", str(work), "--pause_between", "0",
                   "--train_dir", str(tmp_path / "t")) == 1
     assert query(work / "pbt_tracker.db", "SELECT DISTINCT state, submit_stderr FROM submissions") == [
-        ("UNKNOWN", "sbatch printed no job id: Your job is held for review")
+        ("SUBMIT_UNCERTAIN", "sbatch printed no job id: Your job is held for review")
     ]
 
 

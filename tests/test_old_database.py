@@ -341,7 +341,6 @@ def test_report_all_attempts_lists_every_attempt_of_the_old_record(old_record: P
     assert set(lines[2 + 14:]) == set(REPORT.splitlines()[-2:])
 
 
-@pytest.mark.xfail(strict=True, reason="report repeats the keeper's line for every attempt shown, at b02cb14 too")
 def test_report_all_attempts_names_each_keeper_decision_once(old_record: Path) -> None:
     result = pbt("report", "--workdir", str(old_record), "--no-sync", "--all-attempts")
     assert result.exit_code == 0, result.output
@@ -478,9 +477,10 @@ def test_resubmit_failed_resumes_the_old_failed_policy_on_local_processes(
 def test_watch_once_finds_nothing_to_keep_and_hands_the_run_out_lease_back(
         old_workdir: Path, scheduler_log: Path) -> None:
     the_killed_keepers_lease_has_run_out()
-    result = pbt("watch", "--once", "--workdir", str(old_workdir))
-    assert result.exit_code == 0, result.output
-    assert result.output == "Nothing to keep: every experiment of this workdir is final (6 COMPLETED, 2 FAILED).\n"
+    result = pbt("watch", "--once", "--workdir", str(old_workdir), "--max-attempts", "2")
+    assert (result.exit_code, result.stdout) == (1, "Nothing to keep: every experiment of this workdir is final "
+                                                    "(6 COMPLETED, 2 FAILED).\n")
+    assert result.stderr.startswith("Error: 2 experiment(s) ended without completing: ")
     assert query(DB, "SELECT * FROM keeper_lease") == []  # taken over, then released
     assert keeper_decisions() == OLD_KEEPER_DECISIONS
     assert not scheduler_log.exists(), scheduler_log.read_text()
@@ -501,8 +501,11 @@ def test_watch_once_reads_the_old_keepers_decisions_and_does_not_give_up_twice(
     the_killed_keepers_lease_has_run_out()
     result = pbt("watch", "--once", "--workdir", str(old_workdir), "--run", "toy_chain", "--resume-failed",
                  "--max-attempts", "2")
-    assert result.exit_code == 0, result.output
-    assert result.output == "Nothing to keep: every experiment of this workdir is final (1 COMPLETED, 1 FAILED).\n"
+    assert (result.exit_code, result.stdout) == (1, "Nothing to keep: every experiment of this workdir is final "
+                                                    "(1 COMPLETED, 1 FAILED).\n")
+    assert result.stderr == ("Error: 1 experiment(s) ended without completing: 01_toy_chain FAILED (attempt 2); "
+                             "`pbt-track report` shows why, `pbt-track resubmit-failed` (or `watch --resume-failed`) "
+                             "runs them again\n")
     assert keeper_decisions() == OLD_KEEPER_DECISIONS
     assert not scheduler_log.exists(), scheduler_log.read_text()
 
@@ -521,7 +524,7 @@ def test_watch_once_resumes_the_old_failed_policy_from_its_checkpoint(old_workdi
     assert keeper_decisions() == [*OLD_KEEPER_DECISIONS,
                                   ("01_toy_tiny", 1, "resume", "attempt 1 ended FAILED; resumed as attempt 2")]
     name, attempt, _job, state, exit_code, origin, parent = attempts()[-1]
-    assert (name, attempt, state, exit_code, origin, parent) == ("01_toy_tiny", 2, "COMPLETED", 0, "resubmit", 1)
+    assert (name, attempt, state, exit_code, origin, parent) == ("01_toy_tiny", 2, "COMPLETED", 0, "keeper", 1)
     assert query(DB, "SELECT * FROM keeper_lease") == []
     assert not scheduler_log.exists(), scheduler_log.read_text()
 

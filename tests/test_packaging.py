@@ -35,6 +35,8 @@ def test_wheel_carries_the_migrations_and_the_examples(wheel: Path) -> None:
         "pbt_tracker/migrations/versions/0004_slurm_arrays.py",
         "pbt_tracker/examples/ant_pbt.py",
         "pbt_tracker/cli/__init__.py",
+        "pbt_tracker/serve/static/page.js",  # pbt-track serve's page loads nothing from anywhere else
+        "pbt_tracker/serve/static/page.css",
     } <= names
     assert not any(name.startswith(("tests/", "migrations/")) for name in names)
     modules = {str(path.relative_to(REPO_ROOT)) for path in (REPO_ROOT / "pbt_tracker").rglob("*.py")}

@@ -130,3 +130,15 @@ def test_a_command_imports_its_own_module_only_and_the_map_names_where_each_comm
     for name, command in cli.commands.items():
         assert command.callback is not None
         assert command.callback.__module__ == f"pbt_tracker.cli.{COMMAND_MODULES[name]}", name
+
+
+SERVING = {"http.server", "socketserver", "pbt_tracker.serve", "pbt_tracker.cli.serve", "pbt_tracker.store.serve"}
+
+
+def test_serve_costs_report_nothing_and_the_command_list_only_its_own_small_module(printed: Path) -> None:
+    code, out, modules = run_report("--workdir", str(printed), "--no-sync", "--pbt")
+    assert code == 0 and "02_echo_pbt" in out
+    assert modules & SERVING == set()
+    done, modules = run_with_modules("--help")
+    assert "  serve " in done.stdout
+    assert modules & SERVING == {"pbt_tracker.cli.serve"}

@@ -269,6 +269,7 @@ def test_a_record_may_change_until_slurm_has_forgotten_an_end_it_may_requeue(tmp
 
     from pbt_tracker import states
     from pbt_tracker.store import queries, utcnow, writes
+    from pbt_tracker.store.sync import tracked_jobs
 
     store = open_store(tmp_path)
     (submission,) = _pending_submissions(store, 1)
@@ -287,7 +288,7 @@ def test_a_record_may_change_until_slurm_has_forgotten_an_end_it_may_requeue(tmp
         with store.write() as connection:
             writes.change_state(connection, submission, None, state, moment, "sacct", **values)
         with store.read() as connection:
-            answers[step] = (queries.may_change(connection), len(queries.tracked_jobs(connection, "slurm")))
+            answers[step] = (queries.may_change(connection), len(tracked_jobs(connection, "slurm")))
     store.close()
     assert answers == {
         "ended just now": (True, 1), "ended two hours ago, no answer since": (True, 1),

@@ -73,3 +73,24 @@ def test_submit_prints_a_summary_and_v_the_per_job_lines(in_repo: Path, tmp_path
     result = CliRunner().invoke(cli, [*argv, "-v"])
     assert "Submitted 00_echo_pbt as job 7603\n" in result.stdout
     assert "Submitted 3 of 3 experiment(s): jobs 7603-7605\n" in result.stdout
+
+
+def test_a_lost_sbatch_answer_is_told_as_may_have_been_submitted_not_as_a_failure(
+        in_repo: Path, tmp_path: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]
+    """sbatch is a stand-in whose answer is lost: a one-node Slurm always answers."""
+    fake_bin("sbatch", "#!/bin/sh\necho 'sbatch: error: Batch job submission failed: Socket timed out on "
+                       "send/recv operation' >&2\nexit 1\n")
+    work = tmp_path / "w"
+    result = CliRunner().invoke(cli, ["submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm", "--workdir",
+                                      str(work), "--train_dir", str(tmp_path / "t"), "--pause_between", "0"])
+    reason = "sbatch exited with 1: sbatch: error: Batch job submission failed: Socket timed out on send/recv operation"
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[:2] == [read_with("Slurm"), "Submitting 3 experiment(s) of run echo_pbt"]
+    assert result.stdout.splitlines()[2:] == [
+        "Submitted 0 of 3 experiment(s): jobs none",
+        *[f"{name} may have been submitted ({reason}); pbt-track will find out at the next sync"
+          for name in ("00_echo_pbt", "01_echo_pbt", "02_echo_pbt")],
+        f"Recorded in {work}/pbt_tracker.db (launch 1)",
+        f"3 of 3 experiments may have been submitted; pbt-track will find out at the next sync "
+        f"(`pbt-track sync --workdir {work}`)",
+    ]

@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from pbt_tracker.store.cancel import CancelTarget  # a selected job as the store reads it; a backend stops it
+
 if TYPE_CHECKING:
     import sqlite3
     from datetime import datetime
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from pbt_tracker.launch.options import LaunchOptions
     from pbt_tracker.run_description import RunDescription
     from pbt_tracker.store import Store
+    from pbt_tracker.store.next_attempts import PriorAttempt
 
 
 # A plain class rather than a dataclass: a cancel's start-up is timed, and defining a dataclass is not free.
@@ -45,18 +48,6 @@ class SyncResult:
         self.notes += other.notes
 
 
-class CancelTarget(NamedTuple):
-    """A selected job that may still run, as cancel reads it from the record."""
-
-    submission_id: int
-    experiment: str
-    job_id: str | None  # None for a local experiment still queued
-    backend: str
-    state: str
-    host: str | None
-    process_start: int | None
-
-
 class Stopped(NamedTuple):
     """A backend's answer to stopping its targets; cancel writes it on the request's record."""
 
@@ -70,7 +61,7 @@ class Stopped(NamedTuple):
 class Resubmitter(Protocol):
     """One backend's share of a resubmit-failed: attempts recorded in its transaction, sent after it commits."""
 
-    def plan(self, connection: sqlite3.Connection, row: sqlite3.Row, attempt: int) -> None:
+    def plan(self, connection: sqlite3.Connection, row: PriorAttempt, attempt: int) -> None:
         """Record the failed attempt `row`'s next one (only count it in a dry run), or leave it when it cannot go."""
 
     def close(self, connection: sqlite3.Connection) -> None:

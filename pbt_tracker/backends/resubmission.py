@@ -12,11 +12,10 @@ from pbt_tracker.errors import OptionError
 from pbt_tracker.pbt.resume import ResumeDecision, resume_decision
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from pbt_tracker.backends.processes.launch import ProcessesOutcome
     from pbt_tracker.launch.record import Echo, SubmittedJob
     from pbt_tracker.processes import ProcessId
+    from pbt_tracker.store.next_attempts import PriorAttempt
 
 
 @dataclass(frozen=True)
@@ -26,6 +25,7 @@ class ResubmitRequest:
     from_scratch: bool  # PBT policies run their original command, not a continuation from a checkpoint
     me: ProcessId  # the process that records the attempts, their owner until they are sent
     echo: Echo
+    origin: str = "resubmit"  # what sends them, as the record's `origin` says: resubmit, or keeper
 
 
 @dataclass
@@ -53,12 +53,12 @@ class ResubmitResult:
         return len(self.jobs) + len(self.processes_outcomes)
 
 
-def decide(row: sqlite3.Row, request: ResubmitRequest, result: ResubmitResult) -> ResumeDecision | None:
+def decide(row: PriorAttempt, request: ResubmitRequest, result: ResubmitResult) -> ResumeDecision | None:
     """What a PBT policy's next attempt runs (None for any other experiment), kept on the result to be shown."""
-    decision = resume_decision(row["cmd"], json.loads(row["params"] or "{}") or {}, row["train_dir"], row["cwd"],
+    decision = resume_decision(row.cmd, json.loads(row.params or "{}") or {}, row.train_dir, row.cwd,
                                request.from_scratch)
     if decision is not None:
-        result.decisions[row["name"]] = decision
+        result.decisions[row.name] = decision
     return decision
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import click
 
 from pbt_tracker.cli import complete
@@ -60,6 +62,8 @@ def cancel(targets: tuple[str, ...], workdir: str, run: str | None, experiments:
             _settle(store, result.accepted)
     for advice in result.advice:
         click.echo(f"Note: {advice}", err=True)
+    if result.in_flight and not result.targets:
+        raise click.ClickException(_still_sending(result.in_flight))
     if not result.targets:
         click.echo("Nothing to cancel: no job of this selection may still be running.")
         return
@@ -70,11 +74,18 @@ def cancel(targets: tuple[str, ...], workdir: str, run: str | None, experiments:
         else f"{verb} {experiment} (job {job_id})" if job_id else f"{verb} {experiment} (not started)"
         for experiment, job_id in result.targets
     ))
+    if result.in_flight:
+        raise click.ClickException(_still_sending(result.in_flight))
     if result.refused:
         raise click.ClickException(
             f"scancel refused {len(result.refused)} of {len(result.targets)} job(s), listed above; their states "
             "were left as they were: run `pbt-track sync` to see where they stand"
         )
+
+
+def _still_sending(names: Sequence[str]) -> str:
+    return (f"{len(names)} attempt(s) were still being submitted when the cancel stopped waiting, and are not "
+            f"cancelled: {', '.join(names)}; run the same cancel again once they have a job id (`pbt-track report`)")
 
 
 def _settle(store, accepted) -> None:  # type: ignore[no-untyped-def]

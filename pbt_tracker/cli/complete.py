@@ -29,7 +29,7 @@ def _workdir(ctx: click.Context) -> Path:
 
 def _record_values(ctx: click.Context, what: str, prefix: str) -> list[str]:
     from pbt_tracker.store import db_path
-    from pbt_tracker.store.details import distinct_values
+    from pbt_tracker.store.names import distinct_values
     from pbt_tracker.store.readonly import read_only_connection
 
     path = db_path(_workdir(ctx))

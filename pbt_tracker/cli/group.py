@@ -19,7 +19,7 @@ from pbt_tracker import __version__
 COMMAND_MODULES = {
     "cancel": "actions", "resubmit-failed": "actions", "continue": "continue_", "watch": "keeper",
     "submit": "launch", "launches": "launches", "forget": "launches", "plot": "plot", "report": "records",
-    "sync": "records", "show": "show", "logs": "show",
+    "sync": "records", "serve": "serve", "show": "show", "logs": "show",
 }
 """Which module of this package defines each command: a command imports its own module only, when it runs."""
 

@@ -123,5 +123,12 @@ def _watch(store, values: dict[str, object], job_args: list[str] | None, keeper_
         return 1 if job.error else 0
     if outcome == "stopped":
         click.echo("Stopped; the experiments go on, and `pbt-track watch` takes them up again.")
+    if outcome == "done" and keeper.unfinished:
+        shown = ", ".join(f"{name} {state} (attempt {attempt})" for name, state, attempt in keeper.unfinished[:5])
+        more = f" and {len(keeper.unfinished) - 5} more" if len(keeper.unfinished) > 5 else ""
+        raise click.ClickException(
+            f"{len(keeper.unfinished)} experiment(s) ended without completing: {shown}{more}; `pbt-track report` "
+            "shows why, `pbt-track resubmit-failed` (or `watch --resume-failed`) runs them again"
+        )
     return 0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from pbt_tracker.cli.common import (
@@ -14,6 +16,9 @@ from pbt_tracker.cli.common import (
     workdir_option,
 )
 from pbt_tracker.cli.group import cli
+
+if TYPE_CHECKING:
+    from pbt_tracker.store import Store
 
 
 @cli.command()
@@ -126,7 +131,7 @@ def _notes(rows) -> str:  # type: ignore[no-untyped-def]
     return report_notes([row.backend for row in rows])
 
 
-def _keeper_decisions(store):  # type: ignore[no-untyped-def]
+def _keeper_decisions(store: Store) -> dict[tuple[int, str], dict[str, str]]:
     from pbt_tracker.report.keeper import latest_by_experiment
 
     return latest_by_experiment(store)

@@ -56,7 +56,7 @@ def resume(store: Store, resumed: list[tuple[int, Kept]], max_attempts: int | No
     names = tuple(item.name for _decision_id, item in resumed)
     try:
         result = resubmit_failed(store, Selection(experiments=names), include_cancelled=True,
-                                 max_attempts=max_attempts, echo=echo)
+                                 max_attempts=max_attempts, echo=echo, origin="keeper")
     except PbtTrackError as error:
         _note(store, [(decision_id, f"failed: {error}") for decision_id, _item in resumed])
         echo(f"keeper: resubmitting {', '.join(names)} failed: {error}")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from pbt_tracker.keeper.rules import Attempt, stall_since_start
 from pbt_tracker.pbt.stall import Stall, stall_of
 from pbt_tracker.store import Store
-from pbt_tracker.store import keeper as keeper_store
+from pbt_tracker.store.kept import iteration_history
 
 if TYPE_CHECKING:
     from pbt_tracker.keeper.kept import Kept
@@ -29,9 +29,9 @@ def policy_stall(store: Store, item: Kept, latest: Attempt, now: float, stall_af
     if policy is None:
         return None
     with store.read() as connection:
-        recorded = keeper_store.iteration_history(connection, item.id)
+        recorded = iteration_history(connection, item.id)
     if recorded:
-        history = [(iteration, epoch(observed) or 0.0) for iteration, observed in recorded]
+        history = [(seen.iteration, epoch(seen.observed_at) or 0.0) for seen in recorded]
     else:
         workspace = find_workspace(item.cmd, item.train_dir, item.cwd)
         entries = read_policy_entries(workspace, policy) if workspace is not None else []

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import shlex
+import sqlite3
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from pbt_tracker import processes, states
@@ -24,9 +26,10 @@ from pbt_tracker.backends.slurm.timeout import is_slurm_time
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import write_text_atomic
 from pbt_tracker.launch.record import Echo, SubmittedJob, quiet, sha256_text
-from pbt_tracker.store import Store, utcnow, writes
-from pbt_tracker.store import keeper as keeper_store
+from pbt_tracker.store import Store, keeper_job, utcnow, writes
 from pbt_tracker.store.keeper import KEEPER_RUN
+from pbt_tracker.store.keeper_job import KeeperLaunch
+from pbt_tracker.store.new_rows import NewExperiment, NewScript, NewSubmission, insert
 
 CONTINUE_BEFORE_SECONDS = 120
 JOB_FLAG = "--as-keeper-job"
@@ -69,30 +72,25 @@ def submit_keeper(store: Store, watch_args: Sequence[str], time_limit: str, part
     log = str(store.workdir / f"sbatch_{KEEPER_RUN}.sh-slurm-%j.out")
     now = utcnow()
     with store.write() as connection:
-        others = [job for job in keeper_store.active_keeper_jobs(connection) if job != own_job]
+        others = [job for job in keeper_job.active_keeper_jobs(connection) if job != own_job]
         if others:
             raise OptionError(f"a keeper job is already queued or running for this workdir ({', '.join(map(str, others))}); "
                               f"cancel it first (pbt-track cancel --run {KEEPER_RUN}) to start another")
-        found = keeper_store.keeper_launch(connection)
-        if found is None:
-            launch_id, launch_uuid, experiment_id, attempt = _record_launch(connection, store.workdir, text, now)
-        else:
-            launch_id, launch_uuid, experiment_id, attempt = found
-        script_id = writes.insert(connection, "scripts", {
-            "experiment_id": experiment_id, "path": str(script), "text": text, "sha256": sha256_text(text),
-            "created_at": now,
-        })
+        found = keeper_job.keeper_launch(connection) or _record_launch(connection, store.workdir, text, now)
+        script_id = insert(connection, NewScript(
+            experiment_id=found.experiment_id, path=str(script), text=text, sha256=sha256_text(text), created_at=now,
+        ))
         argv = ["sbatch", "--parsable", "--output", log, str(script)]
         me = processes.this_process()
-        submission_id = writes.insert(connection, "submissions", {
-            "experiment_id": experiment_id, "script_id": script_id, "attempt": (attempt or 0) + 1, "argv": argv,
-            "log_path": log, "state": states.SUBMITTING, "intended_at": now, "updated_at": now, "host": me.host,
-            "runner_pid": me.pid, "runner_start": me.start,
-        })
+        submission_id = insert(connection, NewSubmission(
+            experiment_id=found.experiment_id, script_id=script_id, attempt=(found.attempt or 0) + 1,
+            argv=argv, log_path=log, state=states.SUBMITTING, intended_at=now, updated_at=now,
+            host=me.host, runner_pid=me.pid, runner_start=me.start,
+        ))
         writes.add_state_change(connection, submission_id, states.SUBMITTING, now,
                                 "continuation of the keeper" if own_job else "keeper")
-        argv = with_tag(argv, submission_tag(launch_uuid, submission_id))
-        writes.update(connection, "submissions", submission_id, {"argv": argv})
+        argv = with_tag(argv, submission_tag(found.uuid, submission_id))
+        writes.set_argv(connection, submission_id, argv)
     write_text_atomic(script, text, executable=True)
     answers = Answers(store, echo)
     job = answers.add(submission_id, KEEPER_RUN, argv, slurm.submit(argv))
@@ -100,7 +98,7 @@ def submit_keeper(store: Store, watch_args: Sequence[str], time_limit: str, part
     return job
 
 
-def _record_launch(connection, workdir: Path, text: str, now) -> tuple[int, str, int, int]:  # type: ignore[no-untyped-def]
+def _record_launch(connection: sqlite3.Connection, workdir: Path, text: str, now: datetime) -> KeeperLaunch:
     from pbt_tracker.launch.record import launch_values
     from pbt_tracker.run_description import RunDescription
 
@@ -109,10 +107,9 @@ def _record_launch(connection, workdir: Path, text: str, now) -> tuple[int, str,
         train_dir=str(workdir), experiment_suffix="", recorded_options={}, template_path=None, template_text=text,
         print_only=False,
     )
-    launch_id = writes.insert(connection, "launches", launch)
-    experiment_id = writes.insert(connection, "experiments", {
-        "launch_id": launch_id, "position": 0, "name": KEEPER_RUN, "base_name": KEEPER_RUN,
-        "cmd": text.splitlines()[-1], "params": {}, "env_vars": None, "root_dir": str(workdir),
-        "train_dir": str(workdir),
-    })
-    return launch_id, launch["uuid"], experiment_id, 0
+    launch_id = insert(connection, launch)
+    experiment_id = insert(connection, NewExperiment(
+        launch_id=launch_id, position=0, name=KEEPER_RUN, base_name=KEEPER_RUN, cmd=text.splitlines()[-1],
+        params={}, env_vars=None, root_dir=str(workdir), train_dir=str(workdir),
+    ))
+    return KeeperLaunch(launch_id, launch.uuid, experiment_id, 0)

@@ -8,16 +8,16 @@ another may take over. A keeper that finds its lease taken stops acting.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from datetime import timedelta
 from pathlib import Path
 
 from pbt_tracker import processes
 from pbt_tracker.errors import PbtTrackError
-from pbt_tracker.store import keeper as keeper_store
+from pbt_tracker.store import lease as lease_store
 from pbt_tracker.store import open_store, utcnow
 from pbt_tracker.store.connection import Store
+from pbt_tracker.store.lease import LeaseHolder
 
 LEASE_INTERVALS = 3
 
@@ -31,8 +31,8 @@ def holder_id() -> str:
     return f"{me.host}:{me.pid}:{me.start}"
 
 
-def describe(row: sqlite3.Row) -> str:
-    return f"the keeper with pid {row['pid']} on {row['host']} holds this workdir's lease until {row['expires_at']} UTC"
+def describe(holder: LeaseHolder) -> str:
+    return f"the keeper with pid {holder.pid} on {holder.host} holds this workdir's lease until {holder.expires_at} UTC"
 
 
 class Lease:
@@ -47,11 +47,11 @@ class Lease:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def take(self, store: Store | None = None) -> sqlite3.Row | None:
+    def take(self, store: Store | None = None) -> LeaseHolder | None:
         """Take or renew; None when held, else the holder's row."""
         now = utcnow()
         with (store or self.store).write() as connection:
-            return keeper_store.take_lease(connection, self.holder, self.host, self.pid, now, now + self.length)
+            return lease_store.take_lease(connection, self.holder, self.host, self.pid, now, now + self.length)
 
     def renew(self) -> None:
         """Renew before acting; raises LeaseLost when another keeper took it meanwhile."""
@@ -86,4 +86,4 @@ class Lease:
             self._thread.join()
         if not self.lost.is_set():
             with self.store.write() as connection:
-                keeper_store.release_lease(connection, self.holder)
+                lease_store.release_lease(connection, self.holder)

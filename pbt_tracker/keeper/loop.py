@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -28,10 +28,8 @@ from pbt_tracker.keeper.rules import Attempt, Decision, Rules
 from pbt_tracker.launch.record import Echo, quiet
 from pbt_tracker.store import Store, queries, utcnow
 from pbt_tracker.store import keeper as keeper_store
+from pbt_tracker.store.kept import decisions_on, kept_attempts
 from pbt_tracker.store.selection import Selection
-
-_COLUMNS = ("e.id, e.name, e.params, e.cmd, e.train_dir, l.cwd, l.backend, l.run_name, s.id, s.attempt, s.state, "
-            "s.submitted_at, s.started_at, s.ended_at, s.job_id")
 
 
 @dataclass(frozen=True)
@@ -48,16 +46,26 @@ def read_kept(store: Store, selection: Selection) -> list[Kept]:
     query = Selection(run=selection.run, experiments=selection.experiments, all_attempts=True)
     with store.read() as connection:
         queries.check_names_exist(connection, selection)
-        rows = queries.selected_tuples(connection, query, _COLUMNS)
+        rows = kept_attempts(connection, query)
     kept: dict[int, Kept] = {}
-    for (experiment_id, name, params, cmd, train_dir, cwd, backend, run_name, submission_id, attempt, state,
-         submitted, started, ended, job_id) in rows:
-        if run_name == keeper_store.KEEPER_RUN:
+    by_timeout: dict[str, bool] = {}
+    for row in rows:
+        if row.run_name == keeper_store.KEEPER_RUN:
             continue
-        item = kept.setdefault(experiment_id, Kept(experiment_id, name, json.loads(params or "{}") or {}, cmd,
-                                                   train_dir, cwd, backend))
-        item.attempts.append(Attempt(submission_id, attempt, state, epoch(submitted), epoch(started), epoch(ended)))
-        item.job_ids[submission_id] = job_id
+        params = json.loads(row.params or "{}") or {}
+        item = kept.setdefault(row.experiment_id, Kept(row.experiment_id, row.name, params, row.cmd, row.train_dir,
+                                                       row.cwd, row.backend))
+        timeout_ends_it = False
+        if row.template_text and "timeout" in row.template_text:
+            if row.template_text not in by_timeout:
+                from pbt_tracker.backends.slurm.timeout import ends_by_timeout
+
+                by_timeout[row.template_text] = ends_by_timeout(row.template_text)
+            timeout_ends_it = by_timeout[row.template_text]
+        item.attempts.append(Attempt(row.submission_id, row.attempt, row.state, epoch(row.submitted_at),
+                                     epoch(row.started_at), epoch(row.ended_at), row.exit_code, timeout_ends_it))
+        item.job_ids[row.submission_id] = row.job_id
+        item.log_paths[row.submission_id] = row.log_path
     return list(kept.values())
 
 
@@ -69,6 +77,7 @@ class Keeper:
         self.lease = Lease(store, options.interval)
         self.stop = threading.Event()
         self.continuation_wanted = False
+        self.unfinished: list[tuple[str, str, int]] = []  # once done: (experiment, state, attempt) of those not COMPLETED
         self._clock = now or (lambda: datetime.now(timezone.utc).timestamp())
 
     def check_pbt_options(self) -> None:
@@ -126,6 +135,8 @@ class Keeper:
         kept = read_kept(self.store, self.options.selection)
         decisions, done = self._decisions(kept)
         if done == len(kept):
+            self.unfinished = [(item.name, item.attempts[-1].state, item.attempts[-1].attempt) for item in kept
+                               if item.attempts[-1].state not in (states.COMPLETED, states.CANCELLED)]
             counts = Counter(item.attempts[-1].state for item in kept)
             summary = ", ".join(f"{count} {state}" for state, count in sorted(counts.items())) or "no experiments"
             if first and not decisions:
@@ -140,18 +151,21 @@ class Keeper:
         now = self._clock()
         rules = self.options.rules
         with self.store.read() as connection:
-            earlier = keeper_store.decisions_on(connection, [item.attempts[-1].submission_id for item in kept])
+            earlier = decisions_on(connection, [item.attempts[-1].submission_id for item in kept])
         by_submission: dict[int, list[str]] = {}
         for row in earlier:
-            by_submission.setdefault(row["submission_id"], []).append(row["action"])
+            by_submission.setdefault(row.submission_id, []).append(row.action)
         out, done = [], 0
         for item in kept:
             latest = item.attempts[-1]
             before = by_submission.get(latest.submission_id, [])
             decision = None
             if latest.state in states.FINAL:
+                if rules_.failed_at_start(latest):
+                    latest = item.attempts[-1] = replace(latest, last_log_line=item.last_log_line(latest))
+                tries = before.count(rules_.RESUME) + before.count(rules_.RESUME_FAILED_AT_START)
                 decision = rules_.decide_ended(item.attempts, rules, now, rules_.RESTART_STALLED in before,
-                                               before.count(rules_.RESUME), backends.get(item.backend).requeues_jobs)
+                                               tries, backends.get(item.backend).requeues_jobs)
             elif latest.state == states.RUNNING:
                 stall = policy_stall(self.store, item, latest, now, rules.stall_after)
                 decision = rules_.decide_running(latest, stall, rules) if stall else None
@@ -199,7 +213,7 @@ class Keeper:
         from pbt_tracker.keeper.actions import cancel_stalled, resume
 
         stalled = [(decision_id, item) for decision_id, item, d in recorded if d.action == rules_.RESTART_STALLED and item]
-        resumed = [(decision_id, item) for decision_id, item, d in recorded if d.action == rules_.RESUME and item]
+        resumed = [(decision_id, item) for decision_id, item, d in recorded if d.resumes and item]
         if stalled:
             self.lease.renew()
             cancel_stalled(self.store, stalled, self.echo)

@@ -11,6 +11,14 @@ are stops from outside, not crashes, and like any longer run they end a
 streak. The first quick failure in a row is resumed at once, the second after
 BACKOFF_SECONDS, and the third is a crash loop: reported, not resumed.
 
+A job stopped by GNU `timeout` in a template that hands it $TIMEOUT (the
+shipped timeout_* templates) ends FAILED with exit code 124: that is its time
+limit, a stop from outside like TIMEOUT, and never a crash, however short the
+limit. A resumed attempt that fails within RESUME_START_SECONDS of its start
+says its environment or its continuation is broken: it is an event of its
+own, resumed again (it counts toward a crash loop) even without --resume-failed,
+so a population never ends "final" on a resume that never ran.
+
 NODE_FAIL, BOOT_FAIL and PREEMPTED are ends that Slurm may undo by requeueing
 the job itself; on such a backend the keeper waits REQUEUE_SETTLE_SECONDS
 after the end, so that the sync before its next decision sees the requeued
@@ -30,6 +38,7 @@ RESUME = "resume"
 WAIT = "wait"
 GIVE_UP = "give-up"
 CRASH_LOOP = "crash-loop"
+RESUME_FAILED_AT_START = "resume-failed-at-start"
 STALLED = "stalled"
 RESTART_STALLED = "restart-stalled"
 SCHEDULER_UNAVAILABLE = "scheduler-unavailable"
@@ -41,6 +50,8 @@ RESUMED_WITH_FAILED = frozenset({states.FAILED, states.OUT_OF_MEMORY})
 STOPPED_FROM_OUTSIDE = frozenset({states.TIMEOUT, states.PREEMPTED, states.CANCELLED})
 
 QUICK_SECONDS = 300.0
+RESUME_START_SECONDS = 60.0
+TIME_LIMIT_EXIT = 124  # GNU timeout's exit code when it stopped the command
 BACKOFF_SECONDS = 120.0
 CRASH_LOOP_AFTER = 3
 REQUEUE_SETTLE_SECONDS = 60.0
@@ -58,6 +69,24 @@ class Attempt:
     submitted_at: float | None = None
     started_at: float | None = None
     ended_at: float | None = None
+    exit_code: int | None = None
+    timeout_ends_it: bool = False  # its template runs the command under GNU `timeout $TIMEOUT`
+    last_log_line: str | None = None
+
+    @property
+    def time_limited(self) -> bool:
+        """Stopped by `timeout` at its limit: FAILED with 124 under a template that uses `timeout`."""
+        return self.timeout_ends_it and self.state == states.FAILED and self.exit_code == TIME_LIMIT_EXIT
+
+    @property
+    def ended_as(self) -> str:
+        """The state the rules judge it by: a `timeout` stop is a time limit, TIMEOUT."""
+        return states.TIMEOUT if self.time_limited else self.state
+
+    @property
+    def ran_for(self) -> float | None:
+        began = self.started_at or self.submitted_at
+        return self.ended_at - began if self.ended_at is not None and began is not None else None
 
 
 @dataclass(frozen=True)
@@ -76,7 +105,11 @@ class Decision:
 
     @property
     def acts(self) -> bool:
-        return self.action in (RESUME, RESTART_STALLED)
+        return self.action in (RESUME, RESUME_FAILED_AT_START, RESTART_STALLED)
+
+    @property
+    def resumes(self) -> bool:
+        return self.action in (RESUME, RESUME_FAILED_AT_START)
 
     @property
     def ends_experiment(self) -> bool:
@@ -87,13 +120,21 @@ def quick_failures(attempts: Sequence[Attempt]) -> int:
     """How many attempts in a row, counting back from the latest, crashed within QUICK_SECONDS of their start."""
     count = 0
     for attempt in reversed(attempts):
-        if attempt.state in STOPPED_FROM_OUTSIDE or attempt.state not in ALWAYS_RESUMED | RESUMED_WITH_FAILED:
+        state = attempt.ended_as
+        if state in STOPPED_FROM_OUTSIDE or state not in ALWAYS_RESUMED | RESUMED_WITH_FAILED:
             break
-        began = attempt.started_at or attempt.submitted_at
-        if attempt.ended_at is not None and began is not None and attempt.ended_at - began >= QUICK_SECONDS:
+        ran_for = attempt.ran_for
+        if ran_for is not None and ran_for >= QUICK_SECONDS:
             break
         count += 1
     return count
+
+
+def failed_at_start(attempt: Attempt) -> bool:
+    """A resumed attempt that crashed within RESUME_START_SECONDS of its start."""
+    ran_for = attempt.ran_for
+    return (attempt.attempt > 1 and attempt.ended_as in RESUMED_WITH_FAILED and ran_for is not None
+            and ran_for < RESUME_START_SECONDS)
 
 
 def decide_ended(
@@ -102,12 +143,16 @@ def decide_ended(
 ) -> Decision | None:
     """The decision about an experiment whose latest attempt is final; None when it is simply done."""
     latest = attempts[-1]
-    wanted = ALWAYS_RESUMED | (RESUMED_WITH_FAILED if rules.resume_failed else frozenset())
-    if latest.state == states.CANCELLED and not cancelled_by_keeper:
+    ended_as = latest.ended_as
+    at_start = failed_at_start(latest)
+    wanted = ALWAYS_RESUMED | (RESUMED_WITH_FAILED if rules.resume_failed or at_start else frozenset())
+    if ended_as == states.CANCELLED and not cancelled_by_keeper:
         return None
-    if latest.state != states.CANCELLED and latest.state not in wanted:
+    if ended_as != states.CANCELLED and ended_as not in wanted:
         return None
     what = f"attempt {latest.attempt} ended {latest.state}"
+    if latest.time_limited:
+        what += f" {TIME_LIMIT_EXIT} (its time limit, under `timeout`)"
     if may_requeue and latest.state in states.MAY_BE_REQUEUED:
         resume_at = (latest.ended_at or latest.started_at or latest.submitted_at or now) + REQUEUE_SETTLE_SECONDS
         if now < resume_at:
@@ -129,6 +174,10 @@ def decide_ended(
                                   f"resumed after {BACKOFF_SECONDS:g} s", {"resume_at": resume_at})
     if latest.state == states.CANCELLED:
         what += " (cancelled by the keeper as stalled)"
+    if at_start:
+        line = f"; its log ends: {latest.last_log_line}" if latest.last_log_line else ""
+        return Decision(RESUME_FAILED_AT_START, f"resume failed at start: {what} {latest.ran_for:.0f} s after its "
+                                                f"start{line}; resumed as attempt {latest.attempt + 1}")
     return Decision(RESUME, f"{what}; resumed as attempt {latest.attempt + 1}")
 
 

@@ -21,6 +21,7 @@ from pbt_tracker import __version__, processes
 from pbt_tracker.errors import OptionError
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.store import queries, utcnow
+from pbt_tracker.store.new_rows import NewExperiment, NewLaunch
 
 Echo = Callable[[str], None]
 
@@ -34,24 +35,26 @@ class SubmittedJob:
     argv: list[str]
     job_id: str | None
     error: str | None
+    uncertain: bool = False  # no job id came back, but the job may exist: the next sync looks for it
 
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def experiment_values(position: int, spec: ExperimentSpec) -> dict[str, Any]:
-    """An experiments row, but for its launch."""
-    return {
-        "position": position,
-        "name": spec.name,
-        "base_name": spec.base_name,
-        "cmd": spec.cmd,
-        "params": jsonable(spec.params),
-        "env_vars": jsonable(spec.env_vars) if spec.env_vars is not None else None,
-        "root_dir": spec.root_dir,
-        "train_dir": spec.train_dir,
-    }
+def experiment_values(launch_id: int, position: int, spec: ExperimentSpec) -> NewExperiment:
+    """An experiments row of the launch: its spec, with the values JSON cannot hold as text."""
+    return NewExperiment(
+        launch_id=launch_id,
+        position=position,
+        name=spec.name,
+        base_name=spec.base_name,
+        cmd=spec.cmd,
+        params=jsonable(spec.params),
+        env_vars=jsonable(spec.env_vars) if spec.env_vars is not None else None,
+        root_dir=spec.root_dir,
+        train_dir=spec.train_dir,
+    )
 
 
 def launch_values(
@@ -67,26 +70,26 @@ def launch_values(
     template_text: str | None,
     print_only: bool,
     launch_uuid: str | None = None,
-) -> dict[str, Any]:
+) -> NewLaunch:
     """A launches row: what was run, how, from where, and by whom."""
-    return {
-        "run_name": run_description.run_name,
-        "run_module": run_module,
-        "backend": backend,
-        "workdir": str(workdir),
-        "train_dir": train_dir,
-        "experiment_suffix": experiment_suffix,
-        "options": recorded_options,
-        "template_path": template_path,
-        "template_text": template_text,
-        "print_only": print_only,
-        "hostname": processes.hostname(),
-        "username": _username(),
-        "pbt_track_version": __version__,
-        "created_at": utcnow(),
-        "cwd": os.getcwd(),
-        "uuid": launch_uuid or uuid.uuid4().hex,
-    }
+    return NewLaunch(
+        run_name=run_description.run_name,
+        run_module=run_module,
+        backend=backend,
+        workdir=str(workdir),
+        train_dir=train_dir,
+        experiment_suffix=experiment_suffix,
+        options=recorded_options,
+        template_path=template_path,
+        template_text=template_text,
+        print_only=print_only,
+        hostname=processes.hostname(),
+        username=_username(),
+        pbt_track_version=__version__,
+        created_at=utcnow(),
+        cwd=os.getcwd(),
+        uuid=launch_uuid or uuid.uuid4().hex,
+    )
 
 
 def jsonable(value: Any) -> Any:

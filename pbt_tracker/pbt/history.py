@@ -14,13 +14,13 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from pbt_tracker.pbt.lineage import read_lineage
 from pbt_tracker.pbt.resume import is_pbt_command
 from pbt_tracker.pbt.workspace import WorkspaceEntry, find_workspace, new_entries, policy_index
 from pbt_tracker.store import Store, utcnow
 from pbt_tracker.store import history as sql
+from pbt_tracker.store.history import NewEvent, NewIteration, PbtExperiment
 
 __all__ = ["Workspace", "copy_history", "pbt_workspaces"]
 
@@ -36,20 +36,20 @@ class Workspace:
 def copy_history(store: Store) -> tuple[int, int]:
     """Copy new iteration files of every PBT policy and new replacement events; (files, events) copied."""
     with store.read() as connection:
-        experiments = [row for row in sql.pbt_experiments(connection) if is_pbt_command(row["cmd"])]
+        experiments = [row for row in sql.pbt_experiments(connection) if is_pbt_command(row.cmd)]
         workspaces = pbt_workspaces(experiments)
         copied = {ws.path: sql.copied_file_keys(connection, ws.experiments.values()) for ws in workspaces}
-        logs = sql.logs_to_read(connection, [row["id"] for row in experiments])
+        logs = sql.logs_to_read(connection, [row.id for row in experiments])
     now = utcnow()
     iterations = [row for ws in workspaces for row in _iteration_rows(ws, new_entries(ws.path, copied[ws.path]), now)]
-    events: list[dict[str, Any]] = []
+    events: list[NewEvent] = []
     offsets: list[tuple[int, int]] = []
     for log in logs:
-        start = log["log_read_offset"] or 0
-        read = _read_log(log["id"], log["log_path"].replace("%j", log["job_id"]), start, now)
+        start = log.log_read_offset or 0
+        read = _read_log(log.id, log.log_path.replace("%j", log.job_id), start, now)
         if read is not None and (read[0] or read[1] != start):
             events += read[0]
-            offsets.append((log["id"], read[1]))
+            offsets.append((log.id, read[1]))
     if not iterations and not offsets:
         return 0, 0
     with store.write() as connection:
@@ -60,20 +60,20 @@ def copy_history(store: Store) -> tuple[int, int]:
     return files, added
 
 
-def pbt_workspaces(experiments: list[Any]) -> list[Workspace]:
-    """The existing workspaces of these PBT experiments' rows (id, cmd, params, train_dir, cwd), each once."""
+def pbt_workspaces(experiments: list[PbtExperiment]) -> list[Workspace]:
+    """The existing workspaces of these PBT experiments, each once."""
     found: dict[Path, Workspace] = {}
     for row in experiments:
-        policy = policy_index(json.loads(row["params"] or "{}") or {}, row["cmd"])
-        path = find_workspace(row["cmd"], row["train_dir"], row["cwd"])
+        policy = policy_index(json.loads(row.params or "{}") or {}, row.cmd)
+        path = find_workspace(row.cmd, row.train_dir, row.cwd)
         if policy is None or path is None:
             continue
         path = Path(os.path.abspath(path))
-        found.setdefault(path, Workspace(path)).experiments[policy] = row["id"]
+        found.setdefault(path, Workspace(path)).experiments[policy] = row.id
     return list(found.values())
 
 
-def _iteration_rows(workspace: Workspace, entries: list[WorkspaceEntry], now: datetime) -> list[dict[str, Any]]:
+def _iteration_rows(workspace: Workspace, entries: list[WorkspaceEntry], now: datetime) -> list[NewIteration]:
     """A row per entry, under the experiment of the policy whose directory holds it (best copies: the keeper)."""
     rows = []
     for entry in entries:
@@ -82,18 +82,18 @@ def _iteration_rows(workspace: Workspace, entries: list[WorkspaceEntry], now: da
         if experiment_id is None:
             continue
         record = entry.record
-        rows.append({
-            "experiment_id": experiment_id, "policy": entry.policy_idx, "iteration": record.iteration,
-            "true_objective": record.true_objective, "frame": record.frame,
-            "experiment_name": record.experiment_name, "params": record.params,
-            "checkpoint": os.path.abspath(entry.path.with_suffix(".pth")), "file_key": entry.key,
-            "file_mtime": datetime.fromtimestamp(entry.mtime_ns / 1e9, timezone.utc).replace(tzinfo=None),
-            "observed_at": now,
-        })
+        rows.append(NewIteration(
+            experiment_id=experiment_id, policy=entry.policy_idx, iteration=record.iteration,
+            true_objective=record.true_objective, frame=record.frame,
+            experiment_name=record.experiment_name, params=record.params,
+            checkpoint=os.path.abspath(entry.path.with_suffix(".pth")), file_key=entry.key,
+            file_mtime=datetime.fromtimestamp(entry.mtime_ns / 1e9, timezone.utc).replace(tzinfo=None),
+            observed_at=now,
+        ))
     return rows
 
 
-def _read_log(submission_id: int, path: str, offset: int, now: datetime) -> tuple[list[dict[str, Any]], int] | None:
+def _read_log(submission_id: int, path: str, offset: int, now: datetime) -> tuple[list[NewEvent], int] | None:
     """The events past `offset` in the log, and where to read next; None when the log has nothing new."""
     try:
         with open(path, "rb") as handle:
@@ -107,9 +107,9 @@ def _read_log(submission_id: int, path: str, offset: int, now: datetime) -> tupl
     rows = []
     for event in lineage.events:
         end = data.find(b"\n", event.offset)
-        rows.append({
-            "submission_id": submission_id, "policy": event.policy_idx, "donor": event.donor_idx,
-            "iteration": event.iteration, "checkpoint": event.checkpoint, "log_offset": offset + event.offset,
-            "line": data[event.offset:end].decode("utf-8", "replace").rstrip("\r"), "observed_at": now,
-        })
+        rows.append(NewEvent(
+            submission_id=submission_id, policy=event.policy_idx, donor=event.donor_idx,
+            iteration=event.iteration, checkpoint=event.checkpoint, log_offset=offset + event.offset,
+            line=data[event.offset:end].decode("utf-8", "replace").rstrip("\r"), observed_at=now,
+        ))
     return rows, offset + lineage.offset

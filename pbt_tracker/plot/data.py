@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import operator
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from operator import itemgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from pbt_tracker.store.plot import IterationRow
 
 __all__ = [
     "ATTEMPT", "REPLACEMENT", "RESTART", "X_AXES", "Attempt", "IterationRow", "Line", "Mark", "PlotData", "PolicyPlot",
@@ -33,23 +35,19 @@ REPLACEMENT = "replacement"
 ATTEMPT = "attempt"
 
 
-class IterationRow(NamedTuple):
-    """One of the policy's own iteration files, as pbt_iterations holds it."""
-
-    iteration: int
-    frame: int | None
-    objective: float | None
-    life: str | None  # the experiment name the file carries
-    written_at: str  # the file's modification time
+def _field(name: str) -> itemgetter[Any]:
+    """A getter of IterationRow's field `name`, by its index: a long history is read field by field, row by row."""
+    return itemgetter(IterationRow._fields.index(name))
 
 
-_ITERATION, _FRAME, _OBJECTIVE, _LIFE, _WRITTEN_AT = range(5)
+_ITERATION, _FRAME, _OBJECTIVE = _field("iteration"), _field("frame"), _field("objective")
+_LIFE, _WRITTEN_AT = _field("life"), _field("written_at")
 
 
 class Replacement(NamedTuple):
     """The policy restarted from `donor`'s weights after `iteration`; `attempt_started_at` is when its attempt began."""
 
-    donor: int
+    donor: int | None
     iteration: int | None
     attempt_started_at: str | None
 
@@ -102,30 +100,30 @@ def policy_plot(label: str, policy: int, rows: Iterable[IterationRow], replaceme
 
     A replacement by the policy itself (only its hyperparameters were
     mutated) is not marked, nor is the first attempt: the line's start is it.
-    Rows may be plain tuples in IterationRow's order: a long history is read
-    without building an object per row.
     """
-    x = _ITERATION if x_axis == "iteration" else _FRAME
-    usable = [row for row in rows if row[_OBJECTIVE] is not None and row[x] is not None]
-    usable.sort(key=itemgetter(_WRITTEN_AT))  # stable: rows written the same microsecond keep their order
+    if x_axis == "iteration":
+        x, usable = _ITERATION, [row for row in rows if row.objective is not None and row.iteration is not None]
+    else:
+        x, usable = _FRAME, [row for row in rows if row.objective is not None and row.frame is not None]
+    usable.sort(key=_WRITTEN_AT)  # stable: rows written the same microsecond keep their order
     plot = PolicyPlot(label)
     if not usable:
         return plot
     for number, life in enumerate(_lives(usable), start=1):
-        plot.lines.append(Line(label, number, list(map(itemgetter(x), life)), list(map(itemgetter(_OBJECTIVE), life))))
+        plot.lines.append(Line(label, number, list(map(x, life)), list(map(_OBJECTIVE, life))))
         if number > 1:
             plot.marks.append(_mark(RESTART, label, life[0], x, f"life {number}"))
     replacements = [r for r in replacements if r.donor != policy and r.iteration is not None]
     wanted = {replacement.iteration for replacement in replacements}
-    by_iteration: dict[int, list[tuple]] = {}  # type: ignore[type-arg]
+    by_iteration: dict[int | None, list[IterationRow]] = {}
     for row in usable if wanted else ():
-        if row[_ITERATION] in wanted:
-            by_iteration.setdefault(row[_ITERATION], []).append(row)
+        if row.iteration in wanted:
+            by_iteration.setdefault(row.iteration, []).append(row)
     for replacement in replacements:
-        row = _row_of_replacement(by_iteration.get(replacement.iteration, []), replacement.attempt_started_at)  # type: ignore[arg-type]
-        if row is not None:
-            plot.marks.append(_mark(REPLACEMENT, label, row, x, f"from {replacement.donor}"))
-    written = [row[_WRITTEN_AT] for row in usable]
+        replaced = _row_of_replacement(by_iteration.get(replacement.iteration, []), replacement.attempt_started_at)
+        if replaced is not None:
+            plot.marks.append(_mark(REPLACEMENT, label, replaced, x, f"from {replacement.donor}"))
+    written = [row.written_at for row in usable]
     for attempt in attempts:
         if attempt.attempt < 2 or attempt.started_at is None:
             continue
@@ -135,29 +133,31 @@ def policy_plot(label: str, policy: int, rows: Iterable[IterationRow], replaceme
     return plot
 
 
-def _lives(rows: list[tuple]) -> list[list[tuple]]:  # type: ignore[type-arg]
+def _lives(rows: list[IterationRow]) -> list[list[IterationRow]]:
     """Rows (in the order written) grouped by experiment name, in the order each life began; one row per iteration."""
-    lives: dict[str | None, list[tuple]] = {}  # type: ignore[type-arg]
-    for name, life in groupby(rows, key=itemgetter(_LIFE)):
+    lives: dict[str | None, list[IterationRow]] = {}
+    for name, life in groupby(rows, key=_LIFE):
         lives.setdefault(name, []).extend(life)
     return [_one_per_iteration(life) for life in lives.values()]
 
 
-def _one_per_iteration(life: list[tuple]) -> list[tuple]:  # type: ignore[type-arg]
+def _one_per_iteration(life: list[IterationRow]) -> list[IterationRow]:
     """The life's rows by iteration; of an iteration written twice, the later version."""
-    iterations = list(map(itemgetter(_ITERATION), life))
+    iterations = list(map(_ITERATION, life))
     if all(map(operator.lt, iterations, iterations[1:])):  # written in order, each once: the usual case
         return life
-    return sorted({row[_ITERATION]: row for row in life}.values(), key=itemgetter(_ITERATION))
+    return sorted({row.iteration: row for row in life}.values(), key=_ITERATION)
 
 
-def _row_of_replacement(candidates: list[tuple], started: str | None) -> tuple | None:  # type: ignore[type-arg]
+def _row_of_replacement(candidates: list[IterationRow], started: str | None) -> IterationRow | None:
     """Of the rows of the iteration the policy was replaced after (in the order written), the one its attempt wrote."""
     for row in candidates:
-        if started is None or row[_WRITTEN_AT] >= started:
+        if started is None or row.written_at >= started:
             return row
     return candidates[-1] if candidates else None
 
 
-def _mark(kind: str, label: str, row: tuple, x: int, note: str) -> Mark:  # type: ignore[type-arg]
-    return Mark(kind, label, float(row[x]), float(row[_OBJECTIVE]), note)
+def _mark(kind: str, label: str, row: IterationRow, x: Callable[[IterationRow], int | None], note: str) -> Mark:
+    at, objective = x(row), row.objective
+    assert at is not None and objective is not None  # marks go on usable rows only
+    return Mark(kind, label, float(at), float(objective), note)

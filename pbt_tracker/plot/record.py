@@ -23,9 +23,6 @@ if TYPE_CHECKING:
 
 __all__ = ["plot_data_of"]
 
-_COLUMNS = "e.id, e.params, e.cmd, l.run_name, l.id, s.attempt, s.started_at"
-
-
 def plot_data_of(store: Store, selection: Selection, x_axis: str) -> PlotData:
     """Every selected PBT policy with history on record; a PlotError when none has any."""
     selection = selection._replace(all_attempts=True)
@@ -33,20 +30,20 @@ def plot_data_of(store: Store, selection: Selection, x_axis: str) -> PlotData:
         queries.check_names_exist(connection, selection)
         policies: dict[int, tuple[str, int, int]] = {}  # experiment id -> run, launch, policy
         attempts: dict[int, list[Attempt]] = defaultdict(list)
-        for experiment_id, params, cmd, run, launch, attempt, started_at in queries.selected_tuples(
-                connection, selection, _COLUMNS):
-            policy = policy_index(json.loads(params or "{}") or {}, cmd)
+        for row in sql.plot_attempts(connection, selection):
+            policy = policy_index(json.loads(row.params or "{}") or {}, row.cmd)
             if policy is not None:
-                policies[experiment_id] = (run, launch, policy)
-                attempts[experiment_id].append(Attempt(attempt, _as_recorded(started_at)))
+                policies[row.experiment_id] = (row.run, row.launch_id, policy)
+                attempts[row.experiment_id].append(Attempt(row.attempt, _as_recorded(row.started_at)))
         runs = {run for run, _launch, _policy in policies.values()}
         label = {eid: f"policy {policy}" if len(runs) == 1 else f"{run} policy {policy}"
                  for eid, (run, _launch, policy) in policies.items()}
         ids = sorted(policies)
         replaced: dict[int, list[Replacement]] = defaultdict(list)
-        for experiment_id, policy, donor, iteration, started_at in sql.replacements(connection, ids):
-            if policy == policies[experiment_id][2]:  # a log several policies print to names each of them
-                replaced[experiment_id].append(Replacement(donor, iteration, _as_recorded(started_at)))
+        for event in sql.replacements(connection, ids):
+            if event.policy == policies[event.experiment_id][2]:  # a log several policies print to names each of them
+                replaced[event.experiment_id].append(
+                    Replacement(event.donor, event.iteration, _as_recorded(event.attempt_started_at)))
         plots: dict[int, PolicyPlot] = {}
         for experiment_id in ids:
             plots[experiment_id] = policy_plot(

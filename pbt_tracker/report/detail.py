@@ -18,7 +18,7 @@ from pbt_tracker.store import details as record
 from pbt_tracker.store.connection import parse_time
 
 
-def find_experiment(connection: sqlite3.Connection, name: str | None, policy: int | None) -> sqlite3.Row:
+def find_experiment(connection: sqlite3.Connection, name: str | None, policy: int | None) -> record.ExperimentRow:
     """The experiment a user means: by name, or by its `pbt.policy_idx`; the newest launch's when several launches have it."""
     if name is not None:
         rows = record.experiments_named(connection, name)
@@ -28,13 +28,13 @@ def find_experiment(connection: sqlite3.Connection, name: str | None, policy: in
     from pbt_tracker.pbt.workspace import policy_index
 
     rows = [row for row in record.experiments_newest_first(connection)
-            if policy_index(json.loads(row["params"] or "{}") or {}, row["cmd"]) == policy]
+            if policy_index(json.loads(row.params or "{}") or {}, row.cmd) == policy]
     if not rows:
         raise OptionError(f"no experiment has pbt.policy_idx={policy} in this workdir; "
                           "`pbt-track report --pbt` lists the policies")
-    newest = [row["name"] for row in rows if row["launch_id"] == rows[0]["launch_id"]]
+    newest = [row.name for row in rows if row.launch_id == rows[0].launch_id]
     if len(newest) > 1:
-        raise OptionError(f"policy {policy} is {len(newest)} experiments of launch {rows[0]['launch_id']} "
+        raise OptionError(f"policy {policy} is {len(newest)} experiments of launch {rows[0].launch_id} "
                           f"({', '.join(newest)}); name one of them")
     return rows[0]
 
@@ -61,27 +61,27 @@ def array_log(array_argv: str | None, job_id: str | None) -> str | None:
     return argv[argv.index("--output") + 1].replace("%A", array_job).replace("%a", task)
 
 
-def _attempt_lines(connection: sqlite3.Connection, attempt: sqlite3.Row) -> list[str]:
-    node = attempt["node"] or "-"
-    lines = [f"attempt {attempt['attempt']}  job {attempt['job_id'] or '-'}  {attempt['state']}  "
-             f"exit {exit_text(attempt['exit_code'], attempt['exit_signal'])}  node {node}"]
-    if attempt["pending_reason"]:
-        lines.append(f"  pending reason  {attempt['pending_reason']}")
-    lines.append(f"  submitted {_time(attempt['submitted_at'])}  started {_time(attempt['started_at'])}  "
-                 f"ended {_time(attempt['ended_at'])}")
-    lines.append(f"  script  {attempt['script_path'] or '-'}")
-    lines.append(f"  sbatch  {shlex.join(json.loads(attempt['argv'] or '[]')) or '-'}")
-    lines.append(f"  log     {log_file(attempt['log_path'], attempt['job_id']) or '-'}")
-    slurm_log = array_log(attempt["array_argv"], attempt["job_id"])
+def _attempt_lines(connection: sqlite3.Connection, attempt: record.AttemptDetail) -> list[str]:
+    node = attempt.node or "-"
+    lines = [f"attempt {attempt.attempt}  job {attempt.job_id or '-'}  {attempt.state}  "
+             f"exit {exit_text(attempt.exit_code, attempt.exit_signal)}  node {node}"]
+    if attempt.pending_reason:
+        lines.append(f"  pending reason  {attempt.pending_reason}")
+    lines.append(f"  submitted {_time(attempt.submitted_at)}  started {_time(attempt.started_at)}  "
+                 f"ended {_time(attempt.ended_at)}")
+    lines.append(f"  script  {attempt.script_path or '-'}")
+    lines.append(f"  sbatch  {shlex.join(json.loads(attempt.argv or '[]')) or '-'}")
+    lines.append(f"  log     {log_file(attempt.log_path, attempt.job_id) or '-'}")
+    slurm_log = array_log(attempt.array_argv, attempt.job_id)
     if slurm_log:
         lines.append(f"  array log  {slurm_log}")
-    stderr = (attempt["submit_stderr"] or "").strip()
+    stderr = (attempt.submit_stderr or "").strip()
     if stderr:
         lines.append(f"  sbatch stderr  {' | '.join(stderr.splitlines())}")
     lines.append("  states")
-    for change in record.state_changes(connection, attempt["id"]):
-        detail = f"  {change['detail']}" if change["detail"] else ""
-        lines.append(f"    {_time(change['observed_at'])}  {change['state']}{detail}")
+    for change in record.state_changes(connection, attempt.id):
+        detail = f"  {change.detail}" if change.detail else ""
+        lines.append(f"    {_time(change.observed_at)}  {change.state}{detail}")
     return lines
 
 
@@ -89,24 +89,24 @@ def describe(store: Store, name: str | None, policy: int | None) -> str:
     """The experiment's whole history as text."""
     with store.read() as connection:
         experiment = find_experiment(connection, name, policy)
-        attempts = record.attempts(connection, experiment["id"])
-        lines = [f"{experiment['name']}  run {experiment['run_name']}  launch {experiment['launch_id']}  "
-                 f"backend {experiment['backend']}",
-                 f"command  {experiment['cmd']}"]
-        progress = pbt_progress([], experiment["params"], experiment["cmd"], experiment["train_dir"], experiment["cwd"],
-                                experiment["id"])
+        attempts = record.attempts(connection, experiment.id)
+        lines = [f"{experiment.name}  run {experiment.run_name}  launch {experiment.launch_id}  "
+                 f"backend {experiment.backend}",
+                 f"command  {experiment.cmd}"]
+        progress = pbt_progress([], experiment.params, experiment.cmd, experiment.train_dir, experiment.cwd,
+                                experiment.id)
         if progress.get("pbt_policy") is not None:
             lines.append(_progress_line(progress))
         for attempt in attempts:
             lines += ["", *_attempt_lines(connection, attempt)]
-        job_ids = [attempt["job_id"] for attempt in attempts if attempt["job_id"]]
-        cancels = record.cancellations_naming(connection, job_ids, [experiment["name"], experiment["base_name"]])
+        job_ids = [attempt.job_id for attempt in attempts if attempt.job_id]
+        cancels = record.cancellations_naming(connection, job_ids, [experiment.name, experiment.base_name])
     if cancels:
         lines += ["", "cancellations"]
         for cancel in cancels:
-            argv = shlex.join(json.loads(cancel["argv"] or "[]")) or "(no scancel)"
-            code = "-" if cancel["returncode"] is None else cancel["returncode"]
-            lines.append(f"  {_time(cancel['requested_at'])}  {argv}  (exit {code})")
+            argv = shlex.join(json.loads(cancel.argv or "[]")) or "(no scancel)"
+            code = "-" if cancel.returncode is None else cancel.returncode
+            lines.append(f"  {_time(cancel.requested_at)}  {argv}  (exit {code})")
     return "\n".join(lines) + "\n"
 
 

@@ -30,32 +30,32 @@ class LogTarget:
     path: Path | None
 
 
-def locate(connection: sqlite3.Connection, experiment: sqlite3.Row, attempt: int | None = None,
+def locate(connection: sqlite3.Connection, experiment: record.ExperimentRow, attempt: int | None = None,
            slurm: bool = False) -> LogTarget:
     """The log of the given attempt (the latest by default); with `slurm`, Slurm's own log of an array task."""
-    rows = record.attempts(connection, experiment["id"])
+    rows = record.attempts(connection, experiment.id)
     if not rows:
-        raise OptionError(f"{experiment['name']} has no attempt on record; `pbt-track show {experiment['name']}` tells why")
-    chosen = rows[-1] if attempt is None else next((row for row in rows if row["attempt"] == attempt), None)
+        raise OptionError(f"{experiment.name} has no attempt on record; `pbt-track show {experiment.name}` tells why")
+    chosen = rows[-1] if attempt is None else next((row for row in rows if row.attempt == attempt), None)
     if chosen is None:
-        raise OptionError(f"{experiment['name']} has no attempt {attempt} (it has 1 to {rows[-1]['attempt']}); "
+        raise OptionError(f"{experiment.name} has no attempt {attempt} (it has 1 to {rows[-1].attempt}); "
                           "leave --attempt out for the latest")
     from pbt_tracker import backends
 
-    advice = backends.get(experiment["backend"]).log_advice
+    advice = backends.get(experiment.backend).log_advice
     if advice:
-        raise OptionError(f"{experiment['name']} is an experiment of a {experiment['backend']} launch: {advice}")
+        raise OptionError(f"{experiment.name} is an experiment of a {experiment.backend} launch: {advice}")
     if slurm:
-        if not backends.get(experiment["backend"]).runs_sbatch_scripts:
+        if not backends.get(experiment.backend).runs_sbatch_scripts:
             raise OptionError("--slurm reads Slurm's log of an array task; this experiment ran as a local process")
-        path = array_log(chosen["array_argv"], chosen["job_id"])
-        if path is None and chosen["array_id"] is None:
-            path = log_file(chosen["log_path"], chosen["job_id"])  # a job of its own: Slurm writes to its log
-    elif chosen["log_path"] and "%j" not in chosen["log_path"]:
-        path = chosen["log_path"]
+        path = array_log(chosen.array_argv, chosen.job_id)
+        if path is None and chosen.array_id is None:
+            path = log_file(chosen.log_path, chosen.job_id)  # a job of its own: Slurm writes to its log
+    elif chosen.log_path and "%j" not in chosen.log_path:
+        path = chosen.log_path
     else:
-        path = log_file(chosen["log_path"], chosen["job_id"])
-    return LogTarget(experiment["name"], chosen["attempt"], chosen["job_id"], chosen["state"],
+        path = log_file(chosen.log_path, chosen.job_id)
+    return LogTarget(experiment.name, chosen.attempt, chosen.job_id, chosen.state,
                      Path(path) if path else None)
 
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pbt_tracker.store.history import PolicyIteration
 
 __all__ = ["progress_from_history", "short_params"]
 
 
-def progress_from_history(rows: Iterable[Mapping[str, Any]], experiment_id: int, policy: int) -> dict[str, Any] | None:
+def progress_from_history(rows: Iterable[PolicyIteration], experiment_id: int, policy: int) -> dict[str, Any] | None:
     """The report's pbt_* values of the policy that `experiment_id` runs; None when nothing of it was copied.
 
     `rows` are pbt_iterations rows of the policy's launch: its own files are
@@ -22,18 +25,18 @@ def progress_from_history(rows: Iterable[Mapping[str, Any]], experiment_id: int,
     counts the ``best<idx>`` copies made of it; the population's best counts every row.
     """
     rows = list(rows)
-    own = [row for row in rows if row["experiment_id"] == experiment_id and not _is_best_copy(row)]
+    own = [row for row in rows if row.experiment_id == experiment_id and not _is_best_copy(row)]
     if not own:
         return None
-    life = max(own, key=lambda row: (row["file_mtime"], row["iteration"]))["experiment_name"]
-    live = max((row for row in own if row["experiment_name"] == life), key=lambda row: (row["iteration"], row["file_mtime"]))
-    copies = [row for row in rows if _is_best_copy(row) and row["policy"] == policy]
+    life = max(own, key=lambda row: (row.file_mtime, row.iteration)).experiment_name
+    live = max((row for row in own if row.experiment_name == life), key=lambda row: (row.iteration, row.file_mtime))
+    copies = [row for row in rows if _is_best_copy(row) and row.policy == policy]
     return {
-        "pbt_iteration": live["iteration"],
-        "pbt_objective": live["true_objective"],
+        "pbt_iteration": live.iteration,
+        "pbt_objective": live.true_objective,
         "pbt_best_objective": max(_objectives([*own, *copies])),
         "pbt_population_best": max(_objectives(rows)),
-        "pbt_params": json.loads(live["params"] or "{}") or {},
+        "pbt_params": json.loads(live.params or "{}") or {},
     }
 
 
@@ -50,9 +53,9 @@ def _short(value: object) -> str:
     return str(value)
 
 
-def _is_best_copy(row: Mapping[str, Any]) -> bool:
-    return str(row["file_key"]).startswith("best")
+def _is_best_copy(row: PolicyIteration) -> bool:
+    return str(row.file_key).startswith("best")
 
 
-def _objectives(rows: Iterable[Mapping[str, Any]]) -> list[float]:
-    return [row["true_objective"] for row in rows if row["true_objective"] is not None]
+def _objectives(rows: Iterable[PolicyIteration]) -> list[float]:
+    return [row.true_objective for row in rows if row.true_objective is not None]

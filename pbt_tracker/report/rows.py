@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from pbt_tracker.store import Store, queries, utcnow
 from pbt_tracker.store.connection import parse_time
+from pbt_tracker.store.report import ReportRecord, report_records
 from pbt_tracker.store.selection import Selection
 
-FORMATS = ("table", "json", "csv")
+if TYPE_CHECKING:
+    from pbt_tracker.store.history import PolicyIteration
 
-TABLE_COLUMNS = ("run", "experiment", "attempt", "job_id", "state", "exit_code", "elapsed", "node", "log")
+FORMATS = ("table", "json", "csv")
 
 
 class ReportRow(NamedTuple):
@@ -48,57 +50,52 @@ class ReportRow(NamedTuple):
     pbt_params: dict[str, object] | None = None
 
 
-PBT_COLUMNS = ("pbt_policy", "pbt_iteration", "pbt_objective", "pbt_best_objective", "pbt_params")
-
-
-# The row's columns, in the order report_rows unpacks them; --pbt adds the ones its workspace is found by.
-_COLUMNS = (
-    "l.run_name, e.name, s.attempt, s.job_id, s.state, s.exit_code, s.started_at, s.ended_at, s.node, "
-    "s.log_path, sc.path, l.id, l.backend, s.submitted_at, s.exit_signal, s.pending_reason"
-)
-_PBT_COLUMNS = ", e.params, e.cmd, e.train_dir, l.cwd, e.id"
-
-
 def report_rows(store: Store, selection: Selection, pbt: bool = False) -> list[ReportRow]:
     """Rows of the selection; with `pbt`, each PBT policy's progress from the record's copied history.
 
     A policy with no history on record yet (nobody copied it) is read from its workspace.
     """
     now = utcnow()
-    history: dict[int, list] = {}
+    history: dict[int, list[PolicyIteration]] = {}
     with store.read() as connection:
         queries.check_names_exist(connection, selection)
-        records = queries.selected_tuples(connection, selection, _COLUMNS + (_PBT_COLUMNS if pbt else ""))
+        records = report_records(connection, selection, pbt)
         if pbt:
             from pbt_tracker.store.history import iterations_of_launches
 
-            for row in iterations_of_launches(connection, {record[11] for record in records}):
-                history.setdefault(row["launch_id"], []).append(row)
+            for row in iterations_of_launches(connection, {record.launch_id for record in records}):
+                history.setdefault(row.launch_id, []).append(row)
     rows = []
-    for (run, experiment, attempt, job_id, state, exit_code, started, ended, node, log_path, script, launch_id,
-         backend, submitted, exit_signal, pending_reason, *workspace) in records:
-        started, ended = parse_time(started), parse_time(ended)
+    for record in records:
+        started, ended = parse_time(record.started_at), parse_time(record.ended_at)
         rows.append(ReportRow(
-            **(pbt_progress(history.get(launch_id, []), *workspace) if pbt else {}),
-            run=run,
-            experiment=experiment,
-            attempt=attempt,
-            job_id=job_id,
-            state=state,
-            exit_code=exit_code,
+            **(_record_progress(history, record) if pbt else {}),
+            run=record.run,
+            experiment=record.experiment,
+            attempt=record.attempt,
+            job_id=record.job_id,
+            state=record.state,
+            exit_code=record.exit_code,
             elapsed=_elapsed(started, ended, now),
-            node=node,
-            log=log_file(log_path, job_id),
-            script=script,
-            launch_id=launch_id,
-            backend=backend,
-            submitted_at=iso_time(parse_time(submitted)),
+            node=record.node,
+            log=log_file(record.log_path, record.job_id),
+            script=record.script,
+            launch_id=record.launch_id,
+            backend=record.backend,
+            submitted_at=iso_time(parse_time(record.submitted_at)),
             started_at=iso_time(started),
             ended_at=iso_time(ended),
-            exit_signal=exit_signal,
-            pending_reason=pending_reason,
+            exit_signal=record.exit_signal,
+            pending_reason=record.pending_reason,
         ))
     return rows
+
+
+def _record_progress(history: dict[int, list[PolicyIteration]], record: ReportRecord) -> dict[str, object]:
+    """--pbt's values for a record read with its experiment's workspace columns."""
+    assert record.cmd is not None and record.train_dir is not None and record.experiment_id is not None
+    return pbt_progress(history.get(record.launch_id, []), record.params, record.cmd, record.train_dir, record.cwd,
+                        record.experiment_id)
 
 
 def needs_sync(store: Store) -> bool:
@@ -109,7 +106,7 @@ def needs_sync(store: Store) -> bool:
         return queries.may_change(connection, unfollowed())
 
 
-def pbt_progress(history: list, params: str | None, cmd: str, train_dir: str, cwd: str | None,
+def pbt_progress(history: list[PolicyIteration], params: str | None, cmd: str, train_dir: str, cwd: str | None,
                  experiment_id: int) -> dict[str, object]:
     import json
 

@@ -9,27 +9,61 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
-from typing import Any
+from datetime import datetime
+from typing import NamedTuple
 
-from pbt_tracker.store.connection import fetch_rows, sql_time
-from pbt_tracker.store.selections import marks
+from pbt_tracker.store.connection import sql_time
+from pbt_tracker.store.selections import column_list, marks, named_rows
 
 __all__ = [
-    "copied_file_keys", "insert_events", "insert_iterations", "iterations_of_launches", "logs_to_read", "pbt_experiments",
-    "set_log_read_offset",
+    "LogToRead", "NewEvent", "NewIteration", "PbtExperiment", "PolicyIteration", "copied_file_keys", "insert_events",
+    "insert_iterations", "iterations_of_launches", "logs_to_read", "pbt_experiments", "set_log_read_offset",
 ]
+
+
+class PolicyIteration(NamedTuple):
+    """One copied iteration file of a launch's policy; a ``best<idx>`` copy's `file_key` starts with best."""
+
+    launch_id: int
+    experiment_id: int
+    policy: int
+    iteration: int
+    true_objective: float | None
+    experiment_name: str | None
+    params: str | None  # JSON
+    file_key: str
+    file_mtime: str
+
+
+_POLICY_ITERATION = column_list(
+    PolicyIteration._fields, launch_id="e.launch_id", experiment_id="i.experiment_id", policy="i.policy",
+    iteration="i.iteration", true_objective="i.true_objective", experiment_name="i.experiment_name",
+    params="i.params", file_key="i.file_key", file_mtime="i.file_mtime",
+)
 
 
 _NAMES_A_WORKSPACE = "e.cmd LIKE '%pbt.workspace=%'"
 
 
-def pbt_experiments(connection: sqlite3.Connection) -> list[sqlite3.Row]:
-    """Every experiment whose command names a PBT workspace, with what its workspace is found by."""
-    return fetch_rows(
-        connection,
-        "SELECT e.id, e.cmd, e.params, e.train_dir, l.cwd FROM experiments AS e "
+class PbtExperiment(NamedTuple):
+    """An experiment whose command names a PBT workspace, with what its workspace is found by."""
+
+    id: int
+    cmd: str
+    params: str  # JSON
+    train_dir: str
+    cwd: str | None
+
+
+_PBT_EXPERIMENT = column_list(PbtExperiment._fields, id="e.id", cmd="e.cmd", params="e.params",
+                              train_dir="e.train_dir", cwd="l.cwd")
+
+
+def pbt_experiments(connection: sqlite3.Connection) -> list[PbtExperiment]:
+    return named_rows(connection.execute(
+        f"SELECT {_PBT_EXPERIMENT} FROM experiments AS e "
         f"JOIN launches AS l ON l.id = e.launch_id WHERE {_NAMES_A_WORKSPACE} ORDER BY e.id",
-    )
+    ), PbtExperiment)
 
 
 def has_pbt_experiments(connection: sqlite3.Connection) -> bool:
@@ -49,42 +83,76 @@ def copied_file_keys(connection: sqlite3.Connection, experiment_ids: Iterable[in
     return {key for (key,) in rows}
 
 
-def insert_iterations(connection: sqlite3.Connection, rows: list[dict[str, Any]]) -> int:
-    """Rows with experiment_id, policy, iteration, true_objective, frame, experiment_name, params, checkpoint,
-    file_key, file_mtime, observed_at; a file version already copied is left as it is. The number inserted."""
+class NewIteration(NamedTuple):
+    """An iteration file as sync copies it, under the experiment that runs its policy (a best copy: its keeper's)."""
+
+    experiment_id: int
+    policy: int
+    iteration: int
+    true_objective: float | None
+    frame: int | None
+    experiment_name: str | None
+    params: dict[str, object]
+    checkpoint: str
+    file_key: str  # its name and modification time: the version copied
+    file_mtime: datetime
+    observed_at: datetime
+
+
+def insert_iterations(connection: sqlite3.Connection, rows: list[NewIteration]) -> int:
+    """The files not copied before (a file version already copied is left as it is); the number inserted."""
     before = connection.total_changes
     connection.executemany(
-        "INSERT OR IGNORE INTO pbt_iterations (experiment_id, policy, iteration, true_objective, frame, "
-        "experiment_name, params, checkpoint, file_key, file_mtime, observed_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(row["experiment_id"], row["policy"], row["iteration"], row["true_objective"], row["frame"],
-          row["experiment_name"], json.dumps(row["params"]), row["checkpoint"], row["file_key"],
-          sql_time(row["file_mtime"]), sql_time(row["observed_at"])) for row in rows],
+        f"INSERT OR IGNORE INTO pbt_iterations ({', '.join(NewIteration._fields)}) "
+        f"VALUES ({marks(NewIteration._fields)})",
+        [(row.experiment_id, row.policy, row.iteration, row.true_objective, row.frame, row.experiment_name,
+          json.dumps(row.params), row.checkpoint, row.file_key, sql_time(row.file_mtime), sql_time(row.observed_at))
+         for row in rows],
     )
     return connection.total_changes - before
 
 
-def logs_to_read(connection: sqlite3.Connection, experiment_ids: Iterable[int]) -> list[sqlite3.Row]:
-    """The attempts of these experiments that have a log: its pattern, job id and how far it was read."""
+class LogToRead(NamedTuple):
+    """An attempt with a log: its pattern (Slurm's %j in it), job id and how far it was read."""
+
+    id: int  # the submission's
+    log_path: str
+    job_id: str
+    log_read_offset: int | None
+
+
+def logs_to_read(connection: sqlite3.Connection, experiment_ids: Iterable[int]) -> list[LogToRead]:
+    """The attempts of these experiments that have a log."""
     ids = list(experiment_ids)
     if not ids:
         return []
-    return fetch_rows(
-        connection,
-        "SELECT id, log_path, job_id, log_read_offset FROM submissions WHERE log_path IS NOT NULL "
+    return named_rows(connection.execute(
+        f"SELECT {', '.join(LogToRead._fields)} FROM submissions WHERE log_path IS NOT NULL "
         f"AND job_id IS NOT NULL AND experiment_id IN ({marks(ids)}) ORDER BY id",
         ids,
-    )
+    ), LogToRead)
 
 
-def insert_events(connection: sqlite3.Connection, rows: list[dict[str, Any]]) -> int:
-    """Rows with submission_id, policy, donor, iteration, checkpoint, log_offset, line, observed_at."""
+class NewEvent(NamedTuple):
+    """A replacement a policy's log printed, named by where it is in the log."""
+
+    submission_id: int
+    policy: int
+    donor: int
+    iteration: int | None
+    checkpoint: str
+    log_offset: int
+    line: str
+    observed_at: datetime
+
+
+def insert_events(connection: sqlite3.Connection, rows: list[NewEvent]) -> int:
+    """The events not read before; the number inserted."""
     before = connection.total_changes
     connection.executemany(
-        "INSERT OR IGNORE INTO pbt_events (submission_id, policy, donor, iteration, checkpoint, log_offset, line, "
-        "observed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(row["submission_id"], row["policy"], row["donor"], row["iteration"], row["checkpoint"],
-          row["log_offset"], row["line"], sql_time(row["observed_at"])) for row in rows],
+        f"INSERT OR IGNORE INTO pbt_events ({', '.join(NewEvent._fields)}) VALUES ({marks(NewEvent._fields)})",
+        [(row.submission_id, row.policy, row.donor, row.iteration, row.checkpoint, row.log_offset, row.line,
+          sql_time(row.observed_at)) for row in rows],
     )
     return connection.total_changes - before
 
@@ -93,15 +161,13 @@ def set_log_read_offset(connection: sqlite3.Connection, submission_id: int, offs
     connection.execute("UPDATE submissions SET log_read_offset = ? WHERE id = ?", (offset, submission_id))
 
 
-def iterations_of_launches(connection: sqlite3.Connection, launch_ids: Iterable[int]) -> list[sqlite3.Row]:
-    """The copied history of these launches' policies, best copies included (their file_key starts with best)."""
+def iterations_of_launches(connection: sqlite3.Connection, launch_ids: Iterable[int]) -> list[PolicyIteration]:
+    """The copied history of these launches' policies, best copies included."""
     ids = list(launch_ids)
     if not ids:
         return []
-    return fetch_rows(
-        connection,
-        "SELECT e.launch_id, i.experiment_id, i.policy, i.iteration, i.true_objective, i.experiment_name, i.params, "
-        "i.file_key, i.file_mtime FROM pbt_iterations AS i JOIN experiments AS e ON e.id = i.experiment_id "
+    return named_rows(connection.execute(
+        f"SELECT {_POLICY_ITERATION} FROM pbt_iterations AS i JOIN experiments AS e ON e.id = i.experiment_id "
         f"WHERE e.launch_id IN ({marks(ids)})",
         ids,
-    )
+    ), PolicyIteration)

@@ -1,45 +1,92 @@
-"""The statements behind `pbt-track plot`: each policy's own iteration files and the replacements its logs printed.
+"""The statements behind `pbt-track plot`: the selected policies' attempts, each policy's own iteration files,
+and the replacements its logs printed.
 
-A population of 64 policies over 10,000 iterations is 640,000 rows, so the
-iteration files are handed out as a cursor of plain tuples, one experiment
-at a time.
+A population of 64 policies over 10,000 iterations is 640,000 iteration
+rows, so they are handed out one experiment at a time, each made into its
+named row in C (`tuple.__new__`), with no Python call per row.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, NamedTuple
 
-from pbt_tracker.store.selections import marks
+from pbt_tracker.store.selections import column_list, marks, named_rows, selected_as
 
-__all__ = ["own_iterations", "replacements"]
+if TYPE_CHECKING:
+    from pbt_tracker.store.selection import Selection
+
+__all__ = ["IterationRow", "PlotAttempt", "ReplacementRow", "own_iterations", "plot_attempts", "replacements"]
 
 _CHUNK = 500  # ids per statement, well under SQLite's limit on parameters
 
 
-def own_iterations(connection: sqlite3.Connection, experiment_id: int, frames: bool = True) -> sqlite3.Cursor:
-    """(iteration, frame, true_objective, experiment_name, file_mtime) of each of the experiment's own files,
-    in iteration order; the frame is None unless `frames` is asked for.
+class PlotAttempt(NamedTuple):
+    """A selected attempt, with what tells whether its experiment is a PBT policy and how to label it."""
+
+    experiment_id: int
+    params: str  # JSON
+    cmd: str
+    run: str
+    launch_id: int
+    attempt: int
+    started_at: str | None
+
+
+_PLOT_ATTEMPT = column_list(
+    PlotAttempt._fields, experiment_id="e.id", params="e.params", cmd="e.cmd", run="l.run_name", launch_id="l.id",
+    attempt="s.attempt", started_at="s.started_at",
+)
+
+
+def plot_attempts(connection: sqlite3.Connection, selection: Selection) -> list[PlotAttempt]:
+    return selected_as(connection, selection, _PLOT_ATTEMPT, PlotAttempt)
+
+
+class IterationRow(NamedTuple):
+    """One of the policy's own iteration files, as pbt_iterations holds it."""
+
+    iteration: int
+    frame: int | None
+    objective: float | None
+    life: str | None  # the experiment name the file carries
+    written_at: str  # the file's modification time
+
+
+def own_iterations(connection: sqlite3.Connection, experiment_id: int, frames: bool = True) -> Iterator[IterationRow]:
+    """Each of the experiment's own files, in iteration order; the frame is None unless `frames` is asked for.
 
     The ``best<idx>`` copies a policy keeps of others are left out: each is
     already on record as its source policy's own file.
     """
-    return connection.execute(
+    return map(partial(tuple.__new__, IterationRow), connection.execute(
         f"SELECT iteration, {'frame' if frames else 'NULL'}, true_objective, experiment_name, file_mtime "
         "FROM pbt_iterations WHERE experiment_id = ? AND file_key NOT LIKE 'best%' ORDER BY iteration",
         (experiment_id,),
-    )
+    ))
 
 
-def replacements(connection: sqlite3.Connection, experiment_ids: Sequence[int]) -> list[tuple]:  # type: ignore[type-arg]
-    """(experiment_id, policy, donor, iteration, started_at of the attempt whose log said it), in log order."""
-    rows: list[tuple] = []  # type: ignore[type-arg]
+class ReplacementRow(NamedTuple):
+    """A replacement a policy's log printed: it took `donor`'s weights after `iteration`."""
+
+    experiment_id: int
+    policy: int
+    donor: int | None
+    iteration: int | None
+    attempt_started_at: str | None  # when the attempt whose log said it started
+
+
+def replacements(connection: sqlite3.Connection, experiment_ids: Sequence[int]) -> list[ReplacementRow]:
+    """The replacements of these experiments' attempts, in log order."""
+    rows: list[ReplacementRow] = []
     for start in range(0, len(experiment_ids), _CHUNK):
         ids = list(experiment_ids[start:start + _CHUNK])
-        rows += connection.execute(
+        rows += named_rows(connection.execute(
             "SELECT s.experiment_id, ev.policy, ev.donor, ev.iteration, s.started_at FROM pbt_events AS ev "
             "JOIN submissions AS s ON s.id = ev.submission_id "
             f"WHERE s.experiment_id IN ({marks(ids)}) ORDER BY s.experiment_id, s.attempt, ev.log_offset",
             ids,
-        ).fetchall()
+        ), ReplacementRow)
     return rows

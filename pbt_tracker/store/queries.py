@@ -1,7 +1,9 @@
-"""What the commands read from the record: the rows sync, launches and resubmission ask about.
+"""What the commands ask of the record in passing: whether anything may still change, who submitted, which
+job ids and paths it holds.
 
-Selections of submissions by the user's options are in `selections`, and
-read through here as before.
+Each command's own reading of the selected submissions, as named rows, is
+in the store module of its part (`report`, `cancel`, `next_attempts`, ...);
+`check_names_exist` is reached through here, as it always was.
 """
 
 from __future__ import annotations
@@ -12,20 +14,20 @@ from typing import NamedTuple
 
 from pbt_tracker import states
 from pbt_tracker.store.connection import fetch_rows
-from pbt_tracker.store.selections import check_names_exist, marks, selected, selected_tuples, selection_sql
+from pbt_tracker.store.selections import check_names_exist, marks, named_rows
 
-__all__ = ["check_names_exist", "selected", "selected_tuples", "selection_sql"]
+__all__ = ["check_names_exist"]
 
 
 def may_change(connection: sqlite3.Connection, unfollowed: tuple[str, ...] = ()) -> bool:
-    """Whether any submission may still change: the rows `unsettled_*` and `tracked_jobs` would return.
+    """Whether any submission may still change: the rows `unsettled_local` and `store.sync` would return.
 
-    Kept beside them so that the two stay one rule; a report that finds none
-    need not import sync at all. Submissions of the `unfollowed` backends
-    (whose jobs sync never asks about) are left out: no sync changes them.
+    The two share `requeue_watch`, so that they stay one rule; a report that
+    finds none need not import sync at all. Submissions of the `unfollowed`
+    backends (whose jobs sync never asks about) are left out: no sync changes them.
     """
     final = sorted(states.FINAL)
-    watched, watched_params = _requeue_watch("")
+    watched, watched_params = requeue_watch("")
     followed = (
         "SELECT s.state, s.job_id, s.unseen_count, s.unseen_since, s.updated_at FROM submissions AS s JOIN experiments AS e "
         f"ON e.id = s.experiment_id JOIN launches AS l ON l.id = e.launch_id WHERE l.backend NOT IN ({marks(unfollowed)})"
@@ -39,20 +41,7 @@ def may_change(connection: sqlite3.Connection, unfollowed: tuple[str, ...] = ())
     ).fetchone()[0] == 1
 
 
-def unanswered(connection: sqlite3.Connection, backend: str) -> list[sqlite3.Row]:
-    """Submissions of a backend sent (or about to be) whose job id is not on record."""
-    return fetch_rows(
-        connection,
-        "SELECT s.id, s.state, s.host, s.runner_pid, s.runner_start, s.submit_pid, s.submit_pid_start, l.uuid, "
-        "l.username, s.array_id, s.array_task, s.intended_at, s.unseen_since, s.unseen_count "
-        "FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
-        "JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND l.uuid IS NOT NULL "
-        "AND s.job_id IS NULL AND s.state IN (?, ?, ?)",
-        (backend, states.SUBMITTING, states.UNKNOWN, states.SUBMIT_UNCERTAIN),
-    )
-
-
-def _requeue_watch(prefix: str) -> tuple[str, tuple[object, ...]]:
+def requeue_watch(prefix: str) -> tuple[str, tuple[object, ...]]:
     """The condition, on columns named with `prefix`, for an end that the scheduler may still undo by a requeue.
 
     It holds until answers listing other jobs have lacked the job often
@@ -65,28 +54,6 @@ def _requeue_watch(prefix: str) -> tuple[str, tuple[object, ...]]:
         f"{prefix}state IN ({marks(requeued)}) AND NOT (COALESCE({prefix}unseen_count, 0) >= ? "
         f"AND (julianday({prefix}updated_at) - julianday({prefix}unseen_since)) * 86400 >= ?)",
         (*requeued, states.MIN_UNSEEN_SYNCS, states.CONFIRM_GAP_SECONDS),
-    )
-
-
-def tracked_jobs(
-    connection: sqlite3.Connection, backend: str, submission_ids: list[int] | None = None,
-) -> list[sqlite3.Row]:
-    """A backend's submissions with a job id whose state may still change; with `submission_ids`, only those.
-
-    Among them are jobs that ended in a state after which the scheduler may
-    requeue them itself, until Slurm has forgotten them (`may_change` follows the same rule).
-    """
-    final = sorted(states.FINAL)
-    watched, watched_params = _requeue_watch("s.")
-    only = "" if submission_ids is None else "AND s.id IN (SELECT value FROM json_each(?)) "
-    return fetch_rows(
-        connection,
-        "SELECT s.id, s.job_id, s.state, s.intended_at, s.node, s.started_at, s.ended_at, s.exit_code, "
-        "s.exit_signal, s.pending_reason, s.unseen_since, s.unseen_count, l.username, s.cancel_requested_at, "
-        "l.uuid, s.array_id FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
-        f"JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND s.job_id IS NOT NULL {only}"
-        f"AND (s.state NOT IN ({marks(final)}) OR {watched})",
-        (backend, *([] if submission_ids is None else [json.dumps(submission_ids)]), *final, *watched_params),
     )
 
 
@@ -112,20 +79,6 @@ def script_owners(connection: sqlite3.Connection, backend: str) -> set[str]:
         "JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ?",
         (backend,),
     )}
-
-
-def script_owners_of(connection: sqlite3.Connection, path: str) -> sqlite3.Row | None:
-    """`script_owners` for one path, read again inside the writing transaction."""
-    rows = fetch_rows(
-        connection,
-        "SELECT sc.id AS script_id, e.id AS experiment_id, s.id AS submission_id, s.attempt, s.job_id "
-        "FROM scripts AS sc JOIN experiments AS e ON e.id = sc.experiment_id "
-        "JOIN submissions AS s ON s.experiment_id = e.id "
-        "AND s.attempt = (SELECT max(attempt) FROM submissions WHERE experiment_id = e.id) "
-        "WHERE sc.path = ? ORDER BY sc.id DESC LIMIT 1",
-        (path,),
-    )
-    return rows[0] if rows else None
 
 
 def jobs_send_successors(connection: sqlite3.Connection) -> bool:
@@ -193,21 +146,6 @@ def array_count(connection: sqlite3.Connection, launch_id: int) -> int:
     return connection.execute("SELECT count(*) FROM slurm_arrays WHERE launch_id = ?", (launch_id,)).fetchone()[0]
 
 
-def live_submissions(connection: sqlite3.Connection, names: list[str]) -> dict[str, tuple[str | None, int]]:
-    """For each of these experiment names, a submission of any launch that may still run: (job id, launch).
-
-    A second copy of a running PBT policy would write to the same workspace,
-    so what may still run under a name blocks submitting that name again.
-    """
-    active = sorted(states.MAY_BE_ACTIVE)
-    rows = connection.execute(
-        "SELECT e.name, s.job_id, e.launch_id FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
-        f"WHERE e.name IN (SELECT value FROM json_each(?)) AND s.state IN ({marks(active)}) ORDER BY s.id",
-        (json.dumps(names), *active),
-    ).fetchall()
-    return {name: (job_id, launch_id) for name, job_id, launch_id in rows}
-
-
 class LiveExperiment(NamedTuple):
     """A submission that may still run, with what a new launch of the same experiment would share with it."""
 
@@ -220,12 +158,12 @@ class LiveExperiment(NamedTuple):
 def live_experiments(connection: sqlite3.Connection, names: list[str]) -> list[LiveExperiment]:
     """Submissions of any launch that may still run under one of these experiment names, oldest first."""
     active = sorted(states.MAY_BE_ACTIVE)
-    return [LiveExperiment(*row) for row in connection.execute(
+    return named_rows(connection.execute(
         "SELECT e.name, s.job_id, e.launch_id, e.train_dir FROM submissions AS s "
         "JOIN experiments AS e ON e.id = s.experiment_id "
         f"WHERE e.name IN (SELECT value FROM json_each(?)) AND s.state IN ({marks(active)}) ORDER BY s.id",
         (json.dumps(names), *active),
-    )]
+    ), LiveExperiment)
 
 
 def held_paths(connection: sqlite3.Connection, paths: list[str]) -> set[str]:
@@ -235,47 +173,6 @@ def held_paths(connection: sqlite3.Connection, paths: list[str]) -> set[str]:
         "UNION SELECT path FROM slurm_arrays WHERE path IN (SELECT value FROM json_each(?1))",
         (json.dumps(paths),),
     )}
-
-
-def launch(connection: sqlite3.Connection, launch_id: int) -> sqlite3.Row | None:
-    rows = fetch_rows(connection, "SELECT * FROM launches WHERE id = ?", (launch_id,))
-    return rows[0] if rows else None
-
-
-def launch_summaries(connection: sqlite3.Connection, include_forgotten: bool) -> list[sqlite3.Row]:
-    """One row per launch, oldest first, with its experiments counted and `states`: `STATE=N` pairs, comma-separated,
-    for the latest attempt of each of its experiments."""
-    return fetch_rows(
-        connection,
-        "SELECT l.id, l.created_at, l.run_name, l.backend, l.hostname, l.print_only, l.forgotten_at, "
-        "(SELECT count(*) FROM experiments AS e WHERE e.launch_id = l.id) AS experiments, "
-        "(SELECT group_concat(state || '=' || n) FROM (SELECT s.state, count(*) AS n FROM submissions AS s "
-        "  JOIN experiments AS e ON e.id = s.experiment_id WHERE e.launch_id = l.id AND s.attempt = "
-        "  (SELECT max(attempt) FROM submissions AS s2 WHERE s2.experiment_id = s.experiment_id) "
-        "  GROUP BY s.state ORDER BY s.state)) AS states "
-        "FROM launches AS l" + ("" if include_forgotten else " WHERE l.forgotten_at IS NULL") + " ORDER BY l.id",
-    )
-
-
-def launch_live_count(connection: sqlite3.Connection, launch_id: int) -> int:
-    """How many of a launch's submissions may still run."""
-    active = sorted(states.MAY_BE_ACTIVE)
-    return connection.execute(
-        "SELECT count(*) FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
-        f"WHERE e.launch_id = ? AND s.state IN ({marks(active)})",
-        (launch_id, *active),
-    ).fetchone()[0]
-
-
-def slurm_array(connection: sqlite3.Connection, array_id: int) -> sqlite3.Row:
-    (row,) = fetch_rows(connection, "SELECT * FROM slurm_arrays WHERE id = ?", (array_id,))
-    return row
-
-
-def launch_experiment_names(connection: sqlite3.Connection, launch_id: int) -> list[str]:
-    return [name for (name,) in connection.execute(
-        "SELECT name FROM experiments WHERE launch_id = ? ORDER BY position", (launch_id,)
-    )]
 
 
 def last_answer(connection: sqlite3.Connection, backend: str) -> str | None:

@@ -1,22 +1,26 @@
 """Selections of submissions, as squeue-style options make them: one statement, built from the options.
 
 A selection joins each submission to its experiment, launch and script
-(aliased s, e, l and sc); callers name the columns they need, so that a
-report over a year of launches reads only what it prints.
+(aliased s, e, l and sc). Each command's reading names the columns it needs,
+so that a report over a year of launches reads only what it prints, and
+hands its rows out as a named type: a column is tied to its field by name
+here (`column_list`), and nobody outside the store counts positions.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection
-from typing import TYPE_CHECKING
+from collections.abc import Collection, Iterable
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pbt_tracker import states
 from pbt_tracker.errors import OptionError
-from pbt_tracker.store.connection import fetch_rows
 
 if TYPE_CHECKING:
     from pbt_tracker.store.selection import Selection
+
+Row = TypeVar("Row", bound=tuple[Any, ...])
 
 _FROM = """
 FROM submissions AS s
@@ -46,6 +50,17 @@ _CURRENT_NAMES = """
 
 def marks(values: Collection[object]) -> str:
     return ", ".join("?" * len(values))
+
+
+def column_list(fields: tuple[str, ...], **expressions: str) -> str:
+    """The select list of a named row: each field's expression, in the order of `fields`.
+
+    Written field by field, a column can neither go missing nor land in its
+    neighbour's place when the row type changes.
+    """
+    if set(expressions) != set(fields):
+        raise ValueError(f"columns for {sorted(set(fields) ^ set(expressions))} do not match the row's fields")
+    return ", ".join(expressions[field] for field in fields)
 
 
 def selection_sql(selection: Selection, columns: str) -> tuple[str, tuple[object, ...]]:
@@ -84,16 +99,20 @@ def selection_sql(selection: Selection, columns: str) -> tuple[str, tuple[object
     return sql + _ORDER, (*current_params, *params)
 
 
-def selected(connection: sqlite3.Connection, selection: Selection, columns: str) -> list[sqlite3.Row]:
-    """The selection's rows, each readable by column name as well as by position."""
-    sql, params = selection_sql(selection, columns)
-    return fetch_rows(connection, sql, params)
+def named_rows(rows: Iterable[tuple[Any, ...]], row_type: type[Row]) -> list[Row]:
+    """Each row as `row_type`, a NamedTuple whose fields the statement's columns are, in order.
+
+    Made in C (`tuple.__new__`), with no Python call per row: a report with
+    every attempt may hold a year of launches, a sync a thousand jobs.
+    """
+    return list(map(partial(tuple.__new__, row_type), rows))
 
 
-def selected_tuples(connection: sqlite3.Connection, selection: Selection, columns: str) -> list[tuple]:  # type: ignore[type-arg]
-    """The selection's rows as plain tuples: the cheapest form, for reports over many rows."""
+def selected_as(connection: sqlite3.Connection, selection: Selection, columns: str,
+                row_type: type[Row]) -> list[Row]:
+    """The selection's rows as `row_type`, whose fields `columns` lists (see `column_list`)."""
     sql, params = selection_sql(selection, columns)
-    return connection.execute(sql, params).fetchall()
+    return named_rows(connection.execute(sql, params), row_type)
 
 
 def check_names_exist(connection: sqlite3.Connection, selection: Selection) -> None:

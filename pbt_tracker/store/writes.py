@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pbt_tracker.store.connection import sql_time
 from pbt_tracker.store.selections import marks
+
+if TYPE_CHECKING:
+    from pbt_tracker.store.run_values import RunValues
 
 
 def _value(value: Any) -> Any:
@@ -66,17 +69,43 @@ def add_state_change(
     )
 
 
+def add_state_changes(
+    connection: sqlite3.Connection, submission_ids: Iterable[int], state: str, now: datetime
+) -> None:
+    """The first state of many attempts at once, with no detail."""
+    stamp = sql_time(now)
+    connection.executemany(
+        "INSERT INTO state_changes (submission_id, state, observed_at, detail) VALUES (?, ?, ?, NULL)",
+        [(submission_id, state, stamp) for submission_id in submission_ids],
+    )
+
+
+def _written(run: RunValues | None, columns: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns to set: the run's, and keywords checked against its fields.
+
+    RunValues is imported only when keywords come: a report or a cancel
+    imports this module at start-up without changing any state.
+    """
+    if not columns:
+        return run.written() if run is not None else {}
+    from pbt_tracker.store.run_values import RunValues
+
+    return (run or RunValues())._replace(**columns).written()
+
+
 def change_state(
     connection: sqlite3.Connection, submission_id: int, expected: str | None, state: str, now: datetime,
-    detail: str | None, **values: Any,
+    detail: str | None, run: RunValues | None = None, **columns: Any,
 ) -> bool:
-    """Move a submission to `state` (with other column values) only if it still holds `expected`.
+    """Move a submission to `state` (with the run's columns it sets) only if it still holds `expected`.
 
     Compare-and-set: of two processes that read the same old state, only the
     first applies its change, so the history never repeats or goes backwards.
     `expected=None` sets unconditionally. The state change is logged only when
-    the state differs.
+    the state differs. The run's columns come as `run` or as keywords, each a
+    field of RunValues, so that a misspelt column fails before any SQL is built.
     """
+    values = _written(run, columns)
     assignments = ", ".join(["state = ?", "updated_at = ?", *(f"{column} = ?" for column in values)])
     params: list[Any] = [state, sql_time(now), *(_value(v) for v in values.values()), submission_id]
     sql = f"UPDATE submissions SET {assignments} WHERE id = ?"
@@ -91,10 +120,12 @@ def change_state(
 
 
 def change_states(
-    connection: sqlite3.Connection, changes: list[tuple[int, str | None, str, str | None, dict[str, Any]]],
-    now: datetime,
+    connection: sqlite3.Connection,
+    changes: list[tuple[int, str | None, str, str | None, RunValues | Mapping[str, Any]]], now: datetime,
 ) -> list[bool]:
-    """Many `change_state` calls at once, as (submission id, expected, state, detail, values); which applied.
+    """Many `change_state` calls at once, as (submission id, expected, state, detail, run values); which applied.
+
+    The run values are RunValues, or a mapping of its fields (checked by making one).
 
     The compare is one read of the current states: inside the caller's write
     transaction no other process can change them before the updates run, so
@@ -115,9 +146,10 @@ def change_states(
     stamp = sql_time(now)
     by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     logged = []
-    for (submission_id, expected, state, detail, values), applies in zip(changes, applied):
+    for (submission_id, expected, state, detail, run), applies in zip(changes, applied):
         if not applies:
             continue
+        values = _written(None, run) if isinstance(run, Mapping) else run.written()
         by_columns.setdefault(tuple(values), []).append(
             (state, stamp, *(_value(v) for v in values.values()), submission_id)
         )
@@ -130,6 +162,28 @@ def change_states(
         "INSERT INTO state_changes (submission_id, state, observed_at, detail) VALUES (?, ?, ?, ?)", logged
     )
     return applied
+
+
+def set_argv(connection: sqlite3.Connection, submission_id: int, argv: list[str]) -> None:
+    """The sbatch command as sent: tagged with the submission's own id, known only once its row is in."""
+    update(connection, "submissions", submission_id, {"argv": argv})
+
+
+def set_array_argv(connection: sqlite3.Connection, array_id: int, argv: list[str]) -> None:
+    """An array's sbatch command, tagged with the array's id once its row is in."""
+    update(connection, "slurm_arrays", array_id, {"argv": argv})
+
+
+def set_origin(connection: sqlite3.Connection, submission_id: int, origin: str, parent_submission_id: int) -> None:
+    """What sent an attempt recorded by a helper that knows only first attempts, and the attempt it follows."""
+    update(connection, "submissions", submission_id,
+           {"origin": origin, "parent_submission_id": parent_submission_id})
+
+
+def place_in_array(connection: sqlite3.Connection, submission_id: int, argv: list[str], array_id: int,
+                   array_task: int) -> None:
+    """A planned attempt sent as task `array_task` of an array; `argv` is its own sbatch command, for a resubmit."""
+    update(connection, "submissions", submission_id, {"argv": argv, "array_id": array_id, "array_task": array_task})
 
 
 def complete_array(

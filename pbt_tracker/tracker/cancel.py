@@ -16,16 +16,25 @@ each backend reads the states of the jobs it accepted to stop
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
 from typing import NamedTuple
 
-from pbt_tracker import backends, states
+from pbt_tracker import backends, processes, settings, states
 from pbt_tracker.backends import CancelTarget, Stopped
 from pbt_tracker.backends.base import SyncResult
 from pbt_tracker.errors import OptionError, SchedulerError
 from pbt_tracker.store import Store, queries, utcnow, writes
+from pbt_tracker.store.cancel import (
+    InFlight,
+    NewCancellation,
+    cancel_targets,
+    complete_cancellation,
+    in_flight,
+    insert_cancellation,
+)
 from pbt_tracker.store.selection import Selection
 
 
@@ -36,6 +45,7 @@ class CancelResult(NamedTuple):
     cancellation_id: int | None = None
     refused: Mapping[str, str] = MappingProxyType({})  # job id -> scancel's reason; those were not cancelled
     accepted: Mapping[str, Sequence[int]] = MappingProxyType({})  # backend -> submissions it accepted to stop
+    in_flight: Sequence[str] = ()  # experiments still being sent when the cancel gave up waiting: not cancelled
 
 
 def check_cancel_selection(selection: Selection, everything: bool) -> None:
@@ -55,17 +65,18 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
         launch=selection.launch,
         all_launches=selection.all_launches or not _names_experiments(selection, everything),
     )
+    still_sending = [] if dry_run else _wait_for_submitters(store, active)
     with store.write() as connection:
         queries.check_names_exist(connection, selection)
-        rows = queries.selected(connection, active, "s.id, e.name, s.job_id, l.backend, s.state, s.host, s.process_start")
-        live = [row for row in rows if row["state"] in states.MAY_BE_ACTIVE]
+        live = [row for row in cancel_targets(connection, active) if row.state in states.MAY_BE_ACTIVE]
         advice = list(dict.fromkeys(
-            advised for advised in (backends.get(row["backend"]).cancel_advice for row in live) if advised
+            advised for advised in (backends.get(row.backend).cancel_advice for row in live) if advised
         ))
-        targets = [CancelTarget(*row) for row in live if _cancellable(backends.get(row["backend"]), row)]
+        targets = [row for row in live if _cancellable(backends.get(row.backend), row)]
         if advice and not targets:
             raise OptionError(advice[0] if len(advice) == 1 else "; ".join(advice))
-        result = CancelResult([(t.experiment, t.job_id) for t in targets], dry_run, advice)
+        sending = [row.experiment for row in live if row.submission_id in still_sending]
+        result = CancelResult([(t.experiment, t.job_id) for t in targets], dry_run, advice, in_flight=sending)
         groups = _by_backend(targets)
         for backend, own in groups:
             backend.check_cancel(own)
@@ -75,12 +86,12 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
         ran = [index for index, command in enumerate(commands) if command]
         assert len(ran) <= 1, "a request records one command: only Slurm's stop runs one"
         now = utcnow()
-        cancellation_id = writes.insert(connection, "cancellations", {
-            "selection": {**selection.as_dict(), "all": everything},
-            "job_ids": [t.job_id for t in targets if t.job_id],
-            "argv": commands[ran[0]] if ran else [],
-            "requested_at": now,
-        })
+        cancellation_id = insert_cancellation(connection, NewCancellation(
+            selection={**selection.as_dict(), "all": everything},
+            job_ids=[t.job_id for t in targets if t.job_id],
+            argv=commands[ran[0]] if ran else [],
+            requested_at=now,
+        ))
         for backend, own in groups:
             backend.mark_cancelling(connection, own, now)
 
@@ -102,6 +113,35 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
     return result._replace(cancellation_id=cancellation_id, refused=refused, accepted=accepted)
 
 
+def _wait_for_submitters(store: Store, selection: Selection) -> set[int]:
+    """Let the selected attempts that are inside sbatch get their job ids, so the cancel reaches them too.
+
+    A keeper or a launch may be sending an attempt of the very experiments a
+    user cancels; without its job id the cancel would pass it by, and the job
+    would start afterwards. A submitter that has died is not waited for (sync
+    settles what it left), and none for longer than the scheduler's time-out.
+    Returns the attempts still being sent when the wait ended.
+    """
+    deadline = time.monotonic() + settings.scheduler_timeout() + 5.0
+    while True:
+        with store.read() as connection:
+            ids = [row.submission_id for row in cancel_targets(connection, selection)
+                   if row.state == states.SUBMITTING and row.job_id is None]
+            sending = [row for row in in_flight(connection, ids) if _alive(row)]
+        if not sending or time.monotonic() > deadline:
+            return {row.submission_id for row in sending}
+        time.sleep(0.2)
+
+
+def _alive(row: InFlight) -> bool:
+    """A submitter on another host cannot be looked at from here: it counts as alive until the wait ends."""
+    if row.runner_pid is None:
+        return False
+    if row.host != processes.hostname():
+        return True
+    return processes.is_running(processes.ProcessId(row.runner_pid, row.runner_start, row.host))
+
+
 def settle_cancelled(store: Store, accepted: Mapping[str, Sequence[int]]) -> SyncResult:
     """Each backend's reading of the jobs it accepted to stop; the workdir's other jobs wait for the next sync."""
     result = SyncResult()
@@ -110,10 +150,10 @@ def settle_cancelled(store: Store, accepted: Mapping[str, Sequence[int]]) -> Syn
     return result
 
 
-def _cancellable(backend: backends.Backend, row) -> bool:  # type: ignore[no-untyped-def]
+def _cancellable(backend: backends.Backend, target: CancelTarget) -> bool:
     """A job pbt-track can stop: one with a job id, or one its backend cancels before it starts."""
     return backend.cancel_advice is None and bool(
-        row["job_id"] or (backend.cancels_before_start and row["state"] == states.PENDING)
+        target.job_id or (backend.cancels_before_start and target.state == states.PENDING)
     )
 
 
@@ -138,7 +178,4 @@ def _complete(store: Store, cancellation_id: int, answer: Stopped, requested_at:
     with store.write() as connection:
         if answer.accepted:
             writes.request_cancel(connection, answer.accepted, requested_at)
-        writes.update(connection, "cancellations", cancellation_id, {
-            "returncode": answer.returncode, "stdout": answer.stdout, "stderr": answer.stderr,
-            "completed_at": utcnow(),
-        })
+        complete_cancellation(connection, cancellation_id, answer.returncode, answer.stdout, answer.stderr, utcnow())

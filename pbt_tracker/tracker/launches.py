@@ -7,10 +7,12 @@ may still run, so that no running job ever drops out of the record.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
 from pbt_tracker.errors import OptionError
-from pbt_tracker.store import Store, queries, utcnow, writes
+from pbt_tracker.store import Store, utcnow, writes
+from pbt_tracker.store import launches as record
 from pbt_tracker.store.connection import parse_time
 
 
@@ -29,15 +31,15 @@ class LaunchSummary:
 
 def list_launches(store: Store, include_forgotten: bool = False) -> list[LaunchSummary]:
     with store.read() as connection:
-        rows = queries.launch_summaries(connection, include_forgotten)
+        rows = record.launch_summaries(connection, include_forgotten)
     summaries = []
     for row in rows:
-        counts = [pair.split("=") for pair in (row["states"] or "").split(",") if pair]
-        created = parse_time(row["created_at"])
+        counts = [pair.split("=") for pair in (row.states or "").split(",") if pair]
+        created = parse_time(row.created_at)
         summaries.append(LaunchSummary(
-            row["id"], created.isoformat(sep=" ", timespec="seconds") if created else "-", row["run_name"],
-            row["backend"], row["hostname"], row["experiments"], ", ".join(f"{n} {state}" for state, n in counts),
-            bool(row["print_only"]), row["forgotten_at"] is not None,
+            row.id, created.isoformat(sep=" ", timespec="seconds") if created else "-", row.run_name,
+            row.backend, row.hostname, row.experiments, ", ".join(f"{n} {state}" for state, n in counts),
+            bool(row.print_only), row.forgotten_at is not None,
         ))
     return summaries
 
@@ -67,8 +69,8 @@ class Forgotten:
 def forget_launch(store: Store, launch_id: int) -> Forgotten:
     with store.write() as connection:
         launch = _existing(connection, launch_id)
-        summary = Forgotten(launch["run_name"], _experiment_count(connection, launch_id),
-                            queries.launch_live_count(connection, launch_id), launch["forgotten_at"] is not None)
+        summary = Forgotten(launch.run_name, _experiment_count(connection, launch_id),
+                            record.launch_live_count(connection, launch_id), launch.forgotten_at is not None)
         if not summary.already:
             writes.forget_launch(connection, launch_id, utcnow())
     return summary
@@ -78,8 +80,8 @@ def describe_for_purge(store: Store, launch_id: int) -> Forgotten:
     """What purging would delete; refused before anything is asked while a job of it may still run."""
     with store.read() as connection:
         launch = _existing(connection, launch_id)
-        summary = Forgotten(launch["run_name"], _experiment_count(connection, launch_id),
-                            queries.launch_live_count(connection, launch_id), launch["forgotten_at"] is not None)
+        summary = Forgotten(launch.run_name, _experiment_count(connection, launch_id),
+                            record.launch_live_count(connection, launch_id), launch.forgotten_at is not None)
     _refuse_live(launch_id, summary.live)
     return summary
 
@@ -87,7 +89,7 @@ def describe_for_purge(store: Store, launch_id: int) -> Forgotten:
 def purge_launch(store: Store, launch_id: int) -> None:
     with store.write() as connection:
         _existing(connection, launch_id)
-        _refuse_live(launch_id, queries.launch_live_count(connection, launch_id))
+        _refuse_live(launch_id, record.launch_live_count(connection, launch_id))
         writes.delete_launch(connection, launch_id)
 
 
@@ -99,12 +101,12 @@ def _refuse_live(launch_id: int, live: int) -> None:
         )
 
 
-def _existing(connection, launch_id: int):  # type: ignore[no-untyped-def]
-    launch = queries.launch(connection, launch_id)
+def _existing(connection: sqlite3.Connection, launch_id: int) -> record.Launch:
+    launch = record.launch(connection, launch_id)
     if launch is None:
         raise OptionError(f"no launch {launch_id} in this workdir; `pbt-track launches` lists them")
     return launch
 
 
-def _experiment_count(connection, launch_id: int) -> int:  # type: ignore[no-untyped-def]
-    return len(queries.launch_experiment_names(connection, launch_id))
+def _experiment_count(connection: sqlite3.Connection, launch_id: int) -> int:
+    return len(record.launch_experiment_names(connection, launch_id))

@@ -15,17 +15,10 @@ from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
 from pbt_tracker.errors import OptionError
 from pbt_tracker.launch.record import Echo, quiet
 from pbt_tracker.store import Store, queries
+from pbt_tracker.store.next_attempts import PriorAttempt, live_submissions, prior_attempts
 from pbt_tracker.store.selection import Selection
 
 __all__ = ["RESUBMITTABLE", "ResubmitResult", "resubmit_failed"]
-
-# What the selection reads of each failed experiment's latest attempt.
-_COLUMNS = (
-    "s.id, s.attempt, s.argv, s.log_path, s.array_id, s.script_id, e.id AS experiment_id, e.name, e.env_vars, "
-    "e.train_dir, l.id AS launch_id, l.backend, l.uuid, l.options, l.workdir AS launch_workdir, "
-    "sc.path AS script_path, sc.text AS script_text, sc.sha256 AS script_sha256, e.cmd, e.params, l.cwd, "
-    "l.template_text, l.template_path"
-)
 
 RESUBMITTABLE = frozenset(
     {
@@ -51,6 +44,7 @@ def resubmit_failed(
     dry_run: bool = False,
     from_scratch: bool = False,
     echo: Echo = quiet,
+    origin: str = "resubmit",
 ) -> ResubmitResult:
     """Each selected failed experiment's next attempt; a PBT policy continues from its latest checkpoint.
 
@@ -68,26 +62,26 @@ def resubmit_failed(
         all_launches=selection.all_launches,
     )
     result = ResubmitResult(dry_run)
-    request = ResubmitRequest(dry_run, accept_changed, from_scratch, processes.this_process(), echo)
+    request = ResubmitRequest(dry_run, accept_changed, from_scratch, processes.this_process(), echo, origin)
     resubmitters: dict[str, backends.Resubmitter] = {}  # backend name -> its resubmitter, in order of first use
     with store.write() as connection:
         queries.check_names_exist(connection, selection)
-        rows = _one_per_name(queries.selected(connection, query, _COLUMNS), result)
-        live = queries.live_submissions(connection, [row["name"] for row in rows])
+        rows = _one_per_name(prior_attempts(connection, query), result)
+        live = live_submissions(connection, [row.name for row in rows])
         if not dry_run:
-            for name in dict.fromkeys(row["backend"] for row in rows):
+            for name in dict.fromkeys(row.backend for row in rows):
                 backends.get(name).check_available()
         for row in rows:
-            name = row["name"]
-            if max_attempts is not None and row["attempt"] >= max_attempts:
+            name = row.name
+            if max_attempts is not None and row.attempt >= max_attempts:
                 result.skipped_max_attempts.append(name)
                 continue
             if name in live:
-                result.skipped_live.append((name, *live[name]))
+                result.skipped_live.append((name, live[name].job_id, live[name].launch_id))
                 continue
-            if row["backend"] not in resubmitters:
-                resubmitters[row["backend"]] = backends.get(row["backend"]).resubmitter(store, request, result)
-            resubmitters[row["backend"]].plan(connection, row, row["attempt"] + 1)
+            if row.backend not in resubmitters:
+                resubmitters[row.backend] = backends.get(row.backend).resubmitter(store, request, result)
+            resubmitters[row.backend].plan(connection, row, row.attempt + 1)
         for resubmitter in resubmitters.values():
             resubmitter.close(connection)
     if not dry_run:
@@ -101,13 +95,13 @@ def resubmit_failed(
     return result
 
 
-def _one_per_name(rows: list, result: ResubmitResult) -> list:  # type: ignore[type-arg]
+def _one_per_name(rows: list[PriorAttempt], result: ResubmitResult) -> list[PriorAttempt]:
     """Each experiment name once, its newest launch's: two launches' copies of a policy must not both run."""
-    newest = {row["name"]: row["launch_id"] for row in rows}  # rows come in launch order
+    newest = {row.name: row.launch_id for row in rows}  # rows come in launch order
     kept = []
     for row in rows:
-        if row["launch_id"] == newest[row["name"]]:
+        if row.launch_id == newest[row.name]:
             kept.append(row)
         else:
-            result.skipped_older.append((row["name"], row["launch_id"]))
+            result.skipped_older.append((row.name, row.launch_id))
     return kept

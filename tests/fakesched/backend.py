@@ -17,7 +17,8 @@ from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
 from pbt_tracker.launch.option_table import Option
 from pbt_tracker.launch.options import LaunchOptions
 from pbt_tracker.run_description import RunDescription
-from pbt_tracker.store import Store, queries, utcnow, writes
+from pbt_tracker.store import Store, utcnow, writes
+from pbt_tracker.store.sync import tracked_jobs
 from tests.fakesched import NAME, queue
 
 
@@ -87,17 +88,17 @@ class FakeSched:
 def _read_states(store: Store, submission_ids: list[int] | None, result: SyncResult) -> None:
     """One listing of the jobs on record that may change (or only these); what it shows is recorded."""
     with store.read() as connection:
-        rows = queries.tracked_jobs(connection, NAME, submission_ids)
+        rows = tracked_jobs(connection, NAME, submission_ids)
     result.asked += len(rows)
     if not rows:
         return
     result.scheduler_calls += 1
-    listed = queue.listing(store.workdir, [row["job_id"] for row in rows])
+    listed = queue.listing(store.workdir, [row.job_id for row in rows])
     now = utcnow()
     changes = []
     for row in rows:
-        job = listed.get(row["job_id"])
-        if job is None or job["state"] == row["state"]:
+        job = listed.get(row.job_id)
+        if job is None or job["state"] == row.state:
             continue
         values = {"exit_code": job["exit_code"]}
         if job["started"]:
@@ -106,7 +107,7 @@ def _read_states(store: Store, submission_ids: list[int] | None, result: SyncRes
             values["ended_at"] = datetime.fromisoformat(job["ended"])
         if job["state"] != states.PENDING:
             values["node"] = "fakenode"
-        changes.append((row["id"], row["state"], job["state"], None, values))
+        changes.append((row.id, row.state, job["state"], None, values))
     with store.write() as connection:
         writes.note_answer(connection, NAME, now)
         applied = writes.change_states(connection, changes, now)

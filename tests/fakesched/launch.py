@@ -19,6 +19,7 @@ from pbt_tracker.launch.record import SubmittedJob, experiment_values, launch_va
 from pbt_tracker.launch.specs import checked_specs
 from pbt_tracker.run_description import RunDescription
 from pbt_tracker.store import Store, open_store, utcnow, writes
+from pbt_tracker.store.new_rows import insert
 from tests.fakesched import NAME, queue
 from tests.fakesched.options import FakeLaunchOptions
 
@@ -30,15 +31,14 @@ def launch_fake(run_description: RunDescription, options: FakeLaunchOptions) -> 
     store = open_store(options.workdir)
     try:
         with store.write() as connection:
-            launch_id = writes.insert(connection, "launches", launch_values(
+            launch_id = insert(connection, launch_values(
                 store.workdir, run_description, backend=NAME, run_module=options.run_module,
                 train_dir=options.train_dir, experiment_suffix=options.experiment_suffix,
                 recorded_options=options.recorded_options, template_path=None, template_text=None, print_only=False,
             ))
             intended = []
             for position, spec in enumerate(specs):
-                experiment_id = writes.insert(connection, "experiments",
-                                              {"launch_id": launch_id, **experiment_values(position, spec)})
+                experiment_id = insert(connection, experiment_values(launch_id, position, spec))
                 intended.append((_record_attempt(connection, experiment_id, 1, shlex.split(spec.cmd)), spec.name,
                                  shlex.split(spec.cmd)))
         for index, (submission_id, name, argv) in enumerate(intended):
@@ -93,13 +93,13 @@ class FakeResubmitter:
         self.planned: list[tuple[int, str, list[str], str]] = []
 
     def plan(self, connection: sqlite3.Connection, row: sqlite3.Row, attempt: int) -> None:
-        self.result.planned.append((row["name"], attempt))
+        self.result.planned.append((row.name, attempt))
         if self.request.dry_run:
             return
-        argv = json.loads(row["argv"])
-        queue_name = launch_options_from_record(json.loads(row["options"])).queue  # type: ignore[attr-defined]
-        submission_id = _record_attempt(connection, row["experiment_id"], attempt, argv, parent=row["id"])
-        self.planned.append((submission_id, row["name"], argv, queue_name))
+        argv = json.loads(row.argv)
+        queue_name = launch_options_from_record(json.loads(row.options)).queue  # type: ignore[attr-defined]
+        submission_id = _record_attempt(connection, row.experiment_id, attempt, argv, parent=row.id)
+        self.planned.append((submission_id, row.name, argv, queue_name))
 
     def close(self, connection: sqlite3.Connection) -> None:
         """Nothing to refuse or group."""

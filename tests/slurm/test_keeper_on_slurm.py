@@ -117,3 +117,73 @@ def test_a_keeper_job_killed_outside_pbt_track_does_not_block_the_next_and_a_liv
         subprocess.run([PBT_TRACK, "cancel", "--workdir", str(work), "--all"], capture_output=True, timeout=120)
         subprocess.run([PBT_TRACK, "cancel", "--workdir", str(work), "--run", "pbt-track-keeper"],
                        capture_output=True, timeout=120)
+
+
+def test_short_timeout_limits_are_time_limits_to_the_keeper_not_a_crash_loop(tmp_path: Path) -> None:
+    from pbt_tracker.templates import template_path
+
+    (tmp_path / "policy.py").write_text("import time\ntime.sleep(60)\n")
+    module = tmp_path / "kept_run.py"
+    module.write_text(RUN_MODULE.format(python=sys.executable, script=tmp_path / "policy.py"))
+    work = tmp_path / "work"
+    subprocess.run([PBT_TRACK, "submit", "--run", str(module), "--backend", "slurm", "--slurm_workdir", str(work),
+                    "--slurm_cpus_per_gpu", "1", "--pause_between", "0", "--train_dir", str(tmp_path / "t"),
+                    "--slurm_sbatch_template", str(template_path("timeout_limited")), "--slurm_timeout", "2"],
+                   cwd=REPO_ROOT, check=True, capture_output=True, timeout=120)
+    try:
+        kept = subprocess.run([PBT_TRACK, "watch", "--workdir", str(work), "--interval", "1", "--max-attempts", "4"],
+                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=240)
+
+        assert [line for line in kept.stdout.splitlines() if ": resume: " in line] == [
+            f"00_kept: resume: attempt {n} ended FAILED 124 (its time limit, under `timeout`); "
+            f"resumed as attempt {n + 1}" for n in (1, 2, 3)]
+        assert "crash-loop" not in kept.stdout
+        assert kept.stdout.splitlines()[-2:] == [
+            "00_kept: give-up: attempt 4 ended FAILED 124 (its time limit, under `timeout`); it was the last "
+            "of --max-attempts 4",
+            "keeper: finished: every experiment is final (1 FAILED)"]
+        assert (kept.returncode, kept.stderr) == (1, (
+            "Error: 1 experiment(s) ended without completing: 00_kept FAILED (attempt 4); `pbt-track report` "
+            "shows why, `pbt-track resubmit-failed` (or `watch --resume-failed`) runs them again\n"))
+    finally:
+        subprocess.run([PBT_TRACK, "cancel", "--workdir", str(work), "--all"], capture_output=True, timeout=120)
+
+
+def test_the_keeper_finds_the_job_its_own_lost_sbatch_answer_created(tmp_path: Path) -> None:
+    """Stand-in: sbatch is the real one, whose answer is then lost ("Socket timed out", exit 1), as a busy
+    controller can leave it; a one-node Slurm never loses an answer by itself."""
+    import os
+    import shutil
+
+    from tests.conftest import write_program
+
+    (tmp_path / "policy.py").write_text(
+        "import pathlib, sys\nmarker = pathlib.Path(__file__).with_name('ran')\n"
+        "first = not marker.exists()\nmarker.write_text('ran')\nsys.exit(1 if first else 0)\n")
+    module = tmp_path / "kept_run.py"
+    module.write_text(RUN_MODULE.format(python=sys.executable, script=tmp_path / "policy.py"))
+    work = tmp_path / "work"
+    subprocess.run([PBT_TRACK, "submit", "--run", str(module), "--backend", "slurm", "--slurm_workdir", str(work),
+                    "--slurm_cpus_per_gpu", "1", "--pause_between", "0", "--train_dir", str(tmp_path / "t")],
+                   cwd=REPO_ROOT, check=True, capture_output=True, timeout=120)
+    real = shutil.which("sbatch")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    write_program(bin_dir, "sbatch", f"#!/bin/sh\n{real} \"$@\" >/dev/null\n"
+                                     "echo 'sbatch: error: Batch job submission failed: Socket timed out on "
+                                     "send/recv operation' >&2\nexit 1\n")
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    try:
+        kept = subprocess.run([PBT_TRACK, "watch", "--workdir", str(work), "--interval", "2", "--resume-failed"],
+                              cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+        assert kept.returncode == 0, kept.stdout + kept.stderr
+        assert kept.stdout.splitlines()[-1] == "keeper: finished: every experiment is final (1 COMPLETED)"
+        rows = query(work / "pbt_tracker.db", "SELECT attempt, origin, state, job_id IS NOT NULL FROM submissions "
+                                              "ORDER BY id")
+        assert rows == [(1, "launch", "FAILED", 1), (2, "keeper", "COMPLETED", 1)]
+        [(history,)] = query(work / "pbt_tracker.db", "SELECT group_concat(state, ' ') FROM state_changes "
+                                                      "WHERE submission_id = 2")
+        assert history.split()[:3] == ["SUBMITTING", "SUBMIT_UNCERTAIN", "SUBMITTED"]
+    finally:
+        subprocess.run([PBT_TRACK, "cancel", "--workdir", str(work), "--all"], capture_output=True, timeout=120)

@@ -79,8 +79,14 @@ def test_a_requeued_job_settles_on_its_newest_run_once_squeue_forgot_it(
     submit(work, tmp_path, run="tests.fixtures.short_sleeper")
     job_id = first_job(work)
     wait_for_state(job_id, {"RUNNING"})
+    assert pbt_track("sync", workdir=work).returncode == 0
+    assert query(work / "pbt_tracker.db", "SELECT state, node IS NOT NULL, started_at IS NOT NULL FROM submissions"
+                 ) == [("RUNNING", 1, 1)]
     subprocess.run(["scontrol", "requeue", job_id], check=True)
     wait_for_state(job_id, {"PENDING"})
+    assert pbt_track("sync", workdir=work).returncode == 0  # pending again: nothing of the earlier run is shown
+    assert query(work / "pbt_tracker.db", "SELECT state, node, started_at FROM submissions") == [
+        ("PENDING", None, None)]
     subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], check=True)  # no BeginTime wait
     # The second run ends COMPLETED, or FAILED when slurmd has not finished cleaning up the first one
     # (a launch failure, seen now and then on this one node): either way, it is the run that decides.

@@ -16,6 +16,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pbt_tracker import commands, processes, states
 from pbt_tracker.backends.ngc import NAME as NGC
@@ -34,6 +35,13 @@ from pbt_tracker.launch.record import (
 from pbt_tracker.launch.specs import checked_specs
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.store import Store, open_store, utcnow, writes
+from pbt_tracker.store.new_rows import NewSubmission, insert
+from pbt_tracker.store.run_values import UNSET, RunValues
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from pbt_tracker.store.next_attempts import PriorAttempt
 
 NGC_NOT_FOUND = "ngc was not found on PATH; install the NGC CLI, or use --ngc_print_only true"
 
@@ -124,7 +132,7 @@ def send_commands(store: Store, jobs: list[tuple[int, str, list[str]]], echo: Ec
 
 
 def _send(store: Store, submission_id: int, argv: list[str], name: str, echo: Echo) -> SubmittedJob:
-    values: dict[str, object] = {}
+    values = RunValues()
     try:
         result = commands.run_command(argv)
     except SchedulerTimeout as error:  # the job may exist: NGC alone can say
@@ -133,19 +141,19 @@ def _send(store: Store, submission_id: int, argv: list[str], name: str, echo: Ec
     except SchedulerError as error:
         state, message = states.SUBMIT_FAILED, f"ngc could not be run: {error}; check the NGC CLI"
     else:
-        values = {"submit_returncode": result.returncode, "submit_stdout": result.stdout,
-                  "submit_stderr": result.stderr}
+        values = RunValues(submit_returncode=result.returncode, submit_stdout=result.stdout,
+                           submit_stderr=result.stderr)
         if result.returncode == 0:
             state, message = states.SUBMITTED, None
         else:
             state, message = states.SUBMIT_FAILED, _failure(result.returncode, result.stderr or result.stdout)
     now = utcnow()
     if state == states.SUBMITTED:
-        values["submitted_at"] = now
-    elif "submit_stderr" not in values:
-        values["submit_stderr"] = message
+        values = values._replace(submitted_at=now)
+    elif values.submit_stderr is UNSET:
+        values = values._replace(submit_stderr=message)
     with store.write() as connection:
-        writes.change_state(connection, submission_id, states.SUBMITTING, state, now, message, **values)
+        writes.change_state(connection, submission_id, states.SUBMITTING, state, now, message, values)
     if message:
         echo(f"ngc failed for {name}: {message}")
     return SubmittedJob(name, argv, None, message)
@@ -173,31 +181,30 @@ def _record_launch(store: Store, plan: NgcPlan) -> tuple[int, list[int]]:
     with store.write() as connection:
         if not options.print_only:
             refuse_live_experiments(connection, plan.specs)
-        launch_id = writes.insert(connection, "launches", launch)
+        launch_id = insert(connection, launch)
         for position, (spec, argv) in enumerate(zip(plan.specs, plan.argvs)):
-            experiment_id = writes.insert(connection, "experiments",
-                                          {"launch_id": launch_id, **experiment_values(position, spec)})
-            submission_id = writes.insert(connection, "submissions", {
-                "experiment_id": experiment_id, "attempt": 1, "argv": argv, "state": first_state,
-                "intended_at": now, "updated_at": now, "host": me.host, "runner_pid": me.pid,
-                "runner_start": me.start,
-            })
+            experiment_id = insert(connection, experiment_values(launch_id, position, spec))
+            submission_id = insert(connection, NewSubmission(
+                experiment_id=experiment_id, attempt=1, argv=argv, state=first_state, intended_at=now,
+                updated_at=now, host=me.host, runner_pid=me.pid, runner_start=me.start, origin="launch",
+            ))
             writes.add_state_change(connection, submission_id, first_state, now, None)
             submission_ids.append(submission_id)
     return launch_id, submission_ids
 
 
-def record_next_attempt(connection, row, attempt: int, me: processes.ProcessId) -> tuple[int, str, list[str]]:  # type: ignore[no-untyped-def]
+def record_next_attempt(connection: sqlite3.Connection, row: PriorAttempt, attempt: int,
+                        me: processes.ProcessId, origin: str = "resubmit") -> tuple[int, str, list[str]]:
     """A failed NGC submission's next attempt, its recorded command as it was, in SUBMITTING.
 
     Written inside resubmit-failed's transaction, as every next attempt is.
     """
-    argv = json.loads(row["argv"])
+    argv = json.loads(row.argv)
     now = utcnow()
-    submission_id = writes.insert(connection, "submissions", {
-        "experiment_id": row["experiment_id"], "attempt": attempt, "argv": argv, "state": states.SUBMITTING,
-        "intended_at": now, "updated_at": now, "host": me.host, "runner_pid": me.pid, "runner_start": me.start,
-        "origin": "resubmit", "parent_submission_id": row["id"],
-    })
-    writes.add_state_change(connection, submission_id, states.SUBMITTING, now, "resubmit")
-    return submission_id, row["name"], argv
+    submission_id = insert(connection, NewSubmission(
+        experiment_id=row.experiment_id, attempt=attempt, argv=argv, state=states.SUBMITTING, intended_at=now,
+        updated_at=now, host=me.host, runner_pid=me.pid, runner_start=me.start, origin=origin,
+        parent_submission_id=row.id,
+    ))
+    writes.add_state_change(connection, submission_id, states.SUBMITTING, now, origin)
+    return submission_id, row.name, argv

@@ -6,18 +6,18 @@ EXIT_DIR, so that the end is known whoever records it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import sqlite3
 
 from pbt_tracker import processes, states
 from pbt_tracker.backends.processes import NAME as PROCESSES
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.store import Store, queries, utcnow, writes
+from pbt_tracker.store.run_values import RunValues
 
 EXIT_DIR = ".exit"
 
 
-def ended_state(submission: Mapping[str, Any], code: int | None) -> str:
+def ended_state(submission: sqlite3.Row, code: int | None) -> str:
     if submission["cancel_requested_at"] is not None or submission["state"] == states.CANCELLED:
         return states.CANCELLED
     if code is None:
@@ -25,13 +25,14 @@ def ended_state(submission: Mapping[str, Any], code: int | None) -> str:
     return states.COMPLETED if code == 0 else states.FAILED
 
 
-def record_end(connection, submission: Mapping[str, Any], state: str, code: int | None, detail: str | None) -> None:  # type: ignore[no-untyped-def]
+def record_end(connection: sqlite3.Connection, submission: sqlite3.Row, state: str, code: int | None,
+               detail: str | None) -> None:
     """A local attempt is over, in the caller's transaction; its end time only if it had started."""
     now = utcnow()
-    values: dict[str, Any] = {"exit_code": code}
+    values = RunValues(exit_code=code)
     if submission["started_at"] is not None and submission["ended_at"] is None:
-        values["ended_at"] = now
-    writes.change_state(connection, submission["id"], submission["state"], state, now, detail, **values)
+        values = values._replace(ended_at=now)
+    writes.change_state(connection, submission["id"], submission["state"], state, now, detail, values)
 
 
 def sync_processes(store: Store) -> tuple[int, int, list[str]]:

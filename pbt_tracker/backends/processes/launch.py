@@ -28,6 +28,7 @@ from pbt_tracker.process_wait import Interrupts
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.store import Store, open_store, queries, utcnow, writes
+from pbt_tracker.store.new_rows import NewSubmission, insert
 
 
 @dataclass(frozen=True)
@@ -105,11 +106,11 @@ def _record_launch(
     jobs = []
     with store.write() as connection:
         refuse_live_experiments(connection, [spec for spec, _argv in planned])
-        launch_id = writes.insert(connection, "launches", launch)
+        launch_id = insert(connection, launch)
         for position, (spec, argv) in enumerate(planned):
-            values = experiment_values(position, spec)
-            experiment_id = writes.insert(connection, "experiments", {"launch_id": launch_id, **values})
-            experiment = ProcessesExperiment(experiment_id, spec.name, values["env_vars"], spec.train_dir)
+            values = experiment_values(launch_id, position, spec)
+            experiment_id = insert(connection, values)
+            experiment = ProcessesExperiment(experiment_id, spec.name, values.env_vars, spec.train_dir)
             jobs.append(processes_attempt(connection, experiment, 1, argv, store.workdir, me, now))
     return launch_id, jobs
 
@@ -133,11 +134,10 @@ def processes_attempt(
     log = log_path(workdir, experiment.name, attempt)
     if queries.log_path_taken(connection, str(log)):  # an earlier launch's experiment of the same name wrote it
         log = workdir / f"{experiment.name}.{attempt}.e{experiment.id}.log"
-    submission_id = writes.insert(connection, "submissions", {
-        "experiment_id": experiment.id, "attempt": attempt, "argv": argv, "log_path": str(log),
-        "state": states.PENDING, "intended_at": now, "updated_at": now, "host": me.host, "runner_pid": me.pid,
-        "runner_start": me.start,
-    })
+    submission_id = insert(connection, NewSubmission(
+        experiment_id=experiment.id, attempt=attempt, argv=argv, log_path=str(log), state=states.PENDING,
+        intended_at=now, updated_at=now, host=me.host, runner_pid=me.pid, runner_start=me.start, origin="launch",
+    ))
     writes.add_state_change(connection, submission_id, states.PENDING, now, "queued locally")
     return ProcessesJob(submission_id, experiment.name, argv, experiment.env_vars, experiment.train_dir, log,
                         workdir / EXIT_DIR / str(submission_id), cwd)

@@ -12,6 +12,7 @@ from pbt_tracker.backends.processes.launch import ProcessesExperiment, Processes
 from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult, check_launch_directory, decide
 from pbt_tracker.errors import OptionError
 from pbt_tracker.store import Store, writes
+from pbt_tracker.store.next_attempts import PriorAttempt
 
 
 class ProcessesResubmitter:
@@ -19,24 +20,23 @@ class ProcessesResubmitter:
         self.store, self.request, self.result = store, request, result
         self.launches: dict[int, tuple[dict[str, Any], list[ProcessesJob]]] = {}  # launch id -> its options, its jobs
 
-    def plan(self, connection: sqlite3.Connection, row: sqlite3.Row, attempt: int) -> None:
+    def plan(self, connection: sqlite3.Connection, row: PriorAttempt, attempt: int) -> None:
         """A queued attempt, its runner this process; a PBT policy's runs the continuation `decide` chose."""
-        check_launch_directory(row["name"], row["cwd"])
-        options = json.loads(row["options"])
-        check_training_python(row["name"], options.get("python"))
+        check_launch_directory(row.name, row.cwd)
+        options = json.loads(row.options)
+        check_training_python(row.name, options.get("python"))
         decision = decide(row, self.request, self.result)
-        self.result.planned.append((row["name"], attempt))
+        self.result.planned.append((row.name, attempt))
         if self.request.dry_run:
             return
         argv = (processes.command_argv(decision.command, options.get("python")) if decision is not None
-                else json.loads(row["argv"]))
-        experiment = ProcessesExperiment(row["experiment_id"], row["name"], json.loads(row["env_vars"] or "null"),
-                                     row["train_dir"])
+                else json.loads(row.argv))
+        experiment = ProcessesExperiment(row.experiment_id, row.name, json.loads(row.env_vars or "null"),
+                                         row.train_dir)
         job = processes_attempt(connection, experiment, attempt, argv, self.store.workdir, self.request.me,
-                                cwd=row["cwd"])
-        writes.update(connection, "submissions", job.submission_id,
-                      {"origin": "resubmit", "parent_submission_id": row["id"]})
-        self.launches.setdefault(row["launch_id"], (options, []))[1].append(job)
+                                cwd=row.cwd)
+        writes.set_origin(connection, job.submission_id, self.request.origin, row.id)
+        self.launches.setdefault(row.launch_id, (options, []))[1].append(job)
 
     def close(self, connection: sqlite3.Connection) -> None:
         """Nothing to refuse or group: each attempt is its own process."""

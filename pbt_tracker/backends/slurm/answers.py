@@ -12,6 +12,7 @@ from pbt_tracker.backends.slurm.commands import SubmitOutcome
 from pbt_tracker.files import write_text_atomic
 from pbt_tracker.launch.record import Echo, SubmittedJob, quiet
 from pbt_tracker.store import Store, utcnow, writes
+from pbt_tracker.store.run_values import RunValues
 
 
 class Answers:
@@ -40,9 +41,9 @@ class Answers:
             self._note(submission_id, states.SUBMITTED, outcome, None)
             return SubmittedJob(experiment, argv, outcome.job_id, None)
         self.echo(f"sbatch failed for {experiment}: {outcome.error}")
-        state = states.UNKNOWN if outcome.uncertain else states.SUBMIT_FAILED
+        state = states.SUBMIT_UNCERTAIN if outcome.uncertain else states.SUBMIT_FAILED
         self._note(submission_id, state, outcome, outcome.error)
-        return SubmittedJob(experiment, argv, None, outcome.error)
+        return SubmittedJob(experiment, argv, None, outcome.error, outcome.uncertain)
 
     def failed(self, submission_id: int, experiment: str, argv: list[str], message: str) -> SubmittedJob:
         """A submission that never reached sbatch (its script could not be written)."""
@@ -69,7 +70,7 @@ def complete_array(store: Store, array_id: int, outcome: SubmitOutcome | None, e
     if job_id is not None:
         state = states.SUBMITTED
     else:
-        state = states.UNKNOWN if outcome is not None and outcome.uncertain else states.SUBMIT_FAILED
+        state = states.SUBMIT_UNCERTAIN if outcome is not None and outcome.uncertain else states.SUBMIT_FAILED
     with store.write() as connection:
         writes.complete_array(
             connection, array_id, state, utcnow(), job_id, result.returncode if result else None,
@@ -100,7 +101,7 @@ def send_array(
     complete_array(store, array_id, outcome, error=outcome.error)
     if outcome.job_id is None:
         echo(f"sbatch failed for array {files[-1][0].name} ({len(names)} experiments): {outcome.error}")
-        return [SubmittedJob(name, argv, None, outcome.error) for name in names]
+        return [SubmittedJob(name, argv, None, outcome.error, outcome.uncertain) for name in names]
     echo(f"Submitted array job {outcome.job_id} with {len(names)} task(s)")
     jobs = []
     for task, name in enumerate(names):
@@ -116,13 +117,13 @@ def complete_submissions(
     now = utcnow()
     with store.write() as connection:
         for submission_id, state, outcome, error in completions:
-            values: dict[str, object] = {}
+            values = RunValues()
             result = outcome.result if outcome else None
             if result is not None:
-                values.update(submit_returncode=result.returncode, submit_stdout=result.stdout,
-                              submit_stderr=result.stderr)
+                values = values._replace(submit_returncode=result.returncode, submit_stdout=result.stdout,
+                                         submit_stderr=result.stderr)
             if outcome is not None and outcome.job_id is not None:
-                values.update(job_id=outcome.job_id, cluster=outcome.cluster, submitted_at=now)
+                values = values._replace(job_id=outcome.job_id, cluster=outcome.cluster, submitted_at=now)
             elif error and not (result and result.stderr):
-                values["submit_stderr"] = error
-            writes.change_state(connection, submission_id, None, state, now, error, **values)
+                values = values._replace(submit_stderr=error)
+            writes.change_state(connection, submission_id, None, state, now, error, values)

@@ -14,6 +14,8 @@ from pbt_tracker.backends.slurm import NAME as SLURM
 from pbt_tracker.backends.slurm.output import JobObservation
 from pbt_tracker.backends.slurm.tags import tags_in
 from pbt_tracker.store import Store, queries, utcnow, writes
+from pbt_tracker.store.new_rows import NewSubmission, insert
+from pbt_tracker.store.sync import script_owners_of
 
 
 def record_chained_jobs(store: Store, jobs: dict[str, JobObservation]) -> int:
@@ -32,19 +34,18 @@ def record_chained_jobs(store: Store, jobs: dict[str, JobObservation]) -> int:
             if job_id in known:
                 continue
             job = candidates[job_id]
-            owner = queries.script_owners_of(connection, job.command or "")
+            owner = script_owners_of(connection, job.command or "")
             if owner is None:
                 continue
-            attempt = queries.latest_attempt(connection, owner["experiment_id"]) + 1
+            attempt = queries.latest_attempt(connection, owner.experiment_id) + 1
             state = job.state or states.SUBMITTED
-            submission_id = writes.insert(connection, "submissions", {
-                "experiment_id": owner["experiment_id"], "script_id": owner["script_id"], "attempt": attempt,
-                "argv": ["sbatch", job.command], "log_path": job.stdout, "state": state, "job_id": job_id,
-                "intended_at": job.submitted_at or now, "submitted_at": job.submitted_at or now, "updated_at": now,
-                "node": job.node, "started_at": job.started_at, "origin": "chain",
-                "parent_submission_id": owner["submission_id"],
-            })
-            parent = f"job {owner['job_id']}" if owner["job_id"] else f"attempt {owner['attempt']}"
+            submission_id = insert(connection, NewSubmission(
+                experiment_id=owner.experiment_id, script_id=owner.script_id, attempt=attempt,
+                argv=["sbatch", job.command], log_path=job.stdout, state=state, job_id=job_id,
+                intended_at=job.submitted_at or now, submitted_at=job.submitted_at or now, updated_at=now,
+                node=job.node, started_at=job.started_at, origin="chain", parent_submission_id=owner.submission_id,
+            ))
+            parent = f"job {owner.job_id}" if owner.job_id else f"attempt {owner.attempt}"
             writes.add_state_change(connection, submission_id, state, now,
                                     f"submitted from inside {parent} for the same script; found in squeue by it")
             recorded += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pbt_tracker import processes, states
 from pbt_tracker.backends.options import launch_options_from_record
@@ -25,6 +26,12 @@ from pbt_tracker.backends.slurm.tags import submission_tag, with_tag, without_ta
 from pbt_tracker.launch.record import sha256_text
 from pbt_tracker.pbt.resume import ResumeDecision
 from pbt_tracker.store import utcnow, writes
+from pbt_tracker.store.new_rows import NewScript, NewSubmission, insert
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from pbt_tracker.store.next_attempts import PriorAttempt
 
 __all__ = [
     "CONTINUATIONS_DIR", "RecordedContinuation", "continuation_argv", "continuation_script",
@@ -98,34 +105,34 @@ def continuation_argv(argv: list[str], old_script: str, new_script: Path) -> lis
     return sent
 
 
-def record_continuation(connection, workdir: Path, row, attempt: int, decision: ResumeDecision,  # type: ignore[no-untyped-def]
-                        me: processes.ProcessId, origin: str = "resubmit") -> RecordedContinuation:
+def record_continuation(connection: sqlite3.Connection, workdir: Path, row: PriorAttempt, attempt: int,
+                        decision: ResumeDecision, me: processes.ProcessId, origin: str = "resubmit",
+                        ) -> RecordedContinuation:
     """The script row and the attempt (SUBMITTING), in the caller's transaction; the file is written later.
 
     `row` is the failed attempt as `resubmit` selects it: its launch's
     template, options and uuid, its script and its sbatch argv. `origin` is
     what sent it: 'resubmit', or 'continue' for a job that asked for its own.
     """
-    path = continuation_script_path(workdir, row["name"], attempt)
-    resources = launch_options_from_record(json.loads(row["options"] or "{}"), SLURM).resources
-    text = continuation_script(row["template_text"] or SBATCH_TEMPLATE_DEFAULT, row["template_path"],
+    path = continuation_script_path(workdir, row.name, attempt)
+    resources = launch_options_from_record(json.loads(row.options or "{}"), SLURM).resources
+    text = continuation_script(row.template_text or SBATCH_TEMPLATE_DEFAULT, row.template_path,
                                decision.command, path, resources)
     now = utcnow()
-    script_id = writes.insert(connection, "scripts", {
-        "experiment_id": row["experiment_id"], "path": str(path), "text": text, "sha256": sha256_text(text),
-        "created_at": now,
-    })
-    own_argv = run_from(continuation_argv(without_tag(json.loads(row["argv"])), row["script_path"], path), row["cwd"],
-                        text)
+    script_id = insert(connection, NewScript(
+        experiment_id=row.experiment_id, path=str(path), text=text, sha256=sha256_text(text), created_at=now,
+    ))
+    assert row.script_path is not None  # only an attempt that ran a recorded script continues in a new one
+    own_argv = run_from(continuation_argv(without_tag(json.loads(row.argv)), row.script_path, path), row.cwd, text)
     log = log_path(path.parent, path)
-    submission_id = writes.insert(connection, "submissions", {
-        "experiment_id": row["experiment_id"], "script_id": script_id, "attempt": attempt, "argv": own_argv,
-        "log_path": log, "state": states.SUBMITTING, "intended_at": now, "updated_at": now, "host": me.host,
-        "runner_pid": me.pid, "runner_start": me.start, "origin": origin, "parent_submission_id": row["id"],
-    })
+    submission_id = insert(connection, NewSubmission(
+        experiment_id=row.experiment_id, script_id=script_id, attempt=attempt, argv=own_argv, log_path=log,
+        state=states.SUBMITTING, intended_at=now, updated_at=now, host=me.host, runner_pid=me.pid,
+        runner_start=me.start, origin=origin, parent_submission_id=row.id,
+    ))
     writes.add_state_change(connection, submission_id, states.SUBMITTING, now, f"{origin}: {decision.message}")
     tagged = own_argv
-    if row["uuid"]:
-        tagged = with_tag(own_argv, submission_tag(row["uuid"], submission_id))
-        writes.update(connection, "submissions", submission_id, {"argv": tagged})
+    if row.uuid:
+        tagged = with_tag(own_argv, submission_tag(row.uuid, submission_id))
+        writes.set_argv(connection, submission_id, tagged)
     return RecordedContinuation(submission_id, tagged, own_argv, path, text, log)

@@ -12,6 +12,7 @@ that asks twice (a requeued one) gets the attempt it already has.
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,16 +28,11 @@ from pbt_tracker.files import make_dirs, write_text_atomic
 from pbt_tracker.launch.record import Echo, quiet
 from pbt_tracker.pbt.resume import ResumeDecision, resume_decision
 from pbt_tracker.store import Store, queries, utcnow, writes
-from pbt_tracker.store.continuations import continuation_of
+from pbt_tracker.store.new_rows import NewSubmission, insert
+from pbt_tracker.store.next_attempts import PriorAttempt, continuation_of, live_submissions, prior_attempts
 from pbt_tracker.store.selection import Selection
 
 __all__ = ["ContinueResult", "continue_job"]
-
-_COLUMNS = (
-    "s.id, s.attempt, s.argv, s.log_path, s.array_id, s.script_id, e.id AS experiment_id, e.name, "
-    "e.train_dir, l.backend, l.uuid, l.options, l.workdir AS launch_workdir, sc.path AS script_path, "
-    "sc.text AS script_text, e.cmd, e.params, l.cwd, l.template_text, l.template_path"
-)
 
 
 @dataclass(frozen=True)
@@ -59,33 +55,32 @@ def continue_job(store: Store, job_id: str, echo: Echo = quiet) -> ContinueResul
 
 def _continue(store: Store, job_id: str, echo: Echo) -> ContinueResult:
     with store.write() as connection:
-        rows = queries.selected(connection, Selection(job_ids=(job_id,), all_attempts=True, all_launches=True),
-                                _COLUMNS)
+        rows = prior_attempts(connection, Selection(job_ids=(job_id,), all_attempts=True, all_launches=True))
         if not rows:
             raise OptionError(f"job {job_id} was not submitted from this workdir; "
                               "give the --workdir whose record holds it")
         row = rows[-1]
-        earlier = continuation_of(connection, row["id"])
+        earlier = continuation_of(connection, row.id)
         if earlier is not None:
-            return ContinueResult(row["name"], earlier["attempt"], earlier["job_id"], already=True)
-        if not backends.get(row["backend"]).runs_sbatch_scripts or row["script_id"] is None:
-            raise OptionError(f"job {job_id} ({row['name']}) is not a Slurm job with a recorded script; "
+            return ContinueResult(row.name, earlier.attempt, earlier.job_id, already=True)
+        if not backends.get(row.backend).runs_sbatch_scripts or row.script_id is None:
+            raise OptionError(f"job {job_id} ({row.name}) is not a Slurm job with a recorded script; "
                               "only those can continue themselves")
-        latest = queries.latest_attempt(connection, row["experiment_id"])
-        if latest != row["attempt"]:
-            raise OptionError(f"job {job_id} ran attempt {row['attempt']} of {row['name']}, but attempt {latest} "
+        latest = queries.latest_attempt(connection, row.experiment_id)
+        if latest != row.attempt:
+            raise OptionError(f"job {job_id} ran attempt {row.attempt} of {row.name}, but attempt {latest} "
                               "came after it; it continues nothing (`pbt-track report` shows the attempts)")
-        live = queries.live_submissions(connection, [row["name"]])
-        if row["name"] in live and live[row["name"]][0] != job_id:
-            other = live[row["name"]][0] or "a submission"
-            raise OptionError(f"{row['name']} has {other} of launch {live[row['name']][1]} that may still run, "
+        live = live_submissions(connection, [row.name])
+        if row.name in live and live[row.name].job_id != job_id:
+            other = live[row.name].job_id or "a submission"
+            raise OptionError(f"{row.name} has {other} of launch {live[row.name].launch_id} that may still run, "
                               f"so job {job_id} does not continue it; cancel that first")
-        check_not_moved(Path(row["launch_workdir"]), store.workdir)
+        check_not_moved(Path(row.launch_workdir), store.workdir)
         slurm.require_command("sbatch")
-        attempt = row["attempt"] + 1
+        attempt = row.attempt + 1
         me = processes.this_process()
-        decision = resume_decision(row["cmd"], json.loads(row["params"] or "{}") or {}, row["train_dir"], row["cwd"])
-        if decision is not None and (decision.continues or is_continuation_script(store.workdir, row["script_path"])):
+        decision = resume_decision(row.cmd, json.loads(row.params or "{}") or {}, row.train_dir, row.cwd)
+        if decision is not None and (decision.continues or is_continuation_script(store.workdir, row.script_path)):
             recorded = record_continuation(connection, store.workdir, row, attempt, decision, me, origin="continue")
             submission_id, argv = recorded.submission_id, recorded.argv
             script: tuple[Path, str] | None = (recorded.script_path, recorded.script_text)
@@ -93,7 +88,7 @@ def _continue(store: Store, job_id: str, echo: Echo) -> ContinueResult:
             submission_id, argv = _record_same_script(connection, row, attempt, me)
             script = None
     if decision is not None:
-        echo(f"{row['name']}: {decision.message}")
+        echo(f"{row.name}: {decision.message}")
     answers = Answers(store, echo)
     try:
         if script is not None:
@@ -101,26 +96,26 @@ def _continue(store: Store, job_id: str, echo: Echo) -> ContinueResult:
                 make_dirs(script[0].parent)
                 write_text_atomic(script[0], script[1])
             except OSError as error:
-                sent = answers.failed(submission_id, row["name"], argv, f"cannot write {script[0]}: {error.strerror}")
-                return ContinueResult(row["name"], attempt, None, sent.error, decision)
-        sent = answers.add(submission_id, row["name"], argv, slurm.submit(argv))
+                sent = answers.failed(submission_id, row.name, argv, f"cannot write {script[0]}: {error.strerror}")
+                return ContinueResult(row.name, attempt, None, sent.error, decision)
+        sent = answers.add(submission_id, row.name, argv, slurm.submit(argv))
     finally:
         answers.flush()
-    return ContinueResult(row["name"], attempt, sent.job_id, sent.error, decision)
+    return ContinueResult(row.name, attempt, sent.job_id, sent.error, decision)
 
 
-def _record_same_script(connection, row, attempt: int, me: processes.ProcessId) -> tuple[int, list[str]]:  # type: ignore[no-untyped-def]
+def _record_same_script(connection: sqlite3.Connection, row: PriorAttempt, attempt: int,
+                        me: processes.ProcessId) -> tuple[int, list[str]]:
     """An experiment that is not a resumable PBT policy runs its recorded script again, as its next attempt."""
-    argv = json.loads(row["argv"])
+    argv = json.loads(row.argv)
     now = utcnow()
-    submission_id = writes.insert(connection, "submissions", {
-        "experiment_id": row["experiment_id"], "script_id": row["script_id"], "attempt": attempt, "argv": argv,
-        "log_path": row["log_path"], "state": states.SUBMITTING, "intended_at": now, "updated_at": now,
-        "host": me.host, "runner_pid": me.pid, "runner_start": me.start, "origin": "continue",
-        "parent_submission_id": row["id"],
-    })
+    submission_id = insert(connection, NewSubmission(
+        experiment_id=row.experiment_id, script_id=row.script_id, attempt=attempt, argv=argv,
+        log_path=row.log_path, state=states.SUBMITTING, intended_at=now, updated_at=now, host=me.host,
+        runner_pid=me.pid, runner_start=me.start, origin="continue", parent_submission_id=row.id,
+    ))
     writes.add_state_change(connection, submission_id, states.SUBMITTING, now, "continue: the same script again")
-    if row["uuid"]:
-        argv = with_tag(argv, submission_tag(row["uuid"], submission_id))
-        writes.update(connection, "submissions", submission_id, {"argv": argv})
+    if row.uuid:
+        argv = with_tag(argv, submission_tag(row.uuid, submission_id))
+        writes.set_argv(connection, submission_id, argv)
     return submission_id, argv

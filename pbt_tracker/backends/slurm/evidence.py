@@ -119,6 +119,10 @@ def _seen(item: Tracked, observation: JobObservation) -> Change | None:
     if state in states.FINAL:
         values.update(ended_at=observation.ended_at or item.ended_at, exit_code=observation.exit_code,
                       exit_signal=observation.exit_signal)
+    elif state in states.WAITING:
+        # Waiting again after a run (Slurm requeued it): that run's node and start are not this one's, and a
+        # start squeue shows for a pending job is only its guess. Its elapsed time restarts at its next start.
+        values.update(node=None, started_at=None)
     return _change(item, state, values, observation.source)
 
 
@@ -143,15 +147,16 @@ def uncertain_outcome(
     """For a submission whose sbatch answer was lost: SUBMITTED, SUBMIT_FAILED, or None (not decided yet).
 
     Slurm lists a job for at least MinJobAge after it ends, so within that
-    time a trustworthy answer without the tag proves the job was never created.
+    time a listing of the user's other jobs without the tag proves the job was
+    never created. An empty listing proves nothing, however often it comes: a
+    controller that lost its state, or a wrapper that answers nothing, looks
+    the same, and a second copy of a running policy is the price of believing
+    it. `unseen_since` and `unseen_count` are kept for the record, not as proof.
     """
     if found:
         return states.SUBMITTED
     if now - intended_at > min_job_age:
         return None  # the job could have come and gone: only a person can tell now
     if not listing_empty:
-        return states.SUBMIT_FAILED
-    since = unseen_since or now
-    if unseen_count + 1 >= states.MIN_UNSEEN_SYNCS and now - since >= CONFIRM_GAP:
         return states.SUBMIT_FAILED
     return None

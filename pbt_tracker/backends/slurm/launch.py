@@ -39,6 +39,14 @@ from pbt_tracker.launch.record import (
     sha256_text,
 )
 from pbt_tracker.store import Store, open_store, queries, utcnow, writes
+from pbt_tracker.store.new_rows import (
+    NewScript,
+    NewSlurmArray,
+    NewSubmission,
+    first_ids,
+    insert,
+    insert_numbered,
+)
 
 
 @dataclass
@@ -186,44 +194,43 @@ def _record_launch(
     with store.write() as connection:
         if not options.print_only:
             refuse_live_experiments(connection, [job.spec for job in plan.jobs])
-        launch_id = writes.insert(connection, "launches", launch)
+        launch_id = insert(connection, launch)
         plan = named_for_launch(plan, queries.held_paths(connection, [str(job.script_path) for job in plan.jobs]),
                                 launch_id)
-        first = writes.next_ids(connection, ("experiments", "scripts", "submissions", "slurm_arrays"))
+        first = first_ids(connection)
         array_rows, planned_arrays = [], []
         task_of: dict[int, tuple[int, int]] = {}
         for number, array in enumerate(plan.arrays):
-            array_id = first["slurm_arrays"] + number
+            array_id = first.slurm_array + number
             argv = array.argv if options.print_only else with_tag(array.argv, array_tag(plan.launch_uuid, array_id))
-            array_rows.append({
-                "id": array_id, "launch_id": launch_id, "path": str(array.script_path), "text": array.script_text,
-                "sha256": sha256_text(array.script_text), "argv": argv, "task_count": len(array.positions),
-                "intended_at": now,
-            })
+            array_rows.append(NewSlurmArray(
+                launch_id=launch_id, path=str(array.script_path), text=array.script_text,
+                sha256=sha256_text(array.script_text), argv=argv, task_count=len(array.positions), intended_at=now,
+            ))
             planned_arrays.append((array_id, argv))
             task_of.update((position, (array_id, task)) for task, position in enumerate(array.positions))
-        experiments, scripts, submissions, changes, planned = [], [], [], [], []
+        experiments, scripts, submissions, planned = [], [], [], []
         for position, job in enumerate(plan.jobs):
-            experiment_id = first["experiments"] + position
-            script_id = first["scripts"] + position
-            submission_id = first["submissions"] + position
+            experiment_id = first.experiment + position
+            script_id = first.script + position
+            submission_id = first.submission + position
             array_id, array_task = task_of.get(position, (None, None))
             untagged = options.print_only or array_id is not None  # an array's tag is on the array
             argv = job.argv if untagged else with_tag(job.argv, submission_tag(plan.launch_uuid, submission_id))
-            experiments.append({"id": experiment_id, "launch_id": launch_id, **experiment_values(position, job.spec)})
-            scripts.append({"id": script_id, "experiment_id": experiment_id, "path": str(job.script_path),
-                            "text": job.script_text, "sha256": sha256_text(job.script_text), "created_at": now})
-            submissions.append({
-                "id": submission_id, "experiment_id": experiment_id, "script_id": script_id, "attempt": 1,
-                "argv": argv, "log_path": job.log_path, "state": first_state, "intended_at": now,
-                "updated_at": now, "host": me.host, "runner_pid": me.pid, "runner_start": me.start,
-                "array_id": array_id, "array_task": array_task,
-            })
-            changes.append({"submission_id": submission_id, "state": first_state, "observed_at": now})
+            experiments.append(experiment_values(launch_id, position, job.spec))
+            scripts.append(NewScript(experiment_id=experiment_id, path=str(job.script_path), text=job.script_text,
+                                     sha256=sha256_text(job.script_text), created_at=now))
+            submissions.append(NewSubmission(
+                experiment_id=experiment_id, script_id=script_id, attempt=1, argv=argv, log_path=job.log_path,
+                state=first_state, intended_at=now, updated_at=now, host=me.host, runner_pid=me.pid,
+                runner_start=me.start, array_id=array_id, array_task=array_task, origin="launch",
+            ))
             planned.append((submission_id, argv))
-        for table, rows in (("slurm_arrays", array_rows), ("experiments", experiments), ("scripts", scripts),
-                            ("submissions", submissions), ("state_changes", changes)):
-            writes.insert_many(connection, table, rows)
+        insert_numbered(connection, array_rows, first.slurm_array)
+        insert_numbered(connection, experiments, first.experiment)
+        insert_numbered(connection, scripts, first.script)
+        insert_numbered(connection, submissions, first.submission)
+        writes.add_state_changes(connection, [submission_id for submission_id, _argv in planned], first_state, now)
         return plan, launch_id, planned, planned_arrays
 
 

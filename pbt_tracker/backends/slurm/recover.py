@@ -17,12 +17,15 @@ from pbt_tracker.backends.slurm.tags import TAG_PREFIX, array_tag, submission_ta
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store.connection import parse_time
+from pbt_tracker.store.run_values import RunValues
 
 if TYPE_CHECKING:
     import sqlite3
+    from datetime import datetime, timedelta
 
     from pbt_tracker.backends.base import SyncResult
     from pbt_tracker.backends.slurm.listing import Listing
+    from pbt_tracker.store.sync import UnansweredSubmission
 
 # Records written before launches found a running sbatch by its tag noted the sbatch's pid,
 # with its start taken from the boot clock at spawn time, a tick or two off the real one.
@@ -56,31 +59,32 @@ def recover_unanswered(store: Store, orphans: list[_Orphan], listing: Listing, r
                 bool(found), listing.empty, parse_time(submission["unseen_since"]), submission["unseen_count"] or 0,
                 intended, now, limit,
             )
-            values: dict[str, object] = {}
+            values = RunValues()
             if outcome == states.SUBMITTED:
-                values.update(job_id=found[0], submitted_at=parse_time(submission["submitted_at"]) or now,
-                              unseen_since=None, unseen_count=0)
+                values = RunValues(job_id=found[0], submitted_at=parse_time(submission["submitted_at"]) or now,
+                                   unseen_since=None, unseen_count=0)
                 detail = f"found in squeue by its tag {orphan.tag}"
                 if len(found) > 1 and orphan.tag not in twice:
                     twice.add(orphan.tag)
                     result.notes.append(f"{orphan.tag} reached Slurm more than once: jobs {', '.join(found)}")
             elif outcome == states.SUBMIT_FAILED:
                 detail = "no job carries its tag: it never reached Slurm"
-                values["submit_stderr"] = submission["submit_stderr"] or detail
+                values = RunValues(submit_stderr=submission["submit_stderr"] or detail)
             else:
                 outcome, values, detail = _undecided(submission, now, intended, limit)
             if writes.change_state(connection, orphan.submission_id, submission["state"], outcome, now, detail,
-                                   **values):
+                                   values):
                 result.changed += outcome != submission["state"]
 
 
 _UNANSWERED = (states.SUBMITTING, states.UNKNOWN, states.SUBMIT_UNCERTAIN)
 
 
-def _undecided(submission: sqlite3.Row, now, intended, limit):  # type: ignore[no-untyped-def]
+def _undecided(submission: sqlite3.Row, now: datetime, intended: datetime,
+               limit: timedelta) -> tuple[str, RunValues, str]:
     """No proof either way: count the miss; past MinJobAge, only a person can tell whether the job ran."""
-    values = {"unseen_since": parse_time(submission["unseen_since"]) or now,
-              "unseen_count": (submission["unseen_count"] or 0) + 1}
+    values = RunValues(unseen_since=parse_time(submission["unseen_since"]) or now,
+                       unseen_count=(submission["unseen_count"] or 0) + 1)
     if now - intended > limit:
         return (states.SUBMIT_UNCERTAIN, values,
                 "Slurm no longer lists what it ran so long ago: check `sacct` for the job; resubmit-failed "
@@ -88,7 +92,7 @@ def _undecided(submission: sqlite3.Row, now, intended, limit):  # type: ignore[n
     return submission["state"], values, "not listed by an empty squeue answer; asked again at the next sync"
 
 
-def orphans_of(rows: list[sqlite3.Row], result: SyncResult) -> list[_Orphan]:
+def orphans_of(rows: list[UnansweredSubmission], result: SyncResult) -> list[_Orphan]:
     """The unanswered submissions whose sbatch is over: a submitter still at work is left alone."""
     here = processes.hostname()
     orphans = []
@@ -96,21 +100,21 @@ def orphans_of(rows: list[sqlite3.Row], result: SyncResult) -> list[_Orphan]:
     elsewhere: set[str] = set()
     sending: set[str] | None = None  # the tags on running sbatch command lines, read once
     for row in rows:
-        if row["host"] and row["host"] != here:
-            elsewhere.add(row["host"])
+        if row.host and row.host != here:
+            elsewhere.add(row.host)
             continue
-        if row["state"] != states.SUBMIT_UNCERTAIN:
-            if row["runner_pid"] and processes.is_running(ProcessId(row["runner_pid"], row["runner_start"], here)):
+        if row.state != states.SUBMIT_UNCERTAIN:
+            if row.runner_pid and processes.is_running(ProcessId(row.runner_pid, row.runner_start, here)):
                 continue  # its submitter is still at work
-        if row["array_id"] is None:
-            orphan = _Orphan(row["id"], submission_tag(row["uuid"], row["id"]))
+        if row.array_id is None:
+            orphan = _Orphan(row.id, submission_tag(row.uuid, row.id))
         else:
-            orphan = _Orphan(row["id"], array_tag(row["uuid"], row["array_id"]), row["array_task"])
+            orphan = _Orphan(row.id, array_tag(row.uuid, row.array_id), row.array_task)
         if sending is None:
             sending = processes.arguments_in_flight(tag_argument(TAG_PREFIX))
         if tag_argument(orphan.tag) in sending or (
-            row["submit_pid"]
-            and processes.is_running(ProcessId(row["submit_pid"], row["submit_pid_start"], here), tolerance=SUBMIT_TICKS)
+            row.submit_pid
+            and processes.is_running(ProcessId(row.submit_pid, row.submit_pid_start, here), tolerance=SUBMIT_TICKS)
         ):
             in_flight += 1  # the submitter died, but its sbatch may still create the job
             continue

@@ -29,6 +29,8 @@ from pbt_tracker.files import make_dirs, write_text_atomic
 from pbt_tracker.launch.record import sha256_text
 from pbt_tracker.pbt.resume import ResumeDecision
 from pbt_tracker.store import Store, utcnow, writes
+from pbt_tracker.store.new_rows import NewScript, NewSubmission, insert
+from pbt_tracker.store.next_attempts import PriorAttempt
 
 
 class ScriptResubmitter:
@@ -38,51 +40,51 @@ class ScriptResubmitter:
         self.arrays: list[PlannedArray] = []
         self.changed: list[str] = []  # scripts changed on disk, refused at close
 
-    def plan(self, connection: sqlite3.Connection, row: sqlite3.Row, attempt: int) -> None:
-        workdir, name = self.store.workdir, row["name"]
+    def plan(self, connection: sqlite3.Connection, row: PriorAttempt, attempt: int) -> None:
+        workdir, name = self.store.workdir, row.name
         decision = decide(row, self.request, self.result)
-        if row["script_id"] is None:
+        if row.script_id is None:
             return
-        check_not_moved(Path(row["launch_workdir"]), workdir)
-        check_launch_directory(name, row["cwd"])
-        if decision is not None and (decision.continues or is_continuation_script(workdir, row["script_path"])):
+        check_not_moved(Path(row.launch_workdir), workdir)
+        check_launch_directory(name, row.cwd)
+        if decision is not None and (decision.continues or is_continuation_script(workdir, row.script_path)):
             self.result.planned.append((name, attempt))
             if not self.request.dry_run:
                 self.planned.append(self._continuation(connection, row, attempt, decision))
             return
-        script_id, script_path, script_text = row["script_id"], row["script_path"], row["script_text"]
+        script_id, script_path, script_text = row.script_id, row.script_path, row.script_text
+        assert script_path is not None and script_text is not None  # its script_id names a script row
         on_disk = _read(Path(script_path))
-        if on_disk is not None and hashlib.sha256(on_disk).hexdigest() != row["script_sha256"]:
+        if on_disk is not None and hashlib.sha256(on_disk).hexdigest() != row.script_sha256:
             if not self.request.accept_changed:
                 self.changed.append(script_path)
                 return
             script_text = on_disk.decode("utf-8", errors="replace")
-            script_id = writes.insert(connection, "scripts", {
-                "experiment_id": row["experiment_id"], "path": script_path, "text": script_text,
-                "sha256": sha256_text(script_text), "created_at": utcnow(),
-            })
+            script_id = insert(connection, NewScript(
+                experiment_id=row.experiment_id, path=script_path, text=script_text,
+                sha256=sha256_text(script_text), created_at=utcnow(),
+            ))
         self.result.planned.append((name, attempt))
         if self.request.dry_run:
             return
-        me, now, argv = self.request.me, utcnow(), run_from(json.loads(row["argv"]), row["cwd"], script_text)
-        submission_id = writes.insert(connection, "submissions", {
-            "experiment_id": row["experiment_id"], "script_id": script_id, "attempt": attempt, "argv": argv,
-            "log_path": row["log_path"], "state": states.SUBMITTING, "intended_at": now, "updated_at": now,
-            "host": me.host, "runner_pid": me.pid, "runner_start": me.start, "origin": "resubmit",
-            "parent_submission_id": row["id"],
-        })
-        writes.add_state_change(connection, submission_id, states.SUBMITTING, now, "resubmit")
+        me, now, argv = self.request.me, utcnow(), run_from(json.loads(row.argv), row.cwd, script_text)
+        submission_id = insert(connection, NewSubmission(
+            experiment_id=row.experiment_id, script_id=script_id, attempt=attempt, argv=argv,
+            log_path=row.log_path, state=states.SUBMITTING, intended_at=now, updated_at=now, host=me.host,
+            runner_pid=me.pid, runner_start=me.start, origin=self.request.origin, parent_submission_id=row.id,
+        ))
+        writes.add_state_change(connection, submission_id, states.SUBMITTING, now, self.request.origin)
         tagged = argv
-        if row["uuid"]:
-            tagged = with_tag(argv, submission_tag(row["uuid"], submission_id))
-            writes.update(connection, "submissions", submission_id, {"argv": tagged})
+        if row.uuid:
+            tagged = with_tag(argv, submission_tag(row.uuid, submission_id))
+            writes.set_argv(connection, submission_id, tagged)
         array_launch = None
-        if row["array_id"] is not None and row["uuid"]:
-            limit = json.loads(row["options"]).get("slurm_array_limit")
-            array_launch = ArrayLaunch(row["launch_id"], row["uuid"], limit)
+        if row.array_id is not None and row.uuid:
+            limit = json.loads(row.options).get("slurm_array_limit")
+            array_launch = ArrayLaunch(row.launch_id, row.uuid, limit)
         self.planned.append(PlannedScript(
             submission_id, name, attempt, tagged, Path(script_path), script_text, argv, array_launch,
-            row["log_path"] or "",
+            row.log_path or "",
         ))
 
     def close(self, connection: sqlite3.Connection) -> None:
@@ -119,10 +121,11 @@ class ScriptResubmitter:
         finally:
             answers.flush()
 
-    def _continuation(self, connection: sqlite3.Connection, row: sqlite3.Row, attempt: int,
+    def _continuation(self, connection: sqlite3.Connection, row: PriorAttempt, attempt: int,
                       decision: ResumeDecision) -> PlannedScript:
-        recorded = record_continuation(connection, self.store.workdir, row, attempt, decision, self.request.me)
-        return PlannedScript(recorded.submission_id, row["name"], attempt, recorded.argv, recorded.script_path,
+        recorded = record_continuation(connection, self.store.workdir, row, attempt, decision, self.request.me,
+                                       origin=self.request.origin)
+        return PlannedScript(recorded.submission_id, row.name, attempt, recorded.argv, recorded.script_path,
                              recorded.script_text, recorded.own_argv, None, recorded.log_path, new_script=True)
 
 

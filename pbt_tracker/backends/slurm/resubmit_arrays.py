@@ -21,6 +21,7 @@ from pbt_tracker.backends.slurm.script import sbatch_directives
 from pbt_tracker.backends.slurm.tags import array_tag, with_tag
 from pbt_tracker.launch.record import sha256_text
 from pbt_tracker.store import queries, utcnow, writes
+from pbt_tracker.store.new_rows import NewSlurmArray, insert
 
 
 @dataclass(frozen=True)
@@ -91,14 +92,13 @@ def _record_array(connection: sqlite3.Connection, workdir: Path, launch: ArrayLa
     tasks = [ArrayTask(job.script_path, job.script_text, job.log_path) for job in members]
     text = render_array_script(sbatch_directives(members[0].script_text), tasks)
     argv = array_argv_from(options, path, log, array_spec(len(members), launch.array_limit))
-    array_id = writes.insert(connection, "slurm_arrays", {
-        "launch_id": launch.id, "path": str(path), "text": text, "sha256": sha256_text(text), "argv": argv,
-        "task_count": len(members), "intended_at": utcnow(),
-    })
+    array_id = insert(connection, NewSlurmArray(
+        launch_id=launch.id, path=str(path), text=text, sha256=sha256_text(text), argv=argv,
+        task_count=len(members), intended_at=utcnow(),
+    ))
     argv = with_tag(argv, array_tag(launch.uuid, array_id))
-    writes.update(connection, "slurm_arrays", array_id, {"argv": argv})
+    writes.set_array_argv(connection, array_id, argv)
     for task, job in enumerate(members):
-        writes.update(connection, "submissions", job.submission_id,
-                      {"argv": job.own_argv, "array_id": array_id, "array_task": task})
+        writes.place_in_array(connection, job.submission_id, job.own_argv, array_id, task)
     return PlannedArray(array_id, argv, [job.experiment for job in members],
                         [*((job.script_path, job.script_text) for job in members), (path, text)])

@@ -14,7 +14,7 @@ from pbt_tracker.backends.slurm.launch import LaunchResult, submit_slurm_launch
 from pbt_tracker.backends.slurm.launch_plan import SlurmPlan, plan_slurm_launch
 from pbt_tracker.backends.slurm.options import SlurmLaunchOptions
 from pbt_tracker.backends.slurm.script import tail_hint
-from pbt_tracker.launch.record import quiet
+from pbt_tracker.launch.record import SubmittedJob, quiet
 from pbt_tracker.run_description import RunDescription
 
 __all__ = ["compact_summary_lines", "launch_slurm", "summary_lines"]
@@ -47,13 +47,29 @@ def summary_lines(result: LaunchResult) -> list[str]:
         if result.job_ids:
             lines.append(f"Use this command to cancel your jobs: \n\t scancel {' '.join(result.cancel_ids)} \n")
         lines.append(f"{result.workdir / 'scancel.sh'} cancels every job of this workdir that may still run.")
-    for job in result.failed:
-        lines.append(f"FAILED to submit {job.experiment}: {job.error}")
+    lines += failure_lines(result.failed)
     lines.append(f"Recorded in {result.db_path} (launch {result.launch_id})")
-    if result.failed:
-        lines.append(f"{len(result.failed)} of {len(result.jobs)} experiments were not submitted.")
-    else:
+    lines += count_lines(result, "")
+    if not result.failed:
         lines.append("Done!")
+    return lines
+
+
+def failure_lines(failed: list[SubmittedJob]) -> list[str]:
+    """A refusal is a failure; a lost answer is not known to be one, and is not called one."""
+    return [f"{job.experiment} may have been submitted ({job.error}); pbt-track will find out at the next sync"
+            if job.uncertain else f"FAILED to submit {job.experiment}: {job.error}" for job in failed]
+
+
+def count_lines(result: LaunchResult, resubmit_hint: str) -> list[str]:
+    refused = [job for job in result.failed if not job.uncertain]
+    uncertain = len(result.failed) - len(refused)
+    lines = []
+    if refused:
+        lines.append(f"{len(refused)} of {len(result.jobs)} experiments were not submitted.{resubmit_hint}")
+    if uncertain:
+        lines.append(f"{uncertain} of {len(result.jobs)} experiments may have been submitted; pbt-track will find "
+                     f"out at the next sync (`pbt-track sync --workdir {result.workdir}`)")
     return lines
 
 
@@ -98,13 +114,11 @@ def compact_summary_lines(result: LaunchResult) -> list[str]:
                 f"Recorded in {result.db_path} (launch {result.launch_id})"]
     lines = [f"Submitted {len(result.job_ids)} of {len(result.jobs)} experiment(s): jobs "
              f"{job_id_ranges(result.job_ids) or 'none'}"]
-    lines += [f"FAILED to submit {job.experiment}: {job.error}" for job in result.failed]
+    lines += failure_lines(result.failed)
     if result.job_ids:
         first = next(job.experiment for job in result.jobs if job.job_id)
         lines.append(f"Follow a log: pbt-track logs {first} -f --workdir {result.workdir}")
         lines.append(f"Cancel them all: {result.workdir / 'scancel.sh'}")
     lines.append(f"Recorded in {result.db_path} (launch {result.launch_id})")
-    if result.failed:
-        lines.append(f"{len(result.failed)} of {len(result.jobs)} experiments were not submitted. "
-                     "`pbt-track resubmit-failed` sends them again.")
+    lines += count_lines(result, " `pbt-track resubmit-failed` sends them again.")
     return lines

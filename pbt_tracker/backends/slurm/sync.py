@@ -25,7 +25,9 @@ from pbt_tracker.backends.slurm.tags import array_tag, submission_tag
 from pbt_tracker.errors import AccountingUnavailable, SchedulerError
 from pbt_tracker.in_background import InBackground
 from pbt_tracker.store import Store, queries, utcnow, writes
+from pbt_tracker.store import sync as followed
 from pbt_tracker.store.connection import parse_time
+from pbt_tracker.store.run_values import RunValues
 
 # Clocks of the login node and the controller may disagree by this much; the tag needs no clock at all.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -44,11 +46,11 @@ def sync_slurm(store: Store) -> SyncResult:
 
     result = SyncResult()
     with store.read() as connection:
-        unanswered = queries.unanswered(connection, SLURM)
-        rows = queries.tracked_jobs(connection, SLURM)
+        unanswered = followed.unanswered(connection, SLURM)
+        rows = followed.tracked_jobs(connection, SLURM)
         users = queries.usernames(connection, SLURM)
         scripts = queries.script_owners(connection, SLURM)
-    job_ids = {row["job_id"] for row in rows}
+    job_ids = {row.job_id for row in rows}
     result.asked += len(job_ids)
     if not unanswered and not rows:
         return result
@@ -69,7 +71,7 @@ def sync_slurm(store: Store) -> SyncResult:
     recover_unanswered(store, orphans, listing, result)
     if result.changed > changed:  # jobs found by their tag are asked about with the rest, in this sync
         with store.read() as connection:
-            tracked = [_tracked(row) for row in queries.tracked_jobs(connection, SLURM)]
+            tracked = [_tracked(row) for row in followed.tracked_jobs(connection, SLURM)]
     if tracked:
         _sync_known_jobs(store, tracked, listing, result)
     if listing.complete and not listing.empty:
@@ -77,16 +79,15 @@ def sync_slurm(store: Store) -> SyncResult:
     return result
 
 
-def _tracked(row) -> evidence.Tracked:  # type: ignore[no-untyped-def]
+def _tracked(row: followed.TrackedJob) -> evidence.Tracked:
     tag = None
-    if row["uuid"]:
-        tag = array_tag(row["uuid"], row["array_id"]) if row["array_id"] is not None else submission_tag(
-            row["uuid"], row["id"])
+    if row.uuid:
+        tag = array_tag(row.uuid, row.array_id) if row.array_id is not None else submission_tag(row.uuid, row.id)
     return evidence.Tracked(
-        row["id"], row["job_id"], row["state"], parse_time(row["intended_at"]), row["node"],
-        parse_time(row["started_at"]), parse_time(row["ended_at"]), row["exit_code"], row["exit_signal"],
-        row["pending_reason"], parse_time(row["unseen_since"]), row["unseen_count"] or 0, row["username"],
-        parse_time(row["cancel_requested_at"]), tag,
+        row.id, row.job_id, row.state, parse_time(row.intended_at), row.node,
+        parse_time(row.started_at), parse_time(row.ended_at), row.exit_code, row.exit_signal,
+        row.pending_reason, parse_time(row.unseen_since), row.unseen_count or 0, row.username,
+        parse_time(row.cancel_requested_at), tag,
     )
 
 
@@ -132,7 +133,7 @@ def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
     result.scheduler_calls += len(users)
     listed = InBackground(lambda: _listed_states(job_ids, users))
     with store.read() as connection:
-        tracked = [_tracked(row) for row in queries.tracked_jobs(connection, SLURM, submission_ids)]
+        tracked = [_tracked(row) for row in followed.tracked_jobs(connection, SLURM, submission_ids)]
     listing = Listing(listed.result(), complete=False)
     if not tracked:
         return result
@@ -183,7 +184,8 @@ def _record_changes(store: Store, tracked: list[evidence.Tracked], observations:
         if answered:
             writes.note_answer(connection, SLURM, now)
         applied = writes.change_states(connection, [
-            (item.submission_id, item.state, change.state, change.detail, change.values) for item, change in changes
+            (item.submission_id, item.state, change.state, change.detail, RunValues(**change.values))
+            for item, change in changes
         ], now)
     result.changed += sum(change.state != item.state for (item, change), done in zip(changes, applied) if done)
 

@@ -68,6 +68,11 @@ def timeout_uses(template_text: str, value: str) -> list[TimeoutUse]:
     return uses
 
 
+def ends_by_timeout(template_text: str) -> bool:
+    """Whether the template runs its command under GNU `timeout $TIMEOUT`: its jobs then end FAILED 124 at the limit."""
+    return any(use.what == "timeout" for use in timeout_uses(template_text, "1"))
+
+
 def check_timeout_for_template(template_text: str, value: str, source: str) -> list[str]:
     """Refuse a value unfit for any of its uses; warn when the template makes no use of it."""
     uses = timeout_uses(template_text, value)

@@ -1,0 +1,131 @@
+"""What a sync reads about a backend's jobs: those it follows, those whose job id never reached the record,
+and whose attempt a recorded script belongs to.
+
+Which jobs may still change is one rule with `queries.may_change`, by way
+of `queries.requeue_watch`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import NamedTuple
+
+from pbt_tracker import states
+from pbt_tracker.store.queries import requeue_watch
+from pbt_tracker.store.selections import column_list, marks, named_rows
+
+__all__ = ["ScriptOwner", "TrackedJob", "UnansweredSubmission", "script_owners_of", "tracked_jobs", "unanswered"]
+
+
+class UnansweredSubmission(NamedTuple):
+    """A submission sent, or about to be, whose job id is not on record; its tag finds its job."""
+
+    id: int
+    state: str
+    host: str | None
+    runner_pid: int | None
+    runner_start: int | None
+    submit_pid: int | None
+    submit_pid_start: int | None
+    uuid: str
+    username: str
+    array_id: int | None
+    array_task: int | None
+    intended_at: str
+    unseen_since: str | None
+    unseen_count: int | None
+
+
+_UNANSWERED = column_list(
+    UnansweredSubmission._fields, id="s.id", state="s.state", host="s.host", runner_pid="s.runner_pid",
+    runner_start="s.runner_start", submit_pid="s.submit_pid", submit_pid_start="s.submit_pid_start", uuid="l.uuid",
+    username="l.username", array_id="s.array_id", array_task="s.array_task", intended_at="s.intended_at",
+    unseen_since="s.unseen_since", unseen_count="s.unseen_count",
+)
+
+
+def unanswered(connection: sqlite3.Connection, backend: str) -> list[UnansweredSubmission]:
+    """Submissions of a backend sent (or about to be) whose job id is not on record."""
+    return named_rows(connection.execute(
+        f"SELECT {_UNANSWERED} FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
+        "JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND l.uuid IS NOT NULL "
+        "AND s.job_id IS NULL AND s.state IN (?, ?, ?)",
+        (backend, states.SUBMITTING, states.UNKNOWN, states.SUBMIT_UNCERTAIN),
+    ), UnansweredSubmission)
+
+
+class TrackedJob(NamedTuple):
+    """A submission with a job id, as the record last saw it; times as UTC text."""
+
+    id: int
+    job_id: str
+    state: str
+    intended_at: str
+    node: str | None
+    started_at: str | None
+    ended_at: str | None
+    exit_code: int | None
+    exit_signal: int | None
+    pending_reason: str | None
+    unseen_since: str | None
+    unseen_count: int | None
+    username: str
+    cancel_requested_at: str | None
+    uuid: str | None
+    array_id: int | None
+
+
+_TRACKED = column_list(
+    TrackedJob._fields, id="s.id", job_id="s.job_id", state="s.state", intended_at="s.intended_at", node="s.node",
+    started_at="s.started_at", ended_at="s.ended_at", exit_code="s.exit_code", exit_signal="s.exit_signal",
+    pending_reason="s.pending_reason", unseen_since="s.unseen_since", unseen_count="s.unseen_count",
+    username="l.username", cancel_requested_at="s.cancel_requested_at", uuid="l.uuid", array_id="s.array_id",
+)
+
+
+def tracked_jobs(
+    connection: sqlite3.Connection, backend: str, submission_ids: list[int] | None = None,
+) -> list[TrackedJob]:
+    """A backend's submissions with a job id whose state may still change; with `submission_ids`, only those.
+
+    Among them are jobs that ended in a state after which the scheduler may
+    requeue them itself, until Slurm has forgotten them.
+    """
+    final = sorted(states.FINAL)
+    watched, watched_params = requeue_watch("s.")
+    only = "" if submission_ids is None else "AND s.id IN (SELECT value FROM json_each(?)) "
+    return named_rows(connection.execute(
+        f"SELECT {_TRACKED} FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
+        f"JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND s.job_id IS NOT NULL {only}"
+        f"AND (s.state NOT IN ({marks(final)}) OR {watched})",
+        (backend, *([] if submission_ids is None else [json.dumps(submission_ids)]), *final, *watched_params),
+    ), TrackedJob)
+
+
+class ScriptOwner(NamedTuple):
+    """A recorded script, with its experiment and that experiment's latest attempt."""
+
+    script_id: int
+    experiment_id: int
+    submission_id: int
+    attempt: int
+    job_id: str | None
+
+
+_SCRIPT_OWNER = column_list(
+    ScriptOwner._fields, script_id="sc.id", experiment_id="e.id", submission_id="s.id", attempt="s.attempt",
+    job_id="s.job_id",
+)
+
+
+def script_owners_of(connection: sqlite3.Connection, path: str) -> ScriptOwner | None:
+    """`queries.script_owners` for one path, read again inside the writing transaction."""
+    row = connection.execute(
+        f"SELECT {_SCRIPT_OWNER} FROM scripts AS sc JOIN experiments AS e ON e.id = sc.experiment_id "
+        "JOIN submissions AS s ON s.experiment_id = e.id "
+        "AND s.attempt = (SELECT max(attempt) FROM submissions WHERE experiment_id = e.id) "
+        "WHERE sc.path = ? ORDER BY sc.id DESC LIMIT 1",
+        (path,),
+    ).fetchone()
+    return None if row is None else ScriptOwner._make(row)
