@@ -62,7 +62,7 @@ def test_the_run_is_read_and_trained_under_python_3_8_and_continues_through_pbt_
     rows = attempts(env38, tmp_path, [("00_timed_standin", 2, "COMPLETED"), ("01_timed_standin", 1, "FAILED")])
     assert rows == [("00_timed_standin", 1, "FAILED", 124), ("00_timed_standin", 2, "COMPLETED", 0),
                     ("01_timed_standin", 1, "FAILED", 3)]
-    own = shlex.join([os.path.abspath(sys.executable), "-m", "pbt_tracker"])
+    own = shlex.join([Path(PBT_TRACK).read_text().splitlines()[0][2:], "-m", "pbt_tracker"])  # its interpreter
     continuation = (work / "continuations" / "sbatch_00_timed_standin.2.sh").read_text()
     assert f"env -u SLURM_RESTART_COUNT {own} continue --workdir" in continuation
     assert "++pbt_restart=True" in continuation
