@@ -97,8 +97,18 @@ def is_running(process: ProcessId, tolerance: int = 0) -> bool:
     return state != "Z"
 
 
-def command_argv(cmd: str) -> list[str]:
-    """Split like a shell would, without one; a leading `python...` becomes this interpreter."""
+def own_command() -> list[str]:
+    """pbt-track itself by absolute path, for a job or script whose PATH is the training environment's."""
+    return [os.path.abspath(sys.executable), "-m", "pbt_tracker"]
+
+
+def leading_python(python: str | None) -> str:
+    """What a local command's leading `python...` becomes: the training environment's, else this interpreter."""
+    return python or os.path.abspath(sys.executable)
+
+
+def command_argv(cmd: str, python: str | None = None) -> list[str]:
+    """Split like a shell would, without one; a leading `python...` becomes `leading_python(python)`."""
     try:
         argv = shlex.split(cmd)
     except ValueError as error:
@@ -106,7 +116,7 @@ def command_argv(cmd: str) -> list[str]:
     if not argv:
         raise RunDescriptionError("an experiment has an empty command; give its Experiment a command")
     if argv[0].startswith("python"):
-        argv[0] = sys.executable
+        argv[0] = leading_python(python)
     return argv
 
 

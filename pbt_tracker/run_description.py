@@ -5,20 +5,22 @@ the experiment names, commands and directories they produce must be the same
 as the original launcher's, so that results land where people expect them and
 resumed runs find their checkpoints. Only the standard library is used so a
 run module can be imported without the training stack installed.
-"""
 
-from __future__ import annotations
+A run module is also imported by the training environment's interpreter
+(`--python`), which for Isaac Gym is Python 3.6 to 3.8, with nothing of
+pbt-track's environment but this package's directory; so this module keeps to
+what Python 3.6 runs: no `from __future__ import annotations` (annotations use
+`typing`'s generics, which 3.6 evaluates), no dataclasses, and nothing of
+pbt-track imported at module level. tests/test_training_python.py imports it
+under the oldest Python the machine has.
+"""
 
 import os
 import random
 import re
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from itertools import product
-from typing import Any
-
-from pbt_tracker.files import make_dirs
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 __all__ = [
     "ParamGenerator",
@@ -40,7 +42,7 @@ _NAME_SEPARATORS = re.compile(r"[._-]")
 class ParamGenerator:
     """Common base so run modules can accept any source of parameter dicts."""
 
-    def generate_params(self, randomize: bool = True) -> Iterator[dict[str, Any]]:
+    def generate_params(self, randomize: bool = True) -> Iterator[Dict[str, Any]]:
         raise NotImplementedError
 
 
@@ -51,7 +53,7 @@ class ParamList(ParamGenerator):
         super().__init__()
         self.combinations = [dict(combination) for combination in combinations]  # dicts, as generate_params gives
 
-    def generate_params(self, randomize: bool = True) -> Iterator[dict[str, Any]]:
+    def generate_params(self, randomize: bool = True) -> Iterator[Dict[str, Any]]:
         yield from (shuffled(self.combinations) if randomize else self.combinations)
 
 
@@ -62,19 +64,19 @@ class ParamGrid(ParamGenerator):
     same description always numbers its experiments the same way.
     """
 
-    def __init__(self, grid_tuples: Iterable[tuple[Any, Iterable[Any]]]) -> None:
+    def __init__(self, grid_tuples: Iterable[Tuple[Any, Iterable[Any]]]) -> None:
         super().__init__()
-        grid: dict[Any, list[Any]] = {}
+        grid: Dict[Any, List[Any]] = {}
         for key, values in grid_tuples:
             if isinstance(key, list):
                 key = tuple(key)
             grid[key] = list(values)
         self.grid = grid
 
-    def _combinations(self) -> list[tuple[Any, ...]]:
+    def _combinations(self) -> List[Tuple[Any, ...]]:
         return list(product(*self.grid.values()))
 
-    def generate_params(self, randomize: bool = False) -> Iterator[dict[str, Any]]:
+    def generate_params(self, randomize: bool = False) -> Iterator[Dict[str, Any]]:
         if not self.grid:
             return
         keys = list(self.grid)
@@ -82,7 +84,7 @@ class ParamGrid(ParamGenerator):
         if randomize:
             combos = shuffled(combos)
         for combo in combos:
-            params: dict[str, Any] = {}
+            params: Dict[str, Any] = {}
             for key, value in zip(keys, combo):
                 if isinstance(key, tuple):
                     # Grouped names move together: one value tuple sets them all.
@@ -93,7 +95,7 @@ class ParamGrid(ParamGenerator):
             yield params
 
 
-def shuffled(items: Sequence[Any]) -> list[Any]:
+def shuffled(items: Sequence[Any]) -> List[Any]:
     """`items` in a random order: with numpy, the order `np.random.permutation` gives.
 
     The original shuffles with numpy, so a run seeded with `np.random.seed`
@@ -135,7 +137,7 @@ class Experiment:
         name: str,
         cmd: str,
         param_generator: Iterable[Mapping[str, Any]] = (),
-        env_vars: Mapping[str, str] | None = None,
+        env_vars: Optional[Mapping[str, str]] = None,
     ) -> None:
         self.base_name = name
         self.cmd = cmd
@@ -144,13 +146,13 @@ class Experiment:
 
     def _expand(
         self, experiment_arg_name: str, customize_experiment_name: bool, param_prefix: str
-    ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    ) -> Iterator[Tuple[str, str, Dict[str, Any]]]:
         count = max(1, len(self.params))
         for idx in range(count):
             params = dict(self.params[idx]) if self.params else {}
             cmd_tokens = [self.cmd]
             name_tokens = [self.base_name]
-            taken: list[str] = []
+            taken: List[str] = []
             for param, value in params.items():
                 cmd_tokens.append(f"{param_prefix}{param}={value}")
                 shorthand = param_shorthand(param, taken)
@@ -171,22 +173,21 @@ class Experiment:
 
     def generate_experiments(
         self, experiment_arg_name: str, customize_experiment_name: bool, param_prefix: str
-    ) -> Iterator[tuple[str, str]]:
+    ) -> Iterator[Tuple[str, str]]:
         for cmd, name, _params in self._expand(
             experiment_arg_name, customize_experiment_name, param_prefix
         ):
             yield cmd, name
 
 
-@dataclass(frozen=True)
-class ExperimentSpec:
-    """Everything pbt-track records about one experiment before submitting it."""
+class ExperimentSpec(NamedTuple):
+    """Everything pbt-track records about one experiment before submitting it (a named tuple: 3.6 has no dataclasses)."""
 
     name: str
     base_name: str
     cmd: str
-    params: dict[str, Any]
-    env_vars: dict[str, str] | None
+    params: Dict[str, Any]
+    env_vars: Optional[Dict[str, str]]
     root_dir: str
     train_dir: str
 
@@ -218,7 +219,7 @@ class RunDescription:
 
     def _expand(
         self, train_dir: str, makedirs: bool
-    ) -> Iterator[tuple[ExperimentSpec, Mapping[str, str] | None]]:
+    ) -> Iterator[Tuple[ExperimentSpec, Optional[Mapping[str, str]]]]:
         for experiment in self.experiments:
             # An empty suffix still leaves the trailing "_": the original does
             # so and existing train dirs are laid out that way.
@@ -231,6 +232,8 @@ class RunDescription:
             ):
                 experiment_dir = os.path.join(train_dir, root_dir)
                 if makedirs:
+                    from pbt_tracker.files import make_dirs  # here: files.py need not run on the training interpreter
+
                     make_dirs(experiment_dir)
                 spec = ExperimentSpec(
                     name=name,
@@ -245,11 +248,11 @@ class RunDescription:
 
     def generate_experiments(
         self, train_dir: str, makedirs: bool = True
-    ) -> Iterator[tuple[str, str, str, Any]]:
+    ) -> Iterator[Tuple[str, str, str, Any]]:
         """Yield ``(cmd, experiment_name, root_dir, env_vars)`` per experiment."""
         for spec, env_vars in self._expand(train_dir, makedirs):
             yield spec.cmd, spec.name, spec.root_dir, env_vars
 
-    def experiment_specs(self, train_dir: str, makedirs: bool = False) -> list[ExperimentSpec]:
+    def experiment_specs(self, train_dir: str, makedirs: bool = False) -> List[ExperimentSpec]:
         """The same experiments as `generate_experiments`, with their params kept."""
         return [spec for spec, _env_vars in self._expand(train_dir, makedirs)]

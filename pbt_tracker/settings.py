@@ -37,6 +37,11 @@ def kill_grace() -> float:
     return seconds("PBT_TRACK_KILL_GRACE", 10.0)
 
 
+def training_python() -> str | None:
+    """PBT_TRACK_PYTHON: the training environment's interpreter when --python is not given (checked where it is used)."""
+    return os.environ.get("PBT_TRACK_PYTHON") or None
+
+
 def check_all() -> None:
     """Fail at start on a bad value, rather than half-way through whatever first needs it."""
     for read in (busy_timeout, scheduler_timeout, sacct_timeout, kill_grace):

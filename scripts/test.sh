@@ -2,8 +2,14 @@
 # The whole test suite on a fresh machine: a virtualenv with pbt-track and pytest,
 # then mypy, a real one-node Slurm (with accounting), and pytest. Arguments go to pytest.
 #
-#   scripts/test.sh                 # everything
-#   scripts/test.sh tests/slurm -x  # a part
+#   scripts/test.sh                 # everything: the quick tier on every other supported Python, then all
+#   scripts/test.sh tests/slurm -x  # a part, on the default Python only
+#
+# pbt-track runs on Python 3.11, 3.12 and 3.13. Without arguments, each of them
+# that the machine has (pythonX.Y on PATH, else pyenv's newest X.Y.*) other than
+# the default's runs the quick tier (-m "not slow and not slurm") in a virtualenv
+# of its own, <venv>-pyX.Y; one the machine lacks is named, not silently left out.
+# PBT_TRACK_TEST_PYTHONS="3.12" chooses the versions (with arguments too; "" none).
 #
 # The real-Slurm tests are required here: if the cluster does not come up they fail.
 set -euo pipefail
@@ -11,11 +17,29 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PYTHON=${PYTHON:-python3}
 VENV=${PBT_TRACK_TEST_VENV:-.venv-test}
+SUPPORTED="3.11 3.12 3.13"
+if [ $# -eq 0 ]; then OTHERS=${PBT_TRACK_TEST_PYTHONS-$SUPPORTED}; else OTHERS=${PBT_TRACK_TEST_PYTHONS-}; fi
 
-if [ ! -x "$VENV/bin/python" ]; then
-    "$PYTHON" -m venv "$VENV"
-fi
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[test]'
+install_into() {  # VENV PYTHON: a virtualenv of PYTHON with pbt-track (editable) and its test extras
+    if [ ! -x "$1/bin/python" ]; then
+        "$2" -m venv "$1"
+    fi
+    "$1/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[test]'
+}
+
+find_python() {  # X.Y: an interpreter of that version that runs, or nothing
+    local candidate
+    for candidate in "$(command -v "python$1" || true)" \
+            $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$1".*/bin/"python$1" 2>/dev/null | sort -V -r); do
+        if [ -n "$candidate" ] && [ "$("$candidate" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" = "$1" ]; then
+            echo "$candidate"
+            return
+        fi
+    done
+}
+
+install_into "$VENV" "$PYTHON"
+DEFAULT=$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 # The README's sqlite3 examples are run with the sqlite3 shell too.
 if ! command -v sqlite3 >/dev/null 2>&1; then
@@ -43,6 +67,31 @@ printf '%s\n' "$mypy_output" | tail -n 1
 
 SLURM_ACCOUNTING=${SLURM_ACCOUNTING:-1} scripts/slurm/start-local-slurm.sh
 
+failed=""
+for version in $OTHERS; do
+    if [ "$version" = "$DEFAULT" ]; then
+        echo "scripts/test.sh: Python $version is the default: the full suite below runs on it"
+        continue
+    fi
+    interpreter=$(find_python "$version")
+    if [ -z "$interpreter" ]; then
+        echo "scripts/test.sh: Python $version not found (no python$version on PATH that runs, none under" \
+             "${PYENV_ROOT:-$HOME/.pyenv}/versions): its quick tier is not run"
+        continue
+    fi
+    echo "scripts/test.sh: the quick tier on Python $version ($interpreter), in $VENV-py$version"
+    install_into "$VENV-py$version" "$interpreter"
+    "$VENV-py$version/bin/python" -m pytest -q -p no:cacheprovider -m "not slow and not slurm" \
+        || failed="$failed $version"
+done
+
 export PBT_TRACK_REQUIRE_SLURM=1
 export PBT_TRACK_REQUIRE_CHROMIUM=1
-exec "$VENV/bin/python" -m pytest "$@"
+echo "scripts/test.sh: pytest $* on Python $DEFAULT, in $VENV"
+status=0
+"$VENV/bin/python" -m pytest "$@" || status=$?
+if [ -n "$failed" ]; then
+    echo "scripts/test.sh: the quick tier failed on Python$failed" >&2
+    [ "$status" -ne 0 ] || status=1
+fi
+exit "$status"

@@ -16,6 +16,8 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 
+pytest_plugins = ["tests.old_python"]  # env38, version38: a Python 3.8 training environment
+
 
 def query(db: Path, sql: str, *params: object) -> list[tuple]:
     """Read the record the way users do: plain sqlite3, no pbt-track code involved.
@@ -100,3 +102,14 @@ def run_with_modules(*argv: str) -> tuple[subprocess.CompletedProcess[str], set[
     modules = set(done.stderr.splitlines()[-1].removeprefix("MODULES ").split())
     return done, modules
 
+
+
+def read_with(title: str = "Slurm", python: str | None = None, version: str | None = None) -> str:
+    """The line `pbt-track submit` starts with: which Python read the run description, which one the experiments'
+    `python` is (`python` for both, given with --python; else this one, and each job's own on a scheduler)."""
+    import platform
+
+    described = f"{python or os.path.abspath(sys.executable)} (Python {version or platform.python_version()})"
+    runs = python if python and title == "local processes" else (
+        os.path.abspath(sys.executable) if title == "local processes" else f"the one each {title} job finds")
+    return f"Run description read with {described}; the experiments' python is {runs}"

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from pbt_tracker import backends
 from pbt_tracker.cli import cli
 from pbt_tracker.launcher.run import main as launcher_main
-from tests.conftest import REPO_ROOT, query
+from tests.conftest import REPO_ROOT, query, read_with
 from tests.fakesched import NAME, queue
 from tests.fakesched.launch import CANCEL_LIST
 
@@ -54,6 +54,7 @@ def submitted(tmp_path: Path) -> Path:
     code, out, err = pbt_track("submit", "--run", RUN, "--backend", NAME, "--workdir", str(work),
                                "--train_dir", str(tmp_path / "t"), "--fakesched-queue", "gpu")
     assert (code, out, err) == (0, [
+        read_with("FakeSched"),
         "Submitted 00_fit_see_1 as job 9001 to queue gpu",
         "Submitted 01_fit_see_2 as job 9002 to queue gpu",
         "Submitted 02_fit_see_3 as job 9003 to queue gpu",

@@ -46,7 +46,7 @@ def test_submit_error_is_one_line_with_exit_code_1(in_repo: Path, tmp_path: Path
     result = CliRunner().invoke(cli, ["submit", "--run", "tests.fixtures.empty_run", "--backend", "slurm",
                                       "--workdir", str(tmp_path / "w")])
     assert result.exit_code == 1
-    assert result.output == "Error: run empty describes no experiments; add an Experiment to RUN_DESCRIPTION\n"
+    assert result.stderr == "Error: run empty describes no experiments; add an Experiment to RUN_DESCRIPTION\n"
     assert not (tmp_path / "w").exists()
 
 

@@ -1,5 +1,6 @@
 """The keeper job's script, and the lease rows two keepers compete for."""
 
+import shlex
 from datetime import datetime, timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from pbt_tracker.store import open_store
 
 
 def test_the_keeper_job_is_one_cpu_signalled_before_its_limit_and_execs_the_keeper():
-    text = keeper_script("/opt/venv/bin/python", ["--workdir", "/data/my runs", "--on-event", "notify me"], "24:00:00", "cpu")
+    text = keeper_script(["/opt/my venv/bin/python", "-m", "pbt_tracker"], ["--workdir", "/data/my runs", "--on-event", "notify me"], "24:00:00", "cpu")
 
     assert text == (
         "#!/bin/bash\n"
@@ -21,7 +22,7 @@ def test_the_keeper_job_is_one_cpu_signalled_before_its_limit_and_execs_the_keep
         "#SBATCH --time=24:00:00\n"
         "#SBATCH --signal=B:USR1@120\n"
         "#SBATCH --partition=cpu\n"
-        "exec /opt/venv/bin/python -m pbt_tracker watch --workdir '/data/my runs' --on-event 'notify me' --as-keeper-job\n"
+        "exec '/opt/my venv/bin/python' -m pbt_tracker watch --workdir '/data/my runs' --on-event 'notify me' --as-keeper-job\n"
     )
 
 
@@ -46,3 +47,15 @@ def test_the_lease_goes_to_one_keeper_until_it_expires_or_is_released(tmp_path):
         lease_store.release_lease(connection, "b")
         assert lease_store.read_lease(connection) is None
     store.close()
+
+
+def test_the_keeper_job_names_the_pbt_track_that_wrote_it_by_absolute_path():
+    """A keeper job sent from a shell whose PATH is the training environment's still runs this pbt-track."""
+    import os
+    import sys
+
+    from pbt_tracker.processes import own_command
+
+    assert own_command() == [os.path.abspath(sys.executable), "-m", "pbt_tracker"]
+    assert keeper_script(own_command(), [], "1:00:00", None).splitlines()[-1] == (
+        f"exec {shlex.quote(os.path.abspath(sys.executable))} -m pbt_tracker watch --as-keeper-job")

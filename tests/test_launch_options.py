@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +141,10 @@ def test_a_submitted_launch_records_every_option_and_reads_back_as_the_same_opti
     assert CliRunner().invoke(cli, ["submit", *argv]).exit_code == 0
     [(recorded,)] = query(tmp_path / "w" / "pbt_tracker.db", "SELECT options FROM launches")
     record = json.loads(recorded)
-    assert list(record) == [option.name for option in table()]
+    assert list(record) == [option.name for option in table()] + [
+        "described_with", "described_with_version", "experiments_python"]
+    assert (record["python"], record["described_with"], record["experiments_python"]) == (
+        None, os.path.abspath(sys.executable), None)
     assert record["workdir"] == record["slurm_workdir"] == str(tmp_path / "w")
     assert (record["slurm_print_only"], record["slurm_cpus_per_gpu"], record["slurm_gpus_per_job"]) == (True, 2, 1)
     assert launch_options_from_record(record) == expected

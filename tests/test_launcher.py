@@ -189,7 +189,8 @@ def test_a_second_launch_keeps_the_first_launchs_jobs_in_scancel(in_repo: Path, 
 BAD_INPUTS = [
     (["--run", "tests.fixtures.does_not_exist"],
      "cannot import run module tests.fixtures.does_not_exist: no module named tests.fixtures.does_not_exist; "
-     "pass a module importable from the current directory (a.b.c) or the path of a .py file"),
+     "pass a module importable from the current directory (a.b.c) or the path of a .py file, or, where it is "
+     "installed in the training environment, that environment's interpreter with --python"),
     (["--run", "tests.fixtures.no_description"],
      "run module tests.fixtures.no_description defines no RUN_DESCRIPTION; assign a RunDescription to it "
      "(see pbt_tracker.examples)"),
@@ -212,7 +213,7 @@ BAD_INPUTS = [
      "template /nonexistent/template.sh does not exist; pass an existing file to --slurm_sbatch_template"),
     (["--run", PBT, "--slurm_sbatch_template", str(FIXTURES / "unknown_var_template.sh")],
      "template {fixtures}/unknown_var_template.sh uses $SLURM_JOB_ID, which is not one of $CMD $FILENAME "
-     "$PARTITION $GPU $CPU $TIMEOUT; write $$SLURM_JOB_ID if the job script itself should see $SLURM_JOB_ID"),
+     "$PARTITION $GPU $CPU $TIMEOUT $PBT_TRACK; write $$SLURM_JOB_ID if the job script itself should see $SLURM_JOB_ID"),
     (["--run", PBT, "--slurm_timeout", "2 hours", "--slurm_sbatch_template", str(FIXTURES / "echo_template.sh")],
      "--slurm_timeout '2 hours' cannot go to #SBATCH --time at line 3 of template {fixtures}/echo_template.sh: "
      "give a Slurm time such as 90 (minutes), 24:00:00 or 1-00:00:00 (0 means no limit)"),

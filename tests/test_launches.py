@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from pbt_tracker.backends.slurm.script import launch_script_path
 from pbt_tracker.cli import cli
-from tests.conftest import query
+from tests.conftest import query, read_with
 
 PBT = "tests.fixtures.pbt_echo"
 NAMES = ("00_echo_pbt", "01_echo_pbt", "02_echo_pbt")
@@ -150,7 +150,7 @@ def test_a_second_launch_of_names_that_may_still_run_is_refused_and_nothing_is_w
     scripts = sorted(path.name for path in work.iterdir())
 
     assert invoke("submit", "--run", PBT, "--backend", "slurm", "--workdir", str(work), "--pause_between", "0",
-                  "--train_dir", str(work.parent / "t")) == (1, "Submitting 3 experiment(s) of run echo_pbt\n", (
+                  "--train_dir", str(work.parent / "t")) == (1, f"{read_with()}\nSubmitting 3 experiment(s) of run echo_pbt\n", (
         "Error: 3 experiment(s) of this run may still run in this workdir (00_echo_pbt as job 101 of launch 1, "
         "01_echo_pbt as job 102 of launch 1, 02_echo_pbt as job 103 of launch 1); cancel them first "
         "(`pbt-track cancel --launch 1`), send only their failed ones again (`pbt-track resubmit-failed --launch 1`), "

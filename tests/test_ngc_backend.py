@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 from pbt_tracker.cli import cli
 from pbt_tracker.launcher.run import main
-from tests.conftest import query
+from tests.conftest import query, read_with
 
 RUN = "tests.fixtures.ngc_trio"
 TEMPLATE = """ngc batch run \\
@@ -84,8 +84,9 @@ def shown(policy: int, train_dir: Path) -> list[str]:
     return [f"Job name: 0{policy}_ant", f"Executing {shlex.join(command(policy, train_dir))}"]
 
 
-def head() -> list[str]:
-    return ["Starting processes with base cmds: ['python train.py task=Ant']",
+def head(submit: bool = True) -> list[str]:
+    """What both command lines print first; `pbt-track submit` starts with which Python read the run."""
+    return [*([read_with("NGC")] if submit else []), "Starting processes with base cmds: ['python train.py task=Ant']",
             'NGC template: ngc batch run --instance dgxa100.80g.1.norm --name "{{ name }}" '
             '--commandline "{{ experiment_cmd }}"',
             "3 experiments to run"]
@@ -149,7 +150,7 @@ def test_without_ngc_on_path_nothing_is_written_and_one_line_says_what_to_do(
     (tmp_path / "job.txt").write_text(TEMPLATE)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     result = submit(tmp_path)
-    assert (result.exit_code, result.output) == (1, f"Error: {NOT_FOUND}\n")
+    assert (result.exit_code, result.stdout, result.stderr) == (1, read_with("NGC") + "\n", f"Error: {NOT_FOUND}\n")
     argv = ["--run", RUN, "--backend", "ngc", "--ngc_job_template", str(tmp_path / "job.txt"), "--workdir",
             str(tmp_path / "w"), "--train_dir", str(tmp_path / "t")]
     assert main(argv) == 1
@@ -164,7 +165,7 @@ def test_the_launcher_prints_what_the_original_prints(
     assert main(["--run", RUN, "--backend", "ngc", "--ngc_job_template", str(tmp_path / "job.txt"), "--workdir",
                  str(tmp_path / "w"), "--train_dir", str(t)]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        *head(), *shown(0, t), *shown(1, t), *shown(2, t), f"Recorded in {db(tmp_path)} (launch 1)",
+        *head(submit=False), *shown(0, t), *shown(1, t), *shown(2, t), f"Recorded in {db(tmp_path)} (launch 1)",
         "Done!"]
 
 
@@ -189,7 +190,7 @@ def test_resubmit_failed_without_ngc_records_no_attempt(
     assert submit(tmp_path).exit_code == 1
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     result = CliRunner().invoke(cli, ["resubmit-failed", "--workdir", str(tmp_path / "w")])
-    assert (result.exit_code, result.output) == (1, f"Error: {NOT_FOUND}\n")
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", f"Error: {NOT_FOUND}\n")
     assert query(db(tmp_path), "SELECT count(*) FROM submissions") == [(3,)]
 
 

@@ -239,6 +239,8 @@ def test_a_batch_of_state_changes_applies_only_those_whose_expected_state_still_
     ("#!/bin/bash\n#SBATCH --hold\n#SBATCH --job-name=x\n$CMD\n", False),
     ("#!/bin/bash\ntimeout $TIMEOUT $CMD\nif [[ $$? -eq 124 ]]; then\n    sbatch --parsable $FILENAME\nfi\n", True),
     ("#!/bin/bash\ntimeout $TIMEOUT $CMD || pbt-track continue --workdir w --job $$SLURM_JOB_ID\n", True),
+    ("#!/bin/bash\ntimeout $TIMEOUT $CMD || $PBT_TRACK continue --workdir w --job $$SLURM_JOB_ID\n", True),
+    ("#!/bin/bash\ntimeout $TIMEOUT $CMD || ${PBT_TRACK} continue --workdir w --job $$SLURM_JOB_ID\n", True),
     (None, False),
 ])
 def test_a_template_sends_successors_when_it_runs_sbatch_or_pbt_track_continue_not_for_its_directives(

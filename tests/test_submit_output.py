@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from pbt_tracker.backends.slurm.progress import Progress, array_hint, job_id_ranges, progress_text
 from pbt_tracker.cli import cli
+from tests.conftest import read_with
 
 
 def test_job_ids_are_written_as_ranges() -> None:
@@ -60,6 +61,7 @@ def test_submit_prints_a_summary_and_v_the_per_job_lines(in_repo: Path, tmp_path
     result = CliRunner().invoke(cli, argv)
     assert result.exit_code == 0, result.output
     assert result.stdout == (
+        f"{read_with('Slurm')}\n"
         "Submitting 3 experiment(s) of run echo_pbt\n"
         "Submitted 3 of 3 experiment(s): jobs 7600-7602\n"
         f"Follow a log: pbt-track logs 00_echo_pbt -f --workdir {work}\n"
@@ -83,7 +85,8 @@ def test_a_lost_sbatch_answer_is_told_as_may_have_been_submitted_not_as_a_failur
                                       str(work), "--train_dir", str(tmp_path / "t"), "--pause_between", "0"])
     reason = "sbatch exited with 1: sbatch: error: Batch job submission failed: Socket timed out on send/recv operation"
     assert result.exit_code == 1
-    assert result.stdout.splitlines()[1:] == [
+    assert result.stdout.splitlines()[:2] == [read_with("Slurm"), "Submitting 3 experiment(s) of run echo_pbt"]
+    assert result.stdout.splitlines()[2:] == [
         "Submitted 0 of 3 experiment(s): jobs none",
         *[f"{name} may have been submitted ({reason}); pbt-track will find out at the next sync"
           for name in ("00_echo_pbt", "01_echo_pbt", "02_echo_pbt")],

@@ -94,7 +94,7 @@ def run_continue_job(tmp_path: Path, fake_bin, cmd: str, script: Path, env: dict
     stand_in = fake_bin("pbt-track", PBT_TRACK_STAND_IN)
     script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text(render_script(template_text("timeout_continue"), cmd=cmd, filename=str(script),
-                                    resources=SlurmResources(timeout="1")))
+                                    resources=SlurmResources(timeout="1"), pbt_track=[str(stand_in)]))
     done = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=60,
                           env={**os.environ, "SLURM_JOB_ID": "77", **(env or {})})
     calls = Path(f"{stand_in}.calls")

@@ -97,6 +97,13 @@ class Backend(Protocol):
         train dir); `recorded` says the values come from a record, maybe an older one.
         """
 
+    def command_python(self, options: LaunchOptions) -> str | None:
+        """The interpreter a command's leading `python` runs as, where pbt-track starts the commands itself.
+
+        None where each job's own environment (its template, the scheduler's
+        image) decides; said at submit and recorded with the launch.
+        """
+
     def launch(self, run_description: RunDescription, options: LaunchOptions, compact: bool, verbose: bool) -> int:
         """Plan, record and send a run with the options its `launch_options` built, telling the user; the exit code.
 

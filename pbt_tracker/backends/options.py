@@ -61,6 +61,7 @@ def launch_options(
     `run_name` stands in for --run when a caller hands over a run description it loaded itself.
     """
     from pbt_tracker.launch.options import settled_values
+    from pbt_tracker.launch.python_setting import settled_python
 
     name = backend or values.get("backend") or backends.DEFAULT
     known = backends.names()
@@ -68,6 +69,7 @@ def launch_options(
         raise OptionError(f"--backend {name!r} is not a backend; choose one of {', '.join(_choices(known))}")
     settled = settled_values(table(), values, name)
     settled["run"] = settled["run"] or run_name
+    settled["python"] = settled_python(settled["python"], recorded)
     return backends.get(name).launch_options(settled, recorded)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shlex
 import sqlite3
-import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -36,8 +35,12 @@ CONTINUE_BEFORE_SECONDS = 120
 JOB_FLAG = "--as-keeper-job"
 
 
-def keeper_script(python: str, watch_args: Sequence[str], time_limit: str, partition: str | None) -> str:
-    """The job script: the keeper is the batch step itself (exec), so USR1 reaches it."""
+def keeper_script(pbt_track: Sequence[str], watch_args: Sequence[str], time_limit: str, partition: str | None) -> str:
+    """The job script: the keeper is the batch step itself (exec), so USR1 reaches it.
+
+    `pbt_track` is the command of the pbt-track writing it, by absolute path
+    (`processes.own_command`): the job's PATH may be a training environment's.
+    """
     lines = [
         "#!/bin/bash",
         f"#SBATCH --job-name={KEEPER_RUN}",
@@ -48,7 +51,7 @@ def keeper_script(python: str, watch_args: Sequence[str], time_limit: str, parti
     ]
     if partition:
         lines.append(f"#SBATCH --partition={partition}")
-    lines.append("exec " + shlex.join([python, "-m", "pbt_tracker", "watch", *watch_args, JOB_FLAG]))
+    lines.append("exec " + shlex.join([*pbt_track, "watch", *watch_args, JOB_FLAG]))
     return "\n".join(lines) + "\n"
 
 
@@ -65,7 +68,7 @@ def submit_keeper(store: Store, watch_args: Sequence[str], time_limit: str, part
     slurm.require_command("sbatch")
     own_job = os.environ.get("SLURM_JOB_ID")
     script = store.workdir / f"sbatch_{KEEPER_RUN}.sh"
-    text = keeper_script(sys.executable, watch_args, time_limit, partition)
+    text = keeper_script(processes.own_command(), watch_args, time_limit, partition)
     log = str(store.workdir / f"sbatch_{KEEPER_RUN}.sh-slurm-%j.out")
     now = utcnow()
     with store.write() as connection:

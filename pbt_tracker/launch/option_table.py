@@ -78,6 +78,9 @@ COMMON_OPTIONS: tuple[Option, ...] = (
     Option("train_dir", str, "./train_dir", "Root directory of the experiments' outputs."),
     Option("pause_between", float, 1.0, "Seconds to wait between two submissions."),
     Option("experiment_suffix", str, "", "Appended to the name of each experiment dir."),
+    Option("python", str, None, "Interpreter of the training environment (e.g. a conda env's bin/python): the run "
+           "description is read with it, and local experiments' `python` is it.",
+           default_text="$PBT_TRACK_PYTHON, else pbt-track's own"),
 )
 
 

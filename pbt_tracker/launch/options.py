@@ -37,6 +37,7 @@ class LaunchOptions:
     train_dir: str = _COMMON["train_dir"].default
     experiment_suffix: str = _COMMON["experiment_suffix"].default
     pause_between: float = _COMMON["pause_between"].default
+    python: str | None = None  # the training environment's interpreter; None: pbt-track's own
     recorded_options: dict[str, Any] = field(default_factory=dict)  # every option of the table, settled
 
     def __post_init__(self) -> None:
@@ -72,6 +73,7 @@ def common_fields(settled: dict[str, Any]) -> dict[str, Any]:
         "train_dir": settled["train_dir"],
         "experiment_suffix": settled["experiment_suffix"],
         "pause_between": settled["pause_between"],
+        "python": settled["python"],
         "recorded_options": settled,
     }
 

@@ -16,7 +16,7 @@ from pbt_tracker import backends
 from pbt_tracker.backends.options import add_arguments, launch_options
 from pbt_tracker.errors import OptionError, PbtTrackError
 from pbt_tracker.launch.option_table import COMMON
-from pbt_tracker.launcher.loader import load_run_description
+from pbt_tracker.launcher.loader import describe
 from pbt_tracker.settings import check_all
 
 __all__ = ["launch", "launcher_argparser", "main", "parse_args"]
@@ -50,10 +50,20 @@ def launch(args: argparse.Namespace | Mapping[str, Any], compact: bool = False, 
     `args` is argparse's namespace or click's values: either goes through the
     table of options once, before the run module is imported. `compact` is
     `pbt-track submit`'s shorter output; the launcher keeps the original's.
+    Which Python read the description and which one the experiments' `python`
+    is are recorded with the options and said first, because with a training
+    environment of its own (`--python`) they need not be the one running this.
     """
     options = launch_options(vars(args) if isinstance(args, argparse.Namespace) else args)
     backend = backends.get(options.recorded_options["backend"])
-    run_description = load_run_description(options.run_module or None, options.experiment_suffix)
+    run_description, described_with = describe(options.run_module or None, options.experiment_suffix,
+                                               options.python, options.train_dir)
+    experiments_python = backend.command_python(options) if hasattr(backend, "command_python") else None
+    options.recorded_options.update(described_with=described_with.path, described_with_version=described_with.version,
+                                    experiments_python=experiments_python)
+    if compact or options.python:  # the launcher prints what the original printed, which had no such choice
+        print(f"Run description read with {described_with}; the experiments' python is "
+              f"{experiments_python or f'the one each {backend.title} job finds'}", flush=True)
     return backend.launch(run_description, options, compact, verbose)
 
 

@@ -82,14 +82,15 @@ def script_owners(connection: sqlite3.Connection, backend: str) -> set[str]:
 
 
 def jobs_send_successors(connection: sqlite3.Connection) -> bool:
-    """Whether a launch's template has its jobs submit their next attempt themselves (sbatch, pbt-track continue).
+    """Whether a launch's template has its jobs submit their next attempt themselves (sbatch, [$PBT_TRACK|pbt-track] continue).
 
     Such a workdir may hold jobs the record has not seen yet, and jobs that
     ended since the last sync while their successor runs.
     """
     return connection.execute(  # GLOB, not LIKE: case matters, or every #SBATCH line would match
         "SELECT 1 FROM launches WHERE forgotten_at IS NULL "
-        "AND (template_text GLOB '*sbatch *' OR template_text GLOB '*pbt-track continue*') LIMIT 1"
+        "AND (template_text GLOB '*sbatch *' OR template_text GLOB '*pbt-track continue*' "
+        "OR template_text GLOB '*PBT_TRACK* continue*') LIMIT 1"
     ).fetchone() is not None
 
 

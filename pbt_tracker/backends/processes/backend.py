@@ -46,6 +46,12 @@ class ProcessesBackend:
 
         return processes_launch_options(settled, recorded)
 
+    def command_python(self, options: LaunchOptions) -> str | None:
+        """The training environment's interpreter when one is named, else pbt-track's own, as the original did."""
+        from pbt_tracker import processes
+
+        return processes.leading_python(options.python)
+
     def launch(self, run_description: RunDescription, options: LaunchOptions, compact: bool, verbose: bool) -> int:
         from pbt_tracker.backends.processes.run import launch_processes
 

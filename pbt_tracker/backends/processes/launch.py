@@ -68,7 +68,8 @@ class ProcessesRunResult:
 def plan_processes_launch(
     run_description: RunDescription, options: ProcessesLaunchOptions
 ) -> list[tuple[ExperimentSpec, list[str]]]:
-    return [(spec, processes.command_argv(spec.cmd)) for spec in checked_specs(run_description, options.train_dir)]
+    return [(spec, processes.command_argv(spec.cmd, options.python))
+            for spec in checked_specs(run_description, options.train_dir)]
 
 
 def log_path(workdir: Path, experiment: str, attempt: int) -> Path:

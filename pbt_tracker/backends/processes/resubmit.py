@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from typing import Any
 
 from pbt_tracker import processes
 from pbt_tracker.backends.processes.launch import ProcessesExperiment, ProcessesJob, Runner, processes_attempt
 from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult, check_launch_directory, decide
+from pbt_tracker.errors import OptionError
 from pbt_tracker.store import Store, writes
 from pbt_tracker.store.next_attempts import PriorAttempt
 
@@ -21,17 +23,20 @@ class ProcessesResubmitter:
     def plan(self, connection: sqlite3.Connection, row: PriorAttempt, attempt: int) -> None:
         """A queued attempt, its runner this process; a PBT policy's runs the continuation `decide` chose."""
         check_launch_directory(row.name, row.cwd)
+        options = json.loads(row.options)
+        check_training_python(row.name, options.get("python"))
         decision = decide(row, self.request, self.result)
         self.result.planned.append((row.name, attempt))
         if self.request.dry_run:
             return
-        argv = processes.command_argv(decision.command) if decision is not None else json.loads(row.argv)
+        argv = (processes.command_argv(decision.command, options.get("python")) if decision is not None
+                else json.loads(row.argv))
         experiment = ProcessesExperiment(row.experiment_id, row.name, json.loads(row.env_vars or "null"),
                                          row.train_dir)
         job = processes_attempt(connection, experiment, attempt, argv, self.store.workdir, self.request.me,
                                 cwd=row.cwd)
         writes.set_origin(connection, job.submission_id, self.request.origin, row.id)
-        self.launches.setdefault(row.launch_id, (json.loads(row.options), []))[1].append(job)
+        self.launches.setdefault(row.launch_id, (options, []))[1].append(job)
 
     def close(self, connection: sqlite3.Connection) -> None:
         """Nothing to refuse or group: each attempt is its own process."""
@@ -46,3 +51,12 @@ class ProcessesResubmitter:
             outcomes, interrupted = runner.run()
             self.result.processes_outcomes += outcomes
             self.result.interrupted = self.result.interrupted or interrupted
+
+
+def check_training_python(name: str, python: str | None) -> None:
+    """Refuse, before anything is recorded, an attempt whose launch's training interpreter is gone."""
+    if python and not (os.path.isfile(python) and os.access(python, os.X_OK)):
+        raise OptionError(
+            f"{name} runs with {python}, the training interpreter its launch recorded, which is gone or not "
+            "executable; restore it (or that environment), then send it again"
+        )

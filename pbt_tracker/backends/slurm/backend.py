@@ -46,6 +46,10 @@ class SlurmBackend:
 
         return slurm_launch_options(settled, recorded)
 
+    def command_python(self, options: LaunchOptions) -> str | None:
+        """Each job's environment decides which `python` its command runs."""
+        return None
+
     def launch(self, run_description: RunDescription, options: LaunchOptions, compact: bool, verbose: bool) -> int:
         from pbt_tracker.backends.slurm.run import launch_slurm
 

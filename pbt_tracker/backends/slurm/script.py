@@ -10,18 +10,21 @@ from __future__ import annotations
 import re
 import shlex
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from pbt_tracker import processes
+from pbt_tracker.backends.slurm.shell_context import COMMENT, UNQUOTED, variable_places
 from pbt_tracker.backends.slurm.tags import COMMENT_OPTION
 from pbt_tracker.errors import OptionError, TemplateError
 
 SBATCH_TEMPLATE_DEFAULT = "#!/bin/bash\nconda activate conda_env_name\ncd ~/project\n"
 """The launcher's built-in template. It has no $CMD: the command is appended after it."""
 
-TEMPLATE_VARIABLES = ("CMD", "FILENAME", "PARTITION", "GPU", "CPU", "TIMEOUT")
+TEMPLATE_VARIABLES = ("CMD", "FILENAME", "PARTITION", "GPU", "CPU", "TIMEOUT", "PBT_TRACK")
+# $PBT_TRACK is pbt-track itself, by absolute path: a job whose environment is the training one lacks it on PATH.
 
 # No '%': Slurm would read it in the --output pattern as one of its replacement symbols.
 
@@ -76,6 +79,12 @@ def check_template(template_text: str, source: str) -> list[str]:
             f"template {source} uses ${unknown[0]}, which is not one of {known}; "
             f"write $${unknown[0]} if the job script itself should see ${unknown[0]}"
         )
+    for line, context in variable_places(template_text, "PBT_TRACK"):
+        if context not in (UNQUOTED, COMMENT):
+            raise TemplateError(
+                f"template {source} puts $PBT_TRACK in {context} at line {line}; write it unquoted where a command "
+                "starts: it stands for pbt-track's interpreter and `-m pbt_tracker`, quoted by pbt-track"
+            )
     warnings = []
     if "CMD" not in template.get_identifiers():
         warnings.append(
@@ -91,25 +100,34 @@ def render_script(
     filename: str,
     resources: SlurmResources,
     append_cmd: bool = False,
+    pbt_track: Sequence[str] | None = None,
 ) -> str:
     """Fill in a template; `append_cmd` puts the command on its own last line.
 
     The built-in template has no $CMD, so without `append_cmd` its jobs would
-    do nothing at all.
+    do nothing at all. `$PBT_TRACK` is `pbt_track` (by default the pbt-track
+    writing the script), each word quoted for the shell.
     """
-    text = Template(template_text).substitute(
-        CMD=cmd,
-        FILENAME=filename,
-        PARTITION=resources.partition_arg,
-        GPU=resources.gpus_per_job,
-        CPU=resources.cpus,
-        TIMEOUT=resources.timeout,
-    )
+    template = Template(template_text)
+    values = {"CMD": cmd, "FILENAME": filename, "PARTITION": resources.partition_arg, "GPU": resources.gpus_per_job,
+              "CPU": resources.cpus, "TIMEOUT": resources.timeout}
+    if "PBT_TRACK" in template.get_identifiers():
+        values["PBT_TRACK"] = pbt_track_words(pbt_track)
+    text = template.substitute(values)
     if append_cmd:
         if not text.endswith("\n"):
             text += "\n"
         text += cmd + "\n"
     return text
+
+
+def pbt_track_words(pbt_track: Sequence[str] | None = None) -> str:
+    """The command that runs pbt-track, as shell words; refused where a line break would end a comment holding it."""
+    words = list(pbt_track) if pbt_track is not None else processes.own_command()
+    if any("\n" in word or "\r" in word for word in words):
+        raise TemplateError(f"pbt-track's command {words!r} holds a line break, which a job script cannot hold "
+                            "safely; install pbt-track under a path without one")
+    return shlex.join(words)
 
 
 def script_path(workdir: Path, experiment_name: str) -> Path:
