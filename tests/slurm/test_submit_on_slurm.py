@@ -72,10 +72,10 @@ def test_pbt_track_submit_with_the_default_template_runs_each_command(tmp_path: 
 
 def test_scancel_script_cancels_the_jobs_of_every_launch_from_the_workdir(tmp_path: Path) -> None:
     work = tmp_path / "w"
-    for _ in range(2):
+    for suffix in ("", "again"):  # a second launch of the same experiments into the same dirs is refused
         done = run(PBT_TRACK, "submit", "--run", "tests.fixtures.sleepers", "--backend", "slurm", "--workdir",
                    str(work), "--slurm_cpus_per_gpu", "1", "--slurm_gpus_per_job", "0", "--pause_between", "0",
-                   "--train_dir", str(tmp_path / "t"))
+                   "--train_dir", str(tmp_path / "t"), "--experiment_suffix", suffix)
         assert done.returncode == 0, done.stdout + done.stderr
     job_ids = [job_id for _, _, job_id, _ in recorded_jobs(work)]
     assert len(job_ids) == 4
@@ -112,7 +112,7 @@ exec {real_sbatch} "$@"
     assert done.returncode == 1
     jobs = recorded_jobs(work)
     # "Socket timed out" does not prove that Slurm refused the job: it is not recorded as refused.
-    assert [state for _, state, _, _ in jobs] == ["SUBMITTED", "UNKNOWN", "SUBMITTED"]
+    assert [state for _, state, _, _ in jobs] == ["SUBMITTED", "SUBMIT_UNCERTAIN", "SUBMITTED"]
     for _, state, job_id, _ in jobs:
         if state == "SUBMITTED":
             assert job_info(job_id)["JobId"] == job_id
