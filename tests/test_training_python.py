@@ -250,3 +250,31 @@ def test_the_readmes_command_for_isaacgymenvs_users_runs_as_written(
     assert (done.returncode, done.stdout.splitlines()[0], done.stdout.splitlines()[-1]) == (
         0, read_with("local processes", str(env38), version38), "Done!"), done.stdout + done.stderr
     assert len(list((tmp_path / "pbt_runs").glob("0?_ant_pbt.1.log"))) == 4
+
+
+_LIKE_ISAACGYMENVS = ("class D:\n    run_name = 'r'; experiment_arg_name = 'e'; experiment_dir_arg_name = 'd'\n"
+                      "    customize_experiment_name = False; param_prefix = ''; experiment_suffix = ''\n")
+ODD_DESCRIPTIONS = {  # descriptions of a launcher's classes other than pbt-track's, as IsaacGymEnvs' are
+    "a-dict": "RUN_DESCRIPTION = {'run_name': 'r'}\n",
+    "generate-not-callable": _LIKE_ISAACGYMENVS + "    experiments = []; generate_experiments = 5\nRUN_DESCRIPTION = D()\n",
+    "experiments-not-a-list": _LIKE_ISAACGYMENVS + "    experiments = 3\n    def generate_experiments(self, t, makedirs):\n"
+                              "        return iter(())\nRUN_DESCRIPTION = D()\n",
+    "experiment-without-cmd": _LIKE_ISAACGYMENVS + "    def generate_experiments(self, t, makedirs):\n"
+                              "        return iter(())\nclass E:\n    base_name = 'e'; params = []; env_vars = None\n"
+                              "RUN_DESCRIPTION = D()\nRUN_DESCRIPTION.experiments = [E()]\n",
+    "yields-a-list": _LIKE_ISAACGYMENVS + "    def generate_experiments(self, t, makedirs):\n"
+                     "        yield ['python t.py', 'n', 'r/e_']\nclass E:\n"
+                     "    base_name = 'e'; cmd = 'python t.py'; params = []; env_vars = None\n"
+                     "RUN_DESCRIPTION = D()\nRUN_DESCRIPTION.experiments = [E()]\n",
+}
+
+
+@pytest.mark.parametrize("odd", ODD_DESCRIPTIONS.values(), ids=ODD_DESCRIPTIONS.keys())
+def test_an_odd_description_is_refused_there_as_here_in_the_same_words(env38: Path, tmp_path: Path, odd: str) -> None:
+    run = tmp_path / "odd.py"
+    run.write_text(odd)
+    here = submit("--run", str(run), "--workdir", str(tmp_path / "w"))
+    there = submit("--run", str(run), "--python", str(env38), "--workdir", str(tmp_path / "w"))
+    assert here[0] == there[0] == 1
+    assert here[2] == there[2] and here[2].startswith(f"Error: RUN_DESCRIPTION in {run}")
+    assert not (tmp_path / "w").exists()

@@ -74,9 +74,9 @@ def _ask(python: str, kind: str, run: str, train_dir: str, suffix: str) -> dict[
             f"the training interpreter {python} did not answer as Python 3.6 or later does (exit {done.returncode}"
             f"{': ' + last if last else ''}); {ADVICE}"
         )
-    error = answer.get("error")
-    if error:  # one line: what the module printed before it failed is for `python -c 'import ...'` to show
-        raise _refusal(error, Interpreter(python, str(answer["version"])), kind, run)
+    refused = answer.get("error")
+    if refused:  # one line: what the module printed before it failed is for `python -c 'import ...'` to show
+        raise _refusal(refused, Interpreter(python, str(answer["version"])), kind, run)
     if stderr:
         sys.stdout.write(stderr)  # what the run module printed while it was imported, where an import here prints it
     return answer
@@ -98,7 +98,7 @@ def _refusal(error: dict[str, Any], interpreter: Interpreter, kind: str, run: st
             f"run module {run} defines no RUN_DESCRIPTION; assign a RunDescription to it (see pbt_tracker.examples)"
         )
     hint = f"{shlex.quote(interpreter.path)} " + (shlex.quote(run) if kind == "file" else f"-c 'import {run}'")
-    doing = {"import": "while importing", "generate": "in generate_experiments"}.get(what, "while it was read")
+    doing = {"import": "while importing", "generate": "in generate_experiments"}.get(str(what), "while it was read")
     return RunDescriptionError(
         f"run module {run} failed {doing} under {interpreter} ({error.get('type')}: {error.get('detail')}); "
         f"run `{hint}` to see the traceback"
@@ -118,8 +118,6 @@ class _Described:
             self.experiments = None if found["experiments"] is None else [
                 _thing(experiment["type"], experiment["attributes"]) for experiment in found["experiments"]
             ]
-        if found["generate"] == "not callable":
-            self.generate_experiments = None
 
 
 class _Generating(_Described):
@@ -144,8 +142,9 @@ class _Generating(_Described):
 
 
 def _rebuilt(found: dict[str, Any], key: tuple[str, str], again: Any, run: str, interpreter: Interpreter) -> Any:
-    base = _Described if found["generate"] == "missing" else _Generating
-    return type(found["type"], (base,), {})(found, key, again, run, interpreter)
+    base = _Generating if found["generate"] == "callable" else _Described
+    not_callable = {"generate_experiments": None} if found["generate"] == "not callable" else {}
+    return type(found["type"], (base,), not_callable)(found, key, again, run, interpreter)
 
 
 def _thing(type_name: str, attributes: dict[str, Any], on_class: bool = False) -> Any:
