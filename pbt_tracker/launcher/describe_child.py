@@ -25,6 +25,11 @@ import os
 import sys
 import traceback
 
+MYPY = False  # mypy takes it as True; no typing module is imported at run time, where Python 2.7 has none
+if MYPY:
+    from types import ModuleType
+    from typing import Any, Dict, List, Sequence
+
 OLDEST = (3, 6)
 DESCRIPTION_ATTRIBUTES = ("run_name", "experiment_arg_name", "experiment_dir_arg_name",
                           "customize_experiment_name", "param_prefix", "experiment_suffix")
@@ -32,10 +37,11 @@ EXPERIMENT_ATTRIBUTES = ("base_name", "cmd", "env_vars")
 
 
 def main(argv):
+    # type: (List[str]) -> int
     answer_fd = os.dup(1)
     os.dup2(2, 1)  # what the run module prints, from Python or from C, goes to stderr
     try:
-        answer = {"python": sys.executable, "version": "%d.%d.%d" % tuple(sys.version_info[:3])}
+        answer = {"python": sys.executable, "version": "%d.%d.%d" % tuple(sys.version_info[:3])}  # type: Dict[str, Any]
         if tuple(sys.version_info[:2]) < OLDEST:
             answer["error"] = {"kind": "too_old"}
         else:
@@ -50,6 +56,7 @@ def main(argv):
 
 
 def describe(package_dir, kind, run, train_dir, suffix):
+    # type: (str, str, str, str, str) -> Dict[str, Any]
     own_directory = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != own_directory]
     sys.path.insert(0, os.getcwd())  # as for `python -m`: run modules are named from the current directory
@@ -80,39 +87,47 @@ def describe(package_dir, kind, run, train_dir, suffix):
 
 
 def own_package(package_dir):
+    # type: (str) -> None
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
         "pbt_tracker", os.path.join(package_dir, "__init__.py"), submodule_search_locations=[package_dir])
+    if spec is None or spec.loader is None:
+        raise ImportError("cannot load pbt_tracker from %s" % package_dir)
     module = importlib.util.module_from_spec(spec)
     sys.modules["pbt_tracker"] = module
     spec.loader.exec_module(module)
 
 
 def import_module(name):
+    # type: (str) -> ModuleType
     import importlib
 
     return importlib.import_module(name)
 
 
 def import_file(path):
+    # type: (str) -> ModuleType
     import importlib.util
 
     stem = os.path.splitext(os.path.basename(path))[0].replace("-", "_")
     spec = importlib.util.spec_from_file_location("_pbt_track_run_" + stem, path)
+    if spec is None or spec.loader is None:
+        raise ImportError("cannot load %s as a Python file" % path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def read_description(description, train_dir, suffix):
+    # type: (Any, str, str) -> Dict[str, Any]
     """The description as pbt-track reads one: what it has of the interface, and what it generates.
 
     A failing generator is reported beside the rest, for pbt-track to raise
     where it would have raised, after its checks of the interface.
     """
-    found = {"type": type(description).__name__, "attributes": attributes(description, DESCRIPTION_ATTRIBUTES)}
-    generate = getattr(description, "generate_experiments", None)
+    found = {"type": type(description).__name__, "attributes": attributes(description, DESCRIPTION_ATTRIBUTES)}  # type: Dict[str, Any]
+    generate = getattr(description, "generate_experiments", None)  # type: Any
     found["generate"] = "missing" if not hasattr(description, "generate_experiments") else (
         "callable" if callable(generate) else "not callable")
     if not hasattr(description, "experiments"):
@@ -138,17 +153,20 @@ def read_description(description, train_dir, suffix):
 
 
 def read_experiment(experiment):
-    found = {"type": type(experiment).__name__, "attributes": attributes(experiment, EXPERIMENT_ATTRIBUTES)}
+    # type: (Any) -> Dict[str, Any]
+    found = {"type": type(experiment).__name__, "attributes": attributes(experiment, EXPERIMENT_ATTRIBUTES)}  # type: Dict[str, Any]
     if hasattr(experiment, "params"):
         found["attributes"]["params"] = [plain(params) for params in experiment.params]
     return found
 
 
 def attributes(thing, names):
+    # type: (Any, Sequence[str]) -> Dict[str, Any]
     return dict((name, plain(getattr(thing, name))) for name in names if hasattr(thing, name))
 
 
 def entry_of(entry):
+    # type: (Any) -> Dict[str, Any]
     """A yield of generate_experiments: a tuple's items, or what the odd thing was."""
     if isinstance(entry, tuple):
         return {"tuple": [plain(item) for item in entry]}
@@ -156,6 +174,7 @@ def entry_of(entry):
 
 
 def plain(value):
+    # type: (Any) -> Any
     """What JSON can hold, as pbt-track's record keeps parameter values (launch.record.jsonable)."""
     if isinstance(value, dict):
         return dict((str(key), plain(item)) for key, item in value.items())
@@ -167,6 +186,7 @@ def plain(value):
 
 
 def failure(kind, error):
+    # type: (str, BaseException) -> Dict[str, str]
     text = str(error)
     return {"kind": kind, "type": type(error).__name__, "detail": text.splitlines()[0] if text else ""}
 

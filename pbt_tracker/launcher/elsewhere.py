@@ -74,9 +74,9 @@ def _ask(python: str, kind: str, run: str, train_dir: str, suffix: str) -> dict[
             f"the training interpreter {python} did not answer as Python 3.6 or later does (exit {done.returncode}"
             f"{': ' + last if last else ''}); {ADVICE}"
         )
-    error = answer.get("error")
-    if error:  # one line: what the module printed before it failed is for `python -c 'import ...'` to show
-        raise _refusal(error, Interpreter(python, str(answer["version"])), kind, run)
+    refused = answer.get("error")
+    if refused:  # one line: what the module printed before it failed is for `python -c 'import ...'` to show
+        raise _refusal(refused, Interpreter(python, str(answer["version"])), kind, run)
     if stderr:
         sys.stdout.write(stderr)  # what the run module printed while it was imported, where an import here prints it
     return answer
@@ -98,7 +98,7 @@ def _refusal(error: dict[str, Any], interpreter: Interpreter, kind: str, run: st
             f"run module {run} defines no RUN_DESCRIPTION; assign a RunDescription to it (see pbt_tracker.examples)"
         )
     hint = f"{shlex.quote(interpreter.path)} " + (shlex.quote(run) if kind == "file" else f"-c 'import {run}'")
-    doing = {"import": "while importing", "generate": "in generate_experiments"}.get(what, "while it was read")
+    doing = {"import": "while importing", "generate": "in generate_experiments"}.get(str(what), "while it was read")
     return RunDescriptionError(
         f"run module {run} failed {doing} under {interpreter} ({error.get('type')}: {error.get('detail')}); "
         f"run `{hint}` to see the traceback"
@@ -119,7 +119,7 @@ class _Described:
                 _thing(experiment["type"], experiment["attributes"]) for experiment in found["experiments"]
             ]
         if found["generate"] == "not callable":
-            self.generate_experiments = None
+            setattr(self, "generate_experiments", None)  # noqa: B010 - an attribute of the original's, not a method
 
 
 class _Generating(_Described):
