@@ -9,10 +9,32 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 if TYPE_CHECKING:
-    from pbt_tracker.store.history import PolicyIteration
+    from typing import Protocol
+
+    class IterationRow(Protocol):
+        """What is read of a row: a pbt_iterations row (store.history.PolicyIteration), or the page's
+        serve.population.DecisiveRow."""
+
+        @property
+        def experiment_id(self) -> int: ...
+        @property
+        def policy(self) -> int: ...
+        @property
+        def iteration(self) -> int: ...
+        @property
+        def true_objective(self) -> float | None: ...
+        @property
+        def experiment_name(self) -> str | None: ...
+        @property
+        def params(self) -> str | None: ...
+        @property
+        def file_key(self) -> str: ...
+        @property
+        def file_mtime(self) -> Any: ...  # the record's text, the page's seconds: compared only with its own kind
+
 
 __all__ = ["PbtProgress", "progress_from_history", "short_params"]
 
@@ -28,7 +50,7 @@ class PbtProgress(TypedDict, total=False):
     pbt_params: dict[str, object] | None
 
 
-def progress_from_history(rows: Iterable[PolicyIteration], experiment_id: int, policy: int) -> PbtProgress | None:
+def progress_from_history(rows: Iterable[IterationRow], experiment_id: int, policy: int) -> PbtProgress | None:
     """The report's pbt_* values of the policy that `experiment_id` runs; None when nothing of it was copied.
 
     `rows` are pbt_iterations rows of the policy's launch: its own files are
@@ -64,9 +86,9 @@ def _short(value: object) -> str:
     return str(value)
 
 
-def _is_best_copy(row: PolicyIteration) -> bool:
+def _is_best_copy(row: IterationRow) -> bool:
     return str(row.file_key).startswith("best")
 
 
-def _objectives(rows: Iterable[PolicyIteration]) -> list[float]:
+def _objectives(rows: Iterable[IterationRow]) -> list[float]:
     return [row.true_objective for row in rows if row.true_objective is not None]

@@ -80,7 +80,7 @@ class Workdir:
 
 def _stamp(path: Path) -> tuple[Any, ...]:
     """What a commit changes: the database's and its WAL's size and time."""
-    found = []
+    found: list[tuple[int, int, int] | None] = []
     for name in (db_path(path), db_path(path).with_name(db_path(path).name + "-wal")):
         try:
             stat = os.stat(name)
@@ -114,6 +114,7 @@ def _read(population: Population, store: Store) -> bool:
             attempts.setdefault(attempt.experiment_id, []).append(attempt)
         for experiment_id, policy in population.policies.items():
             policy.attempts = attempts.get(experiment_id, [])
+        feed: list[tuple[str, str, record.DecisionRow | record.ChangeRow]]
         feed = [(row.decided_at, "decision", row) for row in record.decisions_after(connection, before.decision,
                                                                                      FEED_LENGTH)]
         feed += [(row.observed_at, "change", row) for row in record.changes_after(connection, before.change, FEED_LENGTH)]
@@ -128,13 +129,13 @@ def _read(population: Population, store: Store) -> bool:
 def _policies(experiments: list[record.ExperimentRow]) -> dict[int, Policy]:
     """The PBT policies among the experiments, labelled as `plot` labels them, each in its colour."""
     indexed = [(row, policy_index(json.loads(row.params or "{}") or {}, row.cmd)) for row in experiments]
-    indexed = [(row, index) for row, index in indexed if index is not None]
-    runs = {row.run_name for row, _index in indexed}
-    indexed.sort(key=lambda item: (item[0].run_name, item[0].launch_id, item[1]))
-    palette = colours(len(indexed))
+    kept = [(row, index) for row, index in indexed if index is not None]
+    runs = {row.run_name for row, _index in kept}
+    kept.sort(key=lambda item: (item[0].run_name, item[0].launch_id, item[1]))
+    palette = colours(len(kept))
     return {row.id: Policy(row.id, row.launch_id, index, f"policy {index}" if len(runs) == 1
                            else f"{row.run_name} policy {index}", row.name, palette[number])
-            for number, (row, index) in enumerate(indexed)}
+            for number, (row, index) in enumerate(kept)}
 
 
 def _read_params(population: Population, connection: Any) -> None:

@@ -74,13 +74,13 @@ def marks_of(policy: Policy) -> list[ChartMark]:
     return found
 
 
-def _mark(kind: str, policy: Policy, point: tuple, title: str, note: str = "") -> ChartMark:  # type: ignore[type-arg]
+def _mark(kind: str, policy: Policy, point: tuple, title: str, note: str = "") -> ChartMark:
     line, index = point
     return ChartMark(kind, policy.experiment_id, line.iterations[index], line.times[index], line.objectives[index], title,
                      note)
 
 
-def _point_of_replacement(policy: Policy, iteration: int, started: float | None) -> tuple | None:  # type: ignore[type-arg]
+def _point_of_replacement(policy: Policy, iteration: int, started: float | None) -> tuple | None:
     """Of the points of that iteration (one per life), the first written after the attempt began, else the last."""
     candidates = [(line.times[index], line.number, line, index) for line in policy.lines
                   if (index := line.at_iteration(iteration)) is not None]
@@ -91,13 +91,13 @@ def _point_of_replacement(policy: Policy, iteration: int, started: float | None)
     return (candidates[-1][2], candidates[-1][3]) if candidates else None
 
 
-def _first_written_from(policy: Policy, moment: float) -> tuple | None:  # type: ignore[type-arg]
+def _first_written_from(policy: Policy, moment: float) -> tuple | None:
     found = [(line.times[index], line.number, line, index) for line in policy.lines
              if (index := line.first_written_from(moment)) is not None]
     return min(found, key=lambda item: item[:2])[2:] if found else None
 
 
-def _last_written_by(policy: Policy, moment: float) -> tuple | None:  # type: ignore[type-arg]
+def _last_written_by(policy: Policy, moment: float) -> tuple | None:
     found = [(line.times[index], line.number, line, index) for line in policy.lines
              if (index := line.last_written_by(moment)) is not None]
     return max(found, key=lambda item: item[:2])[2:] if found else None

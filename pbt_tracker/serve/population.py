@@ -19,6 +19,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from itertools import groupby
 from operator import itemgetter
+from collections.abc import Sequence
 from typing import Any
 
 from pbt_tracker.serve.series import Line
@@ -95,7 +96,7 @@ class Population:
         self.newest = self.newest._replace(iteration=0, replacement=0)
         self.frame += 1
 
-    def add_history(self, rows: list[tuple]) -> bool:  # type: ignore[type-arg]
+    def add_history(self, rows: list[tuple]) -> bool:
         """Add copied iteration files (plain tuples in HistoryRow's order, in copy order); False when a line had to
         be put back in order.
 
@@ -103,7 +104,7 @@ class Population:
         columns at once, so a long history costs little Python work per row.
         """
         generation = self.generation + 1
-        batches: dict[tuple[int, str | None], list[tuple]] = {}  # type: ignore[type-arg]
+        batches: dict[tuple[int, str | None], list[tuple]] = {}
         for (experiment_id, life, best_copy), run in groupby(rows, key=_RUN):
             policy = self.policies.get(experiment_id)
             if policy is None:
@@ -115,6 +116,10 @@ class Population:
                 batches.setdefault((experiment_id, life), []).extend(run)
         extended = True
         drawn = False
+        iterations: Sequence[Any]  # columns of the batch, then of its scored rows only
+        objectives: Sequence[Any]
+        written: Sequence[Any]
+        times: Sequence[float]
         for (experiment_id, life), batch in batches.items():
             policy = self.policies[experiment_id]
             _ids, _experiments, _policies, iterations, objectives, _lives, written, _copies = zip(*batch)
@@ -143,8 +148,8 @@ class Population:
             self.generation = generation
         return extended
 
-    def _note_life(self, policy: Policy, life: str | None, batch: list[tuple], iterations: tuple,  # type: ignore[type-arg]
-                   objectives: tuple, written: tuple) -> None:  # type: ignore[type-arg]
+    def _note_life(self, policy: Policy, life: str | None, batch: list[tuple], iterations: Sequence[Any],
+                   objectives: Sequence[Any], written: Sequence[Any]) -> None:
         """Keep, of the life's rows, the latest written, the highest iteration and the best objective."""
         positions = range(len(batch))
         latest = HistoryRow._make(batch[max(zip(written, iterations, positions))[2]])
@@ -168,7 +173,8 @@ class Population:
 
     def _note_copy(self, launch_id: int, row: HistoryRow) -> None:
         held = self.copies.get((launch_id, row.policy))
-        if row.objective is not None and (held is None or row.objective > held.true_objective):
+        if row.objective is not None and (held is None or held.true_objective is None
+                                          or row.objective > held.true_objective):
             self.copies[(launch_id, row.policy)] = _as_report(row, "best")
 
     def decisive_rows(self, launch_id: int) -> list[DecisiveRow]:
@@ -199,7 +205,11 @@ class Population:
 def best_of(rows: list[DecisiveRow]) -> DecisiveRow | None:
     """The row of the highest objective, None when none has one."""
     scored = [row for row in rows if row.true_objective is not None]
-    return max(scored, key=lambda row: row.true_objective) if scored else None
+    return max(scored, key=_objective) if scored else None
+
+
+def _objective(row: DecisiveRow) -> float:
+    return -math.inf if row.true_objective is None else row.true_objective
 
 
 def _written(row: HistoryRow) -> float:

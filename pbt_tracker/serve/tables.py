@@ -10,13 +10,13 @@ value from the record is escaped; each cell carries the value it sorts by.
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from pbt_tracker import states
 from pbt_tracker.report.detail import exit_text
 from pbt_tracker.report.pbt import progress_from_history, short_params
 from pbt_tracker.report.rows import ReportRow, by_objective, report_rows
-from pbt_tracker.serve.population import FeedItem, Population, best_of
+from pbt_tracker.serve.population import DecisiveRow, FeedItem, Population, best_of
 from pbt_tracker.store.selection import Selection
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def table_rows(population: Population, store: Store) -> list[TableRow]:
 
     rows = report_rows(store, Selection())
     latest = latest_by_experiment(store)
-    launch_best: dict[int, dict[str, Any] | None] = {}
+    launch_best: dict[int, DecisiveRow | None] = {}
     filled = []
     for row in rows:
         experiment_id = population.ids.get((row.launch_id, row.experiment))
@@ -53,7 +53,9 @@ def table_rows(population: Population, store: Store) -> list[TableRow]:
                 launch_best[policy.launch_id] = best_of(population.decisive_rows(policy.launch_id))
             progress = progress_from_history(population.rows_deciding(policy, launch_best[policy.launch_id]),
                                              policy.experiment_id, policy.index)
-            row = row._replace(pbt_policy=policy.index, **(progress or {}))
+            if progress:
+                row = row._replace(**progress)
+            row = row._replace(pbt_policy=policy.index)  # progress_from_history leaves pbt_policy out
         filled.append(row)
     ranked, best = by_objective(filled)
     return [TableRow(population.ids.get((row.launch_id, row.experiment)),

@@ -84,7 +84,7 @@ class HistoryRow(NamedTuple):
     best_copy: int  # 1 for a ``best<idx>`` copy a policy keeps of another's file
 
 
-def history_after(connection: sqlite3.Connection, after: int, upto: int) -> Iterator[list[tuple]]:  # type: ignore[type-arg]
+def history_after(connection: sqlite3.Connection, after: int, upto: int) -> Iterator[list[tuple]]:
     """The iteration files copied after id `after` up to `upto`, in the order they were copied, in chunks of
     plain tuples in HistoryRow's order.
 

@@ -34,7 +34,9 @@ def record_chained_jobs(store: Store, jobs: dict[str, JobObservation]) -> int:
             if job_id in known:
                 continue
             job = candidates[job_id]
-            owner = script_owners_of(connection, job.command or "")
+            if not job.command:  # no batch script named, so none of ours (no script's path is empty)
+                continue
+            owner = script_owners_of(connection, job.command)
             if owner is None:
                 continue
             attempt = queries.latest_attempt(connection, owner.experiment_id) + 1

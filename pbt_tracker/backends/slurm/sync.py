@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from typing import Any, cast
 
 from pbt_tracker import states
 from pbt_tracker.backends.base import SyncResult
@@ -184,7 +185,8 @@ def _record_changes(store: Store, tracked: list[evidence.Tracked], observations:
         if answered:
             writes.note_answer(connection, SLURM, now)
         applied = writes.change_states(connection, [
-            (item.submission_id, item.state, change.state, change.detail, RunValues(**change.values))
+            (item.submission_id, item.state, change.state, change.detail,
+             RunValues(**cast("dict[str, Any]", change.values)))  # keys are RunValues fields (evidence._RUN_COLUMNS)
             for item, change in changes
         ], now)
     result.changed += sum(change.state != item.state for (item, change), done in zip(changes, applied) if done)
