@@ -236,7 +236,7 @@ def test_eight_processes_at_once_on_one_workdir(workdir: Path, tmp_path: Path, r
           f"lock errors {len(lock_errors)}, failures {len(failures)}, launches {len(experiments_per_launch)}, "
           f"jobs submitted {len(jobs)}, lost {len(lost)}, duplicated {len(duplicated)}, integrity {integrity}")
     report_figure(f"concurrency: seed {SEED}, wall time {seconds_taken:.1f} s, documented non-zero exits {len(allowed)} "
-          f"(before the first launch was recorded), tracebacks {len(tracebacks)}, invalid JSON reports "
+          f"(before the first launch was recorded, or a launch of live experiments refused), tracebacks {len(tracebacks)}, invalid JSON reports "
           f"{len(bad_json)}, submissions left SUBMITTING {len(submitting)}, submission states {dict(db_states)}, "
           f"longest command {max((r['ended'] - r['started'] for r in results), default=0):.1f} s")
     quiet_stderr = Counter(r["stderr"].strip() for r in results if r["returncode"] == 0 and r["stderr"].strip())
