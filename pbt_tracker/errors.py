@@ -50,3 +50,7 @@ class AccountingUnavailable(SchedulerError):
 
 class PlotError(PbtTrackError):
     """There is nothing to plot, matplotlib is missing, or the picture cannot be written."""
+
+
+class ClaimError(PbtTrackError):
+    """A job cannot hold its experiment's claim: the claim file's descriptor is not open, or its filesystem locks nothing."""
