@@ -79,7 +79,8 @@ def test_a_value_with_a_line_break_or_a_nul_is_refused(what: str, claim: Claim) 
 
 
 def test_the_claim_file_lives_in_the_experiments_train_dir_taken_from_the_launch_directory() -> None:
-    assert claim_file("train/ant/ant_", "/home/me/project", "00_ant") == "/home/me/project/train/ant/ant_/.pbt-track/00_ant.lock"
+    assert claim_file("train/ant/ant_", "/home/me/project", "00_ant") == (
+        "/home/me/project/train/ant/ant_/.pbt-track/00_ant.lock")
     assert claim_file("/abs/ant_", "/home/me/project", "00_ant") == "/abs/ant_/.pbt-track/00_ant.lock"
 
 
@@ -107,7 +108,8 @@ def test_without_sbatch_lines_they_follow_the_interpreter_line_and_exec_under_it
 
 def test_sbatch_lines_after_the_first_command_are_not_read_by_sbatch_and_stay_below() -> None:
     script = "#!/bin/bash\n#SBATCH -c 1\nhostname\n#SBATCH --time=9\n$CMD\n"
-    assert with_claim(script, CLAIM) == "#!/bin/bash\n#SBATCH -c 1\n" + lines_of(CLAIM) + "hostname\n#SBATCH --time=9\n$CMD\n"
+    assert with_claim(script, CLAIM) == (
+        "#!/bin/bash\n#SBATCH -c 1\n" + lines_of(CLAIM) + "hostname\n#SBATCH --time=9\n$CMD\n")
 
 
 @pytest.mark.parametrize("first_line", ["#!/bin/bash", "#!/bin/sh", "#!/bin/bash -l", "#!/usr/bin/env bash",

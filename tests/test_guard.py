@@ -61,9 +61,10 @@ def args_of(tmp_path: Path, policy: int, *extra: str) -> str:
 
 
 def notes(work: Path, name: str) -> list[tuple[int, str, str]]:
+    """The lines a job's guard wrote into its attempts' history (their state is RUNNING: the job runs as it writes)."""
     return query(work / "pbt_tracker.db", "SELECT s.attempt, c.state, c.detail FROM state_changes c JOIN submissions s "
                  "ON s.id = c.submission_id JOIN experiments e ON e.id = s.experiment_id WHERE e.name = ? "
-                 "AND c.detail IS NOT NULL ORDER BY c.id", name)
+                 "AND c.state = 'RUNNING' AND c.detail IS NOT NULL ORDER BY c.id", name)
 
 
 def claim_file(tmp_path: Path, name: str) -> Path:
@@ -153,7 +154,8 @@ def test_a_requeued_policy_without_a_checkpoint_starts_from_iteration_0_and_its_
 ) -> None:
     done = run_job(launched / "sbatch_00_ws_pbt.sh", "100", SLURM_RESTART_COUNT="2")
 
-    said = "requeued (restart 2): restarted from iteration 0 (policy 0 has no checkpoint yet: starts from its original command)"
+    said = ("requeued (restart 2): restarted from iteration 0 "
+            "(policy 0 has no checkpoint yet: starts from its original command)")
     assert (done.returncode, done.stdout, done.stderr) == (0, args_of(tmp_path, 0), f"pbt-track: job 100 {said}\n")
     assert notes(launched, "00_ws_pbt") == [(1, "RUNNING", said)]
 
@@ -246,10 +248,13 @@ def test_a_job_whose_sbatch_answer_was_lost_is_known_by_its_tag_and_starts_as_it
     [(argv, job_id)] = query(work / "pbt_tracker.db", "SELECT argv, job_id FROM submissions WHERE id = 1")
     assert job_id is None
     squeue_says(fake_bin, "7000", work / "sbatch_00_ws_pbt.sh", json.loads(argv)[1].partition("=")[2])
+    write_iteration(tmp_path / "t" / "ws_pbt" / "ws_pbt_" / "runs" / "ws" / "000", 4, "ws_pbt_life0")
 
     done = run_job(work / "sbatch_00_ws_pbt.sh", "7000")
 
-    assert (done.returncode, done.stdout, done.stderr) == (0, args_of(tmp_path, 0), "")
+    assert (done.returncode, done.stdout, done.stderr) == (0, args_of(tmp_path, 0), "")  # its first start, as sent
+    assert notes(work, "00_ws_pbt") == []
+    assert claim_file(tmp_path, "00_ws_pbt").read_text().startswith("job 7000 runs 00_ws_pbt on ")
 
 
 def test_an_experiment_that_is_not_a_pbt_policy_runs_its_command_as_recorded_when_requeued(

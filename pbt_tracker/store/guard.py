@@ -15,7 +15,9 @@ from pbt_tracker import states
 from pbt_tracker.store import writes
 from pbt_tracker.store.selections import column_list
 
-__all__ = ["GuardAttempt", "GuardExperiment", "attempts_of", "chained_attempt", "guarded_experiment", "note", "recorded_job"]
+__all__ = [
+    "GuardAttempt", "GuardExperiment", "attempts_of", "chained_attempt", "guarded_experiment", "note", "recorded_job",
+]
 
 
 class GuardExperiment(NamedTuple):
