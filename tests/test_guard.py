@@ -136,7 +136,7 @@ def test_a_requeued_policy_continues_from_its_latest_checkpoint_and_its_history_
     done = run_job(launched / "sbatch_01_ws_pbt.sh", "101", SLURM_RESTART_COUNT="1")
 
     said = f"requeued (restart 1): continues policy 1 from iteration 5 (checkpoint {checkpoint})"
-    assert (done.returncode, done.stderr) == (0, f"pbt-track: job 101 {said}\n")
+    assert (done.returncode, done.stderr) == (0, f"pbt-track: job 101, {said}\n")
     assert done.stdout == args_of(tmp_path, 1, "++pbt_restart=True", "+full_experiment_name=ws_pbt_life1",
                                   f"checkpoint={checkpoint}", "train.params.config.lr=0.001")
     assert notes(launched, "01_ws_pbt") == [(1, "RUNNING", said)]
@@ -156,7 +156,7 @@ def test_a_requeued_policy_without_a_checkpoint_starts_from_iteration_0_and_its_
 
     said = ("requeued (restart 2): restarted from iteration 0 "
             "(policy 0 has no checkpoint yet: starts from its original command)")
-    assert (done.returncode, done.stdout, done.stderr) == (0, args_of(tmp_path, 0), f"pbt-track: job 100 {said}\n")
+    assert (done.returncode, done.stdout, done.stderr) == (0, args_of(tmp_path, 0), f"pbt-track: job 100, {said}\n")
     assert notes(launched, "00_ws_pbt") == [(1, "RUNNING", said)]
 
 
@@ -183,7 +183,7 @@ def test_a_job_that_ran_its_policy_before_continues_it_whatever_its_environment_
 
     checkpoint = tmp_path / "t" / "ws_pbt" / "ws_pbt_" / "runs" / "ws" / "000" / "000003.pth"
     said = f"started again (job 100 ran it before): continues policy 0 from iteration 3 (checkpoint {checkpoint})"
-    assert (done.returncode, done.stderr) == (0, f"pbt-track: job 100 {said}\n")
+    assert (done.returncode, done.stderr) == (0, f"pbt-track: job 100, {said}\n")
     assert "++pbt_restart=True" in done.stdout
 
 
@@ -207,7 +207,7 @@ def test_a_job_the_record_did_not_send_becomes_the_next_attempt_and_continues_th
     checkpoint = tmp_path / "t" / "ws_pbt" / "ws_pbt_" / "runs" / "ws" / "001" / "000007.pth"
     reason = "a job of attempt 1's script that pbt-track did not send"
     said = f"{reason}: continues policy 1 from iteration 7 (checkpoint {checkpoint})"
-    assert (done.returncode, done.stderr) == (0, f"pbt-track: job 555 {said}\n")
+    assert (done.returncode, done.stderr) == (0, f"pbt-track: job 555, {said}\n")
     assert f"checkpoint={checkpoint}" in done.stdout
     db = launched / "pbt_tracker.db"
     assert query(db, "SELECT s.attempt, s.origin, s.job_id, s.state, s.log_path, s.argv, p.job_id FROM submissions s "
@@ -229,7 +229,7 @@ def test_a_second_job_of_one_sbatch_is_recorded_as_the_next_attempt_and_starts_n
 
     said = ("a second job of attempt 1's sbatch (attempt 1 is job 101): restarted from iteration 0 "
             "(policy 1 has no checkpoint yet: starts from its original command)")
-    assert (done.returncode, done.stdout, done.stderr) == (0, args_of(tmp_path, 1), f"pbt-track: job 556 {said}\n")
+    assert (done.returncode, done.stdout, done.stderr) == (0, args_of(tmp_path, 1), f"pbt-track: job 556, {said}\n")
     assert query(launched / "pbt_tracker.db", "SELECT attempt, origin FROM submissions WHERE job_id = '556'") == [
         (2, "chain")]
 
@@ -268,7 +268,7 @@ def test_an_experiment_that_is_not_a_pbt_policy_runs_its_command_as_recorded_whe
     done = run_job(Path(script), "100", SLURM_RESTART_COUNT="1")
 
     said = "requeued (restart 1): runs its command as recorded (not a PBT policy)"
-    assert (done.returncode, done.stderr) == (0, f"pbt-track: job 100 {said}\n")
+    assert (done.returncode, done.stderr) == (0, f"pbt-track: job 100, {said}\n")
     assert done.stdout == f"{name}: ok\n"
     assert notes(work, name) == [(1, "RUNNING", said)]
 
@@ -316,6 +316,6 @@ def test_a_chain_link_that_sync_recorded_before_it_started_continues_the_policy(
     checkpoint = tmp_path / "t" / "ws_pbt" / "ws_pbt_" / "runs" / "ws" / "001" / "000002.pth"
     said = ("attempt 2 was sent by its predecessor's own sbatch (origin chain): continues policy 1 from iteration 2 "
             f"(checkpoint {checkpoint})")
-    assert (done.returncode, done.stderr) == (0, f"pbt-track: job 557 {said}\n")
+    assert (done.returncode, done.stderr) == (0, f"pbt-track: job 557, {said}\n")
     assert f"checkpoint={checkpoint}" in done.stdout
     assert notes(launched, "01_ws_pbt")[-1] == (2, "RUNNING", said)

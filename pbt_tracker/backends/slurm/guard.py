@@ -30,7 +30,7 @@ from pbt_tracker.backends.slurm.continuation import CONTINUATIONS_DIR, continuat
 from pbt_tracker.backends.slurm.output import JobObservation
 from pbt_tracker.backends.slurm.script import SBATCH_TEMPLATE_DEFAULT
 from pbt_tracker.backends.slurm.tags import tags_in
-from pbt_tracker.errors import SchedulerError
+from pbt_tracker.errors import SchedulerError, StoreError
 from pbt_tracker.files import make_dirs, write_text_atomic
 from pbt_tracker.launch.record import sha256_text
 from pbt_tracker.pbt.resume import resume_decision
@@ -220,7 +220,7 @@ def _resolve(store: Store, request: GuardRequest, experiment: GuardExperiment, j
             script = _write_continuation(connection, store.workdir, experiment, request, attempt.experiment_id,
                                          number, job.job_id, decision.command)
         note(connection, submission_id, now, text)
-    return Start(EXEC if script else RUN, script, f"job {job.job_id} {text}")
+    return Start(EXEC if script else RUN, script, f"job {job.job_id}, {text}")
 
 
 def _write_continuation(connection: sqlite3.Connection, workdir: Path, experiment: GuardExperiment,
@@ -235,8 +235,12 @@ def _write_continuation(connection: sqlite3.Connection, workdir: Path, experimen
         number += 1
     text = continuation_script(experiment.template_text or SBATCH_TEMPLATE_DEFAULT, experiment.template_path,
                                command, Path(request.script), resources)
-    make_dirs(path.parent)
-    write_text_atomic(path, text)
+    try:
+        make_dirs(path.parent)
+        write_text_atomic(path, text)
+    except OSError as error:
+        raise StoreError(f"cannot write {path}: {error.strerror}; job {job_id} does not run "
+                         f"{experiment.name}") from None
     writes.insert(connection, "scripts", {"experiment_id": experiment_id, "path": str(path), "text": text,
                                           "sha256": sha256_text(text), "created_at": utcnow()})
     return path
