@@ -80,7 +80,8 @@ def test_a_first_start_runs_its_command_as_recorded_and_writes_nothing_to_the_re
 
     assert (done.returncode, done.stdout, done.stderr) == (0, args_of(tmp_path, 1), "")
     assert query(launched / "pbt_tracker.db", "SELECT count(*) FROM state_changes") == before
-    assert claim_file(tmp_path, "01_ws_pbt").read_text().startswith("job 101 runs 01_ws_pbt on ")
+    assert claim_file(tmp_path, "01_ws_pbt").read_text().startswith(
+        "job 101 runs 01_ws_pbt as attempt 1 (submission 2) on ")
 
 
 def test_a_second_copy_started_while_the_first_holds_the_claim_exits_0_without_running_saying_why(
@@ -106,7 +107,7 @@ def test_a_second_copy_started_while_the_first_holds_the_claim_exits_0_without_r
 
     lock = tmp_path / "t" / "hold_pbt" / "hold_pbt_" / ".pbt-track" / "00_hold_pbt.lock"
     holder = lock.read_text().strip()
-    assert holder.startswith("job 100 runs 00_hold_pbt on ")
+    assert holder.startswith("job 100 runs 00_hold_pbt as attempt 1 (submission 1) on ")
     assert (second.returncode, second.stdout) == (0, "")
     assert second.stderr.splitlines() == [
         f"pbt-track: 00_hold_pbt is claimed ({holder}); job 100 waits up to 0.1 s",
@@ -163,14 +164,20 @@ def test_a_requeued_policy_without_a_checkpoint_starts_from_iteration_0_and_its_
 def test_a_restart_count_inherited_from_the_job_that_sent_this_one_is_not_a_requeue(
     tmp_path: Path, launched: Path
 ) -> None:
-    """sbatch passes its environment on: the claim file names another job as the last to run the policy."""
+    """Job 101, requeued once, asks for its continuation, which sbatch sends with 101's environment; the claim
+    file names 101, not 102, as the last to run the policy."""
     write_iteration(tmp_path / "t" / "ws_pbt" / "ws_pbt_" / "runs" / "ws" / "001", 5, "ws_pbt_life1")
-    claim_file(tmp_path, "01_ws_pbt").write_text("job 99 runs 01_ws_pbt on vm since 2026-12-01T10:00:00Z\n")
+    assert run_job(launched / "sbatch_01_ws_pbt.sh", "101", SLURM_RESTART_COUNT="1").returncode == 0
+    assert CliRunner().invoke(cli, ["continue", "--workdir", str(launched), "--job", "101"]).exit_code == 0
+    continuation = launched / "continuations" / "sbatch_01_ws_pbt.2.sh"
 
-    done = run_job(launched / "sbatch_01_ws_pbt.sh", "101", SLURM_RESTART_COUNT="1")
+    done = run_job(continuation, "102", SLURM_RESTART_COUNT="1")
 
-    assert (done.returncode, done.stdout, done.stderr) == (0, args_of(tmp_path, 1), "")
-    assert notes(launched, "01_ws_pbt") == []
+    checkpoint = tmp_path / "t" / "ws_pbt" / "ws_pbt_" / "runs" / "ws" / "001" / "000005.pth"
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == args_of(tmp_path, 1, "++pbt_restart=True", "+full_experiment_name=ws_pbt_life1",
+                                  f"checkpoint={checkpoint}", "train.params.config.lr=0.001")
+    assert [attempt for attempt, _state, _said in notes(launched, "01_ws_pbt")] == [1]  # 101's requeue alone
 
 
 def test_a_job_that_ran_its_policy_before_continues_it_whatever_its_environment_says(
@@ -254,7 +261,8 @@ def test_a_job_whose_sbatch_answer_was_lost_is_known_by_its_tag_and_starts_as_it
 
     assert (done.returncode, done.stdout, done.stderr) == (0, args_of(tmp_path, 0), "")  # its first start, as sent
     assert notes(work, "00_ws_pbt") == []
-    assert claim_file(tmp_path, "00_ws_pbt").read_text().startswith("job 7000 runs 00_ws_pbt on ")
+    assert claim_file(tmp_path, "00_ws_pbt").read_text().startswith(
+        "job 7000 runs 00_ws_pbt as attempt 1 (submission 1) on ")
 
 
 def test_an_experiment_that_is_not_a_pbt_policy_runs_its_command_as_recorded_when_requeued(
@@ -319,3 +327,27 @@ def test_a_chain_link_that_sync_recorded_before_it_started_continues_the_policy(
     assert (done.returncode, done.stderr) == (0, f"pbt-track: job 557, {said}\n")
     assert f"checkpoint={checkpoint}" in done.stdout
     assert notes(launched, "01_ws_pbt")[-1] == (2, "RUNNING", said)
+
+
+def test_a_second_job_of_a_lost_sbatch_answer_started_after_the_first_ran_continues_rather_than_starts_over(
+    tmp_path: Path, in_repo: Path, fake_bin
+) -> None:
+    """Neither job is on record (the answer was lost): the claim file says job 7000 already ran attempt 1."""
+    fake_bin("sbatch", "#!/bin/sh\necho 'sbatch: error: Socket timed out on send/recv operation' >&2\nexit 1\n")
+    work = submit(tmp_path, code=1)
+    [(argv,)] = query(work / "pbt_tracker.db", "SELECT argv FROM submissions WHERE id = 1")
+    tag = json.loads(argv)[1].partition("=")[2]
+    squeue_says(fake_bin, "7000", work / "sbatch_00_ws_pbt.sh", tag)
+    assert run_job(work / "sbatch_00_ws_pbt.sh", "7000").stdout == args_of(tmp_path, 0)
+    write_iteration(tmp_path / "t" / "ws_pbt" / "ws_pbt_" / "runs" / "ws" / "000", 4, "ws_pbt_life0")
+    squeue_says(fake_bin, "7001", work / "sbatch_00_ws_pbt.sh", tag)
+
+    done = run_job(work / "sbatch_00_ws_pbt.sh", "7001")
+
+    checkpoint = tmp_path / "t" / "ws_pbt" / "ws_pbt_" / "runs" / "ws" / "000" / "000004.pth"
+    said = ("a second job of attempt 1's sbatch (job 7000 ran it): continues policy 0 from iteration 4 "
+            f"(checkpoint {checkpoint})")
+    assert (done.returncode, done.stderr) == (0, f"pbt-track: job 7001, {said}\n")
+    assert f"checkpoint={checkpoint}" in done.stdout
+    assert query(work / "pbt_tracker.db", "SELECT attempt, origin FROM submissions WHERE job_id = '7001'") == [
+        (2, "chain")]

@@ -32,7 +32,13 @@ def guard(workdir: str, launch_uuid: str, experiment: str, script: str, claim_fd
             --experiment 00_ant_pbt --script /w/sbatch_00_ant_pbt.sh) || exit
     """
     from pbt_tracker import settings
-    from pbt_tracker.backends.slurm.claim_lock import last_runner, last_runner_line, take_claim, write_runner
+    from pbt_tracker.backends.slurm.claim_lock import (
+        last_runner,
+        last_runner_line,
+        runner_line,
+        take_claim,
+        write_runner,
+    )
     from pbt_tracker.backends.slurm.guard import STOP, GuardRequest, JobStart, guard_start
     from pbt_tracker.errors import PbtTrackError
     from pbt_tracker.store import utcnow
@@ -59,6 +65,7 @@ def guard(workdir: str, launch_uuid: str, experiment: str, script: str, claim_fd
         click.echo(f"pbt-track: {start.message}", err=True)
     if start.action != STOP:
         since = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
-        write_runner(claim_fd, f"job {job.job_id} runs {experiment} on {job.host} since {since}")
+        write_runner(claim_fd, runner_line(str(job.job_id), experiment, start.attempt, start.submission_id,
+                                           job.host, since))
     if start.output:
         click.echo(start.output)

@@ -129,7 +129,7 @@ def test_two_jobs_of_one_sbatch_started_at_once_run_the_policy_once(cwd: Path, m
     assert len(ran) == 1, logs
     [waited] = [job for job in logs if job not in ran]
     assert "Policy 0" not in logs[waited]
-    assert re.search(rf"pbt-track: {NAME} is still claimed after \d+ s \(job {ran[0]} runs {NAME} on .+\); "
+    assert re.search(rf"pbt-track: {NAME} is still claimed after \d+ s \(job {ran[0]} runs {NAME} as attempt .+\); "
                      rf"job {waited} does not run it", logs[waited]), logs[waited]
     assert {infos[job]["JobState"] for job in logs} == {"COMPLETED"}
     written = lives(cwd)
@@ -183,8 +183,8 @@ def test_the_originals_time_limit_chain_continues_from_each_checkpoint_and_never
             job, at, before, before_ended)
     assert continued_from == sorted(set(continued_from)) and continued_from[0] >= 1
     for (_attempt, job, _o, _e), (_p, before, _b, _ended) in zip(attempts[1:], attempts):  # started beside, it waited
-        assert re.search(rf"pbt-track: {NAME} is claimed \(job {before} runs {NAME} on .+\); job {job} waits up to 60 s",
-                         logs[job]), logs[job]
+        waited = rf"pbt-track: {NAME} is claimed \(job {before} runs {NAME} as .+\); job {job} waits up to 60 s"
+        assert re.search(waited, logs[job]), logs[job]
     written = lives(cwd)
     assert sorted(written) == list(range(1, 17)) and len(set(written.values())) == 1
     assert job_info(attempts[-1][1])["JobState"] == "COMPLETED"
@@ -195,7 +195,7 @@ def test_a_job_killed_with_kill_9_leaves_no_claim_behind_and_its_next_attempt_st
     [(job,)] = query(work / "pbt_tracker.db", "SELECT job_id FROM submissions")
     wait_until(lambda: (policy_dir(cwd) / "000003.yaml").exists(), "no third iteration")
     claim = cwd / "train_dir" / "toy_one" / "toy_one_" / ".pbt-track" / f"{NAME}.lock"
-    assert claim.read_text().startswith(f"job {job} runs {NAME} on ")  # it holds the claim
+    assert claim.read_text().startswith(f"job {job} runs {NAME} as attempt 1 ")  # it holds the claim
     listed = subprocess.run(["scontrol", "listpids", job], capture_output=True, text=True, check=True).stdout
     pids = [int(line.split()[0]) for line in listed.splitlines()[1:] if line.split()[1:2] == [job]]
     assert len(pids) >= 2, listed  # the script's shell and the policy it runs
@@ -212,6 +212,6 @@ def test_a_job_killed_with_kill_9_leaves_no_claim_behind_and_its_next_attempt_st
     [(pattern,)] = query(work / "pbt_tracker.db", "SELECT log_path FROM submissions WHERE attempt = 2")
     log = Path(pattern.replace("%j", second)).read_text()
     assert "pbt-track:" not in log and "Policy 0: PBT init." in log  # no claim to wait for, no note: a first start
-    assert claim.read_text().startswith(f"job {second} runs {NAME} on ")  # the killed job's claim went with it
+    assert claim.read_text().startswith(f"job {second} runs {NAME} as attempt 2 ")  # the killed job's went with it
     written = lives(cwd)
     assert sorted(written) == list(range(1, 17)) and len(set(written.values())) == 1

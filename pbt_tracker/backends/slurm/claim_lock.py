@@ -6,8 +6,9 @@ the lock stays with the shell, the command it `exec`s and every process they
 start, until the last of them is gone. On NFS, Linux takes such a lock on the
 server (as a lock of the whole file), so two nodes see each other's.
 
-The file also says who ran the experiment last: a job that finds its own id
-there has run it before, whatever its environment says.
+The file also says which job ran the experiment last, as which attempt: a job
+that finds its own id there has run it before, whatever its environment
+says, and a second job of one sbatch finds that its attempt already ran.
 """
 
 from __future__ import annotations
@@ -18,10 +19,22 @@ import os
 import re
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 from pbt_tracker.errors import ClaimError
 
-_RUNNER = re.compile(r"job (\S+)")
+_RUNNER = re.compile(r"job (\S+) runs \S+ as attempt \d+ \(submission (\d+)\)")
+
+
+class Runner(NamedTuple):
+    """The job that ran the experiment last, and the submission it ran as."""
+
+    job_id: str
+    submission_id: int
+
+
+def runner_line(job_id: str, experiment: str, attempt: int, submission_id: int, host: str, since: str) -> str:
+    return f"job {job_id} runs {experiment} as attempt {attempt} (submission {submission_id}) on {host} since {since}"
 
 
 def claim_path(fd: int) -> str:
@@ -75,10 +88,10 @@ def last_runner_line(fd: int) -> str | None:
     return line or None
 
 
-def last_runner(fd: int) -> str | None:
-    """The job id of the job that ran the experiment last."""
+def last_runner(fd: int) -> Runner | None:
+    """Which job ran the experiment last, as which submission; None when the file does not say."""
     found = _RUNNER.match(last_runner_line(fd) or "")
-    return found.group(1) if found else None
+    return Runner(found.group(1), int(found.group(2))) if found else None
 
 
 def write_runner(fd: int, line: str) -> None:

@@ -26,6 +26,7 @@ from pbt_tracker.backends.options import launch_options_from_record
 from pbt_tracker.backends.slurm import NAME as SLURM
 from pbt_tracker.backends.slurm import commands as slurm
 from pbt_tracker.backends.slurm.claim import STOP
+from pbt_tracker.backends.slurm.claim_lock import Runner
 from pbt_tracker.backends.slurm.continuation import CONTINUATIONS_DIR, continuation_script
 from pbt_tracker.backends.slurm.output import JobObservation
 from pbt_tracker.backends.slurm.script import SBATCH_TEMPLATE_DEFAULT
@@ -80,11 +81,16 @@ class GuardRequest:
 
 @dataclass(frozen=True)
 class Start:
-    """The answer: run the script on, `exec` a continuation, or stop; `message` goes to the job's log."""
+    """The answer: run the script on, `exec` a continuation, or stop; `message` goes to the job's log.
+
+    A job that runs says so in the claim file, as `attempt` (`submission`).
+    """
 
     action: str
     script: Path | None = None
     message: str | None = None
+    attempt: int = 0
+    submission_id: int = 0
 
     @property
     def output(self) -> str:
@@ -92,10 +98,10 @@ class Start:
         return {RUN: "", EXEC: str(self.script), STOP: STOP}[self.action]
 
 
-def guard_start(store: Store, request: GuardRequest, job: JobStart, last_runner: str | None) -> Start:
+def guard_start(store: Store, request: GuardRequest, job: JobStart, last_runner: Runner | None) -> Start:
     """Decide, holding the claim, how this job starts its experiment; writes only when the start is not a first one.
 
-    `last_runner` is the job the claim file names as the one that ran the
+    `last_runner` is what the claim file says of the job that ran the
     experiment last.
     """
     name, me = request.experiment, f"job {job.job_id}"
@@ -119,11 +125,11 @@ def guard_start(store: Store, request: GuardRequest, job: JobStart, last_runner:
     if mine is None and current.script_path != request.script:
         return _stop(f"{me} runs {request.script}, which no attempt on record sent, and {name}'s current "
                      f"{_described(current, None)} runs {current.script_path}; this job does not run it")
-    reason = _not_first(job, mine, current, last_runner)
+    reason, new_attempt = _not_first(job, mine, current, last_runner)
     if reason is None:
-        return Start(RUN)
-    return _resolve(store, request, experiment, job, mine or current, observed, reason,
-                    new_attempt=mine is None or mine.job_id not in (None, job.job_id))
+        assert mine is not None
+        return Start(RUN, attempt=mine.attempt, submission_id=mine.id)
+    return _resolve(store, request, experiment, job, mine or current, observed, reason, new_attempt)
 
 
 def _stop(message: str) -> Start:
@@ -165,24 +171,28 @@ def _identify(attempts: list[GuardAttempt], job_id: str, script: str,
     return None, observed
 
 
-def _not_first(job: JobStart, mine: GuardAttempt | None, current: GuardAttempt, last_runner: str | None) -> str | None:
-    """Why this start is not its attempt's first, or None when it is.
+def _not_first(job: JobStart, mine: GuardAttempt | None, current: GuardAttempt, last: Runner | None,
+               ) -> tuple[str | None, bool]:
+    """Why this start is not its attempt's first (None when it is), and whether the job is a new attempt.
 
     SLURM_RESTART_COUNT alone does not tell: sbatch passes the environment
     on, so a job sent from inside a requeued one inherits its count. The
-    claim file does: it names the job that ran the experiment last.
+    claim file does: it names the job that ran the experiment last, and as
+    which submission, which a second job of one lost sbatch answer shares.
     """
     if mine is None:
-        return f"a job of attempt {current.attempt}'s script that pbt-track did not send"
+        return f"a job of attempt {current.attempt}'s script that pbt-track did not send", True
     if mine.job_id not in (None, job.job_id):
-        return f"a second job of attempt {mine.attempt}'s sbatch (attempt {mine.attempt} is job {mine.job_id})"
-    if job.restart_count > 0 and last_runner in (None, job.job_id):
-        return f"requeued (restart {job.restart_count})"
-    if last_runner == job.job_id:
-        return f"started again (job {job.job_id} ran it before)"
+        return f"a second job of attempt {mine.attempt}'s sbatch (attempt {mine.attempt} is job {mine.job_id})", True
+    if last is not None and last.submission_id == mine.id and last.job_id != job.job_id:
+        return f"a second job of attempt {mine.attempt}'s sbatch (job {last.job_id} ran it)", True
+    if job.restart_count > 0 and (last is None or last.job_id == job.job_id):
+        return f"requeued (restart {job.restart_count})", False
+    if last is not None and last.job_id == job.job_id:
+        return f"started again (job {job.job_id} ran it before)", False
     if mine.origin == "chain":
-        return f"attempt {mine.attempt} was sent by its predecessor's own sbatch (origin chain)"
-    return None
+        return f"attempt {mine.attempt} was sent by its predecessor's own sbatch (origin chain)", False
+    return None, False
 
 
 def _resolve(store: Store, request: GuardRequest, experiment: GuardExperiment, job: JobStart,
@@ -220,7 +230,7 @@ def _resolve(store: Store, request: GuardRequest, experiment: GuardExperiment, j
             script = _write_continuation(connection, store.workdir, experiment, request, attempt.experiment_id,
                                          number, job.job_id, decision.command)
         note(connection, submission_id, now, text)
-    return Start(EXEC if script else RUN, script, f"job {job.job_id}, {text}")
+    return Start(EXEC if script else RUN, script, f"job {job.job_id}, {text}", number, submission_id)
 
 
 def _write_continuation(connection: sqlite3.Connection, workdir: Path, experiment: GuardExperiment,
