@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from pbt_tracker.backends.slurm.claim import Claim, check_shell, claim_file, claim_lines, with_claim
+from pbt_tracker.backends.slurm.script import SBATCH_TEMPLATE_DEFAULT, SlurmResources, render_script
 from pbt_tracker.errors import TemplateError
+from pbt_tracker.templates import TEMPLATES, template_text
 from tests.conftest import PYTHON, write_program
 
 CLAIM = Claim("/t/ant/ant_/.pbt-track/00_ant.lock", "/venv/bin/python3", "/w", "5f2c09ab", "00_ant",
@@ -201,3 +203,20 @@ def test_a_guard_that_fails_ends_the_job_with_its_exit_code(tmp_path: Path) -> N
     done = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=30)
 
     assert (done.returncode, done.stdout, done.stderr) == (1, "", "Error: no record here\n")
+
+
+@pytest.mark.parametrize("name", [*sorted(TEMPLATES), "built-in"])
+def test_every_shipped_template_keeps_each_of_its_lines_in_order_with_the_claim_lines_after_its_directives(
+    name: str,
+) -> None:
+    text = SBATCH_TEMPLATE_DEFAULT if name == "built-in" else template_text(name)
+    rendered = render_script(text, cmd="python -m isaacgymenvs.train task=Ant pbt.policy_idx=0", filename="/w/s.sh",
+                             resources=SlurmResources(timeout="60"), append_cmd=name == "built-in")
+
+    lines = with_claim(rendered, CLAIM).splitlines()
+
+    added = claim_lines(CLAIM, ["/bin/bash"])
+    at = lines.index(added[0])
+    assert lines[at:at + len(added)] == added
+    assert lines[:at] + lines[at + len(added):] == rendered.splitlines()
+    assert all(line.startswith("#SBATCH") or line.startswith("#!") for line in lines[:at])
