@@ -54,3 +54,7 @@ class PlotError(PbtTrackError):
 
 class ServeError(PbtTrackError):
     """`pbt-track serve` cannot listen where it was asked to, or cannot read a workdir's record."""
+
+
+class ClaimError(PbtTrackError):
+    """A job cannot hold its experiment's claim: the claim file's descriptor is not open, or its filesystem locks nothing."""

@@ -42,7 +42,12 @@ def training_python() -> str | None:
     return os.environ.get("PBT_TRACK_PYTHON") or None
 
 
+def claim_wait() -> float:
+    """How long a job waits for its experiment's claim: a chain link's predecessor lets go right after its sbatch."""
+    return seconds("PBT_TRACK_CLAIM_WAIT", 60.0)
+
+
 def check_all() -> None:
     """Fail at start on a bad value, rather than half-way through whatever first needs it."""
-    for read in (busy_timeout, scheduler_timeout, sacct_timeout, kill_grace):
+    for read in (busy_timeout, scheduler_timeout, sacct_timeout, kill_grace, claim_wait):
         read()

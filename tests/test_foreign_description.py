@@ -154,7 +154,10 @@ def test_a_foreign_run_prints_the_same_scripts_and_commands_as_its_twin(tmp_path
     assert foreign.stdout.replace("(launch 1)", "(launch 2)") == twin.stdout.replace(".L2.sh", ".sh")
     scripts_on_disk = _scripts(tmp_path / "w")
     assert len(scripts_on_disk) == 6
-    assert all(text == scripts_on_disk[name.replace(".sh", ".L2.sh")]
+    # The same scripts but for their claim lines, which name each launch by its uuid and each script by its path.
+    uuids = [uuid for (uuid,) in query(tmp_path / "w" / "pbt_tracker.db", "SELECT uuid FROM launches ORDER BY id")]
+    assert all(text.replace(uuids[0], uuids[1]).replace(f"/{name})", f"/{name.replace('.sh', '.L2.sh')})")
+               == scripts_on_disk[name.replace(".sh", ".L2.sh")]
                for name, text in scripts_on_disk.items() if ".L2." not in name)
     first, second = _rows(tmp_path / "w")[:3], _rows(tmp_path / "w")[3:]
     assert first == second
@@ -164,8 +167,9 @@ def test_a_foreign_run_prints_the_same_scripts_and_commands_as_its_twin(tmp_path
         f"pbt.policy_idx=2 experiment=02_echo_pbt_standin hydra.run.dir={tmp_path / 'train'}/echo_pbt_standin/"
         "echo_pbt_standin_",
     )
-    scripts = query(tmp_path / "w" / "pbt_tracker.db", "SELECT text FROM scripts ORDER BY id")
-    assert scripts[:3] == scripts[3:]
+    scripts = query(tmp_path / "w" / "pbt_tracker.db", "SELECT path, text FROM scripts ORDER BY id")
+    assert [text for _path, text in scripts[3:]] == [scripts_on_disk[Path(path).name] for path, _text in scripts[3:]]
+    assert [text for _path, text in scripts[:3]] == [scripts_on_disk[Path(path).name] for path, _text in scripts[:3]]
 
 
 @pytest.mark.slow  # a second or more of real processes: kept out of the quick tier

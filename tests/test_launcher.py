@@ -14,6 +14,7 @@ import pytest
 
 from pbt_tracker.launcher.run import main
 from tests.conftest import FIXTURES, PYTHON, REPO_ROOT, file_digest, query
+from tests.test_claim_lines import expected_claim
 
 PBT = "tests.fixtures.pbt_echo"
 
@@ -88,10 +89,14 @@ def test_user_template_gets_every_variable(in_repo: Path, tmp_path: Path) -> Non
                   "--slurm_gpus_per_job", "2", "--slurm_cpus_per_gpu", "3", "--slurm_timeout", "1:00:00",
                   "--train_dir", str(tmp_path / "t")) == 0
     text = (work / "sbatch_02_echo_pbt.sh").read_text()
-    assert text.splitlines()[:5] == [
+    ((launch_uuid,),) = query(work / "pbt_tracker.db", "SELECT uuid FROM launches")
+    claim = expected_claim(f"{tmp_path}/t/echo_pbt/echo_pbt_/.pbt-track/02_echo_pbt.lock", str(work), launch_uuid,
+                           "02_echo_pbt", f"{work}/sbatch_02_echo_pbt.sh")
+    assert text.splitlines()[:9] == [
         "#!/bin/bash",
         "#SBATCH --job-name=pbt-track-test",
         "#SBATCH --time=1:00:00",
+        *claim.splitlines(),
         f"# script: {work}/sbatch_02_echo_pbt.sh, gpus: 2, cpus: 6, partition: '-p gpu '",
         'echo "running $SLURM_JOB_ID"',
     ]
@@ -110,7 +115,10 @@ def test_template_without_cmd_is_used_with_a_warning(
                   "--train_dir", str(tmp_path / "t")) == 0
     err = capsys.readouterr().err
     assert f"Warning: template {template} has no $CMD: its jobs will not run the experiments' commands\n" == err
-    assert (tmp_path / "w" / "sbatch_00_echo_pbt.sh").read_text() == "#!/bin/bash\necho nothing\n"
+    ((launch_uuid,),) = query(tmp_path / "w" / "pbt_tracker.db", "SELECT uuid FROM launches")
+    claim = expected_claim(f"{tmp_path}/t/echo_pbt/echo_pbt_/.pbt-track/00_echo_pbt.lock", str(tmp_path / "w"),
+                           launch_uuid, "00_echo_pbt", f"{tmp_path}/w/sbatch_00_echo_pbt.sh")
+    assert (tmp_path / "w" / "sbatch_00_echo_pbt.sh").read_text() == f"#!/bin/bash\n{claim}echo nothing\n"
 
 
 # --- failures a one-node Slurm cannot produce on demand: fake sbatch programs -------------------

@@ -167,6 +167,14 @@ def list_user_jobs(user: str, job_ids: set[str], markers: tuple[str, ...]) -> tu
     return parse_squeue(result.stdout, job_ids, SQUEUE_USER_FIELDS, markers), bool(result.stdout.strip())
 
 
+def query_job(job_id: str) -> JobObservation | None:
+    """One job as squeue lists it with its comment, script and log: what a starting job's guard asks of itself."""
+    result = run_command(squeue_argv([job_id], scripts=True))
+    if result.returncode != 0:
+        raise _failure(result)
+    return parse_squeue(result.stdout, None, SQUEUE_USER_FIELDS).get(job_id)
+
+
 def query_sacct(job_ids: list[str]) -> dict[str, list[JobObservation]]:
     timeout = settings.sacct_timeout()
     try:

@@ -8,6 +8,7 @@ chain must not change under it.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, cast
 from pbt_tracker import processes, states
 from pbt_tracker.backends.options import launch_options_from_record
 from pbt_tracker.backends.slurm import NAME as SLURM
+from pbt_tracker.backends.slurm.claim import Claim, claim_file, make_claim_file, with_claim
 from pbt_tracker.backends.slurm.script import (
     SBATCH_TEMPLATE_DEFAULT,
     SlurmResources,
@@ -119,6 +121,14 @@ def record_continuation(connection: sqlite3.Connection, workdir: Path, row: Prio
     resources = cast("SlurmLaunchOptions", launch_options_from_record(json.loads(row.options or "{}"), SLURM)).resources
     text = continuation_script(row.template_text or SBATCH_TEMPLATE_DEFAULT, row.template_path,
                                decision.command, path, resources)
+    if row.uuid and row.cwd:  # a launch recorded before launches had a uuid cannot be named by its claim lines
+        claim = Claim(claim_file(row.train_dir, row.cwd, row.name), sys.executable, str(workdir), row.uuid, row.name,
+                      str(path))
+        text = with_claim(text, claim)
+        try:
+            make_claim_file(claim.claim_file)  # a launch from before claims has none yet
+        except OSError:
+            pass  # the job then says it cannot open it
     now = utcnow()
     script_id = insert(connection, NewScript(
         experiment_id=row.experiment_id, path=str(path), text=text, sha256=sha256_text(text), created_at=now,

@@ -24,6 +24,7 @@ from pbt_tracker import processes, states
 from pbt_tracker.backends.slurm import NAME as SLURM
 from pbt_tracker.backends.slurm import commands as slurm
 from pbt_tracker.backends.slurm.answers import Answers, send_array
+from pbt_tracker.backends.slurm.claim import make_claim_file
 from pbt_tracker.backends.slurm.launch_plan import SlurmPlan, named_for_launch
 from pbt_tracker.backends.slurm.scancel_sh import write_scancel_script
 from pbt_tracker.backends.slurm.tags import array_tag, submission_tag, with_tag
@@ -236,10 +237,16 @@ def _record_launch(
 
 
 def _make_train_dirs(plan: SlurmPlan) -> None:
-    """Create experiment dirs as the original launcher does; a failure is not worth losing a launch."""
+    """Create experiment dirs as the original launcher does, and each job's claim file; a failure is not worth
+    losing a launch (a job whose claim file is missing says so and does not run)."""
     for train_dir in {job.spec.train_dir for job in plan.jobs}:
         try:
             make_dirs(train_dir)
+        except OSError:
+            pass
+    for job in plan.jobs:
+        try:
+            make_claim_file(job.claim_file)
         except OSError:
             pass
 

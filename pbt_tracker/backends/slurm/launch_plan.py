@@ -7,6 +7,8 @@ workdir changes.
 
 from __future__ import annotations
 
+import os
+import sys
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +23,7 @@ from pbt_tracker.backends.slurm.array import (
     array_spec,
     render_array_script,
 )
+from pbt_tracker.backends.slurm.claim import Claim, check_shell, claim_file, with_claim
 from pbt_tracker.backends.slurm.launch_checks import (
     check_log_names_fit,
     check_template_has_no_array,
@@ -51,6 +54,7 @@ class PlannedJob:
     script_text: str
     log_path: str
     argv: list[str]
+    claim_file: str = ""  # the file the job's claim lines lock, made with the train dirs
 
 
 @dataclass(frozen=True)
@@ -92,22 +96,28 @@ def plan_slurm_launch(run_description: RunDescription, options: SlurmLaunchOptio
     """
     template_text, warnings = read_template(options.template_path)
     check_template_has_no_array(template_text, options.template_path or "built-in")
+    check_shell(template_text, options.template_path or "built-in")
     warnings += check_timeout_for_template(template_text, options.resources.timeout, options.template_path or "built-in")
     workdir = options.workdir.absolute()
     check_workdir_has_no_percent(workdir)
     specs = checked_specs(run_description, options.train_dir)
     check_log_names_fit(spec.name for spec in specs)
-    jobs = _planned_jobs(specs, [script_path(workdir, spec.name) for spec in specs], template_text, options)
-    plan = SlurmPlan(run_description, options, template_text, jobs, warnings)
+    launch_uuid = uuid.uuid4().hex
+    jobs = _planned_jobs(specs, [script_path(workdir, spec.name) for spec in specs], template_text, options,
+                         launch_uuid)
+    plan = SlurmPlan(run_description, options, template_text, jobs, warnings, launch_uuid)
     if options.array:
         plan.arrays.extend(plan_arrays(plan, workdir))
     return plan
 
 
 def _planned_jobs(
-    specs: list[ExperimentSpec], paths: list[Path], template_text: str, options: SlurmLaunchOptions
+    specs: list[ExperimentSpec], paths: list[Path], template_text: str, options: SlurmLaunchOptions,
+    launch_uuid: str,
 ) -> list[PlannedJob]:
+    """Each script as the template renders it, with the lines that claim its experiment (`claim`)."""
     jobs = []
+    workdir, cwd = str(options.workdir.absolute()), os.getcwd()
     for spec, path in zip(specs, paths):
         text = render_script(
             template_text,
@@ -116,8 +126,12 @@ def _planned_jobs(
             resources=options.resources,
             append_cmd=options.template_path is None,
         )
+        claim = Claim(claim_file(spec.train_dir, cwd, spec.name), sys.executable, workdir, launch_uuid, spec.name,
+                      str(path))
+        text = with_claim(text, claim)
         log = log_path(options.workdir.absolute(), path)
-        jobs.append(PlannedJob(spec, path, text, log, sbatch_argv(path, log, options.resources, sbatch_comment(text))))
+        jobs.append(PlannedJob(spec, path, text, log, sbatch_argv(path, log, options.resources, sbatch_comment(text)),
+                               claim.claim_file))
     return jobs
 
 
@@ -139,7 +153,7 @@ def named_for_launch(plan: SlurmPlan, held: set[str], launch_id: int) -> SlurmPl
             path = launch_script_path(workdir, job.spec.name, launch_id, taken)
             taken.add(str(path))
         paths.append(path)
-    jobs = _planned_jobs([job.spec for job in plan.jobs], paths, plan.template_text, plan.options)
+    jobs = _planned_jobs([job.spec for job in plan.jobs], paths, plan.template_text, plan.options, plan.launch_uuid)
     arrays = [_planned_array(plan.options, jobs, array.positions, array.script_path) for array in plan.arrays]
     return replace(plan, jobs=jobs, arrays=arrays)
 
