@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import colorsys
 import math
+from array import array
 from html import escape
 from typing import NamedTuple
 
@@ -67,7 +68,7 @@ def transform(frame: ChartFrame) -> str:
             f"{TOP + PLOT_HEIGHT + frame.y.low * scale_y:.9g})")
 
 
-def _xs(line: Line, kind: str):  # type: ignore[no-untyped-def]
+def _xs(line: Line, kind: str) -> array[int] | array[float]:
     return line.iterations if kind == "iteration" else line.times
 
 
