@@ -165,7 +165,7 @@ def test_the_originals_time_limit_chain_continues_from_each_checkpoint_and_never
     assert pbt_track(cwd, "sync", "--workdir", "w").returncode == 0
 
     attempts = query(db, "SELECT attempt, job_id, origin, ended_at FROM submissions ORDER BY attempt")
-    assert len(attempts) >= 3 and [origin for _a, _j, origin, _e in attempts] == [None] + ["chain"] * (
+    assert len(attempts) >= 3 and [origin for _a, _j, origin, _e in attempts] == ["launch"] + ["chain"] * (
         len(attempts) - 1)
     logs = {job: log_of(work, job) for _a, job, _o, _e in attempts}
     assert "Policy 0: started without ++pbt_restart=True" in logs[attempts[0][1]]
