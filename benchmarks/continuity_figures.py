@@ -174,6 +174,8 @@ class PolicyTime:
 
 
 def policy_time(runs: Iterable[SlurmRun]) -> PolicyTime:
+    runs = list(runs)
+    requeued = {run.job_id for run in runs if run.state == "REQUEUED"}  # sacct may list its run without a Start
     ran = _ran(runs)
     if not ran:
         raise ValueError("no run of the policy has both a start and an end in sacct")
@@ -185,6 +187,6 @@ def policy_time(runs: Iterable[SlurmRun]) -> PolicyTime:
             queued_since = max(run.submit or start, previous_end_of.get(run.job_id, run.submit or start))
             wait = max(0.0, (start - queued_since).total_seconds())
             waits += wait
-            requeues += wait if run.job_id in previous_end_of else 0.0
+            requeues += wait if run.job_id in requeued and run.state != "REQUEUED" else 0.0
         previous_end_of[run.job_id] = end
     return PolicyTime(wall, waits, requeues)
