@@ -102,7 +102,8 @@ def test_a_policys_wall_time_less_its_queue_waits_and_slurms_requeue_delay_apart
 
 
 def test_a_requeued_run_that_sacct_lists_without_a_start_still_makes_the_next_wait_slurms_requeue_delay():
-    text = SACCT.replace("102|REQUEUED|2026-12-07T10:00:00|2026-12-07T10:00:01|", "102|REQUEUED|2026-12-07T10:00:00|Unknown|")
+    run_with_start = "102|REQUEUED|2026-12-07T10:00:00|2026-12-07T10:00:01|"
+    text = SACCT.replace(run_with_start, "102|REQUEUED|2026-12-07T10:00:00|Unknown|")
     runs = [run for run in parse_sacct_runs(text, WORKDIR) if run.job_id in ("101", "102")]
     timed = policy_time(runs)
     assert (timed.queue_waits, timed.requeue_waits) == (15.0, 15.0)
