@@ -73,7 +73,8 @@ def test_unknown_becomes_lost_only_after_min_job_age_and_two_syncs() -> None:
     long_ago = NOW - timedelta(seconds=301)
     lost = next_state(tracked(states.UNKNOWN, unseen_since=long_ago, unseen_count=1), None, False, NOW, MIN_JOB_AGE)
     assert lost is not None and lost.state == states.LOST and lost.values == {"unseen_count": 2}
-    assert lost.detail == "not seen by Slurm in 2 syncs over 301 s (MinJobAge 300 s): its end will never be known"
+    assert lost.detail == ("not seen by Slurm in 2 syncs over 301 s (MinJobAge 300 s): sacct is still asked "
+                           "about it at each sync")
     once = next_state(tracked(states.RUNNING, unseen_since=long_ago, unseen_count=0), None, False, NOW, MIN_JOB_AGE)
     assert once is not None and once.state == states.UNKNOWN  # one sync alone never gives a job up
 

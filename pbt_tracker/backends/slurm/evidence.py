@@ -113,7 +113,7 @@ def next_state(
     if count >= states.MIN_UNSEEN_SYNCS and now - since > min_job_age:
         return _change(item, states.LOST, unseen,
                        f"not seen by Slurm in {count} syncs over {int((now - since).total_seconds())} s "
-                       f"(MinJobAge {int(min_job_age.total_seconds())} s): its end will never be known")
+                       f"(MinJobAge {int(min_job_age.total_seconds())} s): sacct is still asked about it at each sync")
     return _change(item, states.UNKNOWN, unseen, "Slurm did not list this job; asked again at the next sync")
 
 
