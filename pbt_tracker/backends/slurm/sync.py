@@ -33,9 +33,6 @@ from pbt_tracker.store import sync as followed
 from pbt_tracker.store.connection import parse_time
 from pbt_tracker.store.run_values import RunValues
 
-# Clocks of the login node and the controller may disagree by this much; the tag needs no clock at all.
-CLOCK_SKEW = timedelta(minutes=5)
-
 ACCOUNTING_NOTE = (
     "sacct is not available ({reason}): jobs Slurm has already forgotten are shown as UNKNOWN, "
     "so final states may be incomplete"
@@ -94,7 +91,7 @@ def _tracked(row: followed.TrackedJob) -> evidence.Tracked:
         row.id, row.job_id, row.state, parse_time(row.intended_at), row.node,
         parse_time(row.started_at), parse_time(row.ended_at), row.exit_code, row.exit_signal,
         row.pending_reason, parse_time(row.unseen_since), row.unseen_count or 0, row.username,
-        parse_time(row.cancel_requested_at), tag,
+        parse_time(row.cancel_requested_at), tag, row.clock_skew,
     )
 
 
@@ -151,8 +148,9 @@ def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
 
     A job squeue still lists (a cancelled one stays listed for MinJobAge) is
     recorded as squeue shows it, an array's tasks by the array's id; only
-    for one it no longer lists is sacct asked, and where sacct does not know
-    it either, it was cancelled on request (an evidence rule). The workdir's
+    for one it no longer lists is sacct asked. A job neither shows stays as
+    it was, marked "cancel requested": scancel's exit 0 is not Slurm's word
+    that the job ended (`evidence` has the one exception). The workdir's
     other jobs are left to the next sync. squeue runs while the record of
     these jobs is read.
     """
@@ -196,7 +194,7 @@ def _record_changes(store: Store, tracked: list[evidence.Tracked], observations:
     changes = []
     for item in tracked:
         observation = observations.get(item.job_id)
-        asks_age = (observation is None and not listing.empty and item.cancel_requested_at is None
+        asks_age = (observation is None and not listing.empty and item.state != states.LOST
                     and item.state not in states.MAY_BE_REQUEUED)  # MinJobAge decides LOST, never a watched end
         limit = listing.job_age_limit() if asks_age else timedelta(0)
         change = evidence.next_state(item, observation, listing.empty, now, limit)
@@ -246,5 +244,5 @@ def _observe(
 
 
 def _ours(observation: JobObservation, item: evidence.Tracked) -> bool:
-    return is_same_job(observation, item.tag, item.intended_at - CLOCK_SKEW)
+    return is_same_job(observation, item.tag)
 
