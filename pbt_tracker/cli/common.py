@@ -20,6 +20,7 @@ def workdir_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--workdir",
         envvar="PBT_TRACK_WORKDIR",
+        type=complete.PathText(folder=True),
         default=".",
         show_default=True,
         help="Workdir of the launches (env PBT_TRACK_WORKDIR).",

@@ -14,8 +14,27 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import click
+
+
+class PathText(click.ParamType):
+    """A path option's value, kept as the text given: only the shell's completion and a project file treat it as a path.
+
+    The completion item's type hands the word to the shell's own completion
+    of files (or of folders), so `~`, quoting and symlinks are the shell's.
+    """
+
+    name = "path"
+
+    def __init__(self, folder: bool = False) -> None:
+        self.folder = folder
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(incomplete, type="dir" if self.folder else "file")]
 
 
 def _workdir(ctx: click.Context) -> Path:

@@ -17,7 +17,7 @@ import click
 from pbt_tracker import __version__
 
 COMMAND_MODULES = {
-    "cancel": "actions", "resubmit-failed": "actions", "continue": "continue_", "guard": "guard", "watch": "keeper",
+    "cancel": "actions", "config": "config", "resubmit-failed": "actions", "continue": "continue_", "guard": "guard", "watch": "keeper",
     "submit": "launch", "launches": "launches", "forget": "launches", "plot": "plot", "report": "records",
     "sync": "records", "serve": "serve", "show": "show", "logs": "show",
 }
@@ -57,11 +57,13 @@ class _OneLineErrors(click.Group):
 
 @click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pbt-track")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Launch Population Based Training runs and keep track of every job.
 
     Each workdir holds a SQLite database (pbt_tracker.db) with every launch,
-    generated script, submission and job id.
+    generated script, submission and job id. Options' defaults may come from
+    a pbt-track.toml in this folder or a parent (`pbt-track config`).
     """
     from pbt_tracker.errors import PbtTrackError
     from pbt_tracker.settings import check_all
@@ -70,6 +72,18 @@ def cli() -> None:
         check_all()
     except PbtTrackError as error:
         raise click.ClickException(str(error)) from None
+    if ctx.invoked_subcommand != "config":  # config reads the file itself, and shows what is wrong in it too
+        _project_defaults(ctx)
+
+
+def _project_defaults(ctx: click.Context) -> None:
+    """The project file's values as click's default_map, which the command's context inherits from this one."""
+    from pbt_tracker.cli import project
+
+    assert isinstance(ctx.command, click.Group)
+    found = project.load(ctx.command, ctx)
+    if found is not None:
+        ctx.default_map = project.default_map(*found)
 
 
 

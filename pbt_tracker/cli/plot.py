@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 @cli.command()
-@click.option("-o", "--output", required=True, metavar="FILE",
+@click.option("-o", "--output", required=True, metavar="FILE", type=complete.PathText(),
               help="The picture to write: FILE.png, FILE.svg, or FILE.html (a page with the SVG in it).")
 @workdir_option
 @click.option("--x", "x_axis", type=click.Choice(["iteration", "frame"]), default="iteration", show_default=True,

@@ -10,12 +10,13 @@ from pbt_tracker.backends.slurm import NAME as SLURM
 from pbt_tracker.launch.option_table import Option
 
 OPTIONS: tuple[Option, ...] = (
-    Option("slurm_workdir", str, None, "Workdir for sbatch scripts, logs, scancel.sh and the database.", SLURM),
+    Option("slurm_workdir", str, None, "Workdir for sbatch scripts, logs, scancel.sh and the database.", SLURM,
+           path="dir"),
     Option("slurm_gpus_per_job", int, 1, "GPUs per job (--gres=gpu:N).", SLURM),
     Option("slurm_cpus_per_gpu", int, 16, "CPU cores per GPU (-c).", SLURM),
     Option("slurm_partition", str, None, "Slurm partition (-p).", SLURM),
     Option("slurm_sbatch_template", str, None,
-           "sbatch template file ($CMD $FILENAME $PARTITION $GPU $CPU $TIMEOUT).", SLURM),
+           "sbatch template file ($CMD $FILENAME $PARTITION $GPU $CPU $TIMEOUT).", SLURM, path="file"),
     Option("slurm_timeout", str, "0", "Job time limit, given to the template as $TIMEOUT.", SLURM,
            default_text="0, none"),
     Option("slurm_array", bool, False,
