@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from pbt_tracker.cli import complete
+from pbt_tracker.cli import complete, paths
 
 if TYPE_CHECKING:
     from pbt_tracker.backends.base import SyncResult
@@ -20,7 +20,7 @@ def workdir_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--workdir",
         envvar="PBT_TRACK_WORKDIR",
-        type=complete.PathText(folder=True),
+        type=paths.PathText(folder=True),
         default=".",
         show_default=True,
         help="Workdir of the launches (env PBT_TRACK_WORKDIR).",

@@ -14,36 +14,38 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import click
 
 
-class PathText(click.ParamType):
-    """A path option's value, kept as the text given: only the shell's completion and a project file treat it as a path.
-
-    The completion item's type hands the word to the shell's own completion
-    of files (or of folders), so `~`, quoting and symlinks are the shell's.
-    """
-
-    name = "path"
-
-    def __init__(self, folder: bool = False) -> None:
-        self.folder = folder
-
-    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
-        from click.shell_completion import CompletionItem
-
-        return [CompletionItem(incomplete, type="dir" if self.folder else "file")]
-
-
 def _workdir(ctx: click.Context) -> Path:
-    root = ctx.find_root()
-    for context in (ctx, root):
+    """The workdir the command would use: its flag, else PBT_TRACK_WORKDIR, else the project file's, else here."""
+    from click.core import ParameterSource
+
+    for context in (ctx, ctx.find_root()):
         value = context.params.get("workdir")
-        if value:
+        if value and context.get_parameter_source("workdir") is not ParameterSource.DEFAULT:
             return Path(value)
-    return Path(os.environ.get("PBT_TRACK_WORKDIR") or ".")
+    if os.environ.get("PBT_TRACK_WORKDIR"):
+        return Path(os.environ["PBT_TRACK_WORKDIR"])
+    return _project_workdir() or Path(".")
+
+
+def _project_workdir() -> Path | None:
+    """The project file's workdir; a file that cannot be read offers nothing here (the command will say why)."""
+    from pbt_tracker.cli.paths import find_project_file
+
+    path = find_project_file()
+    if path is None:
+        return None
+    import tomllib
+
+    try:
+        with path.open("rb") as stream:
+            value = tomllib.load(stream).get("workdir")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    return path.parent / os.path.expanduser(value) if isinstance(value, str) else None
 
 
 def _record_values(ctx: click.Context, what: str, prefix: str) -> list[str]:

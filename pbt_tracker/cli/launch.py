@@ -6,14 +6,14 @@ from typing import Any
 
 import click
 
-from pbt_tracker.cli import complete
+from pbt_tracker.cli import paths
 from pbt_tracker.cli.group import cli
 from pbt_tracker.launch.option_table import COMMON, Option
 
 
 def _click_type(option: Option) -> Any:
     if option.path:  # a plain string still, which the shell completes as a file or a folder
-        return complete.PathText(folder=option.path == "dir")
+        return paths.PathText(folder=option.path == "dir")
     if option.choices:
         return click.Choice(option.choices)
     if option.type is bool:

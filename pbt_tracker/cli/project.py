@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
-from pbt_tracker.cli.complete import PathText
+from pbt_tracker.cli.paths import PROJECT_FILE, PathText, find_project_file
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-FILE_NAME = "pbt-track.toml"
+FILE_NAME = PROJECT_FILE
 
 NAMES_TOO = frozenset({"run", "python"})
 """Path options that also take a name (a module, an interpreter on PATH): only a value that looks like a path is
@@ -46,16 +46,6 @@ class ProjectOption(NamedTuple):
 class ProjectFile(NamedTuple):
     path: Path
     values: dict[str, Any]  # checked and converted, relative paths made absolute
-
-
-def find(start: Path | None = None) -> Path | None:
-    """The project file in `start` (the current directory) or its nearest parent that has one."""
-    here = (start or Path.cwd()).absolute()
-    for folder in (here, *here.parents):
-        candidate = folder / FILE_NAME
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def key_of(param: click.Parameter) -> str | None:
@@ -190,7 +180,7 @@ def _environment_value(param: click.Option) -> tuple[str, str] | None:
 
 
 def load(group: click.Group, ctx: click.Context) -> tuple[ProjectFile, list[ProjectOption]] | None:
-    path = find()
+    path = find_project_file()
     if path is None:
         return None
     options = list(project_options(group, ctx))
