@@ -39,6 +39,14 @@ class _OneLineErrors(click.Group):
             importlib.import_module(f"pbt_tracker.cli.{COMMAND_MODULES[name]}")  # its decorators register it
         return super().get_command(ctx, name)  # type: ignore[arg-type]  # click's Group reads no ctx; tests pass None
 
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and not ctx.resilient_parsing and self.get_command(ctx, name) is None:
+            from pbt_tracker.errors import did_you_mean
+
+            ctx.fail(f"No such command {name!r}{did_you_mean(name, self.list_commands(ctx))}.")
+        return super().resolve_command(ctx, args)
+
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         try:
