@@ -29,8 +29,7 @@ def workdir_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def resource_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Slurm's partition, CPUs, GPUs, time limit and template, for attempts sent again (submit's own rows)."""
-    from pbt_tracker.backends.slurm.option_rows import OPTION
-    from pbt_tracker.backends.slurm.resources import RESOURCE_OPTIONS
+    from pbt_tracker.backends.slurm.option_rows import OPTION, RESOURCE_OPTIONS
 
     for name in reversed(RESOURCE_OPTIONS):
         row = OPTION[name]
@@ -51,7 +50,7 @@ def resource_changes(values: dict[str, Any]) -> dict[str, Any]:
 
     from click.core import ParameterSource
 
-    from pbt_tracker.backends.slurm.resources import RESOURCE_OPTIONS
+    from pbt_tracker.backends.slurm.option_rows import RESOURCE_OPTIONS
 
     ctx = click.get_current_context()
     changes = {name: values.pop(name) for name in RESOURCE_OPTIONS}

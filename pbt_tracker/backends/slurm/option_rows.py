@@ -29,3 +29,7 @@ OPTIONS: tuple[Option, ...] = (
            bare_is_true=True),
 )
 OPTION = {option.name: option for option in OPTIONS}
+
+RESOURCE_OPTIONS = ("slurm_partition", "slurm_cpus_per_gpu", "slurm_gpus_per_job", "slurm_timeout",
+                    "slurm_sbatch_template")
+"""The options a resubmission (resubmit-failed, the keeper's resumes) may change of its launch's."""

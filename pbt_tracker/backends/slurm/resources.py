@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from pbt_tracker.backends.options import launch_options_from_record
 from pbt_tracker.backends.slurm import NAME as SLURM
+from pbt_tracker.backends.slurm.option_rows import RESOURCE_OPTIONS
 from pbt_tracker.backends.slurm.script import SBATCH_TEMPLATE_DEFAULT, SlurmResources
 
 if TYPE_CHECKING:
@@ -25,9 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = ["RESOURCE_OPTIONS", "AttemptSetup", "attempt_setup", "changes_text", "resubmit_hint", "with_resources"]
 
-RESOURCE_OPTIONS = ("slurm_partition", "slurm_cpus_per_gpu", "slurm_gpus_per_job", "slurm_timeout",
-                    "slurm_sbatch_template")
-"""The launch options a resubmission may change."""
 
 
 @dataclass(frozen=True)
