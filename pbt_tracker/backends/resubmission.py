@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pbt_tracker import states
 from pbt_tracker.errors import OptionError
@@ -26,6 +26,7 @@ class ResubmitRequest:
     me: ProcessId  # the process that records the attempts, their owner until they are sent
     echo: Echo
     origin: str = "resubmit"  # what sends them, as the record's `origin` says: resubmit, or keeper
+    options: dict[str, Any] = field(default_factory=dict)  # launch options to change (--slurm_partition gpu, ...)
 
 
 @dataclass

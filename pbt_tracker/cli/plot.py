@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pbt_tracker.cli import complete
+from pbt_tracker.cli import complete, paths
 from pbt_tracker.cli.common import launch_selection_options, no_sync_option, open_workdir, selection, workdir_option
 from pbt_tracker.cli.group import cli
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 @cli.command()
-@click.option("-o", "--output", required=True, metavar="FILE",
+@click.option("-o", "--output", required=True, metavar="FILE", type=paths.PathText(),
               help="The picture to write: FILE.png, FILE.svg, or FILE.html (a page with the SVG in it).")
 @workdir_option
 @click.option("--x", "x_axis", type=click.Choice(["iteration", "frame"]), default="iteration", show_default=True,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -40,6 +40,7 @@ class WatchOptions:
     once: bool = False
     on_event: list[str] | None = None
     event_timeout: float = 30.0
+    resubmit_options: dict[str, Any] = field(default_factory=dict)  # what resumes change: --slurm_partition, ...
 
 
 def read_kept(store: Store, selection: Selection) -> list[Kept]:
@@ -220,7 +221,7 @@ class Keeper:
             cancel_stalled(self.store, stalled, self.echo)
         if resumed:
             self.lease.renew()
-            resume(self.store, resumed, self.options.rules.max_attempts, self.echo)
+            resume(self.store, resumed, self.options.rules.max_attempts, self.echo, self.options.resubmit_options)
 
 
 __all__ = ["Keeper", "Kept", "LeaseLost", "PbtTrackError", "WatchOptions", "read_kept"]

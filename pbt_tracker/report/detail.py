@@ -28,7 +28,10 @@ def find_experiment(connection: sqlite3.Connection, name: str | None, policy: in
     if name is not None:
         rows = record.experiments_named(connection, name)
         if not rows:
-            raise OptionError(f"no experiment named {name} in this workdir; `pbt-track report` lists the experiments")
+            from pbt_tracker.store.selections import experiment_hint
+
+            raise OptionError(f"no experiment named {name} in this workdir{experiment_hint(connection, name)}; "
+                              "`pbt-track report` lists the experiments")
         return rows[0]
     from pbt_tracker.pbt.workspace import policy_index
 

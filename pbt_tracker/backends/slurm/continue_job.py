@@ -20,6 +20,7 @@ from pbt_tracker import backends, processes, states
 from pbt_tracker.backends.slurm import commands as slurm
 from pbt_tracker.backends.slurm.answers import Answers
 from pbt_tracker.backends.slurm.continuation import is_continuation_script, record_continuation
+from pbt_tracker.backends.slurm.resources import attempt_setup
 from pbt_tracker.backends.slurm.resubmit import check_not_moved
 from pbt_tracker.backends.slurm.scancel_sh import write_scancel_script
 from pbt_tracker.backends.slurm.tags import submission_tag, with_tag
@@ -81,7 +82,8 @@ def _continue(store: Store, job_id: str, echo: Echo) -> ContinueResult:
         me = processes.this_process()
         decision = resume_decision(row.cmd, json.loads(row.params or "{}") or {}, row.train_dir, row.cwd)
         if decision is not None and (decision.continues or is_continuation_script(store.workdir, row.script_path)):
-            recorded = record_continuation(connection, store.workdir, row, attempt, decision, me, origin="continue")
+            recorded = record_continuation(connection, store.workdir, row, attempt, decision, me, origin="continue",
+                                           setup=attempt_setup(row, {}))  # what an earlier resubmit changed stays
             submission_id, argv = recorded.submission_id, recorded.argv
             script: tuple[Path, str] | None = (recorded.script_path, recorded.script_text)
         else:
@@ -113,6 +115,7 @@ def _record_same_script(connection: sqlite3.Connection, row: PriorAttempt, attem
         experiment_id=row.experiment_id, script_id=row.script_id, attempt=attempt, argv=argv,
         log_path=row.log_path, state=states.SUBMITTING, intended_at=now, updated_at=now, host=me.host,
         runner_pid=me.pid, runner_start=me.start, origin="continue", parent_submission_id=row.id,
+        options=json.loads(row.attempt_options or "null"),  # the script and argv sent again carry them
     ))
     writes.add_state_change(connection, submission_id, states.SUBMITTING, now, "continue: the same script again")
     if row.uuid:
