@@ -87,6 +87,13 @@ def describe_for_purge(store: Store, launch_id: int) -> Forgotten:
 
 
 def purge_launch(store: Store, launch_id: int) -> None:
+    """Its record goes, and the PBT restart copies its policies left with it (nothing else on disk)."""
+    from pbt_tracker.pbt.starts import remove_copies
+
+    with store.read() as connection:
+        _existing(connection, launch_id)
+        _refuse_live(launch_id, record.launch_live_count(connection, launch_id))
+    remove_copies(store, launch_id)  # no job of it may run, so no continuation of it needs them
     with store.write() as connection:
         _existing(connection, launch_id)
         _refuse_live(launch_id, record.launch_live_count(connection, launch_id))
