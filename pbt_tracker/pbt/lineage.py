@@ -77,9 +77,10 @@ def read_lineage(data: bytes, offset: int = 0) -> LineageRead:
     has not restarted since, because an event needs its iteration; an event is
     only ever announced after that line, so no event is read twice, except in
     a log several policies print to, where `ReplacementEvent.offset` tells
-    repeats apart. It also goes back to an event whose new command line is not
-    printed yet, so that the start is read together with its event; such an
-    event is read again then, which its offset tells too.
+    repeats apart. It also goes back (to its iteration's line) for an event
+    whose new command line is not printed yet, so that the start is read
+    together with its event; such an event is read again then, which its
+    offset tells too.
     """
     end = data.rfind(b"\n", offset) + 1
     if end <= offset:
@@ -91,7 +92,7 @@ def read_lineage(data: bytes, offset: int = 0) -> LineageRead:
         _read_line(line, position, read)
         position += len(raw) + 1
     pending = [start for _iteration, start in read.iterations.values()]
-    pending += [event.offset for event in read.restarting.values()]
+    pending += [held for _event, held in read.restarting.values()]
     return LineageRead(read.events, min(pending, default=end), read.starts)
 
 
@@ -101,7 +102,8 @@ class _Read:
     starts: list[ProcessStart] = field(default_factory=list)
     iterations: dict[int, tuple[int, int]] = field(default_factory=dict)  # policy -> (iteration, its line)
     donors: dict[int, int] = field(default_factory=dict)
-    restarting: dict[int, ReplacementEvent] = field(default_factory=dict)  # announced, its start not printed yet
+    # Announced, its start not printed yet: the event, and where to read it again from (its iteration's line).
+    restarting: dict[int, tuple[ReplacementEvent, int]] = field(default_factory=dict)
 
 
 def _read_line(line: str, position: int, read: _Read) -> None:
@@ -117,7 +119,8 @@ def _read_line(line: str, position: int, read: _Read) -> None:
         args = parse_start_args(match.group(2))
         policy = int(match.group(1))
         if args is not None:
-            read.starts.append(ProcessStart(policy, args, position, read.restarting.pop(policy, None)))
+            event = read.restarting.pop(policy, None)
+            read.starts.append(ProcessStart(policy, args, position, event[0] if event else None))
         return
     match = _REPLACING.search(line)
     if match is not None:
@@ -126,8 +129,8 @@ def _read_line(line: str, position: int, read: _Read) -> None:
     match = _RESTARTING.search(line)
     if match is not None:
         policy = int(match.group(1))
-        iteration = iterations.pop(policy, (None, 0))[0]
+        iteration, line = iterations.pop(policy, (None, position))
         donor = donors.pop(policy, policy)
         event = ReplacementEvent(policy, donor, iteration, match.group(2).strip(), position)
         events.append(event)
-        read.restarting[policy] = event
+        read.restarting[policy] = (event, line)
