@@ -119,8 +119,8 @@ def _read_line(line: str, position: int, read: _Read) -> None:
         args = parse_start_args(match.group(2))
         policy = int(match.group(1))
         if args is not None:
-            event = read.restarting.pop(policy, None)
-            read.starts.append(ProcessStart(policy, args, position, event[0] if event else None))
+            announced = read.restarting.pop(policy, None)
+            read.starts.append(ProcessStart(policy, args, position, announced[0] if announced else None))
         return
     match = _REPLACING.search(line)
     if match is not None:
@@ -129,8 +129,8 @@ def _read_line(line: str, position: int, read: _Read) -> None:
     match = _RESTARTING.search(line)
     if match is not None:
         policy = int(match.group(1))
-        iteration, line = iterations.pop(policy, (None, position))
+        iteration, iteration_line = iterations.pop(policy, (None, position))
         donor = donors.pop(policy, policy)
         event = ReplacementEvent(policy, donor, iteration, match.group(2).strip(), position)
         events.append(event)
-        read.restarting[policy] = (event, line)
+        read.restarting[policy] = (event, iteration_line)
