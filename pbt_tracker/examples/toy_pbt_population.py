@@ -15,6 +15,7 @@ import random
 import shutil
 import statistics
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,3 +171,15 @@ def restart_copy_files(source: Path, frame: int, experiment_name: str, idx: int)
     temporary.write_text(json.dumps({"frame": frame, "weights": weights}), "utf-8")
     os.replace(temporary, copy)
     return copy
+
+
+def journal(path: str, policy: int, what: str, iteration: int) -> None:
+    """One line per event in one write to a file opened for appending, so that several processes' lines never mix:
+    a benchmark reads from it, without trusting pbt-track, whether a policy ever ran twice at once, started over or
+    redid an iteration."""
+    if path:
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(descriptor, f"{time.time():.3f} {os.getpid()} {policy} {what} {iteration}\n".encode())
+        finally:
+            os.close(descriptor)

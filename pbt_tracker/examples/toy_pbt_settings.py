@@ -28,6 +28,7 @@ class Settings:
     learning_rate: float | None = None
     noise_scale: float | None = None
     cleanup_behind: int = 20
+    journal: str = ""
     max_checkpoints: int = 25
     replace_fraction_worst: float = 0.5
     replace_fraction_best: float = 0.3
@@ -66,6 +67,7 @@ _KEYS: dict[str, tuple[str, Callable[[str], object]]] = {
     "toy.learning_rate": ("learning_rate", float),
     "toy.noise_scale": ("noise_scale", float),
     "toy.cleanup_behind": ("cleanup_behind", int),
+    "toy.journal": ("journal", str),
     "toy.max_checkpoints": ("max_checkpoints", int),
     "pbt.replace_fraction_worst": ("replace_fraction_worst", float),
     "pbt.replace_fraction_best": ("replace_fraction_best", float),

@@ -18,7 +18,8 @@ after it saves iteration N, whatever the objectives say.
 
 Arguments are Hydra-style ``key=value``; unknown keys are ignored, as the launcher adds its own.
 ``pbt.fail_once_policy=K`` makes policy K crash once, with exit code 3; run again as it was, it starts over; run
-with the continuation `pbt_tracker.pbt.resume` builds, it continues from its checkpoint.
+with the continuation `pbt_tracker.pbt.resume` builds, it continues from its checkpoint. ``toy.journal=PATH``
+appends a line to PATH at each start and each iteration done (see `toy_pbt_population.journal`).
 """
 
 from __future__ import annotations
@@ -83,15 +84,9 @@ def save(policy_dir: Path, state: State, true_objective: float, experiment_name:
     checkpoint = policy_dir / f"{state.iteration:06d}.pth"
     _write_atomic(checkpoint, json.dumps({"frame": state.frame, "weights": state.weights}))
     path = policy_dir / f"{state.iteration:06d}.yaml"
-    _write_atomic(path, yaml.dump({
-        "iteration": state.iteration,
-        "true_objective": true_objective,
-        "frame": state.frame,
-        "params": state.params,
-        "checkpoint": str(checkpoint),
-        "pbt_checkpoint": str(path),
-        "experiment_name": experiment_name,
-    }))
+    _write_atomic(path, yaml.dump({"iteration": state.iteration, "true_objective": true_objective, "frame": state.frame,
+                                   "params": state.params, "checkpoint": str(checkpoint), "pbt_checkpoint": str(path),
+                                   "experiment_name": experiment_name}))
     return path
 
 
@@ -123,6 +118,7 @@ def main(argv: Sequence[str]) -> int:
         f"_{time.time_ns() % 1_000_000_000:09d}"
     _say(f"Policy {idx}: PBT init. Env frames: {state.frame}, pbt_iteration: {state.iteration}, "
          f"checkpoint {settings.checkpoint or None}, params {_format_params(state.params)}")
+    population.journal(settings.journal, idx, "start", state.iteration)
     return _train_loop(settings, state, argv, run_dir, experiment_name)
 
 
@@ -152,6 +148,7 @@ def _train_loop(settings: Settings, state: State, argv: Sequence[str], run_dir: 
             continue
         say(f"New pbt iteration {state.iteration}!")
         save(policy_dir, state, current, experiment_name)
+        population.journal(settings.journal, idx, "iteration", state.iteration)
         say(f"iteration {state.iteration}/{settings.max_iterations} frame {state.frame} "
             f"objective {current:.2f} params {_format_params(state.params)}")
         peers = population.population_entries(workspace, settings.num_policies, state.iteration)
