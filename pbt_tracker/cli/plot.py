@@ -66,9 +66,10 @@ def plot(output: str, workdir: str, x_axis: str, run: str | None, launch: int | 
 
 
 def _summary(output: str, data: PlotData) -> str:
-    from pbt_tracker.plot.data import ATTEMPT, REPLACEMENT, RESTART
+    from pbt_tracker.plot.data import ATTEMPT, REPLACEMENT, RESTART, UNDONE
 
-    count = {kind: sum(mark.kind == kind for mark in data.marks) for kind in (REPLACEMENT, RESTART, ATTEMPT)}
+    count = {kind: sum(mark.kind == kind for mark in data.marks) for kind in (REPLACEMENT, RESTART, ATTEMPT, UNDONE)}
     points = sum(len(line.xs) for policy in data.policies for line in policy.lines)
     return (f"Wrote {output}: {len(data.policies)} policies, {points} points; marked {count[REPLACEMENT]} "
-            f"replacement(s), {count[RESTART]} restart(s), {count[ATTEMPT]} later attempt(s).")
+            f"replacement(s), {count[RESTART]} restart(s), {count[ATTEMPT]} later attempt(s)"
+            + (f", {count[UNDONE]} decision(s) undone." if count[UNDONE] else "."))

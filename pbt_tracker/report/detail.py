@@ -119,6 +119,10 @@ def describe(store: Store, name: str | None, policy: int | None) -> str:
             lines += ["", *_attempt_lines(connection, attempt)]
         job_ids = [attempt.job_id for attempt in attempts if attempt.job_id]
         cancels = record.cancellations_naming(connection, job_ids, [experiment.name, experiment.base_name])
+    if progress.get("pbt_policy") is not None:
+        from pbt_tracker.report.decisions import decision_lines
+
+        lines += decision_lines(store, experiment.id)
     if cancels:
         lines += ["", "cancellations"]
         for cancel in cancels:

@@ -27,7 +27,8 @@ from pbt_tracker.backends.slurm.script import (
 from pbt_tracker.backends.slurm.resources import AttemptSetup, changes_text, with_resources
 from pbt_tracker.backends.slurm.tags import submission_tag, with_tag, without_tag
 from pbt_tracker.launch.record import sha256_text
-from pbt_tracker.pbt.resume import ResumeDecision
+from pbt_tracker.pbt.resume import ResumeDecision, policy_tmpdir
+from pbt_tracker.pbt.starts import note_outcome
 from pbt_tracker.store import utcnow, writes
 from pbt_tracker.store.new_rows import NewScript, NewSubmission, insert
 
@@ -131,7 +132,7 @@ def record_continuation(connection: sqlite3.Connection, workdir: Path, row: Prio
     text = continuation_script(template_text, template_path, command, path, resources)
     if row.uuid and row.cwd:  # a launch recorded before launches had a uuid cannot be named by its claim lines
         claim = Claim(claim_file(row.train_dir, row.cwd, row.name), sys.executable, str(workdir), row.uuid, row.name,
-                      str(path))
+                      str(path), policy_tmpdir(row.cmd, row.train_dir, row.cwd))
         text = with_claim(text, claim)
         try:
             make_claim_file(claim.claim_file)  # a launch from before claims has none yet
@@ -156,6 +157,8 @@ def record_continuation(connection: sqlite3.Connection, workdir: Path, row: Prio
     if setup is not None:
         note += f", with {changes_text(setup.options)}"
     writes.add_state_change(connection, submission_id, states.SUBMITTING, now, f"{origin}: {note}")
+    if decision is not None:
+        note_outcome(connection, decision.pending, submission_id, now)
     tagged = own_argv
     if row.uuid:
         tagged = with_tag(own_argv, submission_tag(row.uuid, submission_id))

@@ -29,6 +29,7 @@ from pbt_tracker.errors import OptionError
 from pbt_tracker.files import make_dirs, write_text_atomic
 from pbt_tracker.launch.record import sha256_text
 from pbt_tracker.pbt.resume import ResumeDecision
+from pbt_tracker.pbt.starts import note_outcome
 from pbt_tracker.store import Store, utcnow, writes
 from pbt_tracker.store.new_rows import NewScript, NewSubmission, insert
 from pbt_tracker.store.next_attempts import PriorAttempt
@@ -43,7 +44,7 @@ class ScriptResubmitter:
 
     def plan(self, connection: sqlite3.Connection, row: PriorAttempt, attempt: int) -> None:
         workdir, name = self.store.workdir, row.name
-        decision = decide(row, self.request, self.result)
+        decision = decide(connection, row, self.request, self.result)
         if row.script_id is None:
             return
         check_not_moved(Path(row.launch_workdir), workdir)
@@ -78,6 +79,8 @@ class ScriptResubmitter:
             options=setup.options if setup else None,  # inherited: the script and argv sent again carry them
         ))
         writes.add_state_change(connection, submission_id, states.SUBMITTING, now, self.request.origin)
+        if decision is not None:
+            note_outcome(connection, decision.pending, submission_id, now)
         tagged = argv
         if row.uuid:
             tagged = with_tag(argv, submission_tag(row.uuid, submission_id))
