@@ -49,10 +49,10 @@ def require_command(name: str) -> str:
     return path
 
 
-def run_command(argv: list[str], timeout: float | None = None) -> CommandResult:
+def run_command(argv: list[str], timeout: float | None = None, env: dict[str, str] | None = None) -> CommandResult:
     """`commands.run_command`, with what a Slurm user should do when the program cannot answer."""
     try:
-        return commands.run_command(argv, timeout)
+        return commands.run_command(argv, timeout, env)
     except SchedulerTimeout as error:
         raise SchedulerTimeout(
             f"{error}; the controller may be busy (raise PBT_TRACK_SCHEDULER_TIMEOUT to wait longer)"
@@ -62,15 +62,16 @@ def run_command(argv: list[str], timeout: float | None = None) -> CommandResult:
         raise SchedulerError(f"{error}; {advice}") from None
 
 
-def submit(argv: list[str], timeout: float | None = None) -> SubmitOutcome:
+def submit(argv: list[str], timeout: float | None = None, env: dict[str, str] | None = None) -> SubmitOutcome:
     """Run one sbatch; report failure in the outcome instead of raising, so a launch goes on.
 
     sbatch that could not be started sent nothing: a definite failure. sbatch
     that exited 0 was answered by the controller, so a job id it printed in a
     form we cannot read leaves the job's existence uncertain, not refused.
+    `env` is the environment the job is to start with (its launch's).
     """
     try:
-        result = run_command(argv, timeout)
+        result = run_command(argv, timeout, env)
     except SchedulerTimeout as error:
         return SubmitOutcome(None, error=str(error), uncertain=True)
     except SchedulerError as error:
