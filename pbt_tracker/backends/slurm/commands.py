@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -20,10 +21,11 @@ from pbt_tracker.backends.slurm.output import (
     parse_scontrol_jobs,
     parse_squeue,
     sacct_argv,
+    sacct_window_argv,
     squeue_argv,
 )
 from pbt_tracker.backends.slurm.sbatch_answer import UNCERTAIN, classify_sbatch_failure, one_line, parse_sbatch_output
-from pbt_tracker.commands import CommandNotStarted, CommandResult
+from pbt_tracker.commands import CommandNotStarted, CommandResult, Deadline
 from pbt_tracker.errors import AccountingUnavailable, SchedulerError, SchedulerTimeout
 
 
@@ -50,8 +52,13 @@ def require_command(name: str) -> str:
     return path
 
 
-def run_command(argv: list[str], timeout: float | None = None) -> CommandResult:
-    """`commands.run_command`, with what a Slurm user should do when the program cannot answer."""
+def run_command(argv: list[str], timeout: float | None = None, deadline: Deadline | None = None) -> CommandResult:
+    """`commands.run_command`, with what a Slurm user should do when the program cannot answer.
+
+    With a `deadline`, the call has what is left of it (at most `timeout`).
+    """
+    if deadline is not None:
+        timeout = round(deadline.timeout(argv[0], timeout), 1) or 0.1  # "within 3 s", not "within 2.98934 s"
     try:
         return commands.run_command(argv, timeout)
     except SchedulerTimeout as error:
@@ -108,7 +115,7 @@ def parse_max_array_size(text: str) -> int | None:
     return parse_config_number(text, "MaxArraySize")
 
 
-def _cluster_setting(key: str, default: int, conf_path: str | None = None) -> int:
+def _cluster_setting(key: str, default: int, conf_path: str | None = None, deadline: Deadline | None = None) -> int:
     """A setting of the cluster, read from slurm.conf where the login node has it.
 
     Reading the file costs the controller nothing; only a configless login
@@ -120,7 +127,7 @@ def _cluster_setting(key: str, default: int, conf_path: str | None = None) -> in
         text = Path(path).read_text(errors="replace")
     except OSError:
         try:
-            result = run_command(["scontrol", "show", "config"])
+            result = run_command(["scontrol", "show", "config"], deadline=deadline)
         except SchedulerError:
             return default  # no Slurm here: scripts are only being written (print-only)
         text = result.stdout if result.returncode == 0 else ""
@@ -132,9 +139,9 @@ def max_array_size(conf_path: str | None = None) -> int:
     return _cluster_setting("MaxArraySize", DEFAULT_MAX_ARRAY_SIZE, conf_path)
 
 
-def min_job_age(conf_path: str | None = None) -> int:
+def min_job_age(conf_path: str | None = None, deadline: Deadline | None = None) -> int:
     """Seconds Slurm keeps a finished job in squeue (MinJobAge); past it, only sacct remembers the job."""
-    return _cluster_setting("MinJobAge", DEFAULT_MIN_JOB_AGE, conf_path)
+    return _cluster_setting("MinJobAge", DEFAULT_MIN_JOB_AGE, conf_path, deadline)
 
 
 def _failure(result: CommandResult) -> SchedulerError:
@@ -153,7 +160,8 @@ def query_squeue(job_ids: list[str], user: str | None = None) -> dict[str, JobOb
     return parse_squeue(result.stdout, set(job_ids) if by_user else None)
 
 
-def list_user_jobs(user: str, job_ids: set[str], markers: tuple[str, ...]) -> tuple[dict[str, JobObservation], bool]:
+def list_user_jobs(user: str, job_ids: set[str], markers: tuple[str, ...],
+                   deadline: Deadline | None = None) -> tuple[dict[str, JobObservation], bool]:
     """One squeue listing of all of `user`'s jobs, read for the ones that concern a record; and whether it listed any.
 
     Those are the `job_ids`, and the lines holding a marker (the tag of a
@@ -161,7 +169,7 @@ def list_user_jobs(user: str, job_ids: set[str], markers: tuple[str, ...]) -> tu
     job found only by its tag or by the script it runs. A user's other jobs,
     often thousands, are skipped unparsed.
     """
-    result = run_command(squeue_argv([], user, scripts=True))
+    result = run_command(squeue_argv([], user, scripts=True), deadline=deadline)
     if result.returncode != 0:
         raise _failure(result)
     return parse_squeue(result.stdout, job_ids, SQUEUE_USER_FIELDS, markers), bool(result.stdout.strip())
@@ -175,10 +183,25 @@ def query_job(job_id: str) -> JobObservation | None:
     return parse_squeue(result.stdout, None, SQUEUE_USER_FIELDS).get(job_id)
 
 
-def query_sacct(job_ids: list[str]) -> dict[str, list[JobObservation]]:
+def query_sacct(job_ids: list[str], deadline: Deadline | None = None) -> dict[str, list[JobObservation]]:
+    return _accounting(sacct_argv(job_ids), deadline)
+
+
+def query_sacct_window(user: str, start: datetime, end: datetime,
+                       deadline: Deadline | None = None) -> dict[str, list[JobObservation]]:
+    """Every job of `user` that sacct holds between two UTC times, by job id: what finds a job by its name."""
+    return _accounting(sacct_window_argv(user, start, end), deadline)
+
+
+def _accounting(argv: list[str], deadline: Deadline | None) -> dict[str, list[JobObservation]]:
     timeout = settings.sacct_timeout()
     try:
-        result = run_command(sacct_argv(job_ids), timeout=timeout)
+        if deadline is not None:
+            timeout = deadline.timeout("sacct", timeout)
+    except SchedulerTimeout as error:
+        raise AccountingUnavailable(str(error)) from None
+    try:
+        result = run_command(argv, timeout=timeout)
     except SchedulerTimeout:
         raise AccountingUnavailable(f"sacct did not answer within {timeout:g} s") from None
     except SchedulerError as error:
@@ -188,8 +211,8 @@ def query_sacct(job_ids: list[str]) -> dict[str, list[JobObservation]]:
     return parse_sacct(result.stdout)
 
 
-def query_scontrol() -> dict[str, JobObservation]:
-    result = run_command(["scontrol", "--oneliner", "show", "job"])
+def query_scontrol(deadline: Deadline | None = None) -> dict[str, JobObservation]:
+    result = run_command(["scontrol", "--oneliner", "show", "job"], deadline=deadline)
     if result.returncode != 0:
         raise _failure(result)
     return parse_scontrol_jobs(result.stdout)

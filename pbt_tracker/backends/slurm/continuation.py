@@ -65,10 +65,10 @@ def is_continuation_script(workdir: Path, path: str | None) -> bool:
 
 
 def continuation_script(template_text: str, template_path: str | None, command: str, path: Path,
-                        resources: SlurmResources) -> str:
-    """The script the launch would have rendered had the experiment's command been `command`."""
+                        resources: SlurmResources, name: str) -> str:
+    """The script the launch would have rendered for experiment `name` had its command been `command`."""
     return render_script(template_text, cmd=command, filename=str(path), resources=resources,
-                         append_cmd=template_path is None)
+                         append_cmd=template_path is None, name=name)
 
 
 def run_from(argv: list[str], cwd: str | None, script_text: str) -> list[str]:
@@ -120,7 +120,7 @@ def record_continuation(connection: sqlite3.Connection, workdir: Path, row: Prio
     path = continuation_script_path(workdir, row.name, attempt)
     resources = cast("SlurmLaunchOptions", launch_options_from_record(json.loads(row.options or "{}"), SLURM)).resources
     text = continuation_script(row.template_text or SBATCH_TEMPLATE_DEFAULT, row.template_path,
-                               decision.command, path, resources)
+                               decision.command, path, resources, row.name)
     if row.uuid and row.cwd:  # a launch recorded before launches had a uuid cannot be named by its claim lines
         claim = Claim(claim_file(row.train_dir, row.cwd, row.name), sys.executable, str(workdir), row.uuid, row.name,
                       str(path))
