@@ -149,18 +149,20 @@ def test_sacct_is_asked_for_a_users_jobs_over_a_window_in_local_time(monkeypatch
 
 
 @pytest.mark.parametrize(
-    ("found", "accounted_without", "age", "expected"),
+    ("found", "accounted_without", "listed_without", "age", "expected"),
     [
-        (True, False, 5, states.SUBMITTED),
-        (True, False, 10_000, states.SUBMITTED),
-        (False, True, 25, states.SUBMIT_FAILED),  # sacct answers for the record and lacks the tag
-        (False, True, 5, None),  # too soon: accounting hears of a job a moment after it is queued
-        (False, False, 25, None),  # squeue's listing of other jobs, without sacct: no proof
-        (False, False, 10_000, None),  # nor does time alone
+        (True, False, False, 5, states.SUBMITTED),
+        (True, False, False, 10_000, states.SUBMITTED),
+        (False, True, False, 25, states.SUBMIT_FAILED),  # sacct answers for the record and lacks the tag
+        (False, True, True, 5, states.SUBMIT_FAILED),  # ... and so does the controller's own listing
+        (False, True, False, 5, None),  # too soon for sacct alone: it hears of a job a moment after it is queued
+        (False, False, True, 25, None),  # squeue's listing of other jobs, without sacct: no proof
+        (False, False, False, 10_000, None),  # nor does time alone
     ],
 )
-def test_a_lost_sbatch_answer_is_settled_by_an_identity_or_by_sacct(found, accounted_without, age, expected) -> None:  # type: ignore[no-untyped-def]
-    assert uncertain_outcome(found, accounted_without, NOW - timedelta(seconds=age), NOW) == expected
+def test_a_lost_sbatch_answer_is_settled_by_an_identity_or_by_sacct(found, accounted_without, listed_without, age,  # type: ignore[no-untyped-def]
+                                                                    expected) -> None:
+    assert uncertain_outcome(found, accounted_without, listed_without, NOW - timedelta(seconds=age), NOW) == expected
 
 
 def test_a_deadline_is_shared_and_the_call_after_it_is_not_run() -> None:

@@ -23,8 +23,9 @@ The rules, which the README's Guarantees repeat:
   its tag (in the comment, or its mark at the end of the job name). It is
   SUBMIT_FAILED only when sacct, asked for the user's jobs since the launch
   began, lists jobs of this record (so it answers for that user and time) and
-  none carrying the tag. squeue's silence, however often, proves nothing, and
-  without sacct the submission stays SUBMIT_UNCERTAIN.
+  none carrying the tag, either beside squeue listing other jobs without it or
+  once accounting has had time to hear of it. squeue's silence, however
+  often, proves nothing, and without sacct the submission stays SUBMIT_UNCERTAIN.
 """
 
 from __future__ import annotations
@@ -144,19 +145,22 @@ def _change(item: Tracked, state: str, values: dict[str, object], detail: str) -
     return Change(state, changed, detail)
 
 
-def uncertain_outcome(found: bool, accounted_without: bool, intended_at: datetime, now: datetime) -> str | None:
+def uncertain_outcome(found: bool, accounted_without: bool, listed_without: bool, intended_at: datetime,
+                      now: datetime) -> str | None:
     """For a submission whose sbatch answer was lost: SUBMITTED, SUBMIT_FAILED, or None (no proof either way).
 
     `accounted_without` is sacct's answer (`answers_for`) lacking the job's
-    tag. sacct hears of a new job from the controller a moment after it is
-    queued, so an answer that came within CONFIRM_GAP of the intent proves
-    nothing yet. An empty answer from squeue proves nothing at all: a
-    controller that lost its state, or a wrapper that answers nothing, looks
-    the same, and a second copy of a running policy is the price of believing it.
+    tag; `listed_without`, squeue's listing of other jobs lacking it. sacct
+    hears of a new job from the controller a moment after it is queued, so
+    within CONFIRM_GAP of the intent its answer proves the job absent only
+    beside the controller's own listing. squeue alone proves nothing: a
+    controller that lost its state, a wrapper that answers nothing or drops
+    lines, looks the same, and a second copy of a running policy is the price
+    of believing it.
     """
     if found:
         return states.SUBMITTED
-    if accounted_without and now - intended_at >= CONFIRM_GAP:
+    if accounted_without and (listed_without or now - intended_at >= CONFIRM_GAP):
         return states.SUBMIT_FAILED
     return None
 

@@ -65,8 +65,9 @@ def recover_unanswered(store: Store, orphans: list[_Orphan], listing: Listing, r
         return
     tagged = listing.tagged()
     listed = {orphan.submission_id: _jobs_with_tag(orphan, tagged) for orphan in orphans}
+    found_now = {job_id for jobs in listed.values() for job_id in jobs}  # the record's, by their tags
     accounted = _accounted([orphan for orphan in orphans if not listed[orphan.submission_id]], store, result,
-                           deadline)
+                           deadline, found_now)
     now = utcnow()
     twice: set[str] = set()
     with store.write() as connection:
@@ -80,7 +81,8 @@ def recover_unanswered(store: Store, orphans: list[_Orphan], listing: Listing, r
                 found, where = _in_array(orphan, evidence.accounted_with(answer[0], orphan.tag)), "sacct"
             intended = parse_time(submission["intended_at"])
             assert intended is not None
-            outcome = evidence.uncertain_outcome(bool(found), answer is not None and answer[1], intended, now)
+            outcome = evidence.uncertain_outcome(bool(found), answer is not None and answer[1], not listing.empty,
+                                                 intended, now)
             if outcome == states.SUBMITTED:
                 values = RunValues(job_id=found[0], submitted_at=parse_time(submission["submitted_at"]) or now,
                                    unseen_since=None, unseen_count=0)
@@ -106,13 +108,14 @@ def recover_unanswered(store: Store, orphans: list[_Orphan], listing: Listing, r
 _UNANSWERED = (states.SUBMITTING, states.UNKNOWN, states.SUBMIT_UNCERTAIN)
 
 
-def _accounted(orphans: list[_Orphan], store: Store, result: SyncResult,
-               deadline: Deadline | None) -> dict[str, tuple[dict[str, list[JobObservation]], bool]]:
-    """Per user, sacct's jobs since the orphans' launches began, and whether that answer speaks for this record."""
+def _accounted(orphans: list[_Orphan], store: Store, result: SyncResult, deadline: Deadline | None,
+               found_now: set[str]) -> dict[str, tuple[dict[str, list[JobObservation]], bool]]:
+    """Per user, sacct's jobs since the orphans' launches began, and whether that answer speaks for this record
+    (lists a job id on record, or one squeue has just found by its tag)."""
     if not orphans:
         return {}
     with store.read() as connection:
-        recorded = followed.recorded_job_ids(connection, SLURM)
+        recorded = followed.recorded_job_ids(connection, SLURM) | found_now
     now = utcnow()
     answers = {}
     for user in sorted({orphan.username for orphan in orphans}):
