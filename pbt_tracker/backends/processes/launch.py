@@ -149,9 +149,10 @@ class Runner:
 
     def __init__(
         self, store: Store, jobs: list[ProcessesJob], max_parallel: int, num_gpus: int, experiments_per_gpu: int,
-        pause_between: float, echo: Echo = quiet,
+        pause_between: float, echo: Echo = quiet, environment: dict[str, str] | None = None,
     ) -> None:
         self.store = store
+        self.environment = environment  # the launch's (launch.environment.as_launched); None: this process's
         self.pending = deque(jobs)
         self.max_parallel = max_parallel
         self.experiments_per_gpu = experiments_per_gpu
@@ -198,7 +199,7 @@ class Runner:
             if queries.submission(connection, job.submission_id)["state"] != states.PENDING:
                 self.echo(f"Not starting {job.experiment}: it was cancelled")
                 return
-        env = dict(os.environ)
+        env = dict(os.environ if self.environment is None else self.environment)
         gpu = self._least_busy_gpu() if self.experiments_per_gpu > 0 else None
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = str(gpu)
