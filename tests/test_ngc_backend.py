@@ -45,6 +45,8 @@ print("Job Information\\n  Name: " + name)
 NOT_FOUND = "ngc was not found on PATH; install the NGC CLI, or use --ngc_print_only true"
 NOTE = ("Note: pbt-track records NGC jobs until ngc accepts them (SUBMITTED) or refuses them (SUBMIT_FAILED); "
         "their later states are NGC's to show: `ngc batch list`")
+NOTE_IN_80_COLUMNS = ["Note: pbt-track records NGC jobs until ngc accepts them (SUBMITTED) or refuses",
+                      "    them (SUBMIT_FAILED); their later states are NGC's to show: `ngc batch list`"]
 
 
 def command(policy: int, train_dir: Path) -> list[str]:
@@ -78,10 +80,10 @@ def submit(tmp_path: Path, *extra: str):  # type: ignore[no-untyped-def]
                                     "--train_dir", str(tmp_path / "t"), *extra])
 
 
-def shown(policy: int, train_dir: Path) -> list[str]:
+def shown(policy: int, train_dir: Path, preview: bool = False) -> list[str]:
     import shlex
 
-    return [f"Job name: 0{policy}_ant", f"Executing {shlex.join(command(policy, train_dir))}"]
+    return [f"Job name: 0{policy}_ant", f"{'Would run' if preview else 'Executing'} {shlex.join(command(policy, train_dir))}"]
 
 
 def head(submit: bool = True) -> list[str]:
@@ -100,7 +102,7 @@ def test_print_only_records_each_command_as_print_only_and_runs_none(ngc: Path, 
     result = submit(tmp_path, "--ngc_print_only")
     t = tmp_path / "t"
     assert (result.exit_code, result.output.splitlines()) == (0, [
-        *head(), *shown(0, t), *shown(1, t), *shown(2, t),
+        *head(), *shown(0, t, preview=True), *shown(1, t, preview=True), *shown(2, t, preview=True),
         "Print only: 3 ngc commands shown, nothing run.", f"Recorded in {db(tmp_path)} (launch 1)", "Done!"])
     assert calls(ngc) == []
     assert query(db(tmp_path), "SELECT backend, print_only, template_text FROM launches") == [("ngc", 1, TEMPLATE)]
@@ -204,7 +206,7 @@ def test_report_shows_the_answers_with_one_note_and_reads_without_syncing(
     result = CliRunner().invoke(cli, ["report", "--workdir", str(tmp_path / "w"), "-o", "experiment,state"])
     assert (result.exit_code, result.output.splitlines()) == (0, [
         "experiment  state", "----------  -------------", "00_ant      SUBMITTED", "01_ant      SUBMIT_FAILED",
-        "02_ant      SUBMITTED", "3 experiments: 2 SUBMITTED, 1 SUBMIT_FAILED", NOTE])
+        "02_ant      SUBMITTED", "3 experiments: 2 SUBMITTED, 1 SUBMIT_FAILED", *NOTE_IN_80_COLUMNS])
     assert hashlib.sha256(db(tmp_path).read_bytes()).hexdigest() == before
     as_json = CliRunner().invoke(cli, ["report", "--workdir", str(tmp_path / "w"), "--format", "json"])
     assert [row["state"] for row in json.loads(as_json.output)] == ["SUBMITTED", "SUBMIT_FAILED", "SUBMITTED"]
