@@ -148,7 +148,7 @@ def _forgotten(store: Store) -> str:
         return ""
     named = ", ".join(f"{launch.id} ({launch.run}, {launch.experiments} experiments)" for launch in forgotten)
     noun = "launch" if len(forgotten) == 1 else "launches"
-    return f"Forgotten {noun} {named}: `pbt-track report --all-launches` shows them.\n"
+    return f"Forgotten {noun} {named}: `pbt-track report --all-launches` shows {'it' if len(forgotten) == 1 else 'them'}.\n"
 
 
 def _keeper_decisions(store: Store) -> dict[tuple[int, str], dict[str, str]]:

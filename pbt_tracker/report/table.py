@@ -125,7 +125,8 @@ def _width(rows: Sequence[Any], layout: Layout, known: dict[tuple[object, ...], 
 def fit(rows: Sequence[Any], columns: Sequence[str], width: int) -> Layout:
     """The first layout that fits: log file name only, run dropped when there is one run, log dropped,
     hyperparameters dropped (`show` has them), node, elapsed and attempt dropped, squeue's short state
-    codes, best dropped, experiment names cut; then columns dropped from the right until it fits."""
+    codes, best dropped; then job id, exit code, attempt, iteration, policy and objective, in that order,
+    until it fits with experiment names cut, which are then cut as much as still needed."""
     layout = Layout(tuple(columns))
     steps = [
         lambda l: l._replace(log_name_only=True),
@@ -144,14 +145,22 @@ def fit(rows: Sequence[Any], columns: Sequence[str], width: int) -> Layout:
         if _width(rows, layout, known) <= width:
             return layout
         layout = step(layout)
+    # Columns go, least telling first, until the table fits with experiment names cut to their header's length;
+    # then the names are cut only as much as that still needs.
+    at_least = layout._replace(experiment_width=len("experiment")) if "experiment" in layout.columns else layout
+    while _width(rows, at_least, known) > width and [c for c in layout.columns if c not in _KEPT]:
+        dropped = min((c for c in layout.columns if c not in _KEPT), key=lambda c: _LAST_DROPPED.get(c, -1))
+        layout, at_least = _without(layout, dropped), _without(at_least, dropped)
     excess = _width(rows, layout, known) - width
     if excess > 0 and "experiment" in layout.columns:
         longest = max([len(row.experiment) for row in rows] + [len("experiment")])
         layout = layout._replace(experiment_width=max(len("experiment"), longest - excess))
-    kept = ("experiment", "state")  # the least a row says
-    while _width(rows, layout, known) > width and any(column not in kept for column in layout.columns):
-        layout = _without(layout, [column for column in layout.columns if column not in kept][-1])
     return layout
+
+
+_KEPT = ("experiment", "state")  # the least a row says
+_LAST_DROPPED = {column: rank for rank, column in enumerate(("job_id", "exit_code", "attempt", "iteration", "policy",
+                                                               "objective"))}
 
 
 def _without(layout: Layout, column: str) -> Layout:

@@ -74,6 +74,8 @@ class TrackedJob(NamedTuple):
     cancel_requested_at: str | None
     uuid: str | None
     array_id: int | None
+    partition: str | None
+    time_limit: str | None
 
 
 _TRACKED = column_list(
@@ -81,6 +83,7 @@ _TRACKED = column_list(
     started_at="s.started_at", ended_at="s.ended_at", exit_code="s.exit_code", exit_signal="s.exit_signal",
     pending_reason="s.pending_reason", unseen_since="s.unseen_since", unseen_count="s.unseen_count",
     username="l.username", cancel_requested_at="s.cancel_requested_at", uuid="l.uuid", array_id="s.array_id",
+    partition="s.partition", time_limit="s.time_limit",
 )
 
 

@@ -11,6 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from pbt_tracker.errors import OptionError
+from pbt_tracker.states import SHORT
 from pbt_tracker.store import Store, utcnow, writes
 from pbt_tracker.store import launches as record
 from pbt_tracker.store.connection import parse_time
@@ -47,7 +48,8 @@ def list_launches(store: Store, include_forgotten: bool = False) -> list[LaunchS
 
 def render_launches(summaries: list[LaunchSummary], include_forgotten: bool = False, width: int | None = None) -> str:
     """One line per launch, fitted to `width` as `report` is: columns that say nothing here go first (print_only
-    when no launch is a preview, host and backend when all are the same), then they go anyway, then run names are cut."""
+    when no launch is a preview, host and backend when all are the same), then they go anyway; then states
+    in squeue's short codes, then run names and states are cut."""
     columns: dict[str, list[str]] = {
         "launch": [str(s.id) for s in summaries], "created": [s.created_at for s in summaries],
         "run": [s.run for s in summaries], "backend": [s.backend for s in summaries],
@@ -66,10 +68,16 @@ def render_launches(summaries: list[LaunchSummary], include_forgotten: bool = Fa
             break
         if needless:
             columns.pop(name, None)
-    if width is not None and _width(columns) > width:
-        longest = max(map(len, columns["run"] + ["run"]))
-        keep = max(len("run"), longest - (_width(columns) - width))
-        columns["run"] = [run if len(run) <= keep else run[: keep - 1] + "+" for run in columns["run"]]
+    if width is not None and _width(columns) > width:  # squeue's short codes: 2 CD, 1 F
+        codes = {state: code for code, state in SHORT.items()}
+        columns["states"] = [", ".join(f"{n} {codes.get(state, state)}" for n, state in
+                                       (part.split(" ", 1) for part in text.split(", "))) if text != "-" else text
+                             for text in columns["states"]]
+    for name in ("run", "states"):
+        if width is not None and _width(columns) > width:
+            longest = max(map(len, columns[name] + [name]))
+            keep = max(len(name), longest - (_width(columns) - width))
+            columns[name] = [value if len(value) <= keep else value[: keep - 1] + "+" for value in columns[name]]
     noun = "launch" if len(summaries) == 1 else "launches"
     return _plain_table(columns, right={"launch", "experiments"}) + f"{len(summaries)} {noun}\n"
 

@@ -54,6 +54,8 @@ class Tracked(NamedTuple):
     username: str
     cancel_requested_at: datetime | None
     tag: str | None
+    partition: str | None = None
+    time_limit: str | None = None
 
 
 class Change(NamedTuple):
@@ -113,6 +115,8 @@ def _seen(item: Tracked, observation: JobObservation) -> Change | None:
         "exit_code": item.exit_code,
         "exit_signal": item.exit_signal,
         "pending_reason": observation.reason if state in states.WAITING else None,
+        "partition": observation.partition or item.partition,
+        "time_limit": observation.time_limit or item.time_limit,
         "unseen_since": None,
         "unseen_count": 0,
     }
@@ -128,7 +132,8 @@ def _seen(item: Tracked, observation: JobObservation) -> Change | None:
 
 # The columns of a run that a change may set, each also a field of Tracked.
 _RUN_COLUMNS = frozenset(
-    {"node", "started_at", "ended_at", "exit_code", "exit_signal", "pending_reason", "unseen_since", "unseen_count"}
+    {"node", "started_at", "ended_at", "exit_code", "exit_signal", "pending_reason", "unseen_since", "unseen_count",
+     "partition", "time_limit"}
 )
 
 

@@ -18,12 +18,15 @@ from pbt_tracker import states
 # JobArrayID prints array tasks as 428_2, as sacct and scontrol name them (JobID would print 430).
 # Comment comes last in both, so that a comment holding the separator cannot shift the other fields.
 SQUEUE_FIELDS = (
-    "JobArrayID", "State", "exit_code", "NodeList", "StartTime", "EndTime", "SubmitTime", "Reason", "Comment",
+    "JobArrayID", "State", "exit_code", "NodeList", "StartTime", "EndTime", "SubmitTime", "Reason", "Partition",
+    "TimeLimit", "Comment",
 )
 # Listing all of a user's jobs adds Command (the script a job runs) and STDOUT (its --output pattern): by them
 # sync tells a job that a tracked job submitted itself. Comment stays last: it may hold the separator.
 SQUEUE_USER_FIELDS = (*SQUEUE_FIELDS[:7], "Command", "STDOUT", *SQUEUE_FIELDS[7:])
-SACCT_FIELDS = ("JobID", "State", "ExitCode", "NodeList", "Start", "End", "Submit", "Reason", "Comment")
+SACCT_FIELDS = (
+    "JobID", "State", "ExitCode", "NodeList", "Start", "End", "Submit", "Reason", "Partition", "Timelimit", "Comment",
+)
 # Lines of the earlier, shorter formats (without Reason and Comment) are still read.
 _SQUEUE_REQUIRED = 7
 _SACCT_REQUIRED = 7
@@ -56,12 +59,14 @@ class JobObservation(NamedTuple):
     comment: str | None = None
     command: str | None = None  # squeue's Command: the path of the batch script
     stdout: str | None = None  # squeue's STDOUT: the job's --output pattern
+    partition: str | None = None
+    time_limit: str | None = None  # as Slurm prints it: 30:00, 1-00:00:00, UNLIMITED
 
 
 def _observed(
     job_id: str, state: str, exit_code: int | None, exit_signal: int | None, node: str | None,
     start: str, end: str, submit: str, source: str, reason: str = "", comment: str = "",
-    command: str | None = None, stdout: str | None = None,
+    command: str | None = None, stdout: str | None = None, partition: str = "", time_limit: str = "",
 ) -> JobObservation:
     """For a job still waiting, squeue's and scontrol's start and end times are the scheduler's guesses: drop them.
 
@@ -72,7 +77,7 @@ def _observed(
         job_id, state, exit_code, exit_signal, None if waiting else node,
         None if waiting else parse_slurm_time(start), None if waiting else parse_slurm_time(end),
         parse_slurm_time(submit), source, _optional(reason) if waiting else None, _optional(comment),
-        command, stdout,
+        command, stdout, _optional(partition), _optional(time_limit),
     )
 
 
@@ -161,10 +166,12 @@ def parse_squeue(
             parts += [""] * (count - len(parts))
         if not with_command:
             parts[7:7] = ("", "")
-        job_id, state, status, node, start, end, submit, command, stdout, reason, comment = map(str.strip, parts)
+        (job_id, state, status, node, start, end, submit, command, stdout, reason, partition, time_limit,
+         comment) = map(str.strip, parts)
         exit_code, exit_signal = _wait_status(status)
         jobs[job_id] = _observed(job_id, normalize_state(state), exit_code, exit_signal, _optional(node), start, end,
-                                 submit, "squeue", reason, comment, _optional(command), _optional(stdout))
+                                 submit, "squeue", reason, comment, _optional(command), _optional(stdout),
+                                 partition, time_limit)
     return jobs
 
 
@@ -182,8 +189,8 @@ def parse_sacct(text: str) -> dict[str, list[JobObservation]]:
         parts = line.split("|", len(SACCT_FIELDS) - 1)
         if len(parts) < _SACCT_REQUIRED:
             continue
-        job_id, state, exit_pair, node, start, end, submit, reason, comment = (
-            part.strip() for part in [*parts, "", ""][: len(SACCT_FIELDS)]
+        job_id, state, exit_pair, node, start, end, submit, reason, partition, time_limit, comment = (
+            part.strip() for part in [*parts, "", "", "", ""][: len(SACCT_FIELDS)]
         )
         if not job_id or "." in job_id:  # steps: 123.batch, 123.extern, 123.0
             continue
@@ -194,6 +201,7 @@ def parse_sacct(text: str) -> dict[str, list[JobObservation]]:
                 job_id, state, exit_code, exit_signal, _optional(node),
                 parse_slurm_time(start), parse_slurm_time(end), parse_slurm_time(submit), "sacct",
                 _optional(reason) if state in states.WAITING else None, _optional(comment),
+                partition=_optional(partition), time_limit=_optional(time_limit),
             )
         )
     return jobs
@@ -216,6 +224,7 @@ def parse_scontrol_jobs(text: str) -> dict[str, JobObservation]:
                 job_id, normalize_state(fields.get("JobState", "")), exit_code, exit_signal,
                 _optional(fields.get("NodeList", "")), fields.get("StartTime", ""), fields.get("EndTime", ""),
                 fields.get("SubmitTime", ""), "scontrol", fields.get("Reason", ""), fields.get("Comment", ""),
+                partition=fields.get("Partition", ""), time_limit=fields.get("TimeLimit", ""),
             )
     return jobs
 
