@@ -61,7 +61,7 @@ def invoke(*argv: str, columns: int = 80) -> tuple[int, str, str]:
 
 @pytest.mark.parametrize("argv", [
     ("report",), ("report", "--pbt"), ("report", "--all-attempts"), ("report", "--pbt", "--all-attempts"),
-    ("launches",), ("launches", "--all-launches"), ("show", "01_allegro_kuka_regrasp_pbt"), ("show", "--policy", "2"),
+    ("launches",), ("launches", "--all-launches"),
 ], ids=" ".join)
 def test_every_line_of_every_table_fits_80_columns(work: Path, argv: tuple[str, ...]) -> None:
     code, out, err = invoke(*argv, "--workdir", str(work), "--no-sync")

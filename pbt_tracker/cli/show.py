@@ -27,8 +27,6 @@ def _name_or_policy(name: str | None, policy: int | None) -> None:
 def show(name: str | None, policy: int | None, workdir: str, no_sync: bool) -> None:
     """Every attempt of one experiment: states with times, exit codes, script, sbatch command, cancellations.
 
-    Lines longer than the terminal (80 columns at least) go on below, indented.
-
     \b
     Example:
         pbt-track show 03_toy_pbt --workdir ./slurm_logs
@@ -36,11 +34,9 @@ def show(name: str | None, policy: int | None, workdir: str, no_sync: bool) -> N
     """
     from pbt_tracker.report.detail import describe
 
-    import shutil
-
     _name_or_policy(name, policy)
     with read_workdir(workdir, sync=not no_sync) as store:
-        text = describe(store, name, policy, max(80, shutil.get_terminal_size().columns))
+        text = describe(store, name, policy)
     click.echo(text, nl=False)
 
 

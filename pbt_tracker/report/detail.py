@@ -89,8 +89,8 @@ def _attempt_lines(connection: sqlite3.Connection, attempt: record.AttemptDetail
     return lines
 
 
-def describe(store: Store, name: str | None, policy: int | None, width: int | None = None) -> str:
-    """The experiment's whole history as text; with `width`, each line that is longer goes on below, indented."""
+def describe(store: Store, name: str | None, policy: int | None) -> str:
+    """The experiment's whole history as text."""
     with store.read() as connection:
         experiment = find_experiment(connection, name, policy)
         attempts = record.attempts(connection, experiment.id)
@@ -111,10 +111,6 @@ def describe(store: Store, name: str | None, policy: int | None, width: int | No
             argv = shlex.join(json.loads(cancel.argv or "[]")) or "(no scancel)"
             code = "-" if cancel.returncode is None else cancel.returncode
             lines.append(f"  {_time(cancel.requested_at)}  {argv}  (exit {code})")
-    if width is not None:
-        from pbt_tracker.report.rows import wrapped
-
-        return wrapped("\n".join(lines) + "\n", width)
     return "\n".join(lines) + "\n"
 
 

@@ -27,7 +27,7 @@ SQUEUE_USER_FIELDS = (*SQUEUE_FIELDS[:7], "Command", "STDOUT", *SQUEUE_FIELDS[7:
 SACCT_FIELDS = (
     "JobID", "State", "ExitCode", "NodeList", "Start", "End", "Submit", "Reason", "Partition", "Timelimit", "Comment",
 )
-# Lines of the earlier, shorter formats (without Reason and Comment) are still read.
+# Lines of the earlier, shorter formats (without Partition and TimeLimit, or Reason and Comment) are still read.
 _SQUEUE_REQUIRED = 7
 _SACCT_REQUIRED = 7
 _NO_VALUE = {"", "N/A", "NONE", "None", "Unknown", "(null)", "None assigned"}
@@ -159,11 +159,9 @@ def parse_squeue(
             continue  # a user's listing may hold thousands of other jobs: skip them before splitting
         if line.endswith("|"):  # --Format's separator follows every field
             line = line[:-1]
-        parts = line.split("|", count - 1)
-        if len(parts) < _SQUEUE_REQUIRED or not parts[0].strip():
+        parts = _in_layout(line, count)
+        if parts is None:
             continue
-        if len(parts) < count:
-            parts += [""] * (count - len(parts))
         if not with_command:
             parts[7:7] = ("", "")
         (job_id, state, status, node, start, end, submit, command, stdout, reason, partition, time_limit,
@@ -173,6 +171,22 @@ def parse_squeue(
                                  submit, "squeue", reason, comment, _optional(command), _optional(stdout),
                                  partition, time_limit)
     return jobs
+
+
+def _in_layout(line: str, count: int) -> list[str] | None:
+    """A line's `count` fields; one of the earlier format, without Partition and TimeLimit, gets them empty.
+
+    The earlier format is told by having fewer fields than the current one: a line asked for in the current
+    format has them all, whatever its comment holds. Lines of an even earlier format stop after SubmitTime.
+    """
+    if line.count("|") + 1 >= count:
+        return line.split("|", count - 1) if line[:line.find("|")].strip() else None
+    parts = line.split("|", count - 3)
+    if len(parts) < _SQUEUE_REQUIRED or not parts[0].strip():
+        return None
+    parts += [""] * (count - 2 - len(parts))
+    parts[-1:-1] = ("", "")  # Partition and TimeLimit come just before Comment
+    return parts
 
 
 def sacct_argv(job_ids: Iterable[str]) -> list[str]:
@@ -186,12 +200,10 @@ def parse_sacct(text: str) -> dict[str, list[JobObservation]]:
     """Every row per job id: with --duplicates an old job that had the same id is listed too."""
     jobs: dict[str, list[JobObservation]] = {}
     for line in text.splitlines():
-        parts = line.split("|", len(SACCT_FIELDS) - 1)
-        if len(parts) < _SACCT_REQUIRED:
+        parts = _in_layout(line, len(SACCT_FIELDS))
+        if parts is None:
             continue
-        job_id, state, exit_pair, node, start, end, submit, reason, partition, time_limit, comment = (
-            part.strip() for part in [*parts, "", "", "", ""][: len(SACCT_FIELDS)]
-        )
+        job_id, state, exit_pair, node, start, end, submit, reason, partition, time_limit, comment = map(str.strip, parts)
         if not job_id or "." in job_id:  # steps: 123.batch, 123.extern, 123.0
             continue
         exit_code, exit_signal = _exit_pair(exit_pair)
