@@ -164,3 +164,16 @@ def test_a_sync_records_the_partition_and_time_limit_squeue_gives() -> None:
     change = next_state(item, observation, False, datetime(2026, 12, 7, 15), timedelta(seconds=300))
     assert change is not None
     assert (change.state, change.values["partition"], change.values["time_limit"]) == ("RUNNING", "gpu", "1-00:00:00")
+
+
+def test_paths_are_printed_without_dot_dot(in_repo: Path, tmp_path: Path) -> None:
+    (tmp_path / "ige_proj").mkdir()
+    given = f"{tmp_path}/ige_proj/../pop1"
+    code, out, _ = invoke("submit", "--run", RUN, "--backend", "slurm", "--workdir", given, "--slurm_print_only",
+                          "true", "--train_dir", str(tmp_path / "train"))
+    assert code == 0
+    assert f"Recorded in {tmp_path}/pop1/pbt_tracker.db (launch 1)" in out.splitlines()
+    assert ".." not in out
+    _, shown, _ = invoke("show", "00_allegro_kuka_regrasp_pbt", "--workdir", given, "--no-sync", columns=200)
+    assert f"  script  {tmp_path}/pop1/sbatch_00_allegro_kuka_regrasp_pbt.sh" in shown.splitlines()
+    assert ".." not in shown
