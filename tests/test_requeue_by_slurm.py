@@ -18,8 +18,9 @@ from pbt_tracker.cli import cli
 from pbt_tracker.keeper.rules import REQUEUE_SETTLE_SECONDS
 from tests.conftest import query
 
-RUNNING = "{id}|RUNNING|0|vm|{start}|N/A|{start}|||None||"
-REQUEUED = "{id}|PENDING|0||N/A|N/A|{start}|||BeginTime||"
+# squeue's lines when asked about the jobs by id (--jobs): state, times, reason and comment, no script.
+RUNNING = "{id}|RUNNING|0|vm|{start}|N/A|{start}|None||"
+REQUEUED = "{id}|PENDING|0||N/A|N/A|{start}|BeginTime||"
 
 
 def slurm_time(moment: datetime) -> str:
@@ -50,7 +51,7 @@ def submit_and_run(tmp_path: Path, answers: Path) -> tuple[Path, datetime]:
                                       "--workdir", str(work), "--pause_between", "0",
                                       "--train_dir", str(tmp_path / "t")])
     assert result.exit_code == 0, result.output
-    start = datetime.now() - timedelta(minutes=2)  # within the clock skew allowed to an untagged job
+    start = datetime.now() - timedelta(minutes=2)
     listing(answers, [RUNNING.format(id=job, start=slurm_time(start)) for job in (7764, 7765, 7766)])
     return work, start
 

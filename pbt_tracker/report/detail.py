@@ -12,6 +12,7 @@ import shlex
 import sqlite3
 from typing import TYPE_CHECKING
 
+from pbt_tracker import states
 from pbt_tracker.errors import OptionError
 from pbt_tracker.report.rows import iso_time, log_file, pbt_progress
 from pbt_tracker.store import Store
@@ -50,6 +51,13 @@ def exit_text(exit_code: int | None, exit_signal: int | None) -> str:
     return f"{exit_code}:{exit_signal}" if exit_signal is not None else str(exit_code)
 
 
+def skew_text(skew: int | None) -> str:
+    """The mark on times the scheduler gave that this host's clock cannot allow (see `evidence.clock_skew`)."""
+    if skew is None:
+        return ""
+    return f"  (times from Slurm's clock, at least {abs(skew)} s {'ahead of' if skew > 0 else 'behind'} this host's)"
+
+
 def _time(text: str | None) -> str:
     return iso_time(parse_time(text)) or "-"
 
@@ -72,7 +80,10 @@ def _attempt_lines(connection: sqlite3.Connection, attempt: record.AttemptDetail
     if attempt.pending_reason:
         lines.append(f"  pending reason  {attempt.pending_reason}")
     lines.append(f"  submitted {_time(attempt.submitted_at)}  started {_time(attempt.started_at)}  "
-                 f"ended {_time(attempt.ended_at)}")
+                 f"ended {_time(attempt.ended_at)}{skew_text(attempt.clock_skew)}")
+    if attempt.cancel_requested_at:
+        still = f"; Slurm still shows it {attempt.state}" if attempt.state in states.MAY_BE_ACTIVE else ""
+        lines.append(f"  cancel requested {_time(attempt.cancel_requested_at)} (scancel accepted it){still}")
     lines.append(f"  script  {attempt.script_path or '-'}")
     lines.append(f"  sbatch  {shlex.join(json.loads(attempt.argv or '[]')) or '-'}")
     lines.append(f"  log     {log_file(attempt.log_path, attempt.job_id) or '-'}")

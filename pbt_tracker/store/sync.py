@@ -74,6 +74,7 @@ class TrackedJob(NamedTuple):
     cancel_requested_at: str | None
     uuid: str | None
     array_id: int | None
+    clock_skew: int | None
     partition: str | None
     time_limit: str | None
 
@@ -83,6 +84,7 @@ _TRACKED = column_list(
     started_at="s.started_at", ended_at="s.ended_at", exit_code="s.exit_code", exit_signal="s.exit_signal",
     pending_reason="s.pending_reason", unseen_since="s.unseen_since", unseen_count="s.unseen_count",
     username="l.username", cancel_requested_at="s.cancel_requested_at", uuid="l.uuid", array_id="s.array_id",
+    clock_skew="s.clock_skew",
     partition="s.partition", time_limit="s.time_limit",
 )
 
@@ -93,7 +95,8 @@ def tracked_jobs(
     """A backend's submissions with a job id whose state may still change; with `submission_ids`, only those.
 
     Among them are jobs that ended in a state after which the scheduler may
-    requeue them itself, until Slurm has forgotten them.
+    requeue them itself, until Slurm has forgotten them, and LOST jobs: LOST
+    says only that no answer had the job, and a later one may still tell how it ended.
     """
     final = sorted(states.FINAL)
     watched, watched_params = requeue_watch("s.")
@@ -101,8 +104,9 @@ def tracked_jobs(
     return named_rows(connection.execute(
         f"SELECT {_TRACKED} FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
         f"JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND s.job_id IS NOT NULL {only}"
-        f"AND (s.state NOT IN ({marks(final)}) OR {watched})",
-        (backend, *([] if submission_ids is None else [json.dumps(submission_ids)]), *final, *watched_params),
+        f"AND (s.state NOT IN ({marks(final)}) OR s.state = ? OR {watched})",
+        (backend, *([] if submission_ids is None else [json.dumps(submission_ids)]), *final, states.LOST,
+         *watched_params),
     ), TrackedJob)
 
 
