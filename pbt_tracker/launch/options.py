@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +68,7 @@ def common_fields(settled: dict[str, Any]) -> dict[str, Any]:
     """The fields of `LaunchOptions` from settled values; a workdir its backend left unset is the train dir."""
     settled["workdir"] = settled["workdir"] or settled["train_dir"]
     return {
-        "workdir": Path(os.path.abspath(settled["workdir"])),  # printed and recorded without `..` (symlinks kept)
+        "workdir": Path(settled["workdir"]),
         "run_module": settled["run"] or "",
         "train_dir": settled["train_dir"],
         "experiment_suffix": settled["experiment_suffix"],
