@@ -92,7 +92,7 @@ def test_squeue_habits_short_states_comma_lists_and_job_ids(work: Path) -> None:
     assert (code, out.splitlines()[2:4]) == (0, ["7600", "7602"])
     code, _, err = invoke("report", "--workdir", str(work), "--no-sync", "--state", "RUNNIN")
     assert code == 2
-    assert err.startswith("Error: Invalid value for '-t' / '--state': RUNNIN is not a job state; use one of ")
+    assert err.startswith("Error: Invalid value for '-t' / '--state': RUNNIN is not a job state (did you mean RUNNING?); use one of ")
 
 
 def test_json_carries_the_signal_and_the_pending_reason_in_iso_utc(work: Path) -> None:

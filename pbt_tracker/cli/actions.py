@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -11,6 +11,8 @@ from pbt_tracker.cli.common import (
     launch_selection_options,
     no_sync_option,
     open_workdir,
+    resource_changes,
+    resource_options,
     selection,
     selection_options,
     sync_and_tell,
@@ -150,10 +152,11 @@ def _looks_like_job_ids(text: str) -> bool:
 @click.option("--accept-changed", is_flag=True, help="Submit scripts changed on disk as they are now (and record them).")
 @click.option("--from-scratch", is_flag=True, help="PBT policies: send the original command, not the continuation.")
 @click.option("--dry-run", is_flag=True, help="Show what would be resubmitted; submit nothing.")
+@resource_options
 @no_sync_option
 def resubmit_failed(workdir: str, run: str | None, experiments: tuple[str, ...], launch: int | None,
                     all_launches: bool, include_cancelled: bool, max_attempts: int | None, accept_changed: bool,
-                    from_scratch: bool, dry_run: bool, no_sync: bool) -> None:
+                    from_scratch: bool, dry_run: bool, no_sync: bool, **resources: Any) -> None:
     """Submit each failed experiment again, as its next attempt.
 
     Failed means the latest attempt ended FAILED, TIMEOUT, OUT_OF_MEMORY,
@@ -162,9 +165,15 @@ def resubmit_failed(workdir: str, run: str | None, experiments: tuple[str, ...],
     continues from its latest own checkpoint, in a new script; other
     experiments send their recorded script again.
 
+    --slurm_partition, --slurm_cpus_per_gpu, --slurm_gpus_per_job,
+    --slurm_timeout and --slurm_sbatch_template change what the new attempts
+    ask Slurm for (a new script from the template); they are recorded on
+    the attempts, and later attempts keep them.
+
     \b
     Example:
         pbt-track resubmit-failed --workdir ./slurm_logs --max-attempts 3
+        pbt-track resubmit-failed --slurm_partition gpu --slurm_cpus_per_gpu 8
     """
     from pbt_tracker.tracker.resubmit import resubmit_failed as resubmit
 
@@ -172,7 +181,7 @@ def resubmit_failed(workdir: str, run: str | None, experiments: tuple[str, ...],
         result = resubmit(
             store, selection(run, experiments, (), launch, all_launches), include_cancelled=include_cancelled,
             max_attempts=max_attempts, accept_changed=accept_changed, dry_run=dry_run,
-            from_scratch=from_scratch, echo=click.echo,
+            from_scratch=from_scratch, echo=click.echo, options=resource_changes(resources),
         )
     for name in result.skipped_max_attempts:
         click.echo(f"Left {name}: it already had {max_attempts} attempt(s).")
@@ -194,4 +203,8 @@ def resubmit_failed(workdir: str, run: str | None, experiments: tuple[str, ...],
     if result.interrupted:
         raise click.ClickException("interrupted: the resubmitted experiments still running were stopped")
     if result.failed:
-        raise click.ClickException(f"{len(result.failed)} of {result.attempted} resubmissions failed; see above")
+        from pbt_tracker.backends.slurm.resources import resubmit_hint
+
+        hint = resubmit_hint([job.error for job in result.jobs if job.error and not job.uncertain])
+        again = f";{hint[:-1]}" if "--slurm_" in hint else ""
+        raise click.ClickException(f"{len(result.failed)} of {result.attempted} resubmissions failed; see above{again}")

@@ -110,6 +110,10 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
             notes = _notes(rows) if output_format == "table" else ""  # a backend the registry lacks is one line
             if output_format == "table" and not rows and not all_launches and launch is None:
                 notes += _forgotten(store)
+            if pbt and output_format == "table":  # a replacement or mutation a continuation undid is never silent
+                from pbt_tracker.report.decisions import undone_lines
+
+                notes = undone_lines(store, [row.experiment for row in rows]) + notes
         if output_format == "json" and not columns:
             import json
 

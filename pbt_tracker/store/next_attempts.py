@@ -49,6 +49,7 @@ class PriorAttempt(NamedTuple):
     cwd: str | None
     template_text: str | None
     template_path: str | None
+    attempt_options: str | None  # JSON: what this attempt changed of its launch's options, None for nothing
 
 
 _PRIOR_ATTEMPT = column_list(
@@ -57,6 +58,7 @@ _PRIOR_ATTEMPT = column_list(
     train_dir="e.train_dir", launch_id="l.id", backend="l.backend", uuid="l.uuid", options="l.options",
     launch_workdir="l.workdir", script_path="sc.path", script_text="sc.text", script_sha256="sc.sha256",
     cmd="e.cmd", params="e.params", cwd="l.cwd", template_text="l.template_text", template_path="l.template_path",
+    attempt_options="s.options",
 )
 
 

@@ -44,6 +44,7 @@ from pbt_tracker.backends.slurm.script import (
 from pbt_tracker.backends.slurm.timeout import check_timeout_for_template
 from pbt_tracker.files import absolute, read_template_text
 from pbt_tracker.launch.specs import checked_specs
+from pbt_tracker.pbt.resume import policy_tmpdir
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 
 
@@ -127,7 +128,7 @@ def _planned_jobs(
             append_cmd=options.template_path is None,
         )
         claim = Claim(claim_file(spec.train_dir, cwd, spec.name), sys.executable, workdir, launch_uuid, spec.name,
-                      str(path))
+                      str(path), policy_tmpdir(spec.cmd, spec.train_dir, cwd))
         text = with_claim(text, claim)
         log = log_path(absolute(options.workdir), path)
         jobs.append(PlannedJob(spec, path, text, log, sbatch_argv(path, log, options.resources, sbatch_comment(text)),

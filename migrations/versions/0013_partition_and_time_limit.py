@@ -1,14 +1,14 @@
 """The partition a job runs in and its time limit, as Slurm answered a sync
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-07
 """
 
 from pbt_tracker.store.schema import run_in_alembic
 
-revision = "0011"
-down_revision = "0010"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
