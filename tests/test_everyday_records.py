@@ -135,7 +135,7 @@ def test_show_tells_one_experiments_whole_history(work: Path) -> None:
         "attempt 1  job 7601  FAILED  exit 0:9  node node-b",
         "  submitted 2026-11-29T10:00:01Z  started 2026-11-29T10:00:06Z  ended 2026-11-29T10:30:06Z",
         f"  script  {script}",
-        f"  sbatch  sbatch --gres=gpu:1 -c 16 --parsable --output {script}-slurm-%j.out {script}",
+        f"  sbatch  sbatch --job-name=01_echo_pbt --gres=gpu:1 -c 16 --parsable --output {script}-slurm-%j.out {script}",
         f"  log     {script}-slurm-7601.out",
         "  states",
         "    <time>  PRINT_ONLY",

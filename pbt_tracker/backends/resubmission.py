@@ -43,6 +43,7 @@ class ResubmitResult:
     skipped_max_attempts: list[str] = field(default_factory=list)
     skipped_live: list[tuple[str, str | None, int]] = field(default_factory=list)  # (experiment, job id, launch)
     skipped_older: list[tuple[str, int]] = field(default_factory=list)  # (experiment, launch) another launch resubmits
+    skipped_uncertain: list[str] = field(default_factory=list)  # sbatch's answer lost: they may be running
     processes_outcomes: list[ProcessesOutcome] = field(default_factory=list)
     interrupted: bool = False
 

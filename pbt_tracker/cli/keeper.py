@@ -89,6 +89,9 @@ def _submit(store: Store, job_args: list[str], keeper_time: str, partition: str 
 
     check_time_limit(keeper_time)
     job = submit_keeper(store, job_args, keeper_time, partition, click.echo)
+    if job.error and job.uncertain:
+        raise click.ClickException(f"the keeper job may have been submitted ({job.error}); pbt-track will find out "
+                                   "at the next sync")
     if job.error:
         raise click.ClickException(f"the keeper job was not submitted: {job.error}")
 

@@ -99,9 +99,13 @@ class LiveSubmission(NamedTuple):
     launch_id: int
 
 
-def live_submissions(connection: sqlite3.Connection, names: list[str]) -> dict[str, LiveSubmission]:
-    """For each of these experiment names, a submission of any launch that may still run; it blocks sending the name."""
-    active = sorted(states.MAY_BE_ACTIVE)
+def live_submissions(connection: sqlite3.Connection, names: list[str],
+                     sent_anyway: frozenset[str] = frozenset()) -> dict[str, LiveSubmission]:
+    """For each of these experiment names, a submission of any launch that may still run; it blocks sending the name.
+
+    A submission in a state of `sent_anyway` (SUBMIT_UNCERTAIN, when the user says so) blocks nothing.
+    """
+    active = sorted(states.MAY_BE_ACTIVE - sent_anyway)
     rows = connection.execute(
         "SELECT e.name, s.job_id, e.launch_id FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
         f"WHERE e.name IN (SELECT value FROM json_each(?)) AND s.state IN ({marks(active)}) ORDER BY s.id",

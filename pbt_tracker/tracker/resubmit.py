@@ -42,6 +42,7 @@ def resubmit_failed(
     selection: Selection,
     *,
     include_cancelled: bool = False,
+    include_uncertain: bool = False,
     max_attempts: int | None = None,
     accept_changed: bool = False,
     dry_run: bool = False,
@@ -55,11 +56,15 @@ def resubmit_failed(
     `from_scratch` sends PBT policies their original command instead.
     `result.decisions` says, per PBT policy, what its attempt runs.
     `options` are launch options the new attempts change (Slurm's
-    partition, CPUs, GPUs, time limit, template), recorded on them.
+    partition, CPUs, GPUs, time limit, template), recorded on them. An
+    attempt whose sbatch answer was lost (SUBMIT_UNCERTAIN) may be running:
+    it is sent again only with `include_uncertain`, and otherwise named in
+    `result.skipped_uncertain`.
     """
     if max_attempts is not None and max_attempts < 1:
         raise OptionError(f"--max-attempts must be 1 or more, not {max_attempts}")
-    wanted = RESUBMITTABLE | ({states.CANCELLED} if include_cancelled else set())
+    uncertain = frozenset({states.SUBMIT_UNCERTAIN} if include_uncertain else ())
+    wanted = RESUBMITTABLE | ({states.CANCELLED} if include_cancelled else set()) | uncertain
     query = Selection(
         run=selection.run,
         experiments=selection.experiments,
@@ -74,7 +79,10 @@ def resubmit_failed(
     with store.write() as connection:
         queries.check_names_exist(connection, selection)
         rows = _one_per_name(prior_attempts(connection, query), result)
-        live = live_submissions(connection, [row.name for row in rows])
+        live = live_submissions(connection, [row.name for row in rows], uncertain)
+        if not include_uncertain:
+            result.skipped_uncertain = sorted({row.name for row in prior_attempts(
+                connection, query._replace(states=(states.SUBMIT_UNCERTAIN,)))})
         if not dry_run:
             for name in dict.fromkeys(row.backend for row in rows):
                 backends.get(name).check_available()

@@ -67,10 +67,10 @@ def is_continuation_script(workdir: Path, path: str | None) -> bool:
 
 
 def continuation_script(template_text: str, template_path: str | None, command: str, path: Path,
-                        resources: SlurmResources) -> str:
-    """The script the launch would have rendered had the experiment's command been `command`."""
+                        resources: SlurmResources, name: str) -> str:
+    """The script the launch would have rendered for experiment `name` had its command been `command`."""
     return render_script(template_text, cmd=command, filename=str(path), resources=resources,
-                         append_cmd=template_path is None)
+                         append_cmd=template_path is None, name=name)
 
 
 def run_from(argv: list[str], cwd: str | None, script_text: str) -> list[str]:
@@ -129,7 +129,7 @@ def record_continuation(connection: sqlite3.Connection, workdir: Path, row: Prio
     else:
         resources, template_text, template_path = setup.resources, setup.template_text, setup.template_path
     command = decision.command if decision is not None else row.cmd
-    text = continuation_script(template_text, template_path, command, path, resources)
+    text = continuation_script(template_text, template_path, command, path, resources, row.name)
     if row.uuid and row.cwd:  # a launch recorded before launches had a uuid cannot be named by its claim lines
         claim = Claim(claim_file(row.train_dir, row.cwd, row.name), sys.executable, str(workdir), row.uuid, row.name,
                       str(path), policy_tmpdir(row.cmd, row.train_dir, row.cwd))

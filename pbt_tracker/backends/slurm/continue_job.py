@@ -46,6 +46,7 @@ class ContinueResult:
     error: str | None = None
     decision: ResumeDecision | None = None
     already: bool = False  # recorded by an earlier call for the same job
+    uncertain: bool = False  # sbatch's answer was lost: the continuation may have been submitted
 
 
 def continue_job(store: Store, job_id: str, echo: Echo = quiet) -> ContinueResult:
@@ -107,7 +108,7 @@ def _continue(store: Store, job_id: str, echo: Echo) -> ContinueResult:
         sent = answers.add(submission_id, row.name, argv, slurm.submit(argv))
     finally:
         answers.flush()
-    return ContinueResult(row.name, attempt, sent.job_id, sent.error, decision)
+    return ContinueResult(row.name, attempt, sent.job_id, sent.error, decision, uncertain=sent.uncertain)
 
 
 def _record_same_script(connection: sqlite3.Connection, row: PriorAttempt, attempt: int,

@@ -254,7 +254,7 @@ def _write_continuation(connection: sqlite3.Connection, workdir: Path, experimen
         path = path.with_name(f"sbatch_{experiment.name}.{attempt}.job{job_id}.{number}.sh")
         number += 1
     text = continuation_script(experiment.template_text or SBATCH_TEMPLATE_DEFAULT, experiment.template_path,
-                               command, Path(request.script), resources)
+                               command, Path(request.script), resources, experiment.name)
     try:
         make_dirs(path.parent)
         write_text_atomic(path, text)
