@@ -246,7 +246,8 @@ class Runner:
             final = state or ended_state(submission, code)
             record_end(connection, submission, final, code, detail)
         self.outcomes.append(ProcessesOutcome(job.experiment, final, code, pid))
-        self.echo(f"Process finished {job.experiment}: {final}" + (f" (exit code {code})" if code is not None else ""))
+        shown = None if code is None else str(code) if code >= 0 else f"0:{-code}"  # a signal, as Slurm shows one
+        self.echo(f"Process finished {job.experiment}: {final}" + (f" (exit code {shown})" if shown else ""))
 
     def _stop_all(self) -> None:
         """Ctrl-C: stop every experiment this runner started, and start no more."""

@@ -97,7 +97,7 @@ def send_array(
             message = f"cannot write {path}: {error.strerror}"
             complete_array(store, array_id, None, error=message)
             return [SubmittedJob(name, argv, None, message) for name in names]
-    echo(f"Executing {shlex.join(argv)}")
+    echo(f"{'Would run' if print_only else 'Executing'} {shlex.join(argv)}")
     if print_only:
         return [SubmittedJob(name, argv, None, None) for name in names]
     outcome = slurm.submit(argv, env=env)
