@@ -173,23 +173,8 @@ _REFUSAL_TRUSTED = (
     "Slurm runs is not on record (lost) and resubmit-failed or the keeper would send a second copy "
     "(sbatch_answer.classify_sbatch_failure, REFUSAL)"
 )
-_UNCERTAIN_TOLD_AS_FAILED = (
-    "an sbatch answer that proves nothing (SUBMIT_UNCERTAIN: no answer, an error that may follow a submission, "
-    "output without a job id) is told as 'sbatch failed for <experiment>' (and by continue as 'was not submitted', "
-    "by resubmit-failed as 'resubmissions failed') instead of '<experiment> may have been submitted; pbt-track will "
-    "find out at the next sync' (slurm/answers.py Answers.add, cli/continue_.py, cli/actions.py resubmit_failed)"
-)
-_TWO_TIME_OUTS = (
-    "after squeue timed out, the sync asks scontrol, of the same controller, with a full time-out of its own "
-    "(backends/slurm/sync.py _from_scontrol): a hanging Slurm makes sync and report wait two time-outs, "
-    "not at most one in all"
-)
 KNOWN_DEFECTS: dict[tuple[str, str], str] = {
-    **{("hang", command): _TWO_TIME_OUTS for command in ONE_TIME_OUT},
-    **{("refused", command): _REFUSAL_TRUSTED for command in ("submit", "resubmit-failed", "continue", "watch --once")},
-    **{(mode, "continue"): _UNCERTAIN_TOLD_AS_FAILED for mode in ("empty", "fail", "hang", "garbage", "lost", "dropped")},
-    **{(mode, command): _UNCERTAIN_TOLD_AS_FAILED for mode in ("empty", "garbage", "lost", "dropped")
-       for command in ("resubmit-failed", "watch --once")},
+    ("refused", command): _REFUSAL_TRUSTED for command in ("submit", "resubmit-failed", "continue", "watch --once")
 }
 
 
