@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from pbt_tracker.errors import PlotError
 from pbt_tracker.pbt.workspace import policy_index
-from pbt_tracker.plot.data import Attempt, PlotData, PolicyPlot, Replacement, policy_plot
+from pbt_tracker.plot.data import Attempt, Decision, PlotData, PolicyPlot, Replacement, policy_plot
 from pbt_tracker.store import plot as sql
 from pbt_tracker.store import queries
 from pbt_tracker.store.connection import parse_time, sql_time
@@ -21,7 +21,10 @@ if TYPE_CHECKING:
     from pbt_tracker.store import Store
     from pbt_tracker.store.selection import Selection
 
-__all__ = ["plot_data_of"]
+__all__ = ["NOT_DECISIONS", "plot_data_of"]
+
+NOT_DECISIONS = ("event-failed",)
+"""The keeper's records that are no decision about a policy: its --on-event hook failed (keeper.rules.EVENT_FAILED)."""
 
 def plot_data_of(store: Store, selection: Selection, x_axis: str) -> PlotData:
     """Every selected PBT policy with history on record; a PlotError when none has any."""
@@ -34,7 +37,8 @@ def plot_data_of(store: Store, selection: Selection, x_axis: str) -> PlotData:
             policy = policy_index(json.loads(row.params or "{}") or {}, row.cmd)
             if policy is not None:
                 policies[row.experiment_id] = (row.run, row.launch_id, policy)
-                attempts[row.experiment_id].append(Attempt(row.attempt, _as_recorded(row.started_at)))
+                attempts[row.experiment_id].append(Attempt(row.attempt, _as_recorded(row.started_at), row.state,
+                                                           _as_recorded(row.ended_at)))
         runs = {run for run, _launch, _policy in policies.values()}
         label = {eid: f"policy {policy}" if len(runs) == 1 else f"{run} policy {policy}"
                  for eid, (run, _launch, policy) in policies.items()}
@@ -44,11 +48,14 @@ def plot_data_of(store: Store, selection: Selection, x_axis: str) -> PlotData:
             if event.policy == policies[event.experiment_id][2]:  # a log several policies print to names each of them
                 replaced[event.experiment_id].append(
                     Replacement(event.donor, event.iteration, _as_recorded(event.attempt_started_at)))
+        decided: dict[int, list[Decision]] = defaultdict(list)
+        for decision in sql.decisions(connection, ids, NOT_DECISIONS):
+            decided[decision.experiment_id].append(Decision(_recorded(decision.decided_at), decision.action))
         plots: dict[int, PolicyPlot] = {}
         for experiment_id in ids:
             plots[experiment_id] = policy_plot(
                 label[experiment_id], policies[experiment_id][2], sql.own_iterations(connection, experiment_id, frames=x_axis == "frame"),
-                replaced[experiment_id], attempts[experiment_id], x_axis,
+                replaced[experiment_id], attempts[experiment_id], x_axis, decided[experiment_id],
             )
     drawn = [plots[eid] for eid in sorted(plots, key=lambda eid: policies[eid]) if plots[eid].lines]
     if not drawn:
@@ -62,4 +69,8 @@ def plot_data_of(store: Store, selection: Selection, x_axis: str) -> PlotData:
 
 def _as_recorded(moment: str | None) -> str | None:
     """A time in the form sync writes (to the microsecond), so that it compares with the files' times as text."""
-    return None if moment is None else sql_time(parse_time(moment))
+    return None if moment is None else _recorded(moment)
+
+
+def _recorded(moment: str) -> str:
+    return sql_time(parse_time(moment))
