@@ -56,7 +56,7 @@ LEGEND = {  # every kind of mark, in the order the legend lists them; a new kind
 }
 COUNTED_AS = {REPLACEMENT: "replacement(s)", RESTART: "restart(s)", ATTEMPT: "later attempt(s)", CRASH: "crash(es)",
               CANCEL: "cancel(s)", KEEPER: "keeper decision(s)"}  # in what `plot` prints
-CRASHED = frozenset({states.FAILED, states.OUT_OF_MEMORY, states.NODE_FAIL, states.BOOT_FAIL})
+CRASHED = frozenset({states.FAILED, states.OUT_OF_MEMORY, states.NODE_FAIL})  # BOOT_FAIL never ran
 
 
 def _field(name: str) -> itemgetter[Any]:

@@ -42,8 +42,8 @@ _MARK_STYLE: dict[str, dict[str, Any]] = {  # Line2D's keyword arguments, for ea
               "markeredgewidth": 1.5},
     CRASH: {"marker": "X", "markersize": 9, "color": "red", "markeredgecolor": "white", "markeredgewidth": 0.5},
     CANCEL: {"marker": "X", "markersize": 9, "color": "grey", "markeredgecolor": "white", "markeredgewidth": 0.5},
-    KEEPER: {"marker": "D", "markersize": 6, "markerfacecolor": "gold", "markeredgecolor": "black",
-             "markeredgewidth": 1.0},
+    KEEPER: {"marker": "D", "markersize": 13, "markerfacecolor": "none", "markeredgecolor": "darkgoldenrod",
+             "markeredgewidth": 1.5, "zorder": 2.5},  # hollow and under the others: a crash it answered shows inside
 }
 _LEGEND_POLICIES = 16  # more policies than this get no legend entry each: it would hide the plot
 _NOTED_DONORS = 40  # more replacements than this are marked without their donor's number
@@ -87,7 +87,7 @@ def draw(data: PlotData) -> Figure:
     for kind, label in legend_labels(marks):
         chosen = [mark for mark in marks if mark.kind == kind]
         [drawn] = axes.plot([x(mark.x) for mark in chosen], [mark.y for mark in chosen], linestyle="none",
-                            label=label, gid=kind, zorder=3, **_MARK_STYLE.get(kind, {"marker": "*"}))
+                            label=label, gid=kind, **{"zorder": 3, **_MARK_STYLE.get(kind, {"marker": "*"})})
         legend.append(drawn)
     replacements = [mark for mark in marks if mark.kind == REPLACEMENT]
     if len(replacements) <= _NOTED_DONORS:
@@ -97,8 +97,8 @@ def draw(data: PlotData) -> Figure:
     decisions = [mark for mark in marks if mark.kind == KEEPER]
     if len(decisions) <= _NOTED_DECISIONS:
         for mark in decisions:
-            axes.annotate(mark.note, (x(mark.x), mark.y), textcoords="offset points", xytext=(0, 9), ha="center",
-                          fontsize=7)
+            axes.annotate(mark.note, (x(mark.x), mark.y), textcoords="offset points", xytext=(0, 11), ha="center",
+                          fontsize=7, color="darkgoldenrod")
     axes.set_title(data.title)
     axes.set_xlabel(X_LABELS.get(data.x_axis, data.x_axis))
     axes.set_ylabel("true objective")
