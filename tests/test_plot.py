@@ -116,7 +116,7 @@ def test_the_figure_draws_each_life_of_each_policy_and_marks_restart_replacement
 def test_plot_copies_the_history_first_and_writes_a_png(work: Path) -> None:
     code, out = plot(work, "--output", str(work / "p.png"))
     assert (code, out) == (0, f"Wrote {work / 'p.png'}: 2 policies, 11 points; marked 1 replacement(s), "
-                              "1 restart(s), 1 later attempt(s), 1 crash(es), 0 cancel(s), 1 keeper decision(s).\n")
+                              "1 restart(s), 1 later attempt(s), 1 crash(es), 1 keeper decision(s).\n")
     assert (work / "p.png").read_bytes().startswith(PNG_SIGNATURE)
     assert query(work / "pbt_tracker.db", "SELECT count(*) FROM pbt_iterations") == [(12,)]
 
@@ -171,7 +171,7 @@ def test_wall_clock_time_on_the_x_axis(work: Path) -> None:
 def test_plot_with_time_on_the_x_axis_writes_a_png(work: Path) -> None:
     code, out = plot(work, "--x", "time", "--output", str(work / "f.png"))
     assert (code, out) == (0, f"Wrote {work / 'f.png'}: 2 policies, 11 points; marked 1 replacement(s), "
-                              "1 restart(s), 1 later attempt(s), 1 crash(es), 0 cancel(s), 1 keeper decision(s).\n")
+                              "1 restart(s), 1 later attempt(s), 1 crash(es), 1 keeper decision(s).\n")
     assert (work / "f.png").read_bytes().startswith(PNG_SIGNATURE)
 
 
@@ -181,6 +181,20 @@ def test_a_cancelled_attempt_is_marked_and_counted(work: Path) -> None:
     connection.close()
     code, out = plot(work, "--output", str(work / "p.png"))
     assert code == 0 and out.endswith("1 crash(es), 1 cancel(s), 1 keeper decision(s).\n")
+
+
+@pytest.mark.parametrize(("template", "marked"), [
+    ("#!/bin/bash\ntimeout $TIMEOUT $CMD\n", "1 later attempt(s), 1 keeper decision(s).\n"),  # its time limit
+    ("#!/bin/bash\n$CMD\n", "1 later attempt(s), 1 crash(es), 1 keeper decision(s).\n"),  # the program's own 124
+])
+def test_failed_124_is_a_crash_unless_the_template_runs_the_command_under_timeout(work: Path, template: str,
+                                                                                   marked: str) -> None:
+    with sqlite3.connect(work / "pbt_tracker.db") as connection:
+        connection.execute("UPDATE submissions SET exit_code=124 WHERE id=2")
+        connection.execute("UPDATE launches SET template_text=?", (template,))
+    connection.close()
+    code, out = plot(work, "--output", str(work / "p.png"))
+    assert code == 0 and out.endswith(marked), out
 
 
 def test_the_keepers_record_of_a_failed_hook_is_left_out_by_its_name() -> None:

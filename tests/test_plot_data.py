@@ -169,6 +169,13 @@ def test_ends_that_are_no_crash_or_cancel_or_have_no_end_or_came_before_any_poin
     assert [mark.kind for mark in policy_plot("p", 0, CRASHED_AT_12, attempts=attempts).marks] == [ATTEMPT] * 4
 
 
+def test_an_attempt_stopped_at_its_time_limit_by_timeout_is_no_crash() -> None:
+    attempts = [Attempt(1, t(0), "FAILED", t(12), time_limited=True), Attempt(2, t(30), "FAILED", t(58))]
+    assert [(mark.kind, mark.note) for mark in policy_plot("p", 0, CRASHED_AT_12, attempts=attempts).marks] == [
+        (ATTEMPT, "attempt 2"), (CRASH, "attempt 2 FAILED"),
+    ]
+
+
 def test_the_keepers_decisions_sit_on_the_last_point_written_by_then_noted_with_their_action() -> None:
     decisions = [Decision(t(13), "resume"), Decision(t(0), "wait"), Decision(t(59), "give-up")]
     assert policy_plot("p", 0, CRASHED_AT_12, decisions=decisions).marks == [

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pbt_tracker.cli import complete
+from pbt_tracker.cli import complete, paths
 from pbt_tracker.cli.common import launch_selection_options, no_sync_option, open_workdir, selection, workdir_option
 from pbt_tracker.cli.group import cli
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 @cli.command()
-@click.option("-o", "--output", required=True, metavar="FILE",
+@click.option("-o", "--output", required=True, metavar="FILE", type=paths.PathText(),
               help="The picture to write: FILE.png, FILE.svg, or FILE.html (a page with the SVG in it).")
 @workdir_option
 @click.option("--x", "x_axis", type=click.Choice(["iteration", "frame", "time"]), default="iteration",
@@ -72,6 +72,7 @@ def _summary(output: str, data: PlotData) -> str:
     from pbt_tracker.plot.data import COUNTED_AS, LEGEND
 
     count = {kind: sum(mark.kind == kind for mark in data.marks) for kind in LEGEND}
-    marked = ", ".join(f"{count[kind]} {COUNTED_AS.get(kind, kind)}" for kind in LEGEND)
+    marked = ", ".join(f"{count[kind]} {COUNTED_AS.get(kind, kind)}" for index, kind in enumerate(LEGEND)
+                       if index < 3 or count[kind])
     points = sum(len(line.xs) for policy in data.policies for line in policy.lines)
     return f"Wrote {output}: {len(data.policies)} policies, {points} points; marked {marked}."

@@ -35,7 +35,8 @@ from pbt_tracker import states
 from pbt_tracker.store.plot import IterationRow
 
 __all__ = [
-    "ATTEMPT", "CANCEL", "COUNTED_AS", "CRASH", "KEEPER", "LEGEND", "REPLACEMENT", "RESTART", "X_AXES", "Attempt", "Decision",
+    "ATTEMPT", "CANCEL", "COUNTED_AS", "CRASH", "KEEPER", "LEGEND", "REPLACEMENT", "RESTART", "UNDONE", "X_AXES",
+    "Attempt", "Decision",
     "IterationRow", "Line", "Mark", "PlotData", "PolicyPlot", "Replacement", "legend_labels", "policy_plot", "seconds",
 ]
 
@@ -46,6 +47,7 @@ ATTEMPT = "attempt"
 CRASH = "crash"
 CANCEL = "cancel"
 KEEPER = "keeper"
+UNDONE = "undone"  # a replacement or mutation a continuation did not carry
 LEGEND = {  # every kind of mark, in the order the legend lists them; a new kind is a new entry here and in draw
     REPLACEMENT: "replaced by policy N",
     RESTART: "restart from scratch (new life)",
@@ -53,9 +55,12 @@ LEGEND = {  # every kind of mark, in the order the legend lists them; a new kind
     CRASH: "crashed (FAILED, OUT_OF_MEMORY, NODE_FAIL)",
     CANCEL: "cancelled",
     KEEPER: "keeper's decision",
+    UNDONE: "decision undone by a continuation",
 }
-COUNTED_AS = {REPLACEMENT: "replacement(s)", RESTART: "restart(s)", ATTEMPT: "later attempt(s)", CRASH: "crash(es)",
-              CANCEL: "cancel(s)", KEEPER: "keeper decision(s)"}  # in what `plot` prints
+COUNTED_AS = {  # in what `plot` prints: the first three always, the others when the plot has any
+    REPLACEMENT: "replacement(s)", RESTART: "restart(s)", ATTEMPT: "later attempt(s)", CRASH: "crash(es)",
+    CANCEL: "cancel(s)", KEEPER: "keeper decision(s)", UNDONE: "decision(s) undone",
+}
 _EPOCH = datetime(1970, 1, 1)  # naive, as the record's UTC times are
 CRASHED = frozenset({states.FAILED, states.OUT_OF_MEMORY, states.NODE_FAIL})  # BOOT_FAIL never ran
 
@@ -75,6 +80,7 @@ class Replacement(NamedTuple):
     donor: int | None
     iteration: int | None
     attempt_started_at: str | None
+    undone: bool = False  # a continuation did not carry it: the policy went on from before it
 
 
 class Attempt(NamedTuple):
@@ -82,6 +88,7 @@ class Attempt(NamedTuple):
     started_at: str | None
     state: str | None = None
     ended_at: str | None = None
+    time_limited: bool = False  # FAILED 124 under a template that runs the command under `timeout`: no crash
 
 
 class Decision(NamedTuple):
@@ -157,6 +164,8 @@ def policy_plot(label: str, policy: int, rows: Iterable[IterationRow], replaceme
 
     A replacement by the policy itself (only its hyperparameters were
     mutated) is not marked, nor is the first attempt: the line's start is it.
+    A replacement or mutation that a continuation undid is marked as undone
+    instead, never as made.
     """
     x: Callable[[IterationRow], float | None]
     if x_axis == "frame":
@@ -177,7 +186,7 @@ def policy_plot(label: str, policy: int, rows: Iterable[IterationRow], replaceme
         plot.lines.append(Line(label, number, xs, list(map(_OBJECTIVE, life)), breaks))
         if number > 1:
             plot.marks.append(_mark(RESTART, label, life[0], x, f"life {number}"))
-    replacements = [r for r in replacements if r.donor != policy and r.iteration is not None]
+    replacements = [r for r in replacements if (r.donor != policy or r.undone) and r.iteration is not None]
     wanted = {replacement.iteration for replacement in replacements}
     by_iteration: dict[int | None, list[IterationRow]] = {}
     for row in usable if wanted else ():
@@ -185,7 +194,10 @@ def policy_plot(label: str, policy: int, rows: Iterable[IterationRow], replaceme
             by_iteration.setdefault(row.iteration, []).append(row)
     for replacement in replacements:
         replaced = _row_of_replacement(by_iteration.get(replacement.iteration, []), replacement.attempt_started_at)
-        if replaced is not None:
+        if replaced is not None and replacement.undone:
+            what = "mutation" if replacement.donor == policy else f"from {replacement.donor}"
+            plot.marks.append(_mark(UNDONE, label, replaced, x, f"{what} undone"))
+        elif replaced is not None:
             plot.marks.append(_mark(REPLACEMENT, label, replaced, x, f"from {replacement.donor}"))
     written = [row.written_at for row in usable]
     for attempt in attempts:
@@ -202,7 +214,8 @@ def _ends(attempts: Sequence[Attempt]) -> list[tuple[str, str, str]]:
     """(kind, ended at, note) of each attempt that crashed or was cancelled and has its end on record."""
     ends = []
     for attempt in attempts:
-        kind = CANCEL if attempt.state == states.CANCELLED else CRASH if attempt.state in CRASHED else None
+        crashed = attempt.state in CRASHED and not attempt.time_limited
+        kind = CANCEL if attempt.state == states.CANCELLED else CRASH if crashed else None
         if kind is not None and attempt.ended_at is not None:
             ends.append((kind, attempt.ended_at, f"attempt {attempt.attempt} {attempt.state}"))
     return ends

@@ -20,6 +20,7 @@ from pbt_tracker.plot.data import (
     LEGEND,
     REPLACEMENT,
     RESTART,
+    UNDONE,
     Line,
     PlotData,
     legend_labels,
@@ -40,10 +41,11 @@ _MARK_STYLE: dict[str, dict[str, Any]] = {  # Line2D's keyword arguments, for ea
               "markeredgewidth": 1.5},
     ATTEMPT: {"marker": "s", "markersize": 8, "markerfacecolor": "none", "markeredgecolor": "red",
               "markeredgewidth": 1.5},
-    CRASH: {"marker": "X", "markersize": 9, "color": "red", "markeredgecolor": "white", "markeredgewidth": 0.5},
-    CANCEL: {"marker": "X", "markersize": 9, "color": "grey", "markeredgecolor": "white", "markeredgewidth": 0.5},
+    CRASH: {"marker": "8", "markersize": 8, "color": "red", "markeredgecolor": "black", "markeredgewidth": 0.8},
+    CANCEL: {"marker": "8", "markersize": 8, "color": "lightgrey", "markeredgecolor": "black", "markeredgewidth": 0.8},
     KEEPER: {"marker": "D", "markersize": 13, "markerfacecolor": "none", "markeredgecolor": "darkgoldenrod",
              "markeredgewidth": 1.5, "zorder": 2.5},  # hollow and under the others: a crash it answered shows inside
+    UNDONE: {"marker": "X", "markersize": 9, "color": "red"},
 }
 _LEGEND_POLICIES = 16  # more policies than this get no legend entry each: it would hide the plot
 _NOTED_DONORS = 40  # more replacements than this are marked without their donor's number

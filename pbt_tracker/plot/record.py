@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from functools import cache
 from typing import TYPE_CHECKING
 
 from pbt_tracker.errors import PlotError
@@ -26,6 +27,7 @@ __all__ = ["NOT_DECISIONS", "plot_data_of"]
 NOT_DECISIONS = ("event-failed",)
 """The keeper's records that are no decision about a policy: its --on-event hook failed (keeper.rules.EVENT_FAILED)."""
 
+
 def plot_data_of(store: Store, selection: Selection, x_axis: str) -> PlotData:
     """Every selected PBT policy with history on record; a PlotError when none has any."""
     selection = selection._replace(all_attempts=True)
@@ -37,8 +39,9 @@ def plot_data_of(store: Store, selection: Selection, x_axis: str) -> PlotData:
             policy = policy_index(json.loads(row.params or "{}") or {}, row.cmd)
             if policy is not None:
                 policies[row.experiment_id] = (row.run, row.launch_id, policy)
-                attempts[row.experiment_id].append(Attempt(row.attempt, _as_recorded(row.started_at), row.state,
-                                                           _as_recorded(row.ended_at)))
+                attempts[row.experiment_id].append(Attempt(
+                    row.attempt, _as_recorded(row.started_at), row.state, _as_recorded(row.ended_at),
+                    row.timeout_template is not None and _ends_by_timeout(row.timeout_template)))
         runs = {run for run, _launch, _policy in policies.values()}
         label = {eid: f"policy {policy}" if len(runs) == 1 else f"{run} policy {policy}"
                  for eid, (run, _launch, policy) in policies.items()}
@@ -47,7 +50,8 @@ def plot_data_of(store: Store, selection: Selection, x_axis: str) -> PlotData:
         for event in sql.replacements(connection, ids):
             if event.policy == policies[event.experiment_id][2]:  # a log several policies print to names each of them
                 replaced[event.experiment_id].append(
-                    Replacement(event.donor, event.iteration, _as_recorded(event.attempt_started_at)))
+                    Replacement(event.donor, event.iteration, _as_recorded(event.attempt_started_at),
+                                bool(event.undone)))
         decided: dict[int, list[Decision]] = defaultdict(list)
         for decision in sql.decisions(connection, ids, NOT_DECISIONS):
             decided[decision.experiment_id].append(Decision(_recorded(decision.decided_at), decision.action))
@@ -65,6 +69,15 @@ def plot_data_of(store: Store, selection: Selection, x_axis: str) -> PlotData:
                         "plot again once the policies have written their first iteration")
     title = f"{next(iter(runs))}: true objective" if len(runs) == 1 else "true objective"
     return PlotData(title, x_axis, drawn)
+
+
+@cache
+def _ends_by_timeout(template: str) -> bool:
+    """Whether the template runs the command under GNU `timeout`, so that its 124 is the time limit, as the keeper
+    reads it (keeper.rules.Attempt.time_limited)."""
+    from pbt_tracker.backends.slurm.timeout import ends_by_timeout
+
+    return "timeout" in template and ends_by_timeout(template)
 
 
 def _as_recorded(moment: str | None) -> str | None:

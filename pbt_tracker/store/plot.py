@@ -38,11 +38,13 @@ class PlotAttempt(NamedTuple):
     started_at: str | None
     state: str
     ended_at: str | None
+    timeout_template: str | None  # of an attempt that ended FAILED 124 (GNU timeout's), the launch's template
 
 
 _PLOT_ATTEMPT = column_list(
     PlotAttempt._fields, experiment_id="e.id", params="e.params", cmd="e.cmd", run="l.run_name", launch_id="l.id",
     attempt="s.attempt", started_at="s.started_at", state="s.state", ended_at="s.ended_at",
+    timeout_template="CASE WHEN s.state = 'FAILED' AND s.exit_code = 124 THEN l.template_text END",
 )
 
 
@@ -81,6 +83,7 @@ class ReplacementRow(NamedTuple):
     donor: int | None
     iteration: int | None
     attempt_started_at: str | None  # when the attempt whose log said it started
+    undone: int  # 1 when a continuation did not carry it (pbt_starts)
 
 
 def replacements(connection: sqlite3.Connection, experiment_ids: Sequence[int]) -> list[ReplacementRow]:
@@ -89,7 +92,9 @@ def replacements(connection: sqlite3.Connection, experiment_ids: Sequence[int]) 
     for start in range(0, len(experiment_ids), _CHUNK):
         ids = list(experiment_ids[start:start + _CHUNK])
         rows += named_rows(connection.execute(
-            "SELECT s.experiment_id, ev.policy, ev.donor, ev.iteration, s.started_at FROM pbt_events AS ev "
+            "SELECT s.experiment_id, ev.policy, ev.donor, ev.iteration, s.started_at, EXISTS (SELECT 1 FROM "
+            "pbt_starts AS st WHERE st.submission_id = ev.submission_id AND st.policy = ev.policy "
+            "AND st.checkpoint = ev.checkpoint AND st.outcome = 'undone') FROM pbt_events AS ev "
             "JOIN submissions AS s ON s.id = ev.submission_id "
             f"WHERE s.experiment_id IN ({marks(ids)}) ORDER BY s.experiment_id, s.attempt, ev.log_offset",
             ids,
