@@ -165,6 +165,9 @@ def test_wall_clock_time_on_the_x_axis(work: Path) -> None:
     assert [round((x - day) / second) for x in lines["crash"].get_xdata()] == [30]
     assert [round((x - day) / second) for x in lines["keeper"].get_xdata()] == [45]
     assert (list(lines["crash"].get_ydata()), list(lines["keeper"].get_ydata())) == ([102.0], [102.0])
+    joined = lines["policy 1 until crash"]  # dotted from iteration 2's point to the crash, in policy 1's colour
+    assert [round((x - day) / second) for x in joined.get_xdata()] == [20, 30]
+    assert joined.get_color() == lines["policy 1 life 1"].get_color() and joined.get_linestyle() == ":"
     assert axes.get_xlabel() == "wall-clock time (UTC)"
 
 
@@ -206,8 +209,8 @@ def test_the_keepers_record_of_a_failed_hook_is_left_out_by_its_name() -> None:
 
 def test_an_unknown_x_axis_is_one_line_and_nothing_written(work: Path) -> None:
     before = (work / "pbt_tracker.db").read_bytes()
-    result = CliRunner().invoke(cli, ["plot", "--workdir", str(work), "--x", "wallclock", "--output", str(work / "p.png")],
-                                prog_name="pbt-track")
+    argv = ["plot", "--workdir", str(work), "--x", "wallclock", "--output", str(work / "p.png")]
+    result = CliRunner().invoke(cli, argv, prog_name="pbt-track")
     assert (result.exit_code, result.output) == (
         2, "Error: Invalid value for '--x': 'wallclock' is not one of 'iteration', 'frame', 'time'. "
            "(see `pbt-track plot --help`)\n"

@@ -109,7 +109,9 @@ def test_a_recorded_time_is_its_seconds_since_the_epoch_in_utc() -> None:
 
 def test_on_a_time_axis_each_point_is_where_its_file_was_written() -> None:
     rows = [row(1, 10.0, "a", 3), row(2, 20.0, "a", 5), row(3, 30.0, "a", 9)]
-    assert policy_plot("p", 0, rows, x_axis="time").lines == [Line("p", 1, [T0 + 3, T0 + 5, T0 + 9], [10.0, 20.0, 30.0])]
+    assert policy_plot("p", 0, rows, x_axis="time").lines == [
+        Line("p", 1, [T0 + 3, T0 + 5, T0 + 9], [10.0, 20.0, 30.0]),
+    ]
 
 
 def test_on_a_time_axis_a_resumed_policy_runs_in_the_order_written_and_breaks_where_a_later_attempt_began() -> None:
@@ -157,7 +159,8 @@ def test_on_a_time_axis_a_crash_is_at_the_moment_the_attempt_ended_at_the_height
     attempts = [Attempt(1, t(0), "OUT_OF_MEMORY", t(12)), Attempt(2, t(30), "NODE_FAIL", t(58))]
     plot = policy_plot("p", 0, CRASHED_AT_12, attempts=attempts, x_axis="time")
     assert [mark for mark in plot.marks if mark.kind == CRASH] == [
-        Mark(CRASH, "p", T0 + 12, 20.0, "attempt 1 OUT_OF_MEMORY"), Mark(CRASH, "p", T0 + 58, 40.0, "attempt 2 NODE_FAIL"),
+        Mark(CRASH, "p", T0 + 12, 20.0, "attempt 1 OUT_OF_MEMORY", since=T0 + 10),  # iteration 2's point, left of it
+        Mark(CRASH, "p", T0 + 58, 40.0, "attempt 2 NODE_FAIL", since=T0 + 50),
     ]
 
 
@@ -182,7 +185,8 @@ def test_the_keepers_decisions_sit_on_the_last_point_written_by_then_noted_with_
         Mark(KEEPER, "p", 2.0, 20.0, "resume"), Mark(KEEPER, "p", 4.0, 40.0, "give-up"),
     ]
     assert policy_plot("p", 0, CRASHED_AT_12, decisions=decisions, x_axis="time").marks == [
-        Mark(KEEPER, "p", T0 + 13, 20.0, "resume"), Mark(KEEPER, "p", T0 + 59, 40.0, "give-up"),
+        Mark(KEEPER, "p", T0 + 13, 20.0, "resume", since=T0 + 10),
+        Mark(KEEPER, "p", T0 + 59, 40.0, "give-up", since=T0 + 50),
     ]
     frames = policy_plot("p", 0, CRASHED_AT_12, decisions=decisions, x_axis="frame").marks
     assert [(mark.x, mark.note) for mark in frames] == [(2000.0, "resume"), (4000.0, "give-up")]

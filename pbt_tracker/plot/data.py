@@ -32,35 +32,25 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from pbt_tracker import states
+from pbt_tracker.plot.kinds import (
+    ATTEMPT,
+    CANCEL,
+    COUNTED_AS,
+    CRASH,
+    KEEPER,
+    LEGEND,
+    REPLACEMENT,
+    RESTART,
+    UNDONE,
+)
 from pbt_tracker.store.plot import IterationRow
 
 __all__ = [
     "ATTEMPT", "CANCEL", "COUNTED_AS", "CRASH", "KEEPER", "LEGEND", "REPLACEMENT", "RESTART", "UNDONE", "X_AXES",
-    "Attempt", "Decision",
-    "IterationRow", "Line", "Mark", "PlotData", "PolicyPlot", "Replacement", "legend_labels", "policy_plot", "seconds",
+    "Attempt", "Decision", "IterationRow", "Line", "Mark", "PlotData", "PolicyPlot", "Replacement", "legend_labels", "policy_plot", "seconds",
 ]
 
 X_AXES = ("iteration", "frame", "time")
-RESTART = "restart"
-REPLACEMENT = "replacement"
-ATTEMPT = "attempt"
-CRASH = "crash"
-CANCEL = "cancel"
-KEEPER = "keeper"
-UNDONE = "undone"  # a replacement or mutation a continuation did not carry
-LEGEND = {  # every kind of mark, in the order the legend lists them; a new kind is a new entry here and in draw
-    REPLACEMENT: "replaced by policy N",
-    RESTART: "restart from scratch (new life)",
-    ATTEMPT: "resubmitted attempt",
-    CRASH: "crashed (FAILED, OUT_OF_MEMORY, NODE_FAIL)",
-    CANCEL: "cancelled",
-    KEEPER: "keeper's decision",
-    UNDONE: "decision undone by a continuation",
-}
-COUNTED_AS = {  # in what `plot` prints: the first three always, the others when the plot has any
-    REPLACEMENT: "replacement(s)", RESTART: "restart(s)", ATTEMPT: "later attempt(s)", CRASH: "crash(es)",
-    CANCEL: "cancel(s)", KEEPER: "keeper decision(s)", UNDONE: "decision(s) undone",
-}
 _EPOCH = datetime(1970, 1, 1)  # naive, as the record's UTC times are
 CRASHED = frozenset({states.FAILED, states.OUT_OF_MEMORY, states.NODE_FAIL})  # BOOT_FAIL never ran
 
@@ -116,6 +106,7 @@ class Mark:
     x: float
     y: float
     note: str  # "from 3", "attempt 2", "life 2", "attempt 1 FAILED", "resume"
+    since: float | None = None  # on a time axis, a moment's: where the point it belongs to is, left of it
 
 
 @dataclass
@@ -239,7 +230,8 @@ def _moment_marks(label: str, lives: list[list[IterationRow]], x: Callable[[Iter
         assert objective is not None  # drawn rows are usable rows
         at = seconds(moment) if x is None else x(drawn[index])
         assert at is not None
-        marks.append(Mark(kind, label, float(at), float(objective), note))
+        since = seconds(drawn[index].written_at) if x is None else None
+        marks.append(Mark(kind, label, float(at), float(objective), note, since))
     return marks
 
 

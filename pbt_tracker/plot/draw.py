@@ -85,6 +85,10 @@ def draw(data: PlotData) -> Figure:
                                 gid=f"{policy.label} life {line.life}")
             if line.life == 1 and len(data.policies) <= _LEGEND_POLICIES:
                 legend.append(drawn)
+        for mark in policy.marks:  # a moment after the policy's point, joined to it: whose moment it is
+            if mark.since is not None:
+                axes.plot([x(mark.since), x(mark.x)], [mark.y, mark.y], color=colour, linewidth=1, linestyle=":",
+                          gid=f"{policy.label} until {mark.kind}")
     marks = data.marks
     for kind, label in legend_labels(marks):
         chosen = [mark for mark in marks if mark.kind == kind]
