@@ -218,7 +218,7 @@ def open_store(workdir: str | os.PathLike[str], create: bool = True) -> Store:
     With `create=False` a missing database is an error rather than a new file:
     commands that only read a record must not leave empty databases behind.
     """
-    workdir = Path(workdir).absolute()
+    workdir = Path(os.path.abspath(workdir))  # `a/../b` printed as `b`; symlinks kept as given
     path = db_path(workdir)
     if create:
         prepare_workdir(workdir)
