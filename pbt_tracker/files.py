@@ -7,10 +7,19 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pbt_tracker.errors import TemplateError
+from pbt_tracker.errors import PathError, TemplateError
 
 if TYPE_CHECKING:
     from io import BufferedWriter
+
+
+def check_path_inert(path: str | os.PathLike[str], what: str) -> None:
+    """Refuse a line break or NUL in a path: job scripts, scheduler listings and logs are read line by line."""
+    text = os.fspath(path)
+    for char, name in (("\0", "a NUL character"), ("\n", "a line break"), ("\r", "a carriage return")):
+        if char in text:
+            raise PathError(f"{what} {text[:80]!r} holds {name}, which pbt-track's scripts and the scheduler's "
+                            "listings cannot carry safely; choose a path without one")
 
 
 def write_text_atomic(path: Path, text: str, executable: bool = False) -> None:

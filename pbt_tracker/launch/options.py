@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pbt_tracker.errors import OptionError
+from pbt_tracker.files import check_path_inert
 from pbt_tracker.launch.option_table import COMMON, COMMON_OPTIONS, Option, str2bool
 
 __all__ = ["LaunchOptions", "add_arguments", "common_fields", "settled_values"]
@@ -67,6 +68,8 @@ def settled_values(table: Sequence[Option], values: Mapping[str, Any], backend: 
 def common_fields(settled: dict[str, Any]) -> dict[str, Any]:
     """The fields of `LaunchOptions` from settled values; a workdir its backend left unset is the train dir."""
     settled["workdir"] = settled["workdir"] or settled["train_dir"]
+    check_path_inert(settled["workdir"], "--workdir")
+    check_path_inert(settled["train_dir"], "--train_dir")
     return {
         "workdir": Path(settled["workdir"]),
         "run_module": settled["run"] or "",

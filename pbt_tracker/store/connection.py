@@ -37,7 +37,7 @@ from typing import overload
 
 from pbt_tracker import settings
 from pbt_tracker.errors import NoDatabaseError, SchemaTooNewError, StoreError
-from pbt_tracker.files import make_dirs
+from pbt_tracker.files import check_path_inert, make_dirs
 from pbt_tracker.store import schema
 from pbt_tracker.store.journal import configure, journal_mode
 from pbt_tracker.store.soundness import check_fully, check_quickly, unsound
@@ -218,6 +218,7 @@ def open_store(workdir: str | os.PathLike[str], create: bool = True) -> Store:
     With `create=False` a missing database is an error rather than a new file:
     commands that only read a record must not leave empty databases behind.
     """
+    check_path_inert(workdir, "workdir")
     workdir = Path(workdir).absolute()
     path = db_path(workdir)
     if create:
