@@ -42,6 +42,8 @@ class LaunchOptions:
     recorded_options: dict[str, Any] = field(default_factory=dict)  # every option of the table, settled
 
     def __post_init__(self) -> None:
+        check_path_inert(self.workdir, "--workdir")
+        check_path_inert(self.train_dir, "--train_dir")
         if math.isnan(self.pause_between) or math.isinf(self.pause_between):
             raise OptionError(f"--pause_between must be a finite number of seconds, not {self.pause_between:g}")
         if self.pause_between < 0:
@@ -68,8 +70,6 @@ def settled_values(table: Sequence[Option], values: Mapping[str, Any], backend: 
 def common_fields(settled: dict[str, Any]) -> dict[str, Any]:
     """The fields of `LaunchOptions` from settled values; a workdir its backend left unset is the train dir."""
     settled["workdir"] = settled["workdir"] or settled["train_dir"]
-    check_path_inert(settled["workdir"], "--workdir")
-    check_path_inert(settled["train_dir"], "--train_dir")
     return {
         "workdir": Path(settled["workdir"]),
         "run_module": settled["run"] or "",
