@@ -13,6 +13,13 @@ if TYPE_CHECKING:
     from io import BufferedWriter
 
 
+NAME_MAX = 255
+"""Bytes in one file name on Linux filesystems."""
+
+PATH_MAX = 4096
+"""Bytes in a path the kernel takes, its NUL included."""
+
+
 def check_path_inert(path: str | os.PathLike[str], what: str) -> None:
     """Refuse a line break or NUL in a path: job scripts, scheduler listings and logs are read line by line."""
     text = os.fspath(path)
@@ -20,6 +27,10 @@ def check_path_inert(path: str | os.PathLike[str], what: str) -> None:
         if char in text:
             raise PathError(f"{what} {text[:80]!r} holds {name}, which pbt-track's scripts and the scheduler's "
                             "listings cannot carry safely; choose a path without one")
+    longest = max((len(os.fsencode(part)) for part in text.split("/")), default=0)
+    if longest > NAME_MAX or len(os.fsencode(text)) >= PATH_MAX:
+        raise PathError(f"{what} {text[:80]!r}... is longer than a path or file name may be ({PATH_MAX - 1} bytes, "
+                        f"{NAME_MAX} for each part); choose a shorter path")
 
 
 def write_text_atomic(path: Path, text: str, executable: bool = False) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import check_path_inert
+from pbt_tracker.store.connection import check_workdir_length
 from pbt_tracker.launch.option_table import COMMON, COMMON_OPTIONS, Option, str2bool
 
 __all__ = ["LaunchOptions", "add_arguments", "common_fields", "settled_values"]
@@ -44,6 +45,7 @@ class LaunchOptions:
     def __post_init__(self) -> None:
         check_path_inert(self.workdir, "--workdir")
         check_path_inert(self.train_dir, "--train_dir")
+        check_workdir_length(self.workdir)
         if math.isnan(self.pause_between) or math.isinf(self.pause_between):
             raise OptionError(f"--pause_between must be a finite number of seconds, not {self.pause_between:g}")
         if self.pause_between < 0:

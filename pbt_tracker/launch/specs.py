@@ -11,14 +11,11 @@ import re
 from pathlib import PurePosixPath
 
 from pbt_tracker.errors import OptionError, RunDescriptionError
-from pbt_tracker.files import check_path_inert
+from pbt_tracker.files import NAME_MAX, check_path_inert
 from pbt_tracker.processes import command_words
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._+=,:@-]*")
-
-NAME_MAX = 255
-"""Bytes in one file name on Linux filesystems."""
 
 MAX_NAME_BYTES = NAME_MAX - len(".9999.e9999999999.log")
 """The longest experiment name whose files (a local attempt's log is the longest) fit in one file name."""

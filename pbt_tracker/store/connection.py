@@ -45,6 +45,10 @@ from pbt_tracker.store.soundness import check_fully, check_quickly, unsound
 DB_FILENAME = "pbt_tracker.db"
 
 
+SQLITE_WORKDIR_MAX = 512 - len("/.pbt_tracker.db.4194304.0123abcd.new-journal") - 1
+"""SQLite's unix files take paths of at most 512 bytes: the database's, while it is made, is the workdir's and 46."""
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
@@ -154,6 +158,13 @@ def _create_database(path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def check_workdir_length(workdir: str | os.PathLike[str]) -> None:
+    size = len(os.fsencode(Path(workdir).absolute()))
+    if size > SQLITE_WORKDIR_MAX:
+        raise StoreError(f"workdir {str(workdir)[:80]}... is {size} bytes long, more than SQLite opens a database "
+                         f"under ({SQLITE_WORKDIR_MAX}); choose a shorter --workdir")
+
+
 def prepare_workdir(workdir: Path) -> None:
     if workdir.exists() and not workdir.is_dir():
         raise StoreError(f"workdir {workdir} is a file, not a directory; choose another --workdir")
@@ -222,6 +233,7 @@ def open_store(workdir: str | os.PathLike[str], create: bool = True) -> Store:
     workdir = Path(workdir).absolute()
     path = db_path(workdir)
     if create:
+        check_workdir_length(workdir)
         prepare_workdir(workdir)
         if not path.exists():
             _create_database(path)
