@@ -22,7 +22,7 @@ from typing import Any
 
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import check_path_inert
-from pbt_tracker.store.connection import check_workdir_length
+from pbt_tracker.store.file_checks import check_workdir_length
 from pbt_tracker.launch.option_table import COMMON, COMMON_OPTIONS, Option, str2bool
 
 __all__ = ["LaunchOptions", "add_arguments", "common_fields", "settled_values"]

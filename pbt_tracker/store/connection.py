@@ -37,16 +37,13 @@ from typing import overload
 
 from pbt_tracker import settings
 from pbt_tracker.errors import NoDatabaseError, SchemaTooNewError, StoreError
-from pbt_tracker.files import check_path_inert, make_dirs
+from pbt_tracker.files import check_path_inert, file_mode, make_dirs
 from pbt_tracker.store import schema
+from pbt_tracker.store.file_checks import check_workdir_length, warn_if_world_readable
 from pbt_tracker.store.journal import configure, journal_mode
 from pbt_tracker.store.soundness import check_fully, check_quickly, unsound
 
 DB_FILENAME = "pbt_tracker.db"
-
-
-SQLITE_WORKDIR_MAX = 512 - len("/.pbt_tracker.db.4194304.0123abcd.new-journal") - 1
-"""SQLite's unix files take paths of at most 512 bytes: the database's, while it is made, is the workdir's and 46."""
 
 
 def utcnow() -> datetime:
@@ -135,6 +132,7 @@ def _create_database(path: Path) -> None:
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.new")
     try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, file_mode()))  # SQLite's journals copy its mode
         connection = sqlite3.connect(tmp)
         try:
             connection.isolation_level = None
@@ -156,13 +154,6 @@ def _create_database(path: Path) -> None:
         raise StoreError(f"cannot create {path}: {error.strerror}; choose another --workdir") from None
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def check_workdir_length(workdir: str | os.PathLike[str]) -> None:
-    size = len(os.fsencode(Path(workdir).absolute()))
-    if size > SQLITE_WORKDIR_MAX:
-        raise StoreError(f"workdir {str(workdir)[:80]}... is {size} bytes long, more than SQLite opens a database "
-                         f"under ({SQLITE_WORKDIR_MAX}); choose a shorter --workdir")
 
 
 def prepare_workdir(workdir: Path) -> None:
@@ -240,6 +231,7 @@ def open_store(workdir: str | os.PathLike[str], create: bool = True) -> Store:
     else:
         require_database(workdir)
     check_file(path)
+    warn_if_world_readable(path)
     try:
         connection = sqlite3.connect(path, timeout=settings.busy_timeout())
     except sqlite3.Error as error:

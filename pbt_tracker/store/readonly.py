@@ -17,7 +17,14 @@ from pbt_tracker import settings
 from pbt_tracker.errors import StoreError
 from pbt_tracker.files import check_path_inert
 from pbt_tracker.store import schema
-from pbt_tracker.store.connection import Store, check_file, db_path, require_database, store_error
+from pbt_tracker.store.connection import (
+    Store,
+    check_file,
+    db_path,
+    require_database,
+    store_error,
+)
+from pbt_tracker.store.file_checks import warn_if_world_readable
 from pbt_tracker.store.soundness import check_quickly
 
 
@@ -46,6 +53,7 @@ def open_store_read_only(workdir: str | os.PathLike[str]) -> Store | None:
     require_database(workdir)
     path = db_path(workdir)
     check_file(path)
+    warn_if_world_readable(path)
     try:
         connection = read_only_connection(path, settings.busy_timeout())
     except sqlite3.Error as error:
