@@ -97,3 +97,22 @@ def test_a_world_readable_record_gets_one_warning_line(in_repo: Path, tmp_path: 
     warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
     assert warnings == [f"Warning: {db} is readable by every user of this machine, and it holds the experiments' "
                         f"commands and environment values; run `chmod 600 {db}` to keep it yours"]
+
+
+@pytest.mark.parametrize("name", ["../../../etc/passwd", "/etc/passwd", "../work/pbt_tracker.db", "00_echo/../../x"])
+def test_logs_takes_an_experiments_name_never_a_path(in_repo: Path, tmp_path: Path, name: str) -> None:
+    work, train = tmp_path / "work", tmp_path / "train"
+    submit(work, train, backend="processes")
+    result = CliRunner().invoke(cli, ["logs", name, "--workdir", str(work)])
+    assert result.exit_code != 0
+    assert len(result.stderr.strip().splitlines()) == 1 and "root:" not in result.output
+
+
+@pytest.mark.parametrize("launch", ["../1", "/1", "1/../2"])
+def test_forget_takes_a_launch_number_never_a_path(in_repo: Path, tmp_path: Path, launch: str) -> None:
+    work, train = tmp_path / "work", tmp_path / "train"
+    submit(work, train)
+    before = (work / "pbt_tracker.db").read_bytes()
+    result = CliRunner().invoke(cli, ["forget", "--launch", launch, "--workdir", str(work)])
+    assert result.exit_code == 2 and "is not a valid integer" in result.stderr
+    assert (work / "pbt_tracker.db").read_bytes() == before
