@@ -1,150 +1,205 @@
-"""What continuity costs: the toy population once without a time limit, once under short limits with the keeper.
+"""Continuity under faults: a PBT population under 1-minute limits with the keeper, against the same one uninterrupted.
 
-Both runs send the same four policies (benchmarks/toy_population.py) with
-the timeout_continue template and `pbt-track watch --interval 5`, the second
-with `--slurm_timeout LIMIT` so every job is stopped and continues from its
-latest checkpoint. Prints the ratio of the wall times, the iterations that
-were written twice (redone beyond the last checkpoint: the target is 0), and
-the keeper's CPU share and peak memory, and the gap between each job's end
-and its continuation's start, read from sacct, against its bound: one keeper
-interval plus the scheduling time Slurm took for that continuation (its Start
-less its Submit). Needs the real cluster.
+Both runs send six toy policies (benchmarks/toy_population.py) with the
+plain `#SBATCH --time` template (sbatch_time) and `pbt-track watch
+--resume-failed`; the first without a limit and without faults, the second
+with 1-minute limits and, each once: a `scontrol requeue` of a first attempt
+and of a continuation, two crashes (policy 2 fails by itself, policy 3's
+trainer is killed with -9), a user's cancel of policy 4 followed by
+`resubmit-failed --include-cancelled`, a `kill -9` of the keeper (a new one is
+started at once), and one lost sbatch answer (a stand-in sbatch, as one node
+cannot lose one: see benchmarks/continuity_faults.py).
 
-    python -m benchmarks.continuity [--limit 60] [--iterations 100] [--iteration-seconds 3]
+The figures come from evidence pbt-track did not write: the trainer's journal
+(each process start and iteration done) and sacct (every run of every job).
+Targets: 0 restarts from iteration 0, 0 iterations redone, 0 moments with two
+jobs (or two trainer processes) of one policy running, the record equal to
+sacct, and each policy's working time (its wall time less Slurm's queue waits
+and requeue delays and the user's own pause, printed apart) within 1.10x of
+the uninterrupted run's. Needs the real cluster.
+
+    python -m benchmarks.continuity [--iterations 60] [--iteration-seconds 2] [--interval 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import PBT_TRACK, REPO_ROOT, cpu_seconds
-from pbt_tracker.backends.slurm import commands as slurm
+from benchmarks.common import PBT_TRACK, REPO_ROOT
+from benchmarks.continuity_faults import CRASHING_POLICY, STAND_IN_SBATCH, Injector, read_attempts
+from benchmarks.continuity_figures import (
+    SACCT_FORMAT,
+    PolicyTime,
+    SlurmRun,
+    lives,
+    newest_states,
+    overlapping_lives,
+    overlapping_runs,
+    parse_journal,
+    parse_sacct_runs,
+    policy_time,
+    record_mismatches,
+    redone_iterations,
+    restarts_from_zero,
+)
 from pbt_tracker.templates import template_path
 
-BIN = Path(sys.executable).parent
-INTERVAL = 5.0
+POLICIES = 6
+TARGET = 1.10
 
 
-def _env(iterations: int, seconds: float) -> dict[str, str]:
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(REPO_ROOT),
-            "PBT_TRACK_BENCH_ITERATIONS": str(iterations), "PBT_TRACK_BENCH_ITERATION_SECONDS": str(seconds)}
+def _env(base: Path, args: argparse.Namespace, faults: bool) -> dict[str, str]:
+    extra = f"toy.journal={base / 'journal'}"
+    if faults:
+        extra += f" pbt.fail_once_policy={CRASHING_POLICY} pbt.fail_at_iteration=8"
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    if faults:
+        path = f"{base / 'stand-in'}{os.pathsep}{path}"
+    return {**os.environ, "PATH": path, "PYTHONPATH": str(REPO_ROOT), "PBT_TRACK_BENCH_POLICIES": str(POLICIES),
+            "PBT_TRACK_BENCH_ITERATIONS": str(args.iterations),
+            "PBT_TRACK_BENCH_ITERATION_SECONDS": str(args.iteration_seconds), "PBT_TRACK_BENCH_EXTRA": extra}
 
 
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+def _install_stand_in(base: Path) -> None:
+    folder = base / "stand-in"
+    folder.mkdir()
+    real = shutil.which("sbatch")
+    if real is None:
+        raise SystemExit("sbatch is not on PATH: the continuity benchmark needs the real cluster")
+    (folder / "sbatch").write_text(STAND_IN_SBATCH.format(arm=folder / "lose-next-answer", real=real))
+    (folder / "sbatch").chmod(0o755)
 
 
-def run_population(base: Path, limit: str, iterations: int, seconds: float) -> dict[str, float]:
-    """One population from submit to the keeper's exit: wall time, redone iterations, the keeper's cost."""
-    env = _env(iterations, seconds)
-    started = time.perf_counter()
-    subprocess.run([PBT_TRACK, "submit", "--run", "benchmarks.toy_population", "--backend", "slurm", "--workdir", "w",
-                    "--train_dir", "train_dir", "--slurm_sbatch_template", str(template_path("timeout_continue")),
-                    "--slurm_timeout", limit, "--slurm_cpus_per_gpu", "1", "--slurm_gpus_per_job", "0",
-                    "--pause_between", "0"], cwd=base, env=env, check=True, capture_output=True)
-    keeper = subprocess.Popen([PBT_TRACK, "watch", "--workdir", "w", "--interval", f"{INTERVAL:g}",
-                               "--max-attempts", "50"],
-                              cwd=base, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    cpu = rss = 0.0
+def run_population(base: Path, args: argparse.Namespace, faults: bool) -> dict[str, object]:
+    if faults:
+        _install_stand_in(base)
+    env = _env(base, args, faults)
+    started_at = time.strftime("%Y-%m-%dT%H:%M:%S")
+    done = subprocess.run(
+        [PBT_TRACK, "submit", "--run", "benchmarks.toy_population", "--backend", "slurm", "--workdir", "w",
+         "--train_dir", "train", "--slurm_sbatch_template", str(template_path("sbatch_time")),
+         "--slurm_timeout", "1" if faults else "0", "--slurm_cpus_per_gpu", "1", "--slurm_gpus_per_job", "0",
+         "--pause_between", "0"], cwd=base, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"submit failed: {done.stderr.strip()}")
+
+    def start_keeper() -> subprocess.Popen[str]:
+        return subprocess.Popen([PBT_TRACK, "watch", "--workdir", "w", "--interval", f"{args.interval:g}",
+                                 "--resume-failed", "--max-attempts", "30"],
+                                cwd=base, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    injector = Injector(base, PBT_TRACK, env, start_keeper, start_keeper())
+    deadline = time.monotonic() + args.give_up
     try:
-        while keeper.poll() is None:
-            cpu, rss = cpu_seconds(keeper.pid)[0], _peak_rss_mb(keeper.pid)
-            time.sleep(1)
+        while injector.keeper.poll() is None:
+            if faults:
+                injector.poll()
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the population did not finish within {args.give_up:g} s")
+            time.sleep(0.5)
     finally:
-        if keeper.poll() is None:
-            keeper.terminate()
-            subprocess.run([PBT_TRACK, "cancel", "--workdir", "w", "--all"], cwd=base, env=env, capture_output=True)
-    wall = time.perf_counter() - started
-    if keeper.returncode != 0:
-        raise SystemExit(f"the keeper failed ({keeper.returncode}): {keeper.stderr.read() if keeper.stderr else ''}")
-    connection = sqlite3.connect(f"file:{base / 'w' / 'pbt_tracker.db'}?mode=ro", uri=True)
-    try:
-        # Each policy's own iteration files (<idx:03d>/), not its best<idx> copies of the others'.
-        written, distinct, last = connection.execute(
-            "SELECT count(*), count(DISTINCT policy || '/' || iteration), min(top) FROM pbt_iterations, "
-            "(SELECT min(m) AS top FROM (SELECT max(iteration) AS m FROM pbt_iterations GROUP BY policy)) "
-            "WHERE file_key LIKE substr('00' || policy, -3) || '/%'"
-        ).fetchone()
-        attempts = connection.execute("SELECT count(*) FROM submissions").fetchone()[0]
-        cancelled = [job for (job,) in connection.execute("SELECT job_id FROM submissions WHERE state = 'CANCELLED'")]
-        if cancelled:
-            raise SystemExit(f"jobs {', '.join(cancelled)} were cancelled from outside the benchmark; "
-                             "its figures would mean nothing: run it again when nothing else cancels jobs")
-        pairs = connection.execute(
-            "SELECT earlier.job_id, later.job_id FROM submissions AS later JOIN submissions AS earlier "
-            "ON earlier.experiment_id = later.experiment_id AND earlier.attempt = later.attempt - 1 "
-            "WHERE later.job_id IS NOT NULL AND earlier.job_id IS NOT NULL ORDER BY later.id"
-        ).fetchall()
-    finally:
-        connection.close()
-    if last != iterations:
-        raise SystemExit(f"the population ended with a policy at iteration {last} of {iterations}: a job failed")
-    return {"wall": wall, "redone": written - distinct, "last": last, "attempts": attempts,
-            "keeper_cpu_share": cpu / wall, "keeper_rss_mb": rss, "gaps": continuation_gaps(pairs)}
+        if injector.keeper.poll() is None:
+            injector.keeper.terminate()
+        jobs = [attempt.job_id for attempt in read_attempts(base / "w" / "pbt_tracker.db") if attempt.job_id]
+        if injector.keeper.returncode != 0 and jobs:
+            subprocess.run(["scancel", *jobs], capture_output=True)
+    if injector.keeper.returncode != 0:
+        stderr = injector.keeper.stderr.read() if injector.keeper.stderr else ""
+        raise SystemExit(f"the keeper exited {injector.keeper.returncode}: {stderr.strip()}")
+    if faults and (missing := injector.missing()):
+        raise SystemExit(f"faults that never happened: {', '.join(missing)}; the figures would mean nothing")
+    return _figures(base, env, started_at, injector)
 
 
-def continuation_gaps(pairs: list[tuple[str, str]]) -> list[tuple[str, float, float]]:
-    """Per continuation, from sacct: (job id, its Start less the previous job's End, its bound).
+def _sacct_runs(base: Path, started_at: str, env: dict[str, str]) -> list[SlurmRun]:
+    """Every run of the benchmark's jobs once each has its End: accounting lags the controller by a moment."""
+    argv = ["sacct", "--noheader", "--parsable2", "--allocations", "--duplicates", f"--starttime={started_at}",
+            f"--format={SACCT_FORMAT}"]
+    for _ in range(30):
+        runs = parse_sacct_runs(subprocess.run(argv, capture_output=True, text=True, env=env, check=True).stdout,
+                                str(base))
+        if all(run.end is not None for run in runs):
+            break
+        time.sleep(1)
+    return runs
 
-    The bound is one keeper interval plus what Slurm took to schedule the
-    continuation (its Start less its Submit).
-    """
-    if not pairs:
-        return []
-    seen = slurm.query_sacct(sorted({job for pair in pairs for job in pair}))
 
-    def newest(job: str):  # type: ignore[no-untyped-def]
-        return max(seen[job], key=lambda row: row.submitted_at or row.started_at)
+def _figures(base: Path, env: dict[str, str], started_at: str, injector: Injector) -> dict[str, object]:
+    subprocess.run([PBT_TRACK, "sync", "--workdir", "w"], cwd=base, env=env, capture_output=True, check=True)
+    journal = parse_journal((base / "journal").read_text())
+    attempts = read_attempts(base / "w" / "pbt_tracker.db")
+    runs = _sacct_runs(base, started_at, env)
+    policy_of = {attempt.job_id: attempt.policy for attempt in attempts if attempt.job_id}
+    runs_by_policy: dict[int, list[SlurmRun]] = {}
+    for run in runs:
+        runs_by_policy.setdefault(policy_of.get(run.job_id, -1), []).append(run)
+    times = {policy: policy_time(runs_by_policy.get(policy, [])) for policy in range(POLICIES)}
+    return {
+        "restarts": restarts_from_zero(journal), "redone": redone_iterations(journal),
+        "two_processes": overlapping_lives(lives(journal)), "two_jobs": overlapping_runs(runs_by_policy),
+        "mismatches": record_mismatches({a.job_id: a.state for a in attempts if a.job_id}, newest_states(runs)),
+        "times": times, "user_pause": injector.user_pause, "attempts": len(attempts), "faults": injector.fired,
+    }
 
-    gaps = []
-    for earlier, later in pairs:
-        if earlier not in seen or later not in seen:
-            raise SystemExit(f"sacct does not know job {earlier if earlier not in seen else later}")
-        end, continuation = newest(earlier).ended_at, newest(later)
-        if end is None or continuation.started_at is None or continuation.submitted_at is None:
-            raise SystemExit(f"sacct has no End of job {earlier} or no Submit/Start of job {later}")
-        scheduling = (continuation.started_at - continuation.submitted_at).total_seconds()
-        gaps.append((later, (continuation.started_at - end).total_seconds(), INTERVAL + scheduling))
-    return gaps
+
+def _report(plain: dict[str, object], faulty: dict[str, object]) -> bool:
+    met = True
+
+    def check(label: str, value: object, ok: bool) -> None:
+        nonlocal met
+        met = met and ok
+        print(f"  {label}: {value or 0}  [{'met' if ok else 'NOT met'}]")
+
+    faults = faulty["faults"]
+    assert isinstance(faults, dict)
+    print("faults, at seconds after submit: " + ", ".join(f"{name} {at:.0f}" for name, at in faults.items()))
+    print(f"attempts: {plain['attempts']} uninterrupted, {faulty['attempts']} under faults")
+    check("restarts from iteration 0", faulty["restarts"], not faulty["restarts"])
+    check("iterations redone", faulty["redone"], not faulty["redone"])
+    check("moments with two trainer processes of one policy", len(faulty["two_processes"]),  # type: ignore[arg-type]
+          not faulty["two_processes"])
+    check("moments with two jobs of one policy running (sacct)", len(faulty["two_jobs"]),  # type: ignore[arg-type]
+          not faulty["two_jobs"])
+    mismatches = faulty["mismatches"]
+    assert isinstance(mismatches, list)
+    check("record unlike sacct", "; ".join(mismatches) or 0, not mismatches)
+    plain_times, faulty_times, pauses = plain["times"], faulty["times"], faulty["user_pause"]
+    assert isinstance(plain_times, dict) and isinstance(faulty_times, dict) and isinstance(pauses, dict)
+    print("  per policy: uninterrupted working s | under faults: wall, queue waits (of which requeue delays), "
+          "user pause, working s | ratio")
+    for policy in range(POLICIES):
+        before: PolicyTime = plain_times[policy]
+        after: PolicyTime = faulty_times[policy]
+        pause = pauses.get(policy, 0.0)
+        ratio = (after.working - pause) / before.working
+        met = met and ratio <= TARGET
+        print(f"    policy {policy}: {before.working:6.1f} | {after.wall:6.1f}, {after.queue_waits:5.1f} "
+              f"({after.requeue_waits:4.1f}), {pause:4.1f}, {after.working - pause:6.1f} | {ratio:.3f} "
+              f"[{'met' if ratio <= TARGET else 'NOT met'}: <= {TARGET}]")
+    return met
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limit", default="60", help="the time limit of each job, a GNU duration (default 60)")
-    parser.add_argument("--iterations", type=int, default=100,
-                        help="iterations of each policy (default 100: five 60 s limits at 3 s an iteration)")
-    parser.add_argument("--iteration-seconds", type=float, default=3.0)
+    parser.add_argument("--iterations", type=int, default=60, help="iterations of each policy (default 60)")
+    parser.add_argument("--iteration-seconds", type=float, default=2.0)
+    parser.add_argument("--interval", type=float, default=2.0, help="the keeper's interval (default 2 s)")
+    parser.add_argument("--give-up", type=float, default=900.0, help="seconds before a run is abandoned")
     args = parser.parse_args()
     results = {}
-    for label, limit in (("no limit", "0"), (f"{args.limit} s limits", args.limit)):
+    for label, faults in (("uninterrupted", False), ("under faults", True)):
         with tempfile.TemporaryDirectory(prefix="pbt-track-continuity-") as base:
-            results[label] = run_population(Path(base), limit, args.iterations, args.iteration_seconds)
-        figures = results[label]
-        print(f"{label}: {figures['wall']:.1f} s, {figures['attempts']} attempts, every policy at iteration "
-              f"{figures['last']}, {figures['redone']} iterations written twice; keeper "
-              f"{100 * figures['keeper_cpu_share']:.2f}% of a core, peak {figures['keeper_rss_mb']:.0f} MB")
-    gaps = results[f"{args.limit} s limits"]["gaps"]
-    if gaps:
-        job, gap, bound = max(gaps, key=lambda item: (item[1] - item[2], item[1]))
-        over = sum(gap > bound for _job, gap, bound in gaps)
-        largest = max(item[1] for item in gaps)
-        print(f"gap from a job's End to its continuation's Start (sacct), {len(gaps)} continuations: worst "
-              f"{gap:.0f} s (job {job}) against its bound {bound:.0f} s (interval {INTERVAL:g} s + that job's "
-              f"Start-Submit); largest gap {largest:.0f} s; {over} over their bound: "
-              f"{'met' if over == 0 else 'NOT met'}")
-    ratio = results[f"{args.limit} s limits"]["wall"] / results["no limit"]["wall"]
-    print(f"wall-time ratio {ratio:.2f} (target <= 1.15 with 60 s limits and a 5 s interval: "
-          f"{'met' if ratio <= 1.15 else 'NOT met'})")
+            started = time.perf_counter()
+            results[label] = run_population(Path(base).resolve(), args, faults)
+            print(f"{label}: {time.perf_counter() - started:.0f} s", flush=True)
+    sys.exit(0 if _report(results["uninterrupted"], results["under faults"]) else 1)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from pbt_tracker.errors import OptionError
 
 # --- the tracker's own states ------------------------------------------------------
 SUBMITTING = "SUBMITTING"  # recorded as intended; sbatch has not answered yet
-SUBMITTED = "SUBMITTED"  # sbatch gave a job id; no state read back yet
+SUBMITTED = "SUBMITTED"  # the scheduler accepted it (a job id, unless ngc printed none readable); no state yet
 SUBMIT_FAILED = "SUBMIT_FAILED"  # sbatch refused the job, or it was found not to exist
 SUBMIT_UNCERTAIN = "SUBMIT_UNCERTAIN"  # sbatch failed in a way that does not prove refusal
 PRINT_ONLY = "PRINT_ONLY"  # a dry run: shown, never sent

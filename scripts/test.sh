@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: a virtualenv with pbt-track and pytest,
-# then mypy, a real one-node Slurm (with accounting), and pytest. Arguments go to pytest.
+# then mypy, the documentation site (mkdocs build --strict), a real one-node Slurm
+# (with accounting), and pytest. Arguments go to pytest.
 #
 #   scripts/test.sh                 # everything: the quick tier on every other supported Python, then all
 #   scripts/test.sh tests/slurm -x  # a part, on the default Python only
@@ -64,6 +65,19 @@ if ! mypy_output=$("$VENV/bin/python" -m mypy 2>&1); then
     exit 1
 fi
 printf '%s\n' "$mypy_output" | tail -n 1
+
+# The documentation site under docs/ (mkdocs.yml): --strict turns a broken link or a page left out
+# of the navigation into a failure (not with --quiet, which hides the warnings strict mode counts).
+# Built into a temporary directory, so the checkout stays clean.
+site_dir=$(mktemp -d)
+if ! mkdocs_output=$("$VENV/bin/python" -m mkdocs build --strict --site-dir "$site_dir" 2>&1); then
+    rm -rf "$site_dir"
+    printf '%s\n' "$mkdocs_output"
+    echo "scripts/test.sh: mkdocs build --strict failed (docs/, mkdocs.yml); nothing else was run" >&2
+    exit 1
+fi
+rm -rf "$site_dir"
+echo "scripts/test.sh: the documentation site builds (mkdocs build --strict)"
 
 SLURM_ACCOUNTING=${SLURM_ACCOUNTING:-1} scripts/slurm/start-local-slurm.sh
 

@@ -17,8 +17,8 @@ def test_every_backend_a_launch_can_name_is_registered_once() -> None:
     assert sorted(backend.name for backend in backends.all_backends()) == sorted(BACKENDS)
 
 
-def test_only_ngc_jobs_are_left_unfollowed_after_submission() -> None:
-    assert backends.unfollowed() == ("ngc",)
+def test_every_built_in_backend_follows_its_jobs_after_submission() -> None:
+    assert backends.unfollowed() == ()
 
 
 def test_a_backend_this_version_does_not_know_is_refused_in_one_line() -> None:
@@ -28,18 +28,22 @@ def test_a_backend_this_version_does_not_know_is_refused_in_one_line() -> None:
                                  "upgrade pbt-track")
 
 
-def test_only_slurm_stops_its_jobs_with_a_command_which_a_cancel_records_before_running_it() -> None:
+def test_slurm_and_ngc_stop_their_jobs_with_a_command_which_a_cancel_records_before_running_it() -> None:
     def command(name: str) -> list[str]:
         return backends.get(name).cancel_command([CancelTarget(1, "a", "17", name, "RUNNING", None, None)])
 
     assert {name: command(name) for name in sorted(BACKENDS)} == {
-        "ngc": [], "processes": [], "slurm": ["scancel", "17"],
+        "ngc": ["ngc", "batch", "kill", "17"], "processes": [], "slurm": ["scancel", "17"],
     }
 
 
 def test_a_report_note_is_given_once_whatever_the_number_of_rows() -> None:
-    assert backends.report_notes(["slurm", "processes"]) == ""
-    assert backends.report_notes(["ngc", "slurm", "ngc"]) == backends.get("ngc").report_note + "\n"
+    backends.register("toy", TOY)
+    try:
+        assert backends.report_notes(["slurm", "processes", "ngc"]) == ""
+        assert backends.report_notes(["toy", "slurm", "toy"]) == "Note: toy jobs are not followed\n"
+    finally:
+        backends.unregister("toy")
 
 
 # --- the registry's public ways in, and what it refuses ----------------------------------------

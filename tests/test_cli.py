@@ -64,6 +64,7 @@ def test_submit_help_carries_an_example() -> None:
     assert "Example:\n      pbt-track submit --run my_experiments.ant_pbt --backend slurm" in result.output
 
 
-def test_version() -> None:
-    result = CliRunner().invoke(cli, ["--version"])
-    assert result.output == f"pbt-track, version {__version__}\n"
+@pytest.mark.parametrize("flag", ["-V", "--version"])
+def test_version(flag: str) -> None:
+    result = CliRunner().invoke(cli, [flag])
+    assert (result.exit_code, result.output) == (0, f"pbt-track, version {__version__}\n")

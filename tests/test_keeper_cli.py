@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import subprocess
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from pbt_tracker import processes
 from pbt_tracker.cli import cli
 from pbt_tracker.store import lease as lease_store
 from pbt_tracker.store import open_store, utcnow, writes
@@ -188,6 +191,34 @@ def test_a_second_keeper_waits_for_the_lease_until_it_expires(tmp_path: Path) ->
     store.close()
     assert watch(work, "--once").exit_code == 0
     assert query(work / "pbt_tracker.db", "SELECT count(*) FROM keeper_lease") == [(0,)]
+
+
+def test_a_keeper_killed_on_this_host_leaves_a_lease_the_next_takes_at_once(tmp_path: Path) -> None:
+    work = submit(tmp_path, make_run(tmp_path))
+    killed = subprocess.Popen([sys.executable, "-c", "pass"])
+    killed.wait()  # its pid now names no process: a keeper that died, with no chance to release its lease
+    store = open_store(work)
+    now = utcnow()
+    with store.write() as connection:
+        lease_store.take_lease(connection, "killed:1:1", processes.hostname(), killed.pid, now,
+                               now + timedelta(hours=1))
+    store.close()
+
+    assert watch(work, "--once").exit_code == 0
+
+
+def test_a_live_keeper_on_this_host_keeps_its_lease(tmp_path: Path) -> None:
+    work = submit(tmp_path, make_run(tmp_path))
+    store = open_store(work)
+    now = utcnow()
+    with store.write() as connection:
+        lease_store.take_lease(connection, "alive:1:1", processes.hostname(), os.getpid(), now,
+                               now + timedelta(hours=1))
+    store.close()
+
+    held = watch(work, "--once")
+    assert held.exit_code == 1
+    assert held.output.startswith(f"Error: the keeper with pid {os.getpid()} on {processes.hostname()} holds ")
 
 
 def test_pbt_options_without_pbt_experiments_are_one_line(tmp_path: Path) -> None:

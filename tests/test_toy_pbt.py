@@ -198,6 +198,25 @@ def test_continued_policy_goes_on_exactly_where_the_crashed_one_stopped(tmp_path
     assert history(crashing) == history(uninterrupted)
 
 
+def test_the_journal_has_a_line_per_start_and_per_iteration_done_with_the_process_that_wrote_it(tmp_path):
+    run_dir, journal = tmp_path / "run", tmp_path / "journal"
+    run_dir.parent.mkdir(exist_ok=True)
+    single = ("pbt.num_policies=1", "pbt.fail_once_policy=0", f"toy.journal={journal}")
+
+    assert run(run_dir, 0, *single)[0] == 3
+    assert continue_policy(run_dir, 0, *single)[0] == 0
+
+    lines = [line.split() for line in journal.read_text().splitlines()]
+    assert [fields[2:] for fields in lines] == [
+        ["0", "start", "0"], ["0", "iteration", "1"], ["0", "iteration", "2"],
+        ["0", "start", "2"], *[["0", "iteration", str(i)] for i in range(3, 7)],
+    ]
+    first_life, continuation = {fields[1] for fields in lines[:3]}, {fields[1] for fields in lines[3:]}
+    assert len(first_life) == len(continuation) == 1 and first_life != continuation
+    times = [float(fields[0]) for fields in lines]
+    assert times == sorted(times)
+
+
 @pytest.mark.slow  # a second or more of real processes: kept out of the quick tier
 def test_worse_policy_restarts_itself_from_the_better_ones_checkpoint_as_isaacgymenvs_does(tmp_path):
     run_dir = tmp_path / "run"

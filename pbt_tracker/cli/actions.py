@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 def cancel(targets: tuple[str, ...], workdir: str, run: str | None, experiments: tuple[str, ...],
            states: tuple[str, ...], launch: int | None, all_launches: bool, job_ids: tuple[str, ...],
            everything: bool, dry_run: bool, no_sync: bool) -> None:
-    """Cancel jobs with one scancel; other experiments' jobs are left alone.
+    """Cancel jobs with one scancel (NGC jobs: one ngc batch kill); other experiments' jobs are left alone.
 
     Arguments are job ids (7765, 4242_3, comma lists too) or experiment names, as scancel takes them.
 
@@ -75,7 +75,8 @@ def cancel(targets: tuple[str, ...], workdir: str, run: str | None, experiments:
         return
     verb = "Would cancel" if dry_run else "Cancelled"
     click.echo("\n".join(  # one write: a cancel of a whole population prints a line per job
-        f"Not cancelled {experiment} (job {job_id}): scancel said: {result.refused[job_id]}"
+        f"Not cancelled {experiment} (job {job_id}): {result.said_by.get(job_id, 'scancel')} said: "
+        f"{result.refused[job_id]}"
         if job_id is not None and job_id in result.refused
         else f"{verb} {experiment} (job {job_id})" if job_id else f"{verb} {experiment} (not started)"
         for experiment, job_id in result.targets
@@ -84,9 +85,15 @@ def cancel(targets: tuple[str, ...], workdir: str, run: str | None, experiments:
         raise click.ClickException(_still_sending(result.in_flight))
     if result.refused:
         raise click.ClickException(
-            f"scancel refused {len(result.refused)} of {len(result.targets)} job(s), listed above; their states "
+            f"{_refusers(result.refused, result.said_by)} refused {len(result.refused)} of {len(result.targets)} "
+            "job(s), listed above; their states "
             "were left as they were: run `pbt-track sync` to see where they stand"
         )
+
+
+def _refusers(refused: Mapping[str, str], said_by: Mapping[str, str]) -> str:
+    """Who refused: scancel, ngc, or both."""
+    return " and ".join(dict.fromkeys(said_by.get(job_id, "scancel") for job_id in refused))
 
 
 def _still_sending(names: Sequence[str]) -> str:

@@ -56,7 +56,7 @@ class _OneLineErrors(click.Group):
 
 
 @click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="pbt-track")
+@click.version_option(__version__, "-V", "--version", prog_name="pbt-track")
 def cli() -> None:
     """Launch Population Based Training runs and keep track of every job.
 

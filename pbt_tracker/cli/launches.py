@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from pbt_tracker.cli.common import no_sync_option, open_workdir, sync_and_tell, workdir_option
 from pbt_tracker.cli.group import cli
+
+if TYPE_CHECKING:
+    from pbt_tracker.tracker.launches import Forgotten
 
 
 @cli.command()
@@ -34,8 +39,11 @@ def launches(workdir: str, all_launches: bool, no_sync: bool) -> None:
 @click.option("--launch", "launch_id", type=int, required=True, metavar="N", help="The launch to forget.")
 @click.option("--purge", is_flag=True, help="Delete its record instead (asks first); its files stay on disk.")
 @click.option("--yes", is_flag=True, help="With --purge: do not ask.")
+@click.option("--unidentified-ended", is_flag=True,
+              help="With --purge: you checked (NGC: ngc batch list) that its submissions accepted without a job id "
+                   "pbt-track could read have ended; they no longer count as live.")
 @no_sync_option
-def forget(workdir: str, launch_id: int, purge: bool, yes: bool, no_sync: bool) -> None:
+def forget(workdir: str, launch_id: int, purge: bool, yes: bool, unidentified_ended: bool, no_sync: bool) -> None:
     """Hide a launch from every command but --all-launches; nothing is deleted.
 
     With --purge its record is deleted, once none of its jobs may still run.
@@ -44,20 +52,23 @@ def forget(workdir: str, launch_id: int, purge: bool, yes: bool, no_sync: bool) 
     Example:
         pbt-track forget --launch 3
         pbt-track forget --launch 3 --purge --yes
+        pbt-track forget --launch 4 --purge --unidentified-ended
     """
     from pbt_tracker.errors import PbtTrackError
     from pbt_tracker.tracker.launches import describe_for_purge, forget_launch, purge_launch
 
+    if unidentified_ended and not purge:
+        raise click.UsageError("--unidentified-ended goes with --purge; add --purge, or leave it out")
     with open_workdir(workdir, sync=not no_sync) as store:
         try:
             if not purge:
                 done = forget_launch(store, launch_id)
             else:
-                about = describe_for_purge(store, launch_id)
+                about = describe_for_purge(store, launch_id, unidentified_ended)
                 if not yes:
                     click.confirm(f"Delete launch {launch_id} ({about.run}, {about.experiments} experiments) "
                                   "from the record?", abort=True)
-                purge_launch(store, launch_id)
+                purge_launch(store, launch_id, unidentified_ended)
         except PbtTrackError as error:
             raise click.ClickException(str(error)) from None
     if purge:
@@ -68,4 +79,16 @@ def forget(workdir: str, launch_id: int, purge: bool, yes: bool, no_sync: bool) 
         click.echo(f"Forgot launch {launch_id} ({done.run}, {done.experiments} experiments): "
                    "only --all-launches shows it now; nothing was deleted.")
         if done.live:
-            click.echo(f"Note: {done.live} of its submissions may still run; scancel.sh still covers them.")
+            click.echo(f"Note: {done.live} of its submissions may still run; {_still_reached(launch_id, done)}.")
+
+
+def _still_reached(launch_id: int, done: Forgotten) -> str:
+    """What still reaches a forgotten launch's live jobs: Slurm's scancel.sh lists them; a cancel reaches any."""
+    from pbt_tracker import backends
+
+    cancel = f"`pbt-track cancel --launch {launch_id} --all-launches` still reaches them"
+    reached = "scancel.sh still covers them" if backends.get(done.backend).runs_sbatch_scripts else cancel
+    if done.unidentified:
+        reached += (f"; {done.unidentified} have no job id on record, which only the scheduler's own tools "
+                    "(NGC: ngc batch list) can find")
+    return reached

@@ -12,6 +12,7 @@ import os
 import random
 import shutil
 import statistics
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,3 +150,15 @@ def _remove_iteration(policy_dir: Path, iteration: int, say: Callable[[str], Non
         path = policy_dir / f"{iteration:06d}{suffix}"
         say(f"PBT cleanup: removing checkpoint {path.name}")
         path.unlink(missing_ok=True)
+
+
+def journal(path: str, policy: int, what: str, iteration: int) -> None:
+    """One line per event in one write to a file opened for appending, so that several processes' lines never mix:
+    a benchmark reads from it, without trusting pbt-track, whether a policy ever ran twice at once, started over or
+    redid an iteration."""
+    if path:
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(descriptor, f"{time.time():.3f} {os.getpid()} {policy} {what} {iteration}\n".encode())
+        finally:
+            os.close(descriptor)

@@ -14,7 +14,8 @@ command line IsaacGymEnvs' restart builds, printing the same lines.
 
 Arguments are Hydra-style ``key=value``; unknown keys are ignored, as the launcher adds its own.
 ``pbt.fail_once_policy=K`` makes policy K crash once, with exit code 3; run again as it was, it starts over; run
-with the continuation `pbt_tracker.pbt.resume` builds, it continues from its checkpoint.
+with the continuation `pbt_tracker.pbt.resume` builds, it continues from its checkpoint. ``toy.journal=PATH``
+appends a line to PATH at each start and each iteration done (see `toy_pbt_population.journal`).
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class Settings:
     learning_rate: float | None = None
     noise_scale: float | None = None
     cleanup_behind: int = 20
+    journal: str = ""
     max_checkpoints: int = 25
     replace_fraction_worst: float = 0.5
     replace_fraction_best: float = 0.3
@@ -95,6 +97,7 @@ _KEYS: dict[str, tuple[str, Callable[[str], object]]] = {
     "toy.learning_rate": ("learning_rate", float),
     "toy.noise_scale": ("noise_scale", float),
     "toy.cleanup_behind": ("cleanup_behind", int),
+    "toy.journal": ("journal", str),
     "toy.max_checkpoints": ("max_checkpoints", int),
     "pbt.replace_fraction_worst": ("replace_fraction_worst", float),
     "pbt.replace_fraction_best": ("replace_fraction_best", float),
@@ -161,15 +164,9 @@ def save(policy_dir: Path, state: State, true_objective: float, experiment_name:
     checkpoint = policy_dir / f"{state.iteration:06d}.pth"
     _write_atomic(checkpoint, json.dumps({"frame": state.frame, "weights": state.weights}))
     path = policy_dir / f"{state.iteration:06d}.yaml"
-    _write_atomic(path, yaml.dump({
-        "iteration": state.iteration,
-        "true_objective": true_objective,
-        "frame": state.frame,
-        "params": state.params,
-        "checkpoint": str(checkpoint),
-        "pbt_checkpoint": str(path),
-        "experiment_name": experiment_name,
-    }))
+    _write_atomic(path, yaml.dump({"iteration": state.iteration, "true_objective": true_objective, "frame": state.frame,
+                                   "params": state.params, "checkpoint": str(checkpoint), "pbt_checkpoint": str(path),
+                                   "experiment_name": experiment_name}))
     return path
 
 
@@ -201,6 +198,7 @@ def main(argv: Sequence[str]) -> int:
         f"_{time.time_ns() % 1_000_000_000:09d}"
     _say(f"Policy {idx}: PBT init. Env frames: {state.frame}, pbt_iteration: {state.iteration}, "
          f"checkpoint {settings.checkpoint or None}, params {_format_params(state.params)}")
+    population.journal(settings.journal, idx, "start", state.iteration)
     return _train_loop(settings, state, argv, run_dir, experiment_name)
 
 
@@ -226,6 +224,7 @@ def _train_loop(settings: Settings, state: State, argv: Sequence[str], run_dir: 
         current = objective(state.weights)
         say(f"New pbt iteration {state.iteration}!")
         save(policy_dir, state, current, experiment_name)
+        population.journal(settings.journal, idx, "iteration", state.iteration)
         say(f"iteration {state.iteration}/{settings.max_iterations} frame {state.frame} "
             f"objective {current:.2f} params {_format_params(state.params)}")
         peers = population.population_entries(workspace, settings.num_policies, state.iteration)

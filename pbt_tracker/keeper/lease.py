@@ -48,10 +48,22 @@ class Lease:
         self._thread: threading.Thread | None = None
 
     def take(self, store: Store | None = None) -> LeaseHolder | None:
-        """Take or renew; None when held, else the holder's row."""
+        """Take or renew; None when held, else the holder's row.
+
+        A holder on this host whose process is gone (a keeper killed with -9) is
+        not waited for: it can renew nothing, and the population would go
+        unwatched until its lease lapsed. One on another host is waited for,
+        as this host cannot see its processes; a pid that was reused is taken
+        for alive, which only means waiting.
+        """
         now = utcnow()
         with (store or self.store).write() as connection:
-            return lease_store.take_lease(connection, self.holder, self.host, self.pid, now, now + self.length)
+            held = lease_store.take_lease(connection, self.holder, self.host, self.pid, now, now + self.length)
+            if held is not None and held.host == self.host \
+                    and not processes.is_running(processes.ProcessId(held.pid, None, held.host)):
+                held = lease_store.take_lease(connection, self.holder, self.host, self.pid, now, now + self.length,
+                                              abandoned_by=held.holder)
+            return held
 
     def renew(self) -> None:
         """Renew before acting; raises LeaseLost when another keeper took it meanwhile."""

@@ -73,6 +73,18 @@ def launch_live_count(connection: sqlite3.Connection, launch_id: int) -> int:
     ).fetchone()[0]
 
 
+def launch_unidentified_count(connection: sqlite3.Connection, launch_id: int) -> int:
+    """How many of a launch's submissions a scheduler accepted without a job id pbt-track could read.
+
+    No sync can settle them; they count as live until the user says they have ended.
+    """
+    return connection.execute(
+        "SELECT count(*) FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
+        "WHERE e.launch_id = ? AND s.state = ? AND s.job_id IS NULL",
+        (launch_id, states.SUBMITTED),
+    ).fetchone()[0]
+
+
 def launch_experiment_names(connection: sqlite3.Connection, launch_id: int) -> list[str]:
     return [name for (name,) in connection.execute(
         "SELECT name FROM experiments WHERE launch_id = ? ORDER BY position", (launch_id,)

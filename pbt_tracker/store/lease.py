@@ -30,10 +30,14 @@ def read_lease(connection: sqlite3.Connection) -> LeaseHolder | None:
 
 def take_lease(
     connection: sqlite3.Connection, holder: str, host: str, pid: int, now: datetime, expires_at: datetime,
+    abandoned_by: str | None = None,
 ) -> LeaseHolder | None:
-    """Take or renew the lease; None on success, else the keeper that holds it."""
+    """Take or renew the lease; None on success, else the keeper that holds it.
+
+    `abandoned_by` names a holder its caller saw dead: its lease is taken before it expires.
+    """
     current = read_lease(connection)
-    if current is not None and current.holder != holder and current.expires_at > sql_time(now):
+    if current is not None and current.holder not in (holder, abandoned_by) and current.expires_at > sql_time(now):
         return current
     acquired = current.acquired_at if current is not None and current.holder == holder else sql_time(now)
     connection.execute(

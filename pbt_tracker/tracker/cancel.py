@@ -3,10 +3,10 @@
 Each backend stops its own jobs (`Backend.stop`): Slurm's all go to one
 scancel call; local processes get SIGTERM, then SIGKILL after a grace
 period, and a queued one is marked cancelled so its runner never starts it.
-Jobs of a backend that pbt-track cannot cancel (NGC) are left alone, with
-its advice on how to.
+NGC's get one `ngc batch kill`. Jobs of a backend that pbt-track cannot
+cancel (one that gives `cancel_advice`) are left alone, with its advice on how to.
 
-The request (a `cancellations` row, with the command that will run) is
+The request (a `cancellations` row per command that will run, with it) is
 written before any job is stopped, so that it is on record whatever happens
 to scancel; a Slurm job is marked `cancel_requested_at` only after scancel
 accepted it (see `pbt_tracker.backends.slurm.scancel_answer`). Right after,
@@ -46,6 +46,7 @@ class CancelResult(NamedTuple):
     refused: Mapping[str, str] = MappingProxyType({})  # job id -> scancel's reason; those were not cancelled
     accepted: Mapping[str, Sequence[int]] = MappingProxyType({})  # backend -> submissions it accepted to stop
     in_flight: Sequence[str] = ()  # experiments still being sent when the cancel gave up waiting: not cancelled
+    said_by: Mapping[str, str] = MappingProxyType({})  # job id -> the program that stopped it (scancel, ngc)
 
 
 def check_cancel_selection(selection: Selection, everything: bool) -> None:
@@ -73,6 +74,8 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
             advised for advised in (backends.get(row.backend).cancel_advice for row in live) if advised
         ))
         targets = [row for row in live if _cancellable(backends.get(row.backend), row)]
+        advice += _unidentified_advice([row for row in live if row.state == states.SUBMITTED and not row.job_id
+                                        and not _cancellable(backends.get(row.backend), row)])
         if advice and not targets:
             raise OptionError(advice[0] if len(advice) == 1 else "; ".join(advice))
         sending = [row.experiment for row in live if row.submission_id in still_sending]
@@ -83,15 +86,18 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
         if dry_run or not targets:
             return result
         commands = [backend.cancel_command(own) for backend, own in groups]
-        ran = [index for index, command in enumerate(commands) if command]
-        assert len(ran) <= 1, "a request records one command: only Slurm's stop runs one"
         now = utcnow()
-        cancellation_id = insert_cancellation(connection, NewCancellation(
+        # A request per command that runs (Slurm's scancel, NGC's ngc batch kill), each with its own jobs; the
+        # backends that run none share the first, or one of their own.
+        shares = [index for index, command in enumerate(commands) if command] or [0]
+        share_of = {index: shares[0] for index in range(len(groups))} | {index: index for index in shares}
+        cancellation_ids = {share: insert_cancellation(connection, NewCancellation(
             selection={**selection.as_dict(), "all": everything},
-            job_ids=[t.job_id for t in targets if t.job_id],
-            argv=commands[ran[0]] if ran else [],
+            job_ids=[t.job_id for index, (_, own) in enumerate(groups) if share_of[index] == share
+                     for t in own if t.job_id],
+            argv=commands[share],
             requested_at=now,
-        ))
+        )) for share in shares}
         for backend, own in groups:
             backend.mark_cancelling(connection, own, now)
 
@@ -102,15 +108,21 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
             answers.append(backend.stop(store, own))
         except SchedulerError as error:  # not known whether it signalled anything: no job is marked
             failure = error
+            answers.append(Stopped(returncode=None, stderr=str(error)))
+    for share, cancellation_id in cancellation_ids.items():
+        own_answers = [answer for index, answer in enumerate(answers) if share_of[index] == share]
+        command = answers[share] if commands[share] else Stopped()
+        _complete(store, cancellation_id, Stopped(
+            [submission_id for answer in own_answers for submission_id in answer.accepted], command.refused,
+            command.returncode, command.stdout, command.stderr), now)
     if failure is not None:
-        _complete(store, cancellation_id, Stopped(returncode=None, stderr=str(failure)), now)
         raise failure
     refused = {job_id: reason for answer in answers for job_id, reason in answer.refused.items()}
     accepted = {backend.name: answer.accepted for (backend, _), answer in zip(groups, answers) if answer.accepted}
-    command = answers[ran[0]] if ran else Stopped()
-    _complete(store, cancellation_id, Stopped([submission_id for own in accepted.values() for submission_id in own],
-                                              refused, command.returncode, command.stdout, command.stderr), now)
-    return result._replace(cancellation_id=cancellation_id, refused=refused, accepted=accepted)
+    said_by = {t.job_id: commands[index][0] for index, (_, own) in enumerate(groups) if commands[index]
+               for t in own if t.job_id}
+    return result._replace(cancellation_id=min(cancellation_ids.values()), refused=refused, accepted=accepted,
+                           said_by=said_by)
 
 
 def _wait_for_submitters(store: Store, selection: Selection) -> set[int]:
@@ -148,6 +160,17 @@ def settle_cancelled(store: Store, accepted: Mapping[str, Sequence[int]]) -> Syn
     for name, submission_ids in accepted.items():
         backends.get(name).settle_cancelled(store, list(submission_ids), result)
     return result
+
+
+def _unidentified_advice(rows: list[CancelTarget]) -> list[str]:
+    """Attempts accepted without a job id pbt-track could read: only the scheduler's own tools reach them."""
+    by_backend: dict[str, list[str]] = {}
+    for row in rows:
+        by_backend.setdefault(backends.get(row.backend).title, []).append(row.experiment)
+    return [f"{', '.join(names)} {'has' if len(names) == 1 else 'have'} no job id on record ({title} accepted "
+            f"{'it' if len(names) == 1 else 'them'} without one pbt-track could read): stop "
+            f"{'it' if len(names) == 1 else 'them'} with {title}'s own tools"
+            for title, names in by_backend.items()]
 
 
 def _cancellable(backend: backends.Backend, target: CancelTarget) -> bool:

@@ -2,7 +2,11 @@
 
 Forgetting hides a launch from every command but `--all-launches` and
 deletes nothing; purging deletes its record, and only once none of its jobs
-may still run, so that no running job ever drops out of the record.
+may still run, so that no running job ever drops out of the record. An
+attempt a scheduler accepted without a job id pbt-track could read (an NGC
+answer it could not parse) can never be settled by a sync: it stops counting
+only when the user, having checked with the scheduler's own tools, says so
+(`unidentified_ended`).
 """
 
 from __future__ import annotations
@@ -64,40 +68,52 @@ class Forgotten:
     experiments: int
     live: int  # submissions that may still run
     already: bool
+    backend: str = ""
+    unidentified: int = 0  # of the live ones: accepted without a job id pbt-track could read
 
 
 def forget_launch(store: Store, launch_id: int) -> Forgotten:
     with store.write() as connection:
         launch = _existing(connection, launch_id)
-        summary = Forgotten(launch.run_name, _experiment_count(connection, launch_id),
-                            record.launch_live_count(connection, launch_id), launch.forgotten_at is not None)
+        summary = _summary(connection, launch)
         if not summary.already:
             writes.forget_launch(connection, launch_id, utcnow())
     return summary
 
 
-def describe_for_purge(store: Store, launch_id: int) -> Forgotten:
+def describe_for_purge(store: Store, launch_id: int, unidentified_ended: bool = False) -> Forgotten:
     """What purging would delete; refused before anything is asked while a job of it may still run."""
     with store.read() as connection:
-        launch = _existing(connection, launch_id)
-        summary = Forgotten(launch.run_name, _experiment_count(connection, launch_id),
-                            record.launch_live_count(connection, launch_id), launch.forgotten_at is not None)
-    _refuse_live(launch_id, summary.live)
+        summary = _summary(connection, _existing(connection, launch_id))
+    _refuse_live(launch_id, summary, unidentified_ended)
     return summary
 
 
-def purge_launch(store: Store, launch_id: int) -> None:
+def purge_launch(store: Store, launch_id: int, unidentified_ended: bool = False) -> None:
     with store.write() as connection:
-        _existing(connection, launch_id)
-        _refuse_live(launch_id, record.launch_live_count(connection, launch_id))
+        _refuse_live(launch_id, _summary(connection, _existing(connection, launch_id)), unidentified_ended)
         writes.delete_launch(connection, launch_id)
 
 
-def _refuse_live(launch_id: int, live: int) -> None:
-    if live:
+def _summary(connection: sqlite3.Connection, launch: record.Launch) -> Forgotten:
+    return Forgotten(launch.run_name, _experiment_count(connection, launch.id),
+                     record.launch_live_count(connection, launch.id), launch.forgotten_at is not None,
+                     launch.backend, record.launch_unidentified_count(connection, launch.id))
+
+
+def _refuse_live(launch_id: int, summary: Forgotten, unidentified_ended: bool) -> None:
+    """Each kind of live submission with the one step that settles it: a cancel, or the user's word."""
+    others = summary.live - summary.unidentified
+    if others:
         raise OptionError(
-            f"launch {launch_id} has {live} submission(s) that may still run; cancel them first "
+            f"launch {launch_id} has {others} submission(s) that may still run; cancel them first "
             f"(`pbt-track cancel --launch {launch_id} --all-launches`), then purge"
+        )
+    if summary.unidentified and not unidentified_ended:
+        raise OptionError(
+            f"launch {launch_id} has {summary.unidentified} submission(s) accepted without a job id pbt-track "
+            "could read, so it cannot tell whether they still run; check with the scheduler's own tools (NGC: "
+            "`ngc batch list`) that they have ended, then purge with --unidentified-ended"
         )
 
 

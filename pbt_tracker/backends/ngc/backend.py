@@ -1,8 +1,9 @@
-"""NGC: one `ngc` command per experiment; pbt-track records its answer and follows the job no further.
+"""NGC: one `ngc batch run` per experiment, followed by `ngc batch list`/`info`, cancelled by `ngc batch kill`.
 
-NGC's own service and CLI keep the job's later states (`ngc batch list`), and
-pbt-track has no way to ask them on a machine without NGC access, so
-SUBMITTED is the last state the record holds; sync leaves these jobs alone.
+The job id ngc prints at submission is recorded, as sbatch's is; where it
+cannot be read, the attempt stays SUBMITTED without one, which no sync can
+settle: `forget --purge --unidentified-ended` is how a user who has checked
+with `ngc batch list` says such attempts have ended.
 """
 
 from __future__ import annotations
@@ -26,23 +27,18 @@ if TYPE_CHECKING:
 
 from pbt_tracker.backends.ngc import NAME
 
-CANCEL_ADVICE = "NGC jobs are cancelled with the ngc CLI (ngc batch kill ID)"
 LOG_ADVICE = "NGC keeps the logs of its jobs; read them with the ngc CLI or in NGC's web interface"
-REPORT_NOTE = (
-    "Note: pbt-track records NGC jobs until ngc accepts them (SUBMITTED) or refuses them (SUBMIT_FAILED); "
-    "their later states are NGC's to show: `ngc batch list`"
-)
 
 
 class NgcBackend:
     name = NAME
     title = "NGC"
     requeues_jobs = False
-    follows_jobs = False
+    follows_jobs = True
     runs_sbatch_scripts = False
     cancels_before_start = False
-    cancel_advice: str | None = CANCEL_ADVICE
-    report_note: str | None = REPORT_NOTE
+    cancel_advice: str | None = None
+    report_note: str | None = None
     log_advice: str | None = LOG_ADVICE
 
     def option_rows(self) -> tuple[Option, ...]:
@@ -70,26 +66,41 @@ class NgcBackend:
         return launch_ngc(run_description, cast("NgcLaunchOptions", options))
 
     def sync(self, store: Store, result: SyncResult) -> None:
-        """Nothing to ask: NGC's answer at submission is the last the record gets."""
+        from pbt_tracker.backends.ngc.follow import sync_ngc
+
+        result.add(sync_ngc(store))
 
     def settle_cancelled(self, store: Store, submission_ids: list[int], result: SyncResult) -> None:
-        """Never given any (see check_cancel)."""
+        """`ngc batch info` for each job the kill was taken for; KILLED_BY_USER makes it CANCELLED."""
+        from pbt_tracker.backends.ngc.follow import sync_ngc
+
+        result.add(sync_ngc(store, submission_ids))
 
     def jobs_changed(self, store: Store) -> None:
         """Nothing derives from its jobs but the record."""
 
     def check_cancel(self, targets: list[CancelTarget]) -> None:
-        """Never given a target: cancel leaves the jobs of a backend with cancel advice alone."""
+        """Refused before anything is recorded where the ngc CLI is missing."""
+        import shutil
+
+        from pbt_tracker.errors import OptionError
+
+        if shutil.which("ngc") is None:
+            raise OptionError("ngc was not found on PATH, and NGC jobs are cancelled with it; install the NGC CLI "
+                              "here, or cancel where it is")
 
     def cancel_command(self, targets: list[CancelTarget]) -> list[str]:
-        return []
+        from pbt_tracker.backends.ngc.follow import kill_argv
+
+        return kill_argv([target.job_id for target in targets if target.job_id])
 
     def mark_cancelling(self, connection: sqlite3.Connection, targets: list[CancelTarget], now: datetime) -> None:
-        """Never given a target (see check_cancel)."""
+        """Nothing yet: a job is marked as asked to cancel only once ngc has taken its kill request."""
 
     def stop(self, store: Store, targets: list[CancelTarget]) -> Stopped:
-        """Never given a target (see check_cancel)."""
-        return Stopped()
+        from pbt_tracker.backends.ngc.follow import kill
+
+        return kill(targets)
 
     def resubmitter(self, store: Store, request: ResubmitRequest, result: ResubmitResult) -> Resubmitter:
         from pbt_tracker.backends.ngc.resubmit import CommandResubmitter

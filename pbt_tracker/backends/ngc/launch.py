@@ -4,8 +4,11 @@ The whole launch is checked first (template, experiments, the `ngc` program),
 then one transaction records the launch, its experiments and every intended
 submission, its rendered command as argv, in SUBMITTING (or PRINT_ONLY).
 Each call's answer is written as soon as it comes: what ngc printed, its exit
-code, SUBMITTED or SUBMIT_FAILED. A failed call fails its own experiment
-only. pbt-track follows an NGC job no further than that answer.
+code, the job id it printed (`answers.run_job_id`), SUBMITTED or
+SUBMIT_FAILED. A failed call fails its own experiment only. An accepted job
+whose id cannot be read stays SUBMITTED without one, said in one line: no
+sync can follow it, and `forget --purge --unidentified-ended` is how a user
+who has checked it ended lets its launch go.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from pbt_tracker import commands, processes, states
 from pbt_tracker.backends.ngc import NAME as NGC
+from pbt_tracker.backends.ngc.answers import run_job_id
 from pbt_tracker.backends.ngc.command import check_ngc_template, flatten_template, ngc_argv
 from pbt_tracker.backends.ngc.options import NgcLaunchOptions
 from pbt_tracker.errors import OptionError, SchedulerError, SchedulerTimeout
@@ -146,6 +150,7 @@ def _send(store: Store, submission_id: int, argv: list[str], name: str, echo: Ec
                            submit_stderr=result.stderr)
         if result.returncode == 0:
             state, message = states.SUBMITTED, None
+            values = values._replace(job_id=run_job_id(result.stdout))
         else:
             state, message = states.SUBMIT_FAILED, _failure(result.returncode, result.stderr or result.stdout)
     now = utcnow()
@@ -157,7 +162,10 @@ def _send(store: Store, submission_id: int, argv: list[str], name: str, echo: Ec
         writes.change_state(connection, submission_id, states.SUBMITTING, state, now, message, values)
     if message:
         echo(f"ngc failed for {name}: {message}")
-    return SubmittedJob(name, argv, None, message)
+    elif values.job_id is None:
+        echo(f"ngc accepted {name} but printed no job id pbt-track can read; it stays SUBMITTED and is not followed "
+             f"(add --format_type json to the job template)")
+    return SubmittedJob(name, argv, values.job_id if isinstance(values.job_id, str) else None, message)
 
 
 def _failure(returncode: int, output: str) -> str:

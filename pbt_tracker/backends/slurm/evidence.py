@@ -1,7 +1,7 @@
 """The state machine of a tracked Slurm job: which observation moves which state where.
 
 Pure functions over what one sync saw; the sync applies what they return.
-The rules, which the README's Guarantees repeat:
+The rules, which docs/guarantees.md repeats:
 
 - A state changes on evidence only. squeue or sacct naming the job (by its
   tag where Slurm shows it, else by a submit time no earlier than our intent)
