@@ -187,3 +187,58 @@ def test_a_job_neither_squeue_nor_sacct_knows_after_scancel_is_recorded_cancelle
 
     assert result.exit_code == 0
     assert query(running / "pbt_tracker.db", "SELECT state FROM submissions WHERE job_id = '7765'") == [("CANCELLED",)]
+
+
+def test_sync_asks_squeue_about_the_tracked_ids_alone_not_every_job_of_the_user(running: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]
+    """Stand-in squeue that logs its arguments: a record with no lost answer and no successor-sending template."""
+    log = running.parent / "squeue-argv"
+    fake_bin("squeue", f'#!/bin/sh\necho "$@" >> {log}\n' + SQUEUE_ALL_RUNNING.split("\n", 1)[1])
+
+    assert CliRunner().invoke(cli, ["sync", "--workdir", str(running)]).exit_code == 0
+
+    [argv] = log.read_text().splitlines()
+    assert "--jobs=7764,7765,7766" in argv.split()
+    assert "--user" not in argv and "Command" not in argv and "STDOUT" not in argv
+    assert query(running / "pbt_tracker.db", "SELECT DISTINCT state FROM submissions") == [("RUNNING",)]
+
+
+def test_cancel_of_every_task_of_an_array_names_the_array_and_asks_squeue_about_it(  # type: ignore[no-untyped-def]
+    in_repo: Path, tmp_path: Path, fake_bin
+) -> None:
+    """Stand-ins: an array of three tasks, which squeue lists as one record once they are cancelled."""
+    fake_bin("sbatch", '#!/bin/sh\necho "4242"\n')
+    work = tmp_path / "work"
+    assert CliRunner().invoke(cli, ["submit", "--run", PBT, "--backend", "slurm", "--workdir", str(work),
+                                    "--pause_between", "0", "--train_dir", str(tmp_path / "t"),
+                                    "--slurm_array", "true"]).exit_code == 0
+    calls = tmp_path / "calls"
+    fake_bin("scancel", f'#!/bin/sh\necho "scancel $@" >> {calls}\n')
+    fake_bin("squeue", f'#!/bin/sh\necho "squeue $4" >> {calls}\n'
+                       "echo '4242|CANCELLED|0||N/A|N/A|N/A|None||'\n")
+
+    result = CliRunner().invoke(cli, ["cancel", "--all", "--workdir", str(work)])
+
+    assert result.exit_code == 0, result.output
+    assert calls.read_text().splitlines() == ["scancel 4242", "squeue --jobs=4242"]
+    assert query(work / "pbt_tracker.db", "SELECT job_id, state FROM submissions ORDER BY id") == [
+        ("4242_0", "CANCELLED"), ("4242_1", "CANCELLED"), ("4242_2", "CANCELLED")]
+
+
+def test_cancel_of_some_tasks_of_an_array_names_their_ranges(in_repo: Path, tmp_path: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]
+    """Stand-ins: squeue no longer lists the tasks cancelled while pending, as Slurm does."""
+    fake_bin("sbatch", '#!/bin/sh\necho "4242"\n')
+    work = tmp_path / "work"
+    assert CliRunner().invoke(cli, ["submit", "--run", PBT, "--backend", "slurm", "--workdir", str(work),
+                                    "--pause_between", "0", "--train_dir", str(tmp_path / "t"),
+                                    "--slurm_array", "true"]).exit_code == 0
+    calls = tmp_path / "calls"
+    fake_bin("scancel", f'#!/bin/sh\necho "scancel $@" >> {calls}\n')
+    fake_bin("squeue", "#!/bin/sh\necho '4242_1|PENDING|0||N/A|N/A|N/A|JobHeldUser||'\n")
+    fake_bin("sacct", "#!/bin/sh\nexit 0\n")
+
+    result = CliRunner().invoke(cli, ["cancel", "4242_0", "4242_2", "--workdir", str(work)])
+
+    assert result.exit_code == 0, result.output
+    assert calls.read_text().splitlines() == ["scancel 4242_[0,2]"]
+    assert query(work / "pbt_tracker.db", "SELECT job_id, state FROM submissions ORDER BY id") == [
+        ("4242_0", "CANCELLED"), ("4242_1", "SUBMITTED"), ("4242_2", "CANCELLED")]

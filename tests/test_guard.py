@@ -24,10 +24,13 @@ from tests.test_continue import SBATCH_COUNTS
 from tests.test_resume import write_iteration
 
 TEMPLATE = "#!/bin/bash\n$CMD\n"
+# A template whose jobs send their successor themselves: sync looks for the jobs the record did not send.
+CHAIN_TEMPLATE = '#!/bin/bash\n$CMD\nif [ -n "$${RESUBMIT:-}" ]; then sbatch "$$0"; fi\n'
 
 
-def submit(tmp_path: Path, run: str = "tests.fixtures.pbt_workspace_echo", *extra: str, code: int = 0) -> Path:
-    (tmp_path / "template.sh").write_text(TEMPLATE)
+def submit(tmp_path: Path, run: str = "tests.fixtures.pbt_workspace_echo", *extra: str, code: int = 0,
+           template: str = TEMPLATE) -> Path:
+    (tmp_path / "template.sh").write_text(template)
     work = tmp_path / "w"
     result = CliRunner().invoke(cli, ["submit", "--run", run, "--backend", "slurm", "--workdir", str(work),
                                       "--train_dir", str(tmp_path / "t"), "--pause_between", "0",
@@ -309,8 +312,10 @@ def test_a_job_whose_record_is_gone_fails_without_running(launched: Path) -> Non
 
 
 def test_a_chain_link_that_sync_recorded_before_it_started_continues_the_policy(
-    tmp_path: Path, launched: Path, fake_bin
+    tmp_path: Path, in_repo: Path, fake_bin
 ) -> None:
+    fake_bin("sbatch", SBATCH_COUNTS)
+    launched = submit(tmp_path, template=CHAIN_TEMPLATE)
     script = launched / "sbatch_01_ws_pbt.sh"
     squeue_says(fake_bin, "557", script)
     fake_bin("sacct", "#!/bin/sh\nexit 0\n")

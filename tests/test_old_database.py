@@ -493,8 +493,14 @@ def test_watch_once_finds_nothing_to_keep_and_hands_the_run_out_lease_back(
 
 
 def test_watch_once_leaves_the_workdir_to_the_old_keeper_while_its_lease_holds(old_workdir: Path) -> None:
-    [(pid, host)] = query(DB, "SELECT pid, host FROM keeper_lease")
+    """The old keeper is taken for alive: its host is not this one, so its process cannot be seen from here
+    (one on this host whose process is gone is not waited for)."""
     lease_expires("'2999-01-01 00:00:00.000000'")
+    connection = sqlite3.connect(DB)
+    with connection:
+        connection.execute("UPDATE keeper_lease SET host = 'another-node'")
+    connection.close()
+    [(pid, host)] = query(DB, "SELECT pid, host FROM keeper_lease")
     result = pbt("watch", "--once", "--workdir", str(old_workdir))
     assert result.exit_code == 1
     assert result.output == (f"Error: the keeper with pid {pid} on {host} holds this workdir's lease until "

@@ -18,8 +18,9 @@ from pbt_tracker.cli import cli
 from pbt_tracker.keeper.rules import REQUEUE_SETTLE_SECONDS
 from tests.conftest import query
 
-RUNNING = "{id}|RUNNING|0|vm|{start}|N/A|{start}|||None||"
-REQUEUED = "{id}|PENDING|0||N/A|N/A|{start}|||BeginTime||"
+# squeue's lines when asked about the jobs by id (--jobs): state, times, reason and comment, no script.
+RUNNING = "{id}|RUNNING|0|vm|{start}|N/A|{start}|None||"
+REQUEUED = "{id}|PENDING|0||N/A|N/A|{start}|BeginTime||"
 
 
 def slurm_time(moment: datetime) -> str:

@@ -30,11 +30,13 @@ class CancelTarget(NamedTuple):
     state: str
     host: str | None
     process_start: int | None
+    array_tasks: int | None = None  # how many tasks the job's Slurm array has: all of them selected is one scancel
 
 
 _COLUMNS = column_list(
     CancelTarget._fields, submission_id="s.id", experiment="e.name", job_id="s.job_id", backend="l.backend",
     state="s.state", host="s.host", process_start="s.process_start",
+    array_tasks="(SELECT a.task_count FROM slurm_arrays AS a WHERE a.id = s.array_id)",
 )
 
 

@@ -81,7 +81,8 @@ class SlurmBackend:
         """scancel reaches the cluster's jobs from any host that can submit to it."""
 
     def cancel_command(self, targets: list[CancelTarget]) -> list[str]:
-        return ["scancel", *_job_ids(targets)]
+        """A whole array is named by its id, part of one by its task ranges: one request each, not one per task."""
+        return ["scancel", *(argument for argument, _ in _arguments(targets))]
 
     def mark_cancelling(self, connection: sqlite3.Connection, targets: list[CancelTarget], now: datetime) -> None:
         """Nothing yet: a job is marked as asked to cancel only once scancel has accepted it."""
@@ -91,11 +92,18 @@ class SlurmBackend:
         from pbt_tracker.backends.slurm import commands as slurm
         from pbt_tracker.backends.slurm.scancel_answer import read_scancel_answer
 
-        job_ids = _job_ids(targets)
-        outcome = slurm.scancel(job_ids)
-        answer = read_scancel_answer(job_ids, outcome.returncode, outcome.stderr)
-        accepted = set(answer.accepted)
-        return Stopped([t.submission_id for t in targets if t.job_id in accepted], answer.refused,
+        arguments = _arguments(targets)
+        outcome = slurm.scancel([argument for argument, _ in arguments])
+        named = list(dict.fromkeys([*(argument for argument, _ in arguments),
+                                    *(job_id for _, job_ids in arguments for job_id in job_ids)]))
+        answer = read_scancel_answer(named, outcome.returncode, outcome.stderr)
+        refused = {}  # a refusal of an array or its ranges is one of each of its tasks
+        for argument, job_ids in arguments:
+            for job_id in job_ids:
+                reason = answer.refused.get(job_id) or answer.refused.get(argument)
+                if reason is not None:
+                    refused[job_id] = reason
+        return Stopped([t.submission_id for t in targets if t.job_id and t.job_id not in refused], refused,
                        outcome.returncode, outcome.stdout, outcome.stderr)
 
     def resubmitter(self, store: Store, request: ResubmitRequest, result: ResubmitResult) -> Resubmitter:
@@ -109,5 +117,7 @@ class SlurmBackend:
         slurm.require_command("sbatch")
 
 
-def _job_ids(targets: list[CancelTarget]) -> list[str]:
-    return [target.job_id for target in targets if target.job_id]
+def _arguments(targets: list[CancelTarget]) -> list[tuple[str, list[str]]]:
+    from pbt_tracker.backends.slurm.job_units import scancel_arguments
+
+    return scancel_arguments((target.job_id, target.array_tasks) for target in targets if target.job_id)

@@ -13,7 +13,6 @@ from typing import NamedTuple
 
 from pbt_tracker import commands, settings
 from pbt_tracker.backends.slurm.output import (
-    SQUEUE_JOBS_LIMIT,
     SQUEUE_USER_FIELDS,
     JobObservation,
     parse_sacct,
@@ -142,15 +141,41 @@ def _failure(result: CommandResult) -> SchedulerError:
     return SchedulerError(f"{result.argv[0]} failed ({result.returncode}): {one_line(result.stderr) or 'no message'}")
 
 
-def query_squeue(job_ids: list[str], user: str | None = None) -> dict[str, JobObservation]:
-    """States of the given jobs that Slurm still knows, in one squeue call (a listing of `user`'s past a few)."""
-    by_user = user is not None and len(job_ids) > SQUEUE_JOBS_LIMIT
-    result = run_command(squeue_argv(job_ids, user if by_user else None))
-    if result.returncode != 0:
-        if "Invalid job id" in result.stderr:
-            return {}  # squeue says this when it knows none of them
-        raise _failure(result)
-    return parse_squeue(result.stdout, set(job_ids) if by_user else None)
+def query_squeue(job_ids: list[str]) -> tuple[dict[str, JobObservation], bool]:
+    """States of the given jobs that Slurm still knows, and whether squeue listed any job at all.
+
+    squeue is asked `--jobs` (an array's tasks by the array's id), in as few
+    calls as the length of one argument allows, never for a user's whole
+    listing: the cost follows the jobs asked about, not the user's others.
+    """
+    from pbt_tracker.backends.slurm.job_units import expand_array_records, observation_of, query_ids
+
+    wanted = set(job_ids)
+    jobs: dict[str, JobObservation] = {}
+    for chunk in _chunks(query_ids(job_ids)):
+        result = run_command(squeue_argv(chunk))
+        if result.returncode != 0:
+            if "Invalid job id" in result.stderr:
+                continue  # squeue says this when it knows none of them
+            raise _failure(result)
+        jobs.update(parse_squeue(result.stdout))
+    return {job_id: job for job_id, job in expand_array_records(jobs, wanted, observation_of).items() if job_id in wanted}, bool(jobs)
+
+
+# One argument may be at most 128 KiB long (Linux's MAX_ARG_STRLEN); the rest of a chunk's is spare.
+_JOBS_ARGUMENT = 100_000
+
+
+def _chunks(job_ids: list[str]) -> list[list[str]]:
+    chunks: list[list[str]] = []
+    length = _JOBS_ARGUMENT
+    for job_id in job_ids:
+        if length + len(job_id) + 1 > _JOBS_ARGUMENT:
+            chunks.append([])
+            length = 0
+        chunks[-1].append(job_id)
+        length += len(job_id) + 1
+    return chunks
 
 
 def list_user_jobs(user: str, job_ids: set[str], markers: tuple[str, ...]) -> tuple[dict[str, JobObservation], bool]:
@@ -159,12 +184,21 @@ def list_user_jobs(user: str, job_ids: set[str], markers: tuple[str, ...]) -> tu
     Those are the `job_ids`, and the lines holding a marker (the tag of a
     submission whose id never came back, the folder of a recorded script): a
     job found only by its tag or by the script it runs. A user's other jobs,
-    often thousands, are skipped unparsed.
+    often thousands, are skipped unparsed. Only a sync that has such jobs to
+    find lists them all (see `sync_slurm`).
     """
     result = run_command(squeue_argv([], user, scripts=True))
     if result.returncode != 0:
         raise _failure(result)
     return parse_squeue(result.stdout, job_ids, SQUEUE_USER_FIELDS, markers), bool(result.stdout.strip())
+
+
+def lists_any_job(user: str) -> bool:
+    """Whether squeue lists any job of `user`: asked only by job id, the shortest line it prints."""
+    result = run_command(["squeue", "--noheader", "--states=all", f"--user={user}", "--Format=JobID:|"])
+    if result.returncode != 0:
+        raise _failure(result)
+    return bool(result.stdout.strip())
 
 
 def query_job(job_id: str) -> JobObservation | None:
@@ -176,16 +210,19 @@ def query_job(job_id: str) -> JobObservation | None:
 
 
 def query_sacct(job_ids: list[str]) -> dict[str, list[JobObservation]]:
+    """Every run sacct has of these jobs; an array's tasks are asked by the array's id, whose records cover them."""
+    from pbt_tracker.backends.slurm.job_units import expand_array_records, observations_of, query_ids
+
     timeout = settings.sacct_timeout()
     try:
-        result = run_command(sacct_argv(job_ids), timeout=timeout)
+        result = run_command(sacct_argv(query_ids(job_ids)), timeout=timeout)
     except SchedulerTimeout:
         raise AccountingUnavailable(f"sacct did not answer within {timeout:g} s") from None
     except SchedulerError as error:
         raise AccountingUnavailable(str(error)) from None
     if result.returncode != 0:
         raise AccountingUnavailable(one_line(result.stderr) or f"sacct exited with {result.returncode}")
-    return parse_sacct(result.stdout)
+    return expand_array_records(parse_sacct(result.stdout), job_ids, observations_of)
 
 
 def query_scontrol() -> dict[str, JobObservation]:

@@ -136,9 +136,6 @@ def squeue_argv(job_ids: Iterable[str], user: str | None = None, scripts: bool =
     return ["squeue", "--noheader", "--array", "--states=all", selection, "--Format=" + fields]
 
 
-# squeue filters a --jobs list slowly (0.7 s for 1,000 ids here); listing a user's jobs is cheaper past this.
-SQUEUE_JOBS_LIMIT = 100
-
 
 def parse_squeue(
     text: str, wanted: set[str] | None = None, fields: tuple[str, ...] = SQUEUE_FIELDS, markers: tuple[str, ...] = (),

@@ -1,11 +1,14 @@
 """Bringing job states up to date from Slurm, at a cost that does not grow with the job count.
 
-One squeue call per submitting user lists every job Slurm still knows of
-that user: it answers for the tracked jobs, finds by their tag the jobs whose
-submitter died before recording them, and finds by their script the jobs a
-tracked job submitted itself (a chain). sacct is asked once, only about jobs
-that squeue shows as ended or no longer lists; scontrol only when squeue
-fails. What an answer means is decided in `evidence`.
+squeue is asked about the tracked jobs by their ids (an array's tasks by the
+array's id), so a sync costs what those jobs cost and not what the user's
+other jobs do. Only when there are jobs to find that the record has no id
+for does one squeue call per submitting user list every job of that user:
+by their tag the jobs whose submitter died before recording them, and, in a
+workdir whose templates send successors, by their script the jobs a tracked
+job submitted itself (a chain). sacct is asked once, only about jobs that
+squeue shows as ended or no longer lists; scontrol only when squeue fails.
+What an answer means is decided in `evidence`.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ def sync_slurm(store: Store) -> SyncResult:
         unanswered = followed.unanswered(connection, SLURM)
         rows = followed.tracked_jobs(connection, SLURM)
         users = queries.usernames(connection, SLURM)
-        scripts = queries.script_owners(connection, SLURM)
+        scripts = queries.script_owners(connection, SLURM) if queries.jobs_send_successors(connection) else set()
     job_ids = {row.job_id for row in rows}
     result.asked += len(job_ids)
     if not unanswered and not rows:
@@ -60,8 +63,11 @@ def sync_slurm(store: Store) -> SyncResult:
     orphans = orphans_of(unanswered, result)
     folders = tuple(sorted({(os.path.dirname(path) or ".") + "/" for path in scripts}))  # as Path(path).parent
     tags = tuple(sorted({orphan.tag for orphan in orphans}))  # a job whose id never reached the record
-    # The tracked jobs are read while squeue lists; `result` is the listing's alone until it is back.
-    listed = InBackground(lambda: _list_jobs(users, job_ids, (*tags, *folders), result))
+    # The tracked jobs are read while squeue lists; `result` is the listing's alone until it is back. Only a
+    # sync with jobs to find (a lost answer's, or one a job sent itself) lists all of a user's jobs.
+    markers = (*tags, *folders)
+    listed = InBackground(lambda: _list_jobs(users, job_ids, markers, result) if markers
+                          else _query_jobs(users, job_ids, result))
     tracked = [_tracked(row) for row in rows]
     listing = listed.result()
     with store.write() as connection:
@@ -104,38 +110,63 @@ def _list_jobs(users: list[str], job_ids: set[str], markers: tuple[str, ...], re
             listed_any = listed_any or listed
         return Listing(jobs, complete=True, listed_any=listed_any)
     except SchedulerError as squeue_error:
+        return _from_scontrol(squeue_error, result)
+
+
+def _query_jobs(users: list[str], job_ids: set[str], result: SyncResult) -> Listing:
+    """The tracked jobs alone, asked by their ids: what most syncs need, at a cost that ignores the user's other jobs.
+
+    Where squeue lists none of them, whether it lists any job of the users
+    decides if their absence is evidence (see `evidence`); only then is that
+    asked, by each user's job ids alone.
+    """
+    try:
         result.scheduler_calls += 1
-        try:
-            jobs = slurm.query_scontrol()
-        except SchedulerError as scontrol_error:
-            raise SchedulerError(
-                f"cannot read job states: {squeue_error}, and then {scontrol_error}; check that Slurm answers "
-                "(run squeue), or pass --no-sync to use the record as it is"
-            ) from None
-        result.notes.append(f"squeue failed ({squeue_error}); asked scontrol instead")
-        return Listing(jobs, complete=False)
+        jobs, listed_any = slurm.query_squeue(sorted(job_ids))
+        for user in users if job_ids and not listed_any else ():
+            result.scheduler_calls += 1
+            listed_any = slurm.lists_any_job(user)
+            if listed_any:
+                break
+        return Listing(jobs, complete=False, listed_any=listed_any)
+    except SchedulerError as squeue_error:
+        return _from_scontrol(squeue_error, result)
+
+
+def _from_scontrol(squeue_error: SchedulerError, result: SyncResult) -> Listing:
+    result.scheduler_calls += 1
+    try:
+        jobs = slurm.query_scontrol()
+    except SchedulerError as scontrol_error:
+        raise SchedulerError(
+            f"cannot read job states: {squeue_error}, and then {scontrol_error}; check that Slurm answers "
+            "(run squeue), or pass --no-sync to use the record as it is"
+        ) from None
+    result.notes.append(f"squeue failed ({squeue_error}); asked scontrol instead")
+    return Listing(jobs, complete=False)
 
 
 def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
-    """Right after scancel: the cancelled jobs' states from one squeue listing, without sacct.
+    """Right after scancel: the cancelled jobs' states from squeue asked about them alone.
 
     A job squeue still lists (a cancelled one stays listed for MinJobAge) is
-    recorded as squeue shows it; only for one it no longer lists is sacct
-    asked, and where sacct does not know it either, it was cancelled on
-    request (an evidence rule). The workdir's other jobs are left to the next sync.
-    The listing runs while the record of these jobs is read.
+    recorded as squeue shows it, an array's tasks by the array's id; only
+    for one it no longer lists is sacct asked, and where sacct does not know
+    it either, it was cancelled on request (an evidence rule). The workdir's
+    other jobs are left to the next sync. squeue runs while the record of
+    these jobs is read.
     """
     result = SyncResult()
     with store.read() as connection:
         job_ids = queries.job_ids_of(connection, submission_ids)
-        users = queries.usernames(connection, SLURM)
     if not job_ids:
         return result
-    result.scheduler_calls += len(users)
-    listed = InBackground(lambda: _listed_states(job_ids, users))
+    result.scheduler_calls += 1
+    listed = InBackground(lambda: slurm.query_squeue(job_ids))
     with store.read() as connection:
         tracked = [_tracked(row) for row in followed.tracked_jobs(connection, SLURM, submission_ids)]
-    listing = Listing(listed.result(), complete=False)
+    jobs, listed_any = listed.result()
+    listing = Listing(jobs, complete=False, listed_any=listed_any)
     if not tracked:
         return result
     result.asked = len(tracked)
@@ -152,14 +183,6 @@ def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
 
         write_scancel_script(store)
     return result
-
-
-def _listed_states(job_ids: list[str], users: list[str]) -> dict[str, JobObservation]:
-    """Only these jobs' lines are read from each user's listing: the user may have thousands more."""
-    jobs: dict[str, JobObservation] = {}
-    for user in users:
-        jobs.update(slurm.query_squeue(job_ids, user=user))
-    return jobs
 
 
 def _sync_known_jobs(store: Store, tracked: list[evidence.Tracked], listing: Listing, result: SyncResult) -> None:
