@@ -174,3 +174,14 @@ def test_make_dirs_where_a_file_is_is_an_error(tmp_path):
         make_dirs(tmp_path / "f")
     with pytest.raises(NotADirectoryError):
         make_dirs(tmp_path / "f" / "sub")
+
+
+def test_a_template_bash_cannot_parse_is_refused_before_anything_is_written():
+    from pbt_tracker.backends.slurm.launch_checks import check_script_syntax
+
+    with pytest.raises(TemplateError) as refused:
+        check_script_syntax("#!/bin/bash\necho (\npython t.py\n", "my.sh")
+    assert str(refused.value).startswith("template my.sh gives a job script bash cannot read (line 2: syntax error")
+    assert str(refused.value).endswith("; fix the template")
+    check_script_syntax("#!/bin/bash\npython t.py 'a(b'\n", "my.sh")
+    check_script_syntax("#!/bin/zsh\necho (\n", "my.sh")  # another shell's syntax is its own

@@ -231,7 +231,6 @@ def open_store(workdir: str | os.PathLike[str], create: bool = True) -> Store:
     else:
         require_database(workdir)
     check_file(path)
-    warn_if_world_readable(path)
     try:
         connection = sqlite3.connect(path, timeout=settings.busy_timeout())
     except sqlite3.Error as error:
@@ -249,6 +248,7 @@ def open_store(workdir: str | os.PathLike[str], create: bool = True) -> Store:
     except BaseException:
         store.close()
         raise
+    warn_if_world_readable(path)  # once it is known to be a record: a broken file's refusal stays one line
     return store
 
 

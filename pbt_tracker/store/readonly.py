@@ -53,7 +53,6 @@ def open_store_read_only(workdir: str | os.PathLike[str]) -> Store | None:
     require_database(workdir)
     path = db_path(workdir)
     check_file(path)
-    warn_if_world_readable(path)
     try:
         connection = read_only_connection(path, settings.busy_timeout())
     except sqlite3.Error as error:
@@ -76,4 +75,5 @@ def open_store_read_only(workdir: str | os.PathLike[str]) -> Store | None:
     if revision != schema.head():
         connection.close()
         return None
+    warn_if_world_readable(path)
     return Store(workdir, connection)
