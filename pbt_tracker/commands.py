@@ -35,6 +35,25 @@ class CommandResult(NamedTuple):
 
 
 
+class Deadline:
+    """One time-out shared by several calls, so that a command asking squeue, then scontrol, then sacct of a
+    controller that hangs waits at most one time-out in all."""
+
+    __slots__ = ("seconds", "end")
+
+    def __init__(self, seconds: float | None = None) -> None:
+        self.seconds = settings.scheduler_timeout() if seconds is None else seconds
+        self.end = time.monotonic() + self.seconds
+
+    def timeout(self, program: str, cap: float | None = None) -> float:
+        """What is left for `program` (at most `cap`); SchedulerTimeout, without running it, when nothing is."""
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise SchedulerTimeout(f"{program} was not asked: the calls before it took all of the "
+                                   f"{self.seconds:g} s time-out")
+        return left if cap is None else min(left, cap)
+
+
 def run_command(argv: list[str], timeout: float | None = None) -> CommandResult:
     """Run `argv` (no shell) to its end or its timeout; the caller adds what its user should do about a failure."""
     timeout = settings.scheduler_timeout() if timeout is None else timeout

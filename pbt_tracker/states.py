@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pbt_tracker.errors import OptionError
+from pbt_tracker.errors import OptionError, did_you_mean
 
 # --- the tracker's own states ------------------------------------------------------
 SUBMITTING = "SUBMITTING"  # recorded as intended; sbatch has not answered yet
@@ -105,8 +105,10 @@ at the last sync (an empty squeue after a controller restart, a failed sacct),
 which is no evidence that the job ended, so the next sync asks again.
 SUBMIT_UNCERTAIN is not final either: the job may exist, and its tag decides.
 LOST is what UNKNOWN becomes once the job has stayed out of every answer for
-longer than Slurm keeps a finished job (MinJobAge) across several syncs: its
-end will never be known, and nothing is left to cancel.
+longer than Slurm keeps a finished job (MinJobAge) across several syncs:
+nothing is left to cancel. It is final for cancel and scancel.sh, but not
+against a later answer: sync still asks sacct about the job, and the state
+sacct shows replaces LOST.
 
 BOOT_FAIL, NODE_FAIL and PREEMPTED end a run; when Slurm requeues the job, the
 job id's newer run (a new sacct row, a new squeue state) takes over, so they
@@ -180,7 +182,8 @@ def parse_states(texts: Iterable[str]) -> tuple[str, ...]:
         for word in words:
             state = SHORT.get(word, word)
             if state not in KNOWN:
-                raise OptionError(f"{word} is not a job state; use one of {', '.join(sorted(KNOWN))}")
+                hint = did_you_mean(word, [*sorted(KNOWN), *sorted(SHORT)])
+                raise OptionError(f"{word} is not a job state{hint}; use one of {', '.join(sorted(KNOWN))}")
             if state not in found:
                 found.append(state)
     return tuple(found)

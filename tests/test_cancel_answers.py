@@ -177,16 +177,21 @@ def test_a_job_squeue_no_longer_lists_after_scancel_gets_its_end_from_sacct(runn
     ]
 
 
-def test_a_job_neither_squeue_nor_sacct_knows_after_scancel_is_recorded_cancelled(running: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]
-    """Stand-ins: Slurm forgot the job at once, and accounting has nothing on it."""
+def test_scancels_exit_0_and_silence_after_it_do_not_make_a_job_cancelled(running: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]
+    """Stand-ins: scancel exits 0 (whether or not it cancelled), then squeue and sacct answer nothing at all."""
     fake_bin("scancel", "#!/bin/sh\nexit 0\n")
     fake_bin("squeue", "#!/bin/sh\nexit 0\n")
     fake_bin("sacct", "#!/bin/sh\nexit 0\n")
 
     result = CliRunner().invoke(cli, ["cancel", "--experiment", "01_echo_pbt", "--workdir", str(running)])
 
-    assert result.exit_code == 0
-    assert query(running / "pbt_tracker.db", "SELECT state FROM submissions WHERE job_id = '7765'") == [("CANCELLED",)]
+    assert result.exit_code == 0, result.output
+    assert query(running / "pbt_tracker.db", "SELECT state, cancel_requested_at IS NOT NULL FROM submissions "
+                 "WHERE job_id = '7765'") == [("SUBMITTED", 1)]
+    assert "7765" in (running / "scancel.sh").read_text()
+    table = CliRunner().invoke(cli, ["report", "--workdir", str(running), "--no-sync", "-o", "job_id,state"])
+    assert "7765    SUBMITTED (cancel requested)" in table.output
+
 
 
 def test_sync_asks_squeue_about_the_tracked_ids_alone_not_every_job_of_the_user(running: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]

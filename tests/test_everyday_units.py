@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pbt_tracker.report.logs import LogTarget, follow, last_lines
-from pbt_tracker.report.rows import ReportRow
+from pbt_tracker.report.rows import ReportRow, render
 from pbt_tracker.report.table import Layout, table, wants_colour
 from pbt_tracker.report.watch import watch_loop
 
@@ -45,6 +45,28 @@ def test_a_policy_whose_iteration_file_has_no_hyperparameters_shows_a_dash_for_t
     text = table([row("a", "RUNNING", pbt_params={}), row("b", "RUNNING", pbt_params={"train.lr": 0.5})],
                  Layout(("experiment", "params")))
     assert text.splitlines()[2:] == ["a           -", "b           lr=0.5"]
+
+
+def test_a_live_job_scancel_accepted_shows_its_cancel_request_beside_slurms_state() -> None:
+    rows = [row("a", "RUNNING", cancel_requested=True), row("b", "CANCELLED", cancel_requested=True),
+            row("c", "RUNNING")]
+    text = table(rows, Layout(("experiment", "state")))
+    assert text.splitlines()[2:] == ["a           RUNNING (cancel requested)", "b           CANCELLED",
+                                     "c           RUNNING"]
+
+
+def test_times_by_a_skewed_scheduler_clock_are_marked_and_explained() -> None:
+    start, end = "2026-11-29T10:10:00Z", "2026-11-29T10:20:00Z"
+    rows = [row("a", "COMPLETED", started_at=start, ended_at=end, clock_skew=-600),
+            row("b", "COMPLETED", started_at=start, ended_at=end)]
+    text = render(rows, "table", columns=("experiment", "started_at", "ended_at"))
+    assert text.splitlines()[2:] == [
+        "a           2026-11-29T10:10:00Z~  2026-11-29T10:20:00Z~",
+        "b           2026-11-29T10:10:00Z   2026-11-29T10:20:00Z",
+        "2 experiments: 2 COMPLETED",
+        "~ Slurm's time, by a clock seen at least 600 s behind this host's",
+    ]
+    assert "~" not in render(rows, "table", columns=("experiment", "state"))  # no time shown, nothing to explain
 
 
 def test_last_lines_counts_as_tail_does() -> None:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from pbt_tracker import states
-from pbt_tracker.backends.slurm.evidence import Tracked, choose, next_state, uncertain_outcome
+from pbt_tracker.backends.slurm.evidence import Tracked, choose, clock_skew, next_state
 from pbt_tracker.backends.slurm.output import JobObservation
 
 NOW = datetime(2026, 11, 29, 12, 0, 0)
@@ -73,7 +73,8 @@ def test_unknown_becomes_lost_only_after_min_job_age_and_two_syncs() -> None:
     long_ago = NOW - timedelta(seconds=301)
     lost = next_state(tracked(states.UNKNOWN, unseen_since=long_ago, unseen_count=1), None, False, NOW, MIN_JOB_AGE)
     assert lost is not None and lost.state == states.LOST and lost.values == {"unseen_count": 2}
-    assert lost.detail == "not seen by Slurm in 2 syncs over 301 s (MinJobAge 300 s): its end will never be known"
+    assert lost.detail == ("not seen by Slurm in 2 syncs over 301 s (MinJobAge 300 s): sacct is still asked "
+                           "about it at each sync")
     once = next_state(tracked(states.RUNNING, unseen_since=long_ago, unseen_count=0), None, False, NOW, MIN_JOB_AGE)
     assert once is not None and once.state == states.UNKNOWN  # one sync alone never gives a job up
 
@@ -85,9 +86,72 @@ def test_an_unknown_job_seen_again_takes_its_state_and_forgets_the_misses() -> N
     assert (change.state, change.values) == (states.RUNNING, {"unseen_since": None, "unseen_count": 0})
 
 
-def test_a_job_pbt_track_cancelled_that_slurm_forgot_is_cancelled() -> None:
-    change = next_state(tracked(cancel_requested_at=NOW), None, False, NOW, MIN_JOB_AGE)
+def test_a_cancel_scancel_accepted_is_not_taken_for_its_end() -> None:
+    """scancel's exit 0 marks the job; only Slurm showing it CANCELLED ends it, never its silence."""
+    listed = next_state(tracked(cancel_requested_at=NOW), seen(states.RUNNING), False, NOW, MIN_JOB_AGE)
+    assert listed is None  # still running: it stays RUNNING, marked "cancel requested"
+    assert next_state(tracked(cancel_requested_at=NOW), None, True, NOW, MIN_JOB_AGE) is None  # an empty answer
+    unseen = next_state(tracked(cancel_requested_at=NOW), None, False, NOW, MIN_JOB_AGE)
+    assert unseen is not None and unseen.state == states.UNKNOWN  # missing, as any job: asked again
+    ended = next_state(tracked(cancel_requested_at=NOW), seen(states.CANCELLED, source="sacct"), False, NOW,
+                       MIN_JOB_AGE)
+    assert ended is not None and (ended.state, ended.detail) == (states.CANCELLED, "sacct")
+
+
+def test_an_array_task_cancelled_while_it_waited_is_cancelled_once_an_answer_lacks_it() -> None:
+    """Slurm keeps no record of such a task (neither squeue nor sacct has it once scancel took it)."""
+    task = tracked(states.PENDING, job_id="70_3", node=None, started_at=None, cancel_requested_at=NOW)
+    assert next_state(task, None, True, NOW, MIN_JOB_AGE) is None  # an empty answer still proves nothing
+    change = next_state(task, None, False, NOW, MIN_JOB_AGE)
     assert change is not None and change.state == states.CANCELLED
+    running_task = task._replace(state=states.RUNNING)  # a started task is in sacct: its absence is no proof
+    unseen = next_state(running_task, None, False, NOW, MIN_JOB_AGE)
+    assert unseen is not None and unseen.state == states.UNKNOWN
+    uncancelled = next_state(task._replace(cancel_requested_at=None), None, False, NOW, MIN_JOB_AGE)
+    assert uncancelled is not None and uncancelled.state == states.UNKNOWN
+
+
+def test_a_lost_job_stays_lost_on_silence_and_takes_the_state_a_later_answer_gives() -> None:
+    lost = tracked(states.LOST, unseen_since=NOW - timedelta(hours=1), unseen_count=3)
+    assert next_state(lost, None, False, NOW, MIN_JOB_AGE) is None
+    assert next_state(lost, None, True, NOW, MIN_JOB_AGE) is None
+    change = next_state(lost, seen(states.COMPLETED, exit_code=0, ended_at=NOW - timedelta(minutes=30),
+                                   source="sacct"), False, NOW, MIN_JOB_AGE)
+    assert change is not None
+    assert (change.state, change.detail) == (states.COMPLETED, "sacct")
+    assert change.values["unseen_since"] is None and change.values["unseen_count"] == 0
+
+
+@pytest.mark.parametrize(
+    ("submitted", "started", "ended", "state", "expected"),
+    [
+        (-3600, -3000, None, states.RUNNING, None),  # times this host's clock allows
+        (-3600 + 59, -3000, -10, states.COMPLETED, None),  # within the margin of a minute
+        (-3600 - 600, -3000 - 600, None, states.RUNNING, -600),  # submitted before pbt-track sent it
+        (-3600 + 600, -3000 + 600, 590, states.COMPLETED, 590),  # ended in the future
+        (-3600 + 600, 3600, None, states.PENDING, None),  # a waiting job's start is only a plan
+        (-3600, -3000, 7200, states.RUNNING, None),  # a running job's end is its time limit
+    ],
+)
+def test_scheduler_times_that_this_hosts_clock_cannot_allow_are_measured(
+    submitted, started, ended, state, expected
+) -> None:
+    """The job was intended an hour before NOW; times are seconds from NOW, and the skew is a bound, never a guess."""
+    def moment(seconds: int | None) -> datetime | None:
+        return None if seconds is None else NOW + timedelta(seconds=seconds)
+
+    observation = seen(state, submitted_at=moment(submitted), started_at=moment(started), ended_at=moment(ended))
+    assert clock_skew(NOW - timedelta(hours=1), observation, NOW) == expected
+
+
+def test_a_skew_once_measured_is_kept_with_the_times_it_marks() -> None:
+    ahead = seen(states.COMPLETED, started_at=NOW + timedelta(minutes=5), ended_at=NOW + timedelta(minutes=9),
+                 exit_code=0, source="sacct")
+    change = next_state(tracked(), ahead, False, NOW, MIN_JOB_AGE)
+    assert change is not None and change.values["clock_skew"] == 540
+    later = NOW + timedelta(hours=1)  # by then the same times look possible: the mark stays
+    again = next_state(tracked(clock_skew=540), ahead._replace(state=states.RUNNING), False, later, MIN_JOB_AGE)
+    assert again is not None and "clock_skew" not in again.values
 
 
 def test_squeue_decides_while_the_job_is_live_there_and_sacct_once_it_ended() -> None:
@@ -98,24 +162,6 @@ def test_squeue_decides_while_the_job_is_live_there_and_sacct_once_it_ended() ->
     requeued = seen(states.PENDING, source="sacct")
     assert choose(None, requeued) is requeued  # the newest run, when squeue has forgotten the job
     assert choose(None, None) is None
-
-
-@pytest.mark.parametrize(
-    ("found", "empty", "unseen_since", "count", "age", "expected"),
-    [
-        (True, False, None, 0, 10, states.SUBMITTED),
-        (True, True, None, 0, 10_000, states.SUBMITTED),
-        (False, False, None, 0, 10, states.SUBMIT_FAILED),  # a listing of other jobs lacks the tag
-        (False, True, None, 0, 10, None),  # an empty answer alone proves nothing
-        (False, True, 5, 1, 30, None),  # two empty answers, but too close together
-        (False, True, 25, 1, 30, None),  # two empty answers 25 s apart prove nothing either
-        (False, True, 250, 9, 290, None),  # nor do ten
-        (False, False, None, 0, 301, None),  # the job could have come and gone since: nobody can tell
-    ],
-)
-def test_a_lost_sbatch_answer_is_settled_on_evidence(found, empty, unseen_since, count, age, expected) -> None:
-    since = NOW - timedelta(seconds=unseen_since) if unseen_since is not None else None
-    assert uncertain_outcome(found, empty, since, count, NOW - timedelta(seconds=age), NOW, MIN_JOB_AGE) == expected
 
 
 @pytest.mark.parametrize("ended", [states.NODE_FAIL, states.BOOT_FAIL, states.PREEMPTED])

@@ -248,7 +248,8 @@ def test_submit_launch_sends_the_previews_recorded_scripts_as_the_next_attempt(w
     sent = query(work / "pbt_tracker.db", "SELECT script_id, argv, log_path, attempt FROM submissions WHERE attempt = 2")
     uuid = query(work / "pbt_tracker.db", "SELECT uuid FROM launches")[0][0]
     assert [(script, json.loads(argv), log) for script, argv, log, _ in sent] == [
-        (script, ["sbatch", f"--comment=pbt-track:{uuid}:{4 + i}", *json.loads(argv)[1:]], log)
+        (script, ["sbatch", f"--comment=pbt-track:{uuid}:{4 + i}",
+                  f"{json.loads(argv)[1]}.pbt-{uuid[:8]}-{4 + i}", *json.loads(argv)[2:]], log)
         for i, (script, argv, log) in enumerate(shown)]
     assert report(work) == [(name, 2, str(101 + i), "SUBMITTED", 1) for i, name in enumerate(NAMES)]
     set_state(work, 1, "COMPLETED")  # nothing left for sync to ask the scheduler about

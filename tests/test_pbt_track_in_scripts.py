@@ -85,7 +85,7 @@ def test_the_shipped_template_keeps_every_line_in_order_and_names_pbt_track_by_p
     assert rendered == before.replace("pbt-track continue --workdir", f"{OWN} continue --workdir")
     assert rendered.count(f"env -u SLURM_RESTART_COUNT {OWN} continue --workdir") == 2
     continuation = continuation_script(shipped, "timeout_continue.sh", "python t.py ++pbt_restart=True",
-                                       Path("/w/continuations/sbatch_a.2.sh"), SlurmResources(timeout="1"))
+                                       Path("/w/continuations/sbatch_a.2.sh"), SlurmResources(timeout="1"), "a")
     assert continuation.count(f"env -u SLURM_RESTART_COUNT {OWN} continue --workdir") == 2
 
 

@@ -51,7 +51,7 @@ def submit_and_run(tmp_path: Path, answers: Path) -> tuple[Path, datetime]:
                                       "--workdir", str(work), "--pause_between", "0",
                                       "--train_dir", str(tmp_path / "t")])
     assert result.exit_code == 0, result.output
-    start = datetime.now() - timedelta(minutes=2)  # within the clock skew allowed to an untagged job
+    start = datetime.now() - timedelta(minutes=2)
     listing(answers, [RUNNING.format(id=job, start=slurm_time(start)) for job in (7764, 7765, 7766)])
     return work, start
 

@@ -173,7 +173,7 @@ def test_unknown_variable_in_template_names_the_variable_and_the_file():
 
     assert str(excinfo.value) == (
         "template /site/my.sbatch uses $HOME, which is not one of "
-        "$CMD $FILENAME $PARTITION $GPU $CPU $TIMEOUT $PBT_TRACK; "
+        "$CMD $FILENAME $PARTITION $GPU $CPU $TIMEOUT $PBT_TRACK $NAME; "
         "write $$HOME if the job script itself should see $HOME"
     )
 
@@ -181,7 +181,7 @@ def test_unknown_variable_in_template_names_the_variable_and_the_file():
 def test_lowercase_variable_is_an_unknown_variable():
     with pytest.raises(
         TemplateError,
-        match=re.escape("template t.sh uses $cmd, which is not one of $CMD $FILENAME $PARTITION $GPU $CPU $TIMEOUT $PBT_TRACK;"),
+        match=re.escape("template t.sh uses $cmd, which is not one of $CMD $FILENAME $PARTITION $GPU $CPU $TIMEOUT $PBT_TRACK $NAME;"),
     ):
         check_template("$cmd\n", "t.sh")
 

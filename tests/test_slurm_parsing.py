@@ -311,7 +311,7 @@ def test_sacct_argv_asks_for_allocations_and_duplicates_of_the_given_jobs():
         "--allocations",
         "--duplicates",
         "--jobs=1,2",
-        "--format=JobID,State,ExitCode,NodeList,Start,End,Submit,Reason,Comment",
+        "--format=JobID,State,ExitCode,NodeList,Start,End,Submit,Reason,JobName,Comment",
     ]
 
 
@@ -643,10 +643,10 @@ def test_sacct_skips_step_rows_and_keeps_array_tasks_and_every_run_of_a_requeued
 
 def test_sacct_pending_reason_and_comment_where_the_cluster_stores_comments():
     """A stand-in row: this one-node cluster does not store job comments (AccountingStoreFlags=job_comment)."""
-    line = "93|PENDING|0:0|None assigned|Unknown|Unknown|2026-11-29T19:00:00|Priority|pbt-track:ab:4"
+    line = "93|PENDING|0:0|None assigned|Unknown|Unknown|2026-11-29T19:00:00|Priority|a.pbt-ab-4|pbt-track:ab:4"
     assert parse_sacct(line) == {
         "93": [JobObservation("93", "PENDING", 0, None, None, None, None, nov29(19, 0, 0), "sacct", "Priority",
-                              "pbt-track:ab:4")]
+                              "pbt-track:ab:4", name="a.pbt-ab-4")]
     }
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pbt_tracker.cli import complete
+from pbt_tracker.cli import complete, paths
 from pbt_tracker.cli.common import launch_selection_options, no_sync_option, open_workdir, selection, workdir_option
 from pbt_tracker.cli.group import cli
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 @cli.command()
-@click.option("-o", "--output", required=True, metavar="FILE",
+@click.option("-o", "--output", required=True, metavar="FILE", type=paths.PathText(),
               help="The picture to write: FILE.png, FILE.svg, or FILE.html (a page with the SVG in it).")
 @workdir_option
 @click.option("--x", "x_axis", type=click.Choice(["iteration", "frame"]), default="iteration", show_default=True,
@@ -66,9 +66,10 @@ def plot(output: str, workdir: str, x_axis: str, run: str | None, launch: int | 
 
 
 def _summary(output: str, data: PlotData) -> str:
-    from pbt_tracker.plot.data import ATTEMPT, REPLACEMENT, RESTART
+    from pbt_tracker.plot.data import ATTEMPT, REPLACEMENT, RESTART, UNDONE
 
-    count = {kind: sum(mark.kind == kind for mark in data.marks) for kind in (REPLACEMENT, RESTART, ATTEMPT)}
+    count = {kind: sum(mark.kind == kind for mark in data.marks) for kind in (REPLACEMENT, RESTART, ATTEMPT, UNDONE)}
     points = sum(len(line.xs) for policy in data.policies for line in policy.lines)
     return (f"Wrote {output}: {len(data.policies)} policies, {points} points; marked {count[REPLACEMENT]} "
-            f"replacement(s), {count[RESTART]} restart(s), {count[ATTEMPT]} later attempt(s).")
+            f"replacement(s), {count[RESTART]} restart(s), {count[ATTEMPT]} later attempt(s)"
+            + (f", {count[UNDONE]} decision(s) undone." if count[UNDONE] else "."))

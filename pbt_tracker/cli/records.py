@@ -104,6 +104,10 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
             rows = report_rows(store, chosen, pbt=pbt)
             latest = {} if output_format == "csv" else _keeper_decisions(store)  # a CSV shows no decisions
             notes = _notes(rows) if output_format == "table" else ""  # a backend the registry lacks is one line
+            if pbt and output_format == "table":  # a replacement or mutation a continuation undid is never silent
+                from pbt_tracker.report.decisions import undone_lines
+
+                notes = undone_lines(store, [row.experiment for row in rows]) + notes
         if output_format == "json":
             import json
 

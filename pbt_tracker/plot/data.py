@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 from pbt_tracker.store.plot import IterationRow
 
 __all__ = [
-    "ATTEMPT", "REPLACEMENT", "RESTART", "X_AXES", "Attempt", "IterationRow", "Line", "Mark", "PlotData", "PolicyPlot",
+    "ATTEMPT", "REPLACEMENT", "RESTART", "UNDONE", "X_AXES", "Attempt", "IterationRow", "Line", "Mark", "PlotData", "PolicyPlot",
     "Replacement", "policy_plot",
 ]
 
@@ -33,6 +33,7 @@ X_AXES = ("iteration", "frame")
 RESTART = "restart"
 REPLACEMENT = "replacement"
 ATTEMPT = "attempt"
+UNDONE = "undone"  # a replacement or mutation a continuation did not carry
 
 
 def _field(name: str) -> itemgetter[Any]:
@@ -50,6 +51,7 @@ class Replacement(NamedTuple):
     donor: int | None
     iteration: int | None
     attempt_started_at: str | None
+    undone: bool = False  # a continuation did not carry it: the policy went on from before it
 
 
 class Attempt(NamedTuple):
@@ -69,7 +71,7 @@ class Line:
 
 @dataclass(frozen=True)
 class Mark:
-    kind: str  # RESTART, REPLACEMENT or ATTEMPT
+    kind: str  # RESTART, REPLACEMENT, UNDONE or ATTEMPT
     label: str  # the policy's
     x: float
     y: float
@@ -100,6 +102,8 @@ def policy_plot(label: str, policy: int, rows: Iterable[IterationRow], replaceme
 
     A replacement by the policy itself (only its hyperparameters were
     mutated) is not marked, nor is the first attempt: the line's start is it.
+    A replacement or mutation that a continuation undid is marked as undone
+    instead, never as made.
     """
     if x_axis == "iteration":
         x, usable = _ITERATION, [row for row in rows if row.objective is not None and row.iteration is not None]
@@ -113,7 +117,7 @@ def policy_plot(label: str, policy: int, rows: Iterable[IterationRow], replaceme
         plot.lines.append(Line(label, number, list(map(x, life)), list(map(_OBJECTIVE, life))))
         if number > 1:
             plot.marks.append(_mark(RESTART, label, life[0], x, f"life {number}"))
-    replacements = [r for r in replacements if r.donor != policy and r.iteration is not None]
+    replacements = [r for r in replacements if (r.donor != policy or r.undone) and r.iteration is not None]
     wanted = {replacement.iteration for replacement in replacements}
     by_iteration: dict[int | None, list[IterationRow]] = {}
     for row in usable if wanted else ():
@@ -121,7 +125,10 @@ def policy_plot(label: str, policy: int, rows: Iterable[IterationRow], replaceme
             by_iteration.setdefault(row.iteration, []).append(row)
     for replacement in replacements:
         replaced = _row_of_replacement(by_iteration.get(replacement.iteration, []), replacement.attempt_started_at)
-        if replaced is not None:
+        if replaced is not None and replacement.undone:
+            what = "mutation" if replacement.donor == policy else f"from {replacement.donor}"
+            plot.marks.append(_mark(UNDONE, label, replaced, x, f"{what} undone"))
+        elif replaced is not None:
             plot.marks.append(_mark(REPLACEMENT, label, replaced, x, f"from {replacement.donor}"))
     written = [row.written_at for row in usable]
     for attempt in attempts:

@@ -12,7 +12,7 @@ import io
 from typing import TYPE_CHECKING, Any
 
 from pbt_tracker.errors import PlotError
-from pbt_tracker.plot.data import ATTEMPT, REPLACEMENT, RESTART, PlotData
+from pbt_tracker.plot.data import ATTEMPT, REPLACEMENT, RESTART, UNDONE, PlotData
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -24,6 +24,7 @@ MARK_LEGEND = {
     REPLACEMENT: "replaced by policy N",
     RESTART: "restart (new life)",
     ATTEMPT: "resubmitted attempt",
+    UNDONE: "decision undone by a continuation",
 }
 _MARK_STYLE: dict[str, dict[str, Any]] = {  # Line2D's keyword arguments
     REPLACEMENT: {"marker": "v", "markersize": 7, "color": "black"},
@@ -31,6 +32,7 @@ _MARK_STYLE: dict[str, dict[str, Any]] = {  # Line2D's keyword arguments
               "markeredgewidth": 1.5},
     ATTEMPT: {"marker": "s", "markersize": 8, "markerfacecolor": "none", "markeredgecolor": "red",
               "markeredgewidth": 1.5},
+    UNDONE: {"marker": "X", "markersize": 9, "color": "red"},
 }
 _LEGEND_POLICIES = 16  # more policies than this get no legend entry each: it would hide the plot
 _NOTED_DONORS = 40  # more replacements than this are marked without their donor's number

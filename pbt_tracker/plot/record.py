@@ -43,7 +43,8 @@ def plot_data_of(store: Store, selection: Selection, x_axis: str) -> PlotData:
         for event in sql.replacements(connection, ids):
             if event.policy == policies[event.experiment_id][2]:  # a log several policies print to names each of them
                 replaced[event.experiment_id].append(
-                    Replacement(event.donor, event.iteration, _as_recorded(event.attempt_started_at)))
+                    Replacement(event.donor, event.iteration, _as_recorded(event.attempt_started_at),
+                                bool(event.undone)))
         plots: dict[int, PolicyPlot] = {}
         for experiment_id in ids:
             plots[experiment_id] = policy_plot(

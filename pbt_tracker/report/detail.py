@@ -12,6 +12,7 @@ import shlex
 import sqlite3
 from typing import TYPE_CHECKING
 
+from pbt_tracker import states
 from pbt_tracker.errors import OptionError
 from pbt_tracker.report.rows import iso_time, log_file, pbt_progress
 from pbt_tracker.store import Store
@@ -27,7 +28,10 @@ def find_experiment(connection: sqlite3.Connection, name: str | None, policy: in
     if name is not None:
         rows = record.experiments_named(connection, name)
         if not rows:
-            raise OptionError(f"no experiment named {name} in this workdir; `pbt-track report` lists the experiments")
+            from pbt_tracker.store.selections import experiment_hint
+
+            raise OptionError(f"no experiment named {name} in this workdir{experiment_hint(connection, name)}; "
+                              "`pbt-track report` lists the experiments")
         return rows[0]
     from pbt_tracker.pbt.workspace import policy_index
 
@@ -48,6 +52,13 @@ def exit_text(exit_code: int | None, exit_signal: int | None) -> str:
     if exit_code is None:
         return "-"
     return f"{exit_code}:{exit_signal}" if exit_signal is not None else str(exit_code)
+
+
+def skew_text(skew: int | None) -> str:
+    """The mark on times the scheduler gave that this host's clock cannot allow (see `evidence.clock_skew`)."""
+    if skew is None:
+        return ""
+    return f"  (times from Slurm's clock, at least {abs(skew)} s {'ahead of' if skew > 0 else 'behind'} this host's)"
 
 
 def _time(text: str | None) -> str:
@@ -72,7 +83,10 @@ def _attempt_lines(connection: sqlite3.Connection, attempt: record.AttemptDetail
     if attempt.pending_reason:
         lines.append(f"  pending reason  {attempt.pending_reason}")
     lines.append(f"  submitted {_time(attempt.submitted_at)}  started {_time(attempt.started_at)}  "
-                 f"ended {_time(attempt.ended_at)}")
+                 f"ended {_time(attempt.ended_at)}{skew_text(attempt.clock_skew)}")
+    if attempt.cancel_requested_at:
+        still = f"; Slurm still shows it {attempt.state}" if attempt.state in states.MAY_BE_ACTIVE else ""
+        lines.append(f"  cancel requested {_time(attempt.cancel_requested_at)} (scancel accepted it){still}")
     lines.append(f"  script  {attempt.script_path or '-'}")
     lines.append(f"  sbatch  {shlex.join(json.loads(attempt.argv or '[]')) or '-'}")
     lines.append(f"  log     {log_file(attempt.log_path, attempt.job_id) or '-'}")
@@ -105,6 +119,10 @@ def describe(store: Store, name: str | None, policy: int | None) -> str:
             lines += ["", *_attempt_lines(connection, attempt)]
         job_ids = [attempt.job_id for attempt in attempts if attempt.job_id]
         cancels = record.cancellations_naming(connection, job_ids, [experiment.name, experiment.base_name])
+    if progress.get("pbt_policy") is not None:
+        from pbt_tracker.report.decisions import decision_lines
+
+        lines += decision_lines(store, experiment.id)
     if cancels:
         lines += ["", "cancellations"]
         for cancel in cancels:

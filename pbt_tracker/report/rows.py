@@ -8,7 +8,7 @@ for them.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 from pbt_tracker.store import Store, queries, utcnow
@@ -43,6 +43,8 @@ class ReportRow(NamedTuple):
     ended_at: str | None
     exit_signal: int | None = None
     pending_reason: str | None = None
+    cancel_requested: bool = False  # scancel accepted the job; its state is still Slurm's word
+    clock_skew: int | None = None  # seconds, at least, by which Slurm's clock was seen off this host's
     pbt_policy: int | None = None
     pbt_iteration: int | None = None
     pbt_objective: float | None = None
@@ -77,7 +79,7 @@ def report_rows(store: Store, selection: Selection, pbt: bool = False) -> list[R
             job_id=record.job_id,
             state=record.state,
             exit_code=record.exit_code,
-            elapsed=_elapsed(started, ended, now),
+            elapsed=_elapsed(started, ended, now, record.clock_skew),
             node=record.node,
             log=log_file(record.log_path, record.job_id),
             script=record.script,
@@ -88,6 +90,8 @@ def report_rows(store: Store, selection: Selection, pbt: bool = False) -> list[R
             ended_at=iso_time(ended),
             exit_signal=record.exit_signal,
             pending_reason=record.pending_reason,
+            cancel_requested=record.cancel_requested_at is not None,
+            clock_skew=record.clock_skew,
         ))
     return rows
 
@@ -137,9 +141,12 @@ def log_file(pattern: str | None, job_id: str | None) -> str | None:
     return pattern.replace("%j", job_id)
 
 
-def _elapsed(started: datetime | None, ended: datetime | None, now: datetime) -> str | None:
+def _elapsed(started: datetime | None, ended: datetime | None, now: datetime, skew: int | None = None) -> str | None:
+    """A running job's start is by the scheduler's clock: `now` is moved onto that clock by the skew seen."""
     if started is None:
         return None
+    if ended is None and skew is not None:
+        now += timedelta(seconds=skew)
     seconds = max(0, int(((ended or now) - started).total_seconds()))
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
@@ -194,7 +201,8 @@ def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False
             layout = report_table.Layout(default + report_table.WIDE_EXTRA)
         else:
             layout = report_table.fit(rows, default, width)
-    return report_table.table(rows, layout, colour) + summary_line(rows, all_attempts) + best + "\n"
+    skewed = report_table.skew_note(rows, layout)
+    return report_table.table(rows, layout, colour) + summary_line(rows, all_attempts) + best + skewed + "\n"
 
 
 def by_objective(rows: list[ReportRow]) -> tuple[list[ReportRow], str]:

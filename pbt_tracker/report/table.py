@@ -68,6 +68,10 @@ def cell(row: Any, column: str, layout: Layout) -> str:
     """One value as the table prints it: `-` for none, N:S for a signalled exit, `(Reason)` for a waiting job."""
     field, _ = _FIELDS[column]
     value = getattr(row, field)
+    if column == "state" and getattr(row, "cancel_requested", False) and value in states.MAY_BE_ACTIVE:
+        return f"{value} (cancel requested)"  # scancel accepted it, and Slurm still shows it live
+    if column in _SCHEDULER_TIMES and value is not None and getattr(row, "clock_skew", None) is not None:
+        return f"{value}~"
     if column == "exit_code" and value is not None and row.exit_signal is not None:
         return f"{value}:{row.exit_signal}"
     if column == "node" and value is None and row.pending_reason and row.state in states.WAITING:
@@ -85,6 +89,20 @@ def cell(row: Any, column: str, layout: Layout) -> str:
 
         return short_params(value) or "-"  # no hyperparameters: as for none
     return str(value)
+
+
+_SCHEDULER_TIMES = ("started_at", "ended_at")
+
+
+def skew_note(rows: Sequence[Any], layout: Layout) -> str:
+    """The line that explains the `~` on times a table shows, when any of them is marked."""
+    skews = [row.clock_skew for row in rows if row.clock_skew is not None
+             and any(getattr(row, column) is not None for column in _SCHEDULER_TIMES if column in layout.columns)]
+    if not skews:
+        return ""
+    worst = max(skews, key=abs)
+    return (f"\n~ Slurm's time, by a clock seen at least {abs(worst)} s {'ahead of' if worst > 0 else 'behind'} "
+            "this host's")
 
 
 def _widths(rows: Sequence[Any], layout: Layout, known: dict[tuple[object, ...], int] | None = None) -> list[int]:

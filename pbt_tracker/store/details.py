@@ -67,6 +67,8 @@ class AttemptDetail(NamedTuple):
     array_id: int | None
     script_path: str | None
     array_argv: str | None  # JSON
+    cancel_requested_at: str | None
+    clock_skew: int | None
 
 
 _ATTEMPT = column_list(

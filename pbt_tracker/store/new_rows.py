@@ -88,6 +88,7 @@ class NewSubmission(NamedTuple):
     submitted_at: datetime | None = None
     node: str | None = None
     started_at: datetime | None = None
+    options: dict[str, Any] | None = None  # launch options sent in place of the launch's (resubmit-failed --slurm_*)
 
 
 class NewSlurmArray(NamedTuple):

@@ -76,6 +76,7 @@ class ReplacementRow(NamedTuple):
     donor: int | None
     iteration: int | None
     attempt_started_at: str | None  # when the attempt whose log said it started
+    undone: int  # 1 when a continuation did not carry it (pbt_starts)
 
 
 def replacements(connection: sqlite3.Connection, experiment_ids: Sequence[int]) -> list[ReplacementRow]:
@@ -84,7 +85,9 @@ def replacements(connection: sqlite3.Connection, experiment_ids: Sequence[int]) 
     for start in range(0, len(experiment_ids), _CHUNK):
         ids = list(experiment_ids[start:start + _CHUNK])
         rows += named_rows(connection.execute(
-            "SELECT s.experiment_id, ev.policy, ev.donor, ev.iteration, s.started_at FROM pbt_events AS ev "
+            "SELECT s.experiment_id, ev.policy, ev.donor, ev.iteration, s.started_at, EXISTS (SELECT 1 FROM "
+            "pbt_starts AS st WHERE st.submission_id = ev.submission_id AND st.policy = ev.policy "
+            "AND st.checkpoint = ev.checkpoint AND st.outcome = 'undone') FROM pbt_events AS ev "
             "JOIN submissions AS s ON s.id = ev.submission_id "
             f"WHERE s.experiment_id IN ({marks(ids)}) ORDER BY s.experiment_id, s.attempt, ev.log_offset",
             ids,

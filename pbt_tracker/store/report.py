@@ -37,6 +37,8 @@ class ReportRecord(NamedTuple):
     submitted_at: str | None
     exit_signal: int | None
     pending_reason: str | None
+    cancel_requested_at: str | None
+    clock_skew: int | None
     # read for --pbt only:
     params: str | None
     cmd: str | None
@@ -50,6 +52,7 @@ _SHOWN = {
     "exit_code": "s.exit_code", "started_at": "s.started_at", "ended_at": "s.ended_at", "node": "s.node",
     "log_path": "s.log_path", "script": "sc.path", "launch_id": "l.id", "backend": "l.backend",
     "submitted_at": "s.submitted_at", "exit_signal": "s.exit_signal", "pending_reason": "s.pending_reason",
+    "cancel_requested_at": "s.cancel_requested_at", "clock_skew": "s.clock_skew",
 }
 _WORKSPACE = {"params": "e.params", "cmd": "e.cmd", "train_dir": "e.train_dir", "cwd": "l.cwd", "experiment_id": "e.id"}
 _COLUMNS = column_list(ReportRecord._fields, **_SHOWN, **dict.fromkeys(_WORKSPACE, "NULL"))

@@ -42,6 +42,7 @@ class RunValues(NamedTuple):
     pending_reason: str | None | Unset = UNSET
     unseen_since: datetime | None | Unset = UNSET
     unseen_count: int | Unset = UNSET
+    clock_skew: int | None | Unset = UNSET
 
     def written(self) -> dict[str, Any]:
         """The set columns and their values, in field order."""

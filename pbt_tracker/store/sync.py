@@ -35,13 +35,14 @@ class UnansweredSubmission(NamedTuple):
     intended_at: str
     unseen_since: str | None
     unseen_count: int | None
+    launched_at: str  # its launch's start: sacct's answer since then lists the launch's own jobs
 
 
 _UNANSWERED = column_list(
     UnansweredSubmission._fields, id="s.id", state="s.state", host="s.host", runner_pid="s.runner_pid",
     runner_start="s.runner_start", submit_pid="s.submit_pid", submit_pid_start="s.submit_pid_start", uuid="l.uuid",
     username="l.username", array_id="s.array_id", array_task="s.array_task", intended_at="s.intended_at",
-    unseen_since="s.unseen_since", unseen_count="s.unseen_count",
+    unseen_since="s.unseen_since", unseen_count="s.unseen_count", launched_at="l.created_at",
 )
 
 
@@ -53,6 +54,15 @@ def unanswered(connection: sqlite3.Connection, backend: str) -> list[UnansweredS
         "AND s.job_id IS NULL AND s.state IN (?, ?, ?)",
         (backend, states.SUBMITTING, states.UNKNOWN, states.SUBMIT_UNCERTAIN),
     ), UnansweredSubmission)
+
+
+def recorded_job_ids(connection: sqlite3.Connection, backend: str) -> set[str]:
+    """Every job id a backend's submissions were given: a sacct answer listing one of them answers for this record."""
+    return {job_id for (job_id,) in connection.execute(
+        "SELECT DISTINCT s.job_id FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
+        "JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND s.job_id IS NOT NULL",
+        (backend,),
+    )}
 
 
 class TrackedJob(NamedTuple):
@@ -74,6 +84,7 @@ class TrackedJob(NamedTuple):
     cancel_requested_at: str | None
     uuid: str | None
     array_id: int | None
+    clock_skew: int | None
 
 
 _TRACKED = column_list(
@@ -81,6 +92,7 @@ _TRACKED = column_list(
     started_at="s.started_at", ended_at="s.ended_at", exit_code="s.exit_code", exit_signal="s.exit_signal",
     pending_reason="s.pending_reason", unseen_since="s.unseen_since", unseen_count="s.unseen_count",
     username="l.username", cancel_requested_at="s.cancel_requested_at", uuid="l.uuid", array_id="s.array_id",
+    clock_skew="s.clock_skew",
 )
 
 
@@ -90,7 +102,8 @@ def tracked_jobs(
     """A backend's submissions with a job id whose state may still change; with `submission_ids`, only those.
 
     Among them are jobs that ended in a state after which the scheduler may
-    requeue them itself, until Slurm has forgotten them.
+    requeue them itself, until Slurm has forgotten them, and LOST jobs: LOST
+    says only that no answer had the job, and a later one may still tell how it ended.
     """
     final = sorted(states.FINAL)
     watched, watched_params = requeue_watch("s.")
@@ -98,8 +111,9 @@ def tracked_jobs(
     return named_rows(connection.execute(
         f"SELECT {_TRACKED} FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
         f"JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND s.job_id IS NOT NULL {only}"
-        f"AND (s.state NOT IN ({marks(final)}) OR {watched})",
-        (backend, *([] if submission_ids is None else [json.dumps(submission_ids)]), *final, *watched_params),
+        f"AND (s.state NOT IN ({marks(final)}) OR s.state = ? OR {watched})",
+        (backend, *([] if submission_ids is None else [json.dumps(submission_ids)]), *final, states.LOST,
+         *watched_params),
     ), TrackedJob)
 
 

@@ -90,6 +90,12 @@ def describe_for_purge(store: Store, launch_id: int, unidentified_ended: bool = 
 
 
 def purge_launch(store: Store, launch_id: int, unidentified_ended: bool = False) -> None:
+    """Its record goes, and the PBT restart copies its policies left with it (nothing else on disk)."""
+    from pbt_tracker.pbt.starts import remove_copies
+
+    with store.read() as connection:
+        _refuse_live(launch_id, _summary(connection, _existing(connection, launch_id)), unidentified_ended)
+    remove_copies(store, launch_id)  # no job of it may run, so no continuation of it needs them
     with store.write() as connection:
         _refuse_live(launch_id, _summary(connection, _existing(connection, launch_id)), unidentified_ended)
         writes.delete_launch(connection, launch_id)

@@ -40,7 +40,10 @@ class Answers:
             self.echo(f"Submitted {experiment} as job {outcome.job_id}")
             self._note(submission_id, states.SUBMITTED, outcome, None)
             return SubmittedJob(experiment, argv, outcome.job_id, None)
-        self.echo(f"sbatch failed for {experiment}: {outcome.error}")
+        if outcome.uncertain:
+            self.echo(f"{experiment} may have been submitted ({outcome.error}); pbt-track will find out at the next sync")
+        else:
+            self.echo(f"sbatch failed for {experiment}: {outcome.error}")
         state = states.SUBMIT_UNCERTAIN if outcome.uncertain else states.SUBMIT_FAILED
         self._note(submission_id, state, outcome, outcome.error)
         return SubmittedJob(experiment, argv, None, outcome.error, outcome.uncertain)
@@ -100,7 +103,9 @@ def send_array(
     outcome = slurm.submit(argv)
     complete_array(store, array_id, outcome, error=outcome.error)
     if outcome.job_id is None:
-        echo(f"sbatch failed for array {files[-1][0].name} ({len(names)} experiments): {outcome.error}")
+        what = f"array {files[-1][0].name} ({len(names)} experiments)"
+        echo(f"{what} may have been submitted ({outcome.error}); pbt-track will find out at the next sync"
+             if outcome.uncertain else f"sbatch failed for {what}: {outcome.error}")
         return [SubmittedJob(name, argv, None, outcome.error, outcome.uncertain) for name in names]
     echo(f"Submitted array job {outcome.job_id} with {len(names)} task(s)")
     jobs = []

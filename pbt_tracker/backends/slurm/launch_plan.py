@@ -18,6 +18,7 @@ from pbt_tracker.backends.slurm.array import (
     ArrayTask,
     array_chunks,
     array_log_path,
+    array_name,
     array_sbatch_argv,
     array_script_path,
     array_spec,
@@ -38,6 +39,7 @@ from pbt_tracker.backends.slurm.script import (
     log_path,
     render_script,
     sbatch_argv,
+    names_its_job,
     sbatch_comment,
     sbatch_directives,
     script_path,
@@ -45,6 +47,7 @@ from pbt_tracker.backends.slurm.script import (
 from pbt_tracker.backends.slurm.timeout import check_timeout_for_template
 from pbt_tracker.files import read_template_text
 from pbt_tracker.launch.specs import checked_specs
+from pbt_tracker.pbt.resume import policy_tmpdir
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 
 
@@ -127,12 +130,14 @@ def _planned_jobs(
             filename=str(path),
             resources=options.resources,
             append_cmd=options.template_path is None,
+            name=spec.name,
         )
         claim = Claim(claim_file(spec.train_dir, cwd, spec.name), sys.executable, workdir, launch_uuid, spec.name,
-                      str(path))
+                      str(path), policy_tmpdir(spec.cmd, spec.train_dir, cwd))
         text = with_claim(text, claim)
         log = log_path(options.workdir.absolute(), path)
-        jobs.append(PlannedJob(spec, path, text, log, sbatch_argv(path, log, options.resources, sbatch_comment(text)),
+        name = None if names_its_job(text) else spec.name
+        jobs.append(PlannedJob(spec, path, text, log, sbatch_argv(path, log, options.resources, sbatch_comment(text), name),
                                claim.claim_file))
     return jobs
 
@@ -180,6 +185,11 @@ def _planned_array(options: SlurmLaunchOptions, jobs: list[PlannedJob], members:
     log = array_log_path(options.workdir.absolute(), path)
     spec = array_spec(len(members), options.array_limit)
     return PlannedArray(members, path, render_array_script(sbatch_directives(first.script_text), tasks), log,
-                        array_sbatch_argv(path, log, spec, options.resources, sbatch_comment(first.script_text)))
+                        array_sbatch_argv(path, log, spec, options.resources, sbatch_comment(first.script_text),
+                                          _array_name(first.script_text, [jobs[p].spec.name for p in members])))
+
+
+def _array_name(script_text: str, names: list[str]) -> str | None:
+    return None if names_its_job(script_text) else array_name(names)
 
 

@@ -23,7 +23,8 @@ SQUEUE_FIELDS = (
 # Listing all of a user's jobs adds Command (the script a job runs) and STDOUT (its --output pattern): by them
 # sync tells a job that a tracked job submitted itself. Comment stays last: it may hold the separator.
 SQUEUE_USER_FIELDS = (*SQUEUE_FIELDS[:7], "Command", "STDOUT", *SQUEUE_FIELDS[7:])
-SACCT_FIELDS = ("JobID", "State", "ExitCode", "NodeList", "Start", "End", "Submit", "Reason", "Comment")
+# JobName carries the tag's mark: sacct stores every job's name, and a comment only where the cluster is set to.
+SACCT_FIELDS = ("JobID", "State", "ExitCode", "NodeList", "Start", "End", "Submit", "Reason", "JobName", "Comment")
 # Lines of the earlier, shorter formats (without Reason and Comment) are still read.
 _SQUEUE_REQUIRED = 7
 _SACCT_REQUIRED = 7
@@ -56,6 +57,7 @@ class JobObservation(NamedTuple):
     comment: str | None = None
     command: str | None = None  # squeue's Command: the path of the batch script
     stdout: str | None = None  # squeue's STDOUT: the job's --output pattern
+    name: str | None = None  # sacct's JobName, which ends with the tag's mark where pbt-track named the job
 
 
 def _observed(
@@ -172,6 +174,23 @@ def sacct_argv(job_ids: Iterable[str]) -> list[str]:
     ]
 
 
+def sacct_window_argv(user: str, start: datetime, end: datetime) -> list[str]:
+    """All of `user`'s jobs that were eligible or running between two UTC times, whatever their ids.
+
+    A job that is held or waits for a dependency has not been eligible yet, so
+    sacct does not list it; squeue does.
+    """
+    return [
+        "sacct", "--parsable2", "--noheader", "--allocations", "--duplicates", f"--user={user}",
+        f"--starttime={slurm_time(start)}", f"--endtime={slurm_time(end)}", "--format=" + ",".join(SACCT_FIELDS),
+    ]
+
+
+def slurm_time(utc: datetime) -> str:
+    """A naive UTC time as Slurm's commands read one: the local time, to the second."""
+    return utc.replace(tzinfo=timezone.utc).astimezone().strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def parse_sacct(text: str) -> dict[str, list[JobObservation]]:
     """Every row per job id: with --duplicates an old job that had the same id is listed too."""
     jobs: dict[str, list[JobObservation]] = {}
@@ -179,8 +198,8 @@ def parse_sacct(text: str) -> dict[str, list[JobObservation]]:
         parts = line.split("|", len(SACCT_FIELDS) - 1)
         if len(parts) < _SACCT_REQUIRED:
             continue
-        job_id, state, exit_pair, node, start, end, submit, reason, comment = (
-            part.strip() for part in [*parts, "", ""][: len(SACCT_FIELDS)]
+        job_id, state, exit_pair, node, start, end, submit, reason, name, comment = (
+            part.strip() for part in [*parts, "", "", ""][: len(SACCT_FIELDS)]
         )
         if not job_id or "." in job_id:  # steps: 123.batch, 123.extern, 123.0
             continue
@@ -190,7 +209,7 @@ def parse_sacct(text: str) -> dict[str, list[JobObservation]]:
             JobObservation(
                 job_id, state, exit_code, exit_signal, _optional(node),
                 parse_slurm_time(start), parse_slurm_time(end), parse_slurm_time(submit), "sacct",
-                _optional(reason) if state in states.WAITING else None, _optional(comment),
+                _optional(reason) if state in states.WAITING else None, _optional(comment), name=_optional(name),
             )
         )
     return jobs

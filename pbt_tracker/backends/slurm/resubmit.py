@@ -22,12 +22,14 @@ from pbt_tracker.backends.slurm.continuation import (
     record_continuation,
     run_from,
 )
+from pbt_tracker.backends.slurm.resources import AttemptSetup, attempt_setup
 from pbt_tracker.backends.slurm.resubmit_arrays import ArrayLaunch, PlannedArray, PlannedScript, as_arrays
 from pbt_tracker.backends.slurm.tags import submission_tag, with_tag
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import make_dirs, write_text_atomic
 from pbt_tracker.launch.record import sha256_text
 from pbt_tracker.pbt.resume import ResumeDecision
+from pbt_tracker.pbt.starts import note_outcome
 from pbt_tracker.store import Store, utcnow, writes
 from pbt_tracker.store.new_rows import NewScript, NewSubmission, insert
 from pbt_tracker.store.next_attempts import PriorAttempt
@@ -42,15 +44,17 @@ class ScriptResubmitter:
 
     def plan(self, connection: sqlite3.Connection, row: PriorAttempt, attempt: int) -> None:
         workdir, name = self.store.workdir, row.name
-        decision = decide(row, self.request, self.result)
+        decision = decide(connection, row, self.request, self.result)
         if row.script_id is None:
             return
         check_not_moved(Path(row.launch_workdir), workdir)
         check_launch_directory(name, row.cwd)
-        if decision is not None and (decision.continues or is_continuation_script(workdir, row.script_path)):
+        setup = attempt_setup(row, self.request.options)
+        if (decision is not None and (decision.continues or is_continuation_script(workdir, row.script_path))) or (
+                setup is not None and self.request.options):  # changed resources: a new script from the template
             self.result.planned.append((name, attempt))
             if not self.request.dry_run:
-                self.planned.append(self._continuation(connection, row, attempt, decision))
+                self.planned.append(self._continuation(connection, row, attempt, decision, setup))
             return
         script_id, script_path, script_text = row.script_id, row.script_path, row.script_text
         assert script_path is not None and script_text is not None  # its script_id names a script row
@@ -72,8 +76,11 @@ class ScriptResubmitter:
             experiment_id=row.experiment_id, script_id=script_id, attempt=attempt, argv=argv,
             log_path=row.log_path, state=states.SUBMITTING, intended_at=now, updated_at=now, host=me.host,
             runner_pid=me.pid, runner_start=me.start, origin=self.request.origin, parent_submission_id=row.id,
+            options=setup.options if setup else None,  # inherited: the script and argv sent again carry them
         ))
         writes.add_state_change(connection, submission_id, states.SUBMITTING, now, self.request.origin)
+        if decision is not None:
+            note_outcome(connection, decision.pending, submission_id, now)
         tagged = argv
         if row.uuid:
             tagged = with_tag(argv, submission_tag(row.uuid, submission_id))
@@ -122,9 +129,9 @@ class ScriptResubmitter:
             answers.flush()
 
     def _continuation(self, connection: sqlite3.Connection, row: PriorAttempt, attempt: int,
-                      decision: ResumeDecision) -> PlannedScript:
+                      decision: ResumeDecision | None, setup: AttemptSetup | None) -> PlannedScript:
         recorded = record_continuation(connection, self.store.workdir, row, attempt, decision, self.request.me,
-                                       origin=self.request.origin)
+                                       origin=self.request.origin, setup=setup)
         return PlannedScript(recorded.submission_id, row.name, attempt, recorded.argv, recorded.script_path,
                              recorded.script_text, recorded.own_argv, None, recorded.log_path, new_script=True)
 

@@ -12,8 +12,10 @@ from pbt_tracker.backends.slurm.array import (
     array_argv_from,
     array_chunks,
     array_log_path,
+    array_name,
     array_script_path,
     array_spec,
+    job_name_of,
     render_array_script,
     sbatch_options,
 )
@@ -91,7 +93,9 @@ def _record_array(connection: sqlite3.Connection, workdir: Path, launch: ArrayLa
     log = array_log_path(workdir, path)
     tasks = [ArrayTask(job.script_path, job.script_text, job.log_path) for job in members]
     text = render_array_script(sbatch_directives(members[0].script_text), tasks)
-    argv = array_argv_from(options, path, log, array_spec(len(members), launch.array_limit))
+    names = [job_name_of(job.own_argv) for job in members]
+    name = array_name([name for name in names if name]) if all(names) else None  # a script named its jobs itself
+    argv = array_argv_from(options, path, log, array_spec(len(members), launch.array_limit), name)
     array_id = insert(connection, NewSlurmArray(
         launch_id=launch.id, path=str(path), text=text, sha256=sha256_text(text), argv=argv,
         task_count=len(members), intended_at=utcnow(),

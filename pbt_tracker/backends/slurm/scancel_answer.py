@@ -3,9 +3,11 @@
 scancel reports a job it could not signal on stderr, one line per job
 (`scancel: error: Kill job error on job id 7765: Invalid job id specified`),
 and its exit code covers the whole call. The record marks a job as
-"cancel requested" only when scancel accepted it, because sync later reads
-"cancel requested and Slurm no longer knows the job" as CANCELLED: a job
-marked after a refused scancel would be recorded cancelled while it runs.
+"cancel requested" only when scancel accepted it. Even then the job's state
+is left to Slurm's answers (squeue or sacct showing it CANCELLED): scancel
+may accept a job and not end it. Only an array task cancelled while it
+waited, of which Slurm keeps no record, is read as CANCELLED from the mark
+and its absence, so a mark after a refused scancel would record it ended.
 """
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
 """Whether a launch asked for its files to be readable by the owner's group (`--group-readable`)
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-07
 """
 
 from pbt_tracker.store.schema import run_in_alembic
 
-revision = "0010"
-down_revision = "0009"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
