@@ -122,3 +122,8 @@ def read_template_text(path: str, what: str, flag: str, kind: str) -> str:
         raise TemplateError(f"{what} {path} is not UTF-8 text; pass {kind}") from None
     except OSError as error:
         raise TemplateError(f"cannot read {what} {path}: {error.strerror}; check the file") from None
+
+
+def absolute(path: str | os.PathLike[str]) -> Path:
+    """A path made absolute with `..` and `.` taken out, as people read and paste it; symlinks are kept as given."""
+    return Path(os.path.abspath(path))

@@ -145,7 +145,7 @@ def test_sacct_is_asked_for_a_users_jobs_over_a_window_in_local_time(monkeypatch
         time.tzset()
     assert argv[:6] == ["sacct", "--parsable2", "--noheader", "--allocations", "--duplicates", "--user=ann"]
     assert argv[6:8] == ["--starttime=2026-12-07T11:00:00", "--endtime=2026-12-07T14:00:00"]
-    assert argv[8] == "--format=JobID,State,ExitCode,NodeList,Start,End,Submit,Reason,JobName,Comment"
+    assert argv[8] == "--format=JobID,State,ExitCode,NodeList,Start,End,Submit,Reason,JobName,Partition,Timelimit,Comment"
 
 
 @pytest.mark.parametrize(

@@ -173,11 +173,12 @@ def sync_and_tell(store: Store, unreachable_ok: bool = False) -> SyncResult | No
             raise
         from pbt_tracker import backends
         from pbt_tracker.store import queries
+        from pbt_tracker.store.times import iso_text
 
         title = backends.get(error.backend).title
         with store.read() as connection:
             when = queries.last_answer(connection, error.backend)
-        since = (f"the last sync {title} answered, at {when[:19].replace(' ', 'T')}Z" if when
+        since = (f"the last sync {title} answered, at {iso_text(when)}" if when
                  else f"launch ({title} never answered a sync)")
         click.echo(f"Note: {title} did not answer, so the states below are as of {since}: {error}", err=True)
         return None

@@ -58,9 +58,9 @@ def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> t
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--pbt", is_flag=True, help="Add each PBT policy's live iteration, objectives and hyperparameters, from its copied history.")
 @click.option("-o", "--columns", callback=_columns, metavar="A,B,...",
-              help="The table's columns, in this order (run, experiment, attempt, job_id, state, exit_code, elapsed, "
-                   "node, log, script, launch_id, backend, reason, submitted_at, started_at, ended_at, policy, "
-                   "iteration, objective, best).")
+              help="Only these columns, in this order, in every format (run, experiment, attempt, job_id, state, "
+                   "exit_code, elapsed, node, log, script, launch_id, backend, reason, submitted_at, started_at, "
+                   "ended_at, policy, iteration, objective, best, params, partition, time_limit, time_left).")
 @click.option("--wide", is_flag=True, help="Every default column at full length, and the pending reason.")
 @click.option("--watch", type=float, is_flag=False, flag_value=2.0, default=None, metavar="[SECONDS]",
               help="Redraw every SECONDS (2 alone), with one sync per refresh; Ctrl-C ends it.")
@@ -73,20 +73,23 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
     An experiment launched again shows its newest launch; --launch N or
     --all-launches shows the older ones.
 
-    The table fits the terminal (COLUMNS is honoured): the log shrinks to its
-    file name, then columns are dropped; -o or --wide choose otherwise.
+    The table fits the terminal, 80 columns at least (COLUMNS is honoured):
+    the log shrinks to its file name, then columns are dropped; -o or --wide
+    choose otherwise. -o also chooses and orders the JSON and CSV columns.
+    The keeper's own job (run pbt-track-keeper) is one line below the table.
 
     \b
     Example:
         pbt-track report --workdir ./slurm_logs
         pbt-track report -t F,TO --format json
         pbt-track report -j 7609 -o experiment,state,log
+        pbt-track report -o job_id,experiment --format csv
         pbt-track report --pbt --watch 10
     """
     import shutil
     import sys
 
-    from pbt_tracker.report.rows import render, report_rows, row_objects
+    from pbt_tracker.report.rows import keeper_apart, keeper_job_line, render, report_rows, row_objects, wrapped
 
     chosen = selection(run, experiments, states, launch, all_launches, job_ids=job_ids, all_attempts=all_attempts)
     if columns:
@@ -101,27 +104,30 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
             with open_workdir(workdir, sync=False) as store:
                 copy_history(store)
         with read_workdir(workdir, sync=not no_sync, unreachable_ok=True) as store:
-            rows = report_rows(store, chosen, pbt=pbt)
-            latest = {} if output_format == "csv" else _keeper_decisions(store)  # a CSV shows no decisions
+            rows, keeper = keeper_apart(report_rows(store, chosen, pbt=pbt), run)
+            # a CSV, and JSON's chosen columns, show no decisions
+            latest = {} if output_format == "csv" or (output_format == "json" and columns) else _keeper_decisions(store)
             notes = _notes(rows) if output_format == "table" else ""  # a backend the registry lacks is one line
+            if output_format == "table" and not rows and not all_launches and launch is None:
+                notes += _forgotten(store)
             if pbt and output_format == "table":  # a replacement or mutation a continuation undid is never silent
                 from pbt_tracker.report.decisions import undone_lines
 
                 notes = undone_lines(store, [row.experiment for row in rows]) + notes
-        if output_format == "json":
+        if output_format == "json" and not columns:
             import json
 
             from pbt_tracker.report.keeper import with_keeper_key
 
             return json.dumps(with_keeper_key(row_objects(rows), latest), indent=2) + "\n"
         if output_format != "table":
-            return render(rows, output_format, all_attempts)
+            return render(rows, output_format, all_attempts, columns=columns)
         from pbt_tracker.report.keeper import keeper_lines
         from pbt_tracker.report.table import wants_colour
 
         width = None if wide else max(80, shutil.get_terminal_size().columns)
         table = render(rows, output_format, all_attempts, pbt, columns, width, wants_colour(sys.stdout))
-        return table + keeper_lines(rows, latest) + notes
+        return table + wrapped(keeper_job_line(keeper) + keeper_lines(rows, latest) + notes, width)
 
     if watch is None:
         click.echo(draw(), nl=False)
@@ -135,6 +141,18 @@ def _notes(rows: list[ReportRow]) -> str:
     from pbt_tracker.backends import report_notes
 
     return report_notes([row.backend for row in rows])
+
+
+def _forgotten(store: Store) -> str:
+    """Why a report is empty when launches were forgotten, and how to see them."""
+    from pbt_tracker.tracker.launches import list_launches
+
+    forgotten = [launch for launch in list_launches(store, include_forgotten=True) if launch.forgotten]
+    if not forgotten:
+        return ""
+    named = ", ".join(f"{launch.id} ({launch.run}, {launch.experiments} experiments)" for launch in forgotten)
+    noun = "launch" if len(forgotten) == 1 else "launches"
+    return f"Forgotten {noun} {named}: `pbt-track report --all-launches` shows {'it' if len(forgotten) == 1 else 'them'}.\n"
 
 
 def _keeper_decisions(store: Store) -> dict[tuple[int, str], dict[str, str]]:

@@ -28,6 +28,7 @@ from pbt_tracker.keeper.rules import Attempt, Decision, Rules
 from pbt_tracker.launch.record import Echo, quiet
 from pbt_tracker.store import Store, queries, utcnow
 from pbt_tracker.store import keeper as keeper_store
+from pbt_tracker.store.times import iso_utc
 from pbt_tracker.store.kept import decisions_on, kept_attempts
 from pbt_tracker.store.selection import Selection
 
@@ -203,7 +204,7 @@ class Keeper:
             "event": decision.action, "reason": decision.reason, "workdir": str(self.store.workdir),
             "experiment": item.name if item else None, "attempt": attempt.attempt if attempt else None,
             "job_id": item.job_ids.get(attempt.submission_id) if item and attempt else None,
-            "decided_at": now.isoformat(timespec="seconds") + "Z", "keeper": self.lease.holder,
+            "decided_at": iso_utc(now), "keeper": self.lease.holder,
         }
         failure = send_event(self.options.on_event, event, self.options.event_timeout)
         if failure is not None:

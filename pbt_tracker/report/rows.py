@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from pbt_tracker.store import Store, queries, utcnow
 from pbt_tracker.store.connection import parse_time
+from pbt_tracker.store.times import iso_utc
 from pbt_tracker.store.report import ReportRecord, report_records
 from pbt_tracker.store.selection import Selection
 
@@ -51,6 +52,9 @@ class ReportRow(NamedTuple):
     pbt_best_objective: float | None = None
     pbt_population_best: float | None = None
     pbt_params: dict[str, object] | None = None
+    partition: str | None = None
+    time_limit: str | None = None
+    time_left: str | None = None
 
 
 def report_rows(store: Store, selection: Selection, pbt: bool = False) -> list[ReportRow]:
@@ -92,6 +96,9 @@ def report_rows(store: Store, selection: Selection, pbt: bool = False) -> list[R
             pending_reason=record.pending_reason,
             cancel_requested=record.cancel_requested_at is not None,
             clock_skew=record.clock_skew,
+            partition=record.partition,
+            time_limit=record.time_limit,
+            time_left=time_left(record.time_limit, record.state, started, now),
         ))
     return rows
 
@@ -152,8 +159,44 @@ def _elapsed(started: datetime | None, ended: datetime | None, now: datetime, sk
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
-def iso_time(moment: datetime | None) -> str | None:
-    return moment.isoformat(timespec="seconds") + "Z" if moment else None
+def time_left(limit: str | None, state: str, started: datetime | None, now: datetime) -> str | None:
+    """What is left of the job's time limit, as squeue's TimeLeft prints it: all of it while it waits,
+    the rest while it runs, nothing once it ended or when it has no limit."""
+    from pbt_tracker import states
+
+    seconds = limit_seconds(limit)
+    if seconds is None or state in states.FINAL:
+        return None
+    if started is not None and state not in states.WAITING:
+        seconds = max(0, seconds - int((now - started).total_seconds()))
+    return slurm_duration(seconds)
+
+
+def limit_seconds(limit: str | None) -> int | None:
+    """Seconds of a time limit as squeue and sacct print it (30:00, 2:00:00, 1-00:00:00, 1-12); None for
+    UNLIMITED or anything else."""
+    if not limit:
+        return None
+    days, _, clock = limit.strip().rpartition("-")
+    parts = clock.split(":")
+    if not (days == "" or days.isdigit()) or not all(part.isdigit() for part in parts) or len(parts) > 3:
+        return None
+    numbers = [int(part) for part in parts]
+    if days:  # D-HH, D-HH:MM, D-HH:MM:SS
+        hours, minutes, seconds = (numbers + [0, 0])[:3]
+    else:  # MM, MM:SS, HH:MM:SS
+        hours, minutes, seconds = ([0, 0] + numbers)[-3:] if len(numbers) == 3 else (0, *(numbers + [0])[:2])
+    return int(days or 0) * 86400 + hours * 3600 + minutes * 60 + seconds
+
+
+def slurm_duration(seconds: int) -> str:
+    """Slurm's [D-]H:MM:SS (1-02:03:04, 2:03:04)."""
+    days, rest = divmod(seconds, 86400)
+    clock = f"{rest // 3600}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+    return f"{days}-{clock.zfill(8)}" if days else clock
+
+
+iso_time = iso_utc
 
 
 def summary_line(rows: list[ReportRow], all_attempts: bool = False) -> str:
@@ -163,30 +206,67 @@ def summary_line(rows: list[ReportRow], all_attempts: bool = False) -> str:
     return f"{len(rows)} {noun}" + (f": {parts}" if parts else "")
 
 
-def row_objects(rows: list[ReportRow]) -> list[dict[str, object]]:
-    """Each row as the mapping JSON and CSV show."""
+def keeper_apart(rows: list[ReportRow], run: str | None) -> tuple[list[ReportRow], list[ReportRow]]:
+    """The experiments' rows, and the keeper job's (run pbt-track-keeper): it keeps them, it is not one of them.
+
+    Asked for by `--run pbt-track-keeper`, its rows are the report's rows.
+    """
+    from pbt_tracker.store.keeper import KEEPER_RUN
+
+    if run == KEEPER_RUN:
+        return rows, []
+    return [row for row in rows if row.run != KEEPER_RUN], [row for row in rows if row.run == KEEPER_RUN]
+
+
+def keeper_job_line(keeper: list[ReportRow]) -> str:
+    """`keeper job 869 RUNNING (attempt 3)`: the keeper's latest attempt, below the experiments' table."""
+    if not keeper:
+        return ""
+    latest = max(keeper, key=lambda row: (row.launch_id, row.attempt))
+    return (f"keeper job {latest.job_id or '-'} {latest.state} (attempt {latest.attempt}; "
+            f"--run {latest.run} shows it)\n")
+
+
+def row_objects(rows: list[ReportRow], columns: tuple[str, ...] | None = None) -> list[dict[str, object]]:
+    """Each row as the mapping JSON and CSV show: every field, or with `-o` exactly those columns in that order."""
+    if columns:
+        from pbt_tracker.report.table import column_objects
+
+        return column_objects(rows, columns)
     return [row._asdict() for row in rows]
+
+
+def wrapped(text: str, width: int | None) -> str:
+    """Lines below a table kept within the table's width; a line that goes on is indented."""
+    if width is None:
+        return text
+    import textwrap
+
+    return "".join(
+        textwrap.fill(line, width, subsequent_indent="    ", break_on_hyphens=False) + "\n" if line else "\n"
+        for line in text.splitlines()
+    )
 
 
 def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False, pbt: bool = False,
            columns: tuple[str, ...] | None = None, width: int | None = None, colour: bool = False) -> str:
     """The rows in a format; a table shows `columns` as asked, or the default ones fitted to `width`
-    (all of them at full length when `width` is None)."""
+    (all of them at full length when `width` is None); JSON and CSV show `columns`, or every field."""
     if output_format == "json":
         import json
 
-        return json.dumps(row_objects(rows), indent=2) + "\n"
+        return json.dumps(row_objects(rows, columns), indent=2) + "\n"
     if output_format == "csv":
         import csv
         import io
-
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(ReportRow._fields), lineterminator="\n")
-        writer.writeheader()
         import json
 
+        objects = row_objects(rows, columns)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(columns or ReportRow._fields), lineterminator="\n")
+        writer.writeheader()
         writer.writerows({key: json.dumps(value) if isinstance(value, dict) else value for key, value in row.items()}
-                         for row in row_objects(rows))
+                         for row in objects)
         return buffer.getvalue()
     from pbt_tracker.report import table as report_table
 
@@ -202,7 +282,8 @@ def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False
         else:
             layout = report_table.fit(rows, default, width)
     skewed = report_table.skew_note(rows, layout)
-    return report_table.table(rows, layout, colour) + summary_line(rows, all_attempts) + best + skewed + "\n"
+    return report_table.table(rows, layout, colour) + wrapped(summary_line(rows, all_attempts) + best + skewed + "\n",
+                                                              width)
 
 
 def by_objective(rows: list[ReportRow]) -> tuple[list[ReportRow], str]:

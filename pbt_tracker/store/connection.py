@@ -221,7 +221,7 @@ def open_store(workdir: str | os.PathLike[str], create: bool = True) -> Store:
     commands that only read a record must not leave empty databases behind.
     """
     check_path_inert(workdir, "workdir")
-    workdir = Path(workdir).absolute()
+    workdir = Path(os.path.abspath(workdir))  # `a/../b` printed as `b`; symlinks kept as given
     path = db_path(workdir)
     if create:
         check_workdir_length(workdir)

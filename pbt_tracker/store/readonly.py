@@ -49,7 +49,7 @@ def read_only_connection(path: Path, timeout: float) -> sqlite3.Connection:
 def open_store_read_only(workdir: str | os.PathLike[str]) -> Store | None:
     """The workdir's database opened read-only; None when its schema is older and must be upgraded first."""
     check_path_inert(workdir, "workdir")
-    workdir = Path(workdir).absolute()
+    workdir = Path(os.path.abspath(workdir))
     require_database(workdir)
     path = db_path(workdir)
     check_file(path)

@@ -85,6 +85,8 @@ class TrackedJob(NamedTuple):
     uuid: str | None
     array_id: int | None
     clock_skew: int | None
+    partition: str | None
+    time_limit: str | None
 
 
 _TRACKED = column_list(
@@ -93,6 +95,7 @@ _TRACKED = column_list(
     pending_reason="s.pending_reason", unseen_since="s.unseen_since", unseen_count="s.unseen_count",
     username="l.username", cancel_requested_at="s.cancel_requested_at", uuid="l.uuid", array_id="s.array_id",
     clock_skew="s.clock_skew",
+    partition="s.partition", time_limit="s.time_limit",
 )
 
 

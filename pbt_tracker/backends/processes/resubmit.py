@@ -11,6 +11,7 @@ from pbt_tracker import processes
 from pbt_tracker.backends.processes.launch import ProcessesExperiment, ProcessesJob, Runner, processes_attempt
 from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult, check_launch_directory, decide
 from pbt_tracker.errors import OptionError
+from pbt_tracker.launch.environment import as_launched
 from pbt_tracker.pbt.starts import note_outcome
 from pbt_tracker.store import Store, utcnow, writes
 from pbt_tracker.store.next_attempts import PriorAttempt
@@ -50,6 +51,7 @@ class ProcessesResubmitter:
             runner = Runner(
                 self.store, jobs, int(options.get("max_parallel") or 4), int(options.get("num_gpus") or 1),
                 int(options.get("experiments_per_gpu") or -1), 0, self.request.echo,
+                environment=as_launched(options.get("environment"), os.environ),
             )
             outcomes, interrupted = runner.run()
             self.result.processes_outcomes += outcomes

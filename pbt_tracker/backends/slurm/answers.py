@@ -84,9 +84,9 @@ def complete_array(store: Store, array_id: int, outcome: SubmitOutcome | None, e
 
 def send_array(
     store: Store, array_id: int, argv: list[str], names: list[str], files: list[tuple[Path, str]], echo: Echo,
-    print_only: bool = False,
+    print_only: bool = False, env: dict[str, str] | None = None,
 ) -> list[SubmittedJob]:
-    """Write an array's files (its tasks' scripts, then its own), sbatch it and settle every task.
+    """Write an array's files (its tasks' scripts, then its own), sbatch it (with `env`) and settle every task.
 
     Returns each task's outcome, in task order.
     """
@@ -97,10 +97,10 @@ def send_array(
             message = f"cannot write {path}: {error.strerror}"
             complete_array(store, array_id, None, error=message)
             return [SubmittedJob(name, argv, None, message) for name in names]
-    echo(f"Executing {shlex.join(argv)}")
+    echo(f"{'Would run' if print_only else 'Executing'} {shlex.join(argv)}")
     if print_only:
         return [SubmittedJob(name, argv, None, None) for name in names]
-    outcome = slurm.submit(argv)
+    outcome = slurm.submit(argv, env=env)
     complete_array(store, array_id, outcome, error=outcome.error)
     if outcome.job_id is None:
         what = f"array {files[-1][0].name} ({len(names)} experiments)"

@@ -51,7 +51,8 @@ def require_command(name: str) -> str:
     return path
 
 
-def run_command(argv: list[str], timeout: float | None = None, deadline: Deadline | None = None) -> CommandResult:
+def run_command(argv: list[str], timeout: float | None = None, deadline: Deadline | None = None,
+                env: dict[str, str] | None = None) -> CommandResult:
     """`commands.run_command`, with what a Slurm user should do when the program cannot answer.
 
     With a `deadline`, the call has what is left of it (at most `timeout`).
@@ -59,7 +60,7 @@ def run_command(argv: list[str], timeout: float | None = None, deadline: Deadlin
     if deadline is not None:
         timeout = round(deadline.timeout(argv[0], timeout), 1) or 0.1  # "within 3 s", not "within 2.98934 s"
     try:
-        return commands.run_command(argv, timeout)
+        return commands.run_command(argv, timeout, env)
     except SchedulerTimeout as error:
         raise SchedulerTimeout(
             f"{error}; the controller may be busy (raise PBT_TRACK_SCHEDULER_TIMEOUT to wait longer)"
@@ -69,15 +70,16 @@ def run_command(argv: list[str], timeout: float | None = None, deadline: Deadlin
         raise SchedulerError(f"{error}; {advice}") from None
 
 
-def submit(argv: list[str], timeout: float | None = None) -> SubmitOutcome:
+def submit(argv: list[str], timeout: float | None = None, env: dict[str, str] | None = None) -> SubmitOutcome:
     """Run one sbatch; report failure in the outcome instead of raising, so a launch goes on.
 
     sbatch that could not be started sent nothing: a definite failure. sbatch
     that exited 0 was answered by the controller, so a job id it printed in a
     form we cannot read leaves the job's existence uncertain, not refused.
+    `env` is the environment the job is to start with (its launch's).
     """
     try:
-        result = run_command(argv, timeout)
+        result = run_command(argv, timeout, env=env)
     except SchedulerTimeout as error:
         return SubmitOutcome(None, error=str(error), uncertain=True)
     except SchedulerError as error:

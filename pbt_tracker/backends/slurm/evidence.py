@@ -71,6 +71,8 @@ class Tracked(NamedTuple):
     cancel_requested_at: datetime | None
     tag: str | None
     clock_skew: int | None = None
+    partition: str | None = None
+    time_limit: str | None = None
 
 
 class Change(NamedTuple):
@@ -135,6 +137,8 @@ def _seen(item: Tracked, observation: JobObservation, now: datetime) -> Change |
         "exit_code": item.exit_code,
         "exit_signal": item.exit_signal,
         "pending_reason": observation.reason if state in states.WAITING else None,
+        "partition": observation.partition or item.partition,
+        "time_limit": observation.time_limit or item.time_limit,
         "unseen_since": None,
         "unseen_count": 0,
         "clock_skew": clock_skew(item.intended_at, observation, now) or item.clock_skew,
@@ -152,7 +156,7 @@ def _seen(item: Tracked, observation: JobObservation, now: datetime) -> Change |
 # The columns of a run that a change may set, each also a field of Tracked.
 _RUN_COLUMNS = frozenset({
     "node", "started_at", "ended_at", "exit_code", "exit_signal", "pending_reason", "unseen_since", "unseen_count",
-    "clock_skew",
+    "clock_skew", "partition", "time_limit",
 })
 
 

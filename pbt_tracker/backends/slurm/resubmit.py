@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shlex
 import sqlite3
 from pathlib import Path
@@ -27,6 +28,7 @@ from pbt_tracker.backends.slurm.resubmit_arrays import ArrayLaunch, PlannedArray
 from pbt_tracker.backends.slurm.tags import submission_tag, with_tag
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import make_dirs, write_text_atomic
+from pbt_tracker.launch.environment import as_launched
 from pbt_tracker.launch.record import sha256_text
 from pbt_tracker.pbt.resume import ResumeDecision
 from pbt_tracker.pbt.starts import note_outcome
@@ -91,7 +93,7 @@ class ScriptResubmitter:
             array_launch = ArrayLaunch(row.launch_id, row.uuid, limit)
         self.planned.append(PlannedScript(
             submission_id, name, attempt, tagged, Path(script_path), script_text, argv, array_launch,
-            row.log_path or "",
+            row.log_path or "", environment=launch_environment(row),
         ))
 
     def close(self, connection: sqlite3.Connection) -> None:
@@ -107,7 +109,8 @@ class ScriptResubmitter:
         store, result, echo = self.store, self.result, self.request.echo
         for array in self.arrays:
             missing = [path for path, _text in array.files[:-1] if not path.exists()]
-            result.jobs += send_array(store, array.array_id, array.argv, array.names, array.files, echo)
+            result.jobs += send_array(store, array.array_id, array.argv, array.names, array.files, echo,
+                                      env=array.environment)
             result.rewritten += [str(path) for path in missing if path.exists()]
         answers = Answers(store, echo)
         try:
@@ -124,7 +127,8 @@ class ScriptResubmitter:
                         message = f"cannot {verb} {job.script_path}: {error.strerror}"
                         result.jobs.append(answers.failed(job.submission_id, job.experiment, job.argv, message))
                         continue
-                result.jobs.append(answers.add(job.submission_id, job.experiment, job.argv, slurm.submit(job.argv)))
+                result.jobs.append(answers.add(job.submission_id, job.experiment, job.argv,
+                                               slurm.submit(job.argv, env=job.environment)))
         finally:
             answers.flush()
 
@@ -133,7 +137,8 @@ class ScriptResubmitter:
         recorded = record_continuation(connection, self.store.workdir, row, attempt, decision, self.request.me,
                                        origin=self.request.origin, setup=setup)
         return PlannedScript(recorded.submission_id, row.name, attempt, recorded.argv, recorded.script_path,
-                             recorded.script_text, recorded.own_argv, None, recorded.log_path, new_script=True)
+                             recorded.script_text, recorded.own_argv, None, recorded.log_path, new_script=True,
+                             environment=launch_environment(row))
 
 
 def check_not_moved(recorded: Path, workdir: Path) -> None:
@@ -155,3 +160,8 @@ def _read(path: Path) -> bytes | None:
         return path.read_bytes()
     except FileNotFoundError:
         return None
+
+
+def launch_environment(row: PriorAttempt) -> dict[str, str] | None:
+    """The environment sbatch runs with, so that the job gets its launch's software whoever sends it."""
+    return as_launched(json.loads(row.options or "{}").get("environment"), os.environ)

@@ -47,6 +47,7 @@ class PlannedScript:
     array_launch: ArrayLaunch | None = None  # set when it failed as a task of an array of this launch
     log_path: str = ""
     new_script: bool = False  # a continuation's, written for the first time
+    environment: dict[str, str] | None = None  # its launch's (launch.environment.as_launched); None: the sender's
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class PlannedArray:
     argv: list[str]
     names: list[str]
     files: list[tuple[Path, str]]  # the tasks' scripts, then the array's own
+    environment: dict[str, str] | None = None  # its launch's, as its tasks'
 
 
 def as_arrays(connection: sqlite3.Connection, workdir: Path,
@@ -105,4 +107,5 @@ def _record_array(connection: sqlite3.Connection, workdir: Path, launch: ArrayLa
     for task, job in enumerate(members):
         writes.place_in_array(connection, job.submission_id, job.own_argv, array_id, task)
     return PlannedArray(array_id, argv, [job.experiment for job in members],
-                        [*((job.script_path, job.script_text) for job in members), (path, text)])
+                        [*((job.script_path, job.script_text) for job in members), (path, text)],
+                        members[0].environment)

@@ -93,7 +93,7 @@ def _tracked(row: followed.TrackedJob) -> evidence.Tracked:
         row.id, row.job_id, row.state, parse_time(row.intended_at), row.node,
         parse_time(row.started_at), parse_time(row.ended_at), row.exit_code, row.exit_signal,
         row.pending_reason, parse_time(row.unseen_since), row.unseen_count or 0, row.username,
-        parse_time(row.cancel_requested_at), tag, row.clock_skew,
+        parse_time(row.cancel_requested_at), tag, row.clock_skew, row.partition, row.time_limit,
     )
 
 

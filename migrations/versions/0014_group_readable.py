@@ -1,14 +1,14 @@
 """Whether a launch asked for its files to be readable by the owner's group (`--group-readable`)
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-07
 """
 
 from pbt_tracker.store.schema import run_in_alembic
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
