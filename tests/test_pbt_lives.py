@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shlex
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from pbt_tracker.pbt.history import copy_history
 from pbt_tracker.pbt.lives import StartOver, over_text, starts_over
 from pbt_tracker.store import open_store
 from pbt_tracker.store.lives import AttemptTime, LifeRow
-from tests.conftest import PYTHON, query
+from tests.conftest import PYTHON, REPO_ROOT, query
 from tests.test_history import write_iteration
 
 
@@ -178,3 +179,31 @@ def test_the_keeper_tells_each_start_over_once_and_report_shows_it(work: Path, t
     code, table = invoke("report", "--workdir", str(work), "--no-sync")
     keeper = [line for line in table.splitlines() if line.startswith("keeper 00_ws_pbt: started-over at ")]
     assert len(keeper) == 1 and keeper[0].endswith(f": {POLICY_0}")
+
+
+@pytest.mark.slow  # a few seconds of real processes: kept out of the quick tier
+def test_a_policy_resumed_without_its_checkpoints_starts_over_and_everything_says_so(tmp_path: Path) -> None:
+    """Real local processes: the toy trainer crashes in its fourth iteration, its checkpoints are lost, and
+    `resubmit-failed` can only start it again without the continuation: from iteration 0, under a new name."""
+    from tests.test_processes import launcher, pbt_track
+
+    work = tmp_path / "work"
+    launched = subprocess.run(launcher("--run", "tests.fixtures.toy_pbt_lost", "--workdir", str(work), "--train_dir",
+                                       str(tmp_path / "train"), "--pause_between", "0"),
+                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert launched.returncode == 1, launched.stderr
+    policy_dir = tmp_path / "train" / "toy_lost" / "toy_lost_" / "runs" / "ws" / "000"
+    assert sorted(path.name for path in policy_dir.glob("*.yaml")) == ["000001.yaml", "000002.yaml", "000003.yaml"]
+    for checkpoint in policy_dir.glob("*.pth"):
+        checkpoint.unlink()
+
+    resubmitted = pbt_track("resubmit-failed", "--workdir", str(work))
+
+    assert resubmitted.returncode == 0, resubmitted.stderr
+    assert "00_toy_lost: policy 0 has no checkpoint on disk: starts from its original command" in resubmitted.stdout
+    said = "00_toy_lost attempt 2 restarted from iteration 0 after iteration 3 (3 iterations redone)"
+    report = pbt_track("report", "--workdir", str(work), "--pbt", "--wide")
+    assert report.stdout.splitlines()[-1] == f"PBT policy started over: {said}"
+    assert f"  started over: {said}\n" in pbt_track("show", "00_toy_lost", "--workdir", str(work)).stdout
+    kept = pbt_track("watch", "--workdir", str(work), "--once")
+    assert f"00_toy_lost: started-over: {said}\n" in kept.stdout
