@@ -42,7 +42,8 @@ def launches(workdir: str, all_launches: bool, no_sync: bool) -> None:
 @cli.command()
 @workdir_option
 @click.option("--launch", "launch_id", type=int, required=True, metavar="N", help="The launch to forget.")
-@click.option("--purge", is_flag=True, help="Delete its record instead (asks first); its files stay on disk.")
+@click.option("--purge", is_flag=True, help="Delete its record instead (asks first); its files stay on disk, but for "
+              "the PBT restart copies its policies left.")
 @click.option("--yes", is_flag=True, help="With --purge: do not ask.")
 @click.option("--unidentified-ended", is_flag=True,
               help="With --purge: you checked (NGC: ngc batch list) that its submissions accepted without a job id "

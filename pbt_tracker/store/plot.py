@@ -1,5 +1,5 @@
 """The statements behind `pbt-track plot`: the selected policies' attempts, each policy's own iteration files,
-and the replacements its logs printed.
+the replacements its logs printed, and the keeper's decisions about it.
 
 A population of 64 policies over 10,000 iterations is 640,000 iteration
 rows, so they are handed out one experiment at a time, each made into its
@@ -18,7 +18,10 @@ from pbt_tracker.store.selections import column_list, marks, named_rows, selecte
 if TYPE_CHECKING:
     from pbt_tracker.store.selection import Selection
 
-__all__ = ["IterationRow", "PlotAttempt", "ReplacementRow", "own_iterations", "plot_attempts", "replacements"]
+__all__ = [
+    "DecisionRow", "IterationRow", "PlotAttempt", "ReplacementRow", "decisions", "own_iterations", "plot_attempts",
+    "replacements",
+]
 
 _CHUNK = 500  # ids per statement, well under SQLite's limit on parameters
 
@@ -33,11 +36,15 @@ class PlotAttempt(NamedTuple):
     launch_id: int
     attempt: int
     started_at: str | None
+    state: str
+    ended_at: str | None
+    timeout_template: str | None  # of an attempt that ended FAILED 124 (GNU timeout's), the launch's template
 
 
 _PLOT_ATTEMPT = column_list(
     PlotAttempt._fields, experiment_id="e.id", params="e.params", cmd="e.cmd", run="l.run_name", launch_id="l.id",
-    attempt="s.attempt", started_at="s.started_at",
+    attempt="s.attempt", started_at="s.started_at", state="s.state", ended_at="s.ended_at",
+    timeout_template="CASE WHEN s.state = 'FAILED' AND s.exit_code = 124 THEN l.template_text END",
 )
 
 
@@ -92,4 +99,26 @@ def replacements(connection: sqlite3.Connection, experiment_ids: Sequence[int]) 
             f"WHERE s.experiment_id IN ({marks(ids)}) ORDER BY s.experiment_id, s.attempt, ev.log_offset",
             ids,
         ), ReplacementRow)
+    return rows
+
+
+class DecisionRow(NamedTuple):
+    """One of the keeper's decisions about an experiment."""
+
+    experiment_id: int
+    decided_at: str
+    action: str
+
+
+def decisions(connection: sqlite3.Connection, experiment_ids: Sequence[int],
+              left_out: Sequence[str] = ()) -> list[DecisionRow]:
+    """The keeper's decisions about these experiments, in the order made, but for the actions `left_out`."""
+    rows: list[DecisionRow] = []
+    for start in range(0, len(experiment_ids), _CHUNK):
+        ids = list(experiment_ids[start:start + _CHUNK])
+        rows += named_rows(connection.execute(
+            "SELECT experiment_id, decided_at, action FROM keeper_decisions "
+            f"WHERE experiment_id IN ({marks(ids)}) AND action NOT IN ({marks(left_out)}) ORDER BY id",
+            [*ids, *left_out],
+        ), DecisionRow)
     return rows
