@@ -35,6 +35,10 @@ class OptionError(PbtTrackError):
     """A launcher option has a value pbt-track cannot use."""
 
 
+class PathError(OptionError):
+    """A path holds what no script or listing can carry: a line break or a NUL."""
+
+
 class SchedulerError(PbtTrackError):
     """A scheduler command is missing, failed, hung or printed something unreadable."""
 

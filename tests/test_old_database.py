@@ -180,6 +180,7 @@ def unpack() -> None:
         for member in archive.getmembers():
             if member.isfile():
                 os.utime(ROOT / member.name, ns=(_mtime_ns(member),) * 2)
+    DB.chmod(0o600)  # as pbt-track makes it: a record readable by everyone gets a warning line
 
 
 class _Unpacked:

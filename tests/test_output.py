@@ -146,8 +146,8 @@ def test_a_report_emptied_by_forget_says_what_was_forgotten_and_how_to_see_it(wo
     assert (code, out) == (0, "run  experiment  attempt  job_id  state  exit_code  elapsed  node  log\n"
                               "---  ----------  -------  ------  -----  ---------  -------  ----  ---\n"
                               "0 experiments\n"
-                              "Forgotten launch 1 (allegro_kuka_regrasp_pbt, 8 experiments): `pbt-track report\n"
-                              "    --all-launches` shows it.\n")
+                              "Forgotten launch 1 (allegro_kuka_regrasp_pbt, 8 experiments): `pbt-track report "
+                              "--all-launches` shows it.\n")
     assert len(invoke("report", "--all-launches", "--workdir", str(work), "--no-sync")[1].splitlines()) == 2 + 8 + 2
 
 

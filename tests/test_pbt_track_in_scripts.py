@@ -40,7 +40,7 @@ def test_each_place_of_a_variable_is_read_as_bash_reads_it() -> None:
     )
     assert variable_places(template, "PBT_TRACK") == [
         (2, "a comment"), (3, "unquoted"), (3, "a comment"), (4, "double quotes"), (4, "single quotes"),
-        (5, "unquoted"), (6, "unquoted"), (8, "a here-document"), (11, "a here-document"), (14, "unquoted"),
+        (5, "unquoted"), (6, "unquoted"), (8, "a quoted here-document"), (11, "a here-document"), (14, "unquoted"),
     ]
 
 

@@ -133,7 +133,9 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
 
         width = None if wide else max(80, shutil.get_terminal_size().columns)
         table = render(rows, output_format, all_attempts, pbt, columns, width, wants_colour(sys.stdout))
-        return table + wrapped(keeper_job_line(keeper) + keeper_lines(rows, latest) + notes, width)
+        # The lines below wrap only for a reader at a terminal: piped to grep or a script, each stays whole.
+        below = width if sys.stdout.isatty() else None
+        return table + wrapped(keeper_job_line(keeper) + keeper_lines(rows, latest) + notes, below)
 
     if watch is None:
         click.echo(draw(), nl=False)

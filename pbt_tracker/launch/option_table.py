@@ -83,6 +83,8 @@ COMMON_OPTIONS: tuple[Option, ...] = (
     Option("python", str, None, "Interpreter of the training environment (e.g. a conda env's bin/python): the run "
            "description is read with it, and local experiments' `python` is it.",
            default_text="$PBT_TRACK_PYTHON, else pbt-track's own", path="file"),
+    Option("group_readable", bool, False, "Let your group read the record, scripts and logs (0640, folders 0750) "
+           "instead of you only (0600, 0700) (alone: true).", bare_is_true=True),
 )
 
 

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 from pbt_tracker import backends
 from pbt_tracker.backends.options import add_arguments, launch_options
 from pbt_tracker.errors import OptionError, PbtTrackError
+from pbt_tracker.files import share_with_group
 from pbt_tracker.launch.environment import chosen
 from pbt_tracker.launch.option_table import COMMON
 from pbt_tracker.launcher.loader import describe
@@ -58,6 +59,7 @@ def launch(args: argparse.Namespace | Mapping[str, Any], compact: bool = False, 
     so is the environment's choice of software, for the attempts sent later.
     """
     options = launch_options(vars(args) if isinstance(args, argparse.Namespace) else args)
+    share_with_group(bool(options.recorded_options.get("group_readable")))
     backend = backends.get(options.recorded_options["backend"])
     run_description, described_with = describe(options.run_module or None, options.experiment_suffix,
                                                options.python, options.train_dir)

@@ -41,6 +41,7 @@ class NewLaunch(NamedTuple):
     created_at: datetime
     cwd: str
     uuid: str
+    group_readable: bool = False  # --group-readable: its files 0640 and folders 0750 instead of 0600 and 0700
 
 
 class NewExperiment(NamedTuple):

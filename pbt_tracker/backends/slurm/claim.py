@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from pbt_tracker.backends.slurm.array import interpreter
 from pbt_tracker.errors import TemplateError
-from pbt_tracker.files import make_dirs
+from pbt_tracker.files import file_mode, make_dirs
 
 CLAIM_FD = 8
 """The descriptor the claim is held on: a single digit, which every Bourne shell's redirections take."""
@@ -60,9 +60,9 @@ def claim_file(train_dir: str, cwd: str, experiment: str) -> str:
 
 
 def make_claim_file(path: str) -> None:
-    """Made by pbt-track rather than by the job's shell, so it gets pbt-track's modes (never world-writable)."""
+    """Made by pbt-track rather than by the job's shell, so it gets pbt-track's modes (`file_mode`)."""
     make_dirs(os.path.dirname(path))
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o664))
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, file_mode()))
 
 
 def claim_lines(claim: Claim, shell: list[str]) -> list[str]:

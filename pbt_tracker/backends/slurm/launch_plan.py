@@ -27,6 +27,7 @@ from pbt_tracker.backends.slurm.array import (
 from pbt_tracker.backends.slurm.claim import Claim, check_shell, claim_file, with_claim
 from pbt_tracker.backends.slurm.launch_checks import (
     check_log_names_fit,
+    check_script_syntax,
     check_template_has_no_array,
     check_workdir_has_no_percent,
 )
@@ -108,6 +109,7 @@ def plan_slurm_launch(run_description: RunDescription, options: SlurmLaunchOptio
     launch_uuid = uuid.uuid4().hex
     jobs = _planned_jobs(specs, [script_path(workdir, spec.name) for spec in specs], template_text, options,
                          launch_uuid)
+    check_script_syntax(jobs[0].script_text, options.template_path or "built-in")
     plan = SlurmPlan(run_description, options, template_text, jobs, warnings, launch_uuid)
     if options.array:
         plan.arrays.extend(plan_arrays(plan, workdir))

@@ -16,7 +16,7 @@ from pathlib import Path
 from string import Template
 
 from pbt_tracker import processes
-from pbt_tracker.backends.slurm.shell_context import COMMENT, UNQUOTED, variable_places
+from pbt_tracker.backends.slurm.shell_context import COMMENT, UNQUOTED, Substitution, substitute, variable_places
 from pbt_tracker.backends.slurm.tags import COMMENT_OPTION, NAME_OPTION
 from pbt_tracker.errors import OptionError, TemplateError
 
@@ -104,23 +104,33 @@ def render_script(
     pbt_track: Sequence[str] | None = None,
     name: str = "",
 ) -> str:
-    """Fill in a template; `append_cmd` puts the command on its own last line.
+    """Fill in a template, each value quoted for where it stands; `append_cmd` puts the command on its own last line.
 
+    The command goes in as its words (`command_words`, the reading the
+    processes backend runs), each quoted where the shell would read it, so an
+    ordinary command is written as the user wrote it and no value in it runs.
     The built-in template has no $CMD, so without `append_cmd` its jobs would
     do nothing at all. `$PBT_TRACK` is `pbt_track` (by default the pbt-track
     writing the script), each word quoted for the shell.
     """
-    template = Template(template_text)
-    values = {"CMD": cmd, "FILENAME": filename, "PARTITION": resources.partition_arg, "GPU": resources.gpus_per_job,
-              "CPU": resources.cpus, "TIMEOUT": resources.timeout, "NAME": name}
-    if "PBT_TRACK" in template.get_identifiers():
-        values["PBT_TRACK"] = pbt_track_words(pbt_track)
-    text = template.substitute(values)
+    command = shell_command(cmd)
+    values = {"CMD": Substitution(command, words=True), "FILENAME": Substitution(filename),
+              "PARTITION": Substitution(resources.partition_arg, words=True),
+              "GPU": Substitution(str(resources.gpus_per_job)), "CPU": Substitution(str(resources.cpus)),
+              "TIMEOUT": Substitution(resources.timeout), "NAME": Substitution(name)}
+    if "PBT_TRACK" in Template(template_text).get_identifiers():
+        values["PBT_TRACK"] = Substitution(pbt_track_words(pbt_track), words=True)
+    text = substitute(template_text, values)
     if append_cmd:
         if not text.endswith("\n"):
             text += "\n"
-        text += cmd + "\n"
+        text += command + "\n"
     return text
+
+
+def shell_command(cmd: str) -> str:
+    """The command as a job script's shell reads it into the same words a local process gets."""
+    return shlex.join(processes.command_words(cmd))
 
 
 def pbt_track_words(pbt_track: Sequence[str] | None = None) -> str:
