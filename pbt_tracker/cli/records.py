@@ -110,16 +110,22 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
             notes = _notes(rows) if output_format == "table" else ""  # a backend the registry lacks is one line
             if output_format == "table" and not rows and not all_launches and launch is None:
                 notes += _forgotten(store)
-            if pbt and output_format == "table":  # a replacement or mutation a continuation undid is never silent
+            if pbt and output_format == "table":  # an undone decision or a policy started over is never silent
                 from pbt_tracker.report.decisions import undone_lines
+                from pbt_tracker.report.overs import over_lines
 
-                notes = undone_lines(store, [row.experiment for row in rows]) + notes
+                notes = undone_lines(store, [row.experiment for row in rows]) + over_lines(store, rows) + notes
+            objects = row_objects(rows) if output_format == "json" and not columns else []
+            if pbt and objects:
+                from pbt_tracker.report.overs import with_started_over
+
+                objects = with_started_over(store, objects)
         if output_format == "json" and not columns:
             import json
 
             from pbt_tracker.report.keeper import with_keeper_key
 
-            return json.dumps(with_keeper_key(row_objects(rows), latest), indent=2) + "\n"
+            return json.dumps(with_keeper_key(objects, latest), indent=2) + "\n"
         if output_format != "table":
             return render(rows, output_format, all_attempts, columns=columns)
         from pbt_tracker.report.keeper import keeper_lines
