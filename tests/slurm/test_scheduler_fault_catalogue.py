@@ -167,15 +167,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
 }
 
 # (mode, command) -> the defect that makes the combination fail.
-_REFUSAL_TRUSTED = (
-    "a refusal printed by sbatch (here 'Invalid account', after Slurm had queued the job) is taken as proof that no "
-    "job exists: the submission is SUBMIT_FAILED at once, a final state no sync looks for by its tag, so the job "
-    "Slurm runs is not on record (lost) and resubmit-failed or the keeper would send a second copy "
-    "(sbatch_answer.classify_sbatch_failure, REFUSAL)"
-)
-KNOWN_DEFECTS: dict[tuple[str, str], str] = {
-    ("refused", command): _REFUSAL_TRUSTED for command in ("submit", "resubmit-failed", "continue", "watch --once")
-}
+# Combinations that fail for a known bug, each a strict xfail naming it: none left.
+KNOWN_DEFECTS: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)
