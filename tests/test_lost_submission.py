@@ -155,3 +155,44 @@ def test_report_waits_one_time_out_in_all_when_squeue_and_scontrol_both_hang(los
     assert ("squeue did not answer within 3 s; the controller may be busy (raise PBT_TRACK_SCHEDULER_TIMEOUT to "
             "wait longer), and then scontrol was not asked: the calls before it took all of the 3 s time-out") in (
         result.stderr)
+
+
+@pytest.fixture
+def refused(in_repo: Path, tmp_path: Path, fake_bin) -> Path:  # type: ignore[no-untyped-def]
+    """Stand-in sbatch that refuses the second job in the words of a controller that then queued it all the same."""
+    counter = tmp_path / "next-id"
+    counter.write_text("7764")
+    fake_bin("sbatch", f"""#!/bin/sh
+id=$(cat {counter}); echo $((id + 1)) > {counter}
+if [ "$id" = 7765 ]; then echo "sbatch: error: Batch job submission failed: Invalid account" >&2; exit 1; fi
+echo "$id"
+""")
+    fake_bin("squeue", LISTING)
+    fake_bin("sacct", NO_ACCOUNTING)
+    work = tmp_path / "work"
+    result = CliRunner().invoke(cli, ["submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm",
+                                      "--workdir", str(work), "--pause_between", "0", "--train_dir", str(tmp_path / "t")])
+    assert result.exit_code == 1, result.output
+    assert states_of(work) == [("SUBMITTED", "7764"), ("SUBMIT_FAILED", None), ("SUBMITTED", "7766")]
+    return work
+
+
+def test_a_refused_job_that_squeue_lists_by_its_tag_is_submitted_after_all(refused: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]
+    ((argv,),) = query(refused / "pbt_tracker.db", "SELECT argv FROM submissions WHERE job_id IS NULL")
+    (tag,) = [arg.split("=", 1)[1] for arg in json.loads(argv) if arg.startswith("--comment=")]
+    fake_bin("squeue", "#!/bin/sh\nfor id in 7764 7766; do echo \"$id|PENDING|0||N/A|N/A|N/A|||Priority||\"; done\n"
+                       f"echo '7765|PENDING|0||N/A|N/A|N/A|||Priority|debug|1:00|{tag}'\n")
+
+    result = CliRunner().invoke(cli, ["sync", "--workdir", str(refused)])
+
+    assert result.exit_code == 0, result.output
+    assert states_of(refused)[1] == ("PENDING", "7765")
+    [(detail,)] = query(refused / "pbt_tracker.db", "SELECT detail FROM state_changes WHERE submission_id = 2 "
+                        "AND state = 'SUBMITTED'")
+    assert detail.endswith("though sbatch answered a refusal: the controller had queued it")
+
+
+def test_a_refusal_no_listing_contradicts_stands_and_is_looked_for_no_longer_once_resubmitted(  # type: ignore[no-untyped-def]
+        refused: Path, fake_bin) -> None:
+    assert CliRunner().invoke(cli, ["sync", "--workdir", str(refused)]).exit_code == 0
+    assert states_of(refused)[1] == ("SUBMIT_FAILED", None)

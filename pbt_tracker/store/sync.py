@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 from typing import NamedTuple
 
 from pbt_tracker import states
+from pbt_tracker.store.connection import sql_time
 from pbt_tracker.store.queries import requeue_watch
 from pbt_tracker.store.selections import column_list, marks, named_rows
 
@@ -46,13 +48,25 @@ _UNANSWERED = column_list(
 )
 
 
-def unanswered(connection: sqlite3.Connection, backend: str) -> list[UnansweredSubmission]:
-    """Submissions of a backend sent (or about to be) whose job id is not on record."""
+def unanswered(connection: sqlite3.Connection, backend: str,
+               refused_since: datetime | None = None) -> list[UnansweredSubmission]:
+    """Submissions of a backend sent (or about to be) whose job id is not on record.
+
+    With `refused_since`, also the SUBMIT_FAILED ones sbatch answered with a
+    refusal since then that are still their experiment's latest attempt: a
+    controller may have queued the job before it answered.
+    """
+    refused = ""
+    arguments: tuple[object, ...] = (backend, states.SUBMITTING, states.UNKNOWN, states.SUBMIT_UNCERTAIN)
+    if refused_since is not None:
+        refused = ("OR (s.state = ? AND s.submit_stderr IS NOT NULL AND s.intended_at >= ? AND NOT EXISTS ("
+                   "SELECT 1 FROM submissions AS n WHERE n.experiment_id = s.experiment_id AND n.attempt > s.attempt))")
+        arguments += (states.SUBMIT_FAILED, sql_time(refused_since))
     return named_rows(connection.execute(
         f"SELECT {_UNANSWERED} FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
         "JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND l.uuid IS NOT NULL "
-        "AND s.job_id IS NULL AND s.state IN (?, ?, ?)",
-        (backend, states.SUBMITTING, states.UNKNOWN, states.SUBMIT_UNCERTAIN),
+        f"AND s.job_id IS NULL AND (s.state IN (?, ?, ?) {refused})",
+        arguments,
     ), UnansweredSubmission)
 
 

@@ -167,15 +167,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
 }
 
 # (mode, command) -> the defect that makes the combination fail.
-_REFUSAL_TRUSTED = (
-    "a refusal printed by sbatch (here 'Invalid account', after Slurm had queued the job) is taken as proof that no "
-    "job exists: the submission is SUBMIT_FAILED at once, a final state no sync looks for by its tag, so the job "
-    "Slurm runs is not on record (lost) and resubmit-failed or the keeper would send a second copy "
-    "(sbatch_answer.classify_sbatch_failure, REFUSAL)"
-)
-KNOWN_DEFECTS: dict[tuple[str, str], str] = {
-    ("refused", command): _REFUSAL_TRUSTED for command in ("submit", "resubmit-failed", "continue", "watch --once")
-}
+# Combinations that fail for a known bug, each a strict xfail naming it: none left.
+KNOWN_DEFECTS: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)
@@ -303,12 +296,18 @@ def _record(workdir: Path) -> list[tuple[int, str | None, str, str, int]]:
                                "JOIN experiments AS e ON e.id = s.experiment_id ORDER BY s.id")
 
 
-def _wrong_finals(rows: list[tuple[int, str | None, str, str, int]], slurm: dict[str, SlurmJob]) -> list[str]:
-    """Final states the command wrote that Slurm, asked right after it, contradicts: the record is wrong meanwhile."""
+def _wrong_finals(rows: list[tuple[int, str | None, str, str, int]], slurm: dict[str, SlurmJob],
+                  refused: bool = False) -> list[str]:
+    """Final states the command wrote that Slurm, asked right after it, contradicts: the record is wrong meanwhile.
+
+    Where sbatch itself answered a refusal (`refused`), SUBMIT_FAILED without a
+    job id is what the controller said: the record may hold it until the next
+    sync, which must find the job by its tag (`_judge` checks that it did).
+    """
     tagged = {job.submission for job in slurm.values()}
     wrong = []
     for submission, job_id, state, name, attempt in rows:
-        if state not in RECORD_FINAL:
+        if state not in RECORD_FINAL or (refused and state == "SUBMIT_FAILED" and not job_id):
             continue
         job = slurm.get(job_id) if job_id else None
         if (job_id and (job is None or job.state not in (state, "COMPLETING"))) or (
@@ -369,7 +368,7 @@ def _run(run: Run) -> None:
         left = _record(run.workdir)  # as the command left it
         uncertain = [name for _, _, state, name, _ in left if state == "SUBMIT_UNCERTAIN"]
         before = slurm_jobs(run.workdir)
-        wrong_meanwhile = _wrong_finals(left, before)
+        wrong_meanwhile = _wrong_finals(left, before, refused=case.mode == "refused")
         synced = pbt_track(["sync"], run.workdir) if (run.workdir / DB).exists() else None
         after = slurm_jobs(run.workdir)
         judged = _judge(run.workdir, before, after)

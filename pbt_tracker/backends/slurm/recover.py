@@ -73,12 +73,14 @@ def recover_unanswered(store: Store, orphans: list[_Orphan], listing: Listing, r
     with store.write() as connection:
         for orphan in orphans:
             submission = queries.submission(connection, orphan.submission_id)
-            if submission["job_id"] is not None or submission["state"] not in _UNANSWERED:
+            if submission["job_id"] is not None or submission["state"] not in (*_UNANSWERED, states.SUBMIT_FAILED):
                 continue  # settled meanwhile by someone else
             found, where = listed[orphan.submission_id], "squeue"
             answer = accounted.get(orphan.username)
             if not found and answer is not None:
                 found, where = _in_array(orphan, evidence.accounted_with(answer[0], orphan.tag)), "sacct"
+            if submission["state"] == states.SUBMIT_FAILED and not found:
+                continue  # refused, and no job of its tag has turned up: the refusal stands
             intended = parse_time(submission["intended_at"])
             assert intended is not None
             outcome = evidence.uncertain_outcome(bool(found), answer is not None and answer[1], not listing.empty,
@@ -87,6 +89,8 @@ def recover_unanswered(store: Store, orphans: list[_Orphan], listing: Listing, r
                 values = RunValues(job_id=found[0], submitted_at=parse_time(submission["submitted_at"]) or now,
                                    unseen_since=None, unseen_count=0)
                 detail = f"found in {where} by its tag {orphan.tag}"
+                if submission["state"] == states.SUBMIT_FAILED:
+                    detail += ", though sbatch answered a refusal: the controller had queued it"
                 if len(found) > 1 and orphan.tag not in twice:
                     twice.add(orphan.tag)
                     result.notes.append(f"{orphan.tag} reached Slurm more than once: jobs {', '.join(found)}")
@@ -142,7 +146,7 @@ def orphans_of(rows: list[UnansweredSubmission], result: SyncResult) -> list[_Or
         if row.host and row.host != here:
             elsewhere.add(row.host)
             continue
-        if row.state != states.SUBMIT_UNCERTAIN:
+        if row.state not in (states.SUBMIT_UNCERTAIN, states.SUBMIT_FAILED):  # those were answered: none to wait for
             if row.runner_pid and processes.is_running(ProcessId(row.runner_pid, row.runner_start, here)):
                 continue  # its submitter is still at work
         launched = parse_time(row.launched_at)

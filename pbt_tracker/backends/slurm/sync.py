@@ -38,6 +38,9 @@ ACCOUNTING_NOTE = (
     "sacct is not available ({reason}): jobs Slurm has already forgotten are shown as UNKNOWN, "
     "so final states may be incomplete"
 )
+# How long after sbatch answered a refusal the sync still looks for the job by its tag: a controller under load
+# has queued a job and then answered its client with an error. Found, the attempt is SUBMITTED after all.
+REFUSAL_RECHECK = timedelta(minutes=10)
 EMPTY_NOTE = "squeue listed no job at all; states were left as they were (sync again in a moment)"
 
 
@@ -48,7 +51,7 @@ def sync_slurm(store: Store) -> SyncResult:
 
     result = SyncResult()
     with store.read() as connection:
-        unanswered = followed.unanswered(connection, SLURM)
+        unanswered = followed.unanswered(connection, SLURM, refused_since=utcnow() - REFUSAL_RECHECK)
         rows = followed.tracked_jobs(connection, SLURM)
         users = queries.usernames(connection, SLURM)
         scripts = queries.script_owners(connection, SLURM) if queries.jobs_send_successors(connection) else set()
