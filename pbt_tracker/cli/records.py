@@ -20,6 +20,7 @@ from pbt_tracker.cli.group import cli
 if TYPE_CHECKING:
     from pbt_tracker.report.rows import ReportRow
     from pbt_tracker.store import Store
+    from pbt_tracker.store.selection import Selection
 
 
 @cli.command()
@@ -86,7 +87,7 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
     import shutil
     import sys
 
-    from pbt_tracker.report.rows import render, report_rows, row_objects
+    from pbt_tracker.report.rows import render, report_rows, write_rows
 
     chosen = selection(run, experiments, states, launch, all_launches, job_ids=job_ids, all_attempts=all_attempts)
     if columns:
@@ -104,14 +105,12 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
             rows = report_rows(store, chosen, pbt=pbt)
             latest = {} if output_format == "csv" else _keeper_decisions(store)  # a CSV shows no decisions
             notes = _notes(rows) if output_format == "table" else ""  # a backend the registry lacks is one line
-        if output_format == "json":
-            import json
-
-            from pbt_tracker.report.keeper import with_keeper_key
-
-            return json.dumps(with_keeper_key(row_objects(rows), latest), indent=2) + "\n"
         if output_format != "table":
-            return render(rows, output_format, all_attempts)
+            import io
+
+            buffer = io.StringIO()
+            write_rows(buffer, output_format, rows, None if output_format == "csv" else latest)
+            return buffer.getvalue()
         from pbt_tracker.report.keeper import keeper_lines
         from pbt_tracker.report.table import wants_colour
 
@@ -119,12 +118,28 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
         table = render(rows, output_format, all_attempts, pbt, columns, width, wants_colour(sys.stdout))
         return table + keeper_lines(rows, latest) + notes
 
+    if watch is None and output_format != "table" and not pbt:
+        _stream(workdir, chosen, output_format, no_sync)
+        return
     if watch is None:
         click.echo(draw(), nl=False)
         return
     from pbt_tracker.report.watch import watch_loop
 
     watch_loop(draw, watch, sys.stdout)
+
+
+def _stream(workdir: str, chosen: Selection, output_format: str, no_sync: bool) -> None:
+    """JSON or CSV written while the record is read: a year of launches is never held whole, as rows or as text."""
+    import sys
+
+    from pbt_tracker.report.rows import reading_rows, write_rows
+
+    with read_workdir(workdir, sync=not no_sync, unreachable_ok=True) as store:
+        latest = None if output_format == "csv" else _keeper_decisions(store)  # a CSV shows no decisions
+        with reading_rows(store, chosen) as rows:
+            write_rows(sys.stdout, output_format, rows, latest)
+    sys.stdout.flush()
 
 
 def _notes(rows: list[ReportRow]) -> str:

@@ -8,8 +8,11 @@ for them.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, NamedTuple
+from itertools import repeat
+from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from pbt_tracker.store import Store, queries, utcnow
 from pbt_tracker.store.connection import parse_time
@@ -53,47 +56,52 @@ class ReportRow(NamedTuple):
     pbt_params: dict[str, object] | None = None
 
 
+_NO_PBT = (None,) * len(ReportRow._fields[ReportRow._fields.index("pbt_policy"):])
+
+
 def report_rows(store: Store, selection: Selection, pbt: bool = False) -> list[ReportRow]:
     """Rows of the selection; with `pbt`, each PBT policy's progress from the record's copied history.
 
     A policy with no history on record yet (nobody copied it) is read from its workspace.
     """
+    with reading_rows(store, selection, pbt) as rows:
+        return list(rows)
+
+
+@contextmanager
+def reading_rows(store: Store, selection: Selection, pbt: bool = False) -> Iterator[Iterator[ReportRow]]:
+    """report_rows' rows, each made as the record's cursor gives it, inside one read of the record.
+
+    A JSON or CSV report of a year of launches writes them as they come and holds
+    a chunk of them at a time.
+    """
     now = utcnow()
     history: dict[int, list[PolicyIteration]] = {}
     with store.read() as connection:
         queries.check_names_exist(connection, selection)
-        records = report_records(connection, selection, pbt)
+        records: Iterable[ReportRecord] = report_records(connection, selection, pbt)
         if pbt:
             from pbt_tracker.store.history import iterations_of_launches
 
+            records = list(records)
             for row in iterations_of_launches(connection, {record.launch_id for record in records}):
                 history.setdefault(row.launch_id, []).append(row)
-    rows = []
+        yield _made(records, history if pbt else None, now)
+
+
+def _made(records: Iterable[ReportRecord], history: dict[int, list[PolicyIteration]] | None,
+          now: datetime) -> Iterator[ReportRow]:
+    parse, new = datetime.fromisoformat, tuple.__new__
     for record in records:
-        started, ended = parse_time(record.started_at), parse_time(record.ended_at)
-        rows.append(ReportRow(
-            **(_record_progress(history, record) if pbt else {}),
-            run=record.run,
-            experiment=record.experiment,
-            attempt=record.attempt,
-            job_id=record.job_id,
-            state=record.state,
-            exit_code=record.exit_code,
-            elapsed=_elapsed(started, ended, now, record.clock_skew),
-            node=record.node,
-            log=log_file(record.log_path, record.job_id),
-            script=record.script,
-            launch_id=record.launch_id,
-            backend=record.backend,
-            submitted_at=iso_time(parse_time(record.submitted_at)),
-            started_at=iso_time(started),
-            ended_at=iso_time(ended),
-            exit_signal=record.exit_signal,
-            pending_reason=record.pending_reason,
-            cancel_requested=record.cancel_requested_at is not None,
-            clock_skew=record.clock_skew,
-        ))
-    return rows
+        started_at, ended_at, elapsed = record.started_at, record.ended_at, None
+        if started_at is not None:
+            elapsed = _elapsed(parse(started_at), parse(ended_at) if ended_at else None, now, record.clock_skew)
+        row = new(ReportRow, (  # in the order of ReportRow's fields, the PBT ones left at None: made in C
+            record.run, record.experiment, record.attempt, record.job_id, record.state, record.exit_code, elapsed,
+            record.node, log_file(record.log_path, record.job_id), record.script, record.launch_id, record.backend,
+            iso_text(record.submitted_at), iso_text(started_at), iso_text(ended_at), record.exit_signal,
+            record.pending_reason, record.cancel_requested_at is not None, record.clock_skew) + _NO_PBT)
+        yield row._replace(**_record_progress(history, record)) if history is not None else row
 
 
 def _record_progress(history: dict[int, list[PolicyIteration]], record: ReportRecord) -> PbtProgress:
@@ -156,6 +164,15 @@ def iso_time(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") + "Z" if moment else None
 
 
+def iso_text(text: str | None) -> str | None:
+    """iso_time of a time as the record stores it (`2026-12-07 14:01:07.445424`), cut from its text: three per row."""
+    if text is None:
+        return None
+    if len(text) >= 19 and text[10] in " T" and text[19:20] in ("", "."):
+        return f"{text[:10]}T{text[11:19]}Z"
+    return iso_time(parse_time(text))
+
+
 def summary_line(rows: list[ReportRow], all_attempts: bool = False) -> str:
     counts = Counter(row.state for row in rows)
     noun = ("attempt" if all_attempts else "experiment") + ("" if len(rows) == 1 else "s")
@@ -163,30 +180,32 @@ def summary_line(rows: list[ReportRow], all_attempts: bool = False) -> str:
     return f"{len(rows)} {noun}" + (f": {parts}" if parts else "")
 
 
-def row_objects(rows: list[ReportRow]) -> list[dict[str, object]]:
-    """Each row as the mapping JSON and CSV show."""
-    return [row._asdict() for row in rows]
+def write_rows(out: TextIO, output_format: str, rows: Iterable[ReportRow],
+               latest: dict[tuple[int, str], dict[str, str]] | None = None) -> None:
+    """JSON or CSV of the rows, written as they come; JSON's objects with the keeper's latest decisions when given."""
+    from pbt_tracker.report import stream
+
+    fields: tuple[str, ...] = ReportRow._fields
+    values: Iterable[tuple[object, ...]] = rows
+    if output_format == "csv":
+        stream.write_csv(out, fields, values)
+        return
+    if latest is not None:
+        fields += ("keeper_last_decision",)
+        values = map(tuple.__add__, rows, repeat((None,))) if not latest else (
+            (*row, latest.get((row.launch_id, row.experiment))) for row in rows)
+    stream.write_json(out, fields, values)
 
 
 def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False, pbt: bool = False,
            columns: tuple[str, ...] | None = None, width: int | None = None, colour: bool = False) -> str:
     """The rows in a format; a table shows `columns` as asked, or the default ones fitted to `width`
     (all of them at full length when `width` is None)."""
-    if output_format == "json":
-        import json
-
-        return json.dumps(row_objects(rows), indent=2) + "\n"
-    if output_format == "csv":
-        import csv
+    if output_format in ("json", "csv"):
         import io
 
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(ReportRow._fields), lineterminator="\n")
-        writer.writeheader()
-        import json
-
-        writer.writerows({key: json.dumps(value) if isinstance(value, dict) else value for key, value in row.items()}
-                         for row in row_objects(rows))
+        write_rows(buffer, output_format, rows)
         return buffer.getvalue()
     from pbt_tracker.report import table as report_table
 
