@@ -12,7 +12,8 @@ cannot lose one: see benchmarks/continuity_faults.py).
 
 The figures come from evidence pbt-track did not write: the trainer's journal
 (each process start and iteration done) and sacct (every run of every job).
-Targets: 0 restarts from iteration 0, 0 iterations redone, 0 moments with two
+Targets: 0 restarts from iteration 0, 0 iterations redone, 0 PBT decisions
+(replacements, mutations) undone by a continuation, 0 moments with two
 jobs (or two trainer processes) of one policy running, the record equal to
 sacct, and each policy's working time (its wall time less Slurm's queue waits
 and requeue delays and the user's own pause, printed apart) within 1.10x of
@@ -49,6 +50,7 @@ from benchmarks.continuity_figures import (
     redone_iterations,
     restarts_from_zero,
 )
+from pbt_tracker.report.decisions import decisions_undone
 from pbt_tracker.templates import template_path
 
 POLICIES = 6
@@ -146,6 +148,7 @@ def _figures(base: Path, env: dict[str, str], started_at: str, injector: Injecto
         "two_processes": overlapping_lives(lives(journal)), "two_jobs": overlapping_runs(runs_by_policy),
         "mismatches": record_mismatches({a.job_id: a.state for a in attempts if a.job_id}, newest_states(runs)),
         "times": times, "user_pause": injector.user_pause, "attempts": len(attempts), "faults": injector.fired,
+        "undone": decisions_undone(base / "w"),
     }
 
 
@@ -163,6 +166,7 @@ def _report(plain: dict[str, object], faulty: dict[str, object]) -> bool:
     print(f"attempts: {plain['attempts']} uninterrupted, {faulty['attempts']} under faults")
     check("restarts from iteration 0", faulty["restarts"], not faulty["restarts"])
     check("iterations redone", faulty["redone"], not faulty["redone"])
+    check("PBT decisions undone by a continuation", faulty["undone"], not faulty["undone"])
     check("moments with two trainer processes of one policy", len(faulty["two_processes"]),  # type: ignore[arg-type]
           not faulty["two_processes"])
     check("moments with two jobs of one policy running (sacct)", len(faulty["two_jobs"]),  # type: ignore[arg-type]

@@ -174,19 +174,29 @@ class PolicyTime:
 
 
 def policy_time(runs: Iterable[SlurmRun]) -> PolicyTime:
-    runs = list(runs)
-    requeued = {run.job_id for run in runs if run.state == "REQUEUED"}  # sacct may list its run without a Start
-    ran = _ran(runs)
+    """Wall time from the policy's first start to its last end, less the time each later run waited in Slurm.
+
+    A run waited from its submit (for a requeued job, from its previous
+    run's end) to its start; one Slurm ended while it still waited (a
+    requeued job can end TIMEOUT without starting again) waited until its
+    end. The waits after a requeue are Slurm's requeue delay, given apart.
+    """
+    ordered = sorted(runs, key=lambda run: (run.submit or run.start or run.end or datetime.min))
+    ran = _ran(ordered)
     if not ran:
         raise ValueError("no run of the policy has both a start and an end in sacct")
-    wall = (max(end for _run, _start, end in ran) - ran[0][1]).total_seconds()
+    first_start = ran[0][1]
+    wall = (max(end for _run, _start, end in ran) - first_start).total_seconds()
     waits = requeues = 0.0
     previous_end_of: dict[str, datetime] = {}
-    for index, (run, start, end) in enumerate(ran):
-        if index:
-            queued_since = max(run.submit or start, previous_end_of.get(run.job_id, run.submit or start))
-            wait = max(0.0, (start - queued_since).total_seconds())
+    for run in ordered:
+        # A REQUEUED row without a Start ran all the same (sacct lost its start); any other without one waited.
+        waited_until = run.start or (run.end if run.state != "REQUEUED" else None)
+        queued_since = previous_end_of.get(run.job_id, run.submit)
+        if waited_until is not None and queued_since is not None and waited_until > first_start:
+            wait = max(0.0, (waited_until - max(queued_since, first_start)).total_seconds())
             waits += wait
-            requeues += wait if run.job_id in requeued and run.state != "REQUEUED" else 0.0
-        previous_end_of[run.job_id] = end
+            requeues += wait if run.job_id in previous_end_of else 0.0
+        if run.end is not None:
+            previous_end_of[run.job_id] = run.end
     return PolicyTime(wall, waits, requeues)

@@ -35,11 +35,40 @@ class CommandResult(NamedTuple):
 
 
 
-def run_command(argv: list[str], timeout: float | None = None) -> CommandResult:
-    """Run `argv` (no shell) to its end or its timeout; the caller adds what its user should do about a failure."""
+class Deadline:
+    """One time-out shared by several calls, so that a command asking squeue, then scontrol, then sacct of a
+    controller that hangs waits at most one time-out in all."""
+
+    __slots__ = ("seconds", "end")
+
+    def __init__(self, seconds: float | None = None) -> None:
+        self.seconds = settings.scheduler_timeout() if seconds is None else seconds
+        self.end = time.monotonic() + self.seconds
+
+    def timeout(self, program: str, cap: float | None = None) -> float:
+        """What is left for `program` (at most `cap`); SchedulerTimeout, without running it, when nothing is."""
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise SchedulerTimeout(f"{program} was not asked: the calls before it took all of the "
+                                   f"{self.seconds:g} s time-out")
+        return left if cap is None else min(left, cap)
+
+
+def run_command(argv: list[str], timeout: float | None = None, env: dict[str, str] | None = None) -> CommandResult:
+    """Run `argv` (no shell) to its end or its timeout; the caller adds what its user should do about a failure.
+
+    `env` is the environment the program runs with (and hands on, as sbatch
+    does to its job); the program itself is found on this process's PATH.
+    """
     timeout = settings.scheduler_timeout() if timeout is None else timeout
+    executable = None
+    if env is not None:
+        import shutil  # only senders with an environment of their own need it; others start without it
+
+        executable = shutil.which(argv[0])
     try:
-        process = subprocess.Popen(argv, stdin=_devnull(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process = subprocess.Popen(argv, executable=executable, stdin=_devnull(), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, env=env)
     except FileNotFoundError:
         raise CommandNotStarted(f"{argv[0]} was not found on PATH", missing=True) from None
     except PermissionError:

@@ -5,6 +5,19 @@ what is wrong and what to do. The CLI prints it and exits non-zero; anything
 not derived from `PbtTrackError` is a bug and keeps its traceback.
 """
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+
+def did_you_mean(word: str, known: "Iterable[str]") -> str:
+    """` (did you mean X?)` for the closest of `known` to a mistyped word, or nothing where none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(dict.fromkeys(known)), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
 
 class PbtTrackError(Exception):
     """Base of every error pbt-track reports to the user."""
@@ -20,6 +33,10 @@ class TemplateError(PbtTrackError):
 
 class OptionError(PbtTrackError):
     """A launcher option has a value pbt-track cannot use."""
+
+
+class PathError(OptionError):
+    """A path holds what no script or listing can carry: a line break or a NUL."""
 
 
 class SchedulerError(PbtTrackError):

@@ -108,16 +108,73 @@ def leading_python(python: str | None) -> str:
 
 
 def command_argv(cmd: str, python: str | None = None) -> list[str]:
-    """Split like a shell would, without one; a leading `python...` becomes `leading_python(python)`."""
-    try:
-        argv = shlex.split(cmd)
-    except ValueError as error:
-        raise RunDescriptionError(f"cannot split the command {cmd!r}: {error}; check its quotes") from None
-    if not argv:
-        raise RunDescriptionError("an experiment has an empty command; give its Experiment a command")
+    """The command's words (`command_words`); a leading `python...` becomes `leading_python(python)`."""
+    argv = command_words(cmd)
     if argv[0].startswith("python"):
         argv[0] = leading_python(python)
     return argv
+
+
+_OPERATORS = ";|&<>()"
+
+
+def command_words(cmd: str) -> list[str]:
+    """An experiment's command as words, the one reading of it on every backend: a POSIX shell's word
+    splitting (quotes and backslashes group, whitespace and line breaks separate), and nothing more.
+
+    A local process gets these words as its argv, and a Slurm job script gets
+    them each quoted where the shell would read it (`shlex.join`), so an
+    ordinary command is written as it is and no value runs as code. What a
+    shell would have expanded, run or redirected, and which the words would
+    carry as it is, is refused: the command would mean one thing as the
+    original launcher wrote it into a job script and another here.
+    """
+    short = cmd if len(cmd) <= 80 else cmd[:77] + "..."
+    problem = _shell_only(cmd)
+    if problem:
+        raise RunDescriptionError(
+            f"the command {short!r} has {problem}, which a shell would read but an experiment's words carry as it "
+            "is; put that part in single quotes ('...') to pass it on literally, or remove it")
+    try:
+        words = shlex.split(cmd)
+    except ValueError as error:
+        raise RunDescriptionError(f"cannot split the command {short!r}: {error}; check its quotes") from None
+    if not words:
+        raise RunDescriptionError("an experiment has an empty command; give its Experiment a command")
+    return words
+
+
+def _shell_only(cmd: str) -> str | None:
+    """What in `cmd` a shell reads differently from its words, described, or None."""
+    if "\0" in cmd:
+        return "a NUL character"
+    quote, index, word_start = "", 0, True
+    while index < len(cmd):
+        char = cmd[index]
+        if quote == "'":
+            quote = "" if char == "'" else quote
+        elif char == "\\" and cmd.startswith("\n", index + 1):
+            return "a backslash before a line break"
+        elif char in "$`":
+            return f"{char!r} outside single quotes"
+        elif quote == '"':
+            if char == "\\" and cmd[index + 1:index + 2] in ("$", "`"):
+                return f"a backslash before {cmd[index + 1]!r} in double quotes"
+            quote = "" if char == '"' else quote
+            index += char == "\\"
+        elif char == "\\":
+            index += 1
+        elif char in "'\"":
+            quote = char
+        elif char in _OPERATORS:
+            return f"{char!r} outside quotes"
+        elif char == "\r":
+            return "a carriage return outside quotes"
+        elif char in "#~" and word_start:
+            return f"{char!r} starting a word"
+        word_start = char in " \t\n" and not quote
+        index += 1
+    return None
 
 
 def spawn(argv: list[str], log_path: Path, env: dict[str, str], exit_file: Path,

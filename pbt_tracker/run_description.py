@@ -20,6 +20,7 @@ import random
 import re
 import warnings
 from itertools import product
+from shlex import quote
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 __all__ = [
@@ -227,6 +228,8 @@ class RunDescription:
                 self.run_name, f"{experiment.base_name}_{self.experiment_suffix}"
             )
             env_vars = experiment.env_vars
+            # The directory argument is one word whatever the path holds (quoted only where a shell would
+            # read it, so an ordinary path is written as the original launcher writes it).
             for cmd, name, params in experiment._expand(
                 self.experiment_arg_name, self.customize_experiment_name, self.param_prefix
             ):
@@ -238,7 +241,7 @@ class RunDescription:
                 spec = ExperimentSpec(
                     name=name,
                     base_name=experiment.base_name,
-                    cmd=f"{cmd} {self.experiment_dir_arg_name}={experiment_dir}",
+                    cmd=f"{cmd} {quote(f'{self.experiment_dir_arg_name}={experiment_dir}')}",
                     params=params,
                     env_vars=None if env_vars is None else dict(env_vars),
                     root_dir=root_dir,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pbt_tracker.errors import OptionError
+from pbt_tracker.errors import OptionError, did_you_mean
 
 # --- the tracker's own states ------------------------------------------------------
 SUBMITTING = "SUBMITTING"  # recorded as intended; sbatch has not answered yet
@@ -182,7 +182,8 @@ def parse_states(texts: Iterable[str]) -> tuple[str, ...]:
         for word in words:
             state = SHORT.get(word, word)
             if state not in KNOWN:
-                raise OptionError(f"{word} is not a job state; use one of {', '.join(sorted(KNOWN))}")
+                hint = did_you_mean(word, [*sorted(KNOWN), *sorted(SHORT)])
+                raise OptionError(f"{word} is not a job state{hint}; use one of {', '.join(sorted(KNOWN))}")
             if state not in found:
                 found.append(state)
     return tuple(found)

@@ -113,3 +113,12 @@ def read_with(title: str = "Slurm", python: str | None = None, version: str | No
     runs = python if python and title == "local processes" else (
         os.path.abspath(sys.executable) if title == "local processes" else f"the one each {title} job finds")
     return f"Run description read with {described}; the experiments' python is {runs}"
+
+
+@pytest.fixture(autouse=True)
+def _owner_only_files() -> Iterator[None]:
+    """`--group-readable` holds for the rest of its process: a test that launched with it leaves the next none."""
+    yield
+    from pbt_tracker.files import share_with_group
+
+    share_with_group(False)

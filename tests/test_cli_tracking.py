@@ -67,7 +67,7 @@ def test_report_csv_and_filters(printed: Path) -> None:
     assert out == (
         "run,experiment,attempt,job_id,state,exit_code,elapsed,node,log,script,launch_id,backend,"
         "submitted_at,started_at,ended_at,exit_signal,pending_reason,cancel_requested,clock_skew,pbt_policy,pbt_iteration,pbt_objective,"
-        "pbt_best_objective,pbt_population_best,pbt_params\n"
+        "pbt_best_objective,pbt_population_best,pbt_params,partition,time_limit,time_left\n"
     )
 
 

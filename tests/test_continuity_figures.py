@@ -107,3 +107,12 @@ def test_a_requeued_run_that_sacct_lists_without_a_start_still_makes_the_next_wa
     runs = [run for run in parse_sacct_runs(text, WORKDIR) if run.job_id in ("101", "102")]
     timed = policy_time(runs)
     assert (timed.queue_waits, timed.requeue_waits) == (15.0, 15.0)
+
+
+def test_a_requeued_job_that_slurm_ends_before_it_starts_again_waited_in_slurm_all_that_time():
+    text = ("300|REQUEUED|2026-12-07T19:28:43|2026-12-07T19:28:44|2026-12-07T19:29:05|/w\n"
+            "300|TIMEOUT|2026-12-07T19:29:05|None|2026-12-07T19:32:26|/w\n"
+            "301|COMPLETED|2026-12-07T19:32:27|2026-12-07T19:32:28|2026-12-07T19:33:02|/w\n")
+    timed = policy_time(parse_sacct_runs(text, "/w"))
+    assert timed == PolicyTime(wall=258.0, queue_waits=202.0, requeue_waits=201.0)
+    assert timed.working == 56.0

@@ -41,7 +41,7 @@ def test_a_print_only_slurm_launch_under_umask_000_makes_no_world_writable_direc
     assert result.exit_code == 0, result.output
     assert (train / "echo_pbt" / "echo_pbt_").is_dir() and work.is_dir()
     assert _world_writable(tmp_path / "deep") == [] and _world_writable(train) == []
-    assert stat.S_IMODE(work.stat().st_mode) == 0o775
+    assert stat.S_IMODE(work.stat().st_mode) == 0o700
 
 
 def test_a_local_launch_under_umask_000_makes_no_world_writable_directory(

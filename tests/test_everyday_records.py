@@ -92,7 +92,7 @@ def test_squeue_habits_short_states_comma_lists_and_job_ids(work: Path) -> None:
     assert (code, out.splitlines()[2:4]) == (0, ["7600", "7602"])
     code, _, err = invoke("report", "--workdir", str(work), "--no-sync", "--state", "RUNNIN")
     assert code == 2
-    assert err.startswith("Error: Invalid value for '-t' / '--state': RUNNIN is not a job state; use one of ")
+    assert err.startswith("Error: Invalid value for '-t' / '--state': RUNNIN is not a job state (did you mean RUNNING?); use one of ")
 
 
 def test_json_carries_the_signal_and_the_pending_reason_in_iso_utc(work: Path) -> None:
@@ -135,7 +135,7 @@ def test_show_tells_one_experiments_whole_history(work: Path) -> None:
         "attempt 1  job 7601  FAILED  exit 0:9  node node-b",
         "  submitted 2026-11-29T10:00:01Z  started 2026-11-29T10:00:06Z  ended 2026-11-29T10:30:06Z",
         f"  script  {script}",
-        f"  sbatch  sbatch --gres=gpu:1 -c 16 --parsable --output {script}-slurm-%j.out {script}",
+        f"  sbatch  sbatch --job-name=01_echo_pbt --gres=gpu:1 -c 16 --parsable --output {script}-slurm-%j.out {script}",
         f"  log     {script}-slurm-7601.out",
         "  states",
         "    <time>  PRINT_ONLY",

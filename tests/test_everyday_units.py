@@ -75,7 +75,10 @@ def test_last_lines_counts_as_tail_does() -> None:
     assert last_lines("a\nb\n", None) == "a\nb\n"
 
 
-def test_follow_waits_for_a_pending_log_then_moves_to_the_next_attempts_log(tmp_path: Path) -> None:
+def test_follow_waits_for_a_pending_log_then_moves_to_the_next_attempts_log_saying_only_what_is_known(
+    tmp_path: Path,
+) -> None:
+    """The next attempt is first only pending: it is said to have started once the record says it runs."""
     first, second = tmp_path / "job-1.out", tmp_path / "job-2.out"
     targets = [LogTarget("03_toy", 1, "7765", "PENDING", first)]
     out, err = io.StringIO(), io.StringIO()
@@ -83,6 +86,7 @@ def test_follow_waits_for_a_pending_log_then_moves_to_the_next_attempts_log(tmp_
         lambda: first.write_text("line 1\n"),
         lambda: first.write_text("line 1\nline 2\n"),
         lambda: targets.append(LogTarget("03_toy", 2, "7790", "PENDING", second)),
+        lambda: targets.append(LogTarget("03_toy", 2, "7790", "RUNNING", second)),
         lambda: second.write_text("again\n"),
     ])
 
@@ -96,7 +100,9 @@ def test_follow_waits_for_a_pending_log_then_moves_to_the_next_attempts_log(tmp_
     assert out.getvalue() == "line 1\nline 2\nagain\n"
     assert err.getvalue() == (
         f"pbt-track: waiting for {first} (03_toy attempt 1, job 7765, PENDING)\n"
-        f"pbt-track: 03_toy attempt 2 (job 7790) started; following {second}\n"
+        f"pbt-track: 03_toy attempt 2 (job 7790) is pending; following {second}\n"
+        f"pbt-track: waiting for {second} (03_toy attempt 2, job 7790, PENDING)\n"
+        "pbt-track: 03_toy attempt 2 (job 7790) started\n"
     )
 
 

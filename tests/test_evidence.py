@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from pbt_tracker import states
-from pbt_tracker.backends.slurm.evidence import Tracked, choose, clock_skew, next_state, uncertain_outcome
+from pbt_tracker.backends.slurm.evidence import Tracked, choose, clock_skew, next_state
 from pbt_tracker.backends.slurm.output import JobObservation
 
 NOW = datetime(2026, 11, 29, 12, 0, 0)
@@ -162,24 +162,6 @@ def test_squeue_decides_while_the_job_is_live_there_and_sacct_once_it_ended() ->
     requeued = seen(states.PENDING, source="sacct")
     assert choose(None, requeued) is requeued  # the newest run, when squeue has forgotten the job
     assert choose(None, None) is None
-
-
-@pytest.mark.parametrize(
-    ("found", "empty", "unseen_since", "count", "age", "expected"),
-    [
-        (True, False, None, 0, 10, states.SUBMITTED),
-        (True, True, None, 0, 10_000, states.SUBMITTED),
-        (False, False, None, 0, 10, states.SUBMIT_FAILED),  # a listing of other jobs lacks the tag
-        (False, True, None, 0, 10, None),  # an empty answer alone proves nothing
-        (False, True, 5, 1, 30, None),  # two empty answers, but too close together
-        (False, True, 25, 1, 30, None),  # two empty answers 25 s apart prove nothing either
-        (False, True, 250, 9, 290, None),  # nor do ten
-        (False, False, None, 0, 301, None),  # the job could have come and gone since: nobody can tell
-    ],
-)
-def test_a_lost_sbatch_answer_is_settled_on_evidence(found, empty, unseen_since, count, age, expected) -> None:
-    since = NOW - timedelta(seconds=unseen_since) if unseen_since is not None else None
-    assert uncertain_outcome(found, empty, since, count, NOW - timedelta(seconds=age), NOW, MIN_JOB_AGE) == expected
 
 
 @pytest.mark.parametrize("ended", [states.NODE_FAIL, states.BOOT_FAIL, states.PREEMPTED])

@@ -132,7 +132,8 @@ def test_replacement_events_are_read_from_each_attempts_log_once(tmp_path: Path,
     assert copy(work) == (0, 0)
     with log.open("a") as handle:
         handle.write("Replacing underperforming policy 1 with 0\nPolicy 1: Preparing to restart the process "
-                     "with mutated parameters! Checkpoint /ws/000/000004.pth\nPolicy 1: New pbt")
+                     "with mutated parameters! Checkpoint /ws/000/000004.pth\nPolicy 1: Restarting self with args "
+                     "['t.py', '++pbt_restart=True', 'checkpoint=/ws/000/000004.pth', 'lr=0.5']\nPolicy 1: New pbt")
     assert copy(work) == (0, 1)
 
     db = work / "pbt_tracker.db"
@@ -140,6 +141,11 @@ def test_replacement_events_are_read_from_each_attempts_log_once(tmp_path: Path,
         (1, 0, 3, "/ws/000/000003.pth", LOG.index("Policy 1: Preparing"), LOG.splitlines()[2]),
         (1, 0, 4, "/ws/000/000004.pth", len(LOG) + len("Replacing underperforming policy 1 with 0\n"),
          "Policy 1: Preparing to restart the process with mutated parameters! Checkpoint /ws/000/000004.pth"),
+    ]
+    # The start that carried the second decision out, with that decision's iteration and donor.
+    assert query(db, "SELECT policy, iteration, donor, checkpoint, args, outcome FROM pbt_starts") == [
+        (1, 4, 0, "/ws/000/000004.pth", '["t.py", "++pbt_restart=True", "checkpoint=/ws/000/000004.pth", "lr=0.5"]',
+         None),
     ]
     assert query(db, "SELECT log_read_offset FROM submissions WHERE log_read_offset IS NOT NULL") == [
         (log.stat().st_size - len("Policy 1: New pbt"),)

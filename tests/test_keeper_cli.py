@@ -109,7 +109,8 @@ def test_a_time_limited_experiment_is_resumed_and_the_keeper_stops_when_all_are_
     again = watch(work, "--once")
     assert again.output == "Nothing to keep: every experiment of this workdir is final (2 COMPLETED).\n"
 
-    table = CliRunner().invoke(cli, ["report", "--workdir", str(work), "--no-sync"]).output.splitlines()
+    table = CliRunner().invoke(cli, ["report", "--workdir", str(work), "--no-sync"],
+                               env={"COLUMNS": "200"}).output.splitlines()
     assert re.fullmatch(r"keeper 00_keep: resume at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ: attempt 1 ended TIMEOUT; "
                         r"resumed as attempt 2", table[-1])
     assert table[-2] == "2 experiments: 2 COMPLETED"

@@ -13,7 +13,7 @@ from pbt_tracker.backends.slurm.launch_checks import (
     check_workdir_has_no_percent,
 )
 from pbt_tracker.errors import OptionError, RunDescriptionError, TemplateError
-from pbt_tracker.files import make_dirs
+from pbt_tracker.files import make_dirs, share_with_group
 from pbt_tracker.launch.specs import check_experiment_dirs_inside_train_dir
 
 # --- a job array in the template ------------------------------------------------------
@@ -137,8 +137,8 @@ def mode(path):
     return stat.S_IMODE(path.stat().st_mode)
 
 
-@pytest.mark.parametrize(("mask", "expected"), [(0o000, 0o775), (0o022, 0o755), (0o077, 0o700), (0o002, 0o775)])
-def test_make_dirs_takes_the_umask_and_never_gives_world_write(tmp_path, umask, mask, expected):
+@pytest.mark.parametrize(("mask", "expected"), [(0o000, 0o700), (0o022, 0o700), (0o077, 0o700), (0o072, 0o700)])
+def test_make_dirs_makes_folders_their_owners_only_whatever_the_umask(tmp_path, umask, mask, expected):
     umask(mask)
     make_dirs(tmp_path / "train" / "ant_pbt" / "00_ant_")
     assert [mode(tmp_path / part) for part in ("train", "train/ant_pbt", "train/ant_pbt/00_ant_")] == [expected] * 3
@@ -149,14 +149,23 @@ def test_make_dirs_leaves_existing_directories_as_they_are(tmp_path, umask):
     (tmp_path / "shared").mkdir(mode=0o777)
     make_dirs(tmp_path / "shared" / "mine")
     make_dirs(tmp_path / "shared" / "mine")  # again: nothing to do
-    assert (mode(tmp_path / "shared"), mode(tmp_path / "shared" / "mine")) == (0o777, 0o775)
+    assert (mode(tmp_path / "shared"), mode(tmp_path / "shared" / "mine")) == (0o777, 0o700)
 
 
 def test_make_dirs_of_a_relative_path(tmp_path, umask, monkeypatch):
     umask(0)
     monkeypatch.chdir(tmp_path)
     make_dirs("a/b")
-    assert mode(tmp_path / "a" / "b") == 0o775
+    assert mode(tmp_path / "a" / "b") == 0o700
+
+
+@pytest.mark.parametrize(("mask", "expected"), [(0o000, 0o750), (0o022, 0o750), (0o027, 0o750), (0o077, 0o700)])
+def test_make_dirs_for_a_group_readable_launch_gives_the_group_read_unless_the_umask_takes_it(
+        tmp_path, umask, mask, expected):
+    umask(mask)
+    share_with_group(True)
+    make_dirs(tmp_path / "a" / "b")
+    assert [mode(tmp_path / "a"), mode(tmp_path / "a" / "b")] == [expected] * 2
 
 
 def test_make_dirs_where_a_file_is_is_an_error(tmp_path):
@@ -165,3 +174,14 @@ def test_make_dirs_where_a_file_is_is_an_error(tmp_path):
         make_dirs(tmp_path / "f")
     with pytest.raises(NotADirectoryError):
         make_dirs(tmp_path / "f" / "sub")
+
+
+def test_a_template_bash_cannot_parse_is_refused_before_anything_is_written():
+    from pbt_tracker.backends.slurm.launch_checks import check_script_syntax
+
+    with pytest.raises(TemplateError) as refused:
+        check_script_syntax("#!/bin/bash\necho (\npython t.py\n", "my.sh")
+    assert str(refused.value).startswith("template my.sh gives a job script bash cannot read (line 2: syntax error")
+    assert str(refused.value).endswith("; fix the template")
+    check_script_syntax("#!/bin/bash\npython t.py 'a(b'\n", "my.sh")
+    check_script_syntax("#!/bin/zsh\necho (\n", "my.sh")  # another shell's syntax is its own

@@ -142,9 +142,10 @@ def test_a_submitted_launch_records_every_option_and_reads_back_as_the_same_opti
     [(recorded,)] = query(tmp_path / "w" / "pbt_tracker.db", "SELECT options FROM launches")
     record = json.loads(recorded)
     assert list(record) == [option.name for option in table()] + [
-        "described_with", "described_with_version", "experiments_python"]
+        "described_with", "described_with_version", "experiments_python", "environment"]
     assert (record["python"], record["described_with"], record["experiments_python"]) == (
         None, os.path.abspath(sys.executable), None)
+    assert record["environment"]["PATH"] == os.environ["PATH"]
     assert record["workdir"] == record["slurm_workdir"] == str(tmp_path / "w")
     assert (record["slurm_print_only"], record["slurm_cpus_per_gpu"], record["slurm_gpus_per_job"]) == (True, 2, 1)
     assert launch_options_from_record(record) == expected

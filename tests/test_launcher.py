@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -34,9 +35,10 @@ def test_print_only_writes_and_records_every_script_but_submits_nothing(
     out = capsys.readouterr().out
     script = work / "sbatch_00_echo_pbt.sh"
     assert (
-        f"Executing sbatch --gres=gpu:1 -c 16 --parsable --output {work}/sbatch_00_echo_pbt.sh-slurm-%j.out {script}"
+        f"Would run sbatch --job-name=00_echo_pbt --gres=gpu:1 -c 16 --parsable --output {work}/sbatch_00_echo_pbt.sh-slurm-%j.out {script}"
         in out.splitlines()
     )
+    assert not any(line.startswith("Executing") for line in out.splitlines())
     assert "Print only: 3 sbatch scripts written, nothing submitted." in out
     assert f"Recorded in {work / 'pbt_tracker.db'} (launch 1)" in out
 
@@ -54,7 +56,7 @@ def test_print_only_writes_and_records_every_script_but_submits_nothing(
     assert query(db, "SELECT DISTINCT state, job_id, attempt FROM submissions") == [("PRINT_ONLY", None, 1)]
     (path, text, digest), *_ = query(db, "SELECT path, text, sha256 FROM scripts ORDER BY id")
     assert path == str(script) and script.read_text() == text and file_digest(script) == digest
-    assert text.endswith(experiments[0][3] + "\n")
+    assert text.endswith(shlex.join(shlex.split(experiments[0][3])) + "\n")  # its words, as a local process gets them
     assert "scancel" not in (work / "scancel.sh").read_text().split("\n", 2)[2]
 
 
@@ -221,7 +223,7 @@ BAD_INPUTS = [
      "template /nonexistent/template.sh does not exist; pass an existing file to --slurm_sbatch_template"),
     (["--run", PBT, "--slurm_sbatch_template", str(FIXTURES / "unknown_var_template.sh")],
      "template {fixtures}/unknown_var_template.sh uses $SLURM_JOB_ID, which is not one of $CMD $FILENAME "
-     "$PARTITION $GPU $CPU $TIMEOUT $PBT_TRACK; write $$SLURM_JOB_ID if the job script itself should see $SLURM_JOB_ID"),
+     "$PARTITION $GPU $CPU $TIMEOUT $PBT_TRACK $NAME; write $$SLURM_JOB_ID if the job script itself should see $SLURM_JOB_ID"),
     (["--run", PBT, "--slurm_timeout", "2 hours", "--slurm_sbatch_template", str(FIXTURES / "echo_template.sh")],
      "--slurm_timeout '2 hours' cannot go to #SBATCH --time at line 3 of template {fixtures}/echo_template.sh: "
      "give a Slurm time such as 90 (minutes), 24:00:00 or 1-00:00:00 (0 means no limit)"),

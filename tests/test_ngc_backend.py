@@ -113,10 +113,10 @@ def submit(tmp_path: Path, *extra: str):  # type: ignore[no-untyped-def]
                                     "--train_dir", str(tmp_path / "t"), *extra])
 
 
-def shown(policy: int, train_dir: Path) -> list[str]:
+def shown(policy: int, train_dir: Path, preview: bool = False) -> list[str]:
     import shlex
 
-    return [f"Job name: 0{policy}_ant", f"Executing {shlex.join(command(policy, train_dir))}"]
+    return [f"Job name: 0{policy}_ant", f"{'Would run' if preview else 'Executing'} {shlex.join(command(policy, train_dir))}"]
 
 
 def head(submit: bool = True) -> list[str]:
@@ -135,7 +135,7 @@ def test_print_only_records_each_command_as_print_only_and_runs_none(ngc: Path, 
     result = submit(tmp_path, "--ngc_print_only")
     t = tmp_path / "t"
     assert (result.exit_code, result.output.splitlines()) == (0, [
-        *head(), *shown(0, t), *shown(1, t), *shown(2, t),
+        *head(), *shown(0, t, preview=True), *shown(1, t, preview=True), *shown(2, t, preview=True),
         "Print only: 3 ngc commands shown, nothing run.", f"Recorded in {db(tmp_path)} (launch 1)", "Done!"])
     assert calls(ngc) == []
     assert query(db(tmp_path), "SELECT backend, print_only, template_text FROM launches") == [("ngc", 1, TEMPLATE)]

@@ -40,7 +40,7 @@ def test_each_place_of_a_variable_is_read_as_bash_reads_it() -> None:
     )
     assert variable_places(template, "PBT_TRACK") == [
         (2, "a comment"), (3, "unquoted"), (3, "a comment"), (4, "double quotes"), (4, "single quotes"),
-        (5, "unquoted"), (6, "unquoted"), (8, "a here-document"), (11, "a here-document"), (14, "unquoted"),
+        (5, "unquoted"), (6, "unquoted"), (8, "a quoted here-document"), (11, "a here-document"), (14, "unquoted"),
     ]
 
 
@@ -85,7 +85,7 @@ def test_the_shipped_template_keeps_every_line_in_order_and_names_pbt_track_by_p
     assert rendered == before.replace("pbt-track continue --workdir", f"{OWN} continue --workdir")
     assert rendered.count(f"env -u SLURM_RESTART_COUNT {OWN} continue --workdir") == 2
     continuation = continuation_script(shipped, "timeout_continue.sh", "python t.py ++pbt_restart=True",
-                                       Path("/w/continuations/sbatch_a.2.sh"), SlurmResources(timeout="1"))
+                                       Path("/w/continuations/sbatch_a.2.sh"), SlurmResources(timeout="1"), "a")
     assert continuation.count(f"env -u SLURM_RESTART_COUNT {OWN} continue --workdir") == 2
 
 

@@ -1,8 +1,9 @@
 """`pbt-track plot` on a record set by hand: what the picture holds, the files it writes, and what it refuses.
 
 The record is a print-only launch of two policies whose jobs are then written
-as sync would have recorded them (job ids, start times, a second attempt),
-with iteration files and a log that a policy's replacement is read from.
+as sync would have recorded them (job ids, start and end times, a crash, a
+second attempt), with the keeper's decisions about them, iteration files and
+a log that a policy's replacement is read from.
 """
 
 from __future__ import annotations
@@ -30,11 +31,15 @@ START = 1_800_000_000  # the files' times, in seconds since the epoch (2027-01-1
 
 SYNCED = """
 UPDATE submissions SET state='COMPLETED', job_id='7600', started_at='2027-01-15 08:00:00' WHERE id=1;
-UPDATE submissions SET state='FAILED', job_id='7601', started_at='2027-01-15 08:00:00' WHERE id=2;
+UPDATE submissions SET state='FAILED', job_id='7601', started_at='2027-01-15 08:00:00',
+    ended_at='2027-01-15 08:00:30' WHERE id=2;
 INSERT INTO submissions (experiment_id, script_id, attempt, argv, log_path, state, job_id, started_at, intended_at,
     updated_at)
 SELECT experiment_id, script_id, 2, argv, log_path, 'COMPLETED', '7602', '2027-01-15 08:01:00', intended_at, updated_at
 FROM submissions WHERE id=2;
+INSERT INTO keeper_decisions (decided_at, keeper, experiment_id, submission_id, action, reason) VALUES
+    ('2027-01-15 08:00:45', 'k', 2, 2, 'resume', 'attempt 1 ended FAILED; resumed as attempt 2'),
+    ('2027-01-15 08:00:46', 'k', 2, 2, 'event-failed', 'the --on-event hook exited 1');
 """
 # Policy 0 took policy 1's weights after its iteration 2; the first restart (its own weights) is no replacement.
 POLICY_0_LOG = """Policy 0: New pbt iteration 1!
@@ -96,19 +101,22 @@ def test_the_figure_draws_each_life_of_each_policy_and_marks_restart_replacement
         "replacement": (MARK_LEGEND["replacement"], [2], [20.0]),
         "restart": (MARK_LEGEND["restart"], [1], [2.0]),
         "attempt": (MARK_LEGEND["attempt"], [3], [103.0]),
+        "crash": (MARK_LEGEND["crash"], [2], [102.0]),  # attempt 1 ended at second 30, after iteration 2
+        "keeper": (MARK_LEGEND["keeper"], [2], [102.0]),  # its resume; the failed --on-event hook is no decision
     }
-    assert [text.get_text() for text in axes.texts] == ["1"]  # the donor, under its mark
+    assert [text.get_text() for text in axes.texts] == ["1", "resume"]  # the donor under its mark, the action over it
     assert axes.get_title() == "ws_pbt: true objective"
     assert (axes.get_xlabel(), axes.get_ylabel()) == ("iteration", "true objective")
     assert [text.get_text() for text in axes.get_legend().get_texts()] == [
         "policy 0", "policy 1", MARK_LEGEND["replacement"], MARK_LEGEND["restart"], MARK_LEGEND["attempt"],
+        MARK_LEGEND["crash"], MARK_LEGEND["keeper"],
     ]
 
 
 def test_plot_copies_the_history_first_and_writes_a_png(work: Path) -> None:
     code, out = plot(work, "--output", str(work / "p.png"))
     assert (code, out) == (0, f"Wrote {work / 'p.png'}: 2 policies, 11 points; marked 1 replacement(s), "
-                              "1 restart(s), 1 later attempt(s).\n")
+                              "1 restart(s), 1 later attempt(s), 1 crash(es), 1 keeper decision(s).\n")
     assert (work / "p.png").read_bytes().startswith(PNG_SIGNATURE)
     assert query(work / "pbt_tracker.db", "SELECT count(*) FROM pbt_iterations") == [(12,)]
 
@@ -138,6 +146,77 @@ def test_frames_on_the_x_axis(work: Path) -> None:
     first = next(line for line in axes.get_lines() if line.get_gid() == "policy 1 life 1")
     assert list(first.get_xdata()) == [100, 200, 300, 400, 500]
     assert axes.get_xlabel() == "frame"
+
+
+def test_wall_clock_time_on_the_x_axis(work: Path) -> None:
+    """Policy 1's line breaks where attempt 2 picked it up; its crash and the keeper's resume are at their moments."""
+    store = open_store(work)
+    try:
+        copy_history(store)
+        figure = draw(plot_data_of(store, Selection(), "time"))
+    finally:
+        store.close()
+    [axes] = figure.axes
+    lines = {line.get_gid(): line for line in axes.get_lines()}
+    second = 1 / 86400  # matplotlib counts days since the epoch
+    day = START / 86400
+    xs = list(lines["policy 1 life 1"].get_xdata())
+    assert [round((x - day) / second) if x == x else "gap" for x in xs] == [10, 20, "gap", 70, 80, 90]
+    assert [round((x - day) / second) for x in lines["crash"].get_xdata()] == [30]
+    assert [round((x - day) / second) for x in lines["keeper"].get_xdata()] == [45]
+    assert (list(lines["crash"].get_ydata()), list(lines["keeper"].get_ydata())) == ([102.0], [102.0])
+    joined = lines["policy 1 until crash"]  # dotted from iteration 2's point to the crash, in policy 1's colour
+    assert [round((x - day) / second) for x in joined.get_xdata()] == [20, 30]
+    assert joined.get_color() == lines["policy 1 life 1"].get_color() and joined.get_linestyle() == ":"
+    assert axes.get_xlabel() == "wall-clock time (UTC)"
+
+
+def test_plot_with_time_on_the_x_axis_writes_a_png(work: Path) -> None:
+    code, out = plot(work, "--x", "time", "--output", str(work / "f.png"))
+    assert (code, out) == (0, f"Wrote {work / 'f.png'}: 2 policies, 11 points; marked 1 replacement(s), "
+                              "1 restart(s), 1 later attempt(s), 1 crash(es), 1 keeper decision(s).\n")
+    assert (work / "f.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_a_cancelled_attempt_is_marked_and_counted(work: Path) -> None:
+    with sqlite3.connect(work / "pbt_tracker.db") as connection:
+        connection.execute("UPDATE submissions SET state='CANCELLED', ended_at='2027-01-15 08:00:03' WHERE id=1")
+    connection.close()
+    code, out = plot(work, "--output", str(work / "p.png"))
+    assert code == 0 and out.endswith("1 crash(es), 1 cancel(s), 1 keeper decision(s).\n")
+
+
+@pytest.mark.parametrize(("template", "marked"), [
+    ("#!/bin/bash\ntimeout $TIMEOUT $CMD\n", "1 later attempt(s), 1 keeper decision(s).\n"),  # its time limit
+    ("#!/bin/bash\n$CMD\n", "1 later attempt(s), 1 crash(es), 1 keeper decision(s).\n"),  # the program's own 124
+])
+def test_failed_124_is_a_crash_unless_the_template_runs_the_command_under_timeout(work: Path, template: str,
+                                                                                   marked: str) -> None:
+    with sqlite3.connect(work / "pbt_tracker.db") as connection:
+        connection.execute("UPDATE submissions SET exit_code=124 WHERE id=2")
+        connection.execute("UPDATE launches SET template_text=?", (template,))
+    connection.close()
+    code, out = plot(work, "--output", str(work / "p.png"))
+    assert code == 0 and out.endswith(marked), out
+
+
+def test_the_keepers_record_of_a_failed_hook_is_left_out_by_its_name() -> None:
+    from pbt_tracker.keeper.rules import EVENT_FAILED
+    from pbt_tracker.plot.record import NOT_DECISIONS
+
+    assert NOT_DECISIONS == (EVENT_FAILED,)
+
+
+def test_an_unknown_x_axis_is_one_line_and_nothing_written(work: Path) -> None:
+    before = (work / "pbt_tracker.db").read_bytes()
+    argv = ["plot", "--workdir", str(work), "--x", "wallclock", "--output", str(work / "p.png")]
+    result = CliRunner().invoke(cli, argv, prog_name="pbt-track")
+    assert (result.exit_code, result.output) == (
+        2, "Error: Invalid value for '--x': 'wallclock' is not one of 'iteration', 'frame', 'time'. "
+           "(see `pbt-track plot --help`)\n"
+    )
+    assert not (work / "p.png").exists()
+    assert (work / "pbt_tracker.db").read_bytes() == before
 
 
 def test_run_and_launch_select_the_policies(work: Path) -> None:

@@ -1,18 +1,27 @@
-"""What a plot of a policy holds, worked out from literal rows of the record: lives, restarts, replacements, attempts."""
+"""What a plot of a policy holds, worked out from literal rows of the record: lives, restarts, replacements, attempts,
+crashes, cancels and the keeper's decisions, on an iteration, frame or time axis."""
 
 from __future__ import annotations
 
 from pbt_tracker.plot.data import (
     ATTEMPT,
+    CANCEL,
+    CRASH,
+    KEEPER,
     REPLACEMENT,
     RESTART,
     Attempt,
+    Decision,
     IterationRow,
     Line,
     Mark,
     Replacement,
+    legend_labels,
     policy_plot,
+    seconds,
 )
+
+T0 = 1_795_946_400.0  # 2026-11-29 10:00:00 UTC, in seconds since the epoch
 
 
 def t(second: int) -> str:
@@ -90,3 +99,118 @@ def test_a_later_attempt_is_marked_at_the_first_iteration_written_after_it_start
 def test_an_attempt_that_started_the_second_a_file_was_written_is_marked_there() -> None:
     rows = [row(1, 10.0, "a", 1), row(2, 20.0, "a", 2)]
     assert policy_plot("p", 0, rows, attempts=[Attempt(2, t(2))]).marks == [Mark(ATTEMPT, "p", 2.0, 20.0, "attempt 2")]
+
+
+def test_a_recorded_time_is_its_seconds_since_the_epoch_in_utc() -> None:
+    assert seconds("2026-11-29 10:00:00.000000") == T0
+    assert seconds("2026-11-29 10:00:07.250000") == T0 + 7.25
+    assert seconds("2026-11-29 10:00:07") == T0 + 7
+
+
+def test_on_a_time_axis_each_point_is_where_its_file_was_written() -> None:
+    rows = [row(1, 10.0, "a", 3), row(2, 20.0, "a", 5), row(3, 30.0, "a", 9)]
+    assert policy_plot("p", 0, rows, x_axis="time").lines == [
+        Line("p", 1, [T0 + 3, T0 + 5, T0 + 9], [10.0, 20.0, 30.0]),
+    ]
+
+
+def test_on_a_time_axis_a_resumed_policy_runs_in_the_order_written_and_breaks_where_a_later_attempt_began() -> None:
+    """Attempt 2 resumed from iteration 1's checkpoint: it wrote iteration 2 again, then 3."""
+    rows = [row(1, 10.0, "a", 1), row(2, 20.0, "a", 2), row(2, 21.0, "a", 30), row(3, 31.0, "a", 31)]
+    attempts = [Attempt(1, t(0)), Attempt(2, t(29)), Attempt(3, t(50))]  # attempt 3 wrote nothing yet
+    [line] = policy_plot("p", 0, rows, attempts=attempts, x_axis="time").lines
+    assert line == Line("p", 1, [T0 + 1, T0 + 30, T0 + 31], [10.0, 21.0, 31.0], breaks=(1,))
+    [by_iteration] = policy_plot("p", 0, rows, attempts=attempts).lines
+    assert by_iteration.breaks == ()  # iterations run on: nothing lay between them
+
+
+def test_a_policy_that_writes_its_first_iteration_again_under_the_same_name_started_over() -> None:
+    rows = [row(1, 10.0, "a", 1), row(2, 20.0, "a", 2), row(3, 30.0, "a", 3),
+            row(1, 4.0, "a", 10), row(2, 5.0, "a", 11)]
+    plot = policy_plot("policy 0", 0, rows)
+    assert plot.lines == [Line("policy 0", 1, [1.0, 2.0, 3.0], [10.0, 20.0, 30.0]),
+                          Line("policy 0", 2, [1.0, 2.0], [4.0, 5.0])]
+    assert plot.marks == [Mark(RESTART, "policy 0", 1.0, 4.0, "life 2")]
+    assert policy_plot("policy 0", 0, rows, x_axis="time").marks == [Mark(RESTART, "policy 0", T0 + 10, 4.0, "life 2")]
+
+
+def test_a_resume_from_an_older_checkpoint_is_no_new_life() -> None:
+    rows = [row(1, 10.0, "a", 1), row(2, 20.0, "a", 2), row(3, 30.0, "a", 3), row(2, 22.0, "a", 10),
+            row(3, 33.0, "a", 11)]
+    plot = policy_plot("p", 0, rows)
+    assert plot.lines == [Line("p", 1, [1.0, 2.0, 3.0], [10.0, 22.0, 33.0])]
+    assert plot.marks == []
+
+
+CRASHED_AT_12 = [row(1, 10.0, "a", 1), row(2, 20.0, "a", 10), row(3, 30.0, "a", 40), row(4, 40.0, "a", 50)]
+
+
+def test_a_crash_and_a_cancel_sit_on_the_last_point_written_before_the_attempt_ended() -> None:
+    attempts = [Attempt(1, t(0), "FAILED", t(12)), Attempt(2, t(30), "CANCELLED", t(55)), Attempt(3, t(56), "RUNNING")]
+    plot = policy_plot("policy 2", 2, CRASHED_AT_12, attempts=attempts)
+    assert plot.marks == [
+        Mark(ATTEMPT, "policy 2", 3.0, 30.0, "attempt 2"),
+        Mark(CRASH, "policy 2", 2.0, 20.0, "attempt 1 FAILED"),
+        Mark(CANCEL, "policy 2", 4.0, 40.0, "attempt 2 CANCELLED"),
+    ]
+
+
+def test_on_a_time_axis_a_crash_is_at_the_moment_the_attempt_ended_at_the_height_of_its_last_point() -> None:
+    attempts = [Attempt(1, t(0), "OUT_OF_MEMORY", t(12)), Attempt(2, t(30), "NODE_FAIL", t(58))]
+    plot = policy_plot("p", 0, CRASHED_AT_12, attempts=attempts, x_axis="time")
+    assert [mark for mark in plot.marks if mark.kind == CRASH] == [
+        Mark(CRASH, "p", T0 + 12, 20.0, "attempt 1 OUT_OF_MEMORY", since=T0 + 10),  # iteration 2's point, left of it
+        Mark(CRASH, "p", T0 + 58, 40.0, "attempt 2 NODE_FAIL", since=T0 + 50),
+    ]
+
+
+def test_ends_that_are_no_crash_or_cancel_or_have_no_end_or_came_before_any_point_are_not_marked() -> None:
+    attempts = [Attempt(1, t(0), "FAILED", t(0)),  # before the first point: nothing to sit on
+                Attempt(2, t(0), "FAILED", None),  # its end is not on record
+                Attempt(3, t(0), "COMPLETED", t(20)), Attempt(4, t(0), "TIMEOUT", t(45)),
+                Attempt(5, t(0), "PREEMPTED", t(46))]
+    assert [mark.kind for mark in policy_plot("p", 0, CRASHED_AT_12, attempts=attempts).marks] == [ATTEMPT] * 4
+
+
+def test_an_attempt_stopped_at_its_time_limit_by_timeout_is_no_crash() -> None:
+    attempts = [Attempt(1, t(0), "FAILED", t(12), time_limited=True), Attempt(2, t(30), "FAILED", t(58))]
+    assert [(mark.kind, mark.note) for mark in policy_plot("p", 0, CRASHED_AT_12, attempts=attempts).marks] == [
+        (ATTEMPT, "attempt 2"), (CRASH, "attempt 2 FAILED"),
+    ]
+
+
+def test_the_keepers_decisions_sit_on_the_last_point_written_by_then_noted_with_their_action() -> None:
+    decisions = [Decision(t(13), "resume"), Decision(t(0), "wait"), Decision(t(59), "give-up")]
+    assert policy_plot("p", 0, CRASHED_AT_12, decisions=decisions).marks == [
+        Mark(KEEPER, "p", 2.0, 20.0, "resume"), Mark(KEEPER, "p", 4.0, 40.0, "give-up"),
+    ]
+    assert policy_plot("p", 0, CRASHED_AT_12, decisions=decisions, x_axis="time").marks == [
+        Mark(KEEPER, "p", T0 + 13, 20.0, "resume", since=T0 + 10),
+        Mark(KEEPER, "p", T0 + 59, 40.0, "give-up", since=T0 + 50),
+    ]
+    frames = policy_plot("p", 0, CRASHED_AT_12, decisions=decisions, x_axis="frame").marks
+    assert [(mark.x, mark.note) for mark in frames] == [(2000.0, "resume"), (4000.0, "give-up")]
+
+
+def test_a_moment_sits_on_the_point_drawn_not_on_an_older_version_of_it() -> None:
+    """Iteration 2 was written again at second 30: a crash at 35 sits on the new version, on a time axis too."""
+    rows = [row(1, 10.0, "a", 1), row(2, 20.0, "a", 2), row(2, 25.0, "a", 30)]
+    attempts = [Attempt(2, t(29), "FAILED", t(35))]
+    assert [mark for mark in policy_plot("p", 0, rows, attempts=attempts).marks if mark.kind == CRASH] == [
+        Mark(CRASH, "p", 2.0, 25.0, "attempt 2 FAILED"),
+    ]
+
+
+def test_the_legend_lists_each_kind_of_mark_present_once_in_a_fixed_order() -> None:
+    marks = [Mark(KEEPER, "p", 1.0, 1.0, "resume"), Mark(CRASH, "p", 1.0, 1.0, "attempt 1 FAILED"),
+             Mark(REPLACEMENT, "q", 1.0, 1.0, "from 3"), Mark(CRASH, "q", 2.0, 2.0, "attempt 1 FAILED")]
+    assert legend_labels(marks) == [
+        (REPLACEMENT, "replaced by policy N"),
+        (CRASH, "crashed (FAILED, OUT_OF_MEMORY, NODE_FAIL)"),
+        (KEEPER, "keeper's decision"),
+    ]
+    assert legend_labels([]) == []
+    assert legend_labels([Mark(CANCEL, "p", 1.0, 1.0, "attempt 1 CANCELLED"), Mark(RESTART, "p", 1.0, 1.0, "life 2"),
+                          Mark(ATTEMPT, "p", 1.0, 1.0, "attempt 2")]) == [
+        (RESTART, "restart from scratch (new life)"), (ATTEMPT, "resubmitted attempt"), (CANCEL, "cancelled"),
+    ]

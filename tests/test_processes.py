@@ -137,7 +137,9 @@ def test_cancel_from_another_shell_stops_one_experiment_and_leaves_the_others(tm
 
     cancelled = pbt_track("cancel", "--workdir", str(work), "--experiment", "02_mixed_out_long")
     assert cancelled.stdout == f"Cancelled 02_mixed_out_long (job {pids['02_mixed_out_long']})\n"
-    assert states(work)["02_mixed_out_long"] == ("CANCELLED", -15)
+    assert states(work)["02_mixed_out_long"] == ("CANCELLED", 0)  # and signal 15: 0:15, as Slurm records it
+    shown = pbt_track("report", "--workdir", str(work), "--experiment", "02_mixed_out_long", "-o", "exit_code")
+    assert shown.stdout.splitlines()[2] == "     0:15"
     assert states(work)["03_mixed_out_long"] == ("RUNNING", None)
     start = query(work / "pbt_tracker.db", "SELECT process_start FROM submissions s JOIN experiments e "
                                            "ON e.id = s.experiment_id WHERE e.name = '03_mixed_out_long'")[0][0]
@@ -145,7 +147,7 @@ def test_cancel_from_another_shell_stops_one_experiment_and_leaves_the_others(tm
 
     assert pbt_track("cancel", "--workdir", str(work), "--all").returncode == 0
     assert run.wait(timeout=30) == 1
-    assert "Process finished 03_mixed_out_long: CANCELLED (exit code -15)" in run.stdout.read()
+    assert "Process finished 03_mixed_out_long: CANCELLED (exit code 0:15)" in run.stdout.read()
     assert {state for state, _ in states(work).values()} == {"COMPLETED", "FAILED", "CANCELLED"}
 
 
@@ -187,7 +189,7 @@ def test_ctrl_c_on_the_launcher_stops_its_experiments_and_records_them_cancelled
     run.send_signal(signum)
     assert run.wait(timeout=30) == 130
     final = states(work)
-    assert final["02_mixed_out_long"] == ("CANCELLED", -15)
+    assert final["02_mixed_out_long"] == ("CANCELLED", 0)  # killed by SIGTERM: 0:15
     assert final["03_mixed_out_long"][0] == "CANCELLED"
     pids = [int(pid) for (pid,) in query(work / "pbt_tracker.db", "SELECT job_id FROM submissions WHERE job_id IS NOT NULL")]
     assert not any(Path(f"/proc/{pid}").exists() and "job.py" in Path(f"/proc/{pid}/cmdline").read_text()

@@ -154,3 +154,25 @@ def test_report_json_and_csv_of_a_record_say_what_its_rows_do(tmp_path: Path) ->
     writer.writeheader()
     writer.writerows(row._asdict() for row in rows)
     assert result.output == buffer.getvalue()
+
+
+def test_each_record_value_lands_in_its_named_field() -> None:
+    """Rows are made positionally, in C: a field added to ReportRow or ReportRecord must not shift its neighbours."""
+    from datetime import datetime
+
+    from pbt_tracker.report import rows as rows_module
+    from pbt_tracker.report.rows import ReportRow
+    from pbt_tracker.store.report import ReportRecord
+
+    record = ReportRecord(
+        run="r", experiment="e", attempt=3, job_id="77", state="RUNNING", exit_code=None,
+        started_at="2026-12-07 10:00:00.250000", ended_at=None, node="n9", log_path="/l/%j.out", script="/s.sh",
+        launch_id=5, backend="slurm", submitted_at="2026-12-07 09:59:58.000001", exit_signal=9,
+        pending_reason="Priority", cancel_requested_at="2026-12-07 10:30:00", clock_skew=None, partition="gpu",
+        time_limit="2:00:00", params=None, cmd=None, train_dir=None, cwd=None, experiment_id=None)
+    (row,) = rows_module._made([record], None, datetime(2026, 12, 7, 11, 0, 0, 750000))
+    assert row == ReportRow(
+        run="r", experiment="e", attempt=3, job_id="77", state="RUNNING", exit_code=None, elapsed="1:00:00",
+        node="n9", log="/l/77.out", script="/s.sh", launch_id=5, backend="slurm", submitted_at="2026-12-07T09:59:58Z",
+        started_at="2026-12-07T10:00:00Z", ended_at=None, exit_signal=9, pending_reason="Priority",
+        cancel_requested=True, clock_skew=None, partition="gpu", time_limit="2:00:00", time_left="1:00:00")

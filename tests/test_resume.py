@@ -84,10 +84,10 @@ def test_the_continuation_script_is_rendered_from_the_template_and_sent_with_its
     assert is_continuation_script(tmp_path, str(path))
     assert not is_continuation_script(tmp_path, str(tmp_path / "sbatch_02_ant.sh"))
     template = "#!/bin/bash\n#SBATCH -c $CPU\ncd /project\n$CMD\n# $FILENAME\n"
-    assert continuation_script(template, "/t.sh", "python a.py x=1", path, SlurmResources(1, 2)) == (
+    assert continuation_script(template, "/t.sh", "python a.py x=1", path, SlurmResources(1, 2), "02_ant") == (
         f"#!/bin/bash\n#SBATCH -c 2\ncd /project\npython a.py x=1\n# {path}\n"
     )
-    assert continuation_script("#!/bin/bash\n", None, "python a.py", path, SlurmResources()) == (
+    assert continuation_script("#!/bin/bash\n", None, "python a.py", path, SlurmResources(), "02_ant") == (
         "#!/bin/bash\npython a.py\n"
     )
     argv = ["sbatch", "--comment=mine", "-c", "2", "--parsable", "--output", "/w/sbatch_02_ant.sh-slurm-%j.out",

@@ -112,23 +112,40 @@ def test_user_template_with_cmd_and_append_cmd_runs_the_command_twice():
     assert text == "#!/bin/sh\necho hi\necho hi\n"
 
 
-def test_command_with_spaces_quotes_and_semicolons_is_substituted_verbatim():
-    """The template is a shell script by design: the command is pasted as the user wrote it."""
-    cmd = "python train.py name=\"my run\" tag='a b'; echo foo"
+def test_command_goes_in_as_its_words_each_quoted_only_where_the_shell_would_read_it():
+    """The words a local process gets; `name="my run"` is one word on both backends."""
+    cmd = "python train.py name=\"my run\" tag='a b' 'x;y' 'it''s'"
 
     text = render_script("#!/bin/sh\n$CMD\n", cmd=cmd, filename="/w/s.sh", resources=SlurmResources())
 
-    assert text == "#!/bin/sh\npython train.py name=\"my run\" tag='a b'; echo foo\n"
+    assert text == "#!/bin/sh\npython train.py 'name=my run' 'tag=a b' 'x;y' its\n"
 
 
-def test_command_ending_a_quote_then_chaining_a_command_is_still_verbatim():
-    cmd = "python train.py msg='x'; echo foo"
+@pytest.mark.parametrize(("cmd", "problem"), [
+    ("python train.py msg='x'; echo foo", "';' outside quotes"),
+    ("python train.py seed=$RANDOM", "'$' outside single quotes"),
+    ('python train.py "seed=$RANDOM"', "'$' outside single quotes"),
+    ("python train.py x=`id`", "'`' outside single quotes"),
+    ("python train.py > out", "'>' outside quotes"),
+    ("python ~/train.py", "'~' starting a word"),
+    ("python train.py # note", "'#' starting a word"),
+    ('python train.py "a\\$b"', "a backslash before '$' in double quotes"),
+    ("python train.py a\\\nb", "a backslash before a line break"),
+])
+def test_a_command_the_shell_would_read_otherwise_is_refused_in_one_line(cmd, problem):
+    with pytest.raises(RunDescriptionError) as refused:
+        render_script(SBATCH_TEMPLATE_DEFAULT, cmd=cmd, filename="/w/s.sh", resources=SlurmResources(),
+                      append_cmd=True)
+    assert str(refused.value) == (
+        f"the command {cmd!r} has {problem}, which a shell would read but an experiment's words carry as it is; "
+        "put that part in single quotes ('...') to pass it on literally, or remove it")
 
-    text = render_script(
-        SBATCH_TEMPLATE_DEFAULT, cmd=cmd, filename="/w/s.sh", resources=SlurmResources(), append_cmd=True
-    )
 
-    assert text == "#!/bin/bash\nconda activate conda_env_name\ncd ~/project\npython train.py msg='x'; echo foo\n"
+def test_single_quoted_shell_text_is_passed_on_literally():
+    text = render_script("#!/bin/sh\n$CMD\n", cmd="python t.py 'seed=$RANDOM; echo foo'", filename="/w/s.sh",
+                         resources=SlurmResources())
+
+    assert text == "#!/bin/sh\npython t.py 'seed=$RANDOM; echo foo'\n"
 
 
 def test_zero_gpu_job_renders_gpu_0_and_cpus_per_gpu_cpus():
@@ -156,7 +173,7 @@ def test_unknown_variable_in_template_names_the_variable_and_the_file():
 
     assert str(excinfo.value) == (
         "template /site/my.sbatch uses $HOME, which is not one of "
-        "$CMD $FILENAME $PARTITION $GPU $CPU $TIMEOUT $PBT_TRACK; "
+        "$CMD $FILENAME $PARTITION $GPU $CPU $TIMEOUT $PBT_TRACK $NAME; "
         "write $$HOME if the job script itself should see $HOME"
     )
 
@@ -164,7 +181,7 @@ def test_unknown_variable_in_template_names_the_variable_and_the_file():
 def test_lowercase_variable_is_an_unknown_variable():
     with pytest.raises(
         TemplateError,
-        match=re.escape("template t.sh uses $cmd, which is not one of $CMD $FILENAME $PARTITION $GPU $CPU $TIMEOUT $PBT_TRACK;"),
+        match=re.escape("template t.sh uses $cmd, which is not one of $CMD $FILENAME $PARTITION $GPU $CPU $TIMEOUT $PBT_TRACK $NAME;"),
     ):
         check_template("$cmd\n", "t.sh")
 

@@ -43,6 +43,7 @@ def test_a_workdir_without_a_record_is_one_line(tmp_path: Path):
 def test_a_record_of_an_older_schema_is_left_to_a_command_that_upgrades_it(tmp_path: Path):
     db = tmp_path / "pbt_tracker.db"
     db.write_bytes((REPO_ROOT / "tests" / "data" / "schema_0001.db").read_bytes())
+    db.chmod(0o600)
     assert serve("--workdir", str(tmp_path), "--port", "0") == (
         1, f"Error: {db} was written by an older pbt-track; run `pbt-track report --workdir {tmp_path}` once to "
            "upgrade it (serve only ever reads the record)\n")

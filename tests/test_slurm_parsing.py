@@ -223,7 +223,8 @@ def test_squeue_argv_asks_for_all_states_of_the_given_jobs_pipe_separated_one_li
         "--array",
         "--states=all",
         "--jobs=1,2",
-        "--Format=JobArrayID:|,State:|,exit_code:|,NodeList:|,StartTime:|,EndTime:|,SubmitTime:|,Reason:|,Comment:|",
+        "--Format=JobArrayID:|,State:|,exit_code:|,NodeList:|,StartTime:|,EndTime:|,SubmitTime:|,Reason:|,Partition:|,"
+        "TimeLimit:|,Comment:|",
     ]
 
 
@@ -311,7 +312,7 @@ def test_sacct_argv_asks_for_allocations_and_duplicates_of_the_given_jobs():
         "--allocations",
         "--duplicates",
         "--jobs=1,2",
-        "--format=JobID,State,ExitCode,NodeList,Start,End,Submit,Reason,Comment",
+        "--format=JobID,State,ExitCode,NodeList,Start,End,Submit,Reason,JobName,Partition,Timelimit,Comment",
     ]
 
 
@@ -441,25 +442,29 @@ def test_sacct_of_nothing_is_empty():
 
 def test_scontrol_cancelled_job_has_signal_15_and_its_times():
     assert parse_scontrol_jobs(SCONTROL_CANCELLED) == {
-        "64": JobObservation("64", "CANCELLED", 0, 15, "vm", at(17, 26, 46), at(17, 26, 48), at(17, 26, 46), "scontrol")
+        "64": JobObservation("64", "CANCELLED", 0, 15, "vm", at(17, 26, 46), at(17, 26, 48), at(17, 26, 46), "scontrol",
+                             partition="debug", time_limit="UNLIMITED")
     }
 
 
 def test_scontrol_failed_job_has_exit_code_3():
     assert parse_scontrol_jobs(SCONTROL_FAILED) == {
-        "62": JobObservation("62", "FAILED", 3, None, "vm", at(17, 26, 6), at(17, 26, 6), at(17, 26, 6), "scontrol")
+        "62": JobObservation("62", "FAILED", 3, None, "vm", at(17, 26, 6), at(17, 26, 6), at(17, 26, 6), "scontrol",
+                             partition="debug", time_limit="UNLIMITED")
     }
 
 
 def test_scontrol_pending_job_has_no_node_and_no_start_or_end():
     assert parse_scontrol_jobs(SCONTROL_PENDING) == {
-        "65": JobObservation("65", "PENDING", 0, None, None, None, None, at(17, 26, 49), "scontrol", "Resources")
+        "65": JobObservation("65", "PENDING", 0, None, None, None, None, at(17, 26, 49), "scontrol", "Resources",
+                             partition="debug", time_limit="UNLIMITED")
     }
 
 
 def test_scontrol_array_task_is_keyed_by_array_job_and_task_id():
     assert parse_scontrol_jobs(SCONTROL_ARRAY_TASK) == {
-        "428_2": JobObservation("428_2", "RUNNING", 0, None, "vm", at(17, 30, 1), None, at(17, 29, 58), "scontrol")
+        "428_2": JobObservation("428_2", "RUNNING", 0, None, "vm", at(17, 30, 1), None, at(17, 29, 58), "scontrol",
+                                partition="debug", time_limit="UNLIMITED")
     }
 
 
@@ -546,9 +551,9 @@ def test_max_array_size_without_conf_or_scontrol_is_slurms_default(tmp_path, mon
 # requeued with `scontrol requeue` while running.
 
 SQUEUE_WITH_REASONS = """\
-217|CANCELLED|0||2026-11-29T19:53:13|2026-11-29T19:53:13|2026-11-29T19:53:07|JobHeldUser|pbt-track:c5d3dcb713a54fd09852d339b86d6e89:1|
-251|PENDING|0||2026-11-29T19:59:27|NONE|2026-11-29T19:57:26|BeginTime|states-probe|
-252|FAILED|9|vm|2026-11-29T19:57:45|2026-11-29T19:57:45|2026-11-29T19:57:45|JobLaunchFailure|pbt-track:0123abcd:7|
+217|CANCELLED|0||2026-11-29T19:53:13|2026-11-29T19:53:13|2026-11-29T19:53:07|JobHeldUser|debug|UNLIMITED|pbt-track:c5d3dcb713a54fd09852d339b86d6e89:1|
+251|PENDING|0||2026-11-29T19:59:27|NONE|2026-11-29T19:57:26|BeginTime|debug|30:00|states-probe|
+252|FAILED|9|vm|2026-11-29T19:57:45|2026-11-29T19:57:45|2026-11-29T19:57:45|JobLaunchFailure|gpu|1-00:00:00|pbt-track:0123abcd:7|
 """
 
 SACCT_WITH_STEPS_AND_REQUEUE = """\
@@ -574,14 +579,15 @@ def test_squeue_gives_the_signal_the_pending_reason_and_the_comment():
     assert parse_squeue(SQUEUE_WITH_REASONS) == {
         "217": JobObservation(
             "217", "CANCELLED", 0, None, None, nov29(19, 53, 13), nov29(19, 53, 13), nov29(19, 53, 7), "squeue",
-            None, TAG_217,
+            None, TAG_217, partition="debug", time_limit="UNLIMITED",
         ),
         "251": JobObservation(
-            "251", "PENDING", 0, None, None, None, None, nov29(19, 57, 26), "squeue", "BeginTime", "states-probe"
+            "251", "PENDING", 0, None, None, None, None, nov29(19, 57, 26), "squeue", "BeginTime", "states-probe",
+            partition="debug", time_limit="30:00",
         ),
         "252": JobObservation(
             "252", "FAILED", 0, 9, "vm", nov29(19, 57, 45), nov29(19, 57, 45), nov29(19, 57, 45), "squeue",
-            None, "pbt-track:0123abcd:7",
+            None, "pbt-track:0123abcd:7", partition="gpu", time_limit="1-00:00:00",
         ),
     }
 
@@ -611,7 +617,7 @@ def test_squeue_reason_is_that_of_a_waiting_state(state, printed, reason):
 
 def test_squeue_comment_holding_the_separator_does_not_shift_the_fields():
     """A stand-in comment: pbt-track's own tags have no '|', but a site's submit plugin may add one."""
-    line = "91|RUNNING|0|vm|2026-11-29T19:00:00|NONE|2026-11-29T19:00:00|None|site|pbt-track:ab:3|x|"
+    line = "91|RUNNING|0|vm|2026-11-29T19:00:00|NONE|2026-11-29T19:00:00|None|gpu|2:00:00|site|pbt-track:ab:3|x|"
     job = parse_squeue(line)["91"]
     assert (job.state, job.node, job.comment) == ("RUNNING", "vm", "site|pbt-track:ab:3|x")
 
@@ -643,10 +649,11 @@ def test_sacct_skips_step_rows_and_keeps_array_tasks_and_every_run_of_a_requeued
 
 def test_sacct_pending_reason_and_comment_where_the_cluster_stores_comments():
     """A stand-in row: this one-node cluster does not store job comments (AccountingStoreFlags=job_comment)."""
-    line = "93|PENDING|0:0|None assigned|Unknown|Unknown|2026-11-29T19:00:00|Priority|pbt-track:ab:4"
+    line = ("93|PENDING|0:0|None assigned|Unknown|Unknown|2026-11-29T19:00:00|Priority|a.pbt-ab-4|gpu|1-00:00:00|"
+            "pbt-track:ab:4")
     assert parse_sacct(line) == {
         "93": [JobObservation("93", "PENDING", 0, None, None, None, None, nov29(19, 0, 0), "sacct", "Priority",
-                              "pbt-track:ab:4")]
+                              "pbt-track:ab:4", name="a.pbt-ab-4", partition="gpu", time_limit="1-00:00:00")]
     }
 
 
@@ -686,7 +693,7 @@ def test_a_users_listing_is_read_only_for_the_jobs_that_concern_the_record() -> 
     listing = (
         "7|RUNNING|0|vm|2026-11-29T10:00:00|N/A|2026-11-29T09:59:00|/home/u/other.sh|/home/u/o.out|None||\n"
         "8|RUNNING|0|vm|2026-11-29T10:00:00|N/A|2026-11-29T09:59:00|/home/u/x.sh|/home/u/x.out|None||\n"
-        "9|PENDING|0||N/A|N/A|2026-11-29T09:59:00|/home/u/y.sh|/home/u/y.out|Priority|pbt-track:ab:3|\n"
+        "9|PENDING|0||N/A|N/A|2026-11-29T09:59:00|/home/u/y.sh|/home/u/y.out|Priority|debug|30:00|pbt-track:ab:3|\n"
         "10|PENDING|0||N/A|N/A|2026-11-29T09:59:00|/w/logs/00_a.sh|/w/logs/00_a.sh-%j.out|Priority||\n"
     )
 

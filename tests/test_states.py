@@ -89,12 +89,14 @@ def test_states_are_read_as_squeue_takes_them(texts, expected):
 
 @pytest.mark.parametrize(
     ("texts", "named"),
-    [(["PX"], "PX"), (["runing"], "RUNING"), (["PD,Px,R"], "PX"), (["R", "done"], "DONE")],
+    [(["PX"], "PX"), (["runing"], "RUNING (did you mean RUNNING?)"), (["PD,Px,R"], "PX"), (["R", "done"], "DONE"),
+     (["pendng"], "PENDNG (did you mean PENDING?)")],
 )
 def test_a_word_that_is_no_state_is_refused_on_one_line_with_every_state(texts, named):
     with pytest.raises(OptionError) as excinfo:
         states.parse_states(texts)
-    assert str(excinfo.value) == f"{named} is not a job state; use one of {ALL_STATES}"
+    word, _, hint = named.partition(" ")
+    assert str(excinfo.value) == f"{word} is not a job state{' ' + hint if hint else ''}; use one of {ALL_STATES}"
 
 
 @pytest.mark.parametrize("texts", [[""], [" , "], ["PD", ","]])

@@ -1,17 +1,20 @@
 """The demo run: a real, tiny PBT population writing IsaacGymEnvs' workspace layout."""
 
+import getpass
 import json
+import os
 import re
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
 from pbt_tracker.examples.toy_pbt import RUN_DESCRIPTION
 from pbt_tracker.examples.toy_pbt_population import thinning_victim
-from pbt_tracker.examples.toy_pbt_train import parse_settings
+from pbt_tracker.examples.toy_pbt_settings import parse_settings
 from pbt_tracker.pbt.lineage import read_lineage
 from pbt_tracker.pbt.resume import continuation_command, latest_own_entry
 from pbt_tracker.pbt.workspace import PolicyProgress, find_workspace, read_best_copies, read_policy_progress
@@ -31,8 +34,11 @@ def policy_args(run_dir, policy_idx, *extra):
 
 
 def start(run_dir, policy_idx, *extra):
+    """Its temporary files (a restart's checkpoint copy) go to ``<run_dir>/../tmp``, as a job's TMPDIR sends them."""
+    tmp = run_dir.parent / "tmp"
+    tmp.mkdir(exist_ok=True)
     return subprocess.Popen(policy_args(run_dir, policy_idx, *extra), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=run_dir.parent)
+                            stderr=subprocess.PIPE, text=True, cwd=run_dir.parent, env={**os.environ, "TMPDIR": str(tmp)})
 
 
 def finish(process):
@@ -229,7 +235,8 @@ def test_worse_policy_restarts_itself_from_the_better_ones_checkpoint_as_isaacgy
     assert code == 0
     lines = stdout.splitlines()
     at = lines.index("Replacing underperforming policy 0 with 1")
-    restart_checkpoint = run_dir / "pbt_restart_p0" / "000002.pth"
+    name = parse_yaml(workspace / "000" / "000002.yaml")[0]["experiment_name"]
+    restart_checkpoint = tmp_path / "tmp" / f"ige_{getpass.getuser()}" / f"{name}_p0" / "000002.pth"
     assert lines[at - 2: at] == [
         "Policy 0: PBT best_policies=[1], worst_policies=[0]",
         "Current policy 0 is among the worst_policies=[0], consider replacing weights",
@@ -245,8 +252,12 @@ def test_worse_policy_restarts_itself_from_the_better_ones_checkpoint_as_isaacgy
         0, 1, 2, str(restart_checkpoint))
     donor = parse_yaml(workspace / "001" / "000002.yaml")[0]["params"]
     mutated = parse_yaml(workspace / "000" / "000003.yaml")[0]["params"]
-    assert json.loads(restart_checkpoint.read_text())["weights"] == json.loads(
-        (workspace / "001" / "000002.pth").read_text())["weights"]
+    # Each restart empties the policy's copy folder first, as IsaacGymEnvs does: the latest copy is the one left,
+    # and it holds its donor's weights.
+    latest = Path(events[-1].checkpoint)
+    assert list(latest.parent.iterdir()) == [latest] and latest.parent == restart_checkpoint.parent
+    assert json.loads(latest.read_text())["weights"] == json.loads(
+        (workspace / f"{events[-1].donor_idx:03d}" / latest.name).read_text())["weights"]
     own = parse_yaml(workspace / "000" / "000002.yaml")[0]
     for name, value in mutated.items():
         ratios = [max(value / source[name], source[name] / value) for source in (donor, own["params"])]

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pbt_tracker import states
 from pbt_tracker.errors import OptionError
-from pbt_tracker.pbt.resume import ResumeDecision, resume_decision
+from pbt_tracker.pbt.resume import ResumeDecision, is_pbt_command, resume_decision
+from pbt_tracker.pbt.starts import known_starts
+from pbt_tracker.pbt.workspace import policy_index
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from pbt_tracker.backends.processes.launch import ProcessesOutcome
     from pbt_tracker.launch.record import Echo, SubmittedJob
     from pbt_tracker.processes import ProcessId
@@ -26,6 +30,7 @@ class ResubmitRequest:
     me: ProcessId  # the process that records the attempts, their owner until they are sent
     echo: Echo
     origin: str = "resubmit"  # what sends them, as the record's `origin` says: resubmit, or keeper
+    options: dict[str, Any] = field(default_factory=dict)  # launch options to change (--slurm_partition gpu, ...)
 
 
 @dataclass
@@ -38,6 +43,7 @@ class ResubmitResult:
     skipped_max_attempts: list[str] = field(default_factory=list)
     skipped_live: list[tuple[str, str | None, int]] = field(default_factory=list)  # (experiment, job id, launch)
     skipped_older: list[tuple[str, int]] = field(default_factory=list)  # (experiment, launch) another launch resubmits
+    skipped_uncertain: list[str] = field(default_factory=list)  # sbatch's answer lost: they may be running
     processes_outcomes: list[ProcessesOutcome] = field(default_factory=list)
     interrupted: bool = False
 
@@ -53,13 +59,26 @@ class ResubmitResult:
         return len(self.jobs) + len(self.processes_outcomes)
 
 
-def decide(row: PriorAttempt, request: ResubmitRequest, result: ResubmitResult) -> ResumeDecision | None:
+def decide(connection: sqlite3.Connection, row: PriorAttempt, request: ResubmitRequest, result: ResubmitResult,
+           ) -> ResumeDecision | None:
     """What a PBT policy's next attempt runs (None for any other experiment), kept on the result to be shown."""
-    decision = resume_decision(row.cmd, json.loads(row.params or "{}") or {}, row.train_dir, row.cwd,
+    decision = policy_decision(connection, row.experiment_id, row.cmd, row.params, row.train_dir, row.cwd,
                                request.from_scratch)
     if decision is not None:
         result.decisions[row.name] = decision
     return decision
+
+
+def policy_decision(connection: sqlite3.Connection, experiment_id: int, cmd: str, params: str | None,
+                    train_dir: str, cwd: str | None, from_scratch: bool = False) -> ResumeDecision | None:
+    """`resume_decision` told the policy's starts, so that a decision it took after its newest save is carried."""
+    values = json.loads(params or "{}") or {}
+    starts = []
+    if not from_scratch and is_pbt_command(cmd):
+        policy = policy_index(dict(values), cmd)
+        if policy is not None:
+            starts = known_starts(connection, experiment_id, policy)
+    return resume_decision(cmd, values, train_dir, cwd, from_scratch, starts)
 
 
 def check_launch_directory(name: str, cwd: str | None) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from pbt_tracker.cli import complete
+from pbt_tracker.cli import complete, paths
 
 if TYPE_CHECKING:
     from pbt_tracker.backends.base import SyncResult
@@ -20,10 +20,46 @@ def workdir_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--workdir",
         envvar="PBT_TRACK_WORKDIR",
+        type=paths.PathText(folder=True),
         default=".",
         show_default=True,
         help="Workdir of the launches (env PBT_TRACK_WORKDIR).",
     )(command)
+
+
+def resource_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Slurm's partition, CPUs, GPUs, time limit and template, for attempts sent again (submit's own rows)."""
+    from pbt_tracker.backends.slurm.option_rows import OPTION, RESOURCE_OPTIONS
+
+    for name in reversed(RESOURCE_OPTIONS):
+        row = OPTION[name]
+        kind = paths.PathText() if row.path else row.type
+        command = click.option(*row.flags, name, type=kind, default=None,
+                               help=f"The new attempts' {row.help[0].lower()}{row.help[1:]}")(command)
+    return command
+
+
+def resource_changes(values: dict[str, Any]) -> dict[str, Any]:
+    """The resource options given (taken out of `values`), a template by its absolute path: the record keeps it.
+
+    The project file's values are submit's: an attempt sent again keeps its
+    launch's resources unless a flag (or the environment) changes them, so
+    that editing the file never changes a running population's resumes.
+    """
+    import os
+
+    from click.core import ParameterSource
+
+    from pbt_tracker.backends.slurm.option_rows import RESOURCE_OPTIONS
+
+    ctx = click.get_current_context()
+    changes = {name: values.pop(name) for name in RESOURCE_OPTIONS}
+    for name in RESOURCE_OPTIONS:
+        if ctx.get_parameter_source(name) is ParameterSource.DEFAULT_MAP:
+            changes[name] = None
+    if changes["slurm_sbatch_template"] is not None:
+        changes["slurm_sbatch_template"] = os.path.abspath(changes["slurm_sbatch_template"])
+    return {name: value for name, value in changes.items() if value is not None}
 
 
 def no_sync_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -137,11 +173,12 @@ def sync_and_tell(store: Store, unreachable_ok: bool = False) -> SyncResult | No
             raise
         from pbt_tracker import backends
         from pbt_tracker.store import queries
+        from pbt_tracker.store.times import iso_text
 
         title = backends.get(error.backend).title
         with store.read() as connection:
             when = queries.last_answer(connection, error.backend)
-        since = (f"the last sync {title} answered, at {when[:19].replace(' ', 'T')}Z" if when
+        since = (f"the last sync {title} answered, at {iso_text(when)}" if when
                  else f"launch ({title} never answered a sync)")
         click.echo(f"Note: {title} did not answer, so the states below are as of {since}: {error}", err=True)
         return None

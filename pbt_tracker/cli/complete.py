@@ -19,12 +19,33 @@ import click
 
 
 def _workdir(ctx: click.Context) -> Path:
-    root = ctx.find_root()
-    for context in (ctx, root):
+    """The workdir the command would use: its flag, else PBT_TRACK_WORKDIR, else the project file's, else here."""
+    from click.core import ParameterSource
+
+    for context in (ctx, ctx.find_root()):
         value = context.params.get("workdir")
-        if value:
+        if value and context.get_parameter_source("workdir") is not ParameterSource.DEFAULT:
             return Path(value)
-    return Path(os.environ.get("PBT_TRACK_WORKDIR") or ".")
+    if os.environ.get("PBT_TRACK_WORKDIR"):
+        return Path(os.environ["PBT_TRACK_WORKDIR"])
+    return _project_workdir() or Path(".")
+
+
+def _project_workdir() -> Path | None:
+    """The project file's workdir; a file that cannot be read offers nothing here (the command will say why)."""
+    from pbt_tracker.cli.paths import find_project_file
+
+    path = find_project_file()
+    if path is None:
+        return None
+    import tomllib
+
+    try:
+        with path.open("rb") as stream:
+            value = tomllib.load(stream).get("workdir")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    return path.parent / os.path.expanduser(value) if isinstance(value, str) else None
 
 
 def _record_values(ctx: click.Context, what: str, prefix: str) -> list[str]:

@@ -33,5 +33,8 @@ def continue_(workdir: str, job_id: str) -> None:
         click.echo(f"{result.experiment}: job {job_id} already continued as attempt {result.attempt} ({where})")
         return
     if result.error:
-        raise click.ClickException(f"the continuation of job {job_id} ({result.experiment}, attempt {result.attempt}) "
-                                   f"was not submitted: {result.error}")
+        what = f"the continuation of job {job_id} ({result.experiment}, attempt {result.attempt})"
+        if result.uncertain:
+            raise click.ClickException(f"{what} may have been submitted ({result.error}); pbt-track will find out "
+                                       "at the next sync")
+        raise click.ClickException(f"{what} was not submitted: {result.error}")

@@ -17,7 +17,7 @@ import click
 from pbt_tracker import __version__
 
 COMMAND_MODULES = {
-    "cancel": "actions", "resubmit-failed": "actions", "continue": "continue_", "guard": "guard", "watch": "keeper",
+    "cancel": "actions", "config": "config", "resubmit-failed": "actions", "continue": "continue_", "guard": "guard", "watch": "keeper",
     "submit": "launch", "launches": "launches", "forget": "launches", "plot": "plot", "report": "records",
     "sync": "records", "serve": "serve", "show": "show", "logs": "show",
 }
@@ -39,6 +39,14 @@ class _OneLineErrors(click.Group):
             importlib.import_module(f"pbt_tracker.cli.{COMMAND_MODULES[name]}")  # its decorators register it
         return super().get_command(ctx, name)  # type: ignore[arg-type]  # click's Group reads no ctx; tests pass None
 
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and not ctx.resilient_parsing and self.get_command(ctx, name) is None:
+            from pbt_tracker.errors import did_you_mean
+
+            ctx.fail(f"No such command {name!r}{did_you_mean(name, self.list_commands(ctx))}.")
+        return super().resolve_command(ctx, args)
+
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         try:
@@ -57,11 +65,13 @@ class _OneLineErrors(click.Group):
 
 @click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="pbt-track")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Launch Population Based Training runs and keep track of every job.
 
     Each workdir holds a SQLite database (pbt_tracker.db) with every launch,
-    generated script, submission and job id.
+    generated script, submission and job id. Options' defaults may come from
+    a pbt-track.toml in this folder or a parent (`pbt-track config`).
     """
     from pbt_tracker.errors import PbtTrackError
     from pbt_tracker.settings import check_all
@@ -70,6 +80,18 @@ def cli() -> None:
         check_all()
     except PbtTrackError as error:
         raise click.ClickException(str(error)) from None
+    if ctx.invoked_subcommand != "config":  # config reads the file itself, and shows what is wrong in it too
+        _project_defaults(ctx)
+
+
+def _project_defaults(ctx: click.Context) -> None:
+    """The project file's values as click's default_map, which the command's context inherits from this one."""
+    from pbt_tracker.cli import project
+
+    assert isinstance(ctx.command, click.Group)
+    found = project.load(ctx.command, ctx)
+    if found is not None:
+        ctx.default_map = project.default_map(*found)
 
 
 

@@ -42,6 +42,7 @@ def guard(workdir: str, launch_uuid: str, experiment: str, script: str, claim_fd
     from pbt_tracker.backends.slurm.guard import STOP, GuardRequest, JobStart, guard_start
     from pbt_tracker.errors import PbtTrackError
     from pbt_tracker.store import utcnow
+    from pbt_tracker.store.times import iso_utc
 
     job = JobStart.from_environment()
     who = f"job {job.job_id}" if job.job_id else "this job"
@@ -64,7 +65,7 @@ def guard(workdir: str, launch_uuid: str, experiment: str, script: str, claim_fd
     if start.message:
         click.echo(f"pbt-track: {start.message}", err=True)
     if start.action != STOP:
-        since = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
+        since = iso_utc(utcnow())
         write_runner(claim_fd, runner_line(str(job.job_id), experiment, start.attempt, start.submission_id,
                                            job.host, since))
     if start.output:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from pbt_tracker.cli.common import workdir_option
+from pbt_tracker.cli.common import resource_changes, resource_options, workdir_option
 from pbt_tracker.cli.group import cli
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ def _watch_args(workdir: str, values: dict[str, Any]) -> list[str]:
 @click.option("--submit", "as_job", is_flag=True, help="Run the keeper as a one-CPU Slurm job that continues itself.")
 @click.option("--keeper-time", default="24:00:00", show_default=True, metavar="TIME", help="With --submit: each keeper job's time limit.")
 @click.option("--keeper-partition", metavar="NAME", help="With --submit: the keeper job's partition.")
+@resource_options
 @click.option("--as-keeper-job", "in_job", is_flag=True, hidden=True)
 def watch(workdir: str, in_job: bool, as_job: bool, keeper_time: str, keeper_partition: str | None,
           **values: Any) -> None:
@@ -51,7 +52,9 @@ def watch(workdir: str, in_job: bool, as_job: bool, keeper_time: str, keeper_par
     ended TIMEOUT, NODE_FAIL, PREEMPTED, BOOT_FAIL or SUBMIT_FAILED (FAILED
     and OUT_OF_MEMORY too with --resume-failed), and report RUNNING PBT
     policies that stopped writing iterations. Every decision is recorded
-    before it is acted on; `report` shows the latest.
+    before it is acted on; `report` shows the latest. --slurm_partition and
+    the other resource options change what the resumes ask Slurm for, as
+    `resubmit-failed` takes them.
 
     \b
     Example:
@@ -61,9 +64,11 @@ def watch(workdir: str, in_job: bool, as_job: bool, keeper_time: str, keeper_par
     from pbt_tracker.cli.common import open_workdir
     from pbt_tracker.errors import PbtTrackError
 
+    resources = resource_changes(values)
     if as_job and values["once"]:
         raise click.UsageError("--submit starts a keeper that runs until the end; it cannot take --once")
-    job_args = _watch_args(workdir, values) + ["--keeper-time", keeper_time] + (
+    job_args = _watch_args(workdir, values) + [arg for name, value in resources.items()
+                                                for arg in (f"--{name}", str(value))] + ["--keeper-time", keeper_time] + (
         ["--keeper-partition", keeper_partition] if keeper_partition else [])
     # A keeper job found on record is live only if the scheduler still says so: --submit syncs first (a
     # keeper killed inside its job leaves the record RUNNING until then); the keeper itself syncs each pass.
@@ -72,7 +77,7 @@ def watch(workdir: str, in_job: bool, as_job: bool, keeper_time: str, keeper_par
             if as_job:
                 _submit(store, job_args, keeper_time, keeper_partition)
                 return
-            code = _watch(store, values, job_args if in_job else None, keeper_time, keeper_partition)
+            code = _watch(store, values, job_args if in_job else None, keeper_time, keeper_partition, resources)
         except PbtTrackError as error:
             raise click.ClickException(str(error)) from None
     if code:
@@ -84,11 +89,15 @@ def _submit(store: Store, job_args: list[str], keeper_time: str, partition: str 
 
     check_time_limit(keeper_time)
     job = submit_keeper(store, job_args, keeper_time, partition, click.echo)
+    if job.error and job.uncertain:
+        raise click.ClickException(f"the keeper job may have been submitted ({job.error}); pbt-track will find out "
+                                   "at the next sync")
     if job.error:
         raise click.ClickException(f"the keeper job was not submitted: {job.error}")
 
 
-def _watch(store: Store, values: dict[str, Any], job_args: list[str] | None, keeper_time: str, partition: str | None) -> int:
+def _watch(store: Store, values: dict[str, Any], job_args: list[str] | None, keeper_time: str, partition: str | None,
+           resources: dict[str, Any]) -> int:
     import signal
     import threading
 
@@ -105,6 +114,7 @@ def _watch(store: Store, values: dict[str, Any], job_args: list[str] | None, kee
         once=bool(values["once"]),
         on_event=event_argv(str(values["on_event"])) if values["on_event"] is not None else None,
         event_timeout=event_timeout(),
+        resubmit_options=resources,
     )
     keeper = Keeper(store, options, click.echo)
     keeper.check_pbt_options()

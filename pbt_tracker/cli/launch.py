@@ -6,11 +6,14 @@ from typing import Any
 
 import click
 
+from pbt_tracker.cli import paths
 from pbt_tracker.cli.group import cli
 from pbt_tracker.launch.option_table import COMMON, Option
 
 
 def _click_type(option: Option) -> Any:
+    if option.path:  # a plain string still, which the shell completes as a file or a folder
+        return paths.PathText(folder=option.path == "dir")
     if option.choices:
         return click.Choice(option.choices)
     if option.type is bool:
@@ -79,6 +82,7 @@ def submit(preview: int | None, verbose: bool, **values: Any) -> None:
         _submit_preview(preview, values)
         return
     backend = values["backend"] or DEFAULT
+    _fit_project_defaults(values, backend)
     for option in table():
         if values[option.name] is not None and option.backend not in (COMMON, backend):
             raise click.UsageError(f"--{option.name} needs --backend {option.backend}")
@@ -90,13 +94,41 @@ def submit(preview: int | None, verbose: bool, **values: Any) -> None:
         raise SystemExit(code)
 
 
+def _fit_project_defaults(values: dict[str, Any], backend: str) -> None:
+    """Drop what the project file sets for another backend, or a workdir a flag names under its other spelling.
+
+    The file holds defaults for every backend and command at once, so its
+    Slurm options must not make a local launch fail, nor its `workdir` clash
+    with a `--slurm_workdir` given here.
+    """
+    from click.core import ParameterSource
+
+    from pbt_tracker.backends.options import table
+
+    ctx = click.get_current_context()
+
+    def from_file(name: str) -> bool:
+        return ctx.get_parameter_source(name) is ParameterSource.DEFAULT_MAP
+
+    for option in table():
+        if from_file(option.name) and option.backend not in (COMMON, backend):
+            values[option.name] = None
+    for name, twin in (("workdir", "slurm_workdir"), ("slurm_workdir", "workdir")):
+        if from_file(name) and values.get(twin) is not None and not from_file(twin):
+            values[name] = None
+
+
 def _submit_preview(launch_id: int, values: dict[str, Any]) -> None:
     from pbt_tracker.backends.slurm.preview import submit_preview
     from pbt_tracker.backends.slurm.run import summary_lines
     from pbt_tracker.cli.common import open_workdir
     from pbt_tracker.errors import PbtTrackError
 
-    others = [name for name, value in values.items() if value is not None and name not in _WORKDIRS]
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    others = [name for name, value in values.items() if value is not None and name not in _WORKDIRS
+              and ctx.get_parameter_source(name) is not ParameterSource.DEFAULT_MAP]  # the project file's stay unused
     if others:
         raise click.UsageError(f"--launch takes no option but --workdir; --{others[0]} was recorded with the preview")
     workdir = values["workdir"] or values["slurm_workdir"] or "."

@@ -20,10 +20,14 @@ if TYPE_CHECKING:
 def launches(workdir: str, all_launches: bool, no_sync: bool) -> None:
     """List the launches of a workdir: one row each, with a count per state of its experiments.
 
+    The table fits the terminal, 80 columns at least (COLUMNS is honoured).
+
     \b
     Example:
         pbt-track launches --workdir ./slurm_logs
     """
+    import shutil
+
     from pbt_tracker.report.rows import needs_sync
     from pbt_tracker.tracker.launches import list_launches, render_launches
 
@@ -31,13 +35,15 @@ def launches(workdir: str, all_launches: bool, no_sync: bool) -> None:
         if not no_sync and needs_sync(store):
             sync_and_tell(store)
         summaries = list_launches(store, all_launches)
-    click.echo(render_launches(summaries, all_launches), nl=False)
+    width = max(80, shutil.get_terminal_size().columns)
+    click.echo(render_launches(summaries, all_launches, width), nl=False)
 
 
 @cli.command()
 @workdir_option
 @click.option("--launch", "launch_id", type=int, required=True, metavar="N", help="The launch to forget.")
-@click.option("--purge", is_flag=True, help="Delete its record instead (asks first); its files stay on disk.")
+@click.option("--purge", is_flag=True, help="Delete its record instead (asks first); its files stay on disk, but for "
+              "the PBT restart copies its policies left.")
 @click.option("--yes", is_flag=True, help="With --purge: do not ask.")
 @click.option("--unidentified-ended", is_flag=True,
               help="With --purge: you checked (NGC: ngc batch list) that its submissions accepted without a job id "

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pbt_tracker.cli import complete
+from pbt_tracker.cli import complete, paths
 from pbt_tracker.cli.common import launch_selection_options, no_sync_option, open_workdir, selection, workdir_option
 from pbt_tracker.cli.group import cli
 
@@ -15,17 +15,19 @@ if TYPE_CHECKING:
 
 
 @cli.command()
-@click.option("-o", "--output", required=True, metavar="FILE",
+@click.option("-o", "--output", required=True, metavar="FILE", type=paths.PathText(),
               help="The picture to write: FILE.png, FILE.svg, or FILE.html (a page with the SVG in it).")
 @workdir_option
-@click.option("--x", "x_axis", type=click.Choice(["iteration", "frame"]), default="iteration", show_default=True,
-              help="What the horizontal axis counts.")
+@click.option("--x", "x_axis", type=click.Choice(["iteration", "frame", "time"]), default="iteration",
+              show_default=True, help="What the horizontal axis counts; time is wall-clock time (UTC), the "
+                                      "population's real timeline.")
 @click.option("--run", metavar="NAME", shell_complete=complete.runs, help="Only the policies of this run.")
 @launch_selection_options
 @no_sync_option
 def plot(output: str, workdir: str, x_axis: str, run: str | None, launch: int | None, all_launches: bool,
          no_sync: bool) -> None:
-    """Plot every PBT policy's true objective, with its restarts, replacements and attempts marked.
+    """Plot every PBT policy's true objective, with its restarts, replacements, attempts, crashes, cancels and
+    the keeper's decisions marked.
 
     The history is the record's (copied from the workspaces at every sync, and
     here first), so iterations IsaacGymEnvs has since deleted are drawn too.
@@ -35,6 +37,7 @@ def plot(output: str, workdir: str, x_axis: str, run: str | None, launch: int | 
     Example:
         pbt-track plot --workdir ./slurm_logs --output population.png
         pbt-track plot --output population.html --x frame --launch 2
+        pbt-track plot --output timeline.png --x time
     """
     import os
     from pathlib import Path
@@ -66,9 +69,10 @@ def plot(output: str, workdir: str, x_axis: str, run: str | None, launch: int | 
 
 
 def _summary(output: str, data: PlotData) -> str:
-    from pbt_tracker.plot.data import ATTEMPT, REPLACEMENT, RESTART
+    from pbt_tracker.plot.data import COUNTED_AS, LEGEND
 
-    count = {kind: sum(mark.kind == kind for mark in data.marks) for kind in (REPLACEMENT, RESTART, ATTEMPT)}
+    count = {kind: sum(mark.kind == kind for mark in data.marks) for kind in LEGEND}
+    marked = ", ".join(f"{count[kind]} {COUNTED_AS.get(kind, kind)}" for index, kind in enumerate(LEGEND)
+                       if index < 3 or count[kind])
     points = sum(len(line.xs) for policy in data.policies for line in policy.lines)
-    return (f"Wrote {output}: {len(data.policies)} policies, {points} points; marked {count[REPLACEMENT]} "
-            f"replacement(s), {count[RESTART]} restart(s), {count[ATTEMPT]} later attempt(s).")
+    return f"Wrote {output}: {len(data.policies)} policies, {points} points; marked {marked}."

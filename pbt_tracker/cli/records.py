@@ -59,9 +59,9 @@ def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> t
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--pbt", is_flag=True, help="Add each PBT policy's live iteration, objectives and hyperparameters, from its copied history.")
 @click.option("-o", "--columns", callback=_columns, metavar="A,B,...",
-              help="The table's columns, in this order (run, experiment, attempt, job_id, state, exit_code, elapsed, "
-                   "node, log, script, launch_id, backend, reason, submitted_at, started_at, ended_at, policy, "
-                   "iteration, objective, best).")
+              help="Only these columns, in this order, in every format (run, experiment, attempt, job_id, state, "
+                   "exit_code, elapsed, node, log, script, launch_id, backend, reason, submitted_at, started_at, "
+                   "ended_at, policy, iteration, objective, best, params, partition, time_limit, time_left).")
 @click.option("--wide", is_flag=True, help="Every default column at full length, and the pending reason.")
 @click.option("--watch", type=float, is_flag=False, flag_value=2.0, default=None, metavar="[SECONDS]",
               help="Redraw every SECONDS (2 alone), with one sync per refresh; Ctrl-C ends it.")
@@ -74,20 +74,23 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
     An experiment launched again shows its newest launch; --launch N or
     --all-launches shows the older ones.
 
-    The table fits the terminal (COLUMNS is honoured): the log shrinks to its
-    file name, then columns are dropped; -o or --wide choose otherwise.
+    The table fits the terminal, 80 columns at least (COLUMNS is honoured):
+    the log shrinks to its file name, then columns are dropped; -o or --wide
+    choose otherwise. -o also chooses and orders the JSON and CSV columns.
+    The keeper's own job (run pbt-track-keeper) is one line below the table.
 
     \b
     Example:
         pbt-track report --workdir ./slurm_logs
         pbt-track report -t F,TO --format json
         pbt-track report -j 7609 -o experiment,state,log
+        pbt-track report -o job_id,experiment --format csv
         pbt-track report --pbt --watch 10
     """
     import shutil
     import sys
 
-    from pbt_tracker.report.rows import render, report_rows, write_rows
+    from pbt_tracker.report.rows import keeper_apart, keeper_job_line, render, report_rows, wrapped
 
     chosen = selection(run, experiments, states, launch, all_launches, job_ids=job_ids, all_attempts=all_attempts)
     if columns:
@@ -102,24 +105,35 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
             with open_workdir(workdir, sync=False) as store:
                 copy_history(store)
         with read_workdir(workdir, sync=not no_sync, unreachable_ok=True) as store:
-            rows = report_rows(store, chosen, pbt=pbt)
-            latest = {} if output_format == "csv" else _keeper_decisions(store)  # a CSV shows no decisions
+            rows, keeper = keeper_apart(report_rows(store, chosen, pbt=pbt), run)
+            # a CSV, and JSON's chosen columns, show no decisions
+            latest = {} if output_format == "csv" or (output_format == "json" and columns) else _keeper_decisions(store)
             notes = _notes(rows) if output_format == "table" else ""  # a backend the registry lacks is one line
+            if output_format == "table" and not rows and not all_launches and launch is None:
+                notes += _forgotten(store)
+            if pbt and output_format == "table":  # a replacement or mutation a continuation undid is never silent
+                from pbt_tracker.report.decisions import undone_lines
+
+                notes = undone_lines(store, [row.experiment for row in rows]) + notes
         if output_format != "table":
             import io
 
+            from pbt_tracker.report.stream import write_report
+
             buffer = io.StringIO()
-            write_rows(buffer, output_format, rows, None if output_format == "csv" else latest)
+            write_report(buffer, output_format, rows, None if output_format == "csv" or columns else latest, columns)
             return buffer.getvalue()
         from pbt_tracker.report.keeper import keeper_lines
         from pbt_tracker.report.table import wants_colour
 
         width = None if wide else max(80, shutil.get_terminal_size().columns)
         table = render(rows, output_format, all_attempts, pbt, columns, width, wants_colour(sys.stdout))
-        return table + keeper_lines(rows, latest) + notes
+        # The lines below wrap only for a reader at a terminal: piped to grep or a script, each stays whole.
+        below = width if sys.stdout.isatty() else None
+        return table + wrapped(keeper_job_line(keeper) + keeper_lines(rows, latest) + notes, below)
 
     if watch is None and output_format != "table" and not pbt:
-        _stream(workdir, chosen, output_format, no_sync)
+        _stream(workdir, chosen, run, output_format, columns, no_sync)
         return
     if watch is None:
         click.echo(draw(), nl=False)
@@ -129,16 +143,19 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
     watch_loop(draw, watch, sys.stdout)
 
 
-def _stream(workdir: str, chosen: Selection, output_format: str, no_sync: bool) -> None:
+def _stream(workdir: str, chosen: Selection, run: str | None, output_format: str, columns: tuple[str, ...] | None,
+            no_sync: bool) -> None:
     """JSON or CSV written while the record is read: a year of launches is never held whole, as rows or as text."""
     import sys
 
-    from pbt_tracker.report.rows import reading_rows, write_rows
+    from pbt_tracker.report.rows import keeper_rows_apart, reading_rows
+    from pbt_tracker.report.stream import write_report
 
     with read_workdir(workdir, sync=not no_sync, unreachable_ok=True) as store:
-        latest = None if output_format == "csv" else _keeper_decisions(store)  # a CSV shows no decisions
+        # a CSV, and JSON's chosen columns, show no decisions
+        latest = None if output_format == "csv" or columns else _keeper_decisions(store)
         with reading_rows(store, chosen) as rows:
-            write_rows(sys.stdout, output_format, rows, latest)
+            write_report(sys.stdout, output_format, keeper_rows_apart(rows, run), latest, columns)
     sys.stdout.flush()
 
 
@@ -146,6 +163,18 @@ def _notes(rows: list[ReportRow]) -> str:
     from pbt_tracker.backends import report_notes
 
     return report_notes([row.backend for row in rows])
+
+
+def _forgotten(store: Store) -> str:
+    """Why a report is empty when launches were forgotten, and how to see them."""
+    from pbt_tracker.tracker.launches import list_launches
+
+    forgotten = [launch for launch in list_launches(store, include_forgotten=True) if launch.forgotten]
+    if not forgotten:
+        return ""
+    named = ", ".join(f"{launch.id} ({launch.run}, {launch.experiments} experiments)" for launch in forgotten)
+    noun = "launch" if len(forgotten) == 1 else "launches"
+    return f"Forgotten {noun} {named}: `pbt-track report --all-launches` shows {'it' if len(forgotten) == 1 else 'them'}.\n"
 
 
 def _keeper_decisions(store: Store) -> dict[tuple[int, str], dict[str, str]]:

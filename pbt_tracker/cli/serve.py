@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import click
 
+from pbt_tracker.cli import paths
 from pbt_tracker.cli.group import cli
 
 
 @cli.command()
 @click.option("--workdir", "workdirs", multiple=True, envvar="PBT_TRACK_WORKDIR", default=["."], show_default=True,
+              type=paths.PathText(folder=True),
               help="Workdir of the launches (env PBT_TRACK_WORKDIR); repeat it to serve several, one tab each.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True,
               help="The port to listen on; 0 takes any free one.")

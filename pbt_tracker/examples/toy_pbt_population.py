@@ -7,11 +7,14 @@ to keep as the best) is a function of plain values; only the functions named
 
 from __future__ import annotations
 
+import getpass
+import json
 import math
 import os
 import random
 import shutil
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -150,6 +153,24 @@ def _remove_iteration(policy_dir: Path, iteration: int, say: Callable[[str], Non
         path = policy_dir / f"{iteration:06d}{suffix}"
         say(f"PBT cleanup: removing checkpoint {path.name}")
         path.unlink(missing_ok=True)
+
+
+def restart_copy_files(source: Path, frame: int, experiment_name: str, idx: int) -> Path:
+    """The donor's weights copied where IsaacGymEnvs copies them before a restart, its frame made the taker's.
+
+    That is ``tempfile.gettempdir()/ige_<user>/<experiment>_p<idx>/``, emptied first: node-local ``/tmp``
+    unless the job's TMPDIR says otherwise.
+    """
+    data = json.loads(source.read_text("utf-8"))
+    weights = [float(weight) for weight in data["weights"]]
+    restart_dir = Path(tempfile.gettempdir()) / f"ige_{getpass.getuser()}" / f"{experiment_name}_p{idx}"
+    shutil.rmtree(restart_dir, ignore_errors=True)
+    restart_dir.mkdir(parents=True)
+    copy = restart_dir / source.name
+    temporary = copy.with_name(f".{copy.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps({"frame": frame, "weights": weights}), "utf-8")
+    os.replace(temporary, copy)
+    return copy
 
 
 def journal(path: str, policy: int, what: str, iteration: int) -> None:

@@ -9,8 +9,12 @@ IsaacGymEnvs' PBT protocol, so that what pbt-track does with a real population i
 itself with them from iteration 0; it loads ``checkpoint=`` when given; it writes ``<iteration:06d>.yaml`` (with
 ``yaml.dump``, the same keys) and ``.pth`` (JSON here) into
 ``<hydra.run.dir>/runs/<pbt.workspace>/<policy_idx:03d>``, cleans up old ones and keeps ``best<policy_idx>``
-copies as IsaacGymEnvs does; and to take over another policy's weights it restarts its own process with the
-command line IsaacGymEnvs' restart builds, printing the same lines.
+copies as IsaacGymEnvs does; and to take over another policy's weights it copies them into
+``tempfile.gettempdir()/ige_<user>/<experiment>_p<idx>/`` and restarts its own process with the command line
+IsaacGymEnvs' restart builds, printing the same lines. ``toy.quiet_seconds=S`` makes every start save nothing
+(and decide nothing) for its first S seconds, as IsaacGymEnvs does for 30 s; ``toy.replace_policy=K
+toy.replace_at=N toy.replace_with=D`` makes policy K take policy D's weights, with mutated parameters, right
+after it saves iteration N, whatever the objectives say.
 
 Arguments are Hydra-style ``key=value``; unknown keys are ignored, as the launcher adds its own.
 ``pbt.fail_once_policy=K`` makes policy K crash once, with exit code 3; run again as it was, it starts over; run
@@ -25,13 +29,14 @@ import os
 import random
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from pbt_tracker.examples import toy_pbt_population as population
+from pbt_tracker.examples.toy_pbt_settings import Settings, parse_settings
 from pbt_tracker.pbt.resume import restart_args
 
 CRASH_EXIT_CODE = 3
@@ -43,96 +48,11 @@ _LIMITS = {"toy.learning_rate": (1e-4, 0.25), "toy.noise_scale": (0.01, 10.0)}
 
 
 @dataclass(frozen=True)
-class Settings:
-    policy_idx: int = 0
-    num_policies: int = 4
-    workspace: str = "workspace_toy_pbt"
-    interval_steps: int = 1000
-    max_iterations: int = 10
-    start_after: int | None = None
-    fail_once_policy: int = -1
-    fail_at_iteration: int = 3
-    iteration_seconds: float = 1.5
-    seed: int = 0
-    experiment: str = "toy_pbt"
-    run_dir: str = "."
-    pbt_restart: bool = False
-    checkpoint: str = ""
-    full_experiment_name: str = ""
-    learning_rate: float | None = None
-    noise_scale: float | None = None
-    cleanup_behind: int = 20
-    journal: str = ""
-    max_checkpoints: int = 25
-    replace_fraction_worst: float = 0.5
-    replace_fraction_best: float = 0.3
-    replace_threshold_frac_std: float = 0.5
-    replace_threshold_frac_absolute: float = 0.05
-    change_min: float = 1.1
-    change_max: float = 1.5
-
-
-def _bool(value: str) -> bool:
-    if value.lower() not in ("true", "false"):
-        raise ValueError(value)
-    return value.lower() == "true"
-
-
-_KEYS: dict[str, tuple[str, Callable[[str], object]]] = {
-    "pbt.policy_idx": ("policy_idx", int),
-    "pbt.num_policies": ("num_policies", int),
-    "pbt.workspace": ("workspace", str),
-    "pbt.interval_steps": ("interval_steps", int),
-    "max_iterations": ("max_iterations", int),
-    "pbt.start_after": ("start_after", int),
-    "pbt.fail_once_policy": ("fail_once_policy", int),
-    "pbt.fail_at_iteration": ("fail_at_iteration", int),
-    "toy.iteration_seconds": ("iteration_seconds", float),
-    "seed": ("seed", int),
-    "experiment": ("experiment", str),
-    "hydra.run.dir": ("run_dir", str),
-    "pbt_restart": ("pbt_restart", _bool),
-    "checkpoint": ("checkpoint", str),
-    "full_experiment_name": ("full_experiment_name", str),
-    "toy.learning_rate": ("learning_rate", float),
-    "toy.noise_scale": ("noise_scale", float),
-    "toy.cleanup_behind": ("cleanup_behind", int),
-    "toy.journal": ("journal", str),
-    "toy.max_checkpoints": ("max_checkpoints", int),
-    "pbt.replace_fraction_worst": ("replace_fraction_worst", float),
-    "pbt.replace_fraction_best": ("replace_fraction_best", float),
-    "pbt.replace_threshold_frac_std": ("replace_threshold_frac_std", float),
-    "pbt.replace_threshold_frac_absolute": ("replace_threshold_frac_absolute", float),
-    "pbt.change_min": ("change_min", float),
-    "pbt.change_max": ("change_max", float),
-}
-
-
-@dataclass(frozen=True)
 class State:
     iteration: int
     frame: int
     weights: list[float]
     params: dict[str, float]
-
-
-def parse_settings(argv: Sequence[str]) -> Settings:
-    """Hydra-style overrides; the last of repeated keys wins, as in Hydra."""
-    values: dict[str, object] = {}
-    for token in argv:
-        key, sep, value = token.lstrip("+").partition("=")
-        if sep and key in _KEYS:
-            name, convert = _KEYS[key]
-            try:
-                values[name] = convert(value)
-            except ValueError:
-                raise SystemExit(f"toy_pbt_train: bad value for {key}: {value!r}") from None
-    settings = Settings(**values)  # type: ignore[arg-type]  # _KEYS converts each value for its field
-    if not 0 <= settings.policy_idx < settings.num_policies:
-        raise SystemExit(f"toy_pbt_train: pbt.policy_idx={settings.policy_idx} is not below pbt.num_policies")
-    if settings.interval_steps <= 0:
-        raise SystemExit("toy_pbt_train: pbt.interval_steps must be positive")
-    return settings
 
 
 def objective(weights: Sequence[float]) -> float:
@@ -209,6 +129,7 @@ def _train_loop(settings: Settings, state: State, argv: Sequence[str], run_dir: 
     start_after = 2 * settings.interval_steps if settings.start_after is None else settings.start_after
     initial_frame = state.frame
     crash_marker = run_dir / f"fail_once_policy_{idx}"
+    started = time.monotonic()
 
     def say(message: str) -> None:
         _say(f"Policy {idx}: {message}")
@@ -222,6 +143,9 @@ def _train_loop(settings: Settings, state: State, argv: Sequence[str], run_dir: 
             return CRASH_EXIT_CODE
         state = train(state, settings)
         current = objective(state.weights)
+        if time.monotonic() - started < settings.quiet_seconds:
+            say(f"Not enough time passed since experiment start; iteration {state.iteration} is not saved")
+            continue
         say(f"New pbt iteration {state.iteration}!")
         save(policy_dir, state, current, experiment_name)
         population.journal(settings.journal, idx, "iteration", state.iteration)
@@ -235,6 +159,8 @@ def _train_loop(settings: Settings, state: State, argv: Sequence[str], run_dir: 
             best = max(peers.values(), key=lambda entry: (entry.true_objective, -entry.policy_idx))
             name = population.best_copy_name(TASK, best.true_objective, state.iteration, best.policy_idx, state.frame)
             population.save_best_files(workspace / f"best{idx}", best, name, say)
+        if idx == settings.replace_policy and state.iteration == settings.replace_at:
+            _force_replacement(settings, state, peers, argv, run_dir, experiment_name)
         if state.frame - initial_frame < start_after or state.iteration >= settings.max_iterations:
             continue
         _maybe_replace(settings, state, current, {p: e for p, e in peers.items() if p != idx}, argv, run_dir,
@@ -256,16 +182,33 @@ def _maybe_replace(settings: Settings, state: State, current: float, peers: dict
     )
     if decision is None:
         return
-    params = {name: min(max(value, _LIMITS[name][0]), _LIMITS[name][1]) for name, value in decision.params.items()}
-    source = run_dir / "runs" / settings.workspace / f"{decision.donor:03d}" / f"{state.iteration:06d}.pth"
-    if decision.donor != idx:
-        source = Path(peers[decision.donor].path).with_suffix(".pth")
-    restart_dir = run_dir / f"pbt_restart_p{idx}"
-    restart_checkpoint = restart_dir / source.name
+    _replace(settings, state, decision.donor, decision.params, peers, argv, run_dir, experiment_name)
+
+
+def _force_replacement(settings: Settings, state: State, peers: dict[int, population.WorkspaceEntry],
+                       argv: Sequence[str], run_dir: Path, experiment_name: str) -> None:
+    """``toy.replace_*``: the donor's weights and mutated own parameters, as a decision of the algorithm would."""
+    idx, donor = settings.policy_idx, settings.replace_with
+    if donor not in peers:
+        _say(f"Policy {idx}: policy {donor} has no checkpoint to take; continuing with own weights")
+        return
+    _say(f"Replacing underperforming policy {idx} with {donor}")
+    rng = random.Random(f"toy_pbt/{settings.seed}/{idx}/{state.iteration}/forced")
+    params = population.mutate(dict(state.params), rng, settings.change_min, settings.change_max, _LIMITS)
+    _replace(settings, state, donor, params, peers, argv, run_dir, experiment_name)
+
+
+def _replace(settings: Settings, state: State, donor: int, new_params: dict[str, float],
+             peers: dict[int, population.WorkspaceEntry], argv: Sequence[str], run_dir: Path,
+             experiment_name: str) -> None:
+    """Copies the donor's checkpoint where IsaacGymEnvs does (the temporary directory) and restarts from it."""
+    idx = settings.policy_idx
+    params = {name: min(max(value, _LIMITS[name][0]), _LIMITS[name][1]) for name, value in new_params.items()}
+    source = run_dir / "runs" / settings.workspace / f"{donor:03d}" / f"{state.iteration:06d}.pth"
+    if donor != idx:
+        source = Path(peers[donor].path).with_suffix(".pth")
     try:
-        _frame, weights = load_checkpoint(str(source))
-        restart_dir.mkdir(exist_ok=True)
-        _write_atomic(restart_checkpoint, json.dumps({"frame": state.frame, "weights": weights}))
+        restart_checkpoint = population.restart_copy_files(source, state.frame, experiment_name, idx)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         _say(f"Policy {idx}: cannot load {source} for the restart ({exc}); continuing with own weights")
         return

@@ -8,7 +8,7 @@ so one experiment's trouble does not stop the keeper looking after the rest.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pbt_tracker.errors import PbtTrackError
 from pbt_tracker.launch.record import Echo
@@ -49,14 +49,15 @@ def _cancel_outcome(result: CancelResult) -> str:
     return "cancelled" if result.targets else "not cancelled: it had ended already"
 
 
-def resume(store: Store, resumed: list[tuple[int, Kept]], max_attempts: int | None, echo: Echo) -> None:
+def resume(store: Store, resumed: list[tuple[int, Kept]], max_attempts: int | None, echo: Echo,
+           options: dict[str, Any] | None = None) -> None:
     """Resubmit them all in one call, so a launch's array tasks go out as one array again."""
     from pbt_tracker.tracker.resubmit import resubmit_failed
 
     names = tuple(item.name for _decision_id, item in resumed)
     try:
         result = resubmit_failed(store, Selection(experiments=names), include_cancelled=True,
-                                 max_attempts=max_attempts, echo=echo, origin="keeper")
+                                 max_attempts=max_attempts, echo=echo, origin="keeper", options=options)
     except PbtTrackError as error:
         _note(store, [(decision_id, f"failed: {error}") for decision_id, _item in resumed])
         echo(f"keeper: resubmitting {', '.join(names)} failed: {error}")

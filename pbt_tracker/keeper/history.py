@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pbt_tracker.keeper.rules import Attempt, stall_since_start
+from pbt_tracker.keeper.rules import DECISION_UNDONE, Attempt, Decision, stall_since_start
 from pbt_tracker.pbt.stall import Stall, stall_of
 from pbt_tracker.store import Store
-from pbt_tracker.store.kept import iteration_history
+from pbt_tracker.report.decisions import undone_text
+from pbt_tracker.store.decisions import undone_starts
+from pbt_tracker.store.kept import decisions_on, iteration_history
 
 if TYPE_CHECKING:
     from pbt_tracker.keeper.kept import Kept
@@ -40,3 +42,21 @@ def policy_stall(store: Store, item: Kept, latest: Attempt, now: float, stall_af
     if began is not None:
         history = [(iteration, seen) for iteration, seen in history if seen >= began]
     return stall_since_start(history, began, now, stall_after) or stall_of(history, now, stall_after)
+
+
+def undone_decisions(store: Store, kept: list[Kept]) -> list[tuple[Kept, Attempt | None, Decision]]:
+    """An event for each PBT decision a continuation of a kept experiment undid, once: the keeper's record of
+    the event names the continuation, which is how a later pass knows it was told."""
+    by_id = {item.id: item for item in kept}
+    with store.read() as connection:
+        rows = [row for row in undone_starts(connection, list(by_id)) if row.outcome_submission_id is not None]
+        told = {(row.submission_id, row.action) for row in decisions_on(
+            connection, [row.outcome_submission_id for row in rows if row.outcome_submission_id is not None])}
+    found = []
+    for row in rows:
+        if (row.outcome_submission_id, DECISION_UNDONE) in told:
+            continue
+        item = by_id[row.experiment_id]
+        attempt = next((a for a in item.attempts if a.submission_id == row.outcome_submission_id), None)
+        found.append((item, attempt, Decision(DECISION_UNDONE, undone_text(row))))
+    return found

@@ -21,7 +21,7 @@ from pbt_tracker import processes, states
 from pbt_tracker.backends.slurm import NAME as SLURM
 from pbt_tracker.backends.slurm import commands as slurm
 from pbt_tracker.backends.slurm.answers import Answers
-from pbt_tracker.backends.slurm.tags import submission_tag, with_tag
+from pbt_tracker.backends.slurm.tags import NAME_OPTION, submission_tag, with_tag
 from pbt_tracker.backends.slurm.timeout import is_slurm_time
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import write_text_atomic
@@ -80,7 +80,7 @@ def submit_keeper(store: Store, watch_args: Sequence[str], time_limit: str, part
         script_id = insert(connection, NewScript(
             experiment_id=found.experiment_id, path=str(script), text=text, sha256=sha256_text(text), created_at=now,
         ))
-        argv = ["sbatch", "--parsable", "--output", log, str(script)]
+        argv = ["sbatch", f"{NAME_OPTION}{KEEPER_RUN}", "--parsable", "--output", log, str(script)]
         me = processes.this_process()
         submission_id = insert(connection, NewSubmission(
             experiment_id=found.experiment_id, script_id=script_id, attempt=(found.attempt or 0) + 1,

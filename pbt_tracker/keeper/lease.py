@@ -17,6 +17,7 @@ from pbt_tracker.errors import PbtTrackError
 from pbt_tracker.store import lease as lease_store
 from pbt_tracker.store import open_store, utcnow
 from pbt_tracker.store.connection import Store
+from pbt_tracker.store.times import iso_text
 from pbt_tracker.store.lease import LeaseHolder
 
 LEASE_INTERVALS = 3
@@ -32,7 +33,7 @@ def holder_id() -> str:
 
 
 def describe(holder: LeaseHolder) -> str:
-    return f"the keeper with pid {holder.pid} on {holder.host} holds this workdir's lease until {holder.expires_at} UTC"
+    return f"the keeper with pid {holder.pid} on {holder.host} holds this workdir's lease until {iso_text(holder.expires_at)}"
 
 
 class Lease:

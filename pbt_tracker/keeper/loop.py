@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -21,13 +21,14 @@ from pbt_tracker import backends, states
 from pbt_tracker.errors import OptionError, PbtTrackError, SchedulerError
 from pbt_tracker.keeper import rules as rules_
 from pbt_tracker.keeper.events import send_event
-from pbt_tracker.keeper.history import policy_stall
+from pbt_tracker.keeper.history import policy_stall, undone_decisions
 from pbt_tracker.keeper.kept import Kept, epoch
 from pbt_tracker.keeper.lease import Lease, LeaseLost, describe
 from pbt_tracker.keeper.rules import Attempt, Decision, Rules
 from pbt_tracker.launch.record import Echo, quiet
 from pbt_tracker.store import Store, queries, utcnow
 from pbt_tracker.store import keeper as keeper_store
+from pbt_tracker.store.times import iso_utc
 from pbt_tracker.store.kept import decisions_on, kept_attempts
 from pbt_tracker.store.selection import Selection
 
@@ -40,6 +41,7 @@ class WatchOptions:
     once: bool = False
     on_event: list[str] | None = None
     event_timeout: float = 30.0
+    resubmit_options: dict[str, Any] = field(default_factory=dict)  # what resumes change: --slurm_partition, ...
 
 
 def read_kept(store: Store, selection: Selection) -> list[Kept]:
@@ -134,6 +136,7 @@ class Keeper:
             return "waiting"
         kept = read_kept(self.store, self.options.selection)
         decisions, done = self._decisions(kept)
+        decisions = [*undone_decisions(self.store, kept), *decisions]
         if done == len(kept):
             self.unfinished = [(item.name, item.attempts[-1].state, item.attempts[-1].attempt) for item in kept
                                if item.attempts[-1].state not in (states.COMPLETED, states.CANCELLED)]
@@ -201,7 +204,7 @@ class Keeper:
             "event": decision.action, "reason": decision.reason, "workdir": str(self.store.workdir),
             "experiment": item.name if item else None, "attempt": attempt.attempt if attempt else None,
             "job_id": item.job_ids.get(attempt.submission_id) if item and attempt else None,
-            "decided_at": now.isoformat(timespec="seconds") + "Z", "keeper": self.lease.holder,
+            "decided_at": iso_utc(now), "keeper": self.lease.holder,
         }
         failure = send_event(self.options.on_event, event, self.options.event_timeout)
         if failure is not None:
@@ -220,7 +223,7 @@ class Keeper:
             cancel_stalled(self.store, stalled, self.echo)
         if resumed:
             self.lease.renew()
-            resume(self.store, resumed, self.options.rules.max_attempts, self.echo)
+            resume(self.store, resumed, self.options.rules.max_attempts, self.echo, self.options.resubmit_options)
 
 
 __all__ = ["Keeper", "Kept", "LeaseLost", "PbtTrackError", "WatchOptions", "read_kept"]

@@ -44,6 +44,7 @@ RESTART_STALLED = "restart-stalled"
 SCHEDULER_UNAVAILABLE = "scheduler-unavailable"
 FINISHED = "finished"
 EVENT_FAILED = "event-failed"
+DECISION_UNDONE = "decision-undone"  # a continuation did not carry a replacement or mutation of the PBT algorithm
 
 ALWAYS_RESUMED = frozenset({states.TIMEOUT, states.NODE_FAIL, states.PREEMPTED, states.BOOT_FAIL, states.SUBMIT_FAILED})
 RESUMED_WITH_FAILED = frozenset({states.FAILED, states.OUT_OF_MEMORY})

@@ -29,6 +29,7 @@ class Option(NamedTuple):
     choices: tuple[str, ...] = ()
     backend_defaults: tuple[tuple[str, Any], ...] = ()  # a backend whose default differs, and that default
     default_text: str | None = None  # what help shows as the default, where the value alone would mislead
+    path: str = ""  # "file" or "dir" where the value is a path: the shell completes it, a project file anchors it
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -71,16 +72,19 @@ def _text(value: Any) -> str:
 
 # `backend`'s default and choices, and the common options' defaults that differ by backend, come from the registry.
 COMMON_OPTIONS: tuple[Option, ...] = (
-    Option("run", str, None, "Module (a.b.c, importable from here) or .py file defining RUN_DESCRIPTION."),
+    Option("run", str, None, "Module (a.b.c, importable from here) or .py file defining RUN_DESCRIPTION.",
+           path="file"),
     Option("backend", str, None, "Where the experiments run."),
     Option("workdir", str, None, "Workdir for scripts, logs and the database (same as --slurm_workdir).",
-           default_text="--train_dir"),
-    Option("train_dir", str, "./train_dir", "Root directory of the experiments' outputs."),
+           default_text="--train_dir", path="dir"),
+    Option("train_dir", str, "./train_dir", "Root directory of the experiments' outputs.", path="dir"),
     Option("pause_between", float, 1.0, "Seconds to wait between two submissions."),
     Option("experiment_suffix", str, "", "Appended to the name of each experiment dir."),
     Option("python", str, None, "Interpreter of the training environment (e.g. a conda env's bin/python): the run "
            "description is read with it, and local experiments' `python` is it.",
-           default_text="$PBT_TRACK_PYTHON, else pbt-track's own"),
+           default_text="$PBT_TRACK_PYTHON, else pbt-track's own", path="file"),
+    Option("group_readable", bool, False, "Let your group read the record, scripts and logs (0640, folders 0750) "
+           "instead of you only (0600, 0700) (alone: true).", bare_is_true=True),
 )
 
 

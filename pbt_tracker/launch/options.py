@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from pbt_tracker.errors import OptionError
+from pbt_tracker.files import check_path_inert
+from pbt_tracker.store.file_checks import check_workdir_length
 from pbt_tracker.launch.option_table import COMMON, COMMON_OPTIONS, Option, str2bool
 
 __all__ = ["LaunchOptions", "add_arguments", "common_fields", "settled_values"]
@@ -41,6 +43,9 @@ class LaunchOptions:
     recorded_options: dict[str, Any] = field(default_factory=dict)  # every option of the table, settled
 
     def __post_init__(self) -> None:
+        check_path_inert(self.workdir, "--workdir")
+        check_path_inert(self.train_dir, "--train_dir")
+        check_workdir_length(self.workdir)
         if math.isnan(self.pause_between) or math.isinf(self.pause_between):
             raise OptionError(f"--pause_between must be a finite number of seconds, not {self.pause_between:g}")
         if self.pause_between < 0:

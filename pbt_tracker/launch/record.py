@@ -89,6 +89,7 @@ def launch_values(
         created_at=utcnow(),
         cwd=os.getcwd(),
         uuid=launch_uuid or uuid.uuid4().hex,
+        group_readable=bool(recorded_options.get("group_readable")),
     )
 
 

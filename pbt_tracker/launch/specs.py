@@ -11,14 +11,22 @@ import re
 from pathlib import PurePosixPath
 
 from pbt_tracker.errors import OptionError, RunDescriptionError
+from pbt_tracker.files import NAME_MAX, check_path_inert
+from pbt_tracker.processes import command_words
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._+=,:@-]*")
+
+MAX_NAME_BYTES = NAME_MAX - len(".9999.e9999999999.log")
+"""The longest experiment name whose files (a local attempt's log is the longest) fit in one file name."""
 
 
 def checked_specs(run_description: RunDescription, train_dir: str) -> list[ExperimentSpec]:
     """The run's experiments, refused when there are none, when their names cannot be files,
     or when their directories would fall outside the train dir."""
+    check_path_inert(train_dir, "--train_dir")
+    check_path_inert(run_description.run_name, "run name")
+    check_path_inert(run_description.experiment_suffix, "--experiment_suffix")
     check_experiment_dirs_inside_train_dir(run_description.run_name, run_description.experiment_suffix)
     specs = run_description.experiment_specs(train_dir, makedirs=False)
     if not specs:
@@ -34,7 +42,18 @@ def checked_specs(run_description: RunDescription, train_dir: str) -> list[Exper
                 "give its Experiments different names"
             )
         seen.add(spec.name)
+        check_train_dir_fits(spec)
+        command_words(spec.cmd)
     return specs
+
+
+def check_train_dir_fits(spec: ExperimentSpec) -> None:
+    """Each part of the experiment's directory, and its files' names, must fit in one file name."""
+    for part in PurePosixPath(spec.train_dir).parts:
+        if len(part.encode()) > NAME_MAX:
+            raise RunDescriptionError(
+                f"the directory name {part[:40]}... in experiment {spec.name[:40]}'s directory is {len(part.encode())} "
+                f"bytes long, more than a file name holds ({NAME_MAX}); shorten the Experiment's name or the run name")
 
 
 def check_experiment_name(name: str) -> str:
@@ -44,6 +63,11 @@ def check_experiment_name(name: str) -> str:
             f"experiment name {name!r} cannot be used as a file name; use letters, digits and "
             "._+=,:@- only (rename the Experiment or change its parameter values)"
         )
+    if len(name.encode()) > MAX_NAME_BYTES:
+        raise RunDescriptionError(
+            f"experiment name {name[:40]}... is {len(name.encode())} bytes long, too long for the file names made "
+            f"from it; keep experiment names to {MAX_NAME_BYTES} bytes (shorten the Experiment's name or parameter "
+            "values, or set customize_experiment_name=False in the RunDescription)")
     return name
 
 

@@ -8,6 +8,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Mapping
 from typing import Any, NoReturn
@@ -15,6 +16,8 @@ from typing import Any, NoReturn
 from pbt_tracker import backends
 from pbt_tracker.backends.options import add_arguments, launch_options
 from pbt_tracker.errors import OptionError, PbtTrackError
+from pbt_tracker.files import share_with_group
+from pbt_tracker.launch.environment import chosen
 from pbt_tracker.launch.option_table import COMMON
 from pbt_tracker.launcher.loader import describe
 from pbt_tracker.settings import check_all
@@ -52,15 +55,17 @@ def launch(args: argparse.Namespace | Mapping[str, Any], compact: bool = False, 
     `pbt-track submit`'s shorter output; the launcher keeps the original's.
     Which Python read the description and which one the experiments' `python`
     is are recorded with the options and said first, because with a training
-    environment of its own (`--python`) they need not be the one running this.
+    environment of its own (`--python`) they need not be the one running this;
+    so is the environment's choice of software, for the attempts sent later.
     """
     options = launch_options(vars(args) if isinstance(args, argparse.Namespace) else args)
+    share_with_group(bool(options.recorded_options.get("group_readable")))
     backend = backends.get(options.recorded_options["backend"])
     run_description, described_with = describe(options.run_module or None, options.experiment_suffix,
                                                options.python, options.train_dir)
     experiments_python = backend.command_python(options) if hasattr(backend, "command_python") else None
     options.recorded_options.update(described_with=described_with.path, described_with_version=described_with.version,
-                                    experiments_python=experiments_python)
+                                    experiments_python=experiments_python, environment=chosen(os.environ))
     if compact or options.python:  # the launcher prints what the original printed, which had no such choice
         print(f"Run description read with {described_with}; the experiments' python is "
               f"{experiments_python or f'the one each {backend.title} job finds'}", flush=True)

@@ -17,9 +17,12 @@ from pathlib import Path
 
 from pbt_tracker.pbt.lineage import read_lineage
 from pbt_tracker.pbt.resume import is_pbt_command
+from pbt_tracker.pbt.starts import new_start_rows
 from pbt_tracker.pbt.workspace import WorkspaceEntry, find_workspace, new_entries, policy_index
 from pbt_tracker.store import Store, utcnow
 from pbt_tracker.store import history as sql
+from pbt_tracker.store import decisions as starts_sql
+from pbt_tracker.store.decisions import NewStart
 from pbt_tracker.store.history import NewEvent, NewIteration, PbtExperiment
 
 __all__ = ["Workspace", "copy_history", "pbt_workspaces"]
@@ -43,18 +46,21 @@ def copy_history(store: Store) -> tuple[int, int]:
     now = utcnow()
     iterations = [row for ws in workspaces for row in _iteration_rows(ws, new_entries(ws.path, copied[ws.path]), now)]
     events: list[NewEvent] = []
+    starts: list[NewStart] = []
     offsets: list[tuple[int, int]] = []
     for log in logs:
         start = log.log_read_offset or 0
         read = _read_log(log.id, log.log_path.replace("%j", log.job_id), start, now)
-        if read is not None and (read[0] or read[1] != start):
+        if read is not None and (read[0] or read[2] or read[1] != start):
             events += read[0]
+            starts += read[2]
             offsets.append((log.id, read[1]))
     if not iterations and not offsets:
         return 0, 0
     with store.write() as connection:
         files = sql.insert_iterations(connection, iterations)
         added = sql.insert_events(connection, events)
+        starts_sql.insert_starts(connection, starts)
         for submission_id, offset in offsets:
             sql.set_log_read_offset(connection, submission_id, offset)
     return files, added
@@ -93,8 +99,11 @@ def _iteration_rows(workspace: Workspace, entries: list[WorkspaceEntry], now: da
     return rows
 
 
-def _read_log(submission_id: int, path: str, offset: int, now: datetime) -> tuple[list[NewEvent], int] | None:
-    """The events past `offset` in the log, and where to read next; None when the log has nothing new."""
+def _read_log(submission_id: int, path: str, offset: int, now: datetime,
+              ) -> tuple[list[NewEvent], int, list[NewStart]] | None:
+    """The events past `offset` in the log, where to read next, and the decisions' starts; None when the log has
+    nothing new."""
+
     try:
         with open(path, "rb") as handle:
             if os.fstat(handle.fileno()).st_size <= offset:
@@ -112,4 +121,4 @@ def _read_log(submission_id: int, path: str, offset: int, now: datetime) -> tupl
             iteration=event.iteration, checkpoint=event.checkpoint, log_offset=offset + event.offset,
             line=data[event.offset:end].decode("utf-8", "replace").rstrip("\r"), observed_at=now,
         ))
-    return rows, offset + lineage.offset
+    return rows, offset + lineage.offset, new_start_rows(submission_id, offset, lineage.starts, now)

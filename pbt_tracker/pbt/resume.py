@@ -8,7 +8,9 @@ restart builds, so a resubmission must build that same command line.
 Sending a policy's recorded command again would throw away days of training;
 so every resubmission (by hand or by the keeper) asks `resume_decision` what
 to send, and Slurm records a new script around that command, leaving the
-launch's own script as it was.
+launch's own script as it was. A decision of the PBT algorithm the policy took
+after its newest save (`pbt.decisions`) is carried: the continuation starts
+from that decision's checkpoint copy with its parameters.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from pbt_tracker.pbt.decisions import DecisionStart, Pending, copy_dir, pending_decision
 from pbt_tracker.pbt.workspace import (
     WorkspaceEntry,
     find_workspace,
@@ -32,7 +35,7 @@ from pbt_tracker.pbt.workspace import (
 
 __all__ = [
     "Continuation", "Resumable", "ResumeDecision", "checkpoint_of", "continuation_command", "find_run_dir",
-    "is_pbt_command", "latest_own_entry", "restart_args", "resumable_entry", "resume_decision",
+    "is_pbt_command", "latest_own_entry", "policy_tmpdir", "restart_args", "resumable_entry", "resume_decision",
 ]
 
 _SHELL_OPERATORS = {"&&", "||", ";", "|", "&"}
@@ -82,6 +85,13 @@ def restart_args(args: Sequence[str], run_dir: str, experiment_name: str | None,
 def find_run_dir(cmd: str, experiment_train_dir: str, cwd: str | None = None) -> Path:
     """The absolute Hydra run dir, found as `pbt_workspace.find_workspace` finds it; relative to `cwd`."""
     return Path(os.path.abspath(run_dir_of(cmd, experiment_train_dir, cwd)))
+
+
+def policy_tmpdir(cmd: str, train_dir: str, cwd: str | None) -> str | None:
+    """The TMPDIR a PBT policy's job gets, inside its run dir; None for any other experiment."""
+    if not is_pbt_command(cmd):
+        return None
+    return copy_dir(find_run_dir(cmd, train_dir, cwd))
 
 
 def latest_own_entry(workspace: Path, policy_idx: int, experiment_name: str | None = None) -> WorkspaceEntry | None:
@@ -164,6 +174,7 @@ class ResumeDecision:
     checkpoint: str | None = None
     from_scratch: bool = False
     passed_over: tuple[int, ...] = ()  # newer iterations whose checkpoint was missing or empty
+    pending: Pending | None = None  # a decision newer than the newest save: carried, or undone and why
 
     @property
     def passed_over_text(self) -> str:
@@ -178,6 +189,12 @@ class ResumeDecision:
 
     @property
     def message(self) -> str:
+        return self._message + (f"; {self.pending.message}" if self.pending is not None else "")
+
+    @property
+    def _message(self) -> str:
+        if self.pending is not None and self.pending.carried:
+            return f"continues policy {self.policy_idx} from its decision after iteration {self.iteration}"
         if self.continues:
             return (f"continues policy {self.policy_idx} from iteration {self.iteration} (checkpoint {self.checkpoint})"
                     + self.passed_over_text)
@@ -198,11 +215,12 @@ def is_pbt_command(cmd: str) -> bool:
 
 
 def resume_decision(cmd: str, params: Mapping[str, object], train_dir: str, cwd: str | None,
-                    from_scratch: bool = False) -> ResumeDecision | None:
+                    from_scratch: bool = False, starts: Sequence[DecisionStart] = ()) -> ResumeDecision | None:
     """What the experiment's next attempt runs; None for an experiment that is not a PBT policy.
 
     `cwd` is the directory the launch ran from, which relative run dirs and
-    workspaces are taken from, as the job itself took them.
+    workspaces are taken from, as the job itself took them. `starts` are the
+    policy's starts its logs printed (`pbt.starts.known_starts`), oldest first.
     """
     if not is_pbt_command(cmd):
         return None
@@ -213,9 +231,36 @@ def resume_decision(cmd: str, params: Mapping[str, object], train_dir: str, cwd:
         return ResumeDecision(policy, cmd, from_scratch=True)
     workspace = find_workspace(cmd, train_dir, cwd)
     found = resumable_entry(workspace, policy) if workspace is not None else Resumable(None)
-    continuation = continuation_command(cmd, found.entry, find_run_dir(cmd, train_dir, cwd))
+    run_dir = find_run_dir(cmd, train_dir, cwd)
+    pending = _pending(workspace, policy, starts)
+    if pending is not None and pending.carried:
+        start = pending.start
+        name = start.experiment_name or (found.entry.record.experiment_name if found.entry else None)
+        args = restart_args(split_command(cmd), os.fspath(run_dir), name, start.checkpoint, start.params)
+        return ResumeDecision(policy, join_command(args), start.iteration, start.checkpoint, pending=pending)
+    continuation = continuation_command(cmd, found.entry, run_dir)
     if found.entry is None:
-        return ResumeDecision(policy, continuation.command, passed_over=found.passed_over)
+        return ResumeDecision(policy, continuation.command, passed_over=found.passed_over, pending=pending)
     checkpoint = os.path.abspath(checkpoint_of(found.entry))
     return ResumeDecision(policy, continuation.command, found.entry.iteration, checkpoint,
-                          passed_over=found.passed_over)
+                          passed_over=found.passed_over, pending=pending)
+
+
+def _pending(workspace: Path | None, policy: int, starts: Sequence[DecisionStart]) -> Pending | None:
+    """The policy's latest decision when its workspace has no save after it, with its copy's size read here."""
+    mine = [start for start in starts if start.policy == policy]
+    if not mine:
+        return None
+    live = live_entry(read_policy_entries(workspace, policy)) if workspace is not None else None
+    latest = [start for start in mine if start.checkpoint][-1:]
+    size = _size(latest[0].checkpoint) if latest else None
+    return pending_decision(mine, live.iteration if live else None, live.record.experiment_name if live else None,
+                            size)
+
+
+def _size(path: str | None) -> int | None:
+    """A checkpoint copy's size; None when it is gone, or cannot be read from this node."""
+    try:
+        return os.stat(path).st_size if path else None
+    except OSError:
+        return None

@@ -12,28 +12,44 @@ import io
 from typing import TYPE_CHECKING, Any
 
 from pbt_tracker.errors import PlotError
-from pbt_tracker.plot.data import ATTEMPT, REPLACEMENT, RESTART, PlotData
+from pbt_tracker.plot.data import (
+    ATTEMPT,
+    CANCEL,
+    CRASH,
+    KEEPER,
+    LEGEND,
+    REPLACEMENT,
+    RESTART,
+    UNDONE,
+    Line,
+    PlotData,
+    legend_labels,
+)
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = ["FORMATS", "MARK_LEGEND", "draw", "output_format", "picture_bytes"]
 
 FORMATS = {".png": "png", ".svg": "svg", ".html": "html"}
-MARK_LEGEND = {
-    REPLACEMENT: "replaced by policy N",
-    RESTART: "restart (new life)",
-    ATTEMPT: "resubmitted attempt",
-}
-_MARK_STYLE: dict[str, dict[str, Any]] = {  # Line2D's keyword arguments
+MARK_LEGEND = LEGEND
+X_LABELS = {"iteration": "iteration", "frame": "frame", "time": "wall-clock time (UTC)"}
+_MARK_STYLE: dict[str, dict[str, Any]] = {  # Line2D's keyword arguments, for each kind of LEGEND
     REPLACEMENT: {"marker": "v", "markersize": 7, "color": "black"},
     RESTART: {"marker": "o", "markersize": 8, "markerfacecolor": "none", "markeredgecolor": "black",
               "markeredgewidth": 1.5},
     ATTEMPT: {"marker": "s", "markersize": 8, "markerfacecolor": "none", "markeredgecolor": "red",
               "markeredgewidth": 1.5},
+    CRASH: {"marker": "8", "markersize": 8, "color": "red", "markeredgecolor": "black", "markeredgewidth": 0.8},
+    CANCEL: {"marker": "8", "markersize": 8, "color": "lightgrey", "markeredgecolor": "black", "markeredgewidth": 0.8},
+    KEEPER: {"marker": "D", "markersize": 13, "markerfacecolor": "none", "markeredgecolor": "darkgoldenrod",
+             "markeredgewidth": 1.5, "zorder": 2.5},  # hollow and under the others: a crash it answered shows inside
+    UNDONE: {"marker": "X", "markersize": 9, "color": "red"},
 }
 _LEGEND_POLICIES = 16  # more policies than this get no legend entry each: it would hide the plot
 _NOTED_DONORS = 40  # more replacements than this are marked without their donor's number
+_NOTED_DECISIONS = 20  # more keeper decisions than this are marked without their action written beside them
 
 
 def output_format(path: str) -> str:
@@ -60,33 +76,71 @@ def draw(data: PlotData) -> Figure:
     figure = Figure(figsize=(10, 6), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
+    x = _time_axis(axes) if data.x_axis == "time" else float
     legend = []
     for policy, colour in zip(data.policies, _colours(len(data.policies))):
         for line in policy.lines:
-            [drawn] = axes.plot(line.xs, line.ys, color=colour, linewidth=1.2, label=policy.label,
+            xs, ys = _with_breaks(line)
+            [drawn] = axes.plot(list(map(x, xs)), ys, color=colour, linewidth=1.2, label=policy.label,
                                 gid=f"{policy.label} life {line.life}")
             if line.life == 1 and len(data.policies) <= _LEGEND_POLICIES:
                 legend.append(drawn)
+        for mark in policy.marks:  # a moment after the policy's point, joined to it: whose moment it is
+            if mark.since is not None:
+                axes.plot([x(mark.since), x(mark.x)], [mark.y, mark.y], color=colour, linewidth=1, linestyle=":",
+                          gid=f"{policy.label} until {mark.kind}")
     marks = data.marks
-    for kind, style in _MARK_STYLE.items():
+    for kind, label in legend_labels(marks):
         chosen = [mark for mark in marks if mark.kind == kind]
-        if chosen:
-            [drawn] = axes.plot([mark.x for mark in chosen], [mark.y for mark in chosen], linestyle="none",
-                                label=MARK_LEGEND[kind], gid=kind, zorder=3, **style)
-            legend.append(drawn)
+        [drawn] = axes.plot([x(mark.x) for mark in chosen], [mark.y for mark in chosen], linestyle="none",
+                            label=label, gid=kind, **{"zorder": 3, **_MARK_STYLE.get(kind, {"marker": "*"})})
+        legend.append(drawn)
     replacements = [mark for mark in marks if mark.kind == REPLACEMENT]
     if len(replacements) <= _NOTED_DONORS:
         for mark in replacements:
-            axes.annotate(mark.note.removeprefix("from "), (mark.x, mark.y), textcoords="offset points",
+            axes.annotate(mark.note.removeprefix("from "), (x(mark.x), mark.y), textcoords="offset points",
                           xytext=(0, -16), ha="center", fontsize=8)
+    decisions = [mark for mark in marks if mark.kind == KEEPER]
+    if len(decisions) <= _NOTED_DECISIONS:
+        for mark in decisions:
+            axes.annotate(mark.note, (x(mark.x), mark.y), textcoords="offset points", xytext=(0, 11), ha="center",
+                          fontsize=7, color="darkgoldenrod")
     axes.set_title(data.title)
-    axes.set_xlabel(data.x_axis)
+    axes.set_xlabel(X_LABELS.get(data.x_axis, data.x_axis))
     axes.set_ylabel("true objective")
     axes.grid(True, alpha=0.3)
     if legend:
         # Beside the axes, not on them: finding the emptiest corner of 640,000 points takes longer than the plot.
         axes.legend(handles=legend, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     return figure
+
+
+def _time_axis(axes: Axes) -> Any:
+    """Dates on the axis, UTC; what turns a time of the plot data (seconds since the epoch) into matplotlib's days."""
+    from datetime import datetime, timezone
+
+    from matplotlib import dates
+
+    locator = dates.AutoDateLocator(tz="UTC")
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator, tz="UTC"))
+    epoch = dates.date2num(datetime(1970, 1, 1, tzinfo=timezone.utc))
+    return lambda moment: epoch + moment / 86400.0
+
+
+def _with_breaks(line: Line) -> tuple[list[float], list[float]]:
+    """The line's points with a gap (NaN) before each break, which matplotlib leaves undrawn."""
+    if not line.breaks:
+        return line.xs, line.ys
+    xs, ys, start = [], [], 0
+    for end in (*line.breaks, len(line.xs)):
+        if start:
+            xs.append(float("nan"))
+            ys.append(float("nan"))
+        xs += line.xs[start:end]
+        ys += line.ys[start:end]
+        start = end
+    return xs, ys
 
 
 def picture_bytes(figure: Figure, picture_format: str, title: str = "pbt-track plot") -> bytes:

@@ -28,7 +28,10 @@ def find_experiment(connection: sqlite3.Connection, name: str | None, policy: in
     if name is not None:
         rows = record.experiments_named(connection, name)
         if not rows:
-            raise OptionError(f"no experiment named {name} in this workdir; `pbt-track report` lists the experiments")
+            from pbt_tracker.store.selections import experiment_hint
+
+            raise OptionError(f"no experiment named {name} in this workdir{experiment_hint(connection, name)}; "
+                              "`pbt-track report` lists the experiments")
         return rows[0]
     from pbt_tracker.pbt.workspace import policy_index
 
@@ -116,6 +119,10 @@ def describe(store: Store, name: str | None, policy: int | None) -> str:
             lines += ["", *_attempt_lines(connection, attempt)]
         job_ids = [attempt.job_id for attempt in attempts if attempt.job_id]
         cancels = record.cancellations_naming(connection, job_ids, [experiment.name, experiment.base_name])
+    if progress.get("pbt_policy") is not None:
+        from pbt_tracker.report.decisions import decision_lines
+
+        lines += decision_lines(store, experiment.id)
     if cancels:
         lines += ["", "cancellations"]
         for cancel in cancels:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from pbt_tracker.store import Store
 from pbt_tracker.store import keeper as keeper_store
+from pbt_tracker.store.times import iso_text
 
 if TYPE_CHECKING:
     from pbt_tracker.report.rows import ReportRow
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 def latest_by_experiment(store: Store) -> dict[tuple[int, str], dict[str, str]]:
     with store.read() as connection:
         rows = keeper_store.latest_decisions(connection)
-    return {key: {"action": row.action, "reason": row.reason, "decided_at": row.decided_at[:19].replace(" ", "T") + "Z"}
+    return {key: {"action": row.action, "reason": row.reason, "decided_at": iso_text(row.decided_at) or "-"}
             for key, row in rows.items()}
 
 

@@ -75,6 +75,19 @@ def _waiting(target: LogTarget) -> str:
     return f"pbt-track: waiting for {where} ({target.experiment} attempt {target.attempt}, {job}, {target.state})"
 
 
+def _what_it_did(state: str) -> str:
+    """What the record says of an attempt, in words that claim no more than it knows."""
+    from pbt_tracker import states
+
+    if state in (states.SUBMITTING, states.SUBMITTED, states.SUBMIT_UNCERTAIN):
+        return "was submitted"
+    if state in states.WAITING:
+        return "is pending"
+    if state in states.FINAL:
+        return f"ended {state}"
+    return "started"
+
+
 def follow(current: Callable[[], LogTarget], out: TextIO, err: TextIO, lines: int | None,
            sleep: Callable[[float], Any], poll: float = 0.5, record_every: int = 4) -> None:
     """Print the log as it grows; when the record shows a newer attempt, say so and go on with its log.
@@ -106,9 +119,15 @@ def follow(current: Callable[[], LogTarget], out: TextIO, err: TextIO, lines: in
                 newer = current()
                 if newer.attempt != target.attempt or newer.path != target.path:
                     err.write(f"pbt-track: {newer.experiment} attempt {newer.attempt} "
-                              f"(job {newer.job_id or '-'}) started; following {newer.path or 'its log'}\n")
+                              f"(job {newer.job_id or '-'}) {_what_it_did(newer.state)}; "
+                              f"following {newer.path or 'its log'}\n")
                     err.flush()
                     target, offset, told_waiting = newer, 0, False
+                elif _what_it_did(newer.state) != _what_it_did(target.state):
+                    err.write(f"pbt-track: {newer.experiment} attempt {newer.attempt} "
+                              f"(job {newer.job_id or '-'}) {_what_it_did(newer.state)}\n")
+                    err.flush()
+                    target = newer
             sleep(poll)
     except KeyboardInterrupt:
         return

@@ -11,11 +11,11 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from itertools import repeat
-from typing import TYPE_CHECKING, NamedTuple, TextIO
+from typing import TYPE_CHECKING, NamedTuple
 
 from pbt_tracker.store import Store, queries, utcnow
 from pbt_tracker.store.connection import parse_time
+from pbt_tracker.store.times import iso_text, iso_utc
 from pbt_tracker.store.report import ReportRecord, report_records
 from pbt_tracker.store.selection import Selection
 
@@ -54,9 +54,12 @@ class ReportRow(NamedTuple):
     pbt_best_objective: float | None = None
     pbt_population_best: float | None = None
     pbt_params: dict[str, object] | None = None
+    partition: str | None = None
+    time_limit: str | None = None
+    time_left: str | None = None
 
 
-_NO_PBT = (None,) * len(ReportRow._fields[ReportRow._fields.index("pbt_policy"):])
+_NO_PBT = (None,) * sum(field.startswith("pbt_") for field in ReportRow._fields)
 
 
 def report_rows(store: Store, selection: Selection, pbt: bool = False) -> list[ReportRow]:
@@ -93,14 +96,17 @@ def _made(records: Iterable[ReportRecord], history: dict[int, list[PolicyIterati
           now: datetime) -> Iterator[ReportRow]:
     parse, new = datetime.fromisoformat, tuple.__new__
     for record in records:
-        started_at, ended_at, elapsed = record.started_at, record.ended_at, None
+        started_at, ended_at, started, elapsed = record.started_at, record.ended_at, None, None
         if started_at is not None:
-            elapsed = _elapsed(parse(started_at), parse(ended_at) if ended_at else None, now, record.clock_skew)
+            started = parse(started_at)
+            elapsed = _elapsed(started, parse(ended_at) if ended_at else None, now, record.clock_skew)
         row = new(ReportRow, (  # in the order of ReportRow's fields, the PBT ones left at None: made in C
             record.run, record.experiment, record.attempt, record.job_id, record.state, record.exit_code, elapsed,
             record.node, log_file(record.log_path, record.job_id), record.script, record.launch_id, record.backend,
             iso_text(record.submitted_at), iso_text(started_at), iso_text(ended_at), record.exit_signal,
-            record.pending_reason, record.cancel_requested_at is not None, record.clock_skew) + _NO_PBT)
+            record.pending_reason, record.cancel_requested_at is not None, record.clock_skew) + _NO_PBT + (
+            record.partition, record.time_limit,
+            time_left(record.time_limit, record.state, started, now) if record.time_limit else None))
         yield row._replace(**_record_progress(history, record)) if history is not None else row
 
 
@@ -160,17 +166,44 @@ def _elapsed(started: datetime | None, ended: datetime | None, now: datetime, sk
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
-def iso_time(moment: datetime | None) -> str | None:
-    return moment.isoformat(timespec="seconds") + "Z" if moment else None
+def time_left(limit: str | None, state: str, started: datetime | None, now: datetime) -> str | None:
+    """What is left of the job's time limit, as squeue's TimeLeft prints it: all of it while it waits,
+    the rest while it runs, nothing once it ended or when it has no limit."""
+    from pbt_tracker import states
 
-
-def iso_text(text: str | None) -> str | None:
-    """iso_time of a time as the record stores it (`2026-12-07 14:01:07.445424`), cut from its text: three per row."""
-    if text is None:
+    seconds = limit_seconds(limit)
+    if seconds is None or state in states.FINAL:
         return None
-    if len(text) >= 19 and text[10] in " T" and text[19:20] in ("", "."):
-        return f"{text[:10]}T{text[11:19]}Z"
-    return iso_time(parse_time(text))
+    if started is not None and state not in states.WAITING:
+        seconds = max(0, seconds - int((now - started).total_seconds()))
+    return slurm_duration(seconds)
+
+
+def limit_seconds(limit: str | None) -> int | None:
+    """Seconds of a time limit as squeue and sacct print it (30:00, 2:00:00, 1-00:00:00, 1-12); None for
+    UNLIMITED or anything else."""
+    if not limit:
+        return None
+    days, _, clock = limit.strip().rpartition("-")
+    parts = clock.split(":")
+    if not (days == "" or days.isdigit()) or not all(part.isdigit() for part in parts) or len(parts) > 3:
+        return None
+    numbers = [int(part) for part in parts]
+    if days:  # D-HH, D-HH:MM, D-HH:MM:SS
+        hours, minutes, seconds = (numbers + [0, 0])[:3]
+    else:  # MM, MM:SS, HH:MM:SS
+        hours, minutes, seconds = ([0, 0] + numbers)[-3:] if len(numbers) == 3 else (0, *(numbers + [0])[:2])
+    return int(days or 0) * 86400 + hours * 3600 + minutes * 60 + seconds
+
+
+def slurm_duration(seconds: int) -> str:
+    """Slurm's [D-]H:MM:SS (1-02:03:04, 2:03:04)."""
+    days, rest = divmod(seconds, 86400)
+    clock = f"{rest // 3600}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+    return f"{days}-{clock.zfill(8)}" if days else clock
+
+
+iso_time = iso_utc
 
 
 def summary_line(rows: list[ReportRow], all_attempts: bool = False) -> str:
@@ -180,33 +213,50 @@ def summary_line(rows: list[ReportRow], all_attempts: bool = False) -> str:
     return f"{len(rows)} {noun}" + (f": {parts}" if parts else "")
 
 
-def write_rows(out: TextIO, output_format: str, rows: Iterable[ReportRow],
-               latest: dict[tuple[int, str], dict[str, str]] | None = None) -> None:
-    """JSON or CSV of the rows, written as they come; JSON's objects with the keeper's latest decisions when given."""
-    from pbt_tracker.report import stream
+def keeper_apart(rows: list[ReportRow], run: str | None) -> tuple[list[ReportRow], list[ReportRow]]:
+    """The experiments' rows, and the keeper job's (run pbt-track-keeper): it keeps them, it is not one of them.
 
-    fields: tuple[str, ...] = ReportRow._fields
-    values: Iterable[tuple[object, ...]] = rows
-    if output_format == "csv":
-        stream.write_csv(out, fields, values)
-        return
-    if latest is not None:
-        fields += ("keeper_last_decision",)
-        values = map(tuple.__add__, rows, repeat((None,))) if not latest else (
-            (*row, latest.get((row.launch_id, row.experiment))) for row in rows)
-    stream.write_json(out, fields, values)
+    Asked for by `--run pbt-track-keeper`, its rows are the report's rows.
+    """
+    from pbt_tracker.store.keeper import KEEPER_RUN
+
+    if run == KEEPER_RUN:
+        return rows, []
+    return [row for row in rows if row.run != KEEPER_RUN], [row for row in rows if row.run == KEEPER_RUN]
+
+
+def keeper_rows_apart(rows: Iterable[ReportRow], run: str | None) -> Iterable[ReportRow]:
+    """keeper_apart's experiments' rows, taken as they come."""
+    from pbt_tracker.store.keeper import KEEPER_RUN
+
+    return rows if run == KEEPER_RUN else (row for row in rows if row.run != KEEPER_RUN)
+
+
+def keeper_job_line(keeper: list[ReportRow]) -> str:
+    """`keeper job 869 RUNNING (attempt 3)`: the keeper's latest attempt, below the experiments' table."""
+    if not keeper:
+        return ""
+    latest = max(keeper, key=lambda row: (row.launch_id, row.attempt))
+    return (f"keeper job {latest.job_id or '-'} {latest.state} (attempt {latest.attempt}; "
+            f"--run {latest.run} shows it)\n")
+
+
+def wrapped(text: str, width: int | None) -> str:
+    """Lines below a table kept within the table's width; a line that goes on is indented."""
+    if width is None:
+        return text
+    import textwrap
+
+    return "".join(
+        textwrap.fill(line, width, subsequent_indent="    ", break_on_hyphens=False) + "\n" if line else "\n"
+        for line in text.splitlines()
+    )
 
 
 def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False, pbt: bool = False,
            columns: tuple[str, ...] | None = None, width: int | None = None, colour: bool = False) -> str:
-    """The rows in a format; a table shows `columns` as asked, or the default ones fitted to `width`
-    (all of them at full length when `width` is None)."""
-    if output_format in ("json", "csv"):
-        import io
-
-        buffer = io.StringIO()
-        write_rows(buffer, output_format, rows)
-        return buffer.getvalue()
+    """The rows as a table: `columns` as asked, or the default ones fitted to `width`
+    (all of them at full length when `width` is None). JSON and CSV are written by report.stream.write_report."""
     from pbt_tracker.report import table as report_table
 
     best = ""
@@ -221,7 +271,8 @@ def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False
         else:
             layout = report_table.fit(rows, default, width)
     skewed = report_table.skew_note(rows, layout)
-    return report_table.table(rows, layout, colour) + summary_line(rows, all_attempts) + best + skewed + "\n"
+    return report_table.table(rows, layout, colour) + wrapped(summary_line(rows, all_attempts) + best + skewed + "\n",
+                                                              width)
 
 
 def by_objective(rows: list[ReportRow]) -> tuple[list[ReportRow], str]:

@@ -1,5 +1,7 @@
 """JSON and CSV reports written as their rows are read: a report of a year of launches never holds its text whole.
 
+`write_report` writes report rows; `write_json` and `write_csv` any rows.
+
 The JSON is byte for byte what `json.dumps(rows, indent=2)` gives, without
 its Python-level encoder (an indent turns the C one off): the C encoder
 writes the values of a chunk of rows at once, parted by a separator no
@@ -13,8 +15,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from itertools import chain, islice
+from itertools import chain, islice, repeat
+from operator import attrgetter
 from typing import Any, TextIO
+
+from pbt_tracker.report.rows import ReportRow
 
 CHUNK = 1000
 _ITEM, _KEY = "\x00", "\x01"  # written raw by no value: ensure_ascii escapes them inside strings
@@ -58,3 +63,25 @@ def write_csv(out: TextIO, fields: tuple[str, ...], rows: Iterable[tuple[Any, ..
         if dict in set(map(type, chain.from_iterable(chunk))):
             chunk = [tuple(json.dumps(value) if isinstance(value, dict) else value for value in row) for row in chunk]
         writer.writerows(chunk)
+
+
+def write_report(out: TextIO, output_format: str, rows: Iterable[ReportRow],
+               latest: dict[tuple[int, str], dict[str, str]] | None = None,
+               columns: tuple[str, ...] | None = None) -> None:
+    """JSON or CSV of the rows, written as they come: every field, or with `-o` exactly those columns in that
+    order; JSON's objects with the keeper's latest decisions when given (and no columns are)."""
+    fields: tuple[str, ...] = ReportRow._fields
+    values: Iterable[tuple[object, ...]] = rows
+    if columns:
+        from pbt_tracker.report.table import column_fields
+
+        fields, picked = columns, column_fields(columns)
+        values = map(attrgetter(*picked), rows) if len(picked) > 1 else ((getattr(row, picked[0]),) for row in rows)
+    if output_format == "csv":
+        write_csv(out, fields, values)
+        return
+    if latest is not None and not columns:
+        fields += ("keeper_last_decision",)
+        values = map(tuple.__add__, rows, repeat((None,))) if not latest else (
+            (*row, latest.get((row.launch_id, row.experiment))) for row in rows)
+    write_json(out, fields, values)

@@ -25,11 +25,13 @@ _FIELDS: dict[str, tuple[str, bool]] = {
     "submitted_at": ("submitted_at", False), "started_at": ("started_at", False), "ended_at": ("ended_at", False),
     "policy": ("pbt_policy", True), "iteration": ("pbt_iteration", True), "objective": ("pbt_objective", True),
     "best": ("pbt_best_objective", True), "params": ("pbt_params", False),
+    "partition": ("partition", False), "time_limit": ("time_limit", True), "time_left": ("time_left", True),
 }
 COLUMNS = tuple(_FIELDS)
 """Every column `-o/--columns` may name."""
 
 _GAP = "  "
+_SHORT_CODES = {state: code for code, state in states.SHORT.items()}
 _COLOURS = {
     **dict.fromkeys(states.WAITING | {states.SUBMITTING, states.SUBMITTED}, "33"),  # yellow: waiting
     **dict.fromkeys({states.RUNNING, states.COMPLETING, states.CONFIGURING}, "36"),  # cyan: running
@@ -62,6 +64,17 @@ class Layout(NamedTuple):
     columns: tuple[str, ...]
     log_name_only: bool = False
     experiment_width: int | None = None
+    short_states: bool = False  # squeue's compact codes (PD, R, CD) for Slurm's states
+
+
+def field_of(column: str) -> str:
+    """The report row's field a column shows (`reason` is `pending_reason`, `policy` is `pbt_policy`)."""
+    return _FIELDS[column][0]
+
+
+def column_fields(columns: Sequence[str]) -> list[str]:
+    """The ReportRow field each `-o` column shows."""
+    return [_FIELDS[column][0] for column in columns]
 
 
 def cell(row: Any, column: str, layout: Layout) -> str:
@@ -76,6 +89,8 @@ def cell(row: Any, column: str, layout: Layout) -> str:
         return f"{value}:{row.exit_signal}"
     if column == "node" and value is None and row.pending_reason and row.state in states.WAITING:
         return f"({row.pending_reason})"
+    if column == "state" and layout.short_states:
+        return _SHORT_CODES.get(value, value)
     if value is None:
         return "-"
     if column == "log" and layout.log_name_only:
@@ -111,7 +126,8 @@ def _widths(rows: Sequence[Any], layout: Layout, known: dict[tuple[object, ...],
     widths = []
     for column in layout.columns:
         key = (column, layout.log_name_only if column == "log" else None,
-               layout.experiment_width if column == "experiment" else None)
+               layout.experiment_width if column == "experiment" else None,
+               layout.short_states if column == "state" else None)
         if key not in known:
             known[key] = max([len(column)] + [len(cell(row, column, layout)) for row in rows])
         widths.append(known[key])
@@ -125,11 +141,12 @@ def _width(rows: Sequence[Any], layout: Layout, known: dict[tuple[object, ...], 
 
 def fit(rows: Sequence[Any], columns: Sequence[str], width: int) -> Layout:
     """The first layout that fits: log file name only, run dropped when there is one run, log dropped,
-    hyperparameters dropped (`show` has them), node, elapsed and attempt dropped, experiment names cut;
-    whatever is left if nothing fits."""
+    hyperparameters dropped (`show` has them), node, elapsed and attempt dropped, squeue's short state
+    codes, best dropped; then job id, exit code, attempt, iteration, policy and objective, in that order,
+    until it fits with experiment names cut, which are then cut as much as still needed."""
     layout = Layout(tuple(columns))
     steps = [
-        lambda l: Layout(l.columns, True, l.experiment_width),
+        lambda l: l._replace(log_name_only=True),
         lambda l: _without(l, "run") if len({row.run for row in rows}) <= 1 else l,
         lambda l: _without(l, "log"),
         lambda l: _without(l, "params"),
@@ -137,21 +154,34 @@ def fit(rows: Sequence[Any], columns: Sequence[str], width: int) -> Layout:
         lambda l: _without(l, "elapsed"),
         lambda l: _without(l, "attempt") if all(row.attempt == 1 for row in rows) else l,
         lambda l: _without(l, "run"),
+        lambda l: l._replace(short_states=True),
+        lambda l: _without(l, "best"),
     ]
     known: dict[tuple[object, ...], int] = {}
     for step in steps:
         if _width(rows, layout, known) <= width:
             return layout
         layout = step(layout)
+    # Columns go, least telling first, until the table fits with experiment names cut to their header's length;
+    # then the names are cut only as much as that still needs.
+    at_least = layout._replace(experiment_width=len("experiment")) if "experiment" in layout.columns else layout
+    while _width(rows, at_least, known) > width and [c for c in layout.columns if c not in _KEPT]:
+        dropped = min((c for c in layout.columns if c not in _KEPT), key=lambda c: _LAST_DROPPED.get(c, -1))
+        layout, at_least = _without(layout, dropped), _without(at_least, dropped)
     excess = _width(rows, layout, known) - width
     if excess > 0 and "experiment" in layout.columns:
         longest = max([len(row.experiment) for row in rows] + [len("experiment")])
-        layout = Layout(layout.columns, layout.log_name_only, max(len("experiment"), longest - excess))
+        layout = layout._replace(experiment_width=max(len("experiment"), longest - excess))
     return layout
 
 
+_KEPT = ("experiment", "state")  # the least a row says
+_LAST_DROPPED = {column: rank for rank, column in enumerate(("job_id", "exit_code", "attempt", "iteration", "policy",
+                                                               "objective"))}
+
+
 def _without(layout: Layout, column: str) -> Layout:
-    return Layout(tuple(c for c in layout.columns if c != column), layout.log_name_only, layout.experiment_width)
+    return layout._replace(columns=tuple(c for c in layout.columns if c != column))
 
 
 def table(rows: Sequence[Any], layout: Layout, colour: bool = False) -> str:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
+from pbt_tracker.store.times import iso_utc
+
 _HOME_AND_CLEAR = "\x1b[H\x1b[2J"
 
 
@@ -18,7 +20,7 @@ def watch_loop(draw: Callable[[], str], seconds: float, out: TextIO,
     try:
         while True:
             text = draw()
-            stamp = clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+            stamp = iso_utc(clock())
             header = f"Every {seconds:g}s: pbt-track report  {stamp}\n\n"
             out.write((_HOME_AND_CLEAR if in_place else "") + header + text + ("" if in_place else "\n"))
             out.flush()

@@ -22,6 +22,7 @@ from pbt_tracker.serve.follow import open_record
 from pbt_tracker.serve.page import POLL_MILLISECONDS, document
 from pbt_tracker.store import details
 from pbt_tracker.store import serve as record
+from pbt_tracker.store.times import iso_text
 
 if TYPE_CHECKING:
     from pbt_tracker.serve.follow import Workdir
@@ -33,7 +34,7 @@ _CHUNK = 256 * 1024  # the most of a log one answer carries: a page asks again f
 
 
 def _when(text: str | None) -> str:
-    return "-" if not text else escape(text[:19].replace(" ", "T") + "Z")
+    return "-" if not text else escape(iso_text(text) or "-")
 
 
 def _target(connection: Any, experiment: record.ExperimentDetail) -> tuple[LogTarget | None, str | None]:

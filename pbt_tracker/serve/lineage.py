@@ -16,6 +16,7 @@ from pbt_tracker.plot.data import REPLACEMENT, RESTART
 from pbt_tracker.serve.chart import LEFT, PLOT_WIDTH, WIDTH
 from pbt_tracker.serve.marks import ChartMark
 from pbt_tracker.serve.population import Policy, Population
+from pbt_tracker.store.times import iso_utc
 
 __all__ = ["lineage_html"]
 
@@ -83,7 +84,7 @@ def lineage_svg(population: Population) -> str:
 def _moment(mark: ChartMark) -> str:
     if math.isnan(mark.written):
         return "-"
-    return datetime.fromtimestamp(mark.written, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_utc(datetime.fromtimestamp(mark.written, timezone.utc).replace(tzinfo=None))
 
 
 def lineage_list(population: Population) -> str:

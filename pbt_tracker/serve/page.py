@@ -15,6 +15,7 @@ from pbt_tracker.serve.lineage import lineage_html
 from pbt_tracker.serve.marks import KINDS, LEGEND
 from pbt_tracker.serve.population import Population
 from pbt_tracker.serve.tables import feed_html, table_html
+from pbt_tracker.store.times import iso_text
 
 if TYPE_CHECKING:
     from pbt_tracker.serve.follow import Workdir
@@ -52,7 +53,7 @@ def status_html(population: Population) -> str:
 
 
 def _when(text: str | None) -> str:
-    return "never" if not text else escape(text[:19].replace(" ", "T") + "Z")
+    return "never" if not text else escape(iso_text(text) or "-")
 
 
 def legend_html(population: Population) -> str:

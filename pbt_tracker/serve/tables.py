@@ -17,6 +17,7 @@ from pbt_tracker.report.detail import exit_text
 from pbt_tracker.report.pbt import progress_from_history, short_params
 from pbt_tracker.report.rows import ReportRow, by_objective, report_rows
 from pbt_tracker.serve.population import DecisiveRow, FeedItem, Population, best_of
+from pbt_tracker.store.times import iso_text
 from pbt_tracker.store.selection import Selection
 
 if TYPE_CHECKING:
@@ -121,7 +122,7 @@ def table_html(rows: list[TableRow], workdir: int) -> str:
 
 
 def _when(text: str | None) -> str:
-    return "-" if not text else escape(text[:19].replace(" ", "T") + "Z")
+    return "-" if not text else escape(iso_text(text) or "-")
 
 
 def feed_html(items: list[FeedItem], workdir: int) -> str:

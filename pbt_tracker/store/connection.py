@@ -37,8 +37,9 @@ from typing import overload
 
 from pbt_tracker import settings
 from pbt_tracker.errors import NoDatabaseError, SchemaTooNewError, StoreError
-from pbt_tracker.files import make_dirs
+from pbt_tracker.files import check_path_inert, file_mode, make_dirs
 from pbt_tracker.store import schema
+from pbt_tracker.store.file_checks import check_workdir_length, warn_if_world_readable
 from pbt_tracker.store.journal import configure, journal_mode
 from pbt_tracker.store.soundness import check_fully, check_quickly, unsound
 
@@ -131,6 +132,7 @@ def _create_database(path: Path) -> None:
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.new")
     try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, file_mode()))  # SQLite's journals copy its mode
         connection = sqlite3.connect(tmp)
         try:
             connection.isolation_level = None
@@ -218,9 +220,11 @@ def open_store(workdir: str | os.PathLike[str], create: bool = True) -> Store:
     With `create=False` a missing database is an error rather than a new file:
     commands that only read a record must not leave empty databases behind.
     """
-    workdir = Path(workdir).absolute()
+    check_path_inert(workdir, "workdir")
+    workdir = Path(os.path.abspath(workdir))  # `a/../b` printed as `b`; symlinks kept as given
     path = db_path(workdir)
     if create:
+        check_workdir_length(workdir)
         prepare_workdir(workdir)
         if not path.exists():
             _create_database(path)
@@ -244,6 +248,7 @@ def open_store(workdir: str | os.PathLike[str], create: bool = True) -> Store:
     except BaseException:
         store.close()
         raise
+    warn_if_world_readable(path)  # once it is known to be a record: a broken file's refusal stays one line
     return store
 
 

@@ -41,6 +41,7 @@ class NewLaunch(NamedTuple):
     created_at: datetime
     cwd: str
     uuid: str
+    group_readable: bool = False  # --group-readable: its files 0640 and folders 0750 instead of 0600 and 0700
 
 
 class NewExperiment(NamedTuple):
@@ -87,6 +88,7 @@ class NewSubmission(NamedTuple):
     submitted_at: datetime | None = None
     node: str | None = None
     started_at: datetime | None = None
+    options: dict[str, Any] | None = None  # launch options sent in place of the launch's (resubmit-failed --slurm_*)
 
 
 class NewSlurmArray(NamedTuple):

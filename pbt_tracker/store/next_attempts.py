@@ -49,6 +49,7 @@ class PriorAttempt(NamedTuple):
     cwd: str | None
     template_text: str | None
     template_path: str | None
+    attempt_options: str | None  # JSON: what this attempt changed of its launch's options, None for nothing
 
 
 _PRIOR_ATTEMPT = column_list(
@@ -57,6 +58,7 @@ _PRIOR_ATTEMPT = column_list(
     train_dir="e.train_dir", launch_id="l.id", backend="l.backend", uuid="l.uuid", options="l.options",
     launch_workdir="l.workdir", script_path="sc.path", script_text="sc.text", script_sha256="sc.sha256",
     cmd="e.cmd", params="e.params", cwd="l.cwd", template_text="l.template_text", template_path="l.template_path",
+    attempt_options="s.options",
 )
 
 
@@ -97,9 +99,13 @@ class LiveSubmission(NamedTuple):
     launch_id: int
 
 
-def live_submissions(connection: sqlite3.Connection, names: list[str]) -> dict[str, LiveSubmission]:
-    """For each of these experiment names, a submission of any launch that may still run; it blocks sending the name."""
-    active = sorted(states.MAY_BE_ACTIVE)
+def live_submissions(connection: sqlite3.Connection, names: list[str],
+                     sent_anyway: frozenset[str] = frozenset()) -> dict[str, LiveSubmission]:
+    """For each of these experiment names, a submission of any launch that may still run; it blocks sending the name.
+
+    A submission in a state of `sent_anyway` (SUBMIT_UNCERTAIN, when the user says so) blocks nothing.
+    """
+    active = sorted(states.MAY_BE_ACTIVE - sent_anyway)
     rows = connection.execute(
         "SELECT e.name, s.job_id, e.launch_id FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
         f"WHERE e.name IN (SELECT value FROM json_each(?)) AND s.state IN ({marks(active)}) ORDER BY s.id",

@@ -1,5 +1,5 @@
 """The statements behind `pbt-track plot`: the selected policies' attempts, each policy's own iteration files,
-and the replacements its logs printed.
+the replacements its logs printed, and the keeper's decisions about it.
 
 A population of 64 policies over 10,000 iterations is 640,000 iteration
 rows, so they are handed out one experiment at a time, each made into its
@@ -18,7 +18,10 @@ from pbt_tracker.store.selections import column_list, marks, named_rows, selecte
 if TYPE_CHECKING:
     from pbt_tracker.store.selection import Selection
 
-__all__ = ["IterationRow", "PlotAttempt", "ReplacementRow", "own_iterations", "plot_attempts", "replacements"]
+__all__ = [
+    "DecisionRow", "IterationRow", "PlotAttempt", "ReplacementRow", "decisions", "own_iterations", "plot_attempts",
+    "replacements",
+]
 
 _CHUNK = 500  # ids per statement, well under SQLite's limit on parameters
 
@@ -33,11 +36,15 @@ class PlotAttempt(NamedTuple):
     launch_id: int
     attempt: int
     started_at: str | None
+    state: str
+    ended_at: str | None
+    timeout_template: str | None  # of an attempt that ended FAILED 124 (GNU timeout's), the launch's template
 
 
 _PLOT_ATTEMPT = column_list(
     PlotAttempt._fields, experiment_id="e.id", params="e.params", cmd="e.cmd", run="l.run_name", launch_id="l.id",
-    attempt="s.attempt", started_at="s.started_at",
+    attempt="s.attempt", started_at="s.started_at", state="s.state", ended_at="s.ended_at",
+    timeout_template="CASE WHEN s.state = 'FAILED' AND s.exit_code = 124 THEN l.template_text END",
 )
 
 
@@ -76,6 +83,7 @@ class ReplacementRow(NamedTuple):
     donor: int | None
     iteration: int | None
     attempt_started_at: str | None  # when the attempt whose log said it started
+    undone: int  # 1 when a continuation did not carry it (pbt_starts)
 
 
 def replacements(connection: sqlite3.Connection, experiment_ids: Sequence[int]) -> list[ReplacementRow]:
@@ -84,9 +92,33 @@ def replacements(connection: sqlite3.Connection, experiment_ids: Sequence[int]) 
     for start in range(0, len(experiment_ids), _CHUNK):
         ids = list(experiment_ids[start:start + _CHUNK])
         rows += named_rows(connection.execute(
-            "SELECT s.experiment_id, ev.policy, ev.donor, ev.iteration, s.started_at FROM pbt_events AS ev "
+            "SELECT s.experiment_id, ev.policy, ev.donor, ev.iteration, s.started_at, EXISTS (SELECT 1 FROM "
+            "pbt_starts AS st WHERE st.submission_id = ev.submission_id AND st.policy = ev.policy "
+            "AND st.checkpoint = ev.checkpoint AND st.outcome = 'undone') FROM pbt_events AS ev "
             "JOIN submissions AS s ON s.id = ev.submission_id "
             f"WHERE s.experiment_id IN ({marks(ids)}) ORDER BY s.experiment_id, s.attempt, ev.log_offset",
             ids,
         ), ReplacementRow)
+    return rows
+
+
+class DecisionRow(NamedTuple):
+    """One of the keeper's decisions about an experiment."""
+
+    experiment_id: int
+    decided_at: str
+    action: str
+
+
+def decisions(connection: sqlite3.Connection, experiment_ids: Sequence[int],
+              left_out: Sequence[str] = ()) -> list[DecisionRow]:
+    """The keeper's decisions about these experiments, in the order made, but for the actions `left_out`."""
+    rows: list[DecisionRow] = []
+    for start in range(0, len(experiment_ids), _CHUNK):
+        ids = list(experiment_ids[start:start + _CHUNK])
+        rows += named_rows(connection.execute(
+            "SELECT experiment_id, decided_at, action FROM keeper_decisions "
+            f"WHERE experiment_id IN ({marks(ids)}) AND action NOT IN ({marks(left_out)}) ORDER BY id",
+            [*ids, *left_out],
+        ), DecisionRow)
     return rows

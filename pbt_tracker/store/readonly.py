@@ -15,8 +15,16 @@ from pathlib import Path
 
 from pbt_tracker import settings
 from pbt_tracker.errors import StoreError
+from pbt_tracker.files import check_path_inert
 from pbt_tracker.store import schema
-from pbt_tracker.store.connection import Store, check_file, db_path, require_database, store_error
+from pbt_tracker.store.connection import (
+    Store,
+    check_file,
+    db_path,
+    require_database,
+    store_error,
+)
+from pbt_tracker.store.file_checks import warn_if_world_readable
 from pbt_tracker.store.soundness import check_quickly
 
 
@@ -40,7 +48,8 @@ def read_only_connection(path: Path, timeout: float) -> sqlite3.Connection:
 
 def open_store_read_only(workdir: str | os.PathLike[str]) -> Store | None:
     """The workdir's database opened read-only; None when its schema is older and must be upgraded first."""
-    workdir = Path(workdir).absolute()
+    check_path_inert(workdir, "workdir")
+    workdir = Path(os.path.abspath(workdir))
     require_database(workdir)
     path = db_path(workdir)
     check_file(path)
@@ -66,4 +75,5 @@ def open_store_read_only(workdir: str | os.PathLike[str]) -> Store | None:
     if revision != schema.head():
         connection.close()
         return None
+    warn_if_world_readable(path)
     return Store(workdir, connection)

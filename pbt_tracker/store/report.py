@@ -41,6 +41,8 @@ class ReportRecord(NamedTuple):
     pending_reason: str | None
     cancel_requested_at: str | None
     clock_skew: int | None
+    partition: str | None
+    time_limit: str | None
     # read for --pbt only:
     params: str | None
     cmd: str | None
@@ -55,6 +57,7 @@ _SHOWN = {
     "log_path": "s.log_path", "script": "sc.path", "launch_id": "l.id", "backend": "l.backend",
     "submitted_at": "s.submitted_at", "exit_signal": "s.exit_signal", "pending_reason": "s.pending_reason",
     "cancel_requested_at": "s.cancel_requested_at", "clock_skew": "s.clock_skew",
+    "partition": "s.partition", "time_limit": "s.time_limit",
 }
 _WORKSPACE = {"params": "e.params", "cmd": "e.cmd", "train_dir": "e.train_dir", "cwd": "l.cwd", "experiment_id": "e.id"}
 _COLUMNS = column_list(ReportRecord._fields, **_SHOWN, **dict.fromkeys(_WORKSPACE, "NULL"))

@@ -43,6 +43,8 @@ class RunValues(NamedTuple):
     unseen_since: datetime | None | Unset = UNSET
     unseen_count: int | Unset = UNSET
     clock_skew: int | None | Unset = UNSET
+    partition: str | None | Unset = UNSET
+    time_limit: str | None | Unset = UNSET
 
     def written(self) -> dict[str, Any]:
         """The set columns and their values, in field order."""

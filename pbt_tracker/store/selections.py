@@ -15,7 +15,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pbt_tracker import states
-from pbt_tracker.errors import OptionError
+from pbt_tracker.errors import OptionError, did_you_mean
+from pbt_tracker.store.names import distinct_values
 
 if TYPE_CHECKING:
     from pbt_tracker.store.selection import Selection
@@ -109,6 +110,15 @@ def selected_as(connection: sqlite3.Connection, selection: Selection, columns: s
     return named_rows(connection.execute(sql, params), row_type)
 
 
+def experiment_hint(connection: sqlite3.Connection, name: str) -> str:
+    """The recorded experiment (or base) name closest to a mistyped one; a bare number meant a policy, most likely."""
+    hint = did_you_mean(name, [*distinct_values(connection, "experiments", ""),
+                               *distinct_values(connection, "base_names", "")])
+    if not hint and name.isdigit():
+        hint = f" (for policy {name}, pass --policy {name})"
+    return hint
+
+
 def check_names_exist(connection: sqlite3.Connection, selection: Selection) -> None:
     """A name that matches nothing is a typo more often than an empty result; say so."""
     for state in selection.states:
@@ -121,10 +131,12 @@ def check_names_exist(connection: sqlite3.Connection, selection: Selection) -> N
     for name in selection.experiments:
         if not found("SELECT 1 FROM experiments WHERE name = ? OR base_name = ?", name, name):
             raise OptionError(
-                f"no experiment named {name} in this workdir; `pbt-track report` lists the experiments"
+                f"no experiment named {name} in this workdir{experiment_hint(connection, name)}; "
+                "`pbt-track report` lists the experiments"
             )
     if selection.run and not found("SELECT 1 FROM launches WHERE run_name = ?", selection.run):
-        raise OptionError(f"no run named {selection.run} in this workdir; `pbt-track report` lists the runs")
+        hint = did_you_mean(selection.run, distinct_values(connection, "runs", ""))
+        raise OptionError(f"no run named {selection.run} in this workdir{hint}; `pbt-track report` lists the runs")
     if selection.launch is not None:
         forgotten = connection.execute("SELECT forgotten_at IS NOT NULL FROM launches WHERE id = ?",
                                        (selection.launch,)).fetchone()

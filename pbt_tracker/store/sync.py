@@ -35,13 +35,14 @@ class UnansweredSubmission(NamedTuple):
     intended_at: str
     unseen_since: str | None
     unseen_count: int | None
+    launched_at: str  # its launch's start: sacct's answer since then lists the launch's own jobs
 
 
 _UNANSWERED = column_list(
     UnansweredSubmission._fields, id="s.id", state="s.state", host="s.host", runner_pid="s.runner_pid",
     runner_start="s.runner_start", submit_pid="s.submit_pid", submit_pid_start="s.submit_pid_start", uuid="l.uuid",
     username="l.username", array_id="s.array_id", array_task="s.array_task", intended_at="s.intended_at",
-    unseen_since="s.unseen_since", unseen_count="s.unseen_count",
+    unseen_since="s.unseen_since", unseen_count="s.unseen_count", launched_at="l.created_at",
 )
 
 
@@ -53,6 +54,15 @@ def unanswered(connection: sqlite3.Connection, backend: str) -> list[UnansweredS
         "AND s.job_id IS NULL AND s.state IN (?, ?, ?)",
         (backend, states.SUBMITTING, states.UNKNOWN, states.SUBMIT_UNCERTAIN),
     ), UnansweredSubmission)
+
+
+def recorded_job_ids(connection: sqlite3.Connection, backend: str) -> set[str]:
+    """Every job id a backend's submissions were given: a sacct answer listing one of them answers for this record."""
+    return {job_id for (job_id,) in connection.execute(
+        "SELECT DISTINCT s.job_id FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
+        "JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND s.job_id IS NOT NULL",
+        (backend,),
+    )}
 
 
 class TrackedJob(NamedTuple):
@@ -75,6 +85,8 @@ class TrackedJob(NamedTuple):
     uuid: str | None
     array_id: int | None
     clock_skew: int | None
+    partition: str | None
+    time_limit: str | None
 
 
 _TRACKED = column_list(
@@ -83,6 +95,7 @@ _TRACKED = column_list(
     pending_reason="s.pending_reason", unseen_since="s.unseen_since", unseen_count="s.unseen_count",
     username="l.username", cancel_requested_at="s.cancel_requested_at", uuid="l.uuid", array_id="s.array_id",
     clock_skew="s.clock_skew",
+    partition="s.partition", time_limit="s.time_limit",
 )
 
 

@@ -15,9 +15,11 @@ import sqlite3
 from dataclasses import dataclass
 
 from pbt_tracker.errors import OptionError
+from pbt_tracker.states import SHORT
 from pbt_tracker.store import Store, utcnow, writes
 from pbt_tracker.store import launches as record
 from pbt_tracker.store.connection import parse_time
+from pbt_tracker.store.times import iso_utc
 
 
 @dataclass(frozen=True)
@@ -41,25 +43,63 @@ def list_launches(store: Store, include_forgotten: bool = False) -> list[LaunchS
         counts = [pair.split("=") for pair in (row.states or "").split(",") if pair]
         created = parse_time(row.created_at)
         summaries.append(LaunchSummary(
-            row.id, created.isoformat(sep=" ", timespec="seconds") if created else "-", row.run_name,
+            row.id, iso_utc(created) or "-", row.run_name,
             row.backend, row.hostname, row.experiments, ", ".join(f"{n} {state}" for state, n in counts),
             bool(row.print_only), row.forgotten_at is not None,
         ))
     return summaries
 
 
-def render_launches(summaries: list[LaunchSummary], include_forgotten: bool = False) -> str:
-    from tabulate import tabulate
-
-    headers = ["launch", "created (UTC)", "run", "backend", "host", "experiments", "states", "print_only"]
-    table = [[s.id, s.created_at, s.run, s.backend, s.host, s.experiments, s.states, "yes" if s.print_only else "no"]
-             for s in summaries]
+def render_launches(summaries: list[LaunchSummary], include_forgotten: bool = False, width: int | None = None) -> str:
+    """One line per launch, fitted to `width` as `report` is: columns that say nothing here go first (print_only
+    when no launch is a preview, host and backend when all are the same), then they go anyway; then states
+    in squeue's short codes, then run names and states are cut."""
+    columns: dict[str, list[str]] = {
+        "launch": [str(s.id) for s in summaries], "created": [s.created_at for s in summaries],
+        "run": [s.run for s in summaries], "backend": [s.backend for s in summaries],
+        "host": [s.host or "-" for s in summaries], "experiments": [str(s.experiments) for s in summaries],
+        "states": [s.states or "-" for s in summaries],
+        "print_only": ["yes" if s.print_only else "no" for s in summaries],
+    }
     if include_forgotten:
-        headers.append("forgotten")
-        for line, summary in zip(table, summaries):
-            line.append("yes" if summary.forgotten else "no")
+        columns["forgotten"] = ["yes" if s.forgotten else "no" for s in summaries]
+    drops = [
+        ("print_only", not any(s.print_only for s in summaries)), ("host", len(set(columns["host"])) <= 1),
+        ("backend", len(set(columns["backend"])) <= 1), ("print_only", True), ("host", True), ("backend", True),
+    ]
+    for name, needless in drops:
+        if width is None or _width(columns) <= width:
+            break
+        if needless:
+            columns.pop(name, None)
+    if width is not None and _width(columns) > width:  # squeue's short codes: 2 CD, 1 F
+        codes = {state: code for code, state in SHORT.items()}
+        columns["states"] = [", ".join(f"{n} {codes.get(state, state)}" for n, state in
+                                       (part.split(" ", 1) for part in text.split(", "))) if text != "-" else text
+                             for text in columns["states"]]
+    for name in ("run", "states"):
+        if width is not None and _width(columns) > width:
+            longest = max(map(len, columns[name] + [name]))
+            keep = max(len(name), longest - (_width(columns) - width))
+            columns[name] = [value if len(value) <= keep else value[: keep - 1] + "+" for value in columns[name]]
     noun = "launch" if len(summaries) == 1 else "launches"
-    return tabulate(table, headers=headers, missingval="-") + f"\n{len(summaries)} {noun}\n"
+    return _plain_table(columns, right={"launch", "experiments"}) + f"{len(summaries)} {noun}\n"
+
+
+def _width(columns: dict[str, list[str]]) -> int:
+    return sum(max(map(len, [name, *values])) for name, values in columns.items()) + 2 * (len(columns) - 1)
+
+
+def _plain_table(columns: dict[str, list[str]], right: set[str]) -> str:
+    widths = {name: max(map(len, [name, *values])) for name, values in columns.items()}
+
+    def line(cells: list[tuple[str, str]]) -> str:
+        return "  ".join(value.rjust(widths[name]) if name in right else value.ljust(widths[name])
+                         for name, value in cells).rstrip() + "\n"
+
+    rows = zip(*columns.values()) if columns else iter(())
+    return (line([(name, name) for name in columns]) + line([(name, "-" * widths[name]) for name in columns])
+            + "".join(line(list(zip(columns, row))) for row in rows))
 
 
 @dataclass(frozen=True)
@@ -90,6 +130,12 @@ def describe_for_purge(store: Store, launch_id: int, unidentified_ended: bool = 
 
 
 def purge_launch(store: Store, launch_id: int, unidentified_ended: bool = False) -> None:
+    """Its record goes, and the PBT restart copies its policies left with it (nothing else on disk)."""
+    from pbt_tracker.pbt.starts import remove_copies
+
+    with store.read() as connection:
+        _refuse_live(launch_id, _summary(connection, _existing(connection, launch_id)), unidentified_ended)
+    remove_copies(store, launch_id)  # no job of it may run, so no continuation of it needs them
     with store.write() as connection:
         _refuse_live(launch_id, _summary(connection, _existing(connection, launch_id)), unidentified_ended)
         writes.delete_launch(connection, launch_id)

@@ -10,6 +10,9 @@ run (`Backend.jobs_changed`: Slurm's scancel.sh).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from pbt_tracker import backends, processes, states
 from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult
 from pbt_tracker.errors import OptionError
@@ -39,21 +42,29 @@ def resubmit_failed(
     selection: Selection,
     *,
     include_cancelled: bool = False,
+    include_uncertain: bool = False,
     max_attempts: int | None = None,
     accept_changed: bool = False,
     dry_run: bool = False,
     from_scratch: bool = False,
     echo: Echo = quiet,
     origin: str = "resubmit",
+    options: Mapping[str, Any] | None = None,
 ) -> ResubmitResult:
     """Each selected failed experiment's next attempt; a PBT policy continues from its latest checkpoint.
 
     `from_scratch` sends PBT policies their original command instead.
     `result.decisions` says, per PBT policy, what its attempt runs.
+    `options` are launch options the new attempts change (Slurm's
+    partition, CPUs, GPUs, time limit, template), recorded on them. An
+    attempt whose sbatch answer was lost (SUBMIT_UNCERTAIN) may be running:
+    it is sent again only with `include_uncertain`, and otherwise named in
+    `result.skipped_uncertain`.
     """
     if max_attempts is not None and max_attempts < 1:
         raise OptionError(f"--max-attempts must be 1 or more, not {max_attempts}")
-    wanted = RESUBMITTABLE | ({states.CANCELLED} if include_cancelled else set())
+    uncertain = frozenset({states.SUBMIT_UNCERTAIN} if include_uncertain else ())
+    wanted = RESUBMITTABLE | ({states.CANCELLED} if include_cancelled else set()) | uncertain
     query = Selection(
         run=selection.run,
         experiments=selection.experiments,
@@ -62,12 +73,16 @@ def resubmit_failed(
         all_launches=selection.all_launches,
     )
     result = ResubmitResult(dry_run)
-    request = ResubmitRequest(dry_run, accept_changed, from_scratch, processes.this_process(), echo, origin)
+    request = ResubmitRequest(dry_run, accept_changed, from_scratch, processes.this_process(), echo, origin,
+                              dict(options or {}))
     resubmitters: dict[str, backends.Resubmitter] = {}  # backend name -> its resubmitter, in order of first use
     with store.write() as connection:
         queries.check_names_exist(connection, selection)
         rows = _one_per_name(prior_attempts(connection, query), result)
-        live = live_submissions(connection, [row.name for row in rows])
+        live = live_submissions(connection, [row.name for row in rows], uncertain)
+        if not include_uncertain:
+            result.skipped_uncertain = sorted({row.name for row in prior_attempts(
+                connection, query._replace(states=(states.SUBMIT_UNCERTAIN,)))})
         if not dry_run:
             for name in dict.fromkeys(row.backend for row in rows):
                 backends.get(name).check_available()
@@ -79,6 +94,7 @@ def resubmit_failed(
             if name in live:
                 result.skipped_live.append((name, live[name].job_id, live[name].launch_id))
                 continue
+            _check_options_fit(row, request.options)
             if row.backend not in resubmitters:
                 resubmitters[row.backend] = backends.get(row.backend).resubmitter(store, request, result)
             resubmitters[row.backend].plan(connection, row, row.attempt + 1)
@@ -93,6 +109,17 @@ def resubmit_failed(
         for backend in backends.all_backends():
             backend.jobs_changed(store)
     return result
+
+
+def _check_options_fit(row: PriorAttempt, options: Mapping[str, Any]) -> None:
+    """An option of one backend refused for another's experiment, before anything is recorded."""
+    from pbt_tracker.backends.options import table
+
+    owners = {option.name: option.backend for option in table()}
+    for name in options:
+        if owners.get(name) != row.backend:
+            raise OptionError(f"--{name} changes {owners.get(name, 'no')} jobs, and {row.name} runs on the "
+                              f"{row.backend} backend; select only {owners.get(name)} experiments (--experiment, --run)")
 
 
 def _one_per_name(rows: list[PriorAttempt], result: ResubmitResult) -> list[PriorAttempt]:

@@ -28,5 +28,8 @@ def sync_workdir(store: Store) -> SyncResult:
     if has_pbt:  # the PBT file readers are imported only where there are PBT policies
         from pbt_tracker.pbt.history import copy_history
 
+        from pbt_tracker.pbt.starts import clean_copies
+
         copy_history(store)  # PBT iteration files and replacement events, before IsaacGymEnvs cleans them up
+        clean_copies(store)  # restart copies that no continuation can need any more
     return result

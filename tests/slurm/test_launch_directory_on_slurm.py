@@ -76,3 +76,50 @@ def test_a_job_resubmitted_from_elsewhere_runs_its_relative_command_in_the_launc
                                              "WHERE job_id IS NOT NULL")] if (work / "pbt_tracker.db").exists() else []
         if ids:
             subprocess.run(["scancel", *ids], capture_output=True)
+
+
+FLAKY_TOOL = """#!/bin/sh
+if [ ! -e ran-once ]; then touch ran-once; exit 3; fi
+echo "second run with VIRTUAL_ENV=${VIRTUAL_ENV:-none}"
+"""
+
+
+@pytest.mark.slurm
+def test_a_job_resubmitted_from_another_shell_gets_its_launchs_path_and_virtualenv(tmp_path: Path) -> None:
+    """The shipped submit_env template hands the job the environment sbatch ran in: the launch's, not the sender's."""
+    from pbt_tracker.launch.environment import CHOICES
+
+    project, elsewhere, work = tmp_path / "project", tmp_path / "elsewhere", tmp_path / "logs"
+    (project / "bin").mkdir(parents=True)
+    elsewhere.mkdir()
+    (project / "bin" / "flaky-tool").write_text(FLAKY_TOOL)
+    (project / "bin" / "flaky-tool").chmod(0o755)
+    (project / "run.py").write_text(
+        "from pbt_tracker.run_description import Experiment, RunDescription\n"
+        "RUN_DESCRIPTION = RunDescription('tools', experiments=[Experiment('flaky', 'flaky-tool', [{}])])\n")
+    base = {name: value for name, value in os.environ.items() if name not in CHOICES}
+    system_path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    launch_env = {**base, "PATH": f"{project / 'bin'}{os.pathsep}{system_path}", "VIRTUAL_ENV": str(project / "venv")}
+    other_env = {**base, "PATH": system_path}
+
+    def run(cwd: Path, env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([PBT_TRACK, *argv], cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+
+    try:
+        launched = run(project, launch_env, "submit", "--run", "run.py", "--backend", "slurm", "--workdir", str(work),
+                       "--slurm_cpus_per_gpu", "1", "--pause_between", "0", "--train_dir", str(tmp_path / "t"),
+                       "--slurm_sbatch_template", str(template_path("submit_env")))
+        assert launched.returncode == 0, launched.stdout + launched.stderr
+        wait_for(work, [(1, "FAILED")])
+
+        again = run(elsewhere, other_env, "resubmit-failed", "--workdir", str(work))
+
+        assert again.returncode == 0, again.stdout + again.stderr
+        wait_for(work, [(1, "FAILED"), (2, "COMPLETED")])
+        [(log, job_id)] = query(work / "pbt_tracker.db", "SELECT log_path, job_id FROM submissions WHERE attempt = 2")
+        assert Path(log.replace("%j", job_id)).read_text().endswith(f"second run with VIRTUAL_ENV={project / 'venv'}\n")
+    finally:
+        ids = [job_id for (job_id,) in query(work / "pbt_tracker.db", "SELECT job_id FROM submissions "
+                                             "WHERE job_id IS NOT NULL")] if (work / "pbt_tracker.db").exists() else []
+        if ids:
+            subprocess.run(["scancel", *ids], capture_output=True)

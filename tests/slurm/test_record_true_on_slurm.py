@@ -211,3 +211,17 @@ def test_cancel_reaches_the_successor_a_job_sent_since_the_last_sync(work: Path,
     while jobs_running(script):
         assert time.monotonic() < deadline, f"still running after cancel: {jobs_running(script)}"
         time.sleep(0.5)
+
+
+def test_the_partition_and_time_limit_slurm_gave_a_job_are_recorded_and_reported(work: Path, tmp_path: Path) -> None:
+    """The template sets the limit (#SBATCH --time=$TIMEOUT), the option the partition: squeue says both."""
+    template = tmp_path / "sbatch_time.sh"
+    template.write_text("#!/bin/bash\n#SBATCH --time=$TIMEOUT\n$CMD\n")
+    submit(work, tmp_path, "--slurm_sbatch_template", str(template), "--slurm_timeout", "30:00",
+           "--slurm_partition", "debug")
+    (job_id,) = [row["job_id"] for row in report(work)]
+    wait_for_state(job_id, {"RUNNING"})
+    done = pbt_track("report", "-o", "job_id,partition,time_limit", "--format", "csv", workdir=work)
+    assert (done.returncode, done.stdout) == (0, f"job_id,partition,time_limit\n{job_id},debug,30:00\n")
+    (row,) = report(work)
+    assert row["time_left"] is not None and row["time_left"] <= "0:30:00" and row["time_left"].startswith("0:")

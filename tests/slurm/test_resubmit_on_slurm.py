@@ -51,7 +51,9 @@ def test_accept_changed_records_the_new_text_and_missing_scripts_are_rewritten(r
     done = pbt_track("resubmit-failed", "--workdir", str(refused), "--accept-changed")
     assert done.returncode == 1  # Slurm refuses them again: same options
     assert f"Rewrote {refused}/sbatch_02_echo_pbt.sh from the record." in done.stdout.splitlines()
-    assert done.stderr == "Error: 3 of 3 resubmissions failed; see above\n"
+    assert done.stderr == (
+        "Error: 3 of 3 resubmissions failed; see above; `pbt-track resubmit-failed --slurm_cpus_per_gpu N` sends them "
+        "again, asking for what sbatch accepts (`sinfo -o '%P %c %G %l'` lists partitions, CPUs, GPUs and time limits)\n")
     assert (refused / "sbatch_02_echo_pbt.sh").read_text() == original
 
     db = refused / "pbt_tracker.db"

@@ -117,9 +117,9 @@ def submit_ngc_launch(plan: NgcPlan, echo: Echo = quiet) -> NgcResult:
         store.close()
 
 
-def _show(echo: Echo, name: str, argv: list[str]) -> SubmittedJob:
+def _show(echo: Echo, name: str, argv: list[str], preview: bool = True) -> SubmittedJob:
     echo(f"Job name: {name}")
-    echo(f"Executing {shlex.join(argv)}")
+    echo(f"{'Would run' if preview else 'Executing'} {shlex.join(argv)}")
     return SubmittedJob(name, argv, None, None)
 
 
@@ -128,7 +128,7 @@ def send_commands(store: Store, jobs: list[tuple[int, str, list[str]]], echo: Ec
     """Run each recorded (submission id, experiment, argv) and write its answer before the next one runs."""
     sent = []
     for index, (submission_id, name, argv) in enumerate(jobs):
-        _show(echo, name, argv)
+        _show(echo, name, argv, preview=False)
         sent.append(_send(store, submission_id, argv, name, echo))
         if pause_between > 0 and index + 1 < len(jobs):
             time.sleep(pause_between)

@@ -12,7 +12,8 @@ from pbt_tracker.backends.ngc import NAME as NGC
 from pbt_tracker.launch.option_table import Option
 
 OPTIONS: tuple[Option, ...] = (
-    Option("ngc_job_template", str, None, "NGC backend: file with the job's command line template.", NGC),
+    Option("ngc_job_template", str, None, "NGC backend: file with the job's command line template.", NGC,
+           path="file"),
     Option("ngc_print_only", bool, False, "NGC backend: true: print the commands, run nothing (alone: true).", NGC,
            bare_is_true=True),
 )

@@ -27,9 +27,13 @@ def ended_state(submission: sqlite3.Row, code: int | None) -> str:
 
 def record_end(connection: sqlite3.Connection, submission: sqlite3.Row, state: str, code: int | None,
                detail: str | None) -> None:
-    """A local attempt is over, in the caller's transaction; its end time only if it had started."""
+    """A local attempt is over, in the caller's transaction; its end time only if it had started.
+
+    A process killed by a signal (Python's returncode -15) is recorded as Slurm records a job killed by one,
+    exit code 0 and signal 15, so that both backends print it `0:15`.
+    """
     now = utcnow()
-    values = RunValues(exit_code=code)
+    values = RunValues(exit_code=code) if code is None or code >= 0 else RunValues(exit_code=0, exit_signal=-code)
     if submission["started_at"] is not None and submission["ended_at"] is None:
         values = values._replace(ended_at=now)
     writes.change_state(connection, submission["id"], submission["state"], state, now, detail, values)

@@ -149,9 +149,10 @@ class Runner:
 
     def __init__(
         self, store: Store, jobs: list[ProcessesJob], max_parallel: int, num_gpus: int, experiments_per_gpu: int,
-        pause_between: float, echo: Echo = quiet,
+        pause_between: float, echo: Echo = quiet, environment: dict[str, str] | None = None,
     ) -> None:
         self.store = store
+        self.environment = environment  # the launch's (launch.environment.as_launched); None: this process's
         self.pending = deque(jobs)
         self.max_parallel = max_parallel
         self.experiments_per_gpu = experiments_per_gpu
@@ -198,7 +199,7 @@ class Runner:
             if queries.submission(connection, job.submission_id)["state"] != states.PENDING:
                 self.echo(f"Not starting {job.experiment}: it was cancelled")
                 return
-        env = dict(os.environ)
+        env = dict(os.environ if self.environment is None else self.environment)
         gpu = self._least_busy_gpu() if self.experiments_per_gpu > 0 else None
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = str(gpu)
@@ -245,7 +246,8 @@ class Runner:
             final = state or ended_state(submission, code)
             record_end(connection, submission, final, code, detail)
         self.outcomes.append(ProcessesOutcome(job.experiment, final, code, pid))
-        self.echo(f"Process finished {job.experiment}: {final}" + (f" (exit code {code})" if code is not None else ""))
+        shown = None if code is None else str(code) if code >= 0 else f"0:{-code}"  # a signal, as Slurm shows one
+        self.echo(f"Process finished {job.experiment}: {final}" + (f" (exit code {shown})" if shown else ""))
 
     def _stop_all(self) -> None:
         """Ctrl-C: stop every experiment this runner started, and start no more."""

@@ -11,7 +11,9 @@ from pbt_tracker import processes
 from pbt_tracker.backends.processes.launch import ProcessesExperiment, ProcessesJob, Runner, processes_attempt
 from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult, check_launch_directory, decide
 from pbt_tracker.errors import OptionError
-from pbt_tracker.store import Store, writes
+from pbt_tracker.launch.environment import as_launched
+from pbt_tracker.pbt.starts import note_outcome
+from pbt_tracker.store import Store, utcnow, writes
 from pbt_tracker.store.next_attempts import PriorAttempt
 
 
@@ -25,7 +27,7 @@ class ProcessesResubmitter:
         check_launch_directory(row.name, row.cwd)
         options = json.loads(row.options)
         check_training_python(row.name, options.get("python"))
-        decision = decide(row, self.request, self.result)
+        decision = decide(connection, row, self.request, self.result)
         self.result.planned.append((row.name, attempt))
         if self.request.dry_run:
             return
@@ -36,6 +38,8 @@ class ProcessesResubmitter:
         job = processes_attempt(connection, experiment, attempt, argv, self.store.workdir, self.request.me,
                                 cwd=row.cwd)
         writes.set_origin(connection, job.submission_id, self.request.origin, row.id)
+        if decision is not None:
+            note_outcome(connection, decision.pending, job.submission_id, utcnow())
         self.launches.setdefault(row.launch_id, (options, []))[1].append(job)
 
     def close(self, connection: sqlite3.Connection) -> None:
@@ -47,6 +51,7 @@ class ProcessesResubmitter:
             runner = Runner(
                 self.store, jobs, int(options.get("max_parallel") or 4), int(options.get("num_gpus") or 1),
                 int(options.get("experiments_per_gpu") or -1), 0, self.request.echo,
+                environment=as_launched(options.get("environment"), os.environ),
             )
             outcomes, interrupted = runner.run()
             self.result.processes_outcomes += outcomes

@@ -6,6 +6,7 @@ where the logs are and how to follow the run, then each end and a summary.
 
 from __future__ import annotations
 
+from pbt_tracker.files import absolute
 from pbt_tracker.backends.processes.launch import plan_processes_launch, run_processes_launch
 from pbt_tracker.backends.processes.options import ProcessesLaunchOptions
 from pbt_tracker.run_description import RunDescription
@@ -15,7 +16,7 @@ __all__ = ["launch_processes"]
 
 def launch_processes(run_description: RunDescription, options: ProcessesLaunchOptions) -> int:
     planned = plan_processes_launch(run_description, options)
-    workdir = options.workdir.absolute()
+    workdir = absolute(options.workdir)
     print(f"Starting processes with base cmds: {[e.cmd for e in run_description.experiments]}")
     print(f"Max parallel processes is {options.max_parallel}")
     print(f"Monitor log files using\n\n\ttail -f {workdir}/*.log\n")

@@ -40,7 +40,10 @@ class Answers:
             self.echo(f"Submitted {experiment} as job {outcome.job_id}")
             self._note(submission_id, states.SUBMITTED, outcome, None)
             return SubmittedJob(experiment, argv, outcome.job_id, None)
-        self.echo(f"sbatch failed for {experiment}: {outcome.error}")
+        if outcome.uncertain:
+            self.echo(f"{experiment} may have been submitted ({outcome.error}); pbt-track will find out at the next sync")
+        else:
+            self.echo(f"sbatch failed for {experiment}: {outcome.error}")
         state = states.SUBMIT_UNCERTAIN if outcome.uncertain else states.SUBMIT_FAILED
         self._note(submission_id, state, outcome, outcome.error)
         return SubmittedJob(experiment, argv, None, outcome.error, outcome.uncertain)
@@ -81,9 +84,9 @@ def complete_array(store: Store, array_id: int, outcome: SubmitOutcome | None, e
 
 def send_array(
     store: Store, array_id: int, argv: list[str], names: list[str], files: list[tuple[Path, str]], echo: Echo,
-    print_only: bool = False,
+    print_only: bool = False, env: dict[str, str] | None = None,
 ) -> list[SubmittedJob]:
-    """Write an array's files (its tasks' scripts, then its own), sbatch it and settle every task.
+    """Write an array's files (its tasks' scripts, then its own), sbatch it (with `env`) and settle every task.
 
     Returns each task's outcome, in task order.
     """
@@ -94,13 +97,15 @@ def send_array(
             message = f"cannot write {path}: {error.strerror}"
             complete_array(store, array_id, None, error=message)
             return [SubmittedJob(name, argv, None, message) for name in names]
-    echo(f"Executing {shlex.join(argv)}")
+    echo(f"{'Would run' if print_only else 'Executing'} {shlex.join(argv)}")
     if print_only:
         return [SubmittedJob(name, argv, None, None) for name in names]
-    outcome = slurm.submit(argv)
+    outcome = slurm.submit(argv, env=env)
     complete_array(store, array_id, outcome, error=outcome.error)
     if outcome.job_id is None:
-        echo(f"sbatch failed for array {files[-1][0].name} ({len(names)} experiments): {outcome.error}")
+        what = f"array {files[-1][0].name} ({len(names)} experiments)"
+        echo(f"{what} may have been submitted ({outcome.error}); pbt-track will find out at the next sync"
+             if outcome.uncertain else f"sbatch failed for {what}: {outcome.error}")
         return [SubmittedJob(name, argv, None, outcome.error, outcome.uncertain) for name in names]
     echo(f"Submitted array job {outcome.job_id} with {len(names)} task(s)")
     jobs = []

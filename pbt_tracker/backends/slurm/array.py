@@ -6,13 +6,14 @@ script and log; the array's script only picks task N's and runs it.
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pbt_tracker.backends.slurm.script import SlurmResources, sbatch_argv
-from pbt_tracker.backends.slurm.tags import without_tag
+from pbt_tracker.backends.slurm.tags import NAME_OPTION, without_tag
 
 
 def interpreter(script_text: str) -> list[str]:
@@ -77,21 +78,42 @@ def array_log_path(workdir: Path, script: Path) -> str:
 
 
 def array_sbatch_argv(
-    script: Path, log_pattern: str, spec: str, resources: SlurmResources, comment: str | None = None
+    script: Path, log_pattern: str, spec: str, resources: SlurmResources, comment: str | None = None,
+    name: str | None = None,
 ) -> list[str]:
     """The single-job command with `--array`, for the array's own script."""
-    argv = sbatch_argv(script, log_pattern, resources, comment)
+    argv = sbatch_argv(script, log_pattern, resources, comment, name)
     return [*argv[:-1], f"--array={spec}", argv[-1]]
 
 
+def array_name(experiments: list[str]) -> str:
+    """What all tasks of one array are called in squeue: the longer of their experiments' names' shared start
+    and shared end, else `array`.
+
+    `00_ant_pbt` ... `07_ant_pbt` make `ant_pbt`, and `ant_0` ... `ant_7`
+    make `ant`; the tag's mark, added later, tells arrays apart.
+    """
+    separators = "_.-+=,:@"
+    start = os.path.commonprefix(experiments).rstrip(separators)
+    end = os.path.commonprefix([name[::-1] for name in experiments])[::-1].lstrip(separators)
+    return max(start, end, key=len) or "array"
+
+
 def sbatch_options(argv: list[str]) -> list[str] | None:
-    """What an experiment's own sbatch command (as `sbatch_argv` builds it) asks for, without our tag, its
-    --output and its script; None if the command is not one of those."""
+    """What an experiment's own sbatch command (as `sbatch_argv` builds it) asks for, without our tag, its job
+    name, its --output and its script; None if the command is not one of those."""
     if len(argv) < 4 or argv[0] != "sbatch" or argv[-3] != "--output":
         return None
-    return without_tag(argv[1:-3])
+    return [arg for arg in without_tag(argv[1:-3]) if not arg.startswith(NAME_OPTION)]
 
 
-def array_argv_from(options: list[str], script: Path, log_pattern: str, spec: str) -> list[str]:
+def job_name_of(argv: list[str]) -> str | None:
+    """The (unmarked) job name an experiment's own sbatch command gives, if it gives one."""
+    return next((arg[len(NAME_OPTION):] for arg in without_tag(argv[1:]) if arg.startswith(NAME_OPTION)), None)
+
+
+def array_argv_from(options: list[str], script: Path, log_pattern: str, spec: str,
+                    name: str | None = None) -> list[str]:
     """The sbatch command of an array whose tasks' own commands had these `sbatch_options`."""
-    return ["sbatch", *options, "--output", log_pattern, f"--array={spec}", str(script)]
+    named = [f"{NAME_OPTION}{name}"] if name else []
+    return ["sbatch", *named, *options, "--output", log_pattern, f"--array={spec}", str(script)]

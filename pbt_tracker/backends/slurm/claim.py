@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from pbt_tracker.backends.slurm.array import interpreter
 from pbt_tracker.errors import TemplateError
-from pbt_tracker.files import make_dirs
+from pbt_tracker.files import file_mode, make_dirs
 
 CLAIM_FD = 8
 """The descriptor the claim is held on: a single digit, which every Bourne shell's redirections take."""
@@ -47,6 +47,7 @@ class Claim:
     launch_uuid: str
     experiment: str
     script: str
+    tmpdir: str | None = None  # a PBT policy's TMPDIR on the shared filesystem (`pbt.decisions.COPY_DIR`)
 
     def guard_argv(self) -> list[str]:
         return [self.python, "-m", "pbt_tracker", "guard", "--workdir", self.workdir, "--launch", self.launch_uuid,
@@ -59,9 +60,9 @@ def claim_file(train_dir: str, cwd: str, experiment: str) -> str:
 
 
 def make_claim_file(path: str) -> None:
-    """Made by pbt-track rather than by the job's shell, so it gets pbt-track's modes (never world-writable)."""
+    """Made by pbt-track rather than by the job's shell, so it gets pbt-track's modes (`file_mode`)."""
     make_dirs(os.path.dirname(path))
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o664))
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, file_mode()))
 
 
 def claim_lines(claim: Claim, shell: list[str]) -> list[str]:
@@ -71,16 +72,32 @@ def claim_lines(claim: Claim, shell: list[str]) -> list[str]:
     before it can say why, while a failed `true` only fails.
     """
     for what, value in (("claim file", claim.claim_file), ("interpreter", claim.python),
-                        ("workdir", claim.workdir), ("script", claim.script)):
+                        ("workdir", claim.workdir), ("script", claim.script), ("tmpdir", claim.tmpdir or "")):
         check_inert(what, value)
     lock = shlex.quote(claim.claim_file)
     return [
+        *tmpdir_lines(claim.tmpdir),
         "# pbt-track: claim this experiment, then ask its record how this start runs (README: Guarantees)",
         f"true >>{lock} && exec {CLAIM_FD}>>{lock} || "
         "{ echo 'pbt-track: the claim file cannot be opened, so this job does not run its experiment' >&2; exit 1; }",
         f"pbt_track_start=$({shlex.join(claim.guard_argv())}) || exit",
         f"case $pbt_track_start in {STOP}) exit 0 ;; "
         f'?*) unset SLURM_RESTART_COUNT; exec {shlex.join(shell)} "$pbt_track_start" ;; esac',
+    ]
+
+
+def tmpdir_lines(tmpdir: str | None) -> list[str]:
+    """A PBT policy's temporary files on the shared filesystem: IsaacGymEnvs copies the checkpoint a replacement
+    restarts from into `tempfile.gettempdir()`, which a continuation on another node cannot read from a node's
+    /tmp. Exported before the guard, so a continuation it execs has it too; where it cannot be made, the job
+    keeps the node's own and says so."""
+    if tmpdir is None:
+        return []
+    quoted = shlex.quote(tmpdir)
+    return [
+        "# pbt-track: temporary files (IsaacGymEnvs' restart checkpoints) where any node's continuation finds them",
+        f"if mkdir -p {quoted}; then export TMPDIR={quoted}; "
+        "else echo 'pbt-track: TMPDIR stays node-local; a continuation elsewhere cannot carry a PBT restart' >&2; fi",
     ]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -19,10 +20,11 @@ from pbt_tracker.backends.slurm.output import (
     parse_scontrol_jobs,
     parse_squeue,
     sacct_argv,
+    sacct_window_argv,
     squeue_argv,
 )
 from pbt_tracker.backends.slurm.sbatch_answer import UNCERTAIN, classify_sbatch_failure, one_line, parse_sbatch_output
-from pbt_tracker.commands import CommandNotStarted, CommandResult
+from pbt_tracker.commands import CommandNotStarted, CommandResult, Deadline
 from pbt_tracker.errors import AccountingUnavailable, SchedulerError, SchedulerTimeout
 
 
@@ -49,10 +51,16 @@ def require_command(name: str) -> str:
     return path
 
 
-def run_command(argv: list[str], timeout: float | None = None) -> CommandResult:
-    """`commands.run_command`, with what a Slurm user should do when the program cannot answer."""
+def run_command(argv: list[str], timeout: float | None = None, deadline: Deadline | None = None,
+                env: dict[str, str] | None = None) -> CommandResult:
+    """`commands.run_command`, with what a Slurm user should do when the program cannot answer.
+
+    With a `deadline`, the call has what is left of it (at most `timeout`).
+    """
+    if deadline is not None:
+        timeout = round(deadline.timeout(argv[0], timeout), 1) or 0.1  # "within 3 s", not "within 2.98934 s"
     try:
-        return commands.run_command(argv, timeout)
+        return commands.run_command(argv, timeout, env)
     except SchedulerTimeout as error:
         raise SchedulerTimeout(
             f"{error}; the controller may be busy (raise PBT_TRACK_SCHEDULER_TIMEOUT to wait longer)"
@@ -62,15 +70,16 @@ def run_command(argv: list[str], timeout: float | None = None) -> CommandResult:
         raise SchedulerError(f"{error}; {advice}") from None
 
 
-def submit(argv: list[str], timeout: float | None = None) -> SubmitOutcome:
+def submit(argv: list[str], timeout: float | None = None, env: dict[str, str] | None = None) -> SubmitOutcome:
     """Run one sbatch; report failure in the outcome instead of raising, so a launch goes on.
 
     sbatch that could not be started sent nothing: a definite failure. sbatch
     that exited 0 was answered by the controller, so a job id it printed in a
     form we cannot read leaves the job's existence uncertain, not refused.
+    `env` is the environment the job is to start with (its launch's).
     """
     try:
-        result = run_command(argv, timeout)
+        result = run_command(argv, timeout, env=env)
     except SchedulerTimeout as error:
         return SubmitOutcome(None, error=str(error), uncertain=True)
     except SchedulerError as error:
@@ -107,7 +116,7 @@ def parse_max_array_size(text: str) -> int | None:
     return parse_config_number(text, "MaxArraySize")
 
 
-def _cluster_setting(key: str, default: int, conf_path: str | None = None) -> int:
+def _cluster_setting(key: str, default: int, conf_path: str | None = None, deadline: Deadline | None = None) -> int:
     """A setting of the cluster, read from slurm.conf where the login node has it.
 
     Reading the file costs the controller nothing; only a configless login
@@ -119,7 +128,7 @@ def _cluster_setting(key: str, default: int, conf_path: str | None = None) -> in
         text = Path(path).read_text(errors="replace")
     except OSError:
         try:
-            result = run_command(["scontrol", "show", "config"])
+            result = run_command(["scontrol", "show", "config"], deadline=deadline)
         except SchedulerError:
             return default  # no Slurm here: scripts are only being written (print-only)
         text = result.stdout if result.returncode == 0 else ""
@@ -131,9 +140,9 @@ def max_array_size(conf_path: str | None = None) -> int:
     return _cluster_setting("MaxArraySize", DEFAULT_MAX_ARRAY_SIZE, conf_path)
 
 
-def min_job_age(conf_path: str | None = None) -> int:
+def min_job_age(conf_path: str | None = None, deadline: Deadline | None = None) -> int:
     """Seconds Slurm keeps a finished job in squeue (MinJobAge); past it, only sacct remembers the job."""
-    return _cluster_setting("MinJobAge", DEFAULT_MIN_JOB_AGE, conf_path)
+    return _cluster_setting("MinJobAge", DEFAULT_MIN_JOB_AGE, conf_path, deadline)
 
 
 def _failure(result: CommandResult) -> SchedulerError:
@@ -141,7 +150,7 @@ def _failure(result: CommandResult) -> SchedulerError:
     return SchedulerError(f"{result.argv[0]} failed ({result.returncode}): {one_line(result.stderr) or 'no message'}")
 
 
-def query_squeue(job_ids: list[str]) -> tuple[dict[str, JobObservation], bool]:
+def query_squeue(job_ids: list[str], deadline: Deadline | None = None) -> tuple[dict[str, JobObservation], bool]:
     """States of the given jobs that Slurm still knows, and whether squeue listed any job at all.
 
     squeue is asked `--jobs` (an array's tasks by the array's id), in as few
@@ -153,7 +162,7 @@ def query_squeue(job_ids: list[str]) -> tuple[dict[str, JobObservation], bool]:
     wanted = set(job_ids)
     jobs: dict[str, JobObservation] = {}
     for chunk in _chunks(query_ids(job_ids)):
-        result = run_command(squeue_argv(chunk))
+        result = run_command(squeue_argv(chunk), deadline=deadline)
         if result.returncode != 0:
             if "Invalid job id" in result.stderr:
                 continue  # squeue says this when it knows none of them
@@ -178,7 +187,8 @@ def _chunks(job_ids: list[str]) -> list[list[str]]:
     return chunks
 
 
-def list_user_jobs(user: str, job_ids: set[str], markers: tuple[str, ...]) -> tuple[dict[str, JobObservation], bool]:
+def list_user_jobs(user: str, job_ids: set[str], markers: tuple[str, ...],
+                   deadline: Deadline | None = None) -> tuple[dict[str, JobObservation], bool]:
     """One squeue listing of all of `user`'s jobs, read for the ones that concern a record; and whether it listed any.
 
     Those are the `job_ids`, and the lines holding a marker (the tag of a
@@ -187,7 +197,7 @@ def list_user_jobs(user: str, job_ids: set[str], markers: tuple[str, ...]) -> tu
     often thousands, are skipped unparsed. Only a sync that has such jobs to
     find lists them all (see `sync_slurm`).
     """
-    result = run_command(squeue_argv([], user, scripts=True))
+    result = run_command(squeue_argv([], user, scripts=True), deadline=deadline)
     if result.returncode != 0:
         raise _failure(result)
     return parse_squeue(result.stdout, job_ids, SQUEUE_USER_FIELDS, markers), bool(result.stdout.strip())
@@ -209,24 +219,39 @@ def query_job(job_id: str) -> JobObservation | None:
     return parse_squeue(result.stdout, None, SQUEUE_USER_FIELDS).get(job_id)
 
 
-def query_sacct(job_ids: list[str]) -> dict[str, list[JobObservation]]:
+def query_sacct(job_ids: list[str], deadline: Deadline | None = None) -> dict[str, list[JobObservation]]:
     """Every run sacct has of these jobs; an array's tasks are asked by the array's id, whose records cover them."""
     from pbt_tracker.backends.slurm.job_units import expand_array_records, observations_of, query_ids
 
+    return expand_array_records(_accounting(sacct_argv(query_ids(job_ids)), deadline), job_ids, observations_of)
+
+
+def query_sacct_window(user: str, start: datetime, end: datetime,
+                       deadline: Deadline | None = None) -> dict[str, list[JobObservation]]:
+    """Every job of `user` that sacct holds between two UTC times, by job id: what finds a job by its name."""
+    return _accounting(sacct_window_argv(user, start, end), deadline)
+
+
+def _accounting(argv: list[str], deadline: Deadline | None) -> dict[str, list[JobObservation]]:
     timeout = settings.sacct_timeout()
     try:
-        result = run_command(sacct_argv(query_ids(job_ids)), timeout=timeout)
+        if deadline is not None:
+            timeout = deadline.timeout("sacct", timeout)
+    except SchedulerTimeout as error:
+        raise AccountingUnavailable(str(error)) from None
+    try:
+        result = run_command(argv, timeout=timeout)
     except SchedulerTimeout:
         raise AccountingUnavailable(f"sacct did not answer within {timeout:g} s") from None
     except SchedulerError as error:
         raise AccountingUnavailable(str(error)) from None
     if result.returncode != 0:
         raise AccountingUnavailable(one_line(result.stderr) or f"sacct exited with {result.returncode}")
-    return expand_array_records(parse_sacct(result.stdout), job_ids, observations_of)
+    return parse_sacct(result.stdout)
 
 
-def query_scontrol() -> dict[str, JobObservation]:
-    result = run_command(["scontrol", "--oneliner", "show", "job"])
+def query_scontrol(deadline: Deadline | None = None) -> dict[str, JobObservation]:
+    result = run_command(["scontrol", "--oneliner", "show", "job"], deadline=deadline)
     if result.returncode != 0:
         raise _failure(result)
     return parse_scontrol_jobs(result.stdout)

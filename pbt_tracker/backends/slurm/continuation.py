@@ -24,9 +24,11 @@ from pbt_tracker.backends.slurm.script import (
     render_script,
     sbatch_directives,
 )
+from pbt_tracker.backends.slurm.resources import AttemptSetup, changes_text, with_resources
 from pbt_tracker.backends.slurm.tags import submission_tag, with_tag, without_tag
 from pbt_tracker.launch.record import sha256_text
-from pbt_tracker.pbt.resume import ResumeDecision
+from pbt_tracker.pbt.resume import ResumeDecision, policy_tmpdir
+from pbt_tracker.pbt.starts import note_outcome
 from pbt_tracker.store import utcnow, writes
 from pbt_tracker.store.new_rows import NewScript, NewSubmission, insert
 
@@ -65,10 +67,10 @@ def is_continuation_script(workdir: Path, path: str | None) -> bool:
 
 
 def continuation_script(template_text: str, template_path: str | None, command: str, path: Path,
-                        resources: SlurmResources) -> str:
-    """The script the launch would have rendered had the experiment's command been `command`."""
+                        resources: SlurmResources, name: str) -> str:
+    """The script the launch would have rendered for experiment `name` had its command been `command`."""
     return render_script(template_text, cmd=command, filename=str(path), resources=resources,
-                         append_cmd=template_path is None)
+                         append_cmd=template_path is None, name=name)
 
 
 def run_from(argv: list[str], cwd: str | None, script_text: str) -> list[str]:
@@ -109,21 +111,28 @@ def continuation_argv(argv: list[str], old_script: str, new_script: Path) -> lis
 
 
 def record_continuation(connection: sqlite3.Connection, workdir: Path, row: PriorAttempt, attempt: int,
-                        decision: ResumeDecision, me: processes.ProcessId, origin: str = "resubmit",
-                        ) -> RecordedContinuation:
+                        decision: ResumeDecision | None, me: processes.ProcessId, origin: str = "resubmit",
+                        setup: AttemptSetup | None = None) -> RecordedContinuation:
     """The script row and the attempt (SUBMITTING), in the caller's transaction; the file is written later.
 
     `row` is the failed attempt as `resubmit` selects it: its launch's
     template, options and uuid, its script and its sbatch argv. `origin` is
     what sent it: 'resubmit', or 'continue' for a job that asked for its own.
+    `decision` None is an experiment sent with its own command in a new
+    script, because `setup` changes its resources or template.
     """
     path = continuation_script_path(workdir, row.name, attempt)
-    resources = cast("SlurmLaunchOptions", launch_options_from_record(json.loads(row.options or "{}"), SLURM)).resources
-    text = continuation_script(row.template_text or SBATCH_TEMPLATE_DEFAULT, row.template_path,
-                               decision.command, path, resources)
+    if setup is None:
+        resources = cast("SlurmLaunchOptions",
+                         launch_options_from_record(json.loads(row.options or "{}"), SLURM)).resources
+        template_text, template_path = row.template_text or SBATCH_TEMPLATE_DEFAULT, row.template_path
+    else:
+        resources, template_text, template_path = setup.resources, setup.template_text, setup.template_path
+    command = decision.command if decision is not None else row.cmd
+    text = continuation_script(template_text, template_path, command, path, resources, row.name)
     if row.uuid and row.cwd:  # a launch recorded before launches had a uuid cannot be named by its claim lines
         claim = Claim(claim_file(row.train_dir, row.cwd, row.name), sys.executable, str(workdir), row.uuid, row.name,
-                      str(path))
+                      str(path), policy_tmpdir(row.cmd, row.train_dir, row.cwd))
         text = with_claim(text, claim)
         try:
             make_claim_file(claim.claim_file)  # a launch from before claims has none yet
@@ -134,14 +143,22 @@ def record_continuation(connection: sqlite3.Connection, workdir: Path, row: Prio
         experiment_id=row.experiment_id, path=str(path), text=text, sha256=sha256_text(text), created_at=now,
     ))
     assert row.script_path is not None  # only an attempt that ran a recorded script continues in a new one
-    own_argv = run_from(continuation_argv(without_tag(json.loads(row.argv)), row.script_path, path), row.cwd, text)
+    own_argv = continuation_argv(without_tag(json.loads(row.argv)), row.script_path, path)
+    if setup is not None:
+        own_argv = with_resources(own_argv, setup.resources)
+    own_argv = run_from(own_argv, row.cwd, text)
     log = log_path(path.parent, path)
     submission_id = insert(connection, NewSubmission(
         experiment_id=row.experiment_id, script_id=script_id, attempt=attempt, argv=own_argv, log_path=log,
         state=states.SUBMITTING, intended_at=now, updated_at=now, host=me.host, runner_pid=me.pid,
-        runner_start=me.start, origin=origin, parent_submission_id=row.id,
+        runner_start=me.start, origin=origin, parent_submission_id=row.id, options=setup.options if setup else None,
     ))
-    writes.add_state_change(connection, submission_id, states.SUBMITTING, now, f"{origin}: {decision.message}")
+    note = decision.message if decision is not None else "its own command in a new script"
+    if setup is not None:
+        note += f", with {changes_text(setup.options)}"
+    writes.add_state_change(connection, submission_id, states.SUBMITTING, now, f"{origin}: {note}")
+    if decision is not None:
+        note_outcome(connection, decision.pending, submission_id, now)
     tagged = own_argv
     if row.uuid:
         tagged = with_tag(own_argv, submission_tag(row.uuid, submission_id))

@@ -17,16 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pbt_tracker import backends, processes, states
+from pbt_tracker.backends.resubmission import policy_decision
 from pbt_tracker.backends.slurm import commands as slurm
 from pbt_tracker.backends.slurm.answers import Answers
 from pbt_tracker.backends.slurm.continuation import is_continuation_script, record_continuation
+from pbt_tracker.backends.slurm.resources import attempt_setup
 from pbt_tracker.backends.slurm.resubmit import check_not_moved
 from pbt_tracker.backends.slurm.scancel_sh import write_scancel_script
 from pbt_tracker.backends.slurm.tags import submission_tag, with_tag
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import make_dirs, write_text_atomic
 from pbt_tracker.launch.record import Echo, quiet
-from pbt_tracker.pbt.resume import ResumeDecision, resume_decision
+from pbt_tracker.pbt.resume import ResumeDecision
+from pbt_tracker.pbt.starts import note_outcome
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store.new_rows import NewSubmission, insert
 from pbt_tracker.store.next_attempts import PriorAttempt, continuation_of, live_submissions, prior_attempts
@@ -43,6 +46,7 @@ class ContinueResult:
     error: str | None = None
     decision: ResumeDecision | None = None
     already: bool = False  # recorded by an earlier call for the same job
+    uncertain: bool = False  # sbatch's answer was lost: the continuation may have been submitted
 
 
 def continue_job(store: Store, job_id: str, echo: Echo = quiet) -> ContinueResult:
@@ -79,14 +83,17 @@ def _continue(store: Store, job_id: str, echo: Echo) -> ContinueResult:
         slurm.require_command("sbatch")
         attempt = row.attempt + 1
         me = processes.this_process()
-        decision = resume_decision(row.cmd, json.loads(row.params or "{}") or {}, row.train_dir, row.cwd)
+        decision = policy_decision(connection, row.experiment_id, row.cmd, row.params, row.train_dir, row.cwd)
         if decision is not None and (decision.continues or is_continuation_script(store.workdir, row.script_path)):
-            recorded = record_continuation(connection, store.workdir, row, attempt, decision, me, origin="continue")
+            recorded = record_continuation(connection, store.workdir, row, attempt, decision, me, origin="continue",
+                                           setup=attempt_setup(row, {}))  # what an earlier resubmit changed stays
             submission_id, argv = recorded.submission_id, recorded.argv
             script: tuple[Path, str] | None = (recorded.script_path, recorded.script_text)
         else:
             submission_id, argv = _record_same_script(connection, row, attempt, me)
             script = None
+            if decision is not None:
+                note_outcome(connection, decision.pending, submission_id, utcnow())
     if decision is not None:
         echo(f"{row.name}: {decision.message}")
     answers = Answers(store, echo)
@@ -101,7 +108,7 @@ def _continue(store: Store, job_id: str, echo: Echo) -> ContinueResult:
         sent = answers.add(submission_id, row.name, argv, slurm.submit(argv))
     finally:
         answers.flush()
-    return ContinueResult(row.name, attempt, sent.job_id, sent.error, decision)
+    return ContinueResult(row.name, attempt, sent.job_id, sent.error, decision, uncertain=sent.uncertain)
 
 
 def _record_same_script(connection: sqlite3.Connection, row: PriorAttempt, attempt: int,
@@ -113,6 +120,7 @@ def _record_same_script(connection: sqlite3.Connection, row: PriorAttempt, attem
         experiment_id=row.experiment_id, script_id=row.script_id, attempt=attempt, argv=argv,
         log_path=row.log_path, state=states.SUBMITTING, intended_at=now, updated_at=now, host=me.host,
         runner_pid=me.pid, runner_start=me.start, origin="continue", parent_submission_id=row.id,
+        options=json.loads(row.attempt_options or "null"),  # the script and argv sent again carry them
     ))
     writes.add_state_change(connection, submission_id, states.SUBMITTING, now, "continue: the same script again")
     if row.uuid:

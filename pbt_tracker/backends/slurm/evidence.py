@@ -28,9 +28,13 @@ The rules, which docs/guarantees.md repeats:
   jobs but not it are counted; once two of them some time apart have lacked
   it, Slurm has forgotten it and sync stops asking.
 - An sbatch whose answer was lost (SUBMITTING after its submitter died, or
-  SUBMIT_UNCERTAIN) is SUBMITTED when a job with its tag is listed; it is
-  SUBMIT_FAILED only when an answer listing other jobs lacks the tag, or two
-  empty answers some time apart do, while Slurm would still list the job.
+  SUBMIT_UNCERTAIN) is SUBMITTED when squeue or sacct lists a job carrying
+  its tag (in the comment, or its mark at the end of the job name). It is
+  SUBMIT_FAILED only when sacct, asked for the user's jobs since the launch
+  began, lists jobs of this record (so it answers for that user and time) and
+  none carrying the tag, either beside squeue listing other jobs without it or
+  once accounting has had time to hear of it. squeue's silence, however
+  often, proves nothing, and without sacct the submission stays SUBMIT_UNCERTAIN.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from typing import Any, NamedTuple
 
 from pbt_tracker import states
 from pbt_tracker.backends.slurm.output import JobObservation
+from pbt_tracker.backends.slurm.tags import carries
 
 # Two answers closer together than this may be one passing fault.
 CONFIRM_GAP = timedelta(seconds=states.CONFIRM_GAP_SECONDS)
@@ -66,6 +71,8 @@ class Tracked(NamedTuple):
     cancel_requested_at: datetime | None
     tag: str | None
     clock_skew: int | None = None
+    partition: str | None = None
+    time_limit: str | None = None
 
 
 class Change(NamedTuple):
@@ -130,6 +137,8 @@ def _seen(item: Tracked, observation: JobObservation, now: datetime) -> Change |
         "exit_code": item.exit_code,
         "exit_signal": item.exit_signal,
         "pending_reason": observation.reason if state in states.WAITING else None,
+        "partition": observation.partition or item.partition,
+        "time_limit": observation.time_limit or item.time_limit,
         "unseen_since": None,
         "unseen_count": 0,
         "clock_skew": clock_skew(item.intended_at, observation, now) or item.clock_skew,
@@ -147,7 +156,7 @@ def _seen(item: Tracked, observation: JobObservation, now: datetime) -> Change |
 # The columns of a run that a change may set, each also a field of Tracked.
 _RUN_COLUMNS = frozenset({
     "node", "started_at", "ended_at", "exit_code", "exit_signal", "pending_reason", "unseen_since", "unseen_count",
-    "clock_skew",
+    "clock_skew", "partition", "time_limit",
 })
 
 
@@ -182,23 +191,42 @@ def _change(item: Tracked, state: str, values: dict[str, object], detail: str) -
     return Change(state, changed, detail)
 
 
-def uncertain_outcome(
-    found: bool, listing_empty: bool, unseen_since: datetime | None, unseen_count: int, intended_at: datetime,
-    now: datetime, min_job_age: timedelta,
-) -> str | None:
-    """For a submission whose sbatch answer was lost: SUBMITTED, SUBMIT_FAILED, or None (not decided yet).
+def uncertain_outcome(found: bool, accounted_without: bool, listed_without: bool, intended_at: datetime,
+                      now: datetime) -> str | None:
+    """For a submission whose sbatch answer was lost: SUBMITTED, SUBMIT_FAILED, or None (no proof either way).
 
-    Slurm lists a job for at least MinJobAge after it ends, so within that
-    time a listing of the user's other jobs without the tag proves the job was
-    never created. An empty listing proves nothing, however often it comes: a
-    controller that lost its state, or a wrapper that answers nothing, looks
-    the same, and a second copy of a running policy is the price of believing
-    it. `unseen_since` and `unseen_count` are kept for the record, not as proof.
+    `accounted_without` is sacct's answer (`answers_for`) lacking the job's
+    tag; `listed_without`, squeue's listing of other jobs lacking it. sacct
+    hears of a new job from the controller a moment after it is queued, so
+    within CONFIRM_GAP of the intent its answer proves the job absent only
+    beside the controller's own listing. squeue alone proves nothing: a
+    controller that lost its state, a wrapper that answers nothing or drops
+    lines, looks the same, and a second copy of a running policy is the price
+    of believing it.
     """
     if found:
         return states.SUBMITTED
-    if now - intended_at > min_job_age:
-        return None  # the job could have come and gone: only a person can tell now
-    if not listing_empty:
+    if accounted_without and (listed_without or now - intended_at >= CONFIRM_GAP):
         return states.SUBMIT_FAILED
     return None
+
+
+def answers_for(accounted: dict[str, list[JobObservation]], recorded: set[str]) -> bool:
+    """Whether a sacct answer lists a job this record holds: only then is a job it lacks known not to exist.
+
+    An answer listing none (empty, or someone else's jobs) may come from an
+    accounting that has not heard of them, which is no proof of anything.
+    """
+    bases = {job_id.split("_", 1)[0] for job_id in recorded}
+    return any(job_id in recorded or job_id.split("_", 1)[0] in bases for job_id in accounted)
+
+
+def accounted_with(accounted: dict[str, list[JobObservation]], tag: str) -> list[str]:
+    """The job ids in a sacct answer that carry `tag`, in its comment or as the mark of its name."""
+    return sorted((job_id for job_id, rows in accounted.items()
+                   if any(carries(tag, row.comment, row.name) for row in rows)), key=_id_order)
+
+
+def _id_order(job_id: str) -> tuple[int, str]:
+    head = job_id.split("_", 1)[0]
+    return (int(head) if head.isdigit() else 0, job_id)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from pbt_tracker.backends.options import launch_options_from_record
+from pbt_tracker.backends.resubmission import policy_decision
 from pbt_tracker.backends.slurm import NAME as SLURM
 from pbt_tracker.backends.slurm import commands as slurm
 from pbt_tracker.backends.slurm.claim import STOP
@@ -35,7 +36,7 @@ from pbt_tracker.backends.slurm.tags import tags_in
 from pbt_tracker.errors import SchedulerError, StoreError
 from pbt_tracker.files import make_dirs, write_text_atomic
 from pbt_tracker.launch.record import sha256_text
-from pbt_tracker.pbt.resume import resume_decision
+from pbt_tracker.pbt.starts import note_outcome
 from pbt_tracker.store import Store, queries, utcnow
 from pbt_tracker.store.guard import (
     GuardAttempt,
@@ -204,8 +205,9 @@ def _resolve(store: Store, request: GuardRequest, experiment: GuardExperiment, j
              attempt: GuardAttempt, observed: JobObservation | None, reason: str, new_attempt: bool) -> Start:
     """The policy's continuation from its latest checkpoint (its original command when it has none), noted on
     the attempt; an experiment that is not a PBT policy runs its command as recorded."""
-    decision = resume_decision(experiment.cmd, json.loads(experiment.params or "{}") or {}, experiment.train_dir,
-                               experiment.cwd)
+    with store.read() as connection:
+        decision = policy_decision(connection, attempt.experiment_id, experiment.cmd, experiment.params,
+                                   experiment.train_dir, experiment.cwd)
     if decision is None:
         what = "runs its command as recorded (not a PBT policy)"
     elif decision.continues:
@@ -235,6 +237,8 @@ def _resolve(store: Store, request: GuardRequest, experiment: GuardExperiment, j
             script = _write_continuation(connection, store.workdir, experiment, request, attempt.experiment_id,
                                          number, job.job_id, decision.command)
         note(connection, submission_id, now, text)
+        if decision is not None:
+            note_outcome(connection, decision.pending, submission_id, now)
     return Start(EXEC if script else RUN, script, f"job {job.job_id}, {text}", number, submission_id)
 
 
@@ -250,7 +254,7 @@ def _write_continuation(connection: sqlite3.Connection, workdir: Path, experimen
         path = path.with_name(f"sbatch_{experiment.name}.{attempt}.job{job_id}.{number}.sh")
         number += 1
     text = continuation_script(experiment.template_text or SBATCH_TEMPLATE_DEFAULT, experiment.template_path,
-                               command, Path(request.script), resources)
+                               command, Path(request.script), resources, experiment.name)
     try:
         make_dirs(path.parent)
         write_text_atomic(path, text)

@@ -132,7 +132,7 @@ def _write_and_send(
     try:
         for index, (job, (submission_id, argv)) in enumerate(zip(plan.jobs, submissions)):
             progress(index, len(plan.jobs))
-            echo(f"Executing {shlex.join(argv)}")
+            echo(f"{'Would run' if options.print_only else 'Executing'} {shlex.join(argv)}")
             if job.script_path in unwritten:
                 jobs.append(answers.failed(submission_id, job.spec.name, argv, unwritten[job.script_path]))
                 continue

@@ -10,7 +10,9 @@ import os
 import shlex
 from collections.abc import Iterable
 
+from pbt_tracker.backends.slurm.array import interpreter
 from pbt_tracker.backends.slurm.script import sbatch_directives
+from pbt_tracker.commands import CommandNotStarted, run_command
 from pbt_tracker.errors import OptionError, RunDescriptionError, TemplateError
 
 NAME_MAX = 255  # bytes in one file name on Linux filesystems
@@ -65,3 +67,20 @@ def check_log_names_fit(experiment_names: Iterable[str]) -> None:
             )
 
 
+
+
+def check_script_syntax(script_text: str, source: str) -> None:
+    """A job script bash cannot parse would fail on the node after its claim; refused before anything is written.
+
+    Only scripts for bash or sh are read (`bash -n` parses and runs nothing);
+    the syntax of other shells is theirs.
+    """
+    if os.path.basename(interpreter(script_text)[0]) not in ("bash", "sh"):
+        return
+    try:
+        result = run_command(["bash", "-n", "-c", script_text], timeout=60)
+    except CommandNotStarted:
+        return  # no bash here: the node's will say
+    if result.returncode != 0:
+        said = (result.stderr.strip().splitlines() or ["no reason given"])[0].removeprefix("bash: -c: ")
+        raise TemplateError(f"template {source} gives a job script bash cannot read ({said}); fix the template")

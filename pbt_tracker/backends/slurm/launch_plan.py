@@ -18,6 +18,7 @@ from pbt_tracker.backends.slurm.array import (
     ArrayTask,
     array_chunks,
     array_log_path,
+    array_name,
     array_sbatch_argv,
     array_script_path,
     array_spec,
@@ -26,6 +27,7 @@ from pbt_tracker.backends.slurm.array import (
 from pbt_tracker.backends.slurm.claim import Claim, check_shell, claim_file, with_claim
 from pbt_tracker.backends.slurm.launch_checks import (
     check_log_names_fit,
+    check_script_syntax,
     check_template_has_no_array,
     check_workdir_has_no_percent,
 )
@@ -37,13 +39,15 @@ from pbt_tracker.backends.slurm.script import (
     log_path,
     render_script,
     sbatch_argv,
+    names_its_job,
     sbatch_comment,
     sbatch_directives,
     script_path,
 )
 from pbt_tracker.backends.slurm.timeout import check_timeout_for_template
-from pbt_tracker.files import read_template_text
+from pbt_tracker.files import absolute, read_template_text
 from pbt_tracker.launch.specs import checked_specs
+from pbt_tracker.pbt.resume import policy_tmpdir
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 
 
@@ -98,13 +102,14 @@ def plan_slurm_launch(run_description: RunDescription, options: SlurmLaunchOptio
     check_template_has_no_array(template_text, options.template_path or "built-in")
     check_shell(template_text, options.template_path or "built-in")
     warnings += check_timeout_for_template(template_text, options.resources.timeout, options.template_path or "built-in")
-    workdir = options.workdir.absolute()
+    workdir = absolute(options.workdir)
     check_workdir_has_no_percent(workdir)
     specs = checked_specs(run_description, options.train_dir)
     check_log_names_fit(spec.name for spec in specs)
     launch_uuid = uuid.uuid4().hex
     jobs = _planned_jobs(specs, [script_path(workdir, spec.name) for spec in specs], template_text, options,
                          launch_uuid)
+    check_script_syntax(jobs[0].script_text, options.template_path or "built-in")
     plan = SlurmPlan(run_description, options, template_text, jobs, warnings, launch_uuid)
     if options.array:
         plan.arrays.extend(plan_arrays(plan, workdir))
@@ -117,7 +122,7 @@ def _planned_jobs(
 ) -> list[PlannedJob]:
     """Each script as the template renders it, with the lines that claim its experiment (`claim`)."""
     jobs = []
-    workdir, cwd = str(options.workdir.absolute()), os.getcwd()
+    workdir, cwd = str(absolute(options.workdir)), os.getcwd()
     for spec, path in zip(specs, paths):
         text = render_script(
             template_text,
@@ -125,12 +130,14 @@ def _planned_jobs(
             filename=str(path),
             resources=options.resources,
             append_cmd=options.template_path is None,
+            name=spec.name,
         )
         claim = Claim(claim_file(spec.train_dir, cwd, spec.name), sys.executable, workdir, launch_uuid, spec.name,
-                      str(path))
+                      str(path), policy_tmpdir(spec.cmd, spec.train_dir, cwd))
         text = with_claim(text, claim)
-        log = log_path(options.workdir.absolute(), path)
-        jobs.append(PlannedJob(spec, path, text, log, sbatch_argv(path, log, options.resources, sbatch_comment(text)),
+        log = log_path(absolute(options.workdir), path)
+        name = None if names_its_job(text) else spec.name
+        jobs.append(PlannedJob(spec, path, text, log, sbatch_argv(path, log, options.resources, sbatch_comment(text), name),
                                claim.claim_file))
     return jobs
 
@@ -144,7 +151,7 @@ def named_for_launch(plan: SlurmPlan, held: set[str], launch_id: int) -> SlurmPl
     clashing = [job for job in plan.jobs if str(job.script_path) in held]
     if not clashing:
         return plan
-    workdir = plan.options.workdir.absolute()
+    workdir = absolute(plan.options.workdir)
     taken = held | {str(job.script_path) for job in plan.jobs}
     paths = []
     for job in plan.jobs:
@@ -175,9 +182,14 @@ def plan_arrays(plan: SlurmPlan, workdir: Path) -> list[PlannedArray]:
 def _planned_array(options: SlurmLaunchOptions, jobs: list[PlannedJob], members: list[int], path: Path) -> PlannedArray:
     first = jobs[members[0]]
     tasks = [ArrayTask(jobs[p].script_path, jobs[p].script_text, jobs[p].log_path) for p in members]
-    log = array_log_path(options.workdir.absolute(), path)
+    log = array_log_path(absolute(options.workdir), path)
     spec = array_spec(len(members), options.array_limit)
     return PlannedArray(members, path, render_array_script(sbatch_directives(first.script_text), tasks), log,
-                        array_sbatch_argv(path, log, spec, options.resources, sbatch_comment(first.script_text)))
+                        array_sbatch_argv(path, log, spec, options.resources, sbatch_comment(first.script_text),
+                                          _array_name(first.script_text, [jobs[p].spec.name for p in members])))
+
+
+def _array_name(script_text: str, names: list[str]) -> str | None:
+    return None if names_its_job(script_text) else array_name(names)
 
 

@@ -7,20 +7,23 @@ from datetime import timedelta
 from pbt_tracker.backends.slurm import commands as slurm
 from pbt_tracker.backends.slurm.output import JobObservation
 from pbt_tracker.backends.slurm.tags import tags_in
+from pbt_tracker.commands import Deadline
 
 
 # A plain class rather than a dataclass: a cancel's start-up is timed, and defining a dataclass is not free.
 class Listing:
     """What squeue (or scontrol) said about every job of the workdir's users, read once per sync."""
 
-    __slots__ = ("jobs", "complete", "min_job_age", "listed_any")
+    __slots__ = ("jobs", "complete", "min_job_age", "listed_any", "deadline")
 
-    def __init__(self, jobs: dict[str, JobObservation], complete: bool, listed_any: bool | None = None) -> None:
+    def __init__(self, jobs: dict[str, JobObservation], complete: bool, listed_any: bool | None = None,
+                 deadline: Deadline | None = None) -> None:
         self.jobs = jobs
         self.complete = complete  # squeue answered with everything it knows (scontrol's fallback has no scripts)
         # Where `jobs` holds only the lines that concern the record: whether squeue listed others.
         self.listed_any = listed_any
         self.min_job_age: timedelta | None = None  # Slurm's MinJobAge, read the first time a rule needs it
+        self.deadline = deadline  # the sync's, which reading MinJobAge from the controller shares
 
     @property
     def empty(self) -> bool:
@@ -35,5 +38,5 @@ class Listing:
 
     def job_age_limit(self) -> timedelta:
         if self.min_job_age is None:
-            self.min_job_age = timedelta(seconds=slurm.min_job_age())
+            self.min_job_age = timedelta(seconds=slurm.min_job_age(deadline=self.deadline))
         return self.min_job_age

@@ -10,12 +10,13 @@ from pbt_tracker.backends.slurm import NAME as SLURM
 from pbt_tracker.launch.option_table import Option
 
 OPTIONS: tuple[Option, ...] = (
-    Option("slurm_workdir", str, None, "Workdir for sbatch scripts, logs, scancel.sh and the database.", SLURM),
+    Option("slurm_workdir", str, None, "Workdir for sbatch scripts, logs, scancel.sh and the database.", SLURM,
+           path="dir"),
     Option("slurm_gpus_per_job", int, 1, "GPUs per job (--gres=gpu:N).", SLURM),
     Option("slurm_cpus_per_gpu", int, 16, "CPU cores per GPU (-c).", SLURM),
     Option("slurm_partition", str, None, "Slurm partition (-p).", SLURM),
     Option("slurm_sbatch_template", str, None,
-           "sbatch template file ($CMD $FILENAME $PARTITION $GPU $CPU $TIMEOUT).", SLURM),
+           "sbatch template file ($CMD $FILENAME $PARTITION $GPU $CPU $TIMEOUT).", SLURM, path="file"),
     Option("slurm_timeout", str, "0", "Job time limit, given to the template as $TIMEOUT.", SLURM,
            default_text="0, none"),
     Option("slurm_array", bool, False,
@@ -28,3 +29,7 @@ OPTIONS: tuple[Option, ...] = (
            bare_is_true=True),
 )
 OPTION = {option.name: option for option in OPTIONS}
+
+RESOURCE_OPTIONS = ("slurm_partition", "slurm_cpus_per_gpu", "slurm_gpus_per_job", "slurm_timeout",
+                    "slurm_sbatch_template")
+"""The options a resubmission (resubmit-failed, the keeper's resumes) may change of its launch's."""

@@ -18,13 +18,18 @@ from pbt_tracker import states
 # JobArrayID prints array tasks as 428_2, as sacct and scontrol name them (JobID would print 430).
 # Comment comes last in both, so that a comment holding the separator cannot shift the other fields.
 SQUEUE_FIELDS = (
-    "JobArrayID", "State", "exit_code", "NodeList", "StartTime", "EndTime", "SubmitTime", "Reason", "Comment",
+    "JobArrayID", "State", "exit_code", "NodeList", "StartTime", "EndTime", "SubmitTime", "Reason", "Partition",
+    "TimeLimit", "Comment",
 )
 # Listing all of a user's jobs adds Command (the script a job runs) and STDOUT (its --output pattern): by them
 # sync tells a job that a tracked job submitted itself. Comment stays last: it may hold the separator.
 SQUEUE_USER_FIELDS = (*SQUEUE_FIELDS[:7], "Command", "STDOUT", *SQUEUE_FIELDS[7:])
-SACCT_FIELDS = ("JobID", "State", "ExitCode", "NodeList", "Start", "End", "Submit", "Reason", "Comment")
-# Lines of the earlier, shorter formats (without Reason and Comment) are still read.
+# JobName carries the tag's mark: sacct stores every job's name, and a comment only where the cluster is set to.
+SACCT_FIELDS = (
+    "JobID", "State", "ExitCode", "NodeList", "Start", "End", "Submit", "Reason", "JobName", "Partition", "Timelimit",
+    "Comment",
+)
+# Lines of the earlier, shorter formats (without Partition and TimeLimit, or Reason and Comment) are still read.
 _SQUEUE_REQUIRED = 7
 _SACCT_REQUIRED = 7
 _NO_VALUE = {"", "N/A", "NONE", "None", "Unknown", "(null)", "None assigned"}
@@ -56,12 +61,15 @@ class JobObservation(NamedTuple):
     comment: str | None = None
     command: str | None = None  # squeue's Command: the path of the batch script
     stdout: str | None = None  # squeue's STDOUT: the job's --output pattern
+    name: str | None = None  # sacct's JobName, which ends with the tag's mark where pbt-track named the job
+    partition: str | None = None
+    time_limit: str | None = None  # as Slurm prints it: 30:00, 1-00:00:00, UNLIMITED
 
 
 def _observed(
     job_id: str, state: str, exit_code: int | None, exit_signal: int | None, node: str | None,
     start: str, end: str, submit: str, source: str, reason: str = "", comment: str = "",
-    command: str | None = None, stdout: str | None = None,
+    command: str | None = None, stdout: str | None = None, partition: str = "", time_limit: str = "",
 ) -> JobObservation:
     """For a job still waiting, squeue's and scontrol's start and end times are the scheduler's guesses: drop them.
 
@@ -72,7 +80,7 @@ def _observed(
         job_id, state, exit_code, exit_signal, None if waiting else node,
         None if waiting else parse_slurm_time(start), None if waiting else parse_slurm_time(end),
         parse_slurm_time(submit), source, _optional(reason) if waiting else None, _optional(comment),
-        command, stdout,
+        command, stdout, partition=_optional(partition), time_limit=_optional(time_limit),
     )
 
 
@@ -151,18 +159,34 @@ def parse_squeue(
             continue  # a user's listing may hold thousands of other jobs: skip them before splitting
         if line.endswith("|"):  # --Format's separator follows every field
             line = line[:-1]
-        parts = line.split("|", count - 1)
-        if len(parts) < _SQUEUE_REQUIRED or not parts[0].strip():
+        parts = _in_layout(line, count)
+        if parts is None:
             continue
-        if len(parts) < count:
-            parts += [""] * (count - len(parts))
         if not with_command:
             parts[7:7] = ("", "")
-        job_id, state, status, node, start, end, submit, command, stdout, reason, comment = map(str.strip, parts)
+        (job_id, state, status, node, start, end, submit, command, stdout, reason, partition, time_limit,
+         comment) = map(str.strip, parts)
         exit_code, exit_signal = _wait_status(status)
         jobs[job_id] = _observed(job_id, normalize_state(state), exit_code, exit_signal, _optional(node), start, end,
-                                 submit, "squeue", reason, comment, _optional(command), _optional(stdout))
+                                 submit, "squeue", reason, comment, _optional(command), _optional(stdout),
+                                 partition, time_limit)
     return jobs
+
+
+def _in_layout(line: str, count: int) -> list[str] | None:
+    """A line's `count` fields; one of the earlier format, without Partition and TimeLimit, gets them empty.
+
+    The earlier format is told by having fewer fields than the current one: a line asked for in the current
+    format has them all, whatever its comment holds. Lines of an even earlier format stop after SubmitTime.
+    """
+    if line.count("|") + 1 >= count:
+        return line.split("|", count - 1) if line[:line.find("|")].strip() else None
+    parts = line.split("|", count - 3)
+    if len(parts) < _SQUEUE_REQUIRED or not parts[0].strip():
+        return None
+    parts += [""] * (count - 2 - len(parts))
+    parts[-1:-1] = ("", "")  # Partition and TimeLimit come just before Comment
+    return parts
 
 
 def sacct_argv(job_ids: Iterable[str]) -> list[str]:
@@ -172,16 +196,32 @@ def sacct_argv(job_ids: Iterable[str]) -> list[str]:
     ]
 
 
+def sacct_window_argv(user: str, start: datetime, end: datetime) -> list[str]:
+    """All of `user`'s jobs that were eligible or running between two UTC times, whatever their ids.
+
+    A job that is held or waits for a dependency has not been eligible yet, so
+    sacct does not list it; squeue does.
+    """
+    return [
+        "sacct", "--parsable2", "--noheader", "--allocations", "--duplicates", f"--user={user}",
+        f"--starttime={slurm_time(start)}", f"--endtime={slurm_time(end)}", "--format=" + ",".join(SACCT_FIELDS),
+    ]
+
+
+def slurm_time(utc: datetime) -> str:
+    """A naive UTC time as Slurm's commands read one: the local time, to the second."""
+    return utc.replace(tzinfo=timezone.utc).astimezone().strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def parse_sacct(text: str) -> dict[str, list[JobObservation]]:
     """Every row per job id: with --duplicates an old job that had the same id is listed too."""
     jobs: dict[str, list[JobObservation]] = {}
     for line in text.splitlines():
-        parts = line.split("|", len(SACCT_FIELDS) - 1)
-        if len(parts) < _SACCT_REQUIRED:
+        parts = _in_layout(line, len(SACCT_FIELDS))
+        if parts is None:
             continue
-        job_id, state, exit_pair, node, start, end, submit, reason, comment = (
-            part.strip() for part in [*parts, "", ""][: len(SACCT_FIELDS)]
-        )
+        (job_id, state, exit_pair, node, start, end, submit, reason, name, partition, time_limit,
+         comment) = map(str.strip, parts)
         if not job_id or "." in job_id:  # steps: 123.batch, 123.extern, 123.0
             continue
         exit_code, exit_signal = _exit_pair(exit_pair)
@@ -190,7 +230,8 @@ def parse_sacct(text: str) -> dict[str, list[JobObservation]]:
             JobObservation(
                 job_id, state, exit_code, exit_signal, _optional(node),
                 parse_slurm_time(start), parse_slurm_time(end), parse_slurm_time(submit), "sacct",
-                _optional(reason) if state in states.WAITING else None, _optional(comment),
+                _optional(reason) if state in states.WAITING else None, _optional(comment), name=_optional(name),
+                partition=_optional(partition), time_limit=_optional(time_limit),
             )
         )
     return jobs
@@ -213,6 +254,7 @@ def parse_scontrol_jobs(text: str) -> dict[str, JobObservation]:
                 job_id, normalize_state(fields.get("JobState", "")), exit_code, exit_signal,
                 _optional(fields.get("NodeList", "")), fields.get("StartTime", ""), fields.get("EndTime", ""),
                 fields.get("SubmitTime", ""), "scontrol", fields.get("Reason", ""), fields.get("Comment", ""),
+                partition=fields.get("Partition", ""), time_limit=fields.get("TimeLimit", ""),
             )
     return jobs
 

@@ -1,49 +1,73 @@
 """Settling submissions whose sbatch answer was lost: a submitter that died, or an sbatch failure that proves nothing.
 
-Each such job carries a tag in its Slurm comment (an array's tasks share
-their array's), so the sync's one squeue listing finds the ones that reached
-Slurm. The others are SUBMIT_FAILED only on the evidence `evidence` asks for,
-so that resubmit-failed never sends a job that may already exist.
+Each such job carries a tag in its Slurm comment and its mark in its job name
+(an array's tasks share their array's), so the sync's one squeue listing
+finds the ones that reached Slurm, and sacct, which stores every job's name,
+finds the ones that have come and gone. The others are SUBMIT_FAILED only on
+the evidence `evidence` asks for, so that resubmit-failed never sends a job
+that may already exist.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from pbt_tracker import processes, states
+from pbt_tracker.backends.slurm import NAME as SLURM
+from pbt_tracker.backends.slurm import commands as slurm
 from pbt_tracker.backends.slurm import evidence
-from pbt_tracker.backends.slurm.tags import TAG_PREFIX, array_tag, submission_tag, tag_argument
+from pbt_tracker.backends.slurm.tags import TAG_PREFIX, array_tag, name_mark, submission_tag, tag_argument
+from pbt_tracker.errors import AccountingUnavailable
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.store import Store, queries, utcnow, writes
+from pbt_tracker.store import sync as followed
 from pbt_tracker.store.connection import parse_time
 from pbt_tracker.store.run_values import RunValues
 
 if TYPE_CHECKING:
-    import sqlite3
-    from datetime import datetime, timedelta
+    from datetime import datetime
 
     from pbt_tracker.backends.base import SyncResult
     from pbt_tracker.backends.slurm.listing import Listing
+    from pbt_tracker.backends.slurm.output import JobObservation
+    from pbt_tracker.commands import Deadline
     from pbt_tracker.store.sync import UnansweredSubmission
 
 # Records written before launches found a running sbatch by its tag noted the sbatch's pid,
 # with its start taken from the boot clock at spawn time, a tick or two off the real one.
 SUBMIT_TICKS = 50
 
+# sacct is asked from this long before the launch began to this long after now: wider than any clock skew
+# between the login node and the controller. The tag, not the time, identifies the job.
+ACCOUNTING_MARGIN = timedelta(hours=1)
+
+NO_ACCOUNTING_NOTE = (
+    "sacct is not available ({reason}): {count} submission(s) whose sbatch answer was lost stay SUBMIT_UNCERTAIN "
+    "until squeue lists their job; `pbt-track resubmit-failed --include-uncertain` sends them again"
+)
+
 
 @dataclass(frozen=True)
 class _Orphan:
     submission_id: int
     tag: str
+    username: str
+    launched_at: datetime
     array_task: int | None = None
 
 
-def recover_unanswered(store: Store, orphans: list[_Orphan], listing: Listing, result: SyncResult) -> None:
-    """Settle each orphan (see `orphans_of`) on what the listing, taken after `orphans_of`, shows."""
+def recover_unanswered(store: Store, orphans: list[_Orphan], listing: Listing, result: SyncResult,
+                       deadline: Deadline | None = None) -> None:
+    """Settle each orphan (see `orphans_of`) on what the listing, taken after `orphans_of`, and sacct show."""
     if not orphans:
         return
     tagged = listing.tagged()
+    listed = {orphan.submission_id: _jobs_with_tag(orphan, tagged) for orphan in orphans}
+    found_now = {job_id for jobs in listed.values() for job_id in jobs}  # the record's, by their tags
+    accounted = _accounted([orphan for orphan in orphans if not listed[orphan.submission_id]], store, result,
+                           deadline, found_now)
     now = utcnow()
     twice: set[str] = set()
     with store.write() as connection:
@@ -51,27 +75,31 @@ def recover_unanswered(store: Store, orphans: list[_Orphan], listing: Listing, r
             submission = queries.submission(connection, orphan.submission_id)
             if submission["job_id"] is not None or submission["state"] not in _UNANSWERED:
                 continue  # settled meanwhile by someone else
-            found = _jobs_with_tag(orphan, tagged)
+            found, where = listed[orphan.submission_id], "squeue"
+            answer = accounted.get(orphan.username)
+            if not found and answer is not None:
+                found, where = _in_array(orphan, evidence.accounted_with(answer[0], orphan.tag)), "sacct"
             intended = parse_time(submission["intended_at"])
             assert intended is not None
-            limit = listing.job_age_limit() if not found else evidence.CONFIRM_GAP  # MinJobAge only if needed
-            outcome = evidence.uncertain_outcome(
-                bool(found), listing.empty, parse_time(submission["unseen_since"]), submission["unseen_count"] or 0,
-                intended, now, limit,
-            )
-            values = RunValues()
+            outcome = evidence.uncertain_outcome(bool(found), answer is not None and answer[1], not listing.empty,
+                                                 intended, now)
             if outcome == states.SUBMITTED:
                 values = RunValues(job_id=found[0], submitted_at=parse_time(submission["submitted_at"]) or now,
                                    unseen_since=None, unseen_count=0)
-                detail = f"found in squeue by its tag {orphan.tag}"
+                detail = f"found in {where} by its tag {orphan.tag}"
                 if len(found) > 1 and orphan.tag not in twice:
                     twice.add(orphan.tag)
                     result.notes.append(f"{orphan.tag} reached Slurm more than once: jobs {', '.join(found)}")
             elif outcome == states.SUBMIT_FAILED:
-                detail = "no job carries its tag: it never reached Slurm"
+                detail = (f"no job carries its tag: sacct lists none named with {name_mark(orphan.tag)} since its "
+                          "launch began, so it never reached Slurm")
                 values = RunValues(submit_stderr=submission["submit_stderr"] or detail)
             else:
-                outcome, values, detail = _undecided(submission, now, intended, limit)
+                outcome = states.SUBMIT_UNCERTAIN
+                values = RunValues(unseen_since=parse_time(submission["unseen_since"]) or now,
+                                   unseen_count=(submission["unseen_count"] or 0) + 1)
+                detail = ("no answer proves whether its job exists; asked again at the next sync "
+                          "(`resubmit-failed --include-uncertain` sends it again)")
             if writes.change_state(connection, orphan.submission_id, submission["state"], outcome, now, detail,
                                    values):
                 result.changed += outcome != submission["state"]
@@ -80,16 +108,27 @@ def recover_unanswered(store: Store, orphans: list[_Orphan], listing: Listing, r
 _UNANSWERED = (states.SUBMITTING, states.UNKNOWN, states.SUBMIT_UNCERTAIN)
 
 
-def _undecided(submission: sqlite3.Row, now: datetime, intended: datetime,
-               limit: timedelta) -> tuple[str, RunValues, str]:
-    """No proof either way: count the miss; past MinJobAge, only a person can tell whether the job ran."""
-    values = RunValues(unseen_since=parse_time(submission["unseen_since"]) or now,
-                       unseen_count=(submission["unseen_count"] or 0) + 1)
-    if now - intended > limit:
-        return (states.SUBMIT_UNCERTAIN, values,
-                "Slurm no longer lists what it ran so long ago: check `sacct` for the job; resubmit-failed "
-                "will not send it")
-    return submission["state"], values, "not listed by an empty squeue answer; asked again at the next sync"
+def _accounted(orphans: list[_Orphan], store: Store, result: SyncResult, deadline: Deadline | None,
+               found_now: set[str]) -> dict[str, tuple[dict[str, list[JobObservation]], bool]]:
+    """Per user, sacct's jobs since the orphans' launches began, and whether that answer speaks for this record
+    (lists a job id on record, or one squeue has just found by its tag)."""
+    if not orphans:
+        return {}
+    with store.read() as connection:
+        recorded = followed.recorded_job_ids(connection, SLURM) | found_now
+    now = utcnow()
+    answers = {}
+    for user in sorted({orphan.username for orphan in orphans}):
+        since = min(orphan.launched_at for orphan in orphans if orphan.username == user)
+        result.scheduler_calls += 1
+        try:
+            answer = slurm.query_sacct_window(user, since - ACCOUNTING_MARGIN, now + ACCOUNTING_MARGIN, deadline)
+        except AccountingUnavailable as error:
+            count = sum(orphan.username == user for orphan in orphans)
+            result.notes.append(NO_ACCOUNTING_NOTE.format(reason=error, count=count))
+            continue
+        answers[user] = (answer, evidence.answers_for(answer, recorded))
+    return answers
 
 
 def orphans_of(rows: list[UnansweredSubmission], result: SyncResult) -> list[_Orphan]:
@@ -106,10 +145,12 @@ def orphans_of(rows: list[UnansweredSubmission], result: SyncResult) -> list[_Or
         if row.state != states.SUBMIT_UNCERTAIN:
             if row.runner_pid and processes.is_running(ProcessId(row.runner_pid, row.runner_start, here)):
                 continue  # its submitter is still at work
+        launched = parse_time(row.launched_at)
+        assert launched is not None
         if row.array_id is None:
-            orphan = _Orphan(row.id, submission_tag(row.uuid, row.id))
+            orphan = _Orphan(row.id, submission_tag(row.uuid, row.id), row.username, launched)
         else:
-            orphan = _Orphan(row.id, array_tag(row.uuid, row.array_id), row.array_task)
+            orphan = _Orphan(row.id, array_tag(row.uuid, row.array_id), row.username, launched, row.array_task)
         if sending is None:
             sending = processes.arguments_in_flight(tag_argument(TAG_PREFIX))
         if tag_argument(orphan.tag) in sending or (
@@ -127,7 +168,11 @@ def orphans_of(rows: list[UnansweredSubmission], result: SyncResult) -> list[_Or
 
 def _jobs_with_tag(orphan: _Orphan, tagged: dict[str, list[str]]) -> list[str]:
     """The jobs carrying the orphan's tag; for an array task, its own task in each array found."""
-    found = tagged.get(orphan.tag, [])
+    return _in_array(orphan, tagged.get(orphan.tag, []))
+
+
+def _in_array(orphan: _Orphan, found: list[str]) -> list[str]:
+    """The jobs found, or for an array task its own task in each array found (`123_[0-4]` is array 123)."""
     if orphan.array_task is None:
         return found
     arrays = sorted({job_id.split("_", 1)[0] for job_id in found}, key=int)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shlex
 import sqlite3
 from pathlib import Path
@@ -22,12 +23,15 @@ from pbt_tracker.backends.slurm.continuation import (
     record_continuation,
     run_from,
 )
+from pbt_tracker.backends.slurm.resources import AttemptSetup, attempt_setup
 from pbt_tracker.backends.slurm.resubmit_arrays import ArrayLaunch, PlannedArray, PlannedScript, as_arrays
 from pbt_tracker.backends.slurm.tags import submission_tag, with_tag
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import make_dirs, write_text_atomic
+from pbt_tracker.launch.environment import as_launched
 from pbt_tracker.launch.record import sha256_text
 from pbt_tracker.pbt.resume import ResumeDecision
+from pbt_tracker.pbt.starts import note_outcome
 from pbt_tracker.store import Store, utcnow, writes
 from pbt_tracker.store.new_rows import NewScript, NewSubmission, insert
 from pbt_tracker.store.next_attempts import PriorAttempt
@@ -42,15 +46,17 @@ class ScriptResubmitter:
 
     def plan(self, connection: sqlite3.Connection, row: PriorAttempt, attempt: int) -> None:
         workdir, name = self.store.workdir, row.name
-        decision = decide(row, self.request, self.result)
+        decision = decide(connection, row, self.request, self.result)
         if row.script_id is None:
             return
         check_not_moved(Path(row.launch_workdir), workdir)
         check_launch_directory(name, row.cwd)
-        if decision is not None and (decision.continues or is_continuation_script(workdir, row.script_path)):
+        setup = attempt_setup(row, self.request.options)
+        if (decision is not None and (decision.continues or is_continuation_script(workdir, row.script_path))) or (
+                setup is not None and self.request.options):  # changed resources: a new script from the template
             self.result.planned.append((name, attempt))
             if not self.request.dry_run:
-                self.planned.append(self._continuation(connection, row, attempt, decision))
+                self.planned.append(self._continuation(connection, row, attempt, decision, setup))
             return
         script_id, script_path, script_text = row.script_id, row.script_path, row.script_text
         assert script_path is not None and script_text is not None  # its script_id names a script row
@@ -72,8 +78,11 @@ class ScriptResubmitter:
             experiment_id=row.experiment_id, script_id=script_id, attempt=attempt, argv=argv,
             log_path=row.log_path, state=states.SUBMITTING, intended_at=now, updated_at=now, host=me.host,
             runner_pid=me.pid, runner_start=me.start, origin=self.request.origin, parent_submission_id=row.id,
+            options=setup.options if setup else None,  # inherited: the script and argv sent again carry them
         ))
         writes.add_state_change(connection, submission_id, states.SUBMITTING, now, self.request.origin)
+        if decision is not None:
+            note_outcome(connection, decision.pending, submission_id, now)
         tagged = argv
         if row.uuid:
             tagged = with_tag(argv, submission_tag(row.uuid, submission_id))
@@ -84,7 +93,7 @@ class ScriptResubmitter:
             array_launch = ArrayLaunch(row.launch_id, row.uuid, limit)
         self.planned.append(PlannedScript(
             submission_id, name, attempt, tagged, Path(script_path), script_text, argv, array_launch,
-            row.log_path or "",
+            row.log_path or "", environment=launch_environment(row),
         ))
 
     def close(self, connection: sqlite3.Connection) -> None:
@@ -100,7 +109,8 @@ class ScriptResubmitter:
         store, result, echo = self.store, self.result, self.request.echo
         for array in self.arrays:
             missing = [path for path, _text in array.files[:-1] if not path.exists()]
-            result.jobs += send_array(store, array.array_id, array.argv, array.names, array.files, echo)
+            result.jobs += send_array(store, array.array_id, array.argv, array.names, array.files, echo,
+                                      env=array.environment)
             result.rewritten += [str(path) for path in missing if path.exists()]
         answers = Answers(store, echo)
         try:
@@ -117,16 +127,18 @@ class ScriptResubmitter:
                         message = f"cannot {verb} {job.script_path}: {error.strerror}"
                         result.jobs.append(answers.failed(job.submission_id, job.experiment, job.argv, message))
                         continue
-                result.jobs.append(answers.add(job.submission_id, job.experiment, job.argv, slurm.submit(job.argv)))
+                result.jobs.append(answers.add(job.submission_id, job.experiment, job.argv,
+                                               slurm.submit(job.argv, env=job.environment)))
         finally:
             answers.flush()
 
     def _continuation(self, connection: sqlite3.Connection, row: PriorAttempt, attempt: int,
-                      decision: ResumeDecision) -> PlannedScript:
+                      decision: ResumeDecision | None, setup: AttemptSetup | None) -> PlannedScript:
         recorded = record_continuation(connection, self.store.workdir, row, attempt, decision, self.request.me,
-                                       origin=self.request.origin)
+                                       origin=self.request.origin, setup=setup)
         return PlannedScript(recorded.submission_id, row.name, attempt, recorded.argv, recorded.script_path,
-                             recorded.script_text, recorded.own_argv, None, recorded.log_path, new_script=True)
+                             recorded.script_text, recorded.own_argv, None, recorded.log_path, new_script=True,
+                             environment=launch_environment(row))
 
 
 def check_not_moved(recorded: Path, workdir: Path) -> None:
@@ -148,3 +160,8 @@ def _read(path: Path) -> bytes | None:
         return path.read_bytes()
     except FileNotFoundError:
         return None
+
+
+def launch_environment(row: PriorAttempt) -> dict[str, str] | None:
+    """The environment sbatch runs with, so that the job gets its launch's software whoever sends it."""
+    return as_launched(json.loads(row.options or "{}").get("environment"), os.environ)

@@ -12,8 +12,10 @@ from pbt_tracker.backends.slurm.array import (
     array_argv_from,
     array_chunks,
     array_log_path,
+    array_name,
     array_script_path,
     array_spec,
+    job_name_of,
     render_array_script,
     sbatch_options,
 )
@@ -45,6 +47,7 @@ class PlannedScript:
     array_launch: ArrayLaunch | None = None  # set when it failed as a task of an array of this launch
     log_path: str = ""
     new_script: bool = False  # a continuation's, written for the first time
+    environment: dict[str, str] | None = None  # its launch's (launch.environment.as_launched); None: the sender's
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class PlannedArray:
     argv: list[str]
     names: list[str]
     files: list[tuple[Path, str]]  # the tasks' scripts, then the array's own
+    environment: dict[str, str] | None = None  # its launch's, as its tasks'
 
 
 def as_arrays(connection: sqlite3.Connection, workdir: Path,
@@ -91,7 +95,9 @@ def _record_array(connection: sqlite3.Connection, workdir: Path, launch: ArrayLa
     log = array_log_path(workdir, path)
     tasks = [ArrayTask(job.script_path, job.script_text, job.log_path) for job in members]
     text = render_array_script(sbatch_directives(members[0].script_text), tasks)
-    argv = array_argv_from(options, path, log, array_spec(len(members), launch.array_limit))
+    names = [job_name_of(job.own_argv) for job in members]
+    name = array_name([name for name in names if name]) if all(names) else None  # a script named its jobs itself
+    argv = array_argv_from(options, path, log, array_spec(len(members), launch.array_limit), name)
     array_id = insert(connection, NewSlurmArray(
         launch_id=launch.id, path=str(path), text=text, sha256=sha256_text(text), argv=argv,
         task_count=len(members), intended_at=utcnow(),
@@ -101,4 +107,5 @@ def _record_array(connection: sqlite3.Connection, workdir: Path, launch: ArrayLa
     for task, job in enumerate(members):
         writes.place_in_array(connection, job.submission_id, job.own_argv, array_id, task)
     return PlannedArray(array_id, argv, [job.experiment for job in members],
-                        [*((job.script_path, job.script_text) for job in members), (path, text)])
+                        [*((job.script_path, job.script_text) for job in members), (path, text)],
+                        members[0].environment)

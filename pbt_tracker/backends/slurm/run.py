@@ -120,5 +120,7 @@ def compact_summary_lines(result: LaunchResult) -> list[str]:
         lines.append(f"Follow a log: pbt-track logs {first} -f --workdir {result.workdir}")
         lines.append(f"Cancel them all: {result.workdir / 'scancel.sh'}")
     lines.append(f"Recorded in {result.db_path} (launch {result.launch_id})")
-    lines += count_lines(result, " `pbt-track resubmit-failed` sends them again.")
+    from pbt_tracker.backends.slurm.resources import resubmit_hint
+
+    lines += count_lines(result, resubmit_hint([job.error for job in result.failed if not job.uncertain]))
     return lines

@@ -13,22 +13,24 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from pbt_tracker.backends.slurm.output import JobObservation
-from pbt_tracker.backends.slurm.tags import tags_in
+from pbt_tracker.backends.slurm.tags import carries
 
 
 def is_same_job(observation: JobObservation, expected_tag: str | None) -> bool:
     """Whether `observation` is about the job we submitted, not an older one that had its id.
 
-    The tag in the job's comment decides wherever Slurm shows it (squeue and
-    scontrol always; sacct only where the cluster stores comments): a comment
-    holding some other pbt-track tag is another job. Without a tag the id
-    alone decides. Times never do: they come from the controller's clock,
-    which may be minutes off this host's, and a job judged by them was once
-    taken for a stranger and recorded LOST.
+    The tag decides wherever Slurm shows it: in the job's comment (squeue and
+    scontrol always; sacct only where the cluster stores comments) or as the
+    mark at the end of its name (sacct always). A job carrying only other tags
+    of pbt-track's is another job. Without a tag the id alone decides. Times
+    never do: they come from the controller's clock, which may be minutes off
+    this host's, and a job judged by them was once taken for a stranger and
+    recorded LOST.
     """
-    tags = tags_in(observation.comment)
-    if tags and expected_tag is not None:
-        return expected_tag in tags
+    if expected_tag is not None:
+        ours = carries(expected_tag, observation.comment, observation.name)
+        if ours is not None:
+            return ours
     return True
 
 

@@ -16,15 +16,16 @@ from pathlib import Path
 from string import Template
 
 from pbt_tracker import processes
-from pbt_tracker.backends.slurm.shell_context import COMMENT, UNQUOTED, variable_places
-from pbt_tracker.backends.slurm.tags import COMMENT_OPTION
+from pbt_tracker.backends.slurm.shell_context import COMMENT, UNQUOTED, Substitution, substitute, variable_places
+from pbt_tracker.backends.slurm.tags import COMMENT_OPTION, NAME_OPTION
 from pbt_tracker.errors import OptionError, TemplateError
 
 SBATCH_TEMPLATE_DEFAULT = "#!/bin/bash\nconda activate conda_env_name\ncd ~/project\n"
 """The launcher's built-in template. It has no $CMD: the command is appended after it."""
 
-TEMPLATE_VARIABLES = ("CMD", "FILENAME", "PARTITION", "GPU", "CPU", "TIMEOUT", "PBT_TRACK")
+TEMPLATE_VARIABLES = ("CMD", "FILENAME", "PARTITION", "GPU", "CPU", "TIMEOUT", "PBT_TRACK", "NAME")
 # $PBT_TRACK is pbt-track itself, by absolute path: a job whose environment is the training one lacks it on PATH.
+# $NAME is the experiment's name, which `check_experiment_name` keeps to characters the shell reads as they are.
 
 # No '%': Slurm would read it in the --output pattern as one of its replacement symbols.
 
@@ -101,24 +102,35 @@ def render_script(
     resources: SlurmResources,
     append_cmd: bool = False,
     pbt_track: Sequence[str] | None = None,
+    name: str = "",
 ) -> str:
-    """Fill in a template; `append_cmd` puts the command on its own last line.
+    """Fill in a template, each value quoted for where it stands; `append_cmd` puts the command on its own last line.
 
+    The command goes in as its words (`command_words`, the reading the
+    processes backend runs), each quoted where the shell would read it, so an
+    ordinary command is written as the user wrote it and no value in it runs.
     The built-in template has no $CMD, so without `append_cmd` its jobs would
     do nothing at all. `$PBT_TRACK` is `pbt_track` (by default the pbt-track
     writing the script), each word quoted for the shell.
     """
-    template = Template(template_text)
-    values = {"CMD": cmd, "FILENAME": filename, "PARTITION": resources.partition_arg, "GPU": resources.gpus_per_job,
-              "CPU": resources.cpus, "TIMEOUT": resources.timeout}
-    if "PBT_TRACK" in template.get_identifiers():
-        values["PBT_TRACK"] = pbt_track_words(pbt_track)
-    text = template.substitute(values)
+    command = shell_command(cmd)
+    values = {"CMD": Substitution(command, words=True), "FILENAME": Substitution(filename),
+              "PARTITION": Substitution(resources.partition_arg, words=True),
+              "GPU": Substitution(str(resources.gpus_per_job)), "CPU": Substitution(str(resources.cpus)),
+              "TIMEOUT": Substitution(resources.timeout), "NAME": Substitution(name)}
+    if "PBT_TRACK" in Template(template_text).get_identifiers():
+        values["PBT_TRACK"] = Substitution(pbt_track_words(pbt_track), words=True)
+    text = substitute(template_text, values)
     if append_cmd:
         if not text.endswith("\n"):
             text += "\n"
-        text += cmd + "\n"
+        text += command + "\n"
     return text
+
+
+def shell_command(cmd: str) -> str:
+    """The command as a job script's shell reads it into the same words a local process gets."""
+    return shlex.join(processes.command_words(cmd))
 
 
 def pbt_track_words(pbt_track: Sequence[str] | None = None) -> str:
@@ -155,11 +167,19 @@ def log_path(workdir: Path, script: Path) -> str:
     return f"{workdir}/{script.name}-slurm-%j.out"
 
 
-def sbatch_argv(script: Path, log_pattern: str, resources: SlurmResources, comment: str | None = None) -> list[str]:
-    """The experiment's own sbatch command; `comment` is the script's own, which `with_tag` keeps beside the tag."""
+def sbatch_argv(script: Path, log_pattern: str, resources: SlurmResources, comment: str | None = None,
+                name: str | None = None) -> list[str]:
+    """The experiment's own sbatch command; `comment` is the script's own, which `with_tag` keeps beside the tag.
+
+    `name` (the experiment's, where the script names its job nothing) goes on
+    the command line rather than into the script, so that the script keeps
+    every line the launcher wrote; `with_tag` ends it with the tag's mark.
+    """
     argv = ["sbatch"]
     if comment:
         argv.append(f"--comment={comment}")
+    if name:
+        argv.append(f"{NAME_OPTION}{name}")
     if resources.partition:
         argv += ["-p", resources.partition]
     argv += [
@@ -177,17 +197,29 @@ def sbatch_argv(script: Path, log_pattern: str, resources: SlurmResources, comme
 def sbatch_comment(script_text: str) -> str | None:
     """The comment the script's own `#SBATCH --comment` asks for; the last one, as sbatch takes it."""
     comment = None
-    for directive in sbatch_directives(script_text):
-        try:
-            words = shlex.split(directive[len("#SBATCH"):])
-        except ValueError:
-            words = directive[len("#SBATCH"):].split()
+    for words in _directive_words(script_text):
         for index, word in enumerate(words):
             if word.startswith(COMMENT_OPTION):
                 comment = word[len(COMMENT_OPTION):]
             elif word == "--comment" and index + 1 < len(words):
                 comment = words[index + 1]
     return comment or None
+
+
+def names_its_job(script_text: str) -> bool:
+    """Whether the script's own `#SBATCH` lines name the job (`--job-name`, `-J`): then pbt-track names it nothing."""
+    return any(word == "--job-name" or word.startswith(NAME_OPTION) or word.startswith("-J")
+               for words in _directive_words(script_text) for word in words)
+
+
+def _directive_words(script_text: str) -> list[list[str]]:
+    found = []
+    for directive in sbatch_directives(script_text):
+        try:
+            found.append(shlex.split(directive[len("#SBATCH"):]))
+        except ValueError:
+            found.append(directive[len("#SBATCH"):].split())
+    return found
 
 
 # --- job arrays -----------------------------------------------------------------

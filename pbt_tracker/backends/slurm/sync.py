@@ -26,6 +26,7 @@ from pbt_tracker.backends.slurm.listing import Listing
 from pbt_tracker.backends.slurm.output import JobObservation
 from pbt_tracker.backends.slurm.runs import is_same_job, newest_run
 from pbt_tracker.backends.slurm.tags import array_tag, submission_tag
+from pbt_tracker.commands import Deadline
 from pbt_tracker.errors import AccountingUnavailable, SchedulerError
 from pbt_tracker.in_background import InBackground
 from pbt_tracker.store import Store, queries, utcnow, writes
@@ -58,13 +59,14 @@ def sync_slurm(store: Store) -> SyncResult:
     # Which lost answers are not on their way any more is read before the listing: an sbatch that finishes in
     # between then shows its job in the listing, rather than being taken for one that never reached Slurm.
     orphans = orphans_of(unanswered, result)
+    deadline = Deadline()  # squeue, scontrol and sacct share one time-out: a hung controller is waited for once
     folders = tuple(sorted({(os.path.dirname(path) or ".") + "/" for path in scripts}))  # as Path(path).parent
     tags = tuple(sorted({orphan.tag for orphan in orphans}))  # a job whose id never reached the record
     # The tracked jobs are read while squeue lists; `result` is the listing's alone until it is back. Only a
     # sync with jobs to find (a lost answer's, or one a job sent itself) lists all of a user's jobs.
     markers = (*tags, *folders)
-    listed = InBackground(lambda: _list_jobs(users, job_ids, markers, result) if markers
-                          else _query_jobs(users, job_ids, result))
+    listed = InBackground(lambda: _list_jobs(users, job_ids, markers, result, deadline) if markers
+                          else _query_jobs(users, job_ids, result, deadline))
     tracked = [_tracked(row) for row in rows]
     listing = listed.result()
     with store.write() as connection:
@@ -72,12 +74,12 @@ def sync_slurm(store: Store) -> SyncResult:
     if listing.empty:
         result.notes.append(EMPTY_NOTE)
     changed = result.changed
-    recover_unanswered(store, orphans, listing, result)
+    recover_unanswered(store, orphans, listing, result, deadline)
     if result.changed > changed:  # jobs found by their tag are asked about with the rest, in this sync
         with store.read() as connection:
             tracked = [_tracked(row) for row in followed.tracked_jobs(connection, SLURM)]
     if tracked:
-        _sync_known_jobs(store, tracked, listing, result)
+        _sync_known_jobs(store, tracked, listing, result, deadline)
     if listing.complete and not listing.empty:
         result.changed += chains.record_chained_jobs(store, listing.jobs)
     return result
@@ -91,26 +93,30 @@ def _tracked(row: followed.TrackedJob) -> evidence.Tracked:
         row.id, row.job_id, row.state, parse_time(row.intended_at), row.node,
         parse_time(row.started_at), parse_time(row.ended_at), row.exit_code, row.exit_signal,
         row.pending_reason, parse_time(row.unseen_since), row.unseen_count or 0, row.username,
-        parse_time(row.cancel_requested_at), tag, row.clock_skew,
+        parse_time(row.cancel_requested_at), tag, row.clock_skew, row.partition, row.time_limit,
     )
 
 
-def _list_jobs(users: list[str], job_ids: set[str], markers: tuple[str, ...], result: SyncResult) -> Listing:
-    """Every job of the workdir's users that concerns the record: tracked, tagged, or running a recorded script."""
+def _list_jobs(users: list[str], job_ids: set[str], markers: tuple[str, ...], result: SyncResult,
+               deadline: Deadline) -> Listing:
+    """Every job of the workdir's users that concerns the record: tracked, tagged, or running a recorded script.
+
+    scontrol is asked only where squeue failed, and only with what is left of `deadline`.
+    """
     jobs: dict[str, JobObservation] = {}
     listed_any = False
     try:
         for user in users:
             result.scheduler_calls += 1
-            own, listed = slurm.list_user_jobs(user, job_ids, markers)
+            own, listed = slurm.list_user_jobs(user, job_ids, markers, deadline)
             jobs.update(own)
             listed_any = listed_any or listed
-        return Listing(jobs, complete=True, listed_any=listed_any)
+        return Listing(jobs, complete=True, listed_any=listed_any, deadline=deadline)
     except SchedulerError as squeue_error:
-        return _from_scontrol(squeue_error, result)
+        return _from_scontrol(squeue_error, result, deadline)
 
 
-def _query_jobs(users: list[str], job_ids: set[str], result: SyncResult) -> Listing:
+def _query_jobs(users: list[str], job_ids: set[str], result: SyncResult, deadline: Deadline) -> Listing:
     """The tracked jobs alone, asked by their ids: what most syncs need, at a cost that ignores the user's other jobs.
 
     Where squeue lists none of them, whether it lists any job of the users
@@ -119,28 +125,28 @@ def _query_jobs(users: list[str], job_ids: set[str], result: SyncResult) -> List
     """
     try:
         result.scheduler_calls += 1
-        jobs, listed_any = slurm.query_squeue(sorted(job_ids))
+        jobs, listed_any = slurm.query_squeue(sorted(job_ids), deadline)
         for user in users if job_ids and not listed_any else ():
             result.scheduler_calls += 1
             listed_any = slurm.lists_any_job(user)
             if listed_any:
                 break
-        return Listing(jobs, complete=False, listed_any=listed_any)
+        return Listing(jobs, complete=False, listed_any=listed_any, deadline=deadline)
     except SchedulerError as squeue_error:
-        return _from_scontrol(squeue_error, result)
+        return _from_scontrol(squeue_error, result, deadline)
 
 
-def _from_scontrol(squeue_error: SchedulerError, result: SyncResult) -> Listing:
+def _from_scontrol(squeue_error: SchedulerError, result: SyncResult, deadline: Deadline) -> Listing:
     result.scheduler_calls += 1
     try:
-        jobs = slurm.query_scontrol()
+        jobs = slurm.query_scontrol(deadline)
     except SchedulerError as scontrol_error:
         raise SchedulerError(
             f"cannot read job states: {squeue_error}, and then {scontrol_error}; check that Slurm answers "
             "(run squeue), or pass --no-sync to use the record as it is"
         ) from None
     result.notes.append(f"squeue failed ({squeue_error}); asked scontrol instead")
-    return Listing(jobs, complete=False)
+    return Listing(jobs, complete=False, deadline=deadline)
 
 
 def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
@@ -183,8 +189,9 @@ def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
     return result
 
 
-def _sync_known_jobs(store: Store, tracked: list[evidence.Tracked], listing: Listing, result: SyncResult) -> None:
-    _record_changes(store, tracked, _observe(tracked, listing, result), listing, result)
+def _sync_known_jobs(store: Store, tracked: list[evidence.Tracked], listing: Listing, result: SyncResult,
+                     deadline: Deadline) -> None:
+    _record_changes(store, tracked, _observe(tracked, listing, result, deadline), listing, result)
 
 
 def _record_changes(store: Store, tracked: list[evidence.Tracked], observations: dict[str, JobObservation | None],
@@ -214,7 +221,7 @@ def _record_changes(store: Store, tracked: list[evidence.Tracked], observations:
 
 
 def _observe(
-    tracked: list[evidence.Tracked], listing: Listing, result: SyncResult
+    tracked: list[evidence.Tracked], listing: Listing, result: SyncResult, deadline: Deadline | None = None
 ) -> dict[str, JobObservation | None]:
     """Each tracked job's current run, from squeue's listing and (for jobs it shows ended or lacks) sacct."""
     by_id = {t.job_id: t for t in tracked}
@@ -231,7 +238,7 @@ def _observe(
     if ended:
         result.scheduler_calls += 1
         try:
-            accounted = slurm.query_sacct(ended)
+            accounted = slurm.query_sacct(ended, deadline)
         except AccountingUnavailable as error:
             result.notes.append(ACCOUNTING_NOTE.format(reason=error))
     return {
