@@ -268,6 +268,24 @@ def test_a_job_whose_sbatch_answer_was_lost_is_known_by_its_tag_and_starts_as_it
         "job 7000 runs 00_ws_pbt as attempt 1 (submission 1) on ")
 
 
+def test_a_job_whose_sbatch_answer_was_lost_starts_as_its_attempt_when_squeue_leaves_its_line_out(
+    tmp_path: Path, in_repo: Path, fake_bin
+) -> None:
+    """Stand-in squeue answering without the job's own line (a listing cut short): silence names no other sender."""
+    fake_bin("sbatch", "#!/bin/sh\necho 'sbatch: error: Socket timed out on send/recv operation' >&2\nexit 1\n")
+    work = submit(tmp_path, code=1)
+    fake_bin("squeue", "#!/bin/sh\nexit 0\n")
+    write_iteration(tmp_path / "t" / "ws_pbt" / "ws_pbt_" / "runs" / "ws" / "000", 4, "ws_pbt_life0")
+
+    done = run_job(work / "sbatch_00_ws_pbt.sh", "7000")
+
+    assert (done.returncode, done.stdout, done.stderr) == (0, args_of(tmp_path, 0), "")  # its first start, as sent
+    assert notes(work, "00_ws_pbt") == []
+    assert query(work / "pbt_tracker.db", "SELECT count(*) FROM submissions") == [(2,)]  # no attempt of its own
+    assert claim_file(tmp_path, "00_ws_pbt").read_text().startswith(
+        "job 7000 runs 00_ws_pbt as attempt 1 (submission 1) on ")
+
+
 def test_an_experiment_that_is_not_a_pbt_policy_runs_its_command_as_recorded_when_requeued(
     tmp_path: Path, in_repo: Path, fake_bin
 ) -> None:

@@ -105,7 +105,9 @@ def test_report_pbt_shows_the_current_life_best_copies_and_params(launched: tupl
     # The population at a glance: best objective first, marked; policy 0 second.
     assert [line.split()[8] for line in table[2:4]] == ["1*", "0"]
     assert table[3].split()[8:14] == ["0", "2", "12", "99", "gamma=0.99", "learning_rate=0.0001235"]
-    assert table[-1] == "best: policy 1 (01_ws_pbt), objective 20"
+    assert table[-2:] == ["best: policy 1 (01_ws_pbt), objective 20",
+                          "PBT policy started over: 00_ws_pbt (in a run outside its recorded attempts) restarted "
+                          "from iteration 0 after iteration 8 (2 iterations redone so far)"]
 
 
 LOG = (

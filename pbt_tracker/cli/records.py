@@ -111,17 +111,24 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
             notes = _notes(rows) if output_format == "table" else ""  # a backend the registry lacks is one line
             if output_format == "table" and not rows and not all_launches and launch is None:
                 notes += _forgotten(store)
-            if pbt and output_format == "table":  # a replacement or mutation a continuation undid is never silent
+            if pbt and output_format == "table":  # an undone decision or a policy started over is never silent
                 from pbt_tracker.report.decisions import undone_lines
+                from pbt_tracker.report.overs import over_lines
 
-                notes = undone_lines(store, [row.experiment for row in rows]) + notes
+                notes = undone_lines(store, [row.experiment for row in rows]) + over_lines(store, rows) + notes
+            started_over = None
+            if pbt and output_format == "json" and not columns:
+                from pbt_tracker.report.overs import started_over_field
+
+                started_over = started_over_field(store, rows)
         if output_format != "table":
             import io
 
             from pbt_tracker.report.stream import write_report
 
             buffer = io.StringIO()
-            write_report(buffer, output_format, rows, None if output_format == "csv" or columns else latest, columns)
+            write_report(buffer, output_format, rows, None if output_format == "csv" or columns else latest, columns,
+                         started_over)
             return buffer.getvalue()
         from pbt_tracker.report.keeper import keeper_lines
         from pbt_tracker.report.table import wants_colour

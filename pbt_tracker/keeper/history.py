@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pbt_tracker.keeper.rules import DECISION_UNDONE, Attempt, Decision, stall_since_start
+from pbt_tracker.keeper.rules import DECISION_UNDONE, STARTED_OVER, Attempt, Decision, stall_since_start
 from pbt_tracker.pbt.stall import Stall, stall_of
 from pbt_tracker.store import Store
 from pbt_tracker.report.decisions import undone_text
@@ -59,4 +59,26 @@ def undone_decisions(store: Store, kept: list[Kept]) -> list[tuple[Kept, Attempt
         item = by_id[row.experiment_id]
         attempt = next((a for a in item.attempts if a.submission_id == row.outcome_submission_id), None)
         found.append((item, attempt, Decision(DECISION_UNDONE, undone_text(row))))
+    return found
+
+
+def started_over_events(store: Store, kept: list[Kept]) -> list[tuple[Kept, Attempt | None, Decision]]:
+    """An event for each start over of a kept PBT policy, once: the keeper's record of the event names the life
+    that started over, which is how a later pass knows it was told."""
+    from pbt_tracker.pbt.lives import over_text, started_over
+    from pbt_tracker.store.lives import lives_told
+
+    by_id = {item.id: item for item in kept}
+    with store.read() as connection:
+        overs = started_over(connection, by_id)
+        told = lives_told(connection, {over.experiment_id for over in overs}, STARTED_OVER) if overs else set()
+    found = []
+    for over in overs:
+        if (over.experiment_id, over.life) in told:
+            continue
+        item = by_id[over.experiment_id]
+        attempt = next((a for a in item.attempts if a.submission_id == over.submission_id), None)
+        detail = {"life": over.life, "restarted_from": over.restarted_from, "after_iteration": over.after_iteration,
+                  "iterations_redone": over.redone}
+        found.append((item, attempt, Decision(STARTED_OVER, over_text(item.name, over), detail)))
     return found

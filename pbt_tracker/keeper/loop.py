@@ -21,7 +21,7 @@ from pbt_tracker import backends, states
 from pbt_tracker.errors import OptionError, PbtTrackError, SchedulerError
 from pbt_tracker.keeper import rules as rules_
 from pbt_tracker.keeper.events import send_event
-from pbt_tracker.keeper.history import policy_stall, undone_decisions
+from pbt_tracker.keeper.history import policy_stall, started_over_events, undone_decisions
 from pbt_tracker.keeper.kept import Kept, epoch
 from pbt_tracker.keeper.lease import Lease, LeaseLost, describe
 from pbt_tracker.keeper.rules import Attempt, Decision, Rules
@@ -136,7 +136,7 @@ class Keeper:
             return "waiting"
         kept = read_kept(self.store, self.options.selection)
         decisions, done = self._decisions(kept)
-        decisions = [*undone_decisions(self.store, kept), *decisions]
+        decisions = [*undone_decisions(self.store, kept), *started_over_events(self.store, kept), *decisions]
         if done == len(kept):
             self.unfinished = [(item.name, item.attempts[-1].state, item.attempts[-1].attempt) for item in kept
                                if item.attempts[-1].state not in (states.COMPLETED, states.CANCELLED)]

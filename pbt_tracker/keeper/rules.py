@@ -45,6 +45,7 @@ SCHEDULER_UNAVAILABLE = "scheduler-unavailable"
 FINISHED = "finished"
 EVENT_FAILED = "event-failed"
 DECISION_UNDONE = "decision-undone"  # a continuation did not carry a replacement or mutation of the PBT algorithm
+STARTED_OVER = "started-over"  # a PBT policy began again below the iteration it had reached
 
 ALWAYS_RESUMED = frozenset({states.TIMEOUT, states.NODE_FAIL, states.PREEMPTED, states.BOOT_FAIL, states.SUBMIT_FAILED})
 RESUMED_WITH_FAILED = frozenset({states.FAILED, states.OUT_OF_MEMORY})

@@ -114,7 +114,11 @@ def describe(store: Store, name: str | None, policy: int | None) -> str:
         progress = pbt_progress([], experiment.params, experiment.cmd, experiment.train_dir, experiment.cwd,
                                 experiment.id)
         if progress.get("pbt_policy") is not None:
+            from pbt_tracker.pbt.lives import over_text, started_over
+
             lines.append(_progress_line(progress))
+            lines += [f"  started over: {over_text(experiment.name, over)}"
+                      for over in started_over(connection, [experiment.id])]
         for attempt in attempts:
             lines += ["", *_attempt_lines(connection, attempt)]
         job_ids = [attempt.job_id for attempt in attempts if attempt.job_id]

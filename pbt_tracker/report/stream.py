@@ -66,12 +66,13 @@ def write_csv(out: TextIO, fields: tuple[str, ...], rows: Iterable[tuple[Any, ..
 
 
 def write_report(out: TextIO, output_format: str, rows: Iterable[ReportRow],
-               latest: dict[tuple[int, str], dict[str, str]] | None = None,
-               columns: tuple[str, ...] | None = None) -> None:
+                 latest: dict[tuple[int, str], dict[str, str]] | None = None, columns: tuple[str, ...] | None = None,
+                 started_over: dict[tuple[int, str], list[dict[str, Any]]] | None = None) -> None:
     """JSON or CSV of the rows, written as they come: every field, or with `-o` exactly those columns in that
-    order; JSON's objects with the keeper's latest decisions when given (and no columns are)."""
+    order. Without columns, JSON's objects end with `pbt_started_over` (`report --pbt`: each experiment's start
+    overs) and `keeper_last_decision` (the keeper's latest decision) when these are given."""
     fields: tuple[str, ...] = ReportRow._fields
-    values: Iterable[tuple[object, ...]] = rows
+    values: Iterable[tuple[Any, ...]] = rows
     if columns:
         from pbt_tracker.report.table import column_fields
 
@@ -80,8 +81,18 @@ def write_report(out: TextIO, output_format: str, rows: Iterable[ReportRow],
     if output_format == "csv":
         write_csv(out, fields, values)
         return
-    if latest is not None and not columns:
+    if not columns and (latest or started_over is not None):
+        fields += (("pbt_started_over",) if started_over is not None else ()) + (
+            ("keeper_last_decision",) if latest is not None else ())
+        values = (row + _keyed(row, started_over, latest) for row in rows)
+    elif not columns and latest is not None:  # the keeper decided nothing: a null each
         fields += ("keeper_last_decision",)
-        values = map(tuple.__add__, rows, repeat((None,))) if not latest else (
-            (*row, latest.get((row.launch_id, row.experiment))) for row in rows)
+        values = map(tuple.__add__, rows, repeat((None,)))
     write_json(out, fields, values)
+
+
+def _keyed(row: ReportRow, started_over: dict[tuple[int, str], list[dict[str, Any]]] | None,
+           latest: dict[tuple[int, str], dict[str, str]] | None) -> tuple[Any, ...]:
+    key = (row.launch_id, row.experiment)
+    return ((started_over.get(key, []),) if started_over is not None else ()) + (
+        (latest.get(key),) if latest is not None else ())

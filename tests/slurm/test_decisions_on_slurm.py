@@ -134,7 +134,7 @@ def test_a_replacement_whose_copy_is_gone_is_marked_undone_everywhere(tmp_path: 
     assert [(event["event"], event["reason"], event["attempt"]) for event in events
             if event["event"] == "decision-undone"] == [("decision-undone", f"{experiment} attempt 1: {undone}", 2)]
 
-    report = pbt_track(tmp_path, "report", "--workdir", "w", "--pbt", "--no-sync")
+    report = pbt_track(tmp_path, "report", "--workdir", "w", "--pbt", "--no-sync", "--wide")
     assert f"PBT decision undone: {experiment} attempt 1: {undone}" in report.stdout.splitlines()
     show = pbt_track(tmp_path, "show", experiment, "--workdir", "w", "--no-sync")
     assert re.search(r"attempt 1  took policy 0's weights after iteration 11 \(checkpoint .*\)  UNDONE: "

@@ -154,9 +154,10 @@ def _identify(attempts: list[GuardAttempt], job_id: str, script: str,
     attempt sent, with squeue's line for it.
 
     A job starts as soon as sbatch answers, often before the answer is on
-    record: its tag tells. Where squeue cannot answer, a job running the
-    current attempt's script while that attempt has no job id is taken to be
-    that attempt's.
+    record: its tag tells. Where squeue cannot answer, or answers without
+    this very job (running, so a line was lost), a job running the current
+    attempt's script while that attempt has no job id is taken to be that
+    attempt's: silence proves no other sender.
     """
     for attempt in attempts:
         if attempt.job_id == job_id:
@@ -164,6 +165,8 @@ def _identify(attempts: list[GuardAttempt], job_id: str, script: str,
     try:
         observed = slurm.query_job(job_id)
     except SchedulerError:
+        observed = None
+    if observed is None:
         current = attempts[0]
         return (current if current.job_id is None and current.script_path == script else None), None
     for tag in tags_in(observed.comment if observed else None):
