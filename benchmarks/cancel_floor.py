@@ -93,6 +93,7 @@ def main(kind: str, count: int, rounds: int) -> None:
     times: dict[str, list[float]] = {"pbt-track": [], "scancel": [], "imports": [], "sqlalchemy": []}
     created: list[str] = []
     calls: Counter[str] = Counter()
+    call_seconds: dict[str, float] = {}
     try:
         for index in range(rounds):
             work = scratch / f"w{index}"
@@ -115,6 +116,9 @@ def main(kind: str, count: int, rounds: int) -> None:
                     wait_for_idle_controller()
             if index == 0:
                 calls = Counter(name for name, _ in logged_calls(log))
+                call_seconds = {}
+                for name, seconds in logged_calls(log):
+                    call_seconds[name] = call_seconds.get(name, 0.0) + seconds
                 states = Counter(state for (state,) in _states(work))
             cancel_ids(ours + bare)
     finally:
@@ -131,7 +135,9 @@ def main(kind: str, count: int, rounds: int) -> None:
     floor_sqlalchemy = med["scancel"] + med["sqlalchemy"]
     print(f"  with sqlalchemy in place of sqlite3 ({med['sqlalchemy']:.3f} s) the floor is {floor_sqlalchemy:.3f} s: "
           f"ratio {med['pbt-track'] / floor_sqlalchemy:.2f}")
-    print(f"  pbt-track's scheduler calls (first round): {dict(calls)}; states after: {dict(states)}")
+    print(f"  pbt-track's scheduler calls (first round): {dict(calls)}, taking "
+          + ", ".join(f"{name} {seconds:.3f} s" for name, seconds in call_seconds.items())
+          + f"; states after: {dict(states)}")
 
 
 def _states(work: Path) -> list[tuple[str]]:

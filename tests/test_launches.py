@@ -105,6 +105,18 @@ def test_a_preview_after_a_launch_does_not_hide_the_launch(work: Path) -> None:
     assert [row[4] for row in report(work)] == [1, 1, 1]
 
 
+def test_of_two_previews_the_newer_shows_and_of_two_launches_the_one_submitted_last(work: Path) -> None:
+    preview(work)
+    preview(work)
+    assert [row[4] for row in report(work)] == [2, 2, 2]
+    launch(work)
+    set_state(work, 3, "COMPLETED")
+    launch(work)
+    preview(work)
+    assert [row[4] for row in report(work)] == [4, 4, 4]
+    assert [row[4] for row in report(work, "--experiment", NAMES[1])] == [4]
+
+
 def test_cancel_by_experiment_reaches_the_newest_launch_and_all_reaches_every_launch(work: Path) -> None:
     """Two live launches of one name: refused since, but a record written before may hold them."""
     launch(work)

@@ -20,6 +20,7 @@ from pbt_tracker.cli.group import cli
 if TYPE_CHECKING:
     from pbt_tracker.report.rows import ReportRow
     from pbt_tracker.store import Store
+    from pbt_tracker.store.selection import Selection
 
 
 @cli.command()
@@ -89,7 +90,7 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
     import shutil
     import sys
 
-    from pbt_tracker.report.rows import keeper_apart, keeper_job_line, render, report_rows, row_objects, wrapped
+    from pbt_tracker.report.rows import keeper_apart, keeper_job_line, render, report_rows, wrapped
 
     chosen = selection(run, experiments, states, launch, all_launches, job_ids=job_ids, all_attempts=all_attempts)
     if columns:
@@ -115,19 +116,20 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
                 from pbt_tracker.report.overs import over_lines
 
                 notes = undone_lines(store, [row.experiment for row in rows]) + over_lines(store, rows) + notes
-            objects = row_objects(rows) if output_format == "json" and not columns else []
-            if pbt and objects:
-                from pbt_tracker.report.overs import with_started_over
+            started_over = None
+            if pbt and output_format == "json" and not columns:
+                from pbt_tracker.report.overs import started_over_field
 
-                objects = with_started_over(store, objects)
-        if output_format == "json" and not columns:
-            import json
-
-            from pbt_tracker.report.keeper import with_keeper_key
-
-            return json.dumps(with_keeper_key(objects, latest), indent=2) + "\n"
+                started_over = started_over_field(store, rows)
         if output_format != "table":
-            return render(rows, output_format, all_attempts, columns=columns)
+            import io
+
+            from pbt_tracker.report.stream import write_report
+
+            buffer = io.StringIO()
+            write_report(buffer, output_format, rows, None if output_format == "csv" or columns else latest, columns,
+                         started_over)
+            return buffer.getvalue()
         from pbt_tracker.report.keeper import keeper_lines
         from pbt_tracker.report.table import wants_colour
 
@@ -137,12 +139,31 @@ def report(workdir: str, run: str | None, experiments: tuple[str, ...], states: 
         below = width if sys.stdout.isatty() else None
         return table + wrapped(keeper_job_line(keeper) + keeper_lines(rows, latest) + notes, below)
 
+    if watch is None and output_format != "table" and not pbt:
+        _stream(workdir, chosen, run, output_format, columns, no_sync)
+        return
     if watch is None:
         click.echo(draw(), nl=False)
         return
     from pbt_tracker.report.watch import watch_loop
 
     watch_loop(draw, watch, sys.stdout)
+
+
+def _stream(workdir: str, chosen: Selection, run: str | None, output_format: str, columns: tuple[str, ...] | None,
+            no_sync: bool) -> None:
+    """JSON or CSV written while the record is read: a year of launches is never held whole, as rows or as text."""
+    import sys
+
+    from pbt_tracker.report.rows import keeper_rows_apart, reading_rows
+    from pbt_tracker.report.stream import write_report
+
+    with read_workdir(workdir, sync=not no_sync, unreachable_ok=True) as store:
+        # a CSV, and JSON's chosen columns, show no decisions
+        latest = None if output_format == "csv" or columns else _keeper_decisions(store)
+        with reading_rows(store, chosen) as rows:
+            write_report(sys.stdout, output_format, keeper_rows_apart(rows, run), latest, columns)
+    sys.stdout.flush()
 
 
 def _notes(rows: list[ReportRow]) -> str:

@@ -6,7 +6,7 @@ never touched reads one small table and nothing more.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pbt_tracker.store import Store
 from pbt_tracker.store import keeper as keeper_store
@@ -31,8 +31,3 @@ def keeper_lines(rows: list[ReportRow], latest: dict[tuple[int, str], dict[str, 
         if decision is not None:
             lines.append(f"keeper {key[1]}: {decision['action']} at {decision['decided_at']}: {decision['reason']}")
     return "".join(line + "\n" for line in lines)
-
-
-def with_keeper_key(objects: list[dict[str, Any]], latest: dict[tuple[int, str], dict[str, str]]) -> list[dict[str, Any]]:
-    """The JSON report's objects, each with `keeper_last_decision` (null where the keeper decided nothing)."""
-    return [{**item, "keeper_last_decision": latest.get((item["launch_id"], item["experiment"]))} for item in objects]

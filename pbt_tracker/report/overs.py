@@ -18,7 +18,7 @@ from pbt_tracker.store.lives import experiment_ids
 if TYPE_CHECKING:
     from pbt_tracker.report.rows import ReportRow
 
-__all__ = ["over_lines", "overs_of", "with_started_over"]
+__all__ = ["over_lines", "overs_of", "started_over_field"]
 
 
 def overs_of(store: Store, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], list[StartOver]]:
@@ -42,11 +42,10 @@ def over_lines(store: Store, rows: Sequence[ReportRow]) -> str:
                    for key in dict.fromkeys((row.launch_id, row.experiment) for row in rows) for over in overs.get(key, []))
 
 
-def with_started_over(store: Store, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The JSON report's objects, each with `pbt_started_over`: its start overs, oldest first (empty when none)."""
-    overs = overs_of(store, ((item["launch_id"], item["experiment"]) for item in objects))
-    return [{**item, "pbt_started_over": [
-        {"attempt": over.attempt, "life": over.life, "restarted_from": over.restarted_from,
-         "after_iteration": over.after_iteration, "iteration": over.iteration, "iterations_redone": over.redone}
-        for over in overs.get((item["launch_id"], item["experiment"]), [])]} for item in objects]
+def started_over_field(store: Store, rows: Sequence[ReportRow]) -> dict[tuple[int, str], list[dict[str, Any]]]:
+    """The JSON report's `pbt_started_over` of each experiment that started over, by (launch id, name), oldest first."""
+    overs = overs_of(store, ((row.launch_id, row.experiment) for row in rows))
+    return {key: [{"attempt": over.attempt, "life": over.life, "restarted_from": over.restarted_from,
+                   "after_iteration": over.after_iteration, "iteration": over.iteration, "iterations_redone": over.redone}
+                  for over in found] for key, found in overs.items()}
 

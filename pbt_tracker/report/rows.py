@@ -8,12 +8,14 @@ for them.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 from pbt_tracker.store import Store, queries, utcnow
 from pbt_tracker.store.connection import parse_time
-from pbt_tracker.store.times import iso_utc
+from pbt_tracker.store.times import iso_text, iso_utc
 from pbt_tracker.store.report import ReportRecord, report_records
 from pbt_tracker.store.selection import Selection
 
@@ -57,50 +59,55 @@ class ReportRow(NamedTuple):
     time_left: str | None = None
 
 
+_NO_PBT = (None,) * sum(field.startswith("pbt_") for field in ReportRow._fields)
+
+
 def report_rows(store: Store, selection: Selection, pbt: bool = False) -> list[ReportRow]:
     """Rows of the selection; with `pbt`, each PBT policy's progress from the record's copied history.
 
     A policy with no history on record yet (nobody copied it) is read from its workspace.
     """
+    with reading_rows(store, selection, pbt) as rows:
+        return list(rows)
+
+
+@contextmanager
+def reading_rows(store: Store, selection: Selection, pbt: bool = False) -> Iterator[Iterator[ReportRow]]:
+    """report_rows' rows, each made as the record's cursor gives it, inside one read of the record.
+
+    A JSON or CSV report of a year of launches writes them as they come and holds
+    a chunk of them at a time.
+    """
     now = utcnow()
     history: dict[int, list[PolicyIteration]] = {}
     with store.read() as connection:
         queries.check_names_exist(connection, selection)
-        records = report_records(connection, selection, pbt)
+        records: Iterable[ReportRecord] = report_records(connection, selection, pbt)
         if pbt:
             from pbt_tracker.store.history import iterations_of_launches
 
+            records = list(records)
             for row in iterations_of_launches(connection, {record.launch_id for record in records}):
                 history.setdefault(row.launch_id, []).append(row)
-    rows = []
+        yield _made(records, history if pbt else None, now)
+
+
+def _made(records: Iterable[ReportRecord], history: dict[int, list[PolicyIteration]] | None,
+          now: datetime) -> Iterator[ReportRow]:
+    parse, new = datetime.fromisoformat, tuple.__new__
     for record in records:
-        started, ended = parse_time(record.started_at), parse_time(record.ended_at)
-        rows.append(ReportRow(
-            **(_record_progress(history, record) if pbt else {}),
-            run=record.run,
-            experiment=record.experiment,
-            attempt=record.attempt,
-            job_id=record.job_id,
-            state=record.state,
-            exit_code=record.exit_code,
-            elapsed=_elapsed(started, ended, now, record.clock_skew),
-            node=record.node,
-            log=log_file(record.log_path, record.job_id),
-            script=record.script,
-            launch_id=record.launch_id,
-            backend=record.backend,
-            submitted_at=iso_time(parse_time(record.submitted_at)),
-            started_at=iso_time(started),
-            ended_at=iso_time(ended),
-            exit_signal=record.exit_signal,
-            pending_reason=record.pending_reason,
-            cancel_requested=record.cancel_requested_at is not None,
-            clock_skew=record.clock_skew,
-            partition=record.partition,
-            time_limit=record.time_limit,
-            time_left=time_left(record.time_limit, record.state, started, now),
-        ))
-    return rows
+        started_at, ended_at, started, elapsed = record.started_at, record.ended_at, None, None
+        if started_at is not None:
+            started = parse(started_at)
+            elapsed = _elapsed(started, parse(ended_at) if ended_at else None, now, record.clock_skew)
+        row = new(ReportRow, (  # in the order of ReportRow's fields, the PBT ones left at None: made in C
+            record.run, record.experiment, record.attempt, record.job_id, record.state, record.exit_code, elapsed,
+            record.node, log_file(record.log_path, record.job_id), record.script, record.launch_id, record.backend,
+            iso_text(record.submitted_at), iso_text(started_at), iso_text(ended_at), record.exit_signal,
+            record.pending_reason, record.cancel_requested_at is not None, record.clock_skew) + _NO_PBT + (
+            record.partition, record.time_limit,
+            time_left(record.time_limit, record.state, started, now) if record.time_limit else None))
+        yield row._replace(**_record_progress(history, record)) if history is not None else row
 
 
 def _record_progress(history: dict[int, list[PolicyIteration]], record: ReportRecord) -> PbtProgress:
@@ -218,6 +225,13 @@ def keeper_apart(rows: list[ReportRow], run: str | None) -> tuple[list[ReportRow
     return [row for row in rows if row.run != KEEPER_RUN], [row for row in rows if row.run == KEEPER_RUN]
 
 
+def keeper_rows_apart(rows: Iterable[ReportRow], run: str | None) -> Iterable[ReportRow]:
+    """keeper_apart's experiments' rows, taken as they come."""
+    from pbt_tracker.store.keeper import KEEPER_RUN
+
+    return rows if run == KEEPER_RUN else (row for row in rows if row.run != KEEPER_RUN)
+
+
 def keeper_job_line(keeper: list[ReportRow]) -> str:
     """`keeper job 869 RUNNING (attempt 3)`: the keeper's latest attempt, below the experiments' table."""
     if not keeper:
@@ -225,15 +239,6 @@ def keeper_job_line(keeper: list[ReportRow]) -> str:
     latest = max(keeper, key=lambda row: (row.launch_id, row.attempt))
     return (f"keeper job {latest.job_id or '-'} {latest.state} (attempt {latest.attempt}; "
             f"--run {latest.run} shows it)\n")
-
-
-def row_objects(rows: list[ReportRow], columns: tuple[str, ...] | None = None) -> list[dict[str, object]]:
-    """Each row as the mapping JSON and CSV show: every field, or with `-o` exactly those columns in that order."""
-    if columns:
-        from pbt_tracker.report.table import column_objects
-
-        return column_objects(rows, columns)
-    return [row._asdict() for row in rows]
 
 
 def wrapped(text: str, width: int | None) -> str:
@@ -250,24 +255,8 @@ def wrapped(text: str, width: int | None) -> str:
 
 def render(rows: list[ReportRow], output_format: str, all_attempts: bool = False, pbt: bool = False,
            columns: tuple[str, ...] | None = None, width: int | None = None, colour: bool = False) -> str:
-    """The rows in a format; a table shows `columns` as asked, or the default ones fitted to `width`
-    (all of them at full length when `width` is None); JSON and CSV show `columns`, or every field."""
-    if output_format == "json":
-        import json
-
-        return json.dumps(row_objects(rows, columns), indent=2) + "\n"
-    if output_format == "csv":
-        import csv
-        import io
-        import json
-
-        objects = row_objects(rows, columns)
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(columns or ReportRow._fields), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({key: json.dumps(value) if isinstance(value, dict) else value for key, value in row.items()}
-                         for row in objects)
-        return buffer.getvalue()
+    """The rows as a table: `columns` as asked, or the default ones fitted to `width`
+    (all of them at full length when `width` is None). JSON and CSV are written by report.stream.write_report."""
     from pbt_tracker.report import table as report_table
 
     best = ""

@@ -72,10 +72,9 @@ def field_of(column: str) -> str:
     return _FIELDS[column][0]
 
 
-def column_objects(rows: Sequence[Any], columns: Sequence[str]) -> list[dict[str, object]]:
-    """Each row as JSON and CSV show it under `-o`: exactly those columns, in that order, with the record's values."""
-    fields = [(column, _FIELDS[column][0]) for column in columns]
-    return [{column: getattr(row, field) for column, field in fields} for row in rows]
+def column_fields(columns: Sequence[str]) -> list[str]:
+    """The ReportRow field each `-o` column shows."""
+    return [_FIELDS[column][0] for column in columns]
 
 
 def cell(row: Any, column: str, layout: Layout) -> str:

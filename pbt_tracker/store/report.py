@@ -8,9 +8,11 @@ annotations given as text are each compiled as it is defined.
 """
 
 import sqlite3
+from collections.abc import Iterator
+from functools import partial
 from typing import TYPE_CHECKING, NamedTuple
 
-from pbt_tracker.store.selections import column_list, selected_as
+from pbt_tracker.store.selections import column_list, selection_sql
 
 if TYPE_CHECKING:
     from pbt_tracker.store.selection import Selection
@@ -62,6 +64,8 @@ _COLUMNS = column_list(ReportRecord._fields, **_SHOWN, **dict.fromkeys(_WORKSPAC
 _PBT_COLUMNS = column_list(ReportRecord._fields, **_SHOWN, **_WORKSPACE)
 
 
-def report_records(connection: sqlite3.Connection, selection: "Selection", pbt: bool = False) -> list[ReportRecord]:
-    """The selection's submissions in report order; with `pbt`, each with what its policy's workspace is found by."""
-    return selected_as(connection, selection, _PBT_COLUMNS if pbt else _COLUMNS, ReportRecord)
+def report_records(connection: sqlite3.Connection, selection: "Selection", pbt: bool = False) -> Iterator[ReportRecord]:
+    """The selection's submissions in report order, as the cursor gives them (one at a time: a year of launches
+    is read while it is written out); with `pbt`, each with what its policy's workspace is found by."""
+    sql, params = selection_sql(selection, _PBT_COLUMNS if pbt else _COLUMNS)
+    return map(partial(tuple.__new__, ReportRecord), connection.execute(sql, params))

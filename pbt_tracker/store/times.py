@@ -28,5 +28,10 @@ def iso_utc(moment: datetime | None) -> str | None:
 
 
 def iso_text(text: str | None) -> str | None:
-    """A time as the record stores it (UTC text), in iso_utc's form."""
-    return iso_utc(parse_time(text)) if text else None
+    """A time as the record stores it (UTC text), in iso_utc's form: cut from the text when it has the record's
+    form, as a report does three times a row."""
+    if not text:
+        return None
+    if len(text) >= 19 and text[10] in " T" and text[19:20] in ("", "."):
+        return f"{text[:10]}T{text[11:19]}Z"
+    return iso_utc(parse_time(text))
