@@ -210,3 +210,26 @@ def test_forget_says_what_still_reaches_ngc_jobs_without_naming_scancel_sh(
     assert result.output.splitlines()[-1] == (
         "Note: 3 of its submissions may still run; `pbt-track cancel --launch 1 --all-launches` still reaches them; "
         "3 have no job id on record, which only the scheduler's own tools (NGC: ngc batch list) can find.")
+
+
+def test_an_ngc_that_does_not_answer_may_have_submitted_and_purge_waits_for_the_users_word(
+    ngc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stand-in: an ngc that hangs past pbt-track's time-out, as a CLI whose service is slow to answer."""
+    (tmp_path / "bin" / "ngc").write_text("#!/bin/sh\nsleep 5\n")
+    monkeypatch.setenv("PBT_TRACK_SCHEDULER_TIMEOUT", "0.5")
+    result = submit(tmp_path)
+    assert result.exit_code == 1
+    assert ("3 of 3 experiments may have been submitted: ngc did not answer; check `ngc batch list` before sending "
+            "them again (`pbt-track resubmit-failed --include-uncertain`).") in result.output.splitlines()
+    assert "were not submitted" not in result.output
+    assert query(db(tmp_path), "SELECT DISTINCT state FROM submissions") == [("SUBMIT_UNCERTAIN",)]
+
+    refused = cli_run(tmp_path, "forget", "--launch", "1", "--purge", "--yes", "--no-sync")
+    assert (refused.exit_code, refused.output.splitlines()[-1]) == (1, (
+        "Error: launch 1 has 3 submission(s) accepted without a job id pbt-track could read, so it cannot tell "
+        "whether they still run; check with the scheduler's own tools (NGC: `ngc batch list`) that they have ended, "
+        "then purge with --unidentified-ended"))
+    done = cli_run(tmp_path, "forget", "--launch", "1", "--purge", "--yes", "--unidentified-ended", "--no-sync")
+    assert done.exit_code == 0, done.output
+    assert query(db(tmp_path), "SELECT count(*) FROM submissions") == [(0,)]

@@ -78,6 +78,7 @@ class Backend(Protocol):
     requeues_jobs: bool  # the scheduler may run an ended job again under the same id (NODE_FAIL, ...)
     runs_sbatch_scripts: bool  # its jobs run recorded sbatch scripts: a preview holds them, a job can continue itself
     cancels_before_start: bool  # an attempt queued without a job id yet is cancelled by marking it so
+    settles_lost_answers: bool  # sync finds the job of a lost submit answer (by its tag), or proves it absent
     cancel_advice: str | None  # set where pbt-track cannot cancel its jobs: how to cancel them instead
     report_note: str | None  # one line under a report that shows its jobs
     log_advice: str | None  # set where its jobs' logs are not on this machine: where to read them

@@ -73,15 +73,17 @@ def launch_live_count(connection: sqlite3.Connection, launch_id: int) -> int:
     ).fetchone()[0]
 
 
-def launch_unidentified_count(connection: sqlite3.Connection, launch_id: int) -> int:
-    """How many of a launch's submissions a scheduler accepted without a job id pbt-track could read.
+def launch_unidentified_count(connection: sqlite3.Connection, launch_id: int, uncertain_too: bool) -> int:
+    """How many of a launch's submissions a scheduler accepted without a job id pbt-track could read, and with
+    `uncertain_too` those it may have accepted (a backend whose sync cannot settle a lost answer).
 
     No sync can settle them; they count as live until the user says they have ended.
     """
+    wanted = (states.SUBMITTED, states.SUBMIT_UNCERTAIN if uncertain_too else states.SUBMITTED)
     return connection.execute(
         "SELECT count(*) FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
-        "WHERE e.launch_id = ? AND s.state = ? AND s.job_id IS NULL",
-        (launch_id, states.SUBMITTED),
+        "WHERE e.launch_id = ? AND s.state IN (?, ?) AND s.job_id IS NULL",
+        (launch_id, *wanted),
     ).fetchone()[0]
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from pbt_tracker.errors import OptionError
+from pbt_tracker import backends
+from pbt_tracker.errors import OptionError, PbtTrackError
 from pbt_tracker.states import SHORT
 from pbt_tracker.store import Store, utcnow, writes
 from pbt_tracker.store import launches as record
@@ -144,7 +145,15 @@ def purge_launch(store: Store, launch_id: int, unidentified_ended: bool = False)
 def _summary(connection: sqlite3.Connection, launch: record.Launch) -> Forgotten:
     return Forgotten(launch.run_name, _experiment_count(connection, launch.id),
                      record.launch_live_count(connection, launch.id), launch.forgotten_at is not None,
-                     launch.backend, record.launch_unidentified_count(connection, launch.id))
+                     launch.backend, record.launch_unidentified_count(
+                         connection, launch.id, uncertain_too=not _settles_lost_answers(launch.backend)))
+
+
+def _settles_lost_answers(backend: str) -> bool:
+    try:
+        return backends.get(backend).settles_lost_answers
+    except PbtTrackError:
+        return True  # a backend the registry lacks: count only what it accepted, as before
 
 
 def _refuse_live(launch_id: int, summary: Forgotten, unidentified_ended: bool) -> None:

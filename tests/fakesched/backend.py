@@ -29,6 +29,7 @@ class FakeSched:
     requeues_jobs = False
     runs_sbatch_scripts = False
     cancels_before_start = False
+    settles_lost_answers = False
     cancel_advice: str | None = None
     report_note: str | None = None
     log_advice: str | None = "FakeSched runs nothing, so its jobs leave no log"

@@ -37,6 +37,7 @@ class NgcBackend:
     follows_jobs = True
     runs_sbatch_scripts = False
     cancels_before_start = False
+    settles_lost_answers = False
     cancel_advice: str | None = None
     report_note: str | None = None
     log_advice: str | None = LOG_ADVICE

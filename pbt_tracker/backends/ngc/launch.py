@@ -160,12 +160,15 @@ def _send(store: Store, submission_id: int, argv: list[str], name: str, echo: Ec
         values = values._replace(submit_stderr=message)
     with store.write() as connection:
         writes.change_state(connection, submission_id, states.SUBMITTING, state, now, message, values)
-    if message:
+    if state == states.SUBMIT_UNCERTAIN:
+        echo(f"{name} may have been submitted ({message})")
+    elif message:
         echo(f"ngc failed for {name}: {message}")
     elif values.job_id is None:
         echo(f"ngc accepted {name} but printed no job id pbt-track can read; it stays SUBMITTED and is not followed "
              f"(add --format_type json to the job template)")
-    return SubmittedJob(name, argv, values.job_id if isinstance(values.job_id, str) else None, message)
+    return SubmittedJob(name, argv, values.job_id if isinstance(values.job_id, str) else None, message,
+                        uncertain=state == states.SUBMIT_UNCERTAIN)
 
 
 def _failure(returncode: int, output: str) -> str:

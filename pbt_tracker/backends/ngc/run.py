@@ -29,11 +29,17 @@ def launch_ngc(run_description: RunDescription, options: NgcLaunchOptions) -> in
     if result.print_only:
         print(f"Print only: {len(result.jobs)} ngc commands shown, nothing run.")
     for job in result.failed:
-        print(f"FAILED to submit {job.experiment}: {job.error}")
+        if not job.uncertain:
+            print(f"FAILED to submit {job.experiment}: {job.error}")
     print(f"Recorded in {result.db_path} (launch {result.launch_id})")
-    if result.failed:
-        print(f"{len(result.failed)} of {len(result.jobs)} experiments were not submitted. "
+    uncertain = [job for job in result.failed if job.uncertain]
+    if uncertain:
+        print(f"{len(uncertain)} of {len(result.jobs)} experiments may have been submitted: ngc did not answer; "
+              "check `ngc batch list` before sending them again (`pbt-track resubmit-failed --include-uncertain`).")
+    if len(uncertain) < len(result.failed):
+        print(f"{len(result.failed) - len(uncertain)} of {len(result.jobs)} experiments were not submitted. "
               "`pbt-track resubmit-failed` sends them again.")
+    if result.failed:
         return 1
     print("Done!")
     return 0

@@ -29,6 +29,7 @@ class ProcessesBackend:
     follows_jobs = True
     runs_sbatch_scripts = False
     cancels_before_start = True
+    settles_lost_answers = True
     cancel_advice: str | None = None
     report_note: str | None = None
     log_advice: str | None = None

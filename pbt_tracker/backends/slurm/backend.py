@@ -29,6 +29,7 @@ class SlurmBackend:
     follows_jobs = True
     runs_sbatch_scripts = True
     cancels_before_start = False
+    settles_lost_answers = True
     cancel_advice: str | None = None
     report_note: str | None = None
     log_advice: str | None = None
