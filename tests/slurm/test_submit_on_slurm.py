@@ -70,6 +70,23 @@ def test_pbt_track_submit_with_the_default_template_runs_each_command(tmp_path: 
         assert f"experiment={name} " in log.splitlines()[-1]
 
 
+def test_slurms_own_job_logs_are_readable_by_their_owner_alone_under_the_usual_umask(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    work = tmp_path / "w"
+    done = subprocess.run([PBT_TRACK, "submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm", "--workdir",
+                           str(work), "--slurm_cpus_per_gpu", "1", "--pause_between", "0", "--train_dir",
+                           str(tmp_path / "t")], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+                          preexec_fn=lambda: os.umask(0o022))
+    assert done.returncode == 0, done.stdout + done.stderr
+    for _name, _state, job_id, log_pattern in recorded_jobs(work):
+        assert wait_for_state(job_id, {"COMPLETED", "FAILED"})["JobState"] == "COMPLETED"
+        log = Path(log_pattern.replace("%j", job_id))
+        assert log.read_text()  # the job wrote to it
+        assert stat.S_IMODE(log.stat().st_mode) == 0o600
+
+
 def test_scancel_script_cancels_the_jobs_of_every_launch_from_the_workdir(tmp_path: Path) -> None:
     work = tmp_path / "w"
     for suffix in ("", "again"):  # a second launch of the same experiments into the same dirs is refused

@@ -96,6 +96,9 @@ def submit(argv: list[str], timeout: float | None = None, env: dict[str, str] | 
         job_id, cluster = parse_sbatch_output(result.stdout)
     except SchedulerError as error:
         return SubmitOutcome(result, error=str(error), uncertain=True)
+    from pbt_tracker.backends.slurm.job_logs import make_logs_private
+
+    make_logs_private(argv, job_id)
     return SubmitOutcome(result, job_id=job_id, cluster=cluster)
 
 
