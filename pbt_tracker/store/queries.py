@@ -169,9 +169,9 @@ def live_experiments(connection: sqlite3.Connection, names: list[str]) -> list[L
 def held_paths(connection: sqlite3.Connection, paths: list[str]) -> set[str]:
     """Which of these files the record already holds as a script or an array's script, of any launch."""
     return {path for (path,) in connection.execute(
-        "SELECT path FROM scripts WHERE path IN (SELECT value FROM json_each(?1)) "
-        "UNION SELECT path FROM slurm_arrays WHERE path IN (SELECT value FROM json_each(?1))",
-        (json.dumps(paths),),
+        "SELECT path FROM scripts WHERE path IN (SELECT value FROM json_each(?)) "
+        "UNION SELECT path FROM slurm_arrays WHERE path IN (SELECT value FROM json_each(?))",
+        (json.dumps(paths), json.dumps(paths)),
     )}
 
 
