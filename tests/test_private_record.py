@@ -116,3 +116,23 @@ def test_forget_takes_a_launch_number_never_a_path(in_repo: Path, tmp_path: Path
     result = CliRunner().invoke(cli, ["forget", "--launch", launch, "--workdir", str(work)])
     assert result.exit_code == 2 and "is not a valid integer" in result.stderr
     assert (work / "pbt_tracker.db").read_bytes() == before
+
+
+def test_a_later_attempt_of_a_group_readable_launch_is_written_as_the_launch_asked(in_repo: Path, tmp_path: Path,
+                                                                                    umask) -> None:  # type: ignore[no-untyped-def]
+    """resubmit-failed in a process of its own, which knows of --group-readable only from the record."""
+    import subprocess
+    import sys
+
+    from pbt_tracker.files import share_with_group
+
+    work, train = tmp_path / "work", tmp_path / "train"
+    result = CliRunner().invoke(cli, ["submit", "--run", "tests.fixtures.quick_outcomes", "--backend", "processes",
+                                      "--workdir", str(work), "--train_dir", str(train), "--pause_between", "0",
+                                      "--group-readable"])
+    share_with_group(False)  # what the in-process launch left set
+    assert "01_quick_out_flaky" in result.output
+    again = subprocess.run([str(Path(sys.executable).parent / "pbt-track"), "resubmit-failed", "--workdir", str(work)],
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert modes(work)["01_quick_out_flaky.2.log"] == 0o640

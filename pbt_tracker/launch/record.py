@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import json
 import os
 import sqlite3
 import uuid
@@ -19,6 +20,7 @@ from typing import Any
 
 from pbt_tracker import __version__, processes
 from pbt_tracker.errors import OptionError
+from pbt_tracker.files import share_with_group
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.store import queries, utcnow
 from pbt_tracker.store.new_rows import NewExperiment, NewLaunch
@@ -137,3 +139,9 @@ def refuse_live_experiments(connection: sqlite3.Connection, specs: list[Experime
         f"(`pbt-track resubmit-failed --launch {first}`), or launch them into new directories with "
         "--experiment_suffix"
     )
+
+
+def share_as_launched(options: str | None) -> None:
+    """What this process writes next for a launch's attempt gets the launch's access (`--group-readable`), whoever
+    writes it: a resubmission, the keeper, a job's own continuation."""
+    share_with_group(bool(json.loads(options or "{}").get("group_readable")))

@@ -123,3 +123,35 @@ def test_a_job_resubmitted_from_another_shell_gets_its_launchs_path_and_virtuale
                                              "WHERE job_id IS NOT NULL")] if (work / "pbt_tracker.db").exists() else []
         if ids:
             subprocess.run(["scancel", *ids], capture_output=True)
+
+
+@pytest.mark.slurm
+def test_a_resubmission_of_a_group_readable_launch_keeps_its_files_readable_by_the_group(tmp_path: Path) -> None:
+    import stat
+
+    project, work = tmp_path / "project", tmp_path / "logs"
+    project.mkdir()
+    (project / "flaky.py").write_text(FLAKY)
+    (project / "run.py").write_text(
+        "from pbt_tracker.run_description import Experiment, RunDescription\n"
+        "RUN_DESCRIPTION = RunDescription('rel', experiments=[Experiment('flaky', 'python flaky.py', [{}])])\n")
+    try:
+        launched = pbt_track(project, "submit", "--run", "run.py", "--backend", "slurm", "--workdir", str(work),
+                             "--slurm_cpus_per_gpu", "1", "--pause_between", "0", "--train_dir", str(tmp_path / "t"),
+                             "--slurm_sbatch_template", str(template_path("submit_env")), "--group-readable")
+        assert launched.returncode == 0, launched.stdout + launched.stderr
+        wait_for(work, [(1, "FAILED")])
+
+        again = pbt_track(project, "resubmit-failed", "--workdir", str(work))
+
+        assert again.returncode == 0, again.stdout + again.stderr
+        wait_for(work, [(1, "FAILED"), (2, "COMPLETED")])
+        for attempt in (1, 2):
+            [(log, job_id)] = query(work / "pbt_tracker.db",
+                                    f"SELECT log_path, job_id FROM submissions WHERE attempt = {attempt}")
+            assert stat.S_IMODE(Path(log.replace("%j", job_id)).stat().st_mode) == 0o640, attempt
+    finally:
+        ids = [job_id for (job_id,) in query(work / "pbt_tracker.db", "SELECT job_id FROM submissions "
+                                             "WHERE job_id IS NOT NULL")] if (work / "pbt_tracker.db").exists() else []
+        if ids:
+            subprocess.run(["scancel", *ids], capture_output=True)

@@ -11,6 +11,7 @@ from pbt_tracker import processes
 from pbt_tracker.backends.processes.launch import ProcessesExperiment, ProcessesJob, Runner, processes_attempt
 from pbt_tracker.backends.resubmission import ResubmitRequest, ResubmitResult, check_launch_directory, decide
 from pbt_tracker.errors import OptionError
+from pbt_tracker.files import share_with_group
 from pbt_tracker.launch.environment import as_launched
 from pbt_tracker.pbt.starts import note_outcome
 from pbt_tracker.store import Store, utcnow, writes
@@ -48,6 +49,7 @@ class ProcessesResubmitter:
     def send(self) -> None:
         """Each launch's attempts run to their end, at most its max_parallel at a time, on its GPUs."""
         for options, jobs in self.launches.values():
+            share_with_group(bool(options.get("group_readable")))  # the logs its attempts write
             runner = Runner(
                 self.store, jobs, int(options.get("max_parallel") or 4), int(options.get("num_gpus") or 1),
                 int(options.get("experiments_per_gpu") or -1), 0, self.request.echo,

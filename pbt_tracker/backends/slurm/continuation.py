@@ -26,7 +26,7 @@ from pbt_tracker.backends.slurm.script import (
 )
 from pbt_tracker.backends.slurm.resources import AttemptSetup, changes_text, with_resources
 from pbt_tracker.backends.slurm.tags import submission_tag, with_tag, without_tag
-from pbt_tracker.launch.record import sha256_text
+from pbt_tracker.launch.record import sha256_text, share_as_launched
 from pbt_tracker.pbt.resume import ResumeDecision, policy_tmpdir
 from pbt_tracker.pbt.starts import note_outcome
 from pbt_tracker.store import utcnow, writes
@@ -121,6 +121,7 @@ def record_continuation(connection: sqlite3.Connection, workdir: Path, row: Prio
     `decision` None is an experiment sent with its own command in a new
     script, because `setup` changes its resources or template.
     """
+    share_as_launched(row.options)  # its claim file now, its script when it is written
     path = continuation_script_path(workdir, row.name, attempt)
     if setup is None:
         resources = cast("SlurmLaunchOptions",

@@ -35,7 +35,7 @@ from pbt_tracker.backends.slurm.script import SBATCH_TEMPLATE_DEFAULT
 from pbt_tracker.backends.slurm.tags import tags_in
 from pbt_tracker.errors import SchedulerError, StoreError
 from pbt_tracker.files import make_dirs, write_text_atomic
-from pbt_tracker.launch.record import sha256_text
+from pbt_tracker.launch.record import sha256_text, share_as_launched
 from pbt_tracker.pbt.starts import note_outcome
 from pbt_tracker.store import Store, queries, utcnow
 from pbt_tracker.store.guard import (
@@ -251,6 +251,7 @@ def _write_continuation(connection: sqlite3.Connection, workdir: Path, experimen
     (whose own `sbatch $FILENAME` then sends the claimed script again); recorded with the experiment's scripts."""
     resources = cast("SlurmLaunchOptions", launch_options_from_record(json.loads(experiment.options or "{}"),
                                                                        SLURM)).resources
+    share_as_launched(experiment.options)
     path = workdir / CONTINUATIONS_DIR / f"sbatch_{experiment.name}.{attempt}.job{job_id}.sh"
     number = 2
     while queries.held_paths(connection, [str(path)]):

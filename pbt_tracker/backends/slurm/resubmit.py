@@ -27,7 +27,7 @@ from pbt_tracker.backends.slurm.resources import AttemptSetup, attempt_setup
 from pbt_tracker.backends.slurm.resubmit_arrays import ArrayLaunch, PlannedArray, PlannedScript, as_arrays
 from pbt_tracker.backends.slurm.tags import submission_tag, with_tag
 from pbt_tracker.errors import OptionError
-from pbt_tracker.files import make_dirs, write_text_atomic
+from pbt_tracker.files import make_dirs, share_with_group, write_text_atomic
 from pbt_tracker.launch.environment import as_launched
 from pbt_tracker.launch.record import sha256_text
 from pbt_tracker.pbt.resume import ResumeDecision
@@ -93,7 +93,7 @@ class ScriptResubmitter:
             array_launch = ArrayLaunch(row.launch_id, row.uuid, limit)
         self.planned.append(PlannedScript(
             submission_id, name, attempt, tagged, Path(script_path), script_text, argv, array_launch,
-            row.log_path or "", environment=launch_environment(row),
+            row.log_path or "", environment=launch_environment(row), group_readable=_group_readable(row),
         ))
 
     def close(self, connection: sqlite3.Connection) -> None:
@@ -108,6 +108,7 @@ class ScriptResubmitter:
         """The arrays, then each attempt alone; a script missing on disk is written from the record first."""
         store, result, echo = self.store, self.result, self.request.echo
         for array in self.arrays:
+            share_with_group(array.group_readable)
             missing = [path for path, _text in array.files[:-1] if not path.exists()]
             result.jobs += send_array(store, array.array_id, array.argv, array.names, array.files, echo,
                                       env=array.environment)
@@ -115,6 +116,7 @@ class ScriptResubmitter:
         answers = Answers(store, echo)
         try:
             for job in self.planned:
+                share_with_group(job.group_readable)  # the script, and Slurm's log once the job id is known
                 if job.new_script or not job.script_path.exists():
                     try:
                         if job.new_script:
@@ -138,7 +140,7 @@ class ScriptResubmitter:
                                        origin=self.request.origin, setup=setup)
         return PlannedScript(recorded.submission_id, row.name, attempt, recorded.argv, recorded.script_path,
                              recorded.script_text, recorded.own_argv, None, recorded.log_path, new_script=True,
-                             environment=launch_environment(row))
+                             environment=launch_environment(row), group_readable=_group_readable(row))
 
 
 def check_not_moved(recorded: Path, workdir: Path) -> None:
@@ -165,3 +167,7 @@ def _read(path: Path) -> bytes | None:
 def launch_environment(row: PriorAttempt) -> dict[str, str] | None:
     """The environment sbatch runs with, so that the job gets its launch's software whoever sends it."""
     return as_launched(json.loads(row.options or "{}").get("environment"), os.environ)
+
+
+def _group_readable(row: PriorAttempt) -> bool:
+    return bool(json.loads(row.options or "{}").get("group_readable"))

@@ -48,6 +48,7 @@ class PlannedScript:
     log_path: str = ""
     new_script: bool = False  # a continuation's, written for the first time
     environment: dict[str, str] | None = None  # its launch's (launch.environment.as_launched); None: the sender's
+    group_readable: bool = False  # its launch's `--group-readable`: the mode of the files written for it
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class PlannedArray:
     names: list[str]
     files: list[tuple[Path, str]]  # the tasks' scripts, then the array's own
     environment: dict[str, str] | None = None  # its launch's, as its tasks'
+    group_readable: bool = False
 
 
 def as_arrays(connection: sqlite3.Connection, workdir: Path,
@@ -108,4 +110,4 @@ def _record_array(connection: sqlite3.Connection, workdir: Path, launch: ArrayLa
         writes.place_in_array(connection, job.submission_id, job.own_argv, array_id, task)
     return PlannedArray(array_id, argv, [job.experiment for job in members],
                         [*((job.script_path, job.script_text) for job in members), (path, text)],
-                        members[0].environment)
+                        members[0].environment, members[0].group_readable)
