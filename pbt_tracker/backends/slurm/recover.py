@@ -56,6 +56,7 @@ class _Orphan:
     username: str
     launched_at: datetime
     array_task: int | None = None
+    refused: bool = False  # sbatch answered a refusal: looked for, never made uncertain
 
 
 def recover_unanswered(store: Store, orphans: list[_Orphan], listing: Listing, result: SyncResult,
@@ -128,8 +129,9 @@ def _accounted(orphans: list[_Orphan], store: Store, result: SyncResult, deadlin
         try:
             answer = slurm.query_sacct_window(user, since - ACCOUNTING_MARGIN, now + ACCOUNTING_MARGIN, deadline)
         except AccountingUnavailable as error:
-            count = sum(orphan.username == user for orphan in orphans)
-            result.notes.append(NO_ACCOUNTING_NOTE.format(reason=error, count=count))
+            count = sum(orphan.username == user and not orphan.refused for orphan in orphans)
+            if count:
+                result.notes.append(NO_ACCOUNTING_NOTE.format(reason=error, count=count))
             continue
         answers[user] = (answer, evidence.answers_for(answer, recorded))
     return answers
@@ -151,10 +153,12 @@ def orphans_of(rows: list[UnansweredSubmission], result: SyncResult) -> list[_Or
                 continue  # its submitter is still at work
         launched = parse_time(row.launched_at)
         assert launched is not None
+        refused = row.state == states.SUBMIT_FAILED
         if row.array_id is None:
-            orphan = _Orphan(row.id, submission_tag(row.uuid, row.id), row.username, launched)
+            orphan = _Orphan(row.id, submission_tag(row.uuid, row.id), row.username, launched, refused=refused)
         else:
-            orphan = _Orphan(row.id, array_tag(row.uuid, row.array_id), row.username, launched, row.array_task)
+            orphan = _Orphan(row.id, array_tag(row.uuid, row.array_id), row.username, launched, row.array_task,
+                             refused)
         if sending is None:
             sending = processes.arguments_in_flight(tag_argument(TAG_PREFIX))
         if tag_argument(orphan.tag) in sending or (

@@ -38,8 +38,9 @@ ACCOUNTING_NOTE = (
     "sacct is not available ({reason}): jobs Slurm has already forgotten are shown as UNKNOWN, "
     "so final states may be incomplete"
 )
-# How long after sbatch answered a refusal the sync still looks for the job by its tag: a controller under load
-# has queued a job and then answered its client with an error. Found, the attempt is SUBMITTED after all.
+# How long after sbatch answered a refusal a sync that asks the scheduler anyway still looks for the job by its tag:
+# a controller under load has queued a job and then answered its client with an error. Found, the attempt is
+# SUBMITTED after all.
 REFUSAL_RECHECK = timedelta(minutes=10)
 EMPTY_NOTE = "squeue listed no job at all; states were left as they were (sync again in a moment)"
 
@@ -59,6 +60,9 @@ def sync_slurm(store: Store) -> SyncResult:
     result.asked += len(job_ids)
     if not unanswered and not rows:
         return result
+    # Refusals alone are looked for quietly: sbatch's refusal is the controller's own word, so a scheduler that
+    # cannot be asked now leaves them as they are, for a later sync, and only a job found by its tag is written.
+    refusals_only = not rows and all(row.state == states.SUBMIT_FAILED for row in unanswered)
     # Which lost answers are not on their way any more is read before the listing: an sbatch that finishes in
     # between then shows its job in the listing, rather than being taken for one that never reached Slurm.
     orphans = orphans_of(unanswered, result)
@@ -71,9 +75,15 @@ def sync_slurm(store: Store) -> SyncResult:
     listed = InBackground(lambda: _list_jobs(users, job_ids, markers, result, deadline) if markers
                           else _query_jobs(users, job_ids, result, deadline))
     tracked = [_tracked(row) for row in rows]
-    listing = listed.result()
-    with store.write() as connection:
-        writes.note_answer(connection, SLURM, utcnow())
+    try:
+        listing = listed.result()
+    except SchedulerError:
+        if refusals_only:
+            return result
+        raise
+    if not refusals_only:
+        with store.write() as connection:
+            writes.note_answer(connection, SLURM, utcnow())
     if listing.empty:
         result.notes.append(EMPTY_NOTE)
     changed = result.changed
