@@ -82,6 +82,7 @@ echo "scripts/test.sh: the documentation site builds (mkdocs build --strict)"
 SLURM_ACCOUNTING=${SLURM_ACCOUNTING:-1} scripts/slurm/start-local-slurm.sh
 
 failed=""
+tiers=""
 for version in $OTHERS; do
     if [ "$version" = "$DEFAULT" ]; then
         echo "scripts/test.sh: Python $version is the default: the full suite below runs on it"
@@ -95,8 +96,20 @@ for version in $OTHERS; do
     fi
     echo "scripts/test.sh: the quick tier on Python $version ($interpreter), in $VENV-py$version"
     install_into "$VENV-py$version" "$interpreter"
-    "$VENV-py$version/bin/python" -m pytest -q -p no:cacheprovider -m "not slow and not slurm" \
-        || failed="$failed $version"
+    # The versions' quick tiers run side by side (no scheduler, no shared port); each one's output is shown whole.
+    log=$(mktemp)
+    ( "$VENV-py$version/bin/python" -m pytest -q -p no:cacheprovider -m "not slow and not slurm" >"$log" 2>&1 \
+        || echo "$version" >"$log.failed" ) &
+    tiers="$tiers $version:$log"
+done
+wait
+for tier in $tiers; do
+    version=${tier%%:*}
+    log=${tier#*:}
+    echo "scripts/test.sh: the quick tier on Python $version:"
+    cat "$log"
+    if [ -e "$log.failed" ]; then failed="$failed $version"; fi
+    rm -f "$log" "$log.failed"
 done
 
 export PBT_TRACK_REQUIRE_SLURM=1
