@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-SACCT_FORMAT = "JobID,State,Submit,Start,End,WorkDir"
+SACCT_FORMAT = "JobID,State,Submit,Start,End,Eligible,WorkDir"
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class SlurmRun:
     start: datetime | None
     end: datetime | None
     workdir: str
+    eligible: datetime | None = None  # when Slurm let it start (after a requeue: past Slurm's hold)
 
 
 def parse_journal(text: str) -> list[JournalLine]:
@@ -113,14 +114,17 @@ def _sacct_time(text: str) -> datetime | None:
 
 
 def parse_sacct_runs(text: str, workdir: str) -> list[SlurmRun]:
-    """Rows of `sacct --parsable2 --noheader --format=SACCT_FORMAT` whose job ran in `workdir`."""
+    """Rows of `sacct --parsable2 --noheader --format=SACCT_FORMAT` whose job ran in `workdir` (rows without
+    Eligible, as older captures hold them, are read too)."""
     runs = []
     for line in text.splitlines():
-        job_id, state, submit, start, end, where = line.split("|", 5)
+        fields = line.split("|")
+        job_id, state, submit, start, end = fields[:5]
+        eligible, where = (fields[5], "|".join(fields[6:])) if len(fields) > 6 else ("", "|".join(fields[5:]))
         if where.rstrip("/") != workdir.rstrip("/"):
             continue
         runs.append(SlurmRun(job_id, state.split(" ")[0], _sacct_time(submit), _sacct_time(start),
-                             _sacct_time(end), where))
+                             _sacct_time(end), where, _sacct_time(eligible)))
     return runs
 
 
@@ -177,9 +181,10 @@ def policy_time(runs: Iterable[SlurmRun]) -> PolicyTime:
     """Wall time from the policy's first start to its last end, less the time each later run waited in Slurm.
 
     A run waited from its submit (for a requeued job, from its previous
-    run's end) to its start; one Slurm ended while it still waited (a
-    requeued job can end TIMEOUT without starting again) waited until its
-    end. The waits after a requeue are Slurm's requeue delay, given apart.
+    run's end) to its start. sacct may lose the start of a requeued job's
+    next run (it lists it ended, TIMEOUT, with no Start): it waited until it
+    was eligible, and ran from then. The waits after a requeue are Slurm's
+    requeue delay, given apart.
     """
     ordered = sorted(runs, key=lambda run: (run.submit or run.start or run.end or datetime.min))
     ran = _ran(ordered)
@@ -190,8 +195,8 @@ def policy_time(runs: Iterable[SlurmRun]) -> PolicyTime:
     waits = requeues = 0.0
     previous_end_of: dict[str, datetime] = {}
     for run in ordered:
-        # A REQUEUED row without a Start ran all the same (sacct lost its start); any other without one waited.
-        waited_until = run.start or (run.end if run.state != "REQUEUED" else None)
+        # A row without a Start ran all the same (sacct lost its start): from when it was eligible, if known.
+        waited_until = run.start or run.eligible
         queued_since = previous_end_of.get(run.job_id, run.submit)
         if waited_until is not None and queued_since is not None and waited_until > first_start:
             wait = max(0.0, (waited_until - max(queued_since, first_start)).total_seconds())

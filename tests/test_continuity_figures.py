@@ -109,10 +109,11 @@ def test_a_requeued_run_that_sacct_lists_without_a_start_still_makes_the_next_wa
     assert (timed.queue_waits, timed.requeue_waits) == (15.0, 15.0)
 
 
-def test_a_requeued_job_that_slurm_ends_before_it_starts_again_waited_in_slurm_all_that_time():
-    text = ("300|REQUEUED|2026-12-07T19:28:43|2026-12-07T19:28:44|2026-12-07T19:29:05|/w\n"
-            "300|TIMEOUT|2026-12-07T19:29:05|None|2026-12-07T19:32:26|/w\n"
-            "301|COMPLETED|2026-12-07T19:32:27|2026-12-07T19:32:28|2026-12-07T19:33:02|/w\n")
+def test_a_requeued_run_whose_start_sacct_lost_waited_until_it_was_eligible_and_ran_from_then():
+    """Seen on the test cluster: the requeued job's next run listed TIMEOUT with no Start, eligible 121 s after."""
+    text = ("300|REQUEUED|2026-12-07T19:28:43|2026-12-07T19:28:44|2026-12-07T19:29:05|2026-12-07T19:28:43|/w\n"
+            "300|TIMEOUT|2026-12-07T19:29:05|None|2026-12-07T19:32:26|2026-12-07T19:31:06|/w\n"
+            "301|COMPLETED|2026-12-07T19:32:27|2026-12-07T19:32:28|2026-12-07T19:33:02|2026-12-07T19:32:27|/w\n")
     timed = policy_time(parse_sacct_runs(text, "/w"))
-    assert timed == PolicyTime(wall=258.0, queue_waits=202.0, requeue_waits=201.0)
-    assert timed.working == 56.0
+    assert timed == PolicyTime(wall=258.0, queue_waits=122.0, requeue_waits=121.0)
+    assert timed.working == 136.0
