@@ -63,3 +63,21 @@ def wait_for_state(job_id: str, wanted: set[str], timeout: float = 90) -> dict[s
         time.sleep(0.5)
         info = job_info(job_id)
     return info
+
+
+def start_requeued_now(job_id: str, settle: float = 3.0) -> None:
+    """Let a requeued job start at once instead of after Slurm's hold (its BeginTime), once the node is done with
+    its earlier run.
+
+    slurmd refuses to launch a job it killed a moment ago ("already killed, do not launch batch job"), and the job
+    then ends FAILED without running: seen on this one node when StartTime=now came within a second of the requeue.
+    """
+    deadline = time.monotonic() + 60
+    while "REQUEUED" not in subprocess.run(
+            ["sacct", "--noheader", "--parsable2", "--allocations", "--duplicates", f"--jobs={job_id}",
+             "--format=State"], capture_output=True, text=True).stdout:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"sacct shows no end of job {job_id}'s run before its requeue after 60 s")
+        time.sleep(0.5)
+    time.sleep(settle)
+    subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], check=True, capture_output=True)

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT, query
-from tests.slurm.conftest import job_info, wait_for_state
+from tests.slurm.conftest import job_info, start_requeued_now, wait_for_state
 from tests.slurm.test_resume_on_slurm import pbt_track
 
 RUN = "tests.fixtures.toy_pbt_one"
@@ -92,7 +92,7 @@ def test_a_requeued_first_attempt_continues_its_policy_from_the_latest_checkpoin
 
     subprocess.run(["scontrol", "requeue", job], check=True)
     wait_for_state(job, {"PENDING"})
-    subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], check=True)  # no BeginTime wait
+    start_requeued_now(job)
     info = wait_for_state(job, FINAL, timeout=180)
 
     assert (info["JobState"], info["Restarts"]) == ("COMPLETED", "1")

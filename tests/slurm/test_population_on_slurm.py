@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pbt_tracker.templates import template_path
 from tests.conftest import REPO_ROOT, query
-from tests.slurm.conftest import wait_for_state
+from tests.slurm.conftest import start_requeued_now, wait_for_state
 
 BIN = Path(sys.executable).parent
 PBT_TRACK = str(BIN / "pbt-track")
@@ -61,8 +61,7 @@ def test_a_population_reaches_its_last_iteration_through_limits_a_requeue_and_a_
         wait_for_state(job_id, {"RUNNING"})
         subprocess.run(["scontrol", "requeue", job_id], check=True, capture_output=True)
         wait_for_state(job_id, {"PENDING"}, timeout=30)
-        # Slurm holds a requeued job back for a while (BeginTime); let it start again at once.
-        subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], check=True, capture_output=True)
+        start_requeued_now(job_id)  # not after Slurm's hold (BeginTime)
 
         output, _ = watch.communicate(timeout=240)
         assert watch.returncode == 0, output
