@@ -56,9 +56,12 @@ def test_the_readme_lists_every_guarantee_of_the_guarantees_page() -> None:
     assert all(item.startswith(promise) for promise, item in zip(promised, listed))
 
 
-def test_the_changelog_starts_with_this_version() -> None:
+def test_the_changelog_starts_with_this_version_after_what_is_unreleased() -> None:
     changelog = (REPO_ROOT / "CHANGELOG.md").read_text()
-    assert re.findall(r"^## (\S+)", changelog, flags=re.M)[0] == __version__
+    headings = re.findall(r"^## (\S+)", changelog, flags=re.M)
+    releases = headings[1:] if headings[0] == "Unreleased" else headings
+    assert releases[0] == __version__
+    assert "Unreleased" not in releases
 
 
 def build_site(root: Path, site: Path) -> subprocess.CompletedProcess[str]:
