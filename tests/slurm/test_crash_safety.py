@@ -17,7 +17,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from pbt_tracker.processes import arguments_in_flight
 from tests.conftest import FIXTURES, REPO_ROOT, query
 
 PBT_TRACK = str(Path(sys.executable).parent / "pbt-track")
@@ -104,10 +103,24 @@ echo "$out"; exit $rc
     assert kills >= TRIALS // 3
 
 
+def _command_line(pid: int) -> bytes:
+    """What pbt-track reads of a process: nothing once it has ended (a zombie's is empty too)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def test_an_sbatch_still_running_after_its_submitter_died_is_waited_for_then_found(tmp_path: Path, fake_bin) -> None:
-    """Fake sbatch: the real one after two seconds, so the submitter can be killed while it is on its way."""
+    """Fake sbatch: the real one after two seconds, so the submitter can be killed while it is on its way.
+
+    Its arguments are on its command line until it exits (pbt-track looks for them there). It writes its pid when it
+    starts, and the test waits for that process alone: other tests' sbatch may be on their way at the same time.
+    """
     real_sbatch = shutil.which("sbatch")
-    fake_bin("sbatch", f"#!/bin/bash\nsleep 2\nexec {real_sbatch} \"$@\"\n")
+    started = tmp_path / "sbatch-pid"
+    fake_bin("sbatch", f"#!/bin/bash\necho $$ > {started}.new && mv {started}.new {started}\nsleep 2\n"
+                       f"exec {real_sbatch} \"$@\"\n")
     work = tmp_path / "w"
     launcher = subprocess.Popen(
         [PBT_TRACK, "submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm", "--workdir", str(work),
@@ -116,7 +129,7 @@ def test_an_sbatch_still_running_after_its_submitter_died_is_waited_for_then_fou
         cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
-    while not arguments_in_flight("--comment=pbt-track:"):
+    while not started.exists():
         assert time.monotonic() < deadline, "the first sbatch never started"
         time.sleep(0.05)
     launcher.kill()
@@ -132,7 +145,7 @@ def test_an_sbatch_still_running_after_its_submitter_died_is_waited_for_then_fou
             ("sbatch_02_echo_pbt.sh", "SUBMIT_UNCERTAIN"),
         ]
 
-        while arguments_in_flight("--comment=pbt-track:"):
+        while _command_line(int(started.read_text())):
             assert time.monotonic() < deadline + 30, "the sbatch never ended"
             time.sleep(0.1)
         synced = subprocess.run([PBT_TRACK, "sync", "--workdir", str(work)], cwd=REPO_ROOT, capture_output=True,
