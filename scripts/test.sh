@@ -7,10 +7,10 @@
 #   scripts/test.sh tests/slurm -x  # a part: exactly `pytest tests/slurm -x`, on the default Python only
 #
 # Without arguments every test runs on the default Python in three pytest processes at
-# once: the real-Slurm tests (-m slurm, in two: those whose jobs are held, and the rest)
-# wait on the scheduler most of the time, while the others (-m "not slurm") keep the
-# cores busy. Each part's output is shown whole when all are over, then a summary (each
-# part's counts and seconds); the script fails if any part failed.
+# once: the real-Slurm tests (-m slurm, in two lanes) wait on the scheduler most of the
+# time, while the others (-m "not slurm") keep the cores busy. Each part's output is shown
+# whole once all are over, then a summary (each part's counts and seconds); the script
+# fails if any part failed.
 #
 # pbt-track runs on Python 3.11, 3.12 and 3.13. Without arguments, each of them
 # that the machine has (pythonX.Y on PATH, else pyenv's newest X.Y.*) other than
@@ -154,21 +154,24 @@ if [ $# -gt 0 ]; then
     "$VENV/bin/python" -m pytest "$@" || status=$?
 else
     # Everything, in parts at once: the real-Slurm tests mostly wait on the scheduler while the others keep the
-    # cores busy. The Slurm tests go in two lanes: those whose jobs are held (they never take the node's CPUs,
-    # and spend their time in pbt-track and sbatch processes) beside the rest. The other versions' quick tiers
-    # follow the default's tests without Slurm, so that one CPU-bound suite runs at a time.
-    held="tests/slurm/test_crash_safety.py tests/slurm/test_concurrency.py"
+    # cores busy. The Slurm tests go in two lanes of about equal length: one has the tests whose jobs are held
+    # (they never take the node's CPUs) and the scheduler-fault catalogue (its jobs take a CPU each, no GPU), the
+    # other the rest. The other versions' quick tiers follow the default's tests without Slurm, so that one
+    # CPU-bound suite runs at a time.
+    lane="tests/slurm/test_crash_safety.py tests/slurm/test_concurrency.py"
+    lane="$lane tests/slurm/test_scheduler_fault_catalogue.py"
     ignored=""
-    for path in $held; do ignored="$ignored --ignore=$path"; done
+    for path in $lane; do ignored="$ignored --ignore=$path"; done
     echo "scripts/test.sh: every test on Python $DEFAULT, in $VENV, in three parts at once" \
          "(-m slurm in two, -m \"not slurm\"), then the quick tier on each other version:${others:- none}"
     # shellcheck disable=SC2086  # the paths hold no spaces
-    run_part slurm-held "$VENV/bin/python" -m pytest -p no:cacheprovider -m slurm $held &
+    run_part slurm-1 "$VENV/bin/python" -m pytest -p no:cacheprovider --durations=10 -m slurm $lane &
     # shellcheck disable=SC2086
-    run_part slurm "$VENV/bin/python" -m pytest -p no:cacheprovider -m slurm $ignored &
-    ( run_part not-slurm "$VENV/bin/python" -m pytest -p no:cacheprovider -m "not slurm"; quick_tiers ) &
+    run_part slurm-2 "$VENV/bin/python" -m pytest -p no:cacheprovider --durations=10 -m slurm $ignored &
+    ( run_part not-slurm "$VENV/bin/python" -m pytest -p no:cacheprovider --durations=10 -m "not slurm"
+      quick_tiers ) &
     wait
-    show_parts slurm-held slurm not-slurm
+    show_parts slurm-1 slurm-2 not-slurm
     for version in $others; do show_parts "quick-py$version"; done
 fi
 
