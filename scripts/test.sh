@@ -155,11 +155,11 @@ if [ $# -gt 0 ]; then
 else
     # Everything, in parts at once: the real-Slurm tests mostly wait on the scheduler while the others keep the
     # cores busy. The Slurm tests go in two lanes of about equal length: one has the tests whose jobs are held
-    # (they never take the node's CPUs) and the scheduler-fault catalogue (its jobs take a CPU each, no GPU), the
-    # other the rest. The other versions' quick tiers follow the default's tests without Slurm, so that one
+    # (they never take the node's CPUs), the scheduler-fault catalogue (its jobs take a CPU each, no GPU) and the
+    # keeper's, the other the rest. The other versions' quick tiers follow the default's tests without Slurm, so that one
     # CPU-bound suite runs at a time.
     lane="tests/slurm/test_crash_safety.py tests/slurm/test_concurrency.py"
-    lane="$lane tests/slurm/test_scheduler_fault_catalogue.py"
+    lane="$lane tests/slurm/test_scheduler_fault_catalogue.py tests/slurm/test_keeper_on_slurm.py"
     ignored=""
     for path in $lane; do ignored="$ignored --ignore=$path"; done
     echo "scripts/test.sh: every test on Python $DEFAULT, in $VENV, in three parts at once" \
