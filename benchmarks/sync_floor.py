@@ -27,7 +27,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from benchmarks.cancel_floor import IMPORTS, IMPORTS_SQLALCHEMY, TEMPLATE, cancel_ids, held_jobs
+from benchmarks.cancel_floor import IMPORTS, IMPORTS_SQLALCHEMY, TEMPLATE, cancel_ids, held_jobs, named_leftovers
 from benchmarks.common import (
     PBT_TRACK,
     REPO_ROOT,
@@ -102,6 +102,7 @@ def main(counts: list[int], others: int, rounds: int) -> None:
         calls = Counter(name for name, _ in logged_calls(log))
     finally:
         cancel_ids(created)
+        cancel_ids(named_leftovers(scratch))
         shutil.rmtree(scratch, ignore_errors=True)
     for count in counts:
         ratio = describe(count, 0, rounds, alone[count])
