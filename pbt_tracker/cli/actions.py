@@ -179,11 +179,21 @@ def resubmit_failed(workdir: str, run: str | None, experiments: tuple[str, ...],
         pbt-track resubmit-failed --workdir ./slurm_logs --max-attempts 3
         pbt-track resubmit-failed --slurm_partition gpu --slurm_cpus_per_gpu 8
     """
+    from pbt_tracker.errors import PbtTrackError
+    from pbt_tracker.tracker.resubmit import check_max_attempts, check_resubmit_selection
     from pbt_tracker.tracker.resubmit import resubmit_failed as resubmit
 
-    with open_workdir(workdir, sync=not no_sync) as store:
+    try:
+        check_max_attempts(max_attempts)
+    except PbtTrackError as error:
+        raise click.ClickException(str(error)) from None
+    chosen = selection(run, experiments, (), launch, all_launches)
+    with open_workdir(workdir, sync=False) as store:
+        check_resubmit_selection(store, chosen)
+        if not no_sync:
+            sync_and_tell(store)
         result = resubmit(
-            store, selection(run, experiments, (), launch, all_launches), include_cancelled=include_cancelled,
+            store, chosen, include_cancelled=include_cancelled,
             include_uncertain=include_uncertain, max_attempts=max_attempts, accept_changed=accept_changed,
             dry_run=dry_run, from_scratch=from_scratch, echo=click.echo, options=resource_changes(resources),
         )
