@@ -269,3 +269,23 @@ def test_the_csv_report_is_pinned(work: Path) -> None:
 
 def test_the_json_report_of_chosen_columns_is_pinned(work: Path) -> None:
     assert report(work, "--format", "json", "-o", "elapsed,state,log,reason,started_at,exit_code") == JSON_COLUMNS
+
+
+def test_csv_writes_a_policys_parameters_as_json_text_in_every_column_layout() -> None:
+    """CSV looks for mappings only in the fields that may hold one: those are every field typed as a mapping."""
+    import io
+
+    from pbt_tracker.report.rows import MAPPINGS, ReportRow
+    from pbt_tracker.report.stream import write_report
+
+    assert MAPPINGS == tuple(field for field, kind in ReportRow.__annotations__.items() if "dict" in str(kind))
+    row = ReportRow(run="r", experiment="e", attempt=1, job_id="7", state="RUNNING", exit_code=None, elapsed=None,
+                    node=None, log=None, script=None, launch_id=1, backend="slurm", submitted_at=None,
+                    started_at=None, ended_at=None, pbt_params={"lr": 0.5, "name": "a,b"})
+    out = io.StringIO()
+    write_report(out, "csv", [row, row._replace(pbt_params=None)], columns=("experiment", "params", "state"))
+    assert out.getvalue() == 'experiment,params,state\ne,"{""lr"": 0.5, ""name"": ""a,b""}",RUNNING\ne,,RUNNING\n'
+    out = io.StringIO()
+    write_report(out, "csv", [row])
+    assert out.getvalue().splitlines()[1] == (
+        'r,e,1,7,RUNNING,,,,,,1,slurm,,,,,,False,,,,,,,"{""lr"": 0.5, ""name"": ""a,b""}",,,')
