@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -52,17 +53,38 @@ def held_jobs(scratch: Path, count: int) -> list[str]:
     script.write_text("#!/bin/sh\ntrue\n")
     ids = []
     for _ in range(count):
-        done = subprocess.run(["sbatch", "--hold", "--parsable", "--output=/dev/null", "--job-name=pbt-track-held",
-                               str(script)], capture_output=True, text=True, check=True)
-        ids.append(done.stdout.strip().split(";")[0])
+        ids.append(_sbatch(["sbatch", "--hold", "--parsable", "--output=/dev/null", f"--job-name={held_name(scratch)}",
+                            str(script)]))
     return ids
+
+
+def held_name(scratch: Path) -> str:
+    """This run's own job name: what a lost sbatch answer queued is found by it and cancelled by its id."""
+    return f"pbt-track-held-{scratch.name}"
+
+
+def _sbatch(argv: list[str]) -> str:
+    """A job id; a busy controller's refusal (a timed-out socket) is tried again a few times, then shown."""
+    for attempt in range(5):
+        done = subprocess.run(argv, capture_output=True, text=True)
+        if done.returncode == 0:
+            return done.stdout.strip().split(";")[0]
+        time.sleep(1 + attempt)
+    raise SystemExit(f"sbatch failed five times: {done.stderr.strip()}")
+
+
+def named_leftovers(scratch: Path) -> list[str]:
+    """Ids of this run's held jobs still queued, sent by an sbatch whose answer was lost among them."""
+    listed = subprocess.run(["squeue", "--noheader", "--format=%i", f"--name={held_name(scratch)}"],
+                            capture_output=True, text=True)
+    return listed.stdout.split() if listed.returncode == 0 else []
 
 
 def held_array(scratch: Path, count: int) -> str:
     script = scratch / "held.sh"
     script.write_text("#!/bin/sh\ntrue\n")
     done = subprocess.run(["sbatch", "--hold", "--parsable", "--output=/dev/null", f"--array=0-{count - 1}",
-                           "--job-name=pbt-track-held", str(script)], capture_output=True, text=True, check=True)
+                           f"--job-name={held_name(scratch)}", str(script)], capture_output=True, text=True, check=True)
     return done.stdout.strip().split(";")[0]
 
 
@@ -123,6 +145,7 @@ def main(kind: str, count: int, rounds: int) -> None:
             cancel_ids(ours + bare)
     finally:
         cancel_ids(created)
+        cancel_ids(named_leftovers(scratch))
         shutil.rmtree(scratch, ignore_errors=True)
     med = {name: statistics.median(values) for name, values in times.items()}
     floor = med["scancel"] + med["imports"]

@@ -137,7 +137,8 @@ def test_an_error_naming_a_job_it_was_not_given_proves_nothing_about_the_others(
 
 
 def test_a_failure_that_names_no_job_refuses_them_all() -> None:
-    assert read_scancel_answer(["1", "2"], 1, "") == ScancelAnswer([], {"1": "scancel exited with 1", "2": "scancel exited with 1"})
+    stderr = "scancel: error: Access/permission denied\n"
+    assert read_scancel_answer(["1", "2"], 1, stderr) == ScancelAnswer([], {"1": stderr.strip(), "2": stderr.strip()})
 
 
 # --- what cancel asks the scheduler -------------------------------------------------------------

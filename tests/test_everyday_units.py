@@ -10,7 +10,7 @@ import pytest
 
 from pbt_tracker.report.logs import LogTarget, follow, last_lines
 from pbt_tracker.report.rows import ReportRow, render
-from pbt_tracker.report.table import Layout, table, wants_colour
+from pbt_tracker.report.table import COLUMNS, Layout, cell, column_cells, table, wants_colour
 from pbt_tracker.report.watch import watch_loop
 
 
@@ -33,6 +33,19 @@ def test_states_are_coloured_on_a_terminal_only_and_never_with_no_color(monkeypa
     assert wants_colour(Tty()) is False
     text = table([row("a", "FAILED"), row("b", "COMPLETED")], Layout(("experiment", "state", "job_id")), colour=True)
     assert text.splitlines()[2:] == ["a           \x1b[31mFAILED\x1b[0m     7", "b           \x1b[32mCOMPLETED\x1b[0m  7"]
+
+
+def test_a_column_made_at_once_holds_exactly_the_cells_made_one_by_one() -> None:
+    rows = [
+        row("a", "FAILED", exit_code=0, exit_signal=9, node="n1", log="/l/a.out", pbt_objective=0.123456,
+            pbt_params={"train.lr": 0.5}, pbt_policy="3*", pbt_iteration=4, partition="gpu", time_limit="1:00:00"),
+        row("b", "PENDING", pending_reason="JobHeldUser", cancel_requested=True, started_at="2026-11-29T10:10:00Z",
+            clock_skew=-600, pbt_params={}, pbt_best_objective=2.0),
+        row("a-very-long-experiment-name", "RUNNING", attempt=12, elapsed="1:02:03", launch_id=None, job_id=None),
+    ]
+    for layout in (Layout(COLUMNS), Layout(COLUMNS, log_name_only=True, experiment_width=12, short_states=True)):
+        for column in COLUMNS:
+            assert column_cells(rows, column, layout) == [cell(r, column, layout) for r in rows], column
 
 
 def test_a_signalled_exit_reads_as_sacct_prints_it() -> None:

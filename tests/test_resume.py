@@ -99,7 +99,9 @@ def test_the_continuation_script_is_rendered_from_the_template_and_sent_with_its
 
 
 SBATCH_REFUSES = "#!/bin/sh\necho 'sbatch: error: Batch job submission failed: Invalid account' >&2\nexit 1\n"
-SBATCH_ACCEPTS = "#!/bin/sh\nprintf '%s\\n' \"$@\" >> \"$0.calls\"\necho 4242\n"
+# Job ids from 4242 on, one each: no two live attempts may hold one id.
+SBATCH_ACCEPTS = ("#!/bin/sh\nprintf '%s\\n' \"$@\" >> \"$0.calls\"\n"
+                  'id=$(cat "$0.next" 2>/dev/null || echo 4242); echo $((id + 1)) > "$0.next"; echo "$id"\n')
 
 
 @pytest.fixture
@@ -144,7 +146,7 @@ def test_resubmit_continues_a_pbt_policy_in_a_new_recorded_script(refused_pbt: t
     assert rows == [
         ("00_ws_pbt", 2, "resubmit", "SUBMITTED", "4242", str(work / "sbatch_00_ws_pbt.sh"),
          (work / "sbatch_00_ws_pbt.sh").read_text(), f"{work}/sbatch_00_ws_pbt.sh-slurm-%j.out", 1),
-        ("01_ws_pbt", 2, "resubmit", "SUBMITTED", "4242", str(new_script), text,
+        ("01_ws_pbt", 2, "resubmit", "SUBMITTED", "4243", str(new_script), text,
          f"{work}/continuations/sbatch_01_ws_pbt.2.sh-slurm-%j.out", 1),
     ]
     sent = Path(f"{sbatch}.calls").read_text().splitlines()

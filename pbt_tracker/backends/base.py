@@ -56,6 +56,7 @@ class Stopped(NamedTuple):
     returncode: int | None = 0
     stdout: str = ""
     stderr: str = ""
+    lost: Mapping[str, str] = MappingProxyType({})  # job id -> how the answer about it was lost: it may have stopped
 
 
 class Resubmitter(Protocol):

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from pbt_tracker.store import Store
     from pbt_tracker.store.selection import Selection
+    from pbt_tracker.tracker.cancel import CancelResult
 
 
 @cli.command()
@@ -77,25 +78,41 @@ def cancel(targets: tuple[str, ...], workdir: str, run: str | None, experiments:
         return
     verb = "Would cancel" if dry_run else "Cancelled"
     click.echo("\n".join(  # one write: a cancel of a whole population prints a line per job
-        f"Not cancelled {experiment} (job {job_id}): {result.said_by.get(job_id, 'scancel')} said: "
-        f"{result.refused[job_id]}"
-        if job_id is not None and job_id in result.refused
-        else f"{verb} {experiment} (job {job_id})" if job_id else f"{verb} {experiment} (not started)"
-        for experiment, job_id in result.targets
+        _target_line(verb, experiment, job_id, result) for experiment, job_id in result.targets
     ))
     if result.in_flight:
         raise click.ClickException(_still_sending(result.in_flight))
+    unsettled = []
     if result.refused:
-        raise click.ClickException(
-            f"{_refusers(result.refused, result.said_by)} refused {len(result.refused)} of {len(result.targets)} "
-            "job(s), listed above; their states "
-            "were left as they were: run `pbt-track sync` to see where they stand"
+        unsettled.append(
+            f"{_programs(result.refused, result.said_by)} refused {len(result.refused)} of {len(result.targets)} "
+            "job(s), listed above; their states were left as they were: run `pbt-track sync` to see where they stand"
         )
+    if result.lost:
+        unsettled.append(
+            f"{_programs(result.lost, result.said_by)} gave no answer ({'; '.join(dict.fromkeys(result.lost.values()))}) "
+            f"for {len(result.lost)} of {len(result.targets)} job(s), listed above: they may have been cancelled; "
+            "the next sync records what Slurm says"
+        )
+    if unsettled:
+        raise click.ClickException("; and ".join(unsettled))
 
 
-def _refusers(refused: Mapping[str, str], said_by: Mapping[str, str]) -> str:
-    """Who refused: scancel, ngc, or both."""
-    return " and ".join(dict.fromkeys(said_by.get(job_id, "scancel") for job_id in refused))
+def _target_line(verb: str, experiment: str, job_id: str | None, result: CancelResult) -> str:
+    """What is known of one job: cancelled, refused with the scheduler's reason, or unknown for want of an answer."""
+    if job_id is None:
+        return f"{verb} {experiment} (not started)"
+    program = result.said_by.get(job_id, "scancel")
+    if job_id in result.refused:
+        return f"Not cancelled {experiment} (job {job_id}): {program} said: {result.refused[job_id]}"
+    if job_id in result.lost:
+        return f"Maybe cancelled {experiment} (job {job_id}): {program} gave no answer ({result.lost[job_id]})"
+    return f"{verb} {experiment} (job {job_id})"
+
+
+def _programs(jobs: Mapping[str, str], said_by: Mapping[str, str]) -> str:
+    """Who answered (or did not) about these jobs: scancel, ngc, or both."""
+    return " and ".join(dict.fromkeys(said_by.get(job_id, "scancel") for job_id in jobs))
 
 
 def _still_sending(names: Sequence[str]) -> str:
@@ -179,11 +196,21 @@ def resubmit_failed(workdir: str, run: str | None, experiments: tuple[str, ...],
         pbt-track resubmit-failed --workdir ./slurm_logs --max-attempts 3
         pbt-track resubmit-failed --slurm_partition gpu --slurm_cpus_per_gpu 8
     """
+    from pbt_tracker.errors import PbtTrackError
+    from pbt_tracker.tracker.resubmit import check_max_attempts, check_resubmit_selection
     from pbt_tracker.tracker.resubmit import resubmit_failed as resubmit
 
-    with open_workdir(workdir, sync=not no_sync) as store:
+    try:
+        check_max_attempts(max_attempts)
+    except PbtTrackError as error:
+        raise click.ClickException(str(error)) from None
+    chosen = selection(run, experiments, (), launch, all_launches)
+    with open_workdir(workdir, sync=False) as store:
+        check_resubmit_selection(store, chosen)
+        if not no_sync:
+            sync_and_tell(store)
         result = resubmit(
-            store, selection(run, experiments, (), launch, all_launches), include_cancelled=include_cancelled,
+            store, chosen, include_cancelled=include_cancelled,
             include_uncertain=include_uncertain, max_attempts=max_attempts, accept_changed=accept_changed,
             dry_run=dry_run, from_scratch=from_scratch, echo=click.echo, options=resource_changes(resources),
         )

@@ -47,6 +47,13 @@ class _OneLineErrors(click.Group):
             ctx.fail(f"No such command {name!r}{did_you_mean(name, self.list_commands(ctx))}.")
         return super().resolve_command(ctx, args)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:  # before click's own handler, which ends with status 1
+            _reader_gone()
+            raise click.exceptions.Exit(0) from None
+
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         try:
@@ -96,9 +103,28 @@ def _project_defaults(ctx: click.Context) -> None:
 
 
 
+def _reader_gone() -> None:
+    """The reader closed the pipe (`pbt-track report | head -1`): it chose to stop, as `git log | head` shows.
+
+    What is still buffered goes to /dev/null, so that the flush at exit
+    neither fails nor prints; the command ends quietly, with status 0.
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # a stdout with no descriptor (a test's) keeps nothing for the exit
+        pass
+
+
 def main() -> None:
     try:
         cli(prog_name="pbt-track")
+        sys.stdout.flush()  # what the last write left buffered, while a closed pipe can still be told apart
+    except BrokenPipeError:
+        _reader_gone()
     finally:
         # The process ends here, and the collector's passes over every object at exit would only delay
         # it: nothing pbt-track leaves for them holds unwritten data (files and the record are closed).

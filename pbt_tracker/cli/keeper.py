@@ -10,6 +10,7 @@ from pbt_tracker.cli.common import resource_changes, resource_options, workdir_o
 from pbt_tracker.cli.group import cli
 
 if TYPE_CHECKING:
+    from pbt_tracker.keeper.loop import Keeper, WatchOptions
     from pbt_tracker.store import Store
 
 
@@ -61,8 +62,10 @@ def watch(workdir: str, in_job: bool, as_job: bool, keeper_time: str, keeper_par
         pbt-track watch --workdir ./slurm_logs --max-attempts 10 --restart-stalled
         pbt-track watch --workdir ./slurm_logs --submit --on-event "notify-send pbt"
     """
-    from pbt_tracker.cli.common import open_workdir
+    from pbt_tracker.cli.common import open_workdir, sync_and_tell
     from pbt_tracker.errors import PbtTrackError
+    from pbt_tracker.keeper.job import check_time_limit
+    from pbt_tracker.keeper.loop import Keeper
 
     resources = resource_changes(values)
     if as_job and values["once"]:
@@ -70,14 +73,23 @@ def watch(workdir: str, in_job: bool, as_job: bool, keeper_time: str, keeper_par
     job_args = _watch_args(workdir, values) + [arg for name, value in resources.items()
                                                 for arg in (f"--{name}", str(value))] + ["--keeper-time", keeper_time] + (
         ["--keeper-partition", keeper_partition] if keeper_partition else [])
+    try:  # the options alone, before the record is opened: a sync or the keeper's lease would write to it
+        options = _watch_options(values, resources)
+        if as_job:
+            check_time_limit(keeper_time)
+    except PbtTrackError as error:
+        raise click.ClickException(str(error)) from None
     # A keeper job found on record is live only if the scheduler still says so: --submit syncs first (a
     # keeper killed inside its job leaves the record RUNNING until then); the keeper itself syncs each pass.
-    with open_workdir(workdir, sync=as_job) as store:
+    with open_workdir(workdir, sync=False) as store:
         try:
+            keeper = Keeper(store, options, click.echo)
+            keeper.check_options()
             if as_job:
+                sync_and_tell(store)
                 _submit(store, job_args, keeper_time, keeper_partition)
                 return
-            code = _watch(store, values, job_args if in_job else None, keeper_time, keeper_partition, resources)
+            code = _watch(store, keeper, job_args if in_job else None, keeper_time, keeper_partition)
         except PbtTrackError as error:
             raise click.ClickException(str(error)) from None
     if code:
@@ -85,9 +97,8 @@ def watch(workdir: str, in_job: bool, as_job: bool, keeper_time: str, keeper_par
 
 
 def _submit(store: Store, job_args: list[str], keeper_time: str, partition: str | None) -> None:
-    from pbt_tracker.keeper.job import check_time_limit, submit_keeper
+    from pbt_tracker.keeper.job import submit_keeper
 
-    check_time_limit(keeper_time)
     job = submit_keeper(store, job_args, keeper_time, partition, click.echo)
     if job.error and job.uncertain:
         raise click.ClickException(f"the keeper job may have been submitted ({job.error}); pbt-track will find out "
@@ -96,17 +107,13 @@ def _submit(store: Store, job_args: list[str], keeper_time: str, partition: str 
         raise click.ClickException(f"the keeper job was not submitted: {job.error}")
 
 
-def _watch(store: Store, values: dict[str, Any], job_args: list[str] | None, keeper_time: str, partition: str | None,
-           resources: dict[str, Any]) -> int:
-    import signal
-    import threading
-
+def _watch_options(values: dict[str, Any], resources: dict[str, Any]) -> WatchOptions:
     from pbt_tracker.keeper.events import event_argv, event_timeout
-    from pbt_tracker.keeper.loop import Keeper, WatchOptions
+    from pbt_tracker.keeper.loop import WatchOptions
     from pbt_tracker.keeper.rules import Rules
     from pbt_tracker.store.selection import Selection
 
-    options = WatchOptions(
+    return WatchOptions(
         rules=Rules(values["max_attempts"], bool(values["resume_failed"]), values["stall_after"],
                     bool(values["restart_stalled"])),
         selection=Selection(run=values["run"], experiments=tuple(values["experiments"])),
@@ -116,8 +123,12 @@ def _watch(store: Store, values: dict[str, Any], job_args: list[str] | None, kee
         event_timeout=event_timeout(),
         resubmit_options=resources,
     )
-    keeper = Keeper(store, options, click.echo)
-    keeper.check_pbt_options()
+
+
+def _watch(store: Store, keeper: Keeper, job_args: list[str] | None, keeper_time: str, partition: str | None) -> int:
+    import signal
+    import threading
+
     handled = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
     previous = {}
     if threading.current_thread() is threading.main_thread():

@@ -61,11 +61,14 @@ def forget(workdir: str, launch_id: int, purge: bool, yes: bool, unidentified_en
         pbt-track forget --launch 4 --purge --unidentified-ended
     """
     from pbt_tracker.errors import PbtTrackError
-    from pbt_tracker.tracker.launches import describe_for_purge, forget_launch, purge_launch
+    from pbt_tracker.tracker.launches import check_launch_exists, describe_for_purge, forget_launch, purge_launch
 
     if unidentified_ended and not purge:
         raise click.UsageError("--unidentified-ended goes with --purge; add --purge, or leave it out")
-    with open_workdir(workdir, sync=not no_sync) as store:
+    with open_workdir(workdir, sync=False) as store:
+        check_launch_exists(store, launch_id)
+        if not no_sync:
+            sync_and_tell(store)
         try:
             if not purge:
                 done = forget_launch(store, launch_id)

@@ -46,6 +46,9 @@ def cancel_stalled(store: Store, stalled: list[tuple[int, Kept]], echo: Echo) ->
 def _cancel_outcome(result: CancelResult) -> str:
     if result.refused:
         return "failed: scancel refused it: " + "; ".join(dict.fromkeys(result.refused.values()))
+    if result.lost:
+        return ("unknown: scancel gave no answer (" + "; ".join(dict.fromkeys(result.lost.values())) + "); it may "
+                "have been cancelled, and the next sync records what Slurm says")
     return "cancelled" if result.targets else "not cancelled: it had ended already"
 
 

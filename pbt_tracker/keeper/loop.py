@@ -82,9 +82,12 @@ class Keeper:
         self.unfinished: list[tuple[str, str, int]] = []  # once done: (experiment, state, attempt) of those not COMPLETED
         self._clock = now or (lambda: datetime.now(timezone.utc).timestamp())
 
-    def check_pbt_options(self) -> None:
+    def check_options(self) -> None:
+        """Before the lease is taken and the first sync: a name that matches nothing, or PBT options without PBT."""
         from pbt_tracker.pbt.workspace import policy_index
 
+        with self.store.read() as connection:
+            queries.check_names_exist(connection, self.options.selection)
         rules = self.options.rules
         if rules.stall_after is None and not rules.restart_stalled:
             return

@@ -59,6 +59,8 @@ class ReportRow(NamedTuple):
     time_left: str | None = None
 
 
+# The fields that may hold a mapping, which CSV writes as JSON text: only they are looked into, row by row.
+MAPPINGS = ("pbt_params",)
 _NO_PBT = (None,) * sum(field.startswith("pbt_") for field in ReportRow._fields)
 
 

@@ -9,13 +9,13 @@ undone decision stays undone, whatever a later continuation finds.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
 from pbt_tracker.store.connection import sql_time
+from pbt_tracker.store.new_rows import insert_unread
 from pbt_tracker.store.selections import column_list, marks, named_rows
 
 __all__ = [
@@ -42,13 +42,7 @@ class NewStart(NamedTuple):
 
 def insert_starts(connection: sqlite3.Connection, rows: Iterable[NewStart]) -> int:
     """The starts not read before; the number inserted."""
-    before = connection.total_changes
-    connection.executemany(
-        f"INSERT OR IGNORE INTO pbt_starts ({', '.join(NewStart._fields)}) VALUES ({marks(NewStart._fields)})",
-        [(row.submission_id, row.policy, row.iteration, row.donor, row.checkpoint, row.experiment_name,
-          json.dumps(row.args), row.log_offset, sql_time(row.observed_at)) for row in rows],
-    )
-    return connection.total_changes - before
+    return insert_unread(connection, "pbt_starts", rows)
 
 
 class StartRow(NamedTuple):

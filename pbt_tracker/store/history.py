@@ -6,13 +6,12 @@ version, a place in a log), so copying the same thing twice inserts nothing.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 from typing import NamedTuple
 
-from pbt_tracker.store.connection import sql_time
+from pbt_tracker.store.new_rows import insert_unread
 from pbt_tracker.store.selections import column_list, marks, named_rows
 
 __all__ = [
@@ -101,15 +100,7 @@ class NewIteration(NamedTuple):
 
 def insert_iterations(connection: sqlite3.Connection, rows: list[NewIteration]) -> int:
     """The files not copied before (a file version already copied is left as it is); the number inserted."""
-    before = connection.total_changes
-    connection.executemany(
-        f"INSERT OR IGNORE INTO pbt_iterations ({', '.join(NewIteration._fields)}) "
-        f"VALUES ({marks(NewIteration._fields)})",
-        [(row.experiment_id, row.policy, row.iteration, row.true_objective, row.frame, row.experiment_name,
-          json.dumps(row.params), row.checkpoint, row.file_key, sql_time(row.file_mtime), sql_time(row.observed_at))
-         for row in rows],
-    )
-    return connection.total_changes - before
+    return insert_unread(connection, "pbt_iterations", rows)
 
 
 class LogToRead(NamedTuple):
@@ -148,13 +139,7 @@ class NewEvent(NamedTuple):
 
 def insert_events(connection: sqlite3.Connection, rows: list[NewEvent]) -> int:
     """The events not read before; the number inserted."""
-    before = connection.total_changes
-    connection.executemany(
-        f"INSERT OR IGNORE INTO pbt_events ({', '.join(NewEvent._fields)}) VALUES ({marks(NewEvent._fields)})",
-        [(row.submission_id, row.policy, row.donor, row.iteration, row.checkpoint, row.log_offset, row.line,
-          sql_time(row.observed_at)) for row in rows],
-    )
-    return connection.total_changes - before
+    return insert_unread(connection, "pbt_events", rows)
 
 
 def set_log_read_offset(connection: sqlite3.Connection, submission_id: int, offset: int) -> None:

@@ -10,7 +10,7 @@ are compiled one by one.
 """
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -18,7 +18,7 @@ from pbt_tracker.store import writes
 
 __all__ = [
     "FirstIds", "NewExperiment", "NewLaunch", "NewScript", "NewSlurmArray", "NewSubmission", "first_ids", "insert",
-    "insert_numbered",
+    "insert_numbered", "insert_unread",
 ]
 
 
@@ -114,6 +114,17 @@ _TABLES: dict[type, str] = {
 def insert(connection: sqlite3.Connection, row: NewRow) -> int:
     """One row into its type's table; its new id."""
     return writes.insert(connection, _TABLES[type(row)], row._asdict())
+
+
+def insert_unread(connection: sqlite3.Connection, table: str, rows: Iterable[NamedTuple]) -> int:
+    """Rows named by where they were read (a place in a log, a file version); the number not already there.
+
+    Reading the same place twice (a sync, then a continuation that read the
+    log first) must add it once, so a row whose unique key is held is skipped.
+    """
+    before = connection.total_changes
+    writes.insert_many(connection, table, [row._asdict() for row in rows], or_ignore=True)
+    return connection.total_changes - before
 
 
 class FirstIds(NamedTuple):

@@ -41,9 +41,12 @@ _ORDER = "\nORDER BY l.id, e.position, s.attempt"
 # index lookup by name, which finds the row alone unless the name was launched again, where ranking every
 # experiment of the record (a window over all names) took seconds over 100,000 of them.
 _SENT = "coalesce((SELECT max(s3.id) FROM submissions AS s3 WHERE s3.experiment_id = {e}.id AND s3.state <> 'PRINT_ONLY'), -1)"
-_CURRENT = f"""NOT EXISTS (SELECT 1 FROM experiments AS e2 JOIN launches AS l2 ON l2.id = e2.launch_id
+# A name the record holds once is current without a look: the names held more than once are listed first,
+# in one pass over the names' index, and only their experiments are ranked.
+_CURRENT = f"""(e.name NOT IN (SELECT name FROM experiments GROUP BY name HAVING count(*) > 1)
+    OR NOT EXISTS (SELECT 1 FROM experiments AS e2 JOIN launches AS l2 ON l2.id = e2.launch_id
     WHERE e2.name = e.name AND e2.id <> e.id AND l2.forgotten_at IS NULL
-        AND ({_SENT.format(e="e2")}, e2.launch_id, e2.id) > ({_SENT.format(e="e")}, e.launch_id, e.id))"""
+        AND ({_SENT.format(e="e2")}, e2.launch_id, e2.id) > ({_SENT.format(e="e")}, e.launch_id, e.id)))"""
 
 
 def marks(values: Collection[object]) -> str:

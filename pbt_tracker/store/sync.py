@@ -17,7 +17,10 @@ from pbt_tracker.store.connection import sql_time
 from pbt_tracker.store.queries import requeue_watch
 from pbt_tracker.store.selections import column_list, marks, named_rows
 
-__all__ = ["ScriptOwner", "TrackedJob", "UnansweredSubmission", "script_owners_of", "tracked_jobs", "unanswered"]
+__all__ = [
+    "JobHolder", "ScriptOwner", "TrackedJob", "UnansweredSubmission", "live_holders", "script_owners_of", "tracked_jobs",
+    "unanswered",
+]
 
 
 class UnansweredSubmission(NamedTuple):
@@ -125,10 +128,12 @@ def tracked_jobs(
     final = sorted(states.FINAL)
     watched, watched_params = requeue_watch("s.")
     only = "" if submission_ids is None else "AND s.id IN (SELECT value FROM json_each(?)) "
+    # A job id given again to a newer submission (a cluster whose ids started over) is the newer one's alone.
     return named_rows(connection.execute(
         f"SELECT {_TRACKED} FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
         f"JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND s.job_id IS NOT NULL {only}"
-        f"AND (s.state NOT IN ({marks(final)}) OR s.state = ? OR {watched})",
+        f"AND (s.state NOT IN ({marks(final)}) OR s.state = ? OR {watched}) "
+        "AND NOT EXISTS (SELECT 1 FROM submissions AS n WHERE n.job_id = s.job_id AND n.id > s.id)",
         (backend, *([] if submission_ids is None else [json.dumps(submission_ids)]), *final, states.LOST,
          *watched_params),
     ), TrackedJob)
@@ -160,3 +165,27 @@ def script_owners_of(connection: sqlite3.Connection, path: str) -> ScriptOwner |
         (path,),
     ).fetchone()
     return None if row is None else ScriptOwner._make(row)
+
+
+class JobHolder(NamedTuple):
+    """A submission that holds a job id and may still run: no other submission may be given that id."""
+
+    submission_id: int
+    job_id: str
+    experiment: str
+    attempt: int
+    state: str
+
+
+def live_holders(connection: sqlite3.Connection, backend: str,
+                 job_ids: list[str] | None = None) -> dict[str, JobHolder]:
+    """A backend's submissions, not ended, that hold these job ids (all such, without `job_ids`), by job id."""
+    active = sorted(states.MAY_BE_ACTIVE)
+    only = "" if job_ids is None else "AND s.job_id IN (SELECT value FROM json_each(?)) "
+    rows = named_rows(connection.execute(
+        "SELECT s.id AS submission_id, s.job_id, e.name AS experiment, s.attempt, s.state FROM submissions AS s "
+        "JOIN experiments AS e ON e.id = s.experiment_id JOIN launches AS l ON l.id = e.launch_id "
+        f"WHERE l.backend = ? AND s.job_id IS NOT NULL {only}AND s.state IN ({marks(active)}) ORDER BY s.id",
+        (backend, *([] if job_ids is None else [json.dumps(job_ids)]), *active),
+    ), JobHolder)
+    return {row.job_id: row for row in rows}

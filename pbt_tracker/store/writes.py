@@ -28,12 +28,15 @@ def _value(value: Any) -> Any:
     return value
 
 
-def insert_many(connection: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> None:
-    """Rows that share their keys, in one executemany."""
+def insert_many(
+    connection: sqlite3.Connection, table: str, rows: list[dict[str, Any]], *, or_ignore: bool = False
+) -> None:
+    """Rows that share their keys, in one executemany; `or_ignore` skips those a unique key already holds."""
     if not rows:
         return
     columns = list(rows[0])
-    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks(columns)})"
+    verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
+    statement = f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({marks(columns)})"
     connection.executemany(statement, [tuple(_value(row[column]) for column in columns) for row in rows])
 
 

@@ -47,6 +47,7 @@ class CancelResult(NamedTuple):
     accepted: Mapping[str, Sequence[int]] = MappingProxyType({})  # backend -> submissions it accepted to stop
     in_flight: Sequence[str] = ()  # experiments still being sent when the cancel gave up waiting: not cancelled
     said_by: Mapping[str, str] = MappingProxyType({})  # job id -> the program that stopped it (scancel, ngc)
+    lost: Mapping[str, str] = MappingProxyType({})  # job id -> how its answer was lost; it may have been cancelled
 
 
 def check_cancel_selection(selection: Selection, everything: bool) -> None:
@@ -118,11 +119,12 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
     if failure is not None:
         raise failure
     refused = {job_id: reason for answer in answers for job_id, reason in answer.refused.items()}
+    lost = {job_id: how for answer in answers for job_id, how in answer.lost.items()}
     accepted = {backend.name: answer.accepted for (backend, _), answer in zip(groups, answers) if answer.accepted}
     said_by = {t.job_id: commands[index][0] for index, (_, own) in enumerate(groups) if commands[index]
                for t in own if t.job_id}
     return result._replace(cancellation_id=min(cancellation_ids.values()), refused=refused, accepted=accepted,
-                           said_by=said_by)
+                           said_by=said_by, lost=lost)
 
 
 def _wait_for_submitters(store: Store, selection: Selection) -> set[int]:

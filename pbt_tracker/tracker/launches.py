@@ -113,6 +113,12 @@ class Forgotten:
     unidentified: int = 0  # of the live ones: accepted without a job id pbt-track could read
 
 
+def check_launch_exists(store: Store, launch_id: int) -> None:
+    """On the record as it is, before a sync writes to it: a launch number that names nothing is a typo."""
+    with store.read() as connection:
+        _existing(connection, launch_id)
+
+
 def forget_launch(store: Store, launch_id: int) -> Forgotten:
     with store.write() as connection:
         launch = _existing(connection, launch_id)

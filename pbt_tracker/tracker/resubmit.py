@@ -21,7 +21,7 @@ from pbt_tracker.store import Store, queries
 from pbt_tracker.store.next_attempts import PriorAttempt, live_submissions, prior_attempts
 from pbt_tracker.store.selection import Selection
 
-__all__ = ["RESUBMITTABLE", "ResubmitResult", "resubmit_failed"]
+__all__ = ["RESUBMITTABLE", "ResubmitResult", "check_max_attempts", "check_resubmit_selection", "resubmit_failed"]
 
 RESUBMITTABLE = frozenset(
     {
@@ -61,8 +61,7 @@ def resubmit_failed(
     it is sent again only with `include_uncertain`, and otherwise named in
     `result.skipped_uncertain`.
     """
-    if max_attempts is not None and max_attempts < 1:
-        raise OptionError(f"--max-attempts must be 1 or more, not {max_attempts}")
+    check_max_attempts(max_attempts)
     uncertain = frozenset({states.SUBMIT_UNCERTAIN} if include_uncertain else ())
     wanted = RESUBMITTABLE | ({states.CANCELLED} if include_cancelled else set()) | uncertain
     query = Selection(
@@ -109,6 +108,18 @@ def resubmit_failed(
         for backend in backends.all_backends():
             backend.jobs_changed(store)
     return result
+
+
+def check_max_attempts(max_attempts: int | None) -> None:
+    """Called before the record is opened: a sync writes and asks the scheduler, and bad input must do neither."""
+    if max_attempts is not None and max_attempts < 1:
+        raise OptionError(f"--max-attempts must be 1 or more, not {max_attempts}")
+
+
+def check_resubmit_selection(store: Store, selection: Selection) -> None:
+    """A name, run or launch that matches nothing, refused on the record as it is, before a sync writes to it."""
+    with store.read() as connection:
+        queries.check_names_exist(connection, selection)
 
 
 def _check_options_fit(row: PriorAttempt, options: Mapping[str, Any]) -> None:

@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from pbt_tracker.processes import arguments_in_flight
 from tests.conftest import FIXTURES, REPO_ROOT, query
 
 PBT_TRACK = str(Path(sys.executable).parent / "pbt-track")
@@ -33,6 +34,14 @@ def slurm_jobs_from(workdir: Path) -> dict[str, str]:
         if command.startswith(f"{workdir}/"):
             jobs[job_id] = command
     return jobs
+
+
+def wait_for_sbatches_of(workdir: Path) -> None:
+    """Until no sbatch left behind by a killed submitter still carries one of the workdir's scripts: a job it queues
+    after the last look would be left held on the shared cluster, where nobody cancels it."""
+    deadline = time.monotonic() + 60
+    while arguments_in_flight(f"{workdir}/") and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def recorded(workdir: Path) -> list[tuple[str, str | None, str]]:
@@ -57,45 +66,55 @@ echo "$out"; exit $rc
     submitted_total = 0
     for trial in range(TRIALS):
         work = tmp_path / f"trial{trial}"
-        launcher = subprocess.Popen(
-            [PBT_TRACK, "submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm", "--workdir", str(work),
-             "--slurm_sbatch_template", str(FIXTURES / "held_template.sh"), "--slurm_cpus_per_gpu", "1",
-             "--pause_between", "0", "--train_dir", str(tmp_path / "train")],
-            cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        time.sleep(rng.uniform(0.0, 3.5))
-        if launcher.poll() is None:
-            launcher.send_signal(signal.SIGKILL)
-            kills += 1
-        launcher.wait()
+        cleaned = False
+        try:
+            launcher = subprocess.Popen(
+                [PBT_TRACK, "submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm", "--workdir", str(work),
+                 "--slurm_sbatch_template", str(FIXTURES / "held_template.sh"), "--slurm_cpus_per_gpu", "1",
+                 "--pause_between", "0", "--train_dir", str(tmp_path / "train")],
+                cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            time.sleep(rng.uniform(0.0, 3.5))
+            if launcher.poll() is None:
+                launcher.send_signal(signal.SIGKILL)
+                kills += 1
+            launcher.wait()
 
-        if (work / "pbt_tracker.db").exists():
-            deadline = time.monotonic() + 20
-            while True:  # an sbatch the submitter left behind may still be on its way
-                synced = subprocess.run([PBT_TRACK, "sync", "--workdir", str(work)], cwd=REPO_ROOT,
-                                        capture_output=True, text=True)
-                assert synced.returncode == 0, synced.stderr
-                if "still being sent" not in synced.stderr or time.monotonic() > deadline:
-                    break
-                time.sleep(0.3)
-            left_unsettled += sum(1 for _, _, state in recorded(work) if state == "SUBMITTING")
-            # Held jobs are never eligible, so sacct lists none and proves no job absent: those not sent stay
-            # SUBMIT_UNCERTAIN. Sync has found every sent one by its tag, so sending them again duplicates nothing.
-            resubmitted = subprocess.run([PBT_TRACK, "resubmit-failed", "--workdir", str(work), "--include-uncertain"],
-                                         cwd=REPO_ROOT, capture_output=True, text=True)
-            assert resubmitted.returncode == 0, resubmitted.stdout + resubmitted.stderr
+            if (work / "pbt_tracker.db").exists():
+                deadline = time.monotonic() + 20
+                while True:  # an sbatch the submitter left behind may still be on its way
+                    synced = subprocess.run([PBT_TRACK, "sync", "--workdir", str(work)], cwd=REPO_ROOT,
+                                            capture_output=True, text=True)
+                    assert synced.returncode == 0, synced.stderr
+                    if "still being sent" not in synced.stderr or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.3)
+                left_unsettled += sum(1 for _, _, state in recorded(work) if state == "SUBMITTING")
+                # Held jobs are never eligible, so sacct lists none and proves no job absent: those not sent stay
+                # SUBMIT_UNCERTAIN. Sync has found every sent one by its tag, so sending them again duplicates nothing.
+                resubmitted = subprocess.run(
+                    [PBT_TRACK, "resubmit-failed", "--workdir", str(work), "--include-uncertain"],
+                    cwd=REPO_ROOT, capture_output=True, text=True)
+                assert resubmitted.returncode == 0, resubmitted.stdout + resubmitted.stderr
 
-        truth = slurm_jobs_from(work)
-        ids_on_record = {job_id for _, job_id, _ in recorded(work) if job_id}
-        lost += len(set(truth) - ids_on_record)
-        per_script = Counter(truth.values())
-        duplicated += sum(count - 1 for count in per_script.values() if count > 1)
-        if (work / "pbt_tracker.db").exists():
-            scripts = {path for path, _, _ in recorded(work)}
-            assert set(per_script) == scripts, f"trial {trial}: an experiment never reached Slurm"
-        submitted_total += len(truth)
-        if truth:
-            subprocess.run(["scancel", *truth], check=True)
+            wait_for_sbatches_of(work)
+            truth = slurm_jobs_from(work)
+            ids_on_record = {job_id for _, job_id, _ in recorded(work) if job_id}
+            lost += len(set(truth) - ids_on_record)
+            per_script = Counter(truth.values())
+            duplicated += sum(count - 1 for count in per_script.values() if count > 1)
+            if (work / "pbt_tracker.db").exists():
+                scripts = {path for path, _, _ in recorded(work)}
+                assert set(per_script) == scripts, f"trial {trial}: an experiment never reached Slurm"
+            submitted_total += len(truth)
+            if truth:
+                subprocess.run(["scancel", *truth], check=True)
+            cleaned = True
+        finally:
+            if not cleaned:  # a trial that failed leaves nothing held on the shared cluster
+                wait_for_sbatches_of(work)
+                if left := slurm_jobs_from(work):
+                    subprocess.run(["scancel", *left], check=False)
 
     report_figure(f"crash safety: trials {TRIALS}, submitters killed {kills}, jobs submitted {submitted_total}, "
                   f"jobs lost {lost}, jobs duplicated {duplicated}, submissions left unsettled {left_unsettled}")
@@ -103,24 +122,10 @@ echo "$out"; exit $rc
     assert kills >= TRIALS // 3
 
 
-def _command_line(pid: int) -> bytes:
-    """What pbt-track reads of a process: nothing once it has ended (a zombie's is empty too)."""
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
-
-
 def test_an_sbatch_still_running_after_its_submitter_died_is_waited_for_then_found(tmp_path: Path, fake_bin) -> None:
-    """Fake sbatch: the real one after two seconds, so the submitter can be killed while it is on its way.
-
-    Its arguments are on its command line until it exits (pbt-track looks for them there). It writes its pid when it
-    starts, and the test waits for that process alone: other tests' sbatch may be on their way at the same time.
-    """
+    """Fake sbatch: the real one after two seconds, so the submitter can be killed while it is on its way."""
     real_sbatch = shutil.which("sbatch")
-    started = tmp_path / "sbatch-pid"
-    fake_bin("sbatch", f"#!/bin/bash\necho $$ > {started}.new && mv {started}.new {started}\nsleep 2\n"
-                       f"exec {real_sbatch} \"$@\"\n")
+    fake_bin("sbatch", f"#!/bin/bash\nsleep 2\nexec {real_sbatch} \"$@\"\n")
     work = tmp_path / "w"
     launcher = subprocess.Popen(
         [PBT_TRACK, "submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm", "--workdir", str(work),
@@ -129,7 +134,7 @@ def test_an_sbatch_still_running_after_its_submitter_died_is_waited_for_then_fou
         cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
-    while not started.exists():
+    while not arguments_in_flight(f"{work}/"):
         assert time.monotonic() < deadline, "the first sbatch never started"
         time.sleep(0.05)
     launcher.kill()
@@ -145,7 +150,7 @@ def test_an_sbatch_still_running_after_its_submitter_died_is_waited_for_then_fou
             ("sbatch_02_echo_pbt.sh", "SUBMIT_UNCERTAIN"),
         ]
 
-        while _command_line(int(started.read_text())):
+        while arguments_in_flight(f"{work}/"):
             assert time.monotonic() < deadline + 30, "the sbatch never ended"
             time.sleep(0.1)
         synced = subprocess.run([PBT_TRACK, "sync", "--workdir", str(work)], cwd=REPO_ROOT, capture_output=True,
@@ -158,6 +163,7 @@ def test_an_sbatch_still_running_after_its_submitter_died_is_waited_for_then_fou
             (None, "SUBMIT_UNCERTAIN"), (None, "SUBMIT_UNCERTAIN")
         ]
     finally:
+        wait_for_sbatches_of(work)
         jobs = slurm_jobs_from(work)
         if jobs:
             subprocess.run(["scancel", *jobs], check=False)

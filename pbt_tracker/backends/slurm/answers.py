@@ -7,12 +7,14 @@ import time
 from pathlib import Path
 
 from pbt_tracker import states
+from pbt_tracker.backends.slurm import NAME as SLURM
 from pbt_tracker.backends.slurm import commands as slurm
 from pbt_tracker.backends.slurm.commands import SubmitOutcome
 from pbt_tracker.files import write_text_atomic
 from pbt_tracker.launch.record import Echo, SubmittedJob, quiet
 from pbt_tracker.store import Store, utcnow, writes
 from pbt_tracker.store.run_values import RunValues
+from pbt_tracker.store.sync import JobHolder, live_holders
 
 
 class Answers:
@@ -32,11 +34,17 @@ class Answers:
         self._since = time.monotonic()
         self.sbatch_calls = 0
         self.job_ids: list[str] = []  # every job id sbatch gave, written or not: what reached Slurm
+        self._held: dict[str, JobHolder] | None = None
 
     def add(self, submission_id: int, experiment: str, argv: list[str], outcome: SubmitOutcome) -> SubmittedJob:
         self.sbatch_calls += 1
         if outcome.job_id is not None:
             self.job_ids.append(outcome.job_id)
+            holder = self._holders().get(outcome.job_id)
+            if holder is not None:
+                outcome = outcome._replace(job_id=None, uncertain=True, error=held_by(outcome.job_id, holder))
+        if outcome.job_id is not None:
+            self._holders()[outcome.job_id] = JobHolder(submission_id, outcome.job_id, experiment, 0, states.SUBMITTED)
             self.echo(f"Submitted {experiment} as job {outcome.job_id}")
             self._note(submission_id, states.SUBMITTED, outcome, None)
             return SubmittedJob(experiment, argv, outcome.job_id, None)
@@ -52,6 +60,13 @@ class Answers:
         """A submission that never reached sbatch (its script could not be written)."""
         self._note(submission_id, states.SUBMIT_FAILED, None, message)
         return SubmittedJob(experiment, argv, None, message)
+
+    def _holders(self) -> dict[str, JobHolder]:
+        """The job ids live submissions hold, read once, then kept with the ids this batch gives."""
+        if self._held is None:
+            with self.store.read() as connection:
+                self._held = live_holders(connection, SLURM)
+        return self._held
 
     def _note(self, submission_id: int, state: str, outcome: SubmitOutcome | None, error: str | None) -> None:
         if not self._pending:
@@ -115,13 +130,25 @@ def send_array(
     return jobs
 
 
+def held_by(job_id: str, holder: JobHolder) -> str:
+    """Why an answer's job id is not taken: two live submissions with one id would share every state and cancel."""
+    attempt = f"attempt {holder.attempt}, " if holder.attempt else ""
+    return (f"sbatch answered job {job_id}, which the record already holds for {holder.experiment} "
+            f"({attempt}{holder.state}), so it is not taken as this one's")
+
+
 def complete_submissions(
     store: Store, completions: list[tuple[int, str, SubmitOutcome | None, str | None]]
 ) -> None:
     """Each (submission, state, outcome, error) written with its state change, all in one transaction."""
     now = utcnow()
     with store.write() as connection:
+        held = live_holders(connection, SLURM, [o.job_id for _, _, o, _ in completions if o is not None and o.job_id])
         for submission_id, state, outcome, error in completions:
+            holder = held.get(outcome.job_id) if outcome is not None and outcome.job_id else None
+            if outcome is not None and holder is not None and holder.submission_id != submission_id:
+                error = held_by(holder.job_id, holder)  # given meanwhile by another process: checked again here
+                state, outcome = states.SUBMIT_UNCERTAIN, outcome._replace(job_id=None, uncertain=True, error=error)
             values = RunValues()
             result = outcome.result if outcome else None
             if result is not None:

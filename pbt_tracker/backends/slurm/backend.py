@@ -93,19 +93,28 @@ class SlurmBackend:
         from pbt_tracker.backends.slurm import commands as slurm
         from pbt_tracker.backends.slurm.scancel_answer import read_scancel_answer
 
+        from pbt_tracker.errors import SchedulerTimeout
+
         arguments = _arguments(targets)
-        outcome = slurm.scancel([argument for argument, _ in arguments])
+        try:
+            outcome = slurm.scancel([argument for argument, _ in arguments])
+        except SchedulerTimeout as error:  # scancel may have reached the controller before it stopped answering
+            return Stopped(lost={job_id: "timed out" for _, job_ids in arguments for job_id in job_ids},
+                           returncode=None, stderr=str(error))
         named = list(dict.fromkeys([*(argument for argument, _ in arguments),
                                     *(job_id for _, job_ids in arguments for job_id in job_ids)]))
         answer = read_scancel_answer(named, outcome.returncode, outcome.stderr)
-        refused = {}  # a refusal of an array or its ranges is one of each of its tasks
+        refused, lost = {}, {}  # a refusal of an array or its ranges is one of each of its tasks; a loss likewise
         for argument, job_ids in arguments:
             for job_id in job_ids:
                 reason = answer.refused.get(job_id) or answer.refused.get(argument)
                 if reason is not None:
                     refused[job_id] = reason
-        return Stopped([t.submission_id for t in targets if t.job_id and t.job_id not in refused], refused,
-                       outcome.returncode, outcome.stdout, outcome.stderr)
+                how = answer.lost.get(job_id) or answer.lost.get(argument)
+                if how is not None:
+                    lost[job_id] = how
+        return Stopped([t.submission_id for t in targets if t.job_id and t.job_id not in refused | lost], refused,
+                       outcome.returncode, outcome.stdout, outcome.stderr, lost)
 
     def resubmitter(self, store: Store, request: ResubmitRequest, result: ResubmitResult) -> Resubmitter:
         from pbt_tracker.backends.slurm.resubmit import ScriptResubmitter
