@@ -289,6 +289,7 @@ def test_submit_launch_refuses_what_is_not_an_untouched_preview(work: Path) -> N
                "the run again\n")
 
 
+@pytest.mark.slow  # upgrades a record through every migration: two seconds, kept out of the quick tier
 def test_submit_launch_of_a_preview_older_than_launch_uuids_sends_its_jobs_untagged(work: Path) -> None:
     """tests/data/schema_0001.db's preview: its launch has no uuid, so no job may carry `pbt-track:None:N`."""
     import sqlite3

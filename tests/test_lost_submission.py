@@ -140,6 +140,7 @@ def test_a_sacct_answer_that_lists_none_of_the_records_jobs_proves_nothing(lost:
     assert states_of(lost)[1] == ("SUBMIT_UNCERTAIN", None)
 
 
+@pytest.mark.slow  # three seconds of waiting on stand-ins that hang: kept out of the quick tier
 def test_report_waits_one_time_out_in_all_when_squeue_and_scontrol_both_hang(lost: Path, fake_bin,
                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("squeue", "scontrol", "sacct"):

@@ -217,7 +217,7 @@ def test_an_ngc_that_does_not_answer_may_have_submitted_and_purge_waits_for_the_
 ) -> None:
     """Stand-in: an ngc that hangs past pbt-track's time-out, as a CLI whose service is slow to answer."""
     (tmp_path / "bin" / "ngc").write_text("#!/bin/sh\nsleep 5\n")
-    monkeypatch.setenv("PBT_TRACK_SCHEDULER_TIMEOUT", "0.5")
+    monkeypatch.setenv("PBT_TRACK_SCHEDULER_TIMEOUT", "0.2")  # once per experiment: three in all
     result = submit(tmp_path)
     assert result.exit_code == 1
     assert ("3 of 3 experiments may have been submitted: ngc did not answer; check `ngc batch list` before sending "

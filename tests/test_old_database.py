@@ -465,6 +465,7 @@ def test_sync_asks_the_scheduler_nothing_and_changes_nothing_when_every_job_is_f
 # --- resuming it ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a second or more of real processes: kept out of the quick tier
 def test_resubmit_failed_resumes_the_old_failed_policy_on_local_processes(
         old_workdir: Path, scheduler_log: Path) -> None:
     done = subprocess.run([PBT_TRACK, "resubmit-failed", "--workdir", str(old_workdir), "--run", "toy_tiny"],

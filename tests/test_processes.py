@@ -127,6 +127,7 @@ def test_two_experiments_never_share_a_gpu_when_each_gets_one(tmp_path: Path) ->
         assert all(earlier[1] <= later[0] for earlier, later in zip(intervals, intervals[1:]))
 
 
+@pytest.mark.slow  # a second or more of real processes: kept out of the quick tier
 def test_cancel_from_another_shell_stops_one_experiment_and_leaves_the_others(tmp_path: Path, background) -> None:
     work = tmp_path / "work"
     run = background("--run", "tests.fixtures.mixed_outcomes", "--workdir", str(work), "--train_dir",
@@ -151,6 +152,7 @@ def test_cancel_from_another_shell_stops_one_experiment_and_leaves_the_others(tm
     assert {state for state, _ in states(work).values()} == {"COMPLETED", "FAILED", "CANCELLED"}
 
 
+@pytest.mark.slow  # a second or more of real processes: kept out of the quick tier
 def test_a_killed_launcher_leaves_nothing_shown_as_running_that_is_not(tmp_path: Path, background) -> None:
     work = tmp_path / "work"
     run = background("--run", "tests.fixtures.mixed_outcomes", "--workdir", str(work), "--train_dir",
@@ -177,6 +179,7 @@ def test_a_killed_launcher_leaves_nothing_shown_as_running_that_is_not(tmp_path:
     assert query(work / "pbt_tracker.db", "SELECT count(*) FROM submissions WHERE state = 'RUNNING'") == [(0,)]
 
 
+@pytest.mark.slow  # a second or more of real processes: kept out of the quick tier
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_on_the_launcher_stops_its_experiments_and_records_them_cancelled(
     tmp_path: Path, background, signum: int

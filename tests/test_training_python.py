@@ -235,6 +235,7 @@ def test_a_run_file_its_output_and_its_warnings_come_back_from_the_training_pyth
     assert capfd.readouterr() == ("importing the run\n", "")
 
 
+@pytest.mark.slow  # a second or more of real processes: kept out of the quick tier
 def test_the_readmes_command_for_isaacgymenvs_users_runs_as_written(
     env38: Path, version38: str, tmp_path: Path
 ) -> None:
