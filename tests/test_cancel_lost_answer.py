@@ -51,12 +51,13 @@ def _record(work: Path) -> list[tuple]:
 
 
 @pytest.mark.parametrize(("then", "how"), [
-    ("exec sleep 30", "timed out"),
-    ("exit 1", "exit 1, nothing printed"),
-    ("kill -9 $$", "killed by signal 9"),
-    ('echo "scancel: error: Kill job error: Socket timed out on send/recv operation" >&2; exit 1',
-     "timed out: scancel: error: Kill job error: Socket timed out on send/recv operation"),
-], ids=["timeout", "silent-exit-1", "killed", "socket-timed-out"])
+    pytest.param("exec sleep 30", "timed out", marks=pytest.mark.slow, id="timeout"),  # waits out the 1 s time-out
+    pytest.param("exit 1", "exit 1, nothing printed", id="silent-exit-1"),
+    pytest.param("kill -9 $$", "killed by signal 9", id="killed"),
+    pytest.param('echo "scancel: error: Kill job error: Socket timed out on send/recv operation" >&2; exit 1',
+                 "timed out: scancel: error: Kill job error: Socket timed out on send/recv operation",
+                 id="socket-timed-out"),
+])
 def test_a_lost_answer_says_the_job_may_have_been_cancelled_and_marks_nothing(  # type: ignore[no-untyped-def]
     running: Path, tmp_path: Path, fake_bin, then: str, how: str
 ) -> None:

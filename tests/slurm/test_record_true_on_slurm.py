@@ -187,9 +187,14 @@ def jobs_running(script: str) -> list[str]:
 
 
 def test_cancel_reaches_the_successor_a_job_sent_since_the_last_sync(work: Path, tmp_path: Path) -> None:
-    """No sync between the job's own sbatch and the cancel: cancel reads the record up to date before it acts."""
+    """No sync between the job's own sbatch and the cancel: cancel reads the record up to date before it acts.
+
+    The successor is sent held: started, its own guard would write it down before the cancel (and did, on a slow
+    squeue), and the record would already know what this test wants cancel to find by itself.
+    """
     template = tmp_path / "sbatch_timeout.sh"
-    template.write_text(CHAINING_TEMPLATE)
+    template.write_text(CHAINING_TEMPLATE.replace("    sbatch ", "    sbatch --hold ", 1))
+    assert "sbatch --hold " in template.read_text()
     submit(work, tmp_path, "--slurm_sbatch_template", str(template), "--slurm_timeout", "5")
     db = work / "pbt_tracker.db"
     first = first_job(work)
