@@ -17,7 +17,7 @@ import click
 from pbt_tracker import __version__
 
 COMMAND_MODULES = {
-    "cancel": "actions", "config": "config", "resubmit-failed": "actions", "continue": "continue_", "guard": "guard", "watch": "keeper",
+    "cancel": "actions", "config": "config", "resubmit-failed": "resubmit", "continue": "continue_", "guard": "guard", "watch": "keeper",
     "submit": "launch", "launches": "launches", "forget": "launches", "plot": "plot", "report": "records",
     "sync": "records", "serve": "serve", "show": "show", "logs": "show",
 }
