@@ -141,7 +141,12 @@ def refuse_live_experiments(connection: sqlite3.Connection, specs: list[Experime
     )
 
 
+def launched_group_readable(options: str | None) -> bool:
+    """Whether a launch, by its recorded options, let the group read its files (`--group-readable`)."""
+    return bool(json.loads(options or "{}").get("group_readable"))
+
+
 def share_as_launched(options: str | None) -> None:
     """What this process writes next for a launch's attempt gets the launch's access (`--group-readable`), whoever
     writes it: a resubmission, the keeper, a job's own continuation."""
-    share_with_group(bool(json.loads(options or "{}").get("group_readable")))
+    share_with_group(launched_group_readable(options))

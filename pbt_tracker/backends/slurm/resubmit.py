@@ -29,7 +29,7 @@ from pbt_tracker.backends.slurm.tags import submission_tag, with_tag
 from pbt_tracker.errors import OptionError
 from pbt_tracker.files import make_dirs, share_with_group, write_text_atomic
 from pbt_tracker.launch.environment import as_launched
-from pbt_tracker.launch.record import sha256_text
+from pbt_tracker.launch.record import launched_group_readable, sha256_text
 from pbt_tracker.pbt.resume import ResumeDecision
 from pbt_tracker.pbt.starts import note_outcome
 from pbt_tracker.store import Store, utcnow, writes
@@ -93,7 +93,8 @@ class ScriptResubmitter:
             array_launch = ArrayLaunch(row.launch_id, row.uuid, limit)
         self.planned.append(PlannedScript(
             submission_id, name, attempt, tagged, Path(script_path), script_text, argv, array_launch,
-            row.log_path or "", environment=launch_environment(row), group_readable=_group_readable(row),
+            row.log_path or "", environment=launch_environment(row),
+            group_readable=launched_group_readable(row.options),
         ))
 
     def close(self, connection: sqlite3.Connection) -> None:
@@ -140,7 +141,7 @@ class ScriptResubmitter:
                                        origin=self.request.origin, setup=setup)
         return PlannedScript(recorded.submission_id, row.name, attempt, recorded.argv, recorded.script_path,
                              recorded.script_text, recorded.own_argv, None, recorded.log_path, new_script=True,
-                             environment=launch_environment(row), group_readable=_group_readable(row))
+                             environment=launch_environment(row), group_readable=launched_group_readable(row.options))
 
 
 def check_not_moved(recorded: Path, workdir: Path) -> None:
@@ -167,7 +168,3 @@ def _read(path: Path) -> bytes | None:
 def launch_environment(row: PriorAttempt) -> dict[str, str] | None:
     """The environment sbatch runs with, so that the job gets its launch's software whoever sends it."""
     return as_launched(json.loads(row.options or "{}").get("environment"), os.environ)
-
-
-def _group_readable(row: PriorAttempt) -> bool:
-    return bool(json.loads(row.options or "{}").get("group_readable"))
