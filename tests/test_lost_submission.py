@@ -32,14 +32,16 @@ def sacct_line(job_id: str, name: str) -> str:
     return f"{job_id}|PENDING|0:0|None assigned|Unknown|Unknown|2026-12-07T11:50:00|Priority|{name}|"
 
 
-@pytest.fixture
-def lost(in_repo: Path, tmp_path: Path, fake_bin) -> Path:  # type: ignore[no-untyped-def]
+def launch_with_the_second_sbatch_failing(tmp_path: Path, fake_bin, error: str):  # type: ignore[no-untyped-def]
+    """Three experiments sent by a stand-in sbatch that answers jobs 7764 and 7766 and, for the second, `error`
+    (each call's arguments in `sbatch-calls`); squeue lists them, sacct has no accounting. The workdir and the
+    submit's result."""
     counter = tmp_path / "next-id"
     counter.write_text("7764")
     fake_bin("sbatch", f"""#!/bin/sh
 echo "$@" >> {tmp_path / 'sbatch-calls'}
 id=$(cat {counter}); echo $((id + 1)) > {counter}
-if [ "$id" = 7765 ]; then echo "sbatch: error: Batch job submission failed: Socket timed out" >&2; exit 1; fi
+if [ "$id" = 7765 ]; then echo "sbatch: error: Batch job submission failed: {error}" >&2; exit 1; fi
 echo "$id"
 """)
     fake_bin("squeue", LISTING)
@@ -47,6 +49,12 @@ echo "$id"
     work = tmp_path / "work"
     result = CliRunner().invoke(cli, ["submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm",
                                       "--workdir", str(work), "--pause_between", "0", "--train_dir", str(tmp_path / "t")])
+    return work, result
+
+
+@pytest.fixture
+def lost(in_repo: Path, tmp_path: Path, fake_bin) -> Path:  # type: ignore[no-untyped-def]
+    work, result = launch_with_the_second_sbatch_failing(tmp_path, fake_bin, "Socket timed out")
     assert result.exit_code == 1, result.output
     assert ("01_echo_pbt may have been submitted (sbatch exited with 1: sbatch: error: Batch job submission failed: "
             "Socket timed out); pbt-track will find out at the next sync") in result.stdout.splitlines()
@@ -161,18 +169,7 @@ def test_report_waits_one_time_out_in_all_when_squeue_and_scontrol_both_hang(los
 @pytest.fixture
 def refused(in_repo: Path, tmp_path: Path, fake_bin) -> Path:  # type: ignore[no-untyped-def]
     """Stand-in sbatch that refuses the second job in the words of a controller that then queued it all the same."""
-    counter = tmp_path / "next-id"
-    counter.write_text("7764")
-    fake_bin("sbatch", f"""#!/bin/sh
-id=$(cat {counter}); echo $((id + 1)) > {counter}
-if [ "$id" = 7765 ]; then echo "sbatch: error: Batch job submission failed: Invalid account" >&2; exit 1; fi
-echo "$id"
-""")
-    fake_bin("squeue", LISTING)
-    fake_bin("sacct", NO_ACCOUNTING)
-    work = tmp_path / "work"
-    result = CliRunner().invoke(cli, ["submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm",
-                                      "--workdir", str(work), "--pause_between", "0", "--train_dir", str(tmp_path / "t")])
+    work, result = launch_with_the_second_sbatch_failing(tmp_path, fake_bin, "Invalid account")
     assert result.exit_code == 1, result.output
     assert states_of(work) == [("SUBMITTED", "7764"), ("SUBMIT_FAILED", None), ("SUBMITTED", "7766")]
     return work
