@@ -17,6 +17,22 @@ from pbt_tracker.store import open_store
 from tests.conftest import query
 
 
+def synced_workspace_launch(tmp_path: Path, synced_sql: str) -> Path:
+    """A print-only Slurm launch of tests.fixtures.pbt_workspace_echo whose record then gets `synced_sql`, as a
+    sync would have written it: its workdir."""
+    import sqlite3
+
+    work = tmp_path / "w"
+    result = CliRunner().invoke(cli, ["submit", "--run", "tests.fixtures.pbt_workspace_echo", "--backend", "slurm",
+                                      "--workdir", str(work), "--train_dir", str(tmp_path / "t"),
+                                      "--slurm_print_only", "true"])
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(work / "pbt_tracker.db") as connection:
+        connection.executescript(synced_sql)
+    connection.close()
+    return work
+
+
 def write_iteration(policy_dir: Path, iteration: int, name: str, objective: float, mtime: int,
                     file_name: str | None = None, params: dict[str, object] | None = None) -> Path:
     policy_dir.mkdir(parents=True, exist_ok=True)

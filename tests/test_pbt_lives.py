@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from pbt_tracker.pbt.lives import StartOver, over_text, starts_over
 from pbt_tracker.store import open_store
 from pbt_tracker.store.lives import AttemptTime, LifeRow
 from tests.conftest import PYTHON, REPO_ROOT, query
-from tests.test_history import write_iteration
+from tests.test_history import synced_workspace_launch, write_iteration
 
 
 def rows(life: str, iterations: range, second: int, step: int = 10) -> list[LifeRow]:
@@ -91,14 +90,7 @@ UPDATE submissions SET state='COMPLETED', job_id='7601', started_at='2027-01-15 
 def work(tmp_path: Path, in_repo: Path) -> Path:
     """Policy 0: iterations 1-31, then its attempt 2 started over for 1-12. Policy 1: iterations 1-5, then
     something outside pbt-track started it over for 1-6 after its only attempt had ended."""
-    work = tmp_path / "w"
-    result = CliRunner().invoke(cli, ["submit", "--run", "tests.fixtures.pbt_workspace_echo", "--backend", "slurm",
-                                      "--workdir", str(work), "--train_dir", str(tmp_path / "t"),
-                                      "--slurm_print_only", "true"])
-    assert result.exit_code == 0, result.output
-    with sqlite3.connect(work / "pbt_tracker.db") as connection:
-        connection.executescript(SYNCED)
-    connection.close()
+    work = synced_workspace_launch(tmp_path, SYNCED)
     [(cmd,)] = query(work / "pbt_tracker.db", "SELECT cmd FROM experiments WHERE id = 1")
     workspace = Path(shlex.split(cmd)[-1].partition("=")[2]) / "runs" / "ws"
     for iteration in range(1, 32):

@@ -24,7 +24,7 @@ from pbt_tracker.plot.record import plot_data_of
 from pbt_tracker.store import open_store
 from pbt_tracker.store.selection import Selection
 from tests.conftest import query
-from tests.test_history import write_iteration
+from tests.test_history import synced_workspace_launch, write_iteration
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 START = 1_800_000_000  # the files' times, in seconds since the epoch (2027-01-15 08:00:00 UTC)
@@ -53,14 +53,7 @@ Policy 0: Preparing to restart the process with mutated parameters! Checkpoint /
 @pytest.fixture
 def work(tmp_path: Path, in_repo: Path) -> Path:
     """Policy 0: iterations 1-4, then started over (a new life) for 1-2. Policy 1: iterations 1-2, crashed, then 3-5."""
-    work = tmp_path / "w"
-    result = CliRunner().invoke(cli, ["submit", "--run", "tests.fixtures.pbt_workspace_echo", "--backend", "slurm",
-                                      "--workdir", str(work), "--train_dir", str(tmp_path / "t"),
-                                      "--slurm_print_only", "true"])
-    assert result.exit_code == 0, result.output
-    with sqlite3.connect(work / "pbt_tracker.db") as connection:
-        connection.executescript(SYNCED)
-    connection.close()
+    work = synced_workspace_launch(tmp_path, SYNCED)
     [(cmd, log_pattern)] = query(work / "pbt_tracker.db", "SELECT e.cmd, s.log_path FROM experiments AS e JOIN "
                                  "submissions AS s ON s.experiment_id = e.id WHERE s.id = 1")
     Path(log_pattern.replace("%j", "7600")).write_text(POLICY_0_LOG)

@@ -32,6 +32,19 @@ def pbt_track(cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([PBT_TRACK, *argv], cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
 
 
+def submit_flaky(project: Path, work: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """A run of one experiment, `python flaky.py` (it fails the first time), written in `project` and launched
+    from there with the submit_env template and `extra` options."""
+    project.mkdir()
+    (project / "flaky.py").write_text(FLAKY)
+    (project / "run.py").write_text(
+        "from pbt_tracker.run_description import Experiment, RunDescription\n"
+        "RUN_DESCRIPTION = RunDescription('rel', experiments=[Experiment('flaky', 'python flaky.py', [{}])])\n")
+    return pbt_track(project, "submit", "--run", "run.py", "--backend", "slurm", "--workdir", str(work),
+                     "--slurm_cpus_per_gpu", "1", "--pause_between", "0", "--train_dir", str(tmp_path / "t"),
+                     "--slurm_sbatch_template", str(template_path("submit_env")), *extra)
+
+
 def states(work: Path) -> list[tuple[int, str]]:
     return query(work / "pbt_tracker.db", "SELECT attempt, state FROM submissions ORDER BY id")
 
@@ -51,16 +64,9 @@ def wait_for(work: Path, wanted: list[tuple[int, str]], timeout: float = 120) ->
 @pytest.mark.slurm
 def test_a_job_resubmitted_from_elsewhere_runs_its_relative_command_in_the_launch_directory(tmp_path: Path) -> None:
     project, elsewhere, work = tmp_path / "project", tmp_path / "elsewhere", tmp_path / "logs"
-    project.mkdir()
     elsewhere.mkdir()
-    (project / "flaky.py").write_text(FLAKY)
-    (project / "run.py").write_text(
-        "from pbt_tracker.run_description import Experiment, RunDescription\n"
-        "RUN_DESCRIPTION = RunDescription('rel', experiments=[Experiment('flaky', 'python flaky.py', [{}])])\n")
     try:
-        launched = pbt_track(project, "submit", "--run", "run.py", "--backend", "slurm", "--workdir", str(work),
-                             "--slurm_cpus_per_gpu", "1", "--pause_between", "0", "--train_dir", str(tmp_path / "t"),
-                             "--slurm_sbatch_template", str(template_path("submit_env")))
+        launched = submit_flaky(project, work, tmp_path)
         assert launched.returncode == 0, launched.stdout + launched.stderr
         wait_for(work, [(1, "FAILED")])
 
@@ -130,15 +136,8 @@ def test_a_resubmission_of_a_group_readable_launch_keeps_its_files_readable_by_t
     import stat
 
     project, work = tmp_path / "project", tmp_path / "logs"
-    project.mkdir()
-    (project / "flaky.py").write_text(FLAKY)
-    (project / "run.py").write_text(
-        "from pbt_tracker.run_description import Experiment, RunDescription\n"
-        "RUN_DESCRIPTION = RunDescription('rel', experiments=[Experiment('flaky', 'python flaky.py', [{}])])\n")
     try:
-        launched = pbt_track(project, "submit", "--run", "run.py", "--backend", "slurm", "--workdir", str(work),
-                             "--slurm_cpus_per_gpu", "1", "--pause_between", "0", "--train_dir", str(tmp_path / "t"),
-                             "--slurm_sbatch_template", str(template_path("submit_env")), "--group-readable")
+        launched = submit_flaky(project, work, tmp_path, "--group-readable")
         assert launched.returncode == 0, launched.stdout + launched.stderr
         wait_for(work, [(1, "FAILED")])
 
