@@ -12,6 +12,7 @@ job's name, and squeue shows whose job it is at a glance.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 TAG_PREFIX = "pbt-track:"
 COMMENT_OPTION = "--comment="
@@ -41,6 +42,7 @@ def marks_in(name: str | None) -> set[str]:
     return {found.group(1)} if found else set()
 
 
+@lru_cache(maxsize=1024)  # the tasks of an array, asked about together, share their tag, comment and name
 def carries(tag: str, comment: str | None, name: str | None) -> bool | None:
     """Whether a job whose comment and name are these is the one of `tag`; None when it carries no tag of ours."""
     tags, marks = tags_in(comment), marks_in(name)
