@@ -62,8 +62,8 @@ def run_command(argv: list[str], timeout: float | None = None, env: dict[str, st
     """
     timeout = settings.scheduler_timeout() if timeout is None else timeout
     executable = None
-    if env is not None:
-        import shutil  # only senders with an environment of their own need it; others start without it
+    if env is not None and env.get("PATH") != os.environ.get("PATH"):
+        import shutil  # only senders with a PATH of their own need it; others start without it
 
         executable = shutil.which(argv[0])
     try:

@@ -13,16 +13,17 @@ import shlex
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from pbt_tracker import settings
 from pbt_tracker.errors import RunDescriptionError
 from pbt_tracker.files import open_append
 
 
-@dataclass(frozen=True)
-class ProcessId:
+class ProcessId(NamedTuple):
+    """A process as pbt-track records it (a named tuple: `cancel` starts without the dataclasses module)."""
+
     pid: int
     start: int | None
     host: str

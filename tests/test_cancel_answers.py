@@ -219,7 +219,7 @@ def test_cancel_of_every_task_of_an_array_names_the_array_and_asks_squeue_about_
                                     "--slurm_array", "true"]).exit_code == 0
     calls = tmp_path / "calls"
     fake_bin("scancel", f'#!/bin/sh\necho "scancel $@" >> {calls}\n')
-    fake_bin("squeue", f'#!/bin/sh\necho "squeue $4" >> {calls}\n'
+    fake_bin("squeue", f'#!/bin/sh\necho "squeue $3" >> {calls}\n'
                        "echo '4242|CANCELLED|0||N/A|N/A|N/A|None||'\n")
 
     result = CliRunner().invoke(cli, ["cancel", "--all", "--workdir", str(work)])

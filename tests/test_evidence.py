@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from pbt_tracker import states
-from pbt_tracker.backends.slurm.evidence import Tracked, choose, clock_skew, next_state
+from pbt_tracker.backends.slurm.evidence import AlikeChanges, Tracked, choose, clock_skew, next_state
 from pbt_tracker.backends.slurm.output import JobObservation
 
 NOW = datetime(2026, 11, 29, 12, 0, 0)
@@ -197,3 +197,27 @@ def test_a_requeued_job_pending_again_shows_no_node_start_or_elapsed_of_its_earl
 
     assert change is not None and change.state == states.PENDING
     assert (change.values["node"], change.values["started_at"]) == (None, None)
+
+
+def test_alike_submissions_share_one_change_and_an_array_task_keeps_its_own_rule() -> None:
+    """The tasks of one array seen in one record differ only in their ids: their change is worked out once.
+
+    Whether an id names an array task is part of what is alike: a task that scancel accepted while it waited
+    and that no answer lists is CANCELLED, a single job in the same place UNKNOWN.
+    """
+    alike = AlikeChanges(listing_empty=False, now=NOW)
+    waiting = {"node": None, "started_at": None, "cancel_requested_at": NOW - timedelta(seconds=5)}
+    record = seen(states.CANCELLED, job_id="7_[0-2]", node=None, started_at=None, ended_at=NOW)
+    first = alike.of(tracked(states.PENDING, submission_id=1, job_id="7_0", **waiting),
+                     record._replace(job_id="7_0"), MIN_JOB_AGE)
+    second = alike.of(tracked(states.PENDING, submission_id=2, job_id="7_1", **waiting),
+                      record._replace(job_id="7_1"), MIN_JOB_AGE)
+    unlisted_task = alike.of(tracked(states.PENDING, submission_id=3, job_id="7_2", **waiting), None, MIN_JOB_AGE)
+    unlisted_job = alike.of(tracked(states.PENDING, submission_id=4, job_id="8", **waiting), None, MIN_JOB_AGE)
+
+    assert first is second
+    assert first == next_state(tracked(states.PENDING, job_id="7_0", **waiting), record._replace(job_id="7_0"),
+                               False, NOW, MIN_JOB_AGE)
+    assert first is not None and first.state == states.CANCELLED
+    assert unlisted_task is not None and unlisted_task.state == states.CANCELLED
+    assert unlisted_job is not None and unlisted_job.state == states.UNKNOWN

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pbt_tracker.backends.slurm.commands import _chunks
+import os
+
+from pbt_tracker.backends.slurm.commands import _chunks, whole_ranges
 from pbt_tracker.backends.slurm.job_units import (
     expand_array_records,
     observation_of,
@@ -88,3 +90,21 @@ def test_nothing_is_copied_when_every_wanted_job_has_its_own_line() -> None:
     jobs = parse_squeue("100|PENDING|0||N/A|N/A|2026-12-01T10:00:01|JobHeldUser||\n")
 
     assert expand_array_records(jobs, ["100", "101"], observation_of) is jobs
+
+
+def test_a_record_whose_ranges_were_cut_short_answers_for_no_task() -> None:
+    """Without SLURM_BITSTR_LEN=0 squeue cuts a record's ranges at 64 characters, mid-number, and sacct ends them with
+    `...`: `17,1` would name task 1 for task 19, so neither answers for any task."""
+    cut = parse_squeue("7_[1,3,5,7,9,11,13,15,17,1|CANCELLED|0||N/A|N/A|2026-12-01T10:00:01|None||\n")
+    runs = parse_sacct("7_[1,3,5,7,9,11,13,15,17,19,21,23,25,27,29,31,33,35,37,39,41,43...]|CANCELLED by 0|0:0|"
+                       "None assigned|None|2026-12-01T10:02:00|2026-12-01T10:00:01||\n")
+
+    assert expand_array_records(cut, ["7_1", "7_19", "7_500"], observation_of) == cut
+    assert expand_array_records(runs, ["7_1", "7_43", "7_45"], observations_of) == runs
+
+
+def test_squeue_and_sacct_are_asked_for_whole_ranges() -> None:
+    environment = whole_ranges()
+
+    assert environment["SLURM_BITSTR_LEN"] == "0"
+    assert environment["PATH"] == os.environ["PATH"]

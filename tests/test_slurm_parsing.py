@@ -216,11 +216,10 @@ def test_sacct_and_scontrol_exit_pair_is_exit_code_and_signal(text, pair):
 # --- squeue ------------------------------------------------------------------------
 
 
-def test_squeue_argv_asks_for_all_states_of_the_given_jobs_pipe_separated_one_line_per_array_task():
+def test_squeue_argv_asks_for_all_states_of_the_given_jobs_pipe_separated_unstarted_array_tasks_as_one_record():
     assert squeue_argv(["1", "2"]) == [
         "squeue",
         "--noheader",
-        "--array",
         "--states=all",
         "--jobs=1,2",
         "--Format=JobArrayID:|,State:|,exit_code:|,NodeList:|,StartTime:|,EndTime:|,SubmitTime:|,Reason:|,Partition:|,"
@@ -478,10 +477,10 @@ def test_scontrol_without_jobs_is_empty(text):
     assert parse_scontrol_jobs(text) == {}
 
 
-def test_squeue_lists_a_users_jobs_instead_of_a_long_job_list():
-    """squeue filters --jobs slowly; past a hundred ids pbt-track lists the user's jobs and filters itself."""
-    assert squeue_argv(["1", "2"], user="alice")[4] == "--user=alice"
-    assert squeue_argv(["1", "2"])[4] == "--jobs=1,2"
+def test_a_users_listing_gives_each_array_task_a_line_and_a_query_by_id_one_record_of_unstarted_tasks():
+    """A user's listing is read line by line for the ids wanted; asked by id, `job_units` reads records back per task."""
+    assert squeue_argv(["1", "2"], user="alice")[2:5] == ["--array", "--states=all", "--user=alice"]
+    assert squeue_argv(["1", "2"])[2:4] == ["--states=all", "--jobs=1,2"]
 
 
 # --- job arrays --------------------------------------------------------------------

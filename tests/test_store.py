@@ -235,6 +235,36 @@ def test_a_batch_of_state_changes_applies_only_those_whose_expected_state_still_
     ]
 
 
+def test_alike_changes_of_many_submissions_write_what_one_change_each_would(tmp_path: Path) -> None:
+    """One values object shared by several submissions (an array's tasks in one record) is one statement for all
+    of them; the compare still holds for each, and each gets its own history row."""
+    from pbt_tracker.store import utcnow, writes
+    from pbt_tracker.store.run_values import RunValues
+
+    store = open_store(tmp_path)
+    now = utcnow()
+    ids = _pending_submissions(store, 5)
+    with store.write() as connection:
+        writes.change_state(connection, ids[1], "PENDING", "RUNNING", now, "squeue", node="n1")
+    cancelled = RunValues(exit_code=0, exit_signal=15, pending_reason=None)
+    with store.write() as connection:
+        applied = writes.change_states(connection, [
+            *((submission_id, "PENDING", "CANCELLED", "squeue", cancelled) for submission_id in ids[:4]),
+            (ids[4], "PENDING", "CANCELLED", "sacct", RunValues(exit_code=1)),
+        ], now)
+    store.close()
+    assert applied == [True, False, True, True, True]
+    db = tmp_path / "pbt_tracker.db"
+    assert query(db, "SELECT id, state, node, exit_code, exit_signal FROM submissions ORDER BY id") == [
+        (ids[0], "CANCELLED", None, 0, 15), (ids[1], "RUNNING", "n1", None, None),
+        (ids[2], "CANCELLED", None, 0, 15), (ids[3], "CANCELLED", None, 0, 15), (ids[4], "CANCELLED", None, 1, None),
+    ]
+    assert sorted(query(db, "SELECT submission_id, state, detail FROM state_changes WHERE state = 'CANCELLED'")) == [
+        (ids[0], "CANCELLED", "squeue"), (ids[2], "CANCELLED", "squeue"), (ids[3], "CANCELLED", "squeue"),
+        (ids[4], "CANCELLED", "sacct"),
+    ]
+
+
 @pytest.mark.parametrize(("template", "sends"), [
     ("#!/bin/bash\n#SBATCH --hold\n#SBATCH --job-name=x\n$CMD\n", False),
     ("#!/bin/bash\ntimeout $TIMEOUT $CMD\nif [[ $$? -eq 124 ]]; then\n    sbatch --parsable $FILENAME\nfi\n", True),

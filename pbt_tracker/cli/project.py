@@ -12,7 +12,6 @@ imported only where a file is found: without one, start-up reads nothing.
 
 from __future__ import annotations
 
-import difflib
 import enum
 import os
 from pathlib import Path
@@ -87,6 +86,8 @@ def read(path: Path, options: list[ProjectOption]) -> ProjectFile:
     for key, value in raw.items():
         normal = key.replace("-", "_")
         if normal not in by_key:
+            import difflib  # only a mistyped key needs it, not every command's start
+
             close = difflib.get_close_matches(normal, list(by_key), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise click.ClickException(f"the project file {path} sets {key!r}, which is no option of any pbt-track "

@@ -136,11 +136,13 @@ def _wait_for_submitters(store: Store, selection: Selection) -> set[int]:
     settles what it left), and none for longer than the scheduler's time-out.
     Returns the attempts still being sent when the wait ended.
     """
+    if states.SUBMITTING not in selection.states:
+        return set()
+    being_sent = selection._replace(states=(states.SUBMITTING,))  # read by the state's index, not every attempt
     deadline = time.monotonic() + settings.scheduler_timeout() + 5.0
     while True:
         with store.read() as connection:
-            ids = [row.submission_id for row in cancel_targets(connection, selection)
-                   if row.state == states.SUBMITTING and row.job_id is None]
+            ids = [row.submission_id for row in cancel_targets(connection, being_sent) if row.job_id is None]
             sending = [row for row in in_flight(connection, ids) if _alive(row)]
         if not sending or time.monotonic() > deadline:
             return {row.submission_id for row in sending}

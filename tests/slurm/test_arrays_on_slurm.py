@@ -202,3 +202,42 @@ def test_a_pending_task_cancelled_by_experiment_is_cancelled_though_slurm_keeps_
         }
     finally:
         cancel_everything(work)
+
+
+def test_a_cancelled_array_whose_waiting_tasks_are_scattered_is_settled_task_by_task_from_slurms_record(
+    tmp_path: Path,
+) -> None:
+    """squeue and sacct show the waiting tasks of an array as one record of their ranges, which they cut at 64
+    characters unless told otherwise (`7_[1,3,...,17,1`). Here every other task ran first, so the ranges of those
+    that waited are long: each of them must still be CANCELLED on Slurm's word about it, not by the rule for a
+    task Slurm keeps no record of."""
+    work = tmp_path / "logs"
+    env = {**os.environ, "PBT_TRACK_BENCH_EXPERIMENTS": "100"}
+    try:
+        done = subprocess.run(
+            [PBT_TRACK, "submit", "--run", "benchmarks.many_experiments", "--backend", "slurm",
+             "--workdir", str(work), "--slurm-array", "--slurm_cpus_per_gpu", "1", "--pause_between", "0",
+             "--slurm_sbatch_template", str(FIXTURES / "held_template.sh"), "--train_dir", str(tmp_path / "t")],
+            cwd=REPO_ROOT, capture_output=True, text=True, env=env, timeout=300,
+        )
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+        db = work / "pbt_tracker.db"
+        ((array_job,),) = query(db, "SELECT job_id FROM slurm_arrays")
+        ran = [f"{array_job}_{task}" for task in range(0, 81, 2)]
+        subprocess.run(["scontrol", "release", ",".join(ran)], check=True, capture_output=True)
+        for job_id in ran:
+            wait_for_state(job_id, {"COMPLETED"})
+        waiting = subprocess.run(["squeue", "--noheader", "--states=PENDING", f"--jobs={array_job}", "--format=%i"],
+                                 capture_output=True, text=True, env={**os.environ, "SLURM_BITSTR_LEN": "0"},
+                                 check=True).stdout.split()
+        assert len(waiting) == 1 and len(waiting[0]) > 64, waiting  # one record, longer than Slurm prints by default
+
+        cancelled = pbt_track("cancel", "--all", workdir=work)
+
+        assert cancelled.returncode == 0, cancelled.stdout[-2000:] + cancelled.stderr
+        states_now = dict(query(db, "SELECT job_id, state FROM submissions"))
+        assert {job_id for job_id, state in states_now.items() if state == "COMPLETED"} == set(ran)
+        assert {state for job_id, state in states_now.items() if job_id not in ran} == {"CANCELLED"}
+        assert query(db, "SELECT DISTINCT detail FROM state_changes WHERE state = 'CANCELLED'") == [("squeue",)]
+    finally:
+        cancel_everything(work)

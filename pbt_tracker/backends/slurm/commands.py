@@ -165,7 +165,7 @@ def query_squeue(job_ids: list[str], deadline: Deadline | None = None) -> tuple[
     wanted = set(job_ids)
     jobs: dict[str, JobObservation] = {}
     for chunk in _chunks(query_ids(job_ids)):
-        result = run_command(squeue_argv(chunk), deadline=deadline)
+        result = run_command(squeue_argv(chunk), deadline=deadline, env=whole_ranges())
         if result.returncode != 0:
             if "Invalid job id" in result.stderr:
                 continue  # squeue says this when it knows none of them
@@ -200,7 +200,7 @@ def list_user_jobs(user: str, job_ids: set[str], markers: tuple[str, ...],
     often thousands, are skipped unparsed. Only a sync that has such jobs to
     find lists them all (see `sync_slurm`).
     """
-    result = run_command(squeue_argv([], user, scripts=True), deadline=deadline)
+    result = run_command(squeue_argv([], user, scripts=True), deadline=deadline, env=whole_ranges())
     if result.returncode != 0:
         raise _failure(result)
     return parse_squeue(result.stdout, job_ids, SQUEUE_USER_FIELDS, markers), bool(result.stdout.strip())
@@ -216,7 +216,7 @@ def lists_any_job(user: str) -> bool:
 
 def query_job(job_id: str) -> JobObservation | None:
     """One job as squeue lists it with its comment, script and log: what a starting job's guard asks of itself."""
-    result = run_command(squeue_argv([job_id], scripts=True))
+    result = run_command(squeue_argv([job_id], scripts=True), env=whole_ranges())
     if result.returncode != 0:
         raise _failure(result)
     return parse_squeue(result.stdout, None, SQUEUE_USER_FIELDS).get(job_id)
@@ -235,6 +235,16 @@ def query_sacct_window(user: str, start: datetime, end: datetime,
     return _accounting(sacct_window_argv(user, start, end), deadline)
 
 
+def whole_ranges() -> dict[str, str]:
+    """The environment squeue and sacct read in: the task ranges of an array's record in full.
+
+    Both cut a record's ranges (`7_[1,3,5,...]`) at 64 characters unless
+    SLURM_BITSTR_LEN says otherwise, and a cut range names tasks it does not
+    hold: `17,1` for `17,19`. 0 prints them whole, however long.
+    """
+    return {**os.environ, "SLURM_BITSTR_LEN": "0"}
+
+
 def _accounting(argv: list[str], deadline: Deadline | None) -> dict[str, list[JobObservation]]:
     timeout = settings.sacct_timeout()
     try:
@@ -243,7 +253,7 @@ def _accounting(argv: list[str], deadline: Deadline | None) -> dict[str, list[Jo
     except SchedulerTimeout as error:
         raise AccountingUnavailable(str(error)) from None
     try:
-        result = run_command(argv, timeout=timeout)
+        result = run_command(argv, timeout=timeout, env=whole_ranges())
     except SchedulerTimeout:
         raise AccountingUnavailable(f"sacct did not answer within {timeout:g} s") from None
     except SchedulerError as error:

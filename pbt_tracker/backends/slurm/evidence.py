@@ -124,6 +124,30 @@ def next_state(
     return _change(item, states.UNKNOWN, unseen, "Slurm did not list this job; asked again at the next sync")
 
 
+class AlikeChanges:
+    """`next_state`, worked out once for submissions that differ only in their ids.
+
+    The tasks of an array that never started are alike on record and are
+    seen in one record of the array: a cancel of thousands of them is one
+    change, shared by all (and written by one statement, see
+    `store.writes.change_states`). `next_state` reads of an id only whether
+    it names an array task, which is part of the key.
+    """
+
+    def __init__(self, listing_empty: bool, now: datetime) -> None:
+        self.listing_empty = listing_empty
+        self.now = now
+        self.known: dict[tuple[Any, ...], Change | None] = {}
+
+    def of(self, item: Tracked, observation: JobObservation | None, min_job_age: timedelta) -> Change | None:
+        key = (item[2:], "_" in item.job_id, None if observation is None else observation[1:], min_job_age)
+        try:
+            return self.known[key]
+        except KeyError:
+            change = self.known[key] = next_state(item, observation, self.listing_empty, self.now, min_job_age)
+            return change
+
+
 # States on record of a job that never started, as far as the record knows.
 _UNSTARTED = states.WAITING | {states.SUBMITTED}
 

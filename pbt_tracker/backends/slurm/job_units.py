@@ -80,7 +80,8 @@ def expand_array_records(jobs: dict[str, T], wanted: Iterable[str], named: Calla
     `7_[4-9%2]` covers tasks 4 to 9; a bare `7` (what squeue and sacct list
     once every task of an array that never started is cancelled by its
     ranges) covers every task of array 7. `named(record, task)` is the record
-    as the task's own.
+    as the task's own. Ranges cut short (`7_[1,3,5,7...]`, or `7_[1,3,1`
+    without the bracket) cover nothing: a cut one may name a task it lacks.
     """
     missing = [job_id for job_id in wanted if job_id not in jobs and _TASK_RE.fullmatch(job_id)]
     if not missing:
@@ -88,8 +89,8 @@ def expand_array_records(jobs: dict[str, T], wanted: Iterable[str], named: Calla
     covering: dict[str, T] = {}
     for key, record in jobs.items():
         array, _, spec = key.partition("_")
-        if spec.startswith("["):
-            covering.update((f"{array}_{task}", record) for task in array_task_ids(spec.strip("[]")))
+        if spec.startswith("[") and spec.endswith("]") and "..." not in spec:  # a cut one names tasks it lacks
+            covering.update((f"{array}_{task}", record) for task in array_task_ids(spec[1:-1]))
     expanded = dict(jobs)
     for job_id in missing:
         array = job_id.partition("_")[0]

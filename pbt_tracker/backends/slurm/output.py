@@ -137,11 +137,18 @@ def squeue_argv(job_ids: Iterable[str], user: str | None = None, scripts: bool =
 
     With `scripts` each line also holds the job's script and output pattern
     (SQUEUE_USER_FIELDS), by which a full sync finds chained jobs; they are
-    the longest fields, and nothing else needs them.
+    the longest fields, and nothing else needs them. A user's listing, and a
+    job's own line with its script, are read line by line for given ids, so
+    each array task has a line of its own (`--array`). Otherwise, asked by
+    id, the tasks of an array that have not
+    started come as one record of their ranges (`7_[4-999]`), which
+    `job_units.expand_array_records` gives to each: a held array of
+    thousands is one line to print and to read.
     """
     fields = ",".join(f"{name}:|" for name in (SQUEUE_USER_FIELDS if scripts else SQUEUE_FIELDS))
     selection = f"--user={user}" if user else "--jobs=" + ",".join(job_ids)
-    return ["squeue", "--noheader", "--array", "--states=all", selection, "--Format=" + fields]
+    return ["squeue", "--noheader", *(["--array"] if user or scripts else []), "--states=all", selection,
+            "--Format=" + fields]
 
 
 

@@ -211,23 +211,27 @@ def _record_changes(store: Store, tracked: list[evidence.Tracked], observations:
                     listing: Listing, result: SyncResult, answered: bool = False) -> None:
     """The changes the observations prove; with `answered`, also that the scheduler answered, in the same write."""
     now = utcnow()
+    alike = evidence.AlikeChanges(listing.empty, now)
     changes = []
     for item in tracked:
         observation = observations.get(item.job_id)
         asks_age = (observation is None and not listing.empty and item.state != states.LOST
                     and item.state not in states.MAY_BE_REQUEUED)  # MinJobAge decides LOST, never a watched end
         limit = listing.job_age_limit() if asks_age else timedelta(0)
-        change = evidence.next_state(item, observation, listing.empty, now, limit)
+        change = alike.of(item, observation, limit)
         if change is not None:
             changes.append((item, change))
     if not changes and not answered:
         return
+    run_values: dict[int, RunValues] = {}  # by id(change): submissions with one change share its values
+    for _, change in changes:
+        if id(change) not in run_values:  # keys are RunValues fields (evidence._RUN_COLUMNS)
+            run_values[id(change)] = RunValues(**cast("dict[str, Any]", change.values))
     with store.write() as connection:
         if answered:
             writes.note_answer(connection, SLURM, now)
         applied = writes.change_states(connection, [
-            (item.submission_id, item.state, change.state, change.detail,
-             RunValues(**cast("dict[str, Any]", change.values)))  # keys are RunValues fields (evidence._RUN_COLUMNS)
+            (item.submission_id, item.state, change.state, change.detail, run_values[id(change)])
             for item, change in changes
         ], now)
     result.changed += sum(change.state != item.state for (item, change), done in zip(changes, applied) if done)
