@@ -8,6 +8,8 @@ nor starts its ids over as a cluster rebuilt from scratch does.
 
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,41 @@ def test_an_id_an_ended_submission_held_goes_to_the_newer_one_and_sync_moves_onl
         ("00_echo_pbt", 1, "7764", "NODE_FAIL"), ("00_echo_pbt", 2, "7764", "RUNNING")]
     assert query(work / "pbt_tracker.db", "SELECT state FROM state_changes WHERE submission_id = 1 ORDER BY id") == [
         ("SUBMITTING",), ("SUBMITTED",), ("NODE_FAIL",)]
+
+
+def test_an_id_another_process_took_while_this_one_waited_on_sbatch_is_checked_again_as_it_is_written(  # type: ignore[no-untyped-def]
+    in_repo: Path, tmp_path: Path, fake_bin
+) -> None:
+    """Two processes submitting at once into one workdir. The stand-in sbatch answers 7764, 7765, 7766; while it
+    sends the second job, another `pbt-track submit` (of one_sleeper, with its own stand-in sbatch) is answered
+    7765 and writes it down. The first process read who holds which id before that, so only the check made again
+    in the transaction that writes its answers can see the other holder."""
+    other_bin = tmp_path / "other-bin"
+    other_bin.mkdir()
+    (other_bin / "sbatch").write_text('#!/bin/sh\necho "7765"\n')
+    (other_bin / "sbatch").chmod(0o755)
+    work, calls = tmp_path / "work", tmp_path / "calls"
+    other = shlex.join([str(Path(sys.executable).parent / "pbt-track"), "submit", "--run", "tests.fixtures.one_sleeper",
+                        "--backend", "slurm", "--workdir", str(work), "--train_dir", str(tmp_path / "t2")])
+    fake_bin("sbatch", f"""#!/bin/sh
+echo x >> {calls}
+case $(wc -l < {calls}) in
+1) echo 7764 ;;
+2) PATH={other_bin}:$PATH {other} > {tmp_path / 'other-output'} 2>&1 || exit 9; echo 7765 ;;
+*) echo 7766 ;;
+esac
+""")
+    fake_bin("sacct", "#!/bin/sh\nexit 0\n")
+
+    result = _submit(tmp_path)
+
+    assert "Submitted 1 of 1 experiment(s): jobs 7765\n" in (tmp_path / "other-output").read_text()
+    held = ("sbatch answered job 7765, which the record already holds for 00_nap_see_1 (attempt 1, SUBMITTED), so it "
+            "is not taken as this one's")
+    assert result.exit_code == 1, result.output
+    assert f"01_echo_pbt may have been submitted ({held}); pbt-track will find out at the next sync\n" in result.stdout
+    assert "Submitted 2 of 3 experiment(s): jobs 7764 7766\n" in result.stdout
+    assert _submissions(work) == [("00_echo_pbt", 1, "7764", "SUBMITTED"), ("01_echo_pbt", 1, None, "SUBMIT_UNCERTAIN"),
+                                  ("02_echo_pbt", 1, "7766", "SUBMITTED"), ("00_nap_see_1", 1, "7765", "SUBMITTED")]
+    assert query(work / "pbt_tracker.db", "SELECT detail FROM state_changes WHERE state = 'SUBMIT_UNCERTAIN'"
+                 ) == [(held,)]

@@ -18,8 +18,8 @@ from pbt_tracker.store.queries import requeue_watch
 from pbt_tracker.store.selections import column_list, marks, named_rows
 
 __all__ = [
-    "JobHolder", "ScriptOwner", "TrackedJob", "UnansweredSubmission", "live_holders", "script_owners_of", "tracked_jobs",
-    "unanswered",
+    "JobHolder", "ScriptOwner", "TrackedJob", "UnansweredSubmission", "base_id", "live_holders", "script_owners_of",
+    "tracked_jobs", "unanswered",
 ]
 
 
@@ -175,17 +175,37 @@ class JobHolder(NamedTuple):
     experiment: str
     attempt: int
     state: str
+    array_id: int | None
+
+
+def base_id(job_id: str) -> str:
+    """The job an id belongs to: task N of array job A is job A_N, and scancel or squeue of A reaches every task."""
+    return job_id.split("_", 1)[0]
 
 
 def live_holders(connection: sqlite3.Connection, backend: str,
                  job_ids: list[str] | None = None) -> dict[str, JobHolder]:
-    """A backend's submissions, not ended, that hold these job ids (all such, without `job_ids`), by job id."""
+    """A backend's submissions, not ended, that hold these job ids (all such, without `job_ids`), by base id.
+
+    Job A, and every task A_N of array A, are one base id: a single job given
+    A while a live array holds A_0 would be cancelled with it, and each
+    would take the other's states from squeue's answer about A.
+    """
     active = sorted(states.MAY_BE_ACTIVE)
-    only = "" if job_ids is None else "AND s.job_id IN (SELECT value FROM json_each(?)) "
+    if job_ids is None:
+        asked, state, arguments = "", "s.state", [backend]
+    else:  # found by job_id's index, one base at a time (`+` keeps the planner off the state's index)
+        asked = ("JOIN json_each(?) AS b "
+                 "ON (s.job_id = b.value OR (s.job_id > b.value || '_' AND s.job_id < b.value || '`')) ")
+        state, arguments = "+s.state", [json.dumps(sorted({base_id(job_id) for job_id in job_ids})), backend]
     rows = named_rows(connection.execute(
-        "SELECT s.id AS submission_id, s.job_id, e.name AS experiment, s.attempt, s.state FROM submissions AS s "
+        "SELECT s.id AS submission_id, s.job_id, e.name AS experiment, s.attempt, s.state, s.array_id "
+        f"FROM submissions AS s {asked}"
         "JOIN experiments AS e ON e.id = s.experiment_id JOIN launches AS l ON l.id = e.launch_id "
-        f"WHERE l.backend = ? AND s.job_id IS NOT NULL {only}AND s.state IN ({marks(active)}) ORDER BY s.id",
-        (backend, *([] if job_ids is None else [json.dumps(job_ids)]), *active),
+        f"WHERE l.backend = ? AND s.job_id IS NOT NULL AND {state} IN ({marks(active)}) ORDER BY s.id",
+        (*arguments, *active),
     ), JobHolder)
-    return {row.job_id: row for row in rows}
+    holders: dict[str, JobHolder] = {}
+    for row in rows:
+        holders.setdefault(base_id(row.job_id), row)  # an array's first task names it
+    return holders

@@ -5,7 +5,8 @@ then one transaction records the launch, its experiments and every intended
 submission, its rendered command as argv, in SUBMITTING (or PRINT_ONLY).
 Each call's answer is written as soon as it comes: what ngc printed, its exit
 code, the job id it printed (`answers.run_job_id`), SUBMITTED or
-SUBMIT_FAILED. A failed call fails its own experiment only. An accepted job
+SUBMIT_FAILED; SUBMIT_UNCERTAIN without the id if a live submission already
+holds it (`store.sync.live_holders`). A failed call fails its own experiment only. An accepted job
 whose id cannot be read stays SUBMITTED without one, said in one line: no
 sync can follow it, and `forget --purge --unidentified-ended` is how a user
 who has checked it ended lets its launch go.
@@ -33,6 +34,7 @@ from pbt_tracker.launch.record import (
     SubmittedJob,
     experiment_values,
     launch_values,
+    held_by,
     quiet,
     refuse_live_experiments,
 )
@@ -41,6 +43,7 @@ from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.store import Store, open_store, utcnow, writes
 from pbt_tracker.store.new_rows import NewSubmission, insert
 from pbt_tracker.store.run_values import UNSET, RunValues
+from pbt_tracker.store.sync import base_id, live_holders
 
 if TYPE_CHECKING:
     import sqlite3
@@ -154,11 +157,16 @@ def _send(store: Store, submission_id: int, argv: list[str], name: str, echo: Ec
         else:
             state, message = states.SUBMIT_FAILED, _failure(result.returncode, result.stderr or result.stdout)
     now = utcnow()
-    if state == states.SUBMITTED:
-        values = values._replace(submitted_at=now)
-    elif values.submit_stderr is UNSET:
-        values = values._replace(submit_stderr=message)
     with store.write() as connection:
+        if isinstance(values.job_id, str):
+            holder = live_holders(connection, NGC, [values.job_id]).get(base_id(values.job_id))
+            if holder is not None:  # two live submissions with one id would share their states and their kill
+                state, message = states.SUBMIT_UNCERTAIN, held_by(values.job_id, holder, "ngc answered")
+                values = values._replace(job_id=UNSET, submit_stderr=values.submit_stderr or message)
+        if state == states.SUBMITTED:
+            values = values._replace(submitted_at=now)
+        elif values.submit_stderr is UNSET:
+            values = values._replace(submit_stderr=message)
         writes.change_state(connection, submission_id, states.SUBMITTING, state, now, message, values)
     if state == states.SUBMIT_UNCERTAIN:
         echo(f"{name} may have been submitted ({message})")

@@ -11,10 +11,10 @@ from pbt_tracker.backends.slurm import NAME as SLURM
 from pbt_tracker.backends.slurm import commands as slurm
 from pbt_tracker.backends.slurm.commands import SubmitOutcome
 from pbt_tracker.files import write_text_atomic
-from pbt_tracker.launch.record import Echo, SubmittedJob, quiet
+from pbt_tracker.launch.record import Echo, SubmittedJob, held_by, quiet
 from pbt_tracker.store import Store, utcnow, writes
 from pbt_tracker.store.run_values import RunValues
-from pbt_tracker.store.sync import JobHolder, live_holders
+from pbt_tracker.store.sync import JobHolder, base_id, live_holders
 
 
 class Answers:
@@ -35,19 +35,22 @@ class Answers:
         self.sbatch_calls = 0
         self.job_ids: list[str] = []  # every job id sbatch gave, written or not: what reached Slurm
         self._held: dict[str, JobHolder] | None = None
+        self._given: dict[int, SubmittedJob] = {}  # the jobs given an id not yet written, by submission
 
     def add(self, submission_id: int, experiment: str, argv: list[str], outcome: SubmitOutcome) -> SubmittedJob:
         self.sbatch_calls += 1
         if outcome.job_id is not None:
             self.job_ids.append(outcome.job_id)
-            holder = self._holders().get(outcome.job_id)
+            holder = self._holders().get(base_id(outcome.job_id))
             if holder is not None:
                 outcome = outcome._replace(job_id=None, uncertain=True, error=held_by(outcome.job_id, holder))
         if outcome.job_id is not None:
-            self._holders()[outcome.job_id] = JobHolder(submission_id, outcome.job_id, experiment, 0, states.SUBMITTED)
+            self._holders()[base_id(outcome.job_id)] = JobHolder(submission_id, outcome.job_id, experiment, 0,
+                                                                 states.SUBMITTED, None)
             self.echo(f"Submitted {experiment} as job {outcome.job_id}")
+            job = self._given[submission_id] = SubmittedJob(experiment, argv, outcome.job_id, None)
             self._note(submission_id, states.SUBMITTED, outcome, None)
-            return SubmittedJob(experiment, argv, outcome.job_id, None)
+            return job
         if outcome.uncertain:
             self.echo(f"{experiment} may have been submitted ({outcome.error}); pbt-track will find out at the next sync")
         else:
@@ -76,25 +79,43 @@ class Answers:
             self.flush()
 
     def flush(self) -> None:
+        """Write the pending answers; one whose id another process gave meanwhile is withdrawn from its job."""
         if self._pending:
-            complete_submissions(self.store, self._pending)
+            withdrawn = complete_submissions(self.store, self._pending)
             self._pending = []
+            for submission_id, error in withdrawn.items():
+                job = self._given[submission_id]
+                job.job_id, job.error, job.uncertain = None, error, True
+                self.echo(f"{job.experiment} may have been submitted ({error}); pbt-track will find out at the next "
+                          "sync")
+            self._given = {}
 
 
-def complete_array(store: Store, array_id: int, outcome: SubmitOutcome | None, error: str | None = None) -> None:
-    """Settle an array and all its tasks in one transaction."""
-    result = outcome.result if outcome else None
-    job_id = outcome.job_id if outcome else None
-    if job_id is not None:
-        state = states.SUBMITTED
-    else:
-        state = states.SUBMIT_UNCERTAIN if outcome is not None and outcome.uncertain else states.SUBMIT_FAILED
+def complete_array(store: Store, array_id: int, outcome: SubmitOutcome | None,
+                   error: str | None = None) -> SubmitOutcome | None:
+    """Settle an array and all its tasks in one transaction; the outcome as written.
+
+    An array job id whose base a live submission holds is not taken, as a
+    single job's is not (`Answers`): every task is then SUBMIT_UNCERTAIN.
+    """
     with store.write() as connection:
+        if outcome is not None and outcome.job_id is not None:
+            holder = live_holders(connection, SLURM, [outcome.job_id]).get(base_id(outcome.job_id))
+            if holder is not None:
+                error = held_by(outcome.job_id, holder)
+                outcome = outcome._replace(job_id=None, uncertain=True, error=error)
+        result = outcome.result if outcome else None
+        job_id = outcome.job_id if outcome else None
+        if job_id is not None:
+            state = states.SUBMITTED
+        else:
+            state = states.SUBMIT_UNCERTAIN if outcome is not None and outcome.uncertain else states.SUBMIT_FAILED
         writes.complete_array(
             connection, array_id, state, utcnow(), job_id, result.returncode if result else None,
             result.stdout if result else None, result.stderr if result and result.stderr else error,
             outcome.cluster if outcome else None, error,
         )
+    return outcome
 
 
 def send_array(
@@ -115,8 +136,9 @@ def send_array(
     echo(f"{'Would run' if print_only else 'Executing'} {shlex.join(argv)}")
     if print_only:
         return [SubmittedJob(name, argv, None, None) for name in names]
-    outcome = slurm.submit(argv, env=env)
-    complete_array(store, array_id, outcome, error=outcome.error)
+    sent = slurm.submit(argv, env=env)
+    outcome = complete_array(store, array_id, sent, error=sent.error)
+    assert outcome is not None
     if outcome.job_id is None:
         what = f"array {files[-1][0].name} ({len(names)} experiments)"
         echo(f"{what} may have been submitted ({outcome.error}); pbt-track will find out at the next sync"
@@ -130,24 +152,21 @@ def send_array(
     return jobs
 
 
-def held_by(job_id: str, holder: JobHolder) -> str:
-    """Why an answer's job id is not taken: two live submissions with one id would share every state and cancel."""
-    attempt = f"attempt {holder.attempt}, " if holder.attempt else ""
-    return (f"sbatch answered job {job_id}, which the record already holds for {holder.experiment} "
-            f"({attempt}{holder.state}), so it is not taken as this one's")
-
-
 def complete_submissions(
     store: Store, completions: list[tuple[int, str, SubmitOutcome | None, str | None]]
-) -> None:
-    """Each (submission, state, outcome, error) written with its state change, all in one transaction."""
+) -> dict[int, str]:
+    """Each (submission, state, outcome, error) written with its state change, all in one transaction.
+
+    Returns the submissions whose job id another submission took meanwhile, with why they were left without it.
+    """
     now = utcnow()
+    withdrawn = {}
     with store.write() as connection:
         held = live_holders(connection, SLURM, [o.job_id for _, _, o, _ in completions if o is not None and o.job_id])
         for submission_id, state, outcome, error in completions:
-            holder = held.get(outcome.job_id) if outcome is not None and outcome.job_id else None
-            if outcome is not None and holder is not None and holder.submission_id != submission_id:
-                error = held_by(holder.job_id, holder)  # given meanwhile by another process: checked again here
+            holder = held.get(base_id(outcome.job_id)) if outcome is not None and outcome.job_id else None
+            if outcome is not None and outcome.job_id and holder is not None and holder.submission_id != submission_id:
+                error = withdrawn[submission_id] = held_by(outcome.job_id, holder)  # given meanwhile elsewhere
                 state, outcome = states.SUBMIT_UNCERTAIN, outcome._replace(job_id=None, uncertain=True, error=error)
             values = RunValues()
             result = outcome.result if outcome else None
@@ -159,3 +178,4 @@ def complete_submissions(
             elif error and not (result and result.stderr):
                 values = values._replace(submit_stderr=error)
             writes.change_state(connection, submission_id, None, state, now, error, values)
+    return withdrawn

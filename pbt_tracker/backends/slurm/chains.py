@@ -4,7 +4,8 @@ Such a job runs a script pbt-track recorded, but pbt-track never ran its
 sbatch. The sync's squeue listing names each job's script (Command); a job
 running a recorded script, without a pbt-track tag, under an id the record
 does not hold is the next attempt of that script's experiment, linked to the attempt before it, so
-that `report`, `cancel` and scancel.sh reach it like any other.
+that `report`, `cancel` and scancel.sh reach it like any other. An id whose base a live array's
+tasks hold (`store.sync.live_holders`) is held too.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pbt_tracker.backends.slurm.output import JobObservation
 from pbt_tracker.backends.slurm.tags import tags_in
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store.new_rows import NewSubmission, insert
-from pbt_tracker.store.sync import script_owners_of
+from pbt_tracker.store.sync import base_id, live_holders, script_owners_of
 
 
 def record_chained_jobs(store: Store, jobs: dict[str, JobObservation]) -> int:
@@ -30,8 +31,9 @@ def record_chained_jobs(store: Store, jobs: dict[str, JobObservation]) -> int:
     now = utcnow()
     with store.write() as connection:
         known = queries.recorded_job_ids(connection, sorted(candidates))
+        held = live_holders(connection, SLURM, sorted(candidates))  # by base id: array A's tasks hold A too
         for job_id in sorted(candidates, key=_job_order):
-            if job_id in known:
+            if job_id in known or base_id(job_id) in held:
                 continue
             job = candidates[job_id]
             if not job.command:  # no batch script named, so none of ours (no script's path is empty)

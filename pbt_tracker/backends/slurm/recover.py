@@ -20,6 +20,7 @@ from pbt_tracker.backends.slurm import commands as slurm
 from pbt_tracker.backends.slurm import evidence
 from pbt_tracker.backends.slurm.tags import TAG_PREFIX, array_tag, name_mark, submission_tag, tag_argument
 from pbt_tracker.errors import AccountingUnavailable
+from pbt_tracker.launch.record import held_by
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store import sync as followed
@@ -27,13 +28,14 @@ from pbt_tracker.store.connection import parse_time
 from pbt_tracker.store.run_values import RunValues
 
 if TYPE_CHECKING:
+    import sqlite3
     from datetime import datetime
 
     from pbt_tracker.backends.base import SyncResult
     from pbt_tracker.backends.slurm.listing import Listing
     from pbt_tracker.backends.slurm.output import JobObservation
     from pbt_tracker.commands import Deadline
-    from pbt_tracker.store.sync import UnansweredSubmission
+    from pbt_tracker.store.sync import JobHolder, UnansweredSubmission
 
 # Records written before launches found a running sbatch by its tag noted the sbatch's pid,
 # with its start taken from the boot clock at spawn time, a tick or two off the real one.
@@ -71,6 +73,7 @@ def recover_unanswered(store: Store, orphans: list[_Orphan], listing: Listing, r
                            deadline, found_now)
     now = utcnow()
     twice: set[str] = set()
+    held: set[str] = set()
     with store.write() as connection:
         for orphan in orphans:
             submission = queries.submission(connection, orphan.submission_id)
@@ -86,7 +89,14 @@ def recover_unanswered(store: Store, orphans: list[_Orphan], listing: Listing, r
             assert intended is not None
             outcome = evidence.uncertain_outcome(bool(found), answer is not None and answer[1], not listing.empty,
                                                  intended, now)
-            if outcome == states.SUBMITTED:
+            holder = _holder(connection, found[0], submission["array_id"]) if outcome == states.SUBMITTED else None
+            if holder is not None:
+                outcome, values = states.SUBMIT_UNCERTAIN, RunValues()
+                detail = held_by(found[0], holder, f"{where} lists its tag {orphan.tag} on")
+                if orphan.tag not in held:  # an array's tasks share its tag: said once
+                    held.add(orphan.tag)
+                    result.notes.append(f"{orphan.tag} stays {outcome}: {detail}")
+            elif outcome == states.SUBMITTED:
                 values = RunValues(job_id=found[0], submitted_at=parse_time(submission["submitted_at"]) or now,
                                    unseen_since=None, unseen_count=0)
                 detail = f"found in {where} by its tag {orphan.tag}"
@@ -111,6 +121,17 @@ def recover_unanswered(store: Store, orphans: list[_Orphan], listing: Listing, r
 
 
 _UNANSWERED = (states.SUBMITTING, states.UNKNOWN, states.SUBMIT_UNCERTAIN)
+
+
+def _holder(connection: sqlite3.Connection, job_id: str, array_id: int | None) -> JobHolder | None:
+    """The live submission, outside the orphan's own array, that already holds a job id found by a tag.
+
+    The tag says the job is this submission's, the record says the id is
+    another's: a scheduler that gave one id twice. Neither claim is dropped
+    for the other; the orphan stays uncertain.
+    """
+    holder = followed.live_holders(connection, SLURM, [job_id]).get(followed.base_id(job_id))
+    return None if holder is None or (array_id is not None and holder.array_id == array_id) else holder
 
 
 def _accounted(orphans: list[_Orphan], store: Store, result: SyncResult, deadline: Deadline | None,
