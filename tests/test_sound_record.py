@@ -9,7 +9,8 @@ import pytest
 
 from pbt_tracker.errors import StoreError
 from pbt_tracker.store import open_store
-from pbt_tracker.store.soundness import schema_tables
+from pbt_tracker.store import schema, schema_head
+from pbt_tracker.store.soundness import built_schema_tables, schema_tables
 
 INSERT_CANCELLATION = (
     "INSERT INTO cancellations (selection, job_ids, argv, requested_at) VALUES ('{}', '[]', '[]', '2026-01-01')"
@@ -58,6 +59,12 @@ def test_the_schema_tables_are_every_table_and_view_of_a_new_record(tmp_path: Pa
     connection.close()
     assert schema_tables() == names
     assert {"launches", "submissions", "experiment_status", "alembic_version"} <= names
+
+
+def test_the_head_and_tables_every_open_checks_are_the_migration_chains() -> None:
+    """Written down so that an open reads no migration; a new migration fails here until they are updated."""
+    assert schema_head.HEAD == schema.head()
+    assert schema_head.TABLES == schema_tables() == built_schema_tables()
 
 
 def test_processes_creating_one_record_at_once_all_open_it_and_leave_no_temporary_file(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ from typing import overload
 from pbt_tracker import settings
 from pbt_tracker.errors import NoDatabaseError, SchemaTooNewError, StoreError
 from pbt_tracker.files import check_path_inert, file_mode, make_dirs
-from pbt_tracker.store import schema
+from pbt_tracker.store import schema, schema_head
 from pbt_tracker.store.file_checks import check_workdir_length, warn_if_world_readable
 from pbt_tracker.store.journal import configure, journal_mode
 from pbt_tracker.store.soundness import check_fully, check_quickly, unsound
@@ -238,7 +238,7 @@ def open_store(workdir: str | os.PathLike[str], create: bool = True) -> Store:
     store = Store(workdir, connection)
     try:
         configure(connection, journal_mode(workdir))
-        head = schema.head()
+        head = schema_head.HEAD
         if schema.current_revision(connection) != head:
             _bring_to_head(store, head)
         check_quickly(connection, path)

@@ -16,7 +16,7 @@ from pathlib import Path
 from pbt_tracker import settings
 from pbt_tracker.errors import StoreError
 from pbt_tracker.files import check_path_inert
-from pbt_tracker.store import schema
+from pbt_tracker.store import schema, schema_head
 from pbt_tracker.store.connection import (
     Store,
     check_file,
@@ -59,7 +59,7 @@ def open_store_read_only(workdir: str | os.PathLike[str]) -> Store | None:
         raise store_error(path, error) from None
     try:
         revision = schema.current_revision(connection)
-        if revision == schema.head():
+        if revision == schema_head.HEAD:
             check_quickly(connection, path)
     except sqlite3.Error as error:
         connection.close()  # a damaged file is refused with its connection closed, leaving nothing behind
@@ -72,7 +72,7 @@ def open_store_read_only(workdir: str | os.PathLike[str]) -> Store | None:
         raise StoreError(
             f"{path} holds no pbt-track record; pass the --workdir of a launch, or move the file aside"
         )
-    if revision != schema.head():
+    if revision != schema_head.HEAD:
         connection.close()
         return None
     warn_if_world_readable(path)

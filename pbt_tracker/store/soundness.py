@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 
 from pbt_tracker.errors import StoreError
-from pbt_tracker.store import schema
+from pbt_tracker.store import schema, schema_head
 
 
 def unsound(path: Path, what: str) -> StoreError:
@@ -37,10 +37,10 @@ def check_fully(connection: sqlite3.Connection, path: Path) -> None:
 
 def _check_tables(connection: sqlite3.Connection, path: Path) -> None:
     revision = schema.current_revision(connection)
-    if revision != schema.head():  # an older schema lacks the newer tables until it is upgraded
+    if revision != schema_head.HEAD:  # an older schema lacks the newer tables until it is upgraded
         return
     present = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
-    missing = sorted(schema_tables() - present)
+    missing = sorted(schema_head.TABLES - present)
     if missing:
         raise unsound(path, f"tables {', '.join(missing)} are missing although its schema says {revision}")
 
@@ -63,9 +63,9 @@ _NAMING = re.compile(r"\s*(CREATE|DROP)\s+(?:TABLE|VIEW)\s+(?:IF\s+(?:NOT\s+)?EX
 def schema_tables() -> frozenset[str]:
     """The tables and views the migration chain builds, named by its CREATE and DROP statements in order.
 
-    Every open checks them, so they are read from the statements rather than
-    from a database built in memory; a statement that could rename a table
-    falls back to that build. A test holds both ways to the same answer.
+    What `schema_head.TABLES` must say (a test holds them to it). Read from
+    the statements rather than from a database built in memory; a statement
+    that could rename a table falls back to that build.
     """
     names = {"alembic_version"}
     for revision in schema.revisions():
