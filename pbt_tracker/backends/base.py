@@ -57,6 +57,7 @@ class Stopped(NamedTuple):
     stdout: str = ""
     stderr: str = ""
     lost: Mapping[str, str] = MappingProxyType({})  # job id -> how the answer about it was lost: it may have stopped
+    settling: Any = None  # what `stop(settle=True)` started asking of the stopped jobs, for `settle_cancelled`
 
 
 class Resubmitter(Protocol):
@@ -118,11 +119,13 @@ class Backend(Protocol):
     def sync(self, store: Store, result: SyncResult) -> None:
         """Bring its jobs' states up to date in the record, adding to `result`."""
 
-    def settle_cancelled(self, store: Store, submission_ids: list[int], result: SyncResult) -> None:
+    def settle_cancelled(self, store: Store, submission_ids: list[int], result: SyncResult,
+                         settling: Any = None) -> None:
         """Right after its `stop` accepted these: their states as its scheduler now shows them, added to `result`.
 
         Only these are asked about, at the least cost the scheduler allows; the
         rest of the workdir waits for the next sync. A SchedulerError leaves them to it.
+        `settling` is what `stop(settle=True)` already asked (its `Stopped.settling`).
         """
 
     def jobs_changed(self, store: Store) -> None:
@@ -137,8 +140,13 @@ class Backend(Protocol):
     def mark_cancelling(self, connection: sqlite3.Connection, targets: list[CancelTarget], now: datetime) -> None:
         """In the transaction that records the request: what is settled before any job is stopped."""
 
-    def stop(self, store: Store, targets: list[CancelTarget]) -> Stopped:
-        """After the request is on record: stop the targets; a SchedulerError means none is known stopped."""
+    def stop(self, store: Store, targets: list[CancelTarget], settle: bool = False) -> Stopped:
+        """After the request is on record: stop the targets; a SchedulerError means none is known stopped.
+
+        With `settle`, a backend whose scheduler is asked about the stopped jobs
+        may start asking as soon as they are stopped (`Stopped.settling`), while
+        cancel writes the answer down.
+        """
 
     def resubmitter(self, store: Store, request: ResubmitRequest, result: ResubmitResult) -> Resubmitter:
         """What plans and sends the next attempts of its failed experiments."""

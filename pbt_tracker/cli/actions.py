@@ -63,9 +63,9 @@ def cancel(targets: tuple[str, ...], workdir: str, run: str | None, experiments:
             sync_and_tell(store)
         if jobs and names:  # scancel's arguments add up: the named experiments' jobs join the job ids
             chosen = chosen._replace(experiments=experiments, job_ids=chosen.job_ids + _job_ids_of(store, names))
-        result = cancel_jobs(store, chosen, everything, dry_run)
+        result = cancel_jobs(store, chosen, everything, dry_run, settle=not no_sync)
         if result.accepted and not no_sync:
-            _settle(store, result.accepted)
+            _settle(store, result)
     for advice in result.advice:
         click.echo(f"Note: {advice}", err=True)
     if result.in_flight and not result.targets:
@@ -117,13 +117,13 @@ def _still_sending(names: Sequence[str]) -> str:
             f"cancelled: {', '.join(names)}; run the same cancel again once they have a job id (`pbt-track report`)")
 
 
-def _settle(store: Store, accepted: Mapping[str, Sequence[int]]) -> None:
+def _settle(store: Store, cancelled: CancelResult) -> None:
     """The cancelled jobs' states after scancel; a scheduler that does not answer now leaves them to `sync`."""
     from pbt_tracker.errors import SchedulerError
     from pbt_tracker.tracker.cancel import settle_cancelled
 
     try:
-        settled = settle_cancelled(store, accepted)
+        settled = settle_cancelled(store, cancelled.accepted, cancelled.settling)
     except SchedulerError as error:
         click.echo(f"Note: the states after scancel are not read yet ({error}); `pbt-track sync` reads them", err=True)
         return

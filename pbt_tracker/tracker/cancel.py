@@ -20,7 +20,7 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from pbt_tracker import backends, processes, settings, states
 from pbt_tracker.backends import CancelTarget, Stopped
@@ -48,6 +48,7 @@ class CancelResult(NamedTuple):
     in_flight: Sequence[str] = ()  # experiments still being sent when the cancel gave up waiting: not cancelled
     said_by: Mapping[str, str] = MappingProxyType({})  # job id -> the program that stopped it (scancel, ngc)
     lost: Mapping[str, str] = MappingProxyType({})  # job id -> how its answer was lost; it may have been cancelled
+    settling: Mapping[str, Any] = MappingProxyType({})  # backend -> what its stop started asking (Stopped.settling)
 
 
 def check_cancel_selection(selection: Selection, everything: bool) -> None:
@@ -56,7 +57,10 @@ def check_cancel_selection(selection: Selection, everything: bool) -> None:
         raise OptionError("say what to cancel: --experiment NAME, --run NAME, --job ID, --state STATE, or --all")
 
 
-def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dry_run: bool = False) -> CancelResult:
+def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dry_run: bool = False,
+                settle: bool = False) -> CancelResult:
+    """Stop the selected jobs that may still run; with `settle`, backends start reading them right after (see
+    `settle_cancelled`)."""
     check_cancel_selection(selection, everything)
     active = Selection(
         run=selection.run,
@@ -106,7 +110,7 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
     failure = None
     for backend, own in groups:
         try:
-            answers.append(backend.stop(store, own))
+            answers.append(backend.stop(store, own, settle))
         except SchedulerError as error:  # not known whether it signalled anything: no job is marked
             failure = error
             answers.append(Stopped(returncode=None, stderr=str(error)))
@@ -121,10 +125,12 @@ def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dr
     refused = {job_id: reason for answer in answers for job_id, reason in answer.refused.items()}
     lost = {job_id: how for answer in answers for job_id, how in answer.lost.items()}
     accepted = {backend.name: answer.accepted for (backend, _), answer in zip(groups, answers) if answer.accepted}
+    settling = {backend.name: answer.settling for (backend, _), answer in zip(groups, answers)
+                if answer.settling is not None}
     said_by = {t.job_id: commands[index][0] for index, (_, own) in enumerate(groups) if commands[index]
                for t in own if t.job_id}
     return result._replace(cancellation_id=min(cancellation_ids.values()), refused=refused, accepted=accepted,
-                           said_by=said_by, lost=lost)
+                           said_by=said_by, lost=lost, settling=settling)
 
 
 def _wait_for_submitters(store: Store, selection: Selection) -> set[int]:
@@ -158,11 +164,12 @@ def _alive(row: InFlight) -> bool:
     return processes.is_running(processes.ProcessId(row.runner_pid, row.runner_start, row.host))
 
 
-def settle_cancelled(store: Store, accepted: Mapping[str, Sequence[int]]) -> SyncResult:
+def settle_cancelled(store: Store, accepted: Mapping[str, Sequence[int]],
+                     settling: Mapping[str, Any] = MappingProxyType({})) -> SyncResult:
     """Each backend's reading of the jobs it accepted to stop; the workdir's other jobs wait for the next sync."""
     result = SyncResult()
     for name, submission_ids in accepted.items():
-        backends.get(name).settle_cancelled(store, list(submission_ids), result)
+        backends.get(name).settle_cancelled(store, list(submission_ids), result, settling.get(name))
     return result
 
 

@@ -55,7 +55,8 @@ class FakeSched:
     def sync(self, store: Store, result: SyncResult) -> None:
         _read_states(store, None, result)
 
-    def settle_cancelled(self, store: Store, submission_ids: list[int], result: SyncResult) -> None:
+    def settle_cancelled(self, store: Store, submission_ids: list[int], result: SyncResult,
+                         settling: Any = None) -> None:
         _read_states(store, submission_ids, result)
 
     def jobs_changed(self, store: Store) -> None:
@@ -72,7 +73,7 @@ class FakeSched:
     def mark_cancelling(self, connection: sqlite3.Connection, targets: list[CancelTarget], now: datetime) -> None:
         """Nothing before the scheduler has accepted."""
 
-    def stop(self, store: Store, targets: list[CancelTarget]) -> Stopped:
+    def stop(self, store: Store, targets: list[CancelTarget], settle: bool = False) -> Stopped:
         by_job = {target.job_id: target.submission_id for target in targets if target.job_id}
         accepted, refused = queue.cancel(store.workdir, list(by_job))
         return Stopped([by_job[job_id] for job_id in accepted], refused)

@@ -71,7 +71,8 @@ class NgcBackend:
 
         result.add(sync_ngc(store))
 
-    def settle_cancelled(self, store: Store, submission_ids: list[int], result: SyncResult) -> None:
+    def settle_cancelled(self, store: Store, submission_ids: list[int], result: SyncResult,
+                         settling: Any = None) -> None:
         """`ngc batch info` for each job the kill was taken for; KILLED_BY_USER makes it CANCELLED."""
         from pbt_tracker.backends.ngc.follow import sync_ngc
 
@@ -98,7 +99,7 @@ class NgcBackend:
     def mark_cancelling(self, connection: sqlite3.Connection, targets: list[CancelTarget], now: datetime) -> None:
         """Nothing yet: a job is marked as asked to cancel only once ngc has taken its kill request."""
 
-    def stop(self, store: Store, targets: list[CancelTarget]) -> Stopped:
+    def stop(self, store: Store, targets: list[CancelTarget], settle: bool = False) -> Stopped:
         from pbt_tracker.backends.ngc.follow import kill
 
         return kill(targets)

@@ -66,7 +66,8 @@ class ProcessesBackend:
         result.changed += changed
         result.notes += notes
 
-    def settle_cancelled(self, store: Store, submission_ids: list[int], result: SyncResult) -> None:
+    def settle_cancelled(self, store: Store, submission_ids: list[int], result: SyncResult,
+                         settling: Any = None) -> None:
         """Never given any: its `stop` records each end itself and accepts nothing for a sync to settle."""
 
     def jobs_changed(self, store: Store) -> None:
@@ -100,7 +101,7 @@ class ProcessesBackend:
                 record_end(connection, queries.submission(connection, target.submission_id), states.CANCELLED,
                            None, "cancelled before it started")
 
-    def stop(self, store: Store, targets: list[CancelTarget]) -> Stopped:
+    def stop(self, store: Store, targets: list[CancelTarget], settle: bool = False) -> Stopped:
         """SIGTERM to each started one's process group, SIGKILL after a grace period; each end is recorded."""
         from pbt_tracker import processes, states
         from pbt_tracker.backends.processes.end import EXIT_DIR, record_end

@@ -66,11 +66,12 @@ class SlurmBackend:
             write_scancel_script(store)
         result.add(own)
 
-    def settle_cancelled(self, store: Store, submission_ids: list[int], result: SyncResult) -> None:
+    def settle_cancelled(self, store: Store, submission_ids: list[int], result: SyncResult,
+                         settling: Any = None) -> None:
         """One squeue listing of these jobs (sacct only for those it no longer shows); scancel.sh follows a change."""
         from pbt_tracker.backends.slurm.sync import sync_cancelled
 
-        result.add(sync_cancelled(store, submission_ids))
+        result.add(sync_cancelled(store, submission_ids, settling))
 
     def jobs_changed(self, store: Store) -> None:
         """scancel.sh lists every job of the workdir that may still run."""
@@ -88,8 +89,12 @@ class SlurmBackend:
     def mark_cancelling(self, connection: sqlite3.Connection, targets: list[CancelTarget], now: datetime) -> None:
         """Nothing yet: a job is marked as asked to cancel only once scancel has accepted it."""
 
-    def stop(self, store: Store, targets: list[CancelTarget]) -> Stopped:
-        """All the targets in one scancel call, believed job by job (see `pbt_tracker.backends.slurm.scancel_answer`)."""
+    def stop(self, store: Store, targets: list[CancelTarget], settle: bool = False) -> Stopped:
+        """All the targets in one scancel call, believed job by job (see `pbt_tracker.backends.slurm.scancel_answer`).
+
+        With `settle`, the squeue listing of the jobs scancel accepted starts
+        as soon as it answers, while cancel writes that answer down.
+        """
         from pbt_tracker.backends.slurm import commands as slurm
         from pbt_tracker.backends.slurm.scancel_answer import read_scancel_answer
 
@@ -113,8 +118,14 @@ class SlurmBackend:
                 how = answer.lost.get(job_id) or answer.lost.get(argument)
                 if how is not None:
                     lost[job_id] = how
-        return Stopped([t.submission_id for t in targets if t.job_id and t.job_id not in refused | lost], refused,
-                       outcome.returncode, outcome.stdout, outcome.stderr, lost)
+        accepted = [t for t in targets if t.job_id and t.job_id not in refused | lost]
+        settling = None
+        if settle and accepted:
+            from pbt_tracker.backends.slurm.sync import list_cancelled
+
+            settling = list_cancelled([t.job_id for t in accepted if t.job_id])
+        return Stopped([t.submission_id for t in accepted], refused, outcome.returncode, outcome.stdout,
+                       outcome.stderr, lost, settling)
 
     def resubmitter(self, store: Store, request: ResubmitRequest, result: ResubmitResult) -> Resubmitter:
         from pbt_tracker.backends.slurm.resubmit import ScriptResubmitter

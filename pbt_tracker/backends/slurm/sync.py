@@ -162,7 +162,13 @@ def _from_scontrol(squeue_error: SchedulerError, result: SyncResult, deadline: D
     return Listing(jobs, complete=False, deadline=deadline)
 
 
-def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
+def list_cancelled(job_ids: list[str]) -> InBackground[tuple[dict[str, JobObservation], bool]]:
+    """squeue asked about jobs scancel has just accepted, started at once: `sync_cancelled` reads its answer."""
+    return InBackground(lambda: slurm.query_squeue(job_ids))
+
+
+def sync_cancelled(store: Store, submission_ids: list[int],
+                   listed: InBackground[tuple[dict[str, JobObservation], bool]] | None = None) -> SyncResult:
     """Right after scancel: the cancelled jobs' states from squeue asked about them alone.
 
     A job squeue still lists (a cancelled one stays listed for MinJobAge) is
@@ -171,15 +177,17 @@ def sync_cancelled(store: Store, submission_ids: list[int]) -> SyncResult:
     it was, marked "cancel requested": scancel's exit 0 is not Slurm's word
     that the job ended (`evidence` has the one exception). The workdir's
     other jobs are left to the next sync. squeue runs while the record of
-    these jobs is read.
+    these jobs is read; `listed` is its listing where `list_cancelled` has
+    started it already.
     """
     result = SyncResult()
-    with store.read() as connection:
-        job_ids = queries.job_ids_of(connection, submission_ids)
-    if not job_ids:
-        return result
+    if listed is None:
+        with store.read() as connection:
+            job_ids = queries.job_ids_of(connection, submission_ids)
+        if not job_ids:
+            return result
+        listed = list_cancelled(job_ids)
     result.scheduler_calls += 1
-    listed = InBackground(lambda: slurm.query_squeue(job_ids))
     with store.read() as connection:
         tracked = [_tracked(row) for row in followed.tracked_jobs(connection, SLURM, submission_ids)]
     jobs, listed_any = listed.result()
