@@ -230,6 +230,28 @@ def test_cancel_of_every_task_of_an_array_names_the_array_and_asks_squeue_about_
         ("4242_0", "CANCELLED"), ("4242_1", "CANCELLED"), ("4242_2", "CANCELLED")]
 
 
+def test_cancel_with_no_sync_asks_squeue_nothing_and_leaves_the_tasks_cancel_requested(  # type: ignore[no-untyped-def]
+    in_repo: Path, tmp_path: Path, fake_bin
+) -> None:
+    """Stand-ins: the listing a settling cancel starts as soon as scancel answers is not started without one."""
+    fake_bin("sbatch", '#!/bin/sh\necho "4242"\n')
+    work = tmp_path / "work"
+    assert CliRunner().invoke(cli, ["submit", "--run", PBT, "--backend", "slurm", "--workdir", str(work),
+                                    "--pause_between", "0", "--train_dir", str(tmp_path / "t"),
+                                    "--slurm_array", "true"]).exit_code == 0
+    calls = tmp_path / "calls"
+    fake_bin("scancel", f'#!/bin/sh\necho "scancel $@" >> {calls}\n')
+    fake_bin("squeue", f'#!/bin/sh\necho "squeue $3" >> {calls}\n')
+
+    result = CliRunner().invoke(cli, ["cancel", "--all", "--no-sync", "--workdir", str(work)])
+
+    assert result.exit_code == 0, result.output
+    assert calls.read_text().splitlines() == ["scancel 4242"]
+    assert query(work / "pbt_tracker.db", "SELECT job_id, state, cancel_requested_at IS NOT NULL FROM submissions "
+                                          "ORDER BY id") == [
+        ("4242_0", "SUBMITTED", 1), ("4242_1", "SUBMITTED", 1), ("4242_2", "SUBMITTED", 1)]
+
+
 def test_cancel_of_some_tasks_of_an_array_names_their_ranges(in_repo: Path, tmp_path: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]
     """Stand-ins: squeue no longer lists the tasks cancelled while pending, as Slurm does."""
     fake_bin("sbatch", '#!/bin/sh\necho "4242"\n')
