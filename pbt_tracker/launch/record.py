@@ -24,7 +24,6 @@ from pbt_tracker.files import share_with_group
 from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.store import queries, utcnow
 from pbt_tracker.store.new_rows import NewExperiment, NewLaunch
-from pbt_tracker.store.sync import JobHolder
 
 Echo = Callable[[str], None]
 
@@ -39,14 +38,6 @@ class SubmittedJob:
     job_id: str | None
     error: str | None
     uncertain: bool = False  # no job id came back, but the job may exist: the next sync looks for it
-
-
-def held_by(job_id: str, holder: JobHolder, source: str = "sbatch answered") -> str:
-    """Why a job id `source` gave is not taken: two live submissions with one id would share every state and cancel."""
-    given = "" if holder.job_id == job_id else f"as job {holder.job_id}, "
-    attempt = f"attempt {holder.attempt}, " if holder.attempt else ""
-    return (f"{source} job {job_id}, which the record already holds for {holder.experiment} "
-            f"({given}{attempt}{holder.state}), so it is not taken as this one's")
 
 
 def sha256_text(text: str) -> str:

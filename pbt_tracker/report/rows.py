@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 from pbt_tracker.store import Store, queries, utcnow
-from pbt_tracker.store.connection import parse_time
 from pbt_tracker.store.times import iso_text, iso_utc
 from pbt_tracker.store.report import ReportRecord, report_records
 from pbt_tracker.store.selection import Selection

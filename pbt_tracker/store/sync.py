@@ -177,6 +177,14 @@ class JobHolder(NamedTuple):
     state: str
     array_id: int | None
 
+    def refusal(self, job_id: str, source: str = "sbatch answered") -> str:
+        """Why a job id `source` gave is not taken: two live submissions with one id would share every state and
+        cancel. Here rather than with the launch: a sync that finds an id by its tag says it too."""
+        given = "" if self.job_id == job_id else f"as job {self.job_id}, "
+        attempt = f"attempt {self.attempt}, " if self.attempt else ""
+        return (f"{source} job {job_id}, which the record already holds for {self.experiment} "
+                f"({given}{attempt}{self.state}), so it is not taken as this one's")
+
 
 def base_id(job_id: str) -> str:
     """The job an id belongs to: task N of array job A is job A_N, and scancel or squeue of A reaches every task."""

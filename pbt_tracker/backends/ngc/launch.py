@@ -34,7 +34,6 @@ from pbt_tracker.launch.record import (
     SubmittedJob,
     experiment_values,
     launch_values,
-    held_by,
     quiet,
     refuse_live_experiments,
 )
@@ -161,7 +160,7 @@ def _send(store: Store, submission_id: int, argv: list[str], name: str, echo: Ec
         if isinstance(values.job_id, str):
             holder = live_holders(connection, NGC, [values.job_id]).get(base_id(values.job_id))
             if holder is not None:  # two live submissions with one id would share their states and their kill
-                state, message = states.SUBMIT_UNCERTAIN, held_by(values.job_id, holder, "ngc answered")
+                state, message = states.SUBMIT_UNCERTAIN, holder.refusal(values.job_id, "ngc answered")
                 values = values._replace(job_id=UNSET, submit_stderr=values.submit_stderr or message)
         if state == states.SUBMITTED:
             values = values._replace(submitted_at=now)

@@ -11,7 +11,7 @@ from pbt_tracker.backends.slurm import NAME as SLURM
 from pbt_tracker.backends.slurm import commands as slurm
 from pbt_tracker.backends.slurm.commands import SubmitOutcome
 from pbt_tracker.files import write_text_atomic
-from pbt_tracker.launch.record import Echo, SubmittedJob, held_by, quiet
+from pbt_tracker.launch.record import Echo, SubmittedJob, quiet
 from pbt_tracker.store import Store, utcnow, writes
 from pbt_tracker.store.run_values import RunValues
 from pbt_tracker.store.sync import JobHolder, base_id, live_holders
@@ -43,7 +43,7 @@ class Answers:
             self.job_ids.append(outcome.job_id)
             holder = self._holders().get(base_id(outcome.job_id))
             if holder is not None:
-                outcome = outcome._replace(job_id=None, uncertain=True, error=held_by(outcome.job_id, holder))
+                outcome = outcome._replace(job_id=None, uncertain=True, error=holder.refusal(outcome.job_id))
         if outcome.job_id is not None:
             self._holders()[base_id(outcome.job_id)] = JobHolder(submission_id, outcome.job_id, experiment, 0,
                                                                  states.SUBMITTED, None)
@@ -102,7 +102,7 @@ def complete_array(store: Store, array_id: int, outcome: SubmitOutcome | None,
         if outcome is not None and outcome.job_id is not None:
             holder = live_holders(connection, SLURM, [outcome.job_id]).get(base_id(outcome.job_id))
             if holder is not None:
-                error = held_by(outcome.job_id, holder)
+                error = holder.refusal(outcome.job_id)
                 outcome = outcome._replace(job_id=None, uncertain=True, error=error)
         result = outcome.result if outcome else None
         job_id = outcome.job_id if outcome else None
@@ -166,7 +166,7 @@ def complete_submissions(
         for submission_id, state, outcome, error in completions:
             holder = held.get(base_id(outcome.job_id)) if outcome is not None and outcome.job_id else None
             if outcome is not None and outcome.job_id and holder is not None and holder.submission_id != submission_id:
-                error = withdrawn[submission_id] = held_by(outcome.job_id, holder)  # given meanwhile elsewhere
+                error = withdrawn[submission_id] = holder.refusal(outcome.job_id)  # given meanwhile elsewhere
                 state, outcome = states.SUBMIT_UNCERTAIN, outcome._replace(job_id=None, uncertain=True, error=error)
             values = RunValues()
             result = outcome.result if outcome else None

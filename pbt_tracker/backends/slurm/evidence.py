@@ -131,7 +131,7 @@ class AlikeChanges:
     seen in one record of the array: a cancel of thousands of them is one
     change, shared by all (and written by one statement, see
     `store.writes.change_states`). `next_state` reads of an id only whether
-    it names an array task, which is part of the key.
+    it names an array task: only tasks are looked up, by the rest.
     """
 
     def __init__(self, listing_empty: bool, now: datetime) -> None:
@@ -140,7 +140,9 @@ class AlikeChanges:
         self.known: dict[tuple[Any, ...], Change | None] = {}
 
     def of(self, item: Tracked, observation: JobObservation | None, min_job_age: timedelta) -> Change | None:
-        key = (item[2:], "_" in item.job_id, None if observation is None else observation[1:], min_job_age)
+        if "_" not in item.job_id:  # a single job has its own line: its key would cost more than it saves
+            return next_state(item, observation, self.listing_empty, self.now, min_job_age)
+        key = (item[2:], None if observation is None else observation[1:], min_job_age)
         try:
             return self.known[key]
         except KeyError:

@@ -20,7 +20,6 @@ from pbt_tracker.backends.slurm import commands as slurm
 from pbt_tracker.backends.slurm import evidence
 from pbt_tracker.backends.slurm.tags import TAG_PREFIX, array_tag, name_mark, submission_tag, tag_argument
 from pbt_tracker.errors import AccountingUnavailable
-from pbt_tracker.launch.record import held_by
 from pbt_tracker.processes import ProcessId
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store import sync as followed
@@ -92,7 +91,7 @@ def recover_unanswered(store: Store, orphans: list[_Orphan], listing: Listing, r
             holder = _holder(connection, found[0], submission["array_id"]) if outcome == states.SUBMITTED else None
             if holder is not None:
                 outcome, values = states.SUBMIT_UNCERTAIN, RunValues()
-                detail = held_by(found[0], holder, f"{where} lists its tag {orphan.tag} on")
+                detail = holder.refusal(found[0], f"{where} lists its tag {orphan.tag} on")
                 if orphan.tag not in held:  # an array's tasks share its tag: said once
                     held.add(orphan.tag)
                     result.notes.append(f"{orphan.tag} stays {outcome}: {detail}")
