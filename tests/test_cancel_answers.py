@@ -208,15 +208,21 @@ def test_sync_asks_squeue_about_the_tracked_ids_alone_not_every_job_of_the_user(
     assert query(running / "pbt_tracker.db", "SELECT DISTINCT state FROM submissions") == [("RUNNING",)]
 
 
-def test_cancel_of_every_task_of_an_array_names_the_array_and_asks_squeue_about_it(  # type: ignore[no-untyped-def]
-    in_repo: Path, tmp_path: Path, fake_bin
-) -> None:
-    """Stand-ins: an array of three tasks, which squeue lists as one record once they are cancelled."""
+def _array_of_three(tmp_path: Path, fake_bin) -> Path:  # type: ignore[no-untyped-def]
+    """A launch of three experiments sent as array 4242 by a stand-in sbatch; its workdir."""
     fake_bin("sbatch", '#!/bin/sh\necho "4242"\n')
     work = tmp_path / "work"
     assert CliRunner().invoke(cli, ["submit", "--run", PBT, "--backend", "slurm", "--workdir", str(work),
                                     "--pause_between", "0", "--train_dir", str(tmp_path / "t"),
                                     "--slurm_array", "true"]).exit_code == 0
+    return work
+
+
+def test_cancel_of_every_task_of_an_array_names_the_array_and_asks_squeue_about_it(  # type: ignore[no-untyped-def]
+    in_repo: Path, tmp_path: Path, fake_bin
+) -> None:
+    """Stand-ins: an array of three tasks, which squeue lists as one record once they are cancelled."""
+    work = _array_of_three(tmp_path, fake_bin)
     calls = tmp_path / "calls"
     fake_bin("scancel", f'#!/bin/sh\necho "scancel $@" >> {calls}\n')
     fake_bin("squeue", f'#!/bin/sh\necho "squeue $3" >> {calls}\n'
@@ -234,11 +240,7 @@ def test_cancel_with_no_sync_asks_squeue_nothing_and_leaves_the_tasks_cancel_req
     in_repo: Path, tmp_path: Path, fake_bin
 ) -> None:
     """Stand-ins: the listing a settling cancel starts as soon as scancel answers is not started without one."""
-    fake_bin("sbatch", '#!/bin/sh\necho "4242"\n')
-    work = tmp_path / "work"
-    assert CliRunner().invoke(cli, ["submit", "--run", PBT, "--backend", "slurm", "--workdir", str(work),
-                                    "--pause_between", "0", "--train_dir", str(tmp_path / "t"),
-                                    "--slurm_array", "true"]).exit_code == 0
+    work = _array_of_three(tmp_path, fake_bin)
     calls = tmp_path / "calls"
     fake_bin("scancel", f'#!/bin/sh\necho "scancel $@" >> {calls}\n')
     fake_bin("squeue", f'#!/bin/sh\necho "squeue $3" >> {calls}\n')
@@ -254,11 +256,7 @@ def test_cancel_with_no_sync_asks_squeue_nothing_and_leaves_the_tasks_cancel_req
 
 def test_cancel_of_some_tasks_of_an_array_names_their_ranges(in_repo: Path, tmp_path: Path, fake_bin) -> None:  # type: ignore[no-untyped-def]
     """Stand-ins: squeue no longer lists the tasks cancelled while pending, as Slurm does."""
-    fake_bin("sbatch", '#!/bin/sh\necho "4242"\n')
-    work = tmp_path / "work"
-    assert CliRunner().invoke(cli, ["submit", "--run", PBT, "--backend", "slurm", "--workdir", str(work),
-                                    "--pause_between", "0", "--train_dir", str(tmp_path / "t"),
-                                    "--slurm_array", "true"]).exit_code == 0
+    work = _array_of_three(tmp_path, fake_bin)
     calls = tmp_path / "calls"
     fake_bin("scancel", f'#!/bin/sh\necho "scancel $@" >> {calls}\n')
     fake_bin("squeue", "#!/bin/sh\necho '4242_1|PENDING|0||N/A|N/A|N/A|JobHeldUser||'\n")

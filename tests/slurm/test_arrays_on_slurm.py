@@ -19,6 +19,18 @@ def array_launch(tmp_path: Path, work: Path, run: str, *extra: str) -> subproces
                      "-v", *extra, workdir=work)
 
 
+def held_array_launch(tmp_path: Path, work: Path, experiments: int) -> None:
+    """A launch of `experiments` held jobs that exit at once, sent as arrays, from the benchmarks' run."""
+    done = subprocess.run(
+        [PBT_TRACK, "submit", "--run", "benchmarks.many_experiments", "--backend", "slurm",
+         "--workdir", str(work), "--slurm-array", "--slurm_cpus_per_gpu", "1", "--pause_between", "0",
+         "--slurm_sbatch_template", str(FIXTURES / "held_template.sh"), "--train_dir", str(tmp_path / "t")],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PBT_TRACK_BENCH_EXPERIMENTS": str(experiments)},
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+
+
 def cancel_everything(work: Path) -> None:
     arrays = [job_id for (job_id,) in query(work / "pbt_tracker.db",
                                             "SELECT job_id FROM slurm_arrays WHERE job_id IS NOT NULL")]
@@ -92,15 +104,8 @@ def test_array_limit_lets_slurm_run_at_most_that_many_tasks_at_once(tmp_path: Pa
 
 def test_a_group_larger_than_max_array_size_is_split_into_arrays_slurm_accepts(tmp_path: Path) -> None:
     work = tmp_path / "logs"
-    env = {**os.environ, "PBT_TRACK_BENCH_EXPERIMENTS": "1003"}
     try:
-        done = subprocess.run(
-            [PBT_TRACK, "submit", "--run", "benchmarks.many_experiments", "--backend", "slurm",
-             "--workdir", str(work), "--slurm-array", "--slurm_cpus_per_gpu", "1", "--pause_between", "0",
-             "--slurm_sbatch_template", str(FIXTURES / "held_template.sh"), "--train_dir", str(tmp_path / "t")],
-            cwd=REPO_ROOT, capture_output=True, text=True, env=env, timeout=300,
-        )
-        assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+        held_array_launch(tmp_path, work, 1003)
         db = work / "pbt_tracker.db"
         arrays = query(db, "SELECT job_id, task_count FROM slurm_arrays ORDER BY id")
         assert [count for _, count in arrays] == [1001, 2]
@@ -212,15 +217,8 @@ def test_a_cancelled_array_whose_waiting_tasks_are_scattered_is_settled_task_by_
     that waited are long: each of them must still be CANCELLED on Slurm's word about it, not by the rule for a
     task Slurm keeps no record of."""
     work = tmp_path / "logs"
-    env = {**os.environ, "PBT_TRACK_BENCH_EXPERIMENTS": "100"}
     try:
-        done = subprocess.run(
-            [PBT_TRACK, "submit", "--run", "benchmarks.many_experiments", "--backend", "slurm",
-             "--workdir", str(work), "--slurm-array", "--slurm_cpus_per_gpu", "1", "--pause_between", "0",
-             "--slurm_sbatch_template", str(FIXTURES / "held_template.sh"), "--train_dir", str(tmp_path / "t")],
-            cwd=REPO_ROOT, capture_output=True, text=True, env=env, timeout=300,
-        )
-        assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+        held_array_launch(tmp_path, work, 100)
         db = work / "pbt_tracker.db"
         ((array_job,),) = query(db, "SELECT job_id FROM slurm_arrays")
         ran = [f"{array_job}_{task}" for task in range(0, 81, 2)]
