@@ -119,3 +119,39 @@ def test_the_table_names_follow_creates_and_drops_in_order_and_a_rename_falls_ba
         assert soundness.schema_tables() == {"built"}
     finally:
         soundness.schema_tables.cache_clear()
+
+
+def test_a_sync_checks_every_page_while_squeue_answers_and_writes_nothing_to_a_damaged_record(  # type: ignore[no-untyped-def]
+    in_repo: Path, tmp_path: Path, fake_bin
+) -> None:
+    """Stand-ins: sbatch, and a squeue that answers only once told to, which a real one is too quick to show.
+
+    The check of every page that comes before a sync's first write runs while squeue is out: on a large
+    record it costs as much as the scheduler call. A damage it finds stops the sync before any write.
+    """
+    from click.testing import CliRunner
+
+    from pbt_tracker.cli import cli
+    from tests.conftest import file_digest
+
+    fake_bin("sbatch", '#!/bin/sh\necho "4242"\n')
+    work = tmp_path / "work"
+    assert CliRunner().invoke(cli, ["submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm", "--workdir",
+                                    str(work), "--pause_between", "0", "--train_dir", str(tmp_path / "t"),
+                                    "--slurm_array", "true"]).exit_code == 0
+    db = work / "pbt_tracker.db"
+    _damage_page_of(db, "state_changes")  # a table this sync does not read
+    before = file_digest(db)
+    calls, release = tmp_path / "calls", tmp_path / "release"
+    fake_bin("squeue", f'#!/bin/sh\necho asked >> {calls}\nfor i in $(seq 100); do [ -e {release} ] && break; '
+                       f'sleep 0.1; done\necho answered >> {calls}\n')
+    try:
+        result = CliRunner().invoke(cli, ["sync", "--workdir", str(work)])
+        said = calls.read_text().splitlines() if calls.exists() else []
+    finally:
+        release.touch()
+
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {db} is damaged (quick_check: ")
+    assert "answered" not in said  # refused before squeue's answer, which it did not wait for
+    assert file_digest(db) == before

@@ -188,6 +188,17 @@ class Store:
                 self._checked = True
             yield connection
 
+    def check_before_writing(self) -> None:
+        """The first write's check of every page, made while the command waits on something else (a sync's squeue).
+
+        On a record of tens of megabytes it takes as long as a scheduler call. It reads a snapshot, not holding
+        the write lock: what another process writes in between, that process checked before writing.
+        """
+        if not self._checked:
+            with self.read() as connection:
+                check_fully(connection, self.path)
+            self._checked = True
+
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """One read transaction: every statement in it sees the same snapshot."""

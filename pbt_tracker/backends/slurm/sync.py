@@ -74,6 +74,8 @@ def sync_slurm(store: Store) -> SyncResult:
     markers = (*tags, *folders)
     listed = InBackground(lambda: _list_jobs(users, job_ids, markers, result, deadline) if markers
                           else _query_jobs(users, job_ids, result, deadline))
+    if not refusals_only:  # the answer is written down once it comes: its check of the record runs meanwhile
+        store.check_before_writing()
     tracked = [_tracked(row) for row in rows]
     try:
         listing = listed.result()
