@@ -2,7 +2,8 @@
 
 Each round submits two sets of held jobs (not timed): one for pbt-track to
 cancel, one for a bare `scancel` of the same ids (or of the array's id); the
-order alternates between rounds and the medians are compared. The floor is
+order alternates between rounds and the medians are compared (each round's own ratio is printed
+too, as a median and a range: the machine's speed drifts between rounds). The floor is
 that scancel's median plus the median of `python -c "import sqlite3, click,
 tabulate"` (the imports the read commands are held to); the figure with
 sqlalchemy in place of sqlite3 is printed beside it. Targets: 1.3x.
@@ -155,6 +156,10 @@ def main(kind: str, count: int, rounds: int) -> None:
           f"{med['pbt-track']:.3f} s; {bare_text} {med['scancel']:.3f} s; import sqlite3, click, tabulate "
           f"{med['imports']:.3f} s")
     print(f"  against the floor (scancel + imports) {floor:.3f} s: {verdict(med['pbt-track'] / floor, TARGET)}")
+    paired = sorted(ours / (bare + imports)  # each round against its own floor: the machine drifts between rounds
+                    for ours, bare, imports in zip(times["pbt-track"], times["scancel"], times["imports"]))
+    print(f"  round by round, against that round's floor: median {statistics.median(paired):.2f}, "
+          f"from {paired[0]:.2f} to {paired[-1]:.2f} (the verdict is the line above)")
     floor_sqlalchemy = med["scancel"] + med["sqlalchemy"]
     print(f"  with sqlalchemy in place of sqlite3 ({med['sqlalchemy']:.3f} s) the floor is {floor_sqlalchemy:.3f} s: "
           f"ratio {med['pbt-track'] / floor_sqlalchemy:.2f}")
