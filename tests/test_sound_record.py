@@ -155,3 +155,33 @@ def test_a_sync_checks_every_page_while_squeue_answers_and_writes_nothing_to_a_d
     assert result.output.startswith(f"Error: {db} is damaged (quick_check: ")
     assert "answered" not in said  # refused before squeue's answer, which it did not wait for
     assert file_digest(db) == before
+
+
+def test_a_cancel_checks_every_page_while_it_loads_and_stops_nothing_on_a_damaged_record(  # type: ignore[no-untyped-def]
+    in_repo: Path, tmp_path: Path, fake_bin
+) -> None:
+    """Stand-ins: sbatch and scancel. The check that comes before a cancel's request is written runs on a
+    connection of its own while the cancel's modules load; a damage it finds stops the cancel before scancel."""
+    from click.testing import CliRunner
+
+    from pbt_tracker.cli import cli
+    from tests.conftest import file_digest
+
+    fake_bin("sbatch", '#!/bin/sh\necho "4242"\n')
+    work = tmp_path / "work"
+    assert CliRunner().invoke(cli, ["submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm", "--workdir",
+                                    str(work), "--pause_between", "0", "--train_dir", str(tmp_path / "t"),
+                                    "--slurm_array", "true"]).exit_code == 0
+    db = work / "pbt_tracker.db"
+    _damage_page_of(db, "state_changes")  # a table the cancel does not read before its first write
+    before = file_digest(db)
+    calls = tmp_path / "calls"
+    fake_bin("scancel", f'#!/bin/sh\necho "scancel $@" >> {calls}\n')
+
+    result = CliRunner().invoke(cli, ["cancel", "--all", "--workdir", str(work)])
+
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {db} is damaged (quick_check: ")
+    assert len(result.output.splitlines()) == 1
+    assert not calls.exists()
+    assert file_digest(db) == before

@@ -46,7 +46,7 @@ def cancel(targets: tuple[str, ...], workdir: str, run: str | None, experiments:
         pbt-track cancel -t PD --dry-run
     """
     from pbt_tracker.errors import PbtTrackError
-    from pbt_tracker.tracker.cancel import cancel_jobs, check_cancel_selection
+    from pbt_tracker.tracker.cancel_selection import check_cancel_selection
 
     jobs = tuple(target for target in targets if _looks_like_job_ids(target))
     names = tuple(target for target in targets if not _looks_like_job_ids(target))
@@ -59,6 +59,10 @@ def cancel(targets: tuple[str, ...], workdir: str, run: str | None, experiments:
     # one squeue listing after scancel settles the states of the jobs it accepted. Where jobs submit their own
     # successors, the record is brought up to date first, so that a successor sent since the last sync is reached.
     with open_workdir(workdir, sync=False) as store:
+        if not dry_run:
+            store.check_before_writing(aside=True)  # every page, while the cancel's own modules load
+        from pbt_tracker.tracker.cancel import cancel_jobs
+
         if not no_sync and _jobs_send_successors(store, chosen):
             sync_and_tell(store)
         if jobs and names:  # scancel's arguments add up: the named experiments' jobs join the job ids

@@ -7,22 +7,13 @@ with "database is locked" instead of waiting for the busy timeout.
 SQLAlchemy and alembic are imported only to upgrade an older database.
 
 A database that is not sound is refused, never written: a damaged page can
-make rows vanish without any error (a launch whose page is garbage reads as
-no launch at all), and a write on top of it would bury the damage. How much
-is checked depends on what the command does, because SQLite's `quick_check`
-reads every page and so costs in proportion to the whole record:
-
-* every open looks for every table of the schema, checks the `launches`
-  table alone (`PRAGMA quick_check(launches)`, a few pages: every row of the
-  record hangs from a launch), and refuses a 0-byte file, which pbt-track
-  itself never leaves (see `_create_database`);
-* the first write transaction of each open runs the full `quick_check` and
-  looks for every table of the schema, inside the write lock, so nothing is
-  written on a file found damaged and nobody writes meanwhile.
-
-So `report --no-sync`, and a `report` whose sync finds nothing to change,
-only pay for what they read; submit, resubmit, cancel and a sync that
-records a change pay for the full check once per command.
+make rows vanish without any error, and a write on top of it would bury the
+damage. SQLite's `quick_check` reads every page, so it costs in proportion to
+the record: every open looks for every table and checks `launches` alone (a
+few pages; every row hangs from a launch), and refuses a 0-byte file, which
+pbt-track never leaves (`_create_database`). The full check comes before the
+first write of each open: inside the write lock, or earlier on a snapshot
+while the command waits for something else (`Store.check_before_writing`).
 """
 
 from __future__ import annotations
@@ -33,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 from pbt_tracker import settings
 from pbt_tracker.errors import NoDatabaseError, SchemaTooNewError, StoreError
@@ -41,7 +32,10 @@ from pbt_tracker.files import check_path_inert, file_mode, make_dirs
 from pbt_tracker.store import schema, schema_head
 from pbt_tracker.store.file_checks import check_workdir_length, warn_if_world_readable
 from pbt_tracker.store.journal import configure, journal_mode
-from pbt_tracker.store.soundness import check_fully, check_quickly, unsound
+from pbt_tracker.store.soundness import check_aside, check_fully, check_quickly, unsound
+
+if TYPE_CHECKING:
+    from pbt_tracker.in_background import InBackground
 
 DB_FILENAME = "pbt_tracker.db"
 
@@ -175,29 +169,29 @@ class Store:
         self.path = db_path(workdir)
         self.connection = connection
         self._checked = False
+        self._checking: InBackground[None] | None = None
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: committed when the block ends, rolled back if it raises.
-
-        The first one checks the whole file before anything is written (see the module's docstring).
-        """
+        """One write transaction, committed when the block ends, rolled back if it raises; the first checks the file."""
         with self._transaction("BEGIN IMMEDIATE") as connection:
             if not self._checked:
-                check_fully(connection, self.path)
+                self._checking.result() if self._checking is not None else check_fully(connection, self.path)
                 self._checked = True
             yield connection
 
-    def check_before_writing(self) -> None:
-        """The first write's check of every page, made while the command waits on something else (a sync's squeue).
-
-        On a record of tens of megabytes it takes as long as a scheduler call. It reads a snapshot, not holding
-        the write lock: what another process writes in between, that process checked before writing.
-        """
-        if not self._checked:
-            with self.read() as connection:
-                check_fully(connection, self.path)
-            self._checked = True
+    def check_before_writing(self, aside: bool = False) -> None:
+        """The first write's check of every page, made while the command waits for a sync's squeue, or (`aside`,
+        on a connection of its own in a thread) loads its modules. On a record of tens of megabytes it takes as
+        long as a scheduler call. It reads a snapshot: what another process writes meanwhile, it checked first."""
+        if self._checked or self._checking is not None:
+            return
+        if aside:
+            self._checking = check_aside(self.path)
+            return
+        with self.read() as connection:
+            check_fully(connection, self.path)
+        self._checked = True
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -222,6 +216,12 @@ class Store:
             raise store_error(self.path, error) from None
 
     def close(self) -> None:
+        """After a check aside has ended: this connection, closed last, takes the WAL away (a read-only one cannot)."""
+        if self._checking is not None:
+            try:
+                self._checking.result()
+            except (StoreError, sqlite3.Error):  # a finding only a write needed
+                pass
         self.connection.close()
 
 

@@ -11,7 +11,9 @@ import sqlite3
 from functools import cache
 from pathlib import Path
 
+from pbt_tracker import settings
 from pbt_tracker.errors import StoreError
+from pbt_tracker.in_background import InBackground
 from pbt_tracker.store import schema, schema_head
 
 
@@ -33,6 +35,20 @@ def check_fully(connection: sqlite3.Connection, path: Path) -> None:
     """What the first write checks: every page, and every table of the schema."""
     _check_pages(connection, path, "PRAGMA quick_check")
     _check_tables(connection, path)
+
+
+def check_aside(path: Path) -> InBackground[None]:
+    """`check_fully` in a thread, on a read-only connection of its own: SQLite checks while Python goes on."""
+
+    def check() -> None:
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=settings.busy_timeout())
+        try:
+            connection.execute("BEGIN")  # one snapshot for every page
+            check_fully(connection, path)
+        finally:
+            connection.close()
+
+    return InBackground(check)
 
 
 def _check_tables(connection: sqlite3.Connection, path: Path) -> None:

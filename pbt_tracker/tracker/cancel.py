@@ -36,6 +36,7 @@ from pbt_tracker.store.cancel import (
     insert_cancellation,
 )
 from pbt_tracker.store.selection import Selection
+from pbt_tracker.tracker.cancel_selection import check_cancel_selection
 
 
 class CancelResult(NamedTuple):
@@ -49,12 +50,6 @@ class CancelResult(NamedTuple):
     said_by: Mapping[str, str] = MappingProxyType({})  # job id -> the program that stopped it (scancel, ngc)
     lost: Mapping[str, str] = MappingProxyType({})  # job id -> how its answer was lost; it may have been cancelled
     settling: Mapping[str, Any] = MappingProxyType({})  # backend -> what its stop started asking (Stopped.settling)
-
-
-def check_cancel_selection(selection: Selection, everything: bool) -> None:
-    """Before the record is opened (and synced, which writes): a cancel without a selection is refused."""
-    if selection.is_empty and not everything:
-        raise OptionError("say what to cancel: --experiment NAME, --run NAME, --job ID, --state STATE, or --all")
 
 
 def cancel_jobs(store: Store, selection: Selection, everything: bool = False, dry_run: bool = False,
