@@ -33,10 +33,13 @@ class CancelTarget(NamedTuple):
     array_tasks: int | None = None  # how many tasks the job's Slurm array has: all of them selected is one scancel
 
 
+# An array's row holds its whole script before its task count, so reading the count walks the script's overflow
+# pages: the counts are read once per array (a subquery with a LIMIT is not flattened into a lookup per task).
 _COLUMNS = column_list(
     CancelTarget._fields, submission_id="s.id", experiment="e.name", job_id="s.job_id", backend="l.backend",
     state="s.state", host="s.host", process_start="s.process_start",
-    array_tasks="(SELECT a.task_count FROM slurm_arrays AS a WHERE a.id = s.array_id)",
+    array_tasks="(SELECT a.task_count FROM (SELECT id, task_count FROM slurm_arrays LIMIT -1) AS a "
+                "WHERE a.id = s.array_id)",
 )
 
 
