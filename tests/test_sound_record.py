@@ -121,6 +121,20 @@ def test_the_table_names_follow_creates_and_drops_in_order_and_a_rename_falls_ba
         soundness.schema_tables.cache_clear()
 
 
+def _array_sent_by_a_stand_in(tmp_path: Path, fake_bin) -> Path:  # type: ignore[no-untyped-def]
+    """A Slurm launch of three experiments sent as array 4242 by a stand-in sbatch; its workdir."""
+    from click.testing import CliRunner
+
+    from pbt_tracker.cli import cli
+
+    fake_bin("sbatch", '#!/bin/sh\necho "4242"\n')
+    work = tmp_path / "work"
+    assert CliRunner().invoke(cli, ["submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm", "--workdir",
+                                    str(work), "--pause_between", "0", "--train_dir", str(tmp_path / "t"),
+                                    "--slurm_array", "true"]).exit_code == 0
+    return work
+
+
 def test_a_sync_checks_every_page_while_squeue_answers_and_writes_nothing_to_a_damaged_record(  # type: ignore[no-untyped-def]
     in_repo: Path, tmp_path: Path, fake_bin
 ) -> None:
@@ -134,11 +148,7 @@ def test_a_sync_checks_every_page_while_squeue_answers_and_writes_nothing_to_a_d
     from pbt_tracker.cli import cli
     from tests.conftest import file_digest
 
-    fake_bin("sbatch", '#!/bin/sh\necho "4242"\n')
-    work = tmp_path / "work"
-    assert CliRunner().invoke(cli, ["submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm", "--workdir",
-                                    str(work), "--pause_between", "0", "--train_dir", str(tmp_path / "t"),
-                                    "--slurm_array", "true"]).exit_code == 0
+    work = _array_sent_by_a_stand_in(tmp_path, fake_bin)
     db = work / "pbt_tracker.db"
     _damage_page_of(db, "state_changes")  # a table this sync does not read
     before = file_digest(db)
@@ -167,11 +177,7 @@ def test_a_cancel_checks_every_page_while_it_loads_and_stops_nothing_on_a_damage
     from pbt_tracker.cli import cli
     from tests.conftest import file_digest
 
-    fake_bin("sbatch", '#!/bin/sh\necho "4242"\n')
-    work = tmp_path / "work"
-    assert CliRunner().invoke(cli, ["submit", "--run", "tests.fixtures.pbt_echo", "--backend", "slurm", "--workdir",
-                                    str(work), "--pause_between", "0", "--train_dir", str(tmp_path / "t"),
-                                    "--slurm_array", "true"]).exit_code == 0
+    work = _array_sent_by_a_stand_in(tmp_path, fake_bin)
     db = work / "pbt_tracker.db"
     _damage_page_of(db, "state_changes")  # a table the cancel does not read before its first write
     before = file_digest(db)
