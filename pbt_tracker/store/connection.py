@@ -30,7 +30,7 @@ from pbt_tracker import settings
 from pbt_tracker.errors import NoDatabaseError, SchemaTooNewError, StoreError
 from pbt_tracker.files import check_path_inert, file_mode, make_dirs
 from pbt_tracker.store import schema, schema_head
-from pbt_tracker.store.file_checks import check_workdir_length, warn_if_world_readable
+from pbt_tracker.store.file_checks import check_file, check_workdir_length, warn_if_world_readable
 from pbt_tracker.store.journal import configure, journal_mode
 from pbt_tracker.store.soundness import check_aside, check_fully, check_quickly, unsound
 
@@ -93,29 +93,6 @@ def store_error(path: Path, error: sqlite3.Error) -> StoreError:
     )
 
 
-def check_file(path: Path) -> None:
-    """Refuse an empty or unreadable file before SQLite opens it.
-
-    The file is never opened here: closing any descriptor of the database
-    drops every POSIX lock this process holds on it, so a process with a
-    connection open (the keeper, whose lease thread opens the store again)
-    would look gone to the others, and the last of them to close would
-    checkpoint and delete the WAL under it (sqlite.org/howtocorrupt.html,
-    2.2). SQLite itself refuses a file that is not a database (`store_error`).
-    """
-    try:
-        size = path.stat().st_size
-    except OSError as error:
-        raise StoreError(f"cannot read {path}: {error.strerror}; check its permissions") from None
-    if not os.access(path, os.R_OK):
-        raise StoreError(f"cannot read {path}: Permission denied; check its permissions")
-    if size == 0:
-        raise StoreError(
-            f"{path} is empty (0 bytes), and pbt-track never leaves an empty database: it was cut short or "
-            "replaced; restore it from a backup, or remove it to start a new record"
-        )
-
-
 def _create_database(path: Path) -> None:
     """A new database appears under its name complete, never as an empty file.
 
@@ -173,10 +150,19 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, committed when the block ends, rolled back if it raises; the first checks the file."""
+        """One write transaction, committed when the block ends, rolled back if it raises; the first checks the file.
+
+        A check made aside is awaited before the write lock is taken: its connection may need that lock.
+        """
+        if self._checking is not None and not self._checked:
+            try:
+                self._checking.result()
+            except sqlite3.Error as error:
+                raise store_error(self.path, error) from None
+            self._checked = True
         with self._transaction("BEGIN IMMEDIATE") as connection:
             if not self._checked:
-                self._checking.result() if self._checking is not None else check_fully(connection, self.path)
+                check_fully(connection, self.path)
                 self._checked = True
             yield connection
 

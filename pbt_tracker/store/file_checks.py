@@ -33,3 +33,26 @@ def warn_if_world_readable(path: Path) -> None:
         _WARNED.add(path)
         print(f"Warning: {path} is readable by every user of this machine, and it holds the experiments' commands "
               f"and environment values; run `chmod 600 {shlex.quote(str(path))}` to keep it yours", file=sys.stderr)
+
+
+def check_file(path: Path) -> None:
+    """Refuse an empty or unreadable file before SQLite opens it.
+
+    The file is never opened here: closing any descriptor of the database
+    drops every POSIX lock this process holds on it, so a process with a
+    connection open (the keeper, whose lease thread opens the store again)
+    would look gone to the others, and the last of them to close would
+    checkpoint and delete the WAL under it (sqlite.org/howtocorrupt.html,
+    2.2). SQLite itself refuses a file that is not a database (`store_error`).
+    """
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise StoreError(f"cannot read {path}: {error.strerror}; check its permissions") from None
+    if not os.access(path, os.R_OK):
+        raise StoreError(f"cannot read {path}: Permission denied; check its permissions")
+    if size == 0:
+        raise StoreError(
+            f"{path} is empty (0 bytes), and pbt-track never leaves an empty database: it was cut short or "
+            "replaced; restore it from a backup, or remove it to start a new record"
+        )

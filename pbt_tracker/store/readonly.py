@@ -19,12 +19,11 @@ from pbt_tracker.files import check_path_inert
 from pbt_tracker.store import schema, schema_head
 from pbt_tracker.store.connection import (
     Store,
-    check_file,
     db_path,
     require_database,
     store_error,
 )
-from pbt_tracker.store.file_checks import warn_if_world_readable
+from pbt_tracker.store.file_checks import check_file, warn_if_world_readable
 from pbt_tracker.store.soundness import check_quickly
 
 
