@@ -18,8 +18,8 @@ from pbt_tracker.store.queries import requeue_watch
 from pbt_tracker.store.selections import column_list, marks, named_rows
 
 __all__ = [
-    "JobHolder", "ScriptOwner", "TrackedJob", "UnansweredSubmission", "base_id", "live_holders", "script_owners_of",
-    "tracked_jobs", "unanswered",
+    "JobHolder", "ScriptOwner", "TrackedJob", "UnansweredSubmission", "base_id", "live_holder", "live_holders",
+    "script_owners_of", "tracked_jobs", "unanswered",
 ]
 
 
@@ -217,3 +217,8 @@ def live_holders(connection: sqlite3.Connection, backend: str,
     for row in rows:
         holders.setdefault(base_id(row.job_id), row)  # an array's first task names it
     return holders
+
+
+def live_holder(connection: sqlite3.Connection, backend: str, job_id: str) -> JobHolder | None:
+    """The live submission that holds `job_id`, or the id of the job or array it belongs to; None if none does."""
+    return live_holders(connection, backend, [job_id]).get(base_id(job_id))

@@ -109,7 +109,7 @@ def change_state(
     field of RunValues, so that a misspelt column fails before any SQL is built.
     """
     values = _written(run, columns)
-    assignments = ", ".join(["state = ?", "updated_at = ?", *(f"{column} = ?" for column in values)])
+    assignments = _state_assignments(values)
     params: list[Any] = [state, sql_time(now), *(_value(v) for v in values.values()), submission_id]
     sql = f"UPDATE submissions SET {assignments} WHERE id = ?"
     if expected is not None:
@@ -171,7 +171,7 @@ def change_states(
         if expected != state:
             logged.append((ids[0], state, stamp, detail))
     for columns, rows in by_columns.items():
-        assignments = ", ".join(["state = ?", "updated_at = ?", *(f"{column} = ?" for column in columns)])
+        assignments = _state_assignments(columns)
         connection.executemany(f"UPDATE submissions SET {assignments} WHERE id = ?", rows)
     connection.executemany(
         "INSERT INTO state_changes (submission_id, state, observed_at, detail) VALUES (?, ?, ?, ?)", logged
@@ -182,13 +182,18 @@ def change_states(
 def _change_alike(connection: sqlite3.Connection, ids: list[int], expected: str | None, state: str,
                   detail: str | None, values: dict[str, Any], stamp: str) -> None:
     """One change of many submissions, already compared, and its history row for each of them."""
-    assignments = ", ".join(["state = ?", "updated_at = ?", *(f"{column} = ?" for column in values)])
+    assignments = _state_assignments(values)
     chosen = json.dumps(ids)
     connection.execute(f"UPDATE submissions SET {assignments} WHERE id IN (SELECT value FROM json_each(?))",
                        (state, stamp, *values.values(), chosen))
     if expected != state:
         connection.execute("INSERT INTO state_changes (submission_id, state, observed_at, detail) "
                            "SELECT value, ?, ?, ? FROM json_each(?)", (state, stamp, detail, chosen))
+
+
+def _state_assignments(columns: Iterable[str]) -> str:
+    """The SET list of a change of state: the state, when it was written, and the run columns it sets."""
+    return ", ".join(["state = ?", "updated_at = ?", *(f"{column} = ?" for column in columns)])
 
 
 def set_argv(connection: sqlite3.Connection, submission_id: int, argv: list[str]) -> None:

@@ -42,7 +42,7 @@ from pbt_tracker.run_description import ExperimentSpec, RunDescription
 from pbt_tracker.store import Store, open_store, utcnow, writes
 from pbt_tracker.store.new_rows import NewSubmission, insert
 from pbt_tracker.store.run_values import UNSET, RunValues
-from pbt_tracker.store.sync import base_id, live_holders
+from pbt_tracker.store.sync import live_holder
 
 if TYPE_CHECKING:
     import sqlite3
@@ -158,7 +158,7 @@ def _send(store: Store, submission_id: int, argv: list[str], name: str, echo: Ec
     now = utcnow()
     with store.write() as connection:
         if isinstance(values.job_id, str):
-            holder = live_holders(connection, NGC, [values.job_id]).get(base_id(values.job_id))
+            holder = live_holder(connection, NGC, values.job_id)
             if holder is not None:  # two live submissions with one id would share their states and their kill
                 state, message = states.SUBMIT_UNCERTAIN, holder.refusal(values.job_id, "ngc answered")
                 values = values._replace(job_id=UNSET, submit_stderr=values.submit_stderr or message)

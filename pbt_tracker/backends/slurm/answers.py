@@ -14,7 +14,7 @@ from pbt_tracker.files import write_text_atomic
 from pbt_tracker.launch.record import Echo, SubmittedJob, quiet
 from pbt_tracker.store import Store, utcnow, writes
 from pbt_tracker.store.run_values import RunValues
-from pbt_tracker.store.sync import JobHolder, base_id, live_holders
+from pbt_tracker.store.sync import JobHolder, base_id, live_holder, live_holders
 
 
 class Answers:
@@ -100,7 +100,7 @@ def complete_array(store: Store, array_id: int, outcome: SubmitOutcome | None,
     """
     with store.write() as connection:
         if outcome is not None and outcome.job_id is not None:
-            holder = live_holders(connection, SLURM, [outcome.job_id]).get(base_id(outcome.job_id))
+            holder = live_holder(connection, SLURM, outcome.job_id)
             if holder is not None:
                 error = holder.refusal(outcome.job_id)
                 outcome = outcome._replace(job_id=None, uncertain=True, error=error)

@@ -129,7 +129,7 @@ def _holder(connection: sqlite3.Connection, job_id: str, array_id: int | None) -
     another's: a scheduler that gave one id twice. Neither claim is dropped
     for the other; the orphan stays uncertain.
     """
-    holder = followed.live_holders(connection, SLURM, [job_id]).get(followed.base_id(job_id))
+    holder = followed.live_holder(connection, SLURM, job_id)
     return None if holder is None or (array_id is not None and holder.array_id == array_id) else holder
 
 
