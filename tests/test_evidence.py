@@ -8,6 +8,7 @@ import pytest
 
 from pbt_tracker import states
 from pbt_tracker.backends.slurm.evidence import AlikeChanges, Tracked, choose, clock_skew, next_state
+from pbt_tracker.backends.slurm.listing import Listing
 from pbt_tracker.backends.slurm.output import JobObservation
 
 NOW = datetime(2026, 11, 29, 12, 0, 0)
@@ -162,6 +163,25 @@ def test_squeue_decides_while_the_job_is_live_there_and_sacct_once_it_ended() ->
     requeued = seen(states.PENDING, source="sacct")
     assert choose(None, requeued) is requeued  # the newest run, when squeue has forgotten the job
     assert choose(None, None) is None
+
+
+def test_sacct_saying_a_job_waits_or_runs_does_not_stand_against_squeue_answering_without_it() -> None:
+    """The accounting database hears late, and of a waiting task cancelled out of its array never: sacct goes on
+    showing it inside the array's waiting record. Its word that a job ended still counts."""
+    waiting, ended = seen(states.PENDING, source="sacct"), seen(states.CANCELLED, source="sacct")
+    assert choose(None, waiting, listed_without=True) is None
+    assert choose(None, seen(states.RUNNING, source="sacct"), listed_without=True) is None
+    assert choose(None, ended, listed_without=True) is ended
+    assert choose(None, waiting, listed_without=False) is waiting  # squeue was not asked, or listed nothing
+
+
+def test_a_listing_lacks_only_the_jobs_it_was_asked_about_and_only_when_it_listed_any() -> None:
+    listed = {"71": seen(states.PENDING, job_id="71")}
+    asked = Listing(listed, complete=False, listed_any=True, asked={"70", "71"})
+    assert asked.lacks("70") and not asked.lacks("71")
+    assert not asked.lacks("72")  # found later by its tag: squeue's answer says nothing of it
+    assert not Listing({}, complete=False, listed_any=False, asked={"70"}).lacks("70")  # an empty answer proves nothing
+    assert Listing(listed, complete=False).lacks("72")  # scontrol's fallback lists every job the controller has
 
 
 @pytest.mark.parametrize("ended", [states.NODE_FAIL, states.BOOT_FAIL, states.PREEMPTED])

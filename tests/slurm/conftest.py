@@ -81,3 +81,25 @@ def start_requeued_now(job_id: str, settle: float = 3.0) -> None:
         time.sleep(0.5)
     time.sleep(settle)
     subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], check=True, capture_output=True)
+
+
+
+def sacct_records(job_id: str) -> list[str] | None:
+    """The records sacct holds of a job, by id (an array's waiting tasks as `7_[0-2]`); None without accounting."""
+    asked = subprocess.run(["sacct", "--noheader", "--parsable2", "--allocations", f"--jobs={job_id}",
+                            "--format=JobID"], capture_output=True, text=True,
+                           env={**os.environ, "SLURM_BITSTR_LEN": "0"})
+    return asked.stdout.split() if asked.returncode == 0 else None
+
+
+def wait_for_accounting(job_id: str, record: str, timeout: float = 60) -> None:
+    """Wait until sacct holds `record` of a job, where the cluster keeps accounting at all.
+
+    The accounting database hears of a job a moment after the controller: a test that needs sacct's record of
+    a job waits for it here, rather than depending on which side of that moment it runs.
+    """
+    deadline = time.monotonic() + timeout
+    while (records := sacct_records(job_id)) is not None and record not in records:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"sacct holds no record {record} of job {job_id} after {timeout} s")
+        time.sleep(0.5)

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 from tests.conftest import FIXTURES, REPO_ROOT, query
-from tests.slurm.conftest import job_info, wait_for_state
+from tests.slurm.conftest import job_info, sacct_records, wait_for_accounting, wait_for_state
 from tests.slurm.test_tracking_on_slurm import PBT_TRACK, pbt_track, report, wait_for_report
 
 
@@ -191,17 +191,22 @@ def test_failed_tasks_of_an_array_are_resubmitted_as_one_array_with_the_launchs_
 
 
 def test_a_pending_task_cancelled_by_experiment_is_cancelled_though_slurm_keeps_no_record_of_it(tmp_path: Path) -> None:
+    """The accounting database is told of the array's waiting tasks and never of the one cancelled out of them:
+    sacct goes on showing it inside `ID_[0-2]`, PENDING, while squeue lists `ID_[0,2]`. The controller's word wins."""
     work = tmp_path / "logs"
     try:
         done = array_launch(tmp_path, work, "tests.fixtures.pbt_echo",
                             "--slurm_sbatch_template", str(FIXTURES / "held_template.sh"))
         assert done.returncode == 0, done.stdout + done.stderr
         ((array_job,),) = query(work / "pbt_tracker.db", "SELECT job_id FROM slurm_arrays")
+        wait_for_accounting(array_job, f"{array_job}_[0-2]")
         cancelled = pbt_track("cancel", "--experiment", "01_echo_pbt", workdir=work)
         assert cancelled.stdout == f"Cancelled 01_echo_pbt (job {array_job}_1)\n"
         listed = subprocess.run(["squeue", "--noheader", "--array", "--states=all", f"--jobs={array_job}",
                                  "--format=%i"], capture_output=True, text=True).stdout.split()
         assert listed == [f"{array_job}_0", f"{array_job}_2"]  # the cancelled task left no trace
+        if (records := sacct_records(array_job)) is not None:  # but in the accounting database's record
+            assert f"{array_job}_[0-2]" in records
         assert {row["experiment"]: row["state"] for row in report(work)} == {
             "00_echo_pbt": "PENDING", "01_echo_pbt": "CANCELLED", "02_echo_pbt": "PENDING"
         }

@@ -15,6 +15,9 @@ The rules, which docs/guarantees.md repeats:
   missing for more than the cluster's MinJobAge, over at least two syncs.
   LOST is final for cancel and scancel.sh, but not against a later answer:
   sacct is still asked about a LOST job, and its answer is recorded.
+- squeue speaks for the controller, sacct for an accounting database that
+  hears of changes late: sacct saying a job waits or runs is no evidence
+  against squeue answering without it.
 - CANCELLED is Slurm's own state, shown by squeue or sacct. scancel's exit 0
   only marks the job "cancel requested": a job still listed running stays
   RUNNING. The one exception is an array task cancelled while it waited, of
@@ -81,10 +84,20 @@ class Change(NamedTuple):
     detail: str
 
 
-def choose(live: JobObservation | None, accounted: JobObservation | None) -> JobObservation | None:
-    """squeue's word while the job is live there; otherwise sacct's newest run, where it has one."""
+def choose(live: JobObservation | None, accounted: JobObservation | None,
+           listed_without: bool = False) -> JobObservation | None:
+    """squeue's word while the job is live there; otherwise sacct's newest run, where it has one.
+
+    The accounting database hears of the controller's changes late, and of
+    some never: a waiting task cancelled out of its array stays inside the
+    array's waiting record there. So sacct's word that a job still waits or
+    runs does not stand against squeue answering without the job
+    (`listed_without`): the job is then unseen, not live.
+    """
     if live is not None and live.state not in states.FINAL:
         return live
+    if live is None and listed_without and accounted is not None and accounted.state not in states.FINAL:
+        return None
     if accounted is not None and (live is None or accounted.state in states.FINAL):
         return accounted
     return live

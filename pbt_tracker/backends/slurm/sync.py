@@ -126,7 +126,7 @@ def _list_jobs(users: list[str], job_ids: set[str], markers: tuple[str, ...], re
             own, listed = slurm.list_user_jobs(user, job_ids, markers, deadline)
             jobs.update(own)
             listed_any = listed_any or listed
-        return Listing(jobs, complete=True, listed_any=listed_any, deadline=deadline)
+        return Listing(jobs, complete=True, listed_any=listed_any, deadline=deadline, asked=job_ids)
     except SchedulerError as squeue_error:
         return _from_scontrol(squeue_error, result, deadline)
 
@@ -146,7 +146,7 @@ def _query_jobs(users: list[str], job_ids: set[str], result: SyncResult, deadlin
             listed_any = slurm.lists_any_job(user)
             if listed_any:
                 break
-        return Listing(jobs, complete=False, listed_any=listed_any, deadline=deadline)
+        return Listing(jobs, complete=False, listed_any=listed_any, deadline=deadline, asked=job_ids)
     except SchedulerError as squeue_error:
         return _from_scontrol(squeue_error, result, deadline)
 
@@ -193,7 +193,7 @@ def sync_cancelled(store: Store, submission_ids: list[int],
     with store.read() as connection:
         tracked = [_tracked(row) for row in followed.tracked_jobs(connection, SLURM, submission_ids)]
     jobs, listed_any = listed.result()
-    listing = Listing(jobs, complete=False, listed_any=listed_any)
+    listing = Listing(jobs, complete=False, listed_any=listed_any, asked={item.job_id for item in tracked})
     if not tracked:
         return result
     result.asked = len(tracked)
@@ -203,7 +203,7 @@ def sync_cancelled(store: Store, submission_ids: list[int],
     }
     missing = [item for item in tracked if item.job_id not in observations]
     if missing:  # ended long enough before the cancel for squeue to forget them: sacct says how
-        observations.update(_observe(missing, Listing({}, complete=False), result))
+        observations.update(_observe(missing, listing, result))
     _record_changes(store, tracked, observations, listing, result, answered=True)
     if result.changed:
         from pbt_tracker.backends.slurm.scancel_sh import write_scancel_script
@@ -272,6 +272,7 @@ def _observe(
         job_id: evidence.choose(
             queue.get(job_id),
             newest_run([row for row in accounted.get(job_id, ()) if _ours(row, item)]),
+            listed_without=listing.lacks(job_id),
         )
         for job_id, item in by_id.items()
     }
