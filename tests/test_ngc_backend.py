@@ -14,7 +14,6 @@ NGC_STANDIN_NO_ID.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat

@@ -92,7 +92,7 @@ def sacct_records(job_id: str) -> list[str] | None:
     return asked.stdout.split() if asked.returncode == 0 else None
 
 
-def wait_for_accounting(job_id: str, record: str, timeout: float = 60) -> None:
+def wait_for_sacct_record(job_id: str, record: str, timeout: float = 60) -> None:
     """Wait until sacct holds `record` of a job, where the cluster keeps accounting at all.
 
     The accounting database hears of a job a moment after the controller: a test that needs sacct's record of

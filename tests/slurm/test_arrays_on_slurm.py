@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 from tests.conftest import FIXTURES, REPO_ROOT, query
-from tests.slurm.conftest import job_info, sacct_records, wait_for_accounting, wait_for_state
+from tests.slurm.conftest import job_info, sacct_records, wait_for_sacct_record, wait_for_state
 from tests.slurm.test_tracking_on_slurm import PBT_TRACK, pbt_track, report, wait_for_report
 
 
@@ -199,7 +199,7 @@ def test_a_pending_task_cancelled_by_experiment_is_cancelled_though_slurm_keeps_
                             "--slurm_sbatch_template", str(FIXTURES / "held_template.sh"))
         assert done.returncode == 0, done.stdout + done.stderr
         ((array_job,),) = query(work / "pbt_tracker.db", "SELECT job_id FROM slurm_arrays")
-        wait_for_accounting(array_job, f"{array_job}_[0-2]")
+        wait_for_sacct_record(array_job, f"{array_job}_[0-2]")
         cancelled = pbt_track("cancel", "--experiment", "01_echo_pbt", workdir=work)
         assert cancelled.stdout == f"Cancelled 01_echo_pbt (job {array_job}_1)\n"
         listed = subprocess.run(["squeue", "--noheader", "--array", "--states=all", f"--jobs={array_job}",
