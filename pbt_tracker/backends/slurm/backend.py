@@ -96,13 +96,18 @@ class SlurmBackend:
         as soon as it answers, while cancel writes that answer down.
         """
         from pbt_tracker.backends.slurm import commands as slurm
-        from pbt_tracker.backends.slurm.scancel_answer import read_scancel_answer
-
         from pbt_tracker.errors import SchedulerTimeout
+        from pbt_tracker.in_background import InBackground
 
         arguments = _arguments(targets)
+        asked = InBackground(lambda: slurm.scancel([argument for argument, _ in arguments]))
+        # What reads scancel's answer, and starts the settling squeue, is loaded while scancel runs.
+        from pbt_tracker.backends.slurm.scancel_answer import read_scancel_answer
+
+        if settle:
+            from pbt_tracker.backends.slurm.sync import list_cancelled
         try:
-            outcome = slurm.scancel([argument for argument, _ in arguments])
+            outcome = asked.result()
         except SchedulerTimeout as error:  # scancel may have reached the controller before it stopped answering
             return Stopped(lost={job_id: "timed out" for _, job_ids in arguments for job_id in job_ids},
                            returncode=None, stderr=str(error))
@@ -121,8 +126,6 @@ class SlurmBackend:
         accepted = [t for t in targets if t.job_id and t.job_id not in refused | lost]
         settling = None
         if settle and accepted:
-            from pbt_tracker.backends.slurm.sync import list_cancelled
-
             settling = list_cancelled([t.job_id for t in accepted if t.job_id])
         return Stopped([t.submission_id for t in accepted], refused, outcome.returncode, outcome.stdout,
                        outcome.stderr, lost, settling)
