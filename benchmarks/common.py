@@ -20,12 +20,15 @@ def _byte_compile_the_package() -> None:
     """pbt-track as pip installs it: byte-compiled, as the three imports it is measured against already are.
 
     An editable checkout under PYTHONDONTWRITEBYTECODE (set on this machine) would
-    otherwise compile every module again in every process measured.
+    otherwise compile every module again in every process measured. Forced: a
+    source edited within the second its cache was written keeps that cache's
+    time, which compileall trusts and the import refuses (the size differs), so
+    that module alone would be compiled in every process.
     """
     import compileall
 
     for folder in ("pbt_tracker", "migrations"):
-        compileall.compile_dir(str(REPO_ROOT / folder), quiet=1)
+        compileall.compile_dir(str(REPO_ROOT / folder), quiet=1, force=True)
 
 
 _byte_compile_the_package()
