@@ -120,6 +120,9 @@ def _reader_gone() -> None:
 
 
 def main() -> None:
+    from pbt_tracker import collector
+
+    collector.for_one_command()
     try:
         cli(prog_name="pbt-track")
         sys.stdout.flush()  # what the last write left buffered, while a closed pipe can still be told apart

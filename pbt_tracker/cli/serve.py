@@ -32,6 +32,7 @@ def serve(workdirs: tuple[str, ...], port: int, host: str, require_token: bool) 
         ssh -L 8787:localhost:8787 login-node     # on your laptop; then open http://localhost:8787/
         pbt-track serve --workdir runA --workdir runB --port 8788
     """
+    from pbt_tracker import collector
     from pbt_tracker.errors import PbtTrackError
     from pbt_tracker.serve.follow import Workdir
     from pbt_tracker.serve.server import make_server
@@ -50,6 +51,7 @@ def serve(workdirs: tuple[str, ...], port: int, host: str, require_token: bool) 
                    f"then open http://localhost:{server.port}/ . Ctrl-C stops.")
     else:
         click.echo("Only requests carrying this URL's token are answered. Ctrl-C stops.")
+    collector.for_a_long_life()
     try:
         server.serve_forever()
     except KeyboardInterrupt:

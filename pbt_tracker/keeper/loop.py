@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from pbt_tracker import backends, states
+from pbt_tracker import backends, collector, states
 from pbt_tracker.errors import OptionError, PbtTrackError, SchedulerError
 from pbt_tracker.keeper import rules as rules_
 from pbt_tracker.keeper.events import send_event
@@ -112,6 +112,7 @@ class Keeper:
 
     def run(self) -> str:
         """Keep going until every experiment is done, --once has made one pass, or a signal came; say which."""
+        collector.for_a_long_life()
         if not self.take_lease():
             return "stopped"
         try:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from pbt_tracker import collector
 from pbt_tracker.errors import OptionError
 from pbt_tracker.report.detail import array_log
 from pbt_tracker.report.rows import log_file
@@ -94,6 +95,7 @@ def follow(current: Callable[[], LogTarget], out: TextIO, err: TextIO, lines: in
 
     A log that does not exist yet (a pending job) is waited for with one message. Ends on Ctrl-C.
     """
+    collector.for_a_long_life()
     target = current()
     offset: int | None = None  # None: the file has not been read yet, so start from its last `lines` lines
     told_waiting = False
