@@ -130,65 +130,88 @@ def change_states(
 
     The run values are RunValues, or a mapping of its fields (checked by making one).
 
-    The compare is one read of the current states: inside the caller's write
-    transaction no other process can change them before the updates run, so
-    the read and the updates together are the same compare-and-set as
-    `change_state`'s, at the price of a few statements instead of two per row.
-    Submissions that go through the same change (the tasks of an array seen
-    in one record of it) are updated, and their history written, by one
-    statement each; a caller that gives them one `run` object saves reading
-    its values again for each.
+    Each is the same compare-and-set as `change_state`'s, at the price of a
+    few statements instead of two per row. Submissions that go through the
+    same change (the tasks of an array seen in one record of it) are
+    compared, updated and given their history by one statement each
+    (`_change_alike`); a caller that gives them one `run` object saves
+    reading its values again for each. The others are compared on one read
+    of their states: inside the caller's write transaction no other process
+    can change them before the updates run.
     """
     if not changes:
         return []
-    current: dict[int, str] = {}
-    ids = [change[0] for change in changes]
-    for start in range(0, len(ids), 900):  # under SQLite's limit of bound parameters
-        chunk = ids[start:start + 900]
-        current.update(connection.execute(
-            f"SELECT id, state FROM submissions WHERE id IN ({marks(chunk)})", chunk
-        ).fetchall())
-    applied = [submission_id in current and (expected is None or current[submission_id] == expected)
-               for submission_id, expected, _, _, _ in changes]
     stamp = sql_time(now)
     written: dict[int, tuple[tuple[str, ...], tuple[Any, ...]]] = {}  # by id(run)
     alike: dict[tuple[Any, ...], list[int]] = {}  # (expected, state, detail, columns, values) -> submissions
-    for (submission_id, expected, state, detail, run), applies in zip(changes, applied):
-        if not applies:
-            continue
+    for submission_id, expected, state, detail, run in changes:
         columns_values = written.get(id(run))
         if columns_values is None:
             values = _written(None, run) if isinstance(run, Mapping) else run.written()
             columns_values = written[id(run)] = (tuple(values), tuple(_value(v) for v in values.values()))
         alike.setdefault((expected, state, detail, *columns_values), []).append(submission_id)
+    current = _states_of(connection, [ids[0] for ids in alike.values() if len(ids) == 1])
+    applied: set[int] = set()
     by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     logged = []
     for (expected, state, detail, columns, values), ids in alike.items():
         if len(ids) > 1:
-            _change_alike(connection, ids, expected, state, detail, dict(zip(columns, values)), stamp)
+            applied.update(_change_alike(connection, ids, expected, state, detail, dict(zip(columns, values)), stamp))
             continue
-        by_columns.setdefault(columns, []).append((state, stamp, *values, ids[0]))
+        (submission_id,) = ids
+        if submission_id not in current or expected is not None and current[submission_id] != expected:
+            continue
+        applied.add(submission_id)
+        by_columns.setdefault(columns, []).append((state, stamp, *values, submission_id))
         if expected != state:
-            logged.append((ids[0], state, stamp, detail))
+            logged.append((submission_id, state, stamp, detail))
     for columns, rows in by_columns.items():
         assignments = _state_assignments(columns)
         connection.executemany(f"UPDATE submissions SET {assignments} WHERE id = ?", rows)
     connection.executemany(
         "INSERT INTO state_changes (submission_id, state, observed_at, detail) VALUES (?, ?, ?, ?)", logged
     )
-    return applied
+    return [change[0] in applied for change in changes]
+
+
+def _states_of(connection: sqlite3.Connection, ids: list[int]) -> dict[int, str]:
+    current: dict[int, str] = {}
+    for start in range(0, len(ids), 900):  # under SQLite's limit of bound parameters
+        chunk = ids[start:start + 900]
+        current.update(connection.execute(
+            f"SELECT id, state FROM submissions WHERE id IN ({marks(chunk)})", chunk
+        ).fetchall())
+    return current
 
 
 def _change_alike(connection: sqlite3.Connection, ids: list[int], expected: str | None, state: str,
-                  detail: str | None, values: dict[str, Any], stamp: str) -> None:
-    """One change of many submissions, already compared, and its history row for each of them."""
+                  detail: str | None, values: dict[str, Any], stamp: str) -> list[int]:
+    """One change of many submissions, compared by the UPDATE itself, and its history row for each; those it changed.
+
+    Where the UPDATE would change fewer rows than it is given (a submission
+    moved on since the caller read it), it is undone, and made again for the
+    ones whose states still hold, read first: rare, and never guessed from
+    what the rows look like afterwards.
+    """
     assignments = _state_assignments(values)
+    sql = f"UPDATE submissions SET {assignments} WHERE id IN (SELECT value FROM json_each(?))"
+    compared = () if expected is None else (expected,)
+    if expected is not None:
+        sql += " AND state = ?"
     chosen = json.dumps(ids)
-    connection.execute(f"UPDATE submissions SET {assignments} WHERE id IN (SELECT value FROM json_each(?))",
-                       (state, stamp, *values.values(), chosen))
-    if expected != state:
+    connection.execute("SAVEPOINT alike_change")
+    if connection.execute(sql, (state, stamp, *values.values(), chosen, *compared)).rowcount != len(set(ids)):
+        connection.execute("ROLLBACK TO alike_change")
+        current = _states_of(connection, list(dict.fromkeys(ids)))
+        ids = [submission_id for submission_id in dict.fromkeys(ids)
+               if submission_id in current and (expected is None or current[submission_id] == expected)]
+        chosen = json.dumps(ids)
+        connection.execute(sql, (state, stamp, *values.values(), chosen, *compared))
+    connection.execute("RELEASE alike_change")
+    if expected != state and ids:
         connection.execute("INSERT INTO state_changes (submission_id, state, observed_at, detail) "
                            "SELECT value, ?, ?, ? FROM json_each(?)", (state, stamp, detail, chosen))
+    return ids
 
 
 def _state_assignments(columns: Iterable[str]) -> str:
