@@ -125,18 +125,29 @@ def tracked_jobs(
     requeue them itself, until Slurm has forgotten them, and LOST jobs: LOST
     says only that no answer had the job, and a later one may still tell how it ended.
     """
+    sql, arguments = _tracked_sql(_TRACKED, backend, submission_ids)
+    return named_rows(connection.execute(sql, arguments), TrackedJob)
+
+
+def tracked_job_ids(connection: sqlite3.Connection, backend: str) -> set[str]:
+    """The job ids of `tracked_jobs`, alone: what a sync asks the scheduler about before it reads the rest."""
+    sql, arguments = _tracked_sql("s.job_id", backend, None)
+    return {job_id for (job_id,) in connection.execute(sql, arguments)}
+
+
+def _tracked_sql(columns: str, backend: str, submission_ids: list[int] | None) -> tuple[str, tuple[object, ...]]:
     final = sorted(states.FINAL)
     watched, watched_params = requeue_watch("s.")
     only = "" if submission_ids is None else "AND s.id IN (SELECT value FROM json_each(?)) "
     # A job id given again to a newer submission (a cluster whose ids started over) is the newer one's alone.
-    return named_rows(connection.execute(
-        f"SELECT {_TRACKED} FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
+    return (
+        f"SELECT {columns} FROM submissions AS s JOIN experiments AS e ON e.id = s.experiment_id "
         f"JOIN launches AS l ON l.id = e.launch_id WHERE l.backend = ? AND s.job_id IS NOT NULL {only}"
         f"AND (s.state NOT IN ({marks(final)}) OR s.state = ? OR {watched}) "
         "AND NOT EXISTS (SELECT 1 FROM submissions AS n WHERE n.job_id = s.job_id AND n.id > s.id)",
         (backend, *([] if submission_ids is None else [json.dumps(submission_ids)]), *final, states.LOST,
          *watched_params),
-    ), TrackedJob)
+    )
 
 
 class ScriptOwner(NamedTuple):

@@ -58,10 +58,15 @@ class SlurmBackend:
 
     def sync(self, store: Store, result: SyncResult) -> None:
         """sync_slurm's answer added to `result`; scancel.sh follows when a job changed."""
+        from pbt_tracker.backends.slurm.listing import start_listing
+
+        started = start_listing(store)  # squeue runs from here, while the rest of the sync loads and reads
+        if started is None:
+            return
         from pbt_tracker.backends.slurm.scancel_sh import write_scancel_script
         from pbt_tracker.backends.slurm.sync import sync_slurm
 
-        own = sync_slurm(store)
+        own = sync_slurm(store, started)
         if own.changed:
             write_scancel_script(store)
         result.add(own)
@@ -105,7 +110,7 @@ class SlurmBackend:
         from pbt_tracker.backends.slurm.scancel_answer import read_scancel_answer
 
         if settle:
-            from pbt_tracker.backends.slurm.sync import list_cancelled
+            from pbt_tracker.backends.slurm.listing import list_cancelled
         try:
             outcome = asked.result()
         except SchedulerTimeout as error:  # scancel may have reached the controller before it stopped answering

@@ -10,17 +10,16 @@ that may already exist.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from pbt_tracker import processes, states
+from pbt_tracker import states
 from pbt_tracker.backends.slurm import NAME as SLURM
 from pbt_tracker.backends.slurm import commands as slurm
 from pbt_tracker.backends.slurm import evidence
-from pbt_tracker.backends.slurm.tags import TAG_PREFIX, array_tag, name_mark, submission_tag, tag_argument
+from pbt_tracker.backends.slurm.orphans import Orphan
+from pbt_tracker.backends.slurm.tags import name_mark
 from pbt_tracker.errors import AccountingUnavailable
-from pbt_tracker.processes import ProcessId
 from pbt_tracker.store import Store, queries, utcnow, writes
 from pbt_tracker.store import sync as followed
 from pbt_tracker.store.connection import parse_time
@@ -28,17 +27,12 @@ from pbt_tracker.store.run_values import RunValues
 
 if TYPE_CHECKING:
     import sqlite3
-    from datetime import datetime
 
     from pbt_tracker.backends.base import SyncResult
     from pbt_tracker.backends.slurm.listing import Listing
     from pbt_tracker.backends.slurm.output import JobObservation
     from pbt_tracker.commands import Deadline
-    from pbt_tracker.store.sync import JobHolder, UnansweredSubmission
-
-# Records written before launches found a running sbatch by its tag noted the sbatch's pid,
-# with its start taken from the boot clock at spawn time, a tick or two off the real one.
-SUBMIT_TICKS = 50
+    from pbt_tracker.store.sync import JobHolder
 
 # sacct is asked from this long before the launch began to this long after now: wider than any clock skew
 # between the login node and the controller. The tag, not the time, identifies the job.
@@ -50,17 +44,7 @@ NO_ACCOUNTING_NOTE = (
 )
 
 
-@dataclass(frozen=True)
-class _Orphan:
-    submission_id: int
-    tag: str
-    username: str
-    launched_at: datetime
-    array_task: int | None = None
-    refused: bool = False  # sbatch answered a refusal: looked for, never made uncertain
-
-
-def recover_unanswered(store: Store, orphans: list[_Orphan], listing: Listing, result: SyncResult,
+def recover_unanswered(store: Store, orphans: list[Orphan], listing: Listing, result: SyncResult,
                        deadline: Deadline | None = None) -> None:
     """Settle each orphan (see `orphans_of`) on what the listing, taken after `orphans_of`, and sacct show."""
     if not orphans:
@@ -133,7 +117,7 @@ def _holder(connection: sqlite3.Connection, job_id: str, array_id: int | None) -
     return None if holder is None or (array_id is not None and holder.array_id == array_id) else holder
 
 
-def _accounted(orphans: list[_Orphan], store: Store, result: SyncResult, deadline: Deadline | None,
+def _accounted(orphans: list[Orphan], store: Store, result: SyncResult, deadline: Deadline | None,
                found_now: set[str]) -> dict[str, tuple[dict[str, list[JobObservation]], bool]]:
     """Per user, sacct's jobs since the orphans' launches began, and whether that answer speaks for this record
     (lists a job id on record, or one squeue has just found by its tag)."""
@@ -157,49 +141,12 @@ def _accounted(orphans: list[_Orphan], store: Store, result: SyncResult, deadlin
     return answers
 
 
-def orphans_of(rows: list[UnansweredSubmission], result: SyncResult) -> list[_Orphan]:
-    """The unanswered submissions whose sbatch is over: a submitter still at work is left alone."""
-    here = processes.hostname()
-    orphans = []
-    in_flight = 0
-    elsewhere: set[str] = set()
-    sending: set[str] | None = None  # the tags on running sbatch command lines, read once
-    for row in rows:
-        if row.host and row.host != here:
-            elsewhere.add(row.host)
-            continue
-        if row.state not in (states.SUBMIT_UNCERTAIN, states.SUBMIT_FAILED):  # those were answered: none to wait for
-            if row.runner_pid and processes.is_running(ProcessId(row.runner_pid, row.runner_start, here)):
-                continue  # its submitter is still at work
-        launched = parse_time(row.launched_at)
-        assert launched is not None
-        refused = row.state == states.SUBMIT_FAILED
-        if row.array_id is None:
-            orphan = _Orphan(row.id, submission_tag(row.uuid, row.id), row.username, launched, refused=refused)
-        else:
-            orphan = _Orphan(row.id, array_tag(row.uuid, row.array_id), row.username, launched, row.array_task,
-                             refused)
-        if sending is None:
-            sending = processes.arguments_in_flight(tag_argument(TAG_PREFIX))
-        if tag_argument(orphan.tag) in sending or (
-            row.submit_pid
-            and processes.is_running(ProcessId(row.submit_pid, row.submit_pid_start, here), tolerance=SUBMIT_TICKS)
-        ):
-            in_flight += 1  # the submitter died, but its sbatch may still create the job
-            continue
-        orphans.append(orphan)
-    result.notes += [f"submissions from {host} that are not settled can only be checked there" for host in sorted(elsewhere)]
-    if in_flight:
-        result.notes.append(f"{in_flight} submission(s) are still being sent; sync again when their sbatch is done")
-    return orphans
-
-
-def _jobs_with_tag(orphan: _Orphan, tagged: dict[str, list[str]]) -> list[str]:
+def _jobs_with_tag(orphan: Orphan, tagged: dict[str, list[str]]) -> list[str]:
     """The jobs carrying the orphan's tag; for an array task, its own task in each array found."""
     return _in_array(orphan, tagged.get(orphan.tag, []))
 
 
-def _in_array(orphan: _Orphan, found: list[str]) -> list[str]:
+def _in_array(orphan: Orphan, found: list[str]) -> list[str]:
     """The jobs found, or for an array task its own task in each array found (`123_[0-4]` is array 123)."""
     if orphan.array_task is None:
         return found

@@ -13,7 +13,6 @@ What an answer means is decided in `evidence`.
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Any, cast
 
@@ -22,7 +21,7 @@ from pbt_tracker.backends.base import SyncResult
 from pbt_tracker.backends.slurm import NAME as SLURM
 from pbt_tracker.backends.slurm import commands as slurm
 from pbt_tracker.backends.slurm import evidence
-from pbt_tracker.backends.slurm.listing import Listing
+from pbt_tracker.backends.slurm.listing import Listing, StartedListing, list_cancelled
 from pbt_tracker.backends.slurm.output import JobObservation
 from pbt_tracker.backends.slurm.runs import is_same_job, newest_run
 from pbt_tracker.backends.slurm.tags import array_tag, submission_tag
@@ -45,38 +44,17 @@ REFUSAL_RECHECK = timedelta(minutes=10)
 EMPTY_NOTE = "squeue listed no job at all; states were left as they were (sync again in a moment)"
 
 
-def sync_slurm(store: Store) -> SyncResult:
-    # Imported here: cancel's settle (`sync_cancelled`) needs neither, and a cancel's start-up is timed.
+def sync_slurm(store: Store, started: StartedListing) -> SyncResult:
+    """The workdir's Slurm jobs brought up to date from the listing `start_listing` began."""
+    # Imported once squeue runs: nothing before it needs them.
     from pbt_tracker.backends.slurm import chains
-    from pbt_tracker.backends.slurm.recover import orphans_of, recover_unanswered
+    from pbt_tracker.backends.slurm.recover import recover_unanswered
 
-    result = SyncResult()
-    with store.read() as connection:
-        unanswered = followed.unanswered(connection, SLURM, refused_since=utcnow() - REFUSAL_RECHECK)
-        rows = followed.tracked_jobs(connection, SLURM)
-        users = queries.usernames(connection, SLURM)
-        scripts = queries.script_owners(connection, SLURM) if queries.jobs_send_successors(connection) else set()
-    job_ids = {row.job_id for row in rows}
-    result.asked += len(job_ids)
-    if not unanswered and not rows:
-        return result
-    # Refusals alone are looked for quietly: sbatch's refusal is the controller's own word, so a scheduler that
-    # cannot be asked now leaves them as they are, for a later sync, and only a job found by its tag is written.
-    refusals_only = not rows and all(row.state == states.SUBMIT_FAILED for row in unanswered)
-    # Which lost answers are not on their way any more is read before the listing: an sbatch that finishes in
-    # between then shows its job in the listing, rather than being taken for one that never reached Slurm.
-    orphans = orphans_of(unanswered, result)
-    deadline = Deadline()  # squeue, scontrol and sacct share one time-out: a hung controller is waited for once
-    folders = tuple(sorted({(os.path.dirname(path) or ".") + "/" for path in scripts}))  # as Path(path).parent
-    tags = tuple(sorted({orphan.tag for orphan in orphans}))  # a job whose id never reached the record
-    # The tracked jobs are read while squeue lists; `result` is the listing's alone until it is back. Only a
-    # sync with jobs to find (a lost answer's, or one a job sent itself) lists all of a user's jobs.
-    markers = (*tags, *folders)
-    listed = InBackground(lambda: _list_jobs(users, job_ids, markers, result, deadline) if markers
-                          else _query_jobs(users, job_ids, result, deadline))
+    result, listed, refusals_only = started.result, started.listed, started.refusals_only
     if not refusals_only:  # the answer is written down once it comes: its check of the record runs meanwhile
         store.check_before_writing()
-    tracked = [_tracked(row) for row in rows]
+    with store.read() as connection:  # what squeue was asked about; a job recorded since waits for the next sync
+        tracked = [_tracked(row) for row in followed.tracked_jobs(connection, SLURM) if row.job_id in started.job_ids]
     try:
         listing = listed.result()
     except SchedulerError:
@@ -89,12 +67,12 @@ def sync_slurm(store: Store) -> SyncResult:
     if listing.empty:
         result.notes.append(EMPTY_NOTE)
     changed = result.changed
-    recover_unanswered(store, orphans, listing, result, deadline)
+    recover_unanswered(store, started.orphans, listing, result, started.deadline)
     if result.changed > changed:  # jobs found by their tag are asked about with the rest, in this sync
         with store.read() as connection:
             tracked = [_tracked(row) for row in followed.tracked_jobs(connection, SLURM)]
     if tracked:
-        _sync_known_jobs(store, tracked, listing, result, deadline)
+        _sync_known_jobs(store, tracked, listing, result, started.deadline)
     if listing.complete and not listing.empty:
         result.changed += chains.record_chained_jobs(store, listing.jobs)
     return result
@@ -110,63 +88,6 @@ def _tracked(row: followed.TrackedJob) -> evidence.Tracked:
         row.pending_reason, parse_time(row.unseen_since), row.unseen_count or 0, row.username,
         parse_time(row.cancel_requested_at), tag, row.clock_skew, row.partition, row.time_limit,
     )
-
-
-def _list_jobs(users: list[str], job_ids: set[str], markers: tuple[str, ...], result: SyncResult,
-               deadline: Deadline) -> Listing:
-    """Every job of the workdir's users that concerns the record: tracked, tagged, or running a recorded script.
-
-    scontrol is asked only where squeue failed, and only with what is left of `deadline`.
-    """
-    jobs: dict[str, JobObservation] = {}
-    listed_any = False
-    try:
-        for user in users:
-            result.scheduler_calls += 1
-            own, listed = slurm.list_user_jobs(user, job_ids, markers, deadline)
-            jobs.update(own)
-            listed_any = listed_any or listed
-        return Listing(jobs, complete=True, listed_any=listed_any, deadline=deadline, asked=job_ids)
-    except SchedulerError as squeue_error:
-        return _from_scontrol(squeue_error, result, deadline)
-
-
-def _query_jobs(users: list[str], job_ids: set[str], result: SyncResult, deadline: Deadline) -> Listing:
-    """The tracked jobs alone, asked by their ids: what most syncs need, at a cost that ignores the user's other jobs.
-
-    Where squeue lists none of them, whether it lists any job of the users
-    decides if their absence is evidence (see `evidence`); only then is that
-    asked, by each user's job ids alone.
-    """
-    try:
-        result.scheduler_calls += 1
-        jobs, listed_any = slurm.query_squeue(sorted(job_ids), deadline)
-        for user in users if job_ids and not listed_any else ():
-            result.scheduler_calls += 1
-            listed_any = slurm.lists_any_job(user)
-            if listed_any:
-                break
-        return Listing(jobs, complete=False, listed_any=listed_any, deadline=deadline, asked=job_ids)
-    except SchedulerError as squeue_error:
-        return _from_scontrol(squeue_error, result, deadline)
-
-
-def _from_scontrol(squeue_error: SchedulerError, result: SyncResult, deadline: Deadline) -> Listing:
-    result.scheduler_calls += 1
-    try:
-        jobs = slurm.query_scontrol(deadline)
-    except SchedulerError as scontrol_error:
-        raise SchedulerError(
-            f"cannot read job states: {squeue_error}, and then {scontrol_error}; check that Slurm answers "
-            "(run squeue), or pass --no-sync to use the record as it is"
-        ) from None
-    result.notes.append(f"squeue failed ({squeue_error}); asked scontrol instead")
-    return Listing(jobs, complete=False, deadline=deadline)
-
-
-def list_cancelled(job_ids: list[str]) -> InBackground[tuple[dict[str, JobObservation], bool]]:
-    """squeue asked about jobs scancel has just accepted, started at once: `sync_cancelled` reads its answer."""
-    return InBackground(lambda: slurm.query_squeue(job_ids))
 
 
 def sync_cancelled(store: Store, submission_ids: list[int],
