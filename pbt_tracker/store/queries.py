@@ -65,6 +65,11 @@ def job_ids_of(connection: sqlite3.Connection, submission_ids: list[int]) -> lis
     )]
 
 
+def launch_backends(connection: sqlite3.Connection) -> set[str]:
+    """The backends the record's launches went through: a sync asks no other."""
+    return {backend for (backend,) in connection.execute("SELECT DISTINCT backend FROM launches")}
+
+
 def usernames(connection: sqlite3.Connection, backend: str) -> list[str]:
     """Who submitted a backend's launches: sync lists each one's jobs."""
     return [name for (name,) in connection.execute(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pbt_tracker.backends.base import SyncResult
 from pbt_tracker.errors import SchedulerError
-from pbt_tracker.store import Store
+from pbt_tracker.store import Store, queries
 
 
 def sync_workdir(store: Store) -> SyncResult:
@@ -17,7 +17,12 @@ def sync_workdir(store: Store) -> SyncResult:
     from pbt_tracker.store import history
 
     result = SyncResult()
-    for backend in backends.all_backends():
+    with store.read() as connection:
+        present = queries.launch_backends(connection)
+    for name in backends.names():
+        if name not in present:  # nothing of its to follow: neither its module nor its queries are needed
+            continue
+        backend = backends.get(name)
         try:
             backend.sync(store, result)
         except SchedulerError as error:
