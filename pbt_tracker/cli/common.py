@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -130,22 +131,27 @@ def open_workdir(workdir: str, sync: bool = True, unreachable_ok: bool = False) 
 
 @contextmanager
 def read_workdir(workdir: str, sync: bool = True, unreachable_ok: bool = False) -> Iterator[Store]:
-    """Open a record to read it: read-only unless a sync is asked for and could change something."""
+    """Open a record to read it: read-only unless a sync is asked for and could change something.
+
+    A record this user may write is opened for writing at once when a sync
+    is asked for, and synced only if something could change: one connection
+    where a read-only look first would make two.
+    """
     from pbt_tracker.errors import PbtTrackError
-    from pbt_tracker.store import queries
     from pbt_tracker.store.readonly import open_store_read_only
 
+    if sync and _may_write(workdir):
+        with open_workdir(workdir, sync=False) as writable:  # which turns pbt-track's errors into click's
+            if _may_change(writable):
+                sync_and_tell(writable, unreachable_ok)
+            yield writable
+        return
     store = None
     try:
         store = open_store_read_only(workdir)
-        if store is not None and sync:
-            from pbt_tracker.backends import unfollowed
-
-            with store.read() as connection:
-                changing = queries.may_change(connection, unfollowed())
-            if changing:
-                store.close()
-                store = None
+        if store is not None and sync and _may_change(store):
+            store.close()
+            store = None
     except PbtTrackError as error:
         if store is not None:
             store.close()
@@ -160,6 +166,23 @@ def read_workdir(workdir: str, sync: bool = True, unreachable_ok: bool = False) 
         raise click.ClickException(str(error)) from None
     finally:
         store.close()
+
+
+def _may_write(workdir: str) -> bool:
+    """Whether this user can write the record and its folder (a journal's files go beside it)."""
+    from pbt_tracker.store.connection import DB_FILENAME
+
+    folder = os.path.abspath(workdir)
+    return os.access(os.path.join(folder, DB_FILENAME), os.W_OK) and os.access(folder, os.W_OK)
+
+
+def _may_change(store: Store) -> bool:
+    """Whether a sync could change anything in the record: a job of a followed backend not yet settled."""
+    from pbt_tracker.backends import unfollowed
+    from pbt_tracker.store import queries
+
+    with store.read() as connection:
+        return queries.may_change(connection, unfollowed())
 
 
 def sync_and_tell(store: Store, unreachable_ok: bool = False) -> SyncResult | None:

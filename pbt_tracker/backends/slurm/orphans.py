@@ -7,9 +7,8 @@ taken for one that never reached Slurm. Settling them is `recover`'s.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from pbt_tracker import processes, states
 from pbt_tracker.backends.slurm.tags import TAG_PREFIX, array_tag, submission_tag, tag_argument
@@ -25,8 +24,7 @@ if TYPE_CHECKING:
 SUBMIT_TICKS = 50
 
 
-@dataclass(frozen=True)
-class Orphan:
+class Orphan(NamedTuple):
     submission_id: int
     tag: str
     username: str
