@@ -68,6 +68,21 @@ def in_repo(monkeypatch: pytest.MonkeyPatch) -> Path:
 PYTHON = sys.executable
 
 
+@pytest.fixture
+def quick_local_launch(in_repo: Path, tmp_path: Path) -> Path:
+    """The workdir of a local launch whose experiments end at once (one of them failing)."""
+    from click.testing import CliRunner
+
+    from pbt_tracker.cli import cli
+
+    work = tmp_path / "work"
+    result = CliRunner().invoke(cli, ["submit", "--run", "tests.fixtures.quick_outcomes", "--backend", "processes",
+                                      "--workdir", str(work), "--train_dir", str(tmp_path / "train"),
+                                      "--pause_between", "0"])
+    assert "01_quick_out_flaky" in result.output
+    return work
+
+
 FIGURES: list[str] = []
 
 

@@ -10,10 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from pbt_tracker import collector
-from pbt_tracker.cli import cli
 from pbt_tracker.report.logs import LogTarget, follow
 from pbt_tracker.report.watch import watch_loop
 from tests.conftest import REPO_ROOT
@@ -33,17 +31,6 @@ def one_command() -> Iterator[None]:
     gc.set_threshold(*saved)
 
 
-@pytest.fixture
-def launch(in_repo: Path, tmp_path: Path) -> Path:
-    """A local launch whose experiments end at once (one of them failing)."""
-    work = tmp_path / "work"
-    result = CliRunner().invoke(cli, ["submit", "--run", "tests.fixtures.quick_outcomes", "--backend", "processes",
-                                      "--workdir", str(work), "--train_dir", str(tmp_path / "train"),
-                                      "--pause_between", "0"])
-    assert "01_quick_out_flaky" in result.output
-    return work
-
-
 def collects(*args: str) -> tuple[int, int]:
     done = subprocess.run([sys.executable, "-c", ENTRY, *args], capture_output=True, text=True, cwd=REPO_ROOT,
                           timeout=120)
@@ -53,13 +40,13 @@ def collects(*args: str) -> tuple[int, int]:
     return int(words[2]), int(words[4])
 
 
-def test_a_command_that_answers_and_exits_collects_cycles_rarely(launch: Path) -> None:
-    threshold, python = collects("report", "--no-sync", "--workdir", str(launch))
+def test_a_command_that_answers_and_exits_collects_cycles_rarely(quick_local_launch: Path) -> None:
+    threshold, python = collects("report", "--no-sync", "--workdir", str(quick_local_launch))
     assert threshold == max(collector.ONE_COMMAND, python) and threshold > python
 
 
-def test_the_keeper_collects_cycles_as_often_as_python_would(launch: Path) -> None:
-    threshold, python = collects("watch", "--once", "--workdir", str(launch))
+def test_the_keeper_collects_cycles_as_often_as_python_would(quick_local_launch: Path) -> None:
+    threshold, python = collects("watch", "--once", "--workdir", str(quick_local_launch))
     assert threshold == python
 
 
