@@ -6,6 +6,7 @@ says): the moment between a sync's question and its reading of the record cannot
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -58,3 +59,34 @@ def test_a_job_recorded_after_squeue_was_asked_is_left_for_the_next_sync(in_repo
     again = CliRunner().invoke(cli, ["sync", "--workdir", str(work)])
     assert again.exit_code == 0, again.output
     assert query(db, "SELECT job_id, state FROM submissions ORDER BY id")[2] == ("7766", "UNKNOWN")
+
+
+def test_a_job_found_by_its_tag_is_synced_at_once_and_one_recorded_meanwhile_still_waits(
+    in_repo: Path, tmp_path: Path, fake_bin,  # type: ignore[no-untyped-def]
+) -> None:
+    """sbatch refused the second job in the words of a controller that queued it all the same: squeue lists it
+    with its tag, and the sync that finds it also records its state. The third is recorded while squeue answers."""
+    from tests.test_lost_submission import launch_with_the_second_sbatch_failing
+
+    work, sent = launch_with_the_second_sbatch_failing(tmp_path, fake_bin, "Invalid account")
+    assert sent.exit_code == 1, sent.output
+    db = work / "pbt_tracker.db"
+    ((argv,),) = query(db, "SELECT argv FROM submissions WHERE job_id IS NULL")
+    (tag,) = [arg.split("=", 1)[1] for arg in json.loads(argv) if arg.startswith("--comment=")]
+    fake_bin("squeue", listing("7764") + f"echo '7765|PENDING|0||N/A|N/A|N/A|||Priority|debug|1:00|{tag}'\n")
+    with sqlite3.connect(db) as connection:
+        connection.execute("UPDATE submissions SET job_id = NULL, state = 'CANCELLED' WHERE job_id = '7766'")
+    connection.close()
+
+    store = open_store(work)
+    started = start_listing(store)
+    assert started is not None and started.job_ids == {"7764"}
+    with sqlite3.connect(db) as connection:
+        connection.execute("UPDATE submissions SET job_id = '7766', state = 'SUBMITTED' WHERE state = 'CANCELLED'")
+    connection.close()
+    sync_slurm(store, started)
+    store.close()
+
+    assert query(db, "SELECT job_id, state FROM submissions ORDER BY id") == [
+        ("7764", "PENDING"), ("7765", "PENDING"), ("7766", "SUBMITTED"),
+    ]

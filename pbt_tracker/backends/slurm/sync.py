@@ -69,8 +69,10 @@ def sync_slurm(store: Store, started: StartedListing) -> SyncResult:
     changed = result.changed
     recover_unanswered(store, started.orphans, listing, result, started.deadline)
     if result.changed > changed:  # jobs found by their tag are asked about with the rest, in this sync
+        found = {orphan.submission_id for orphan in started.orphans}
         with store.read() as connection:
-            tracked = [_tracked(row) for row in followed.tracked_jobs(connection, SLURM)]
+            tracked = [_tracked(row) for row in followed.tracked_jobs(connection, SLURM)
+                       if row.job_id in started.job_ids or row.id in found]
     if tracked:
         _sync_known_jobs(store, tracked, listing, result, started.deadline)
     if listing.complete and not listing.empty:
