@@ -51,7 +51,7 @@ def _project_workdir() -> Path | None:
 def _record_values(ctx: click.Context, what: str, prefix: str) -> list[str]:
     from pbt_tracker.store import db_path
     from pbt_tracker.store.names import distinct_values
-    from pbt_tracker.store.readonly import read_only_connection
+    from pbt_tracker.store.journal import read_only_connection
 
     path = db_path(_workdir(ctx))
     try:

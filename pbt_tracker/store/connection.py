@@ -202,7 +202,7 @@ class Store:
             raise store_error(self.path, error) from None
 
     def close(self) -> None:
-        """After a check aside has ended: this connection, closed last, takes the WAL away (a read-only one cannot)."""
+        """After a check aside has ended: this connection closes last, so that it checkpoints and takes the WAL away."""
         if self._checking is not None:
             try:
                 self._checking.result()

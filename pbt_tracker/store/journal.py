@@ -51,3 +51,21 @@ def configure(connection: sqlite3.Connection, mode: str) -> None:
     connection.execute(f"PRAGMA journal_mode={mode}")
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute("PRAGMA foreign_keys=ON")
+
+
+def read_only_connection(path: Path, timeout: float) -> sqlite3.Connection:
+    """A connection that cannot write: SQLite refuses every write statement on it, and never creates the file.
+
+    It is opened read-write with `query_only` where it can be: a `mode=ro`
+    connection to a WAL database leaves an empty -wal file behind, which the
+    last read-write connection removes on closing. A file the user may not
+    write is opened `mode=ro`.
+    """
+    uri = path.absolute().as_uri()
+    try:
+        connection = sqlite3.connect(f"{uri}?mode=rw", uri=True, timeout=timeout)
+    except sqlite3.OperationalError:
+        connection = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout)
+    connection.isolation_level = None
+    connection.execute("PRAGMA query_only=ON")
+    return connection

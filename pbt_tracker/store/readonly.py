@@ -24,25 +24,8 @@ from pbt_tracker.store.connection import (
     store_error,
 )
 from pbt_tracker.store.file_checks import check_file, warn_if_world_readable
+from pbt_tracker.store.journal import read_only_connection
 from pbt_tracker.store.soundness import check_quickly
-
-
-def read_only_connection(path: Path, timeout: float) -> sqlite3.Connection:
-    """A connection that cannot write: SQLite refuses every write statement on it, and never creates the file.
-
-    It is opened read-write with `query_only` where it can be: a `mode=ro`
-    connection to a WAL database leaves an empty -wal file behind, which the
-    last read-write connection removes on closing. A file the user may not
-    write is opened `mode=ro`.
-    """
-    uri = path.absolute().as_uri()
-    try:
-        connection = sqlite3.connect(f"{uri}?mode=rw", uri=True, timeout=timeout)
-    except sqlite3.OperationalError:
-        connection = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout)
-    connection.isolation_level = None
-    connection.execute("PRAGMA query_only=ON")
-    return connection
 
 
 def open_store_read_only(workdir: str | os.PathLike[str]) -> Store | None:

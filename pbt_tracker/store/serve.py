@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from pbt_tracker import settings
 from pbt_tracker.store import schema
-from pbt_tracker.store.readonly import read_only_connection
+from pbt_tracker.store.journal import read_only_connection
 from pbt_tracker.store.selection import Selection
 from pbt_tracker.store.selections import column_list, marks, selected_as
 

@@ -15,6 +15,7 @@ from pbt_tracker import settings
 from pbt_tracker.errors import StoreError
 from pbt_tracker.in_background import InBackground
 from pbt_tracker.store import schema, schema_head
+from pbt_tracker.store.journal import read_only_connection
 
 
 def unsound(path: Path, what: str) -> StoreError:
@@ -41,7 +42,7 @@ def check_aside(path: Path) -> InBackground[None]:
     """`check_fully` in a thread, on a read-only connection of its own: SQLite checks while Python goes on."""
 
     def check() -> None:
-        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=settings.busy_timeout())
+        connection = read_only_connection(path, settings.busy_timeout())
         try:
             connection.execute("BEGIN")  # one snapshot for every page
             check_fully(connection, path)

@@ -54,7 +54,7 @@ def orphans_of(rows: list[UnansweredSubmission], result: SyncResult) -> list[Orp
             orphan = Orphan(row.id, submission_tag(row.uuid, row.id), row.username, launched, refused=refused)
         else:
             orphan = Orphan(row.id, array_tag(row.uuid, row.array_id), row.username, launched, row.array_task,
-                             refused)
+                            refused)
         if sending is None:
             sending = processes.arguments_in_flight(tag_argument(TAG_PREFIX))
         if tag_argument(orphan.tag) in sending or (

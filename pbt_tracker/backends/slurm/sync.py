@@ -37,10 +37,6 @@ ACCOUNTING_NOTE = (
     "sacct is not available ({reason}): jobs Slurm has already forgotten are shown as UNKNOWN, "
     "so final states may be incomplete"
 )
-# How long after sbatch answered a refusal a sync that asks the scheduler anyway still looks for the job by its tag:
-# a controller under load has queued a job and then answered its client with an error. Found, the attempt is
-# SUBMITTED after all.
-REFUSAL_RECHECK = timedelta(minutes=10)
 EMPTY_NOTE = "squeue listed no job at all; states were left as they were (sync again in a moment)"
 
 
