@@ -218,15 +218,21 @@ def _array_of_three(tmp_path: Path, fake_bin) -> Path:  # type: ignore[no-untype
     return work
 
 
+def _logged_scancel_and_squeue(tmp_path: Path, fake_bin, squeue_line: str = "") -> Path:  # type: ignore[no-untyped-def]
+    """Stand-in scancel and squeue that log each call (scancel's arguments, squeue's --jobs) to the file returned;
+    squeue answers `squeue_line`, if any."""
+    calls = tmp_path / "calls"
+    fake_bin("scancel", f'#!/bin/sh\necho "scancel $@" >> {calls}\n')
+    fake_bin("squeue", f'#!/bin/sh\necho "squeue $3" >> {calls}\n' + (f"echo '{squeue_line}'\n" if squeue_line else ""))
+    return calls
+
+
 def test_cancel_of_every_task_of_an_array_names_the_array_and_asks_squeue_about_it(  # type: ignore[no-untyped-def]
     in_repo: Path, tmp_path: Path, fake_bin
 ) -> None:
     """Stand-ins: an array of three tasks, which squeue lists as one record once they are cancelled."""
     work = _array_of_three(tmp_path, fake_bin)
-    calls = tmp_path / "calls"
-    fake_bin("scancel", f'#!/bin/sh\necho "scancel $@" >> {calls}\n')
-    fake_bin("squeue", f'#!/bin/sh\necho "squeue $3" >> {calls}\n'
-                       "echo '4242|CANCELLED|0||N/A|N/A|N/A|None||'\n")
+    calls = _logged_scancel_and_squeue(tmp_path, fake_bin, "4242|CANCELLED|0||N/A|N/A|N/A|None||")
 
     result = CliRunner().invoke(cli, ["cancel", "--all", "--workdir", str(work)])
 
@@ -241,9 +247,7 @@ def test_cancel_with_no_sync_asks_squeue_nothing_and_leaves_the_tasks_cancel_req
 ) -> None:
     """Stand-ins: the listing a settling cancel starts as soon as scancel answers is not started without one."""
     work = _array_of_three(tmp_path, fake_bin)
-    calls = tmp_path / "calls"
-    fake_bin("scancel", f'#!/bin/sh\necho "scancel $@" >> {calls}\n')
-    fake_bin("squeue", f'#!/bin/sh\necho "squeue $3" >> {calls}\n')
+    calls = _logged_scancel_and_squeue(tmp_path, fake_bin)
 
     result = CliRunner().invoke(cli, ["cancel", "--all", "--no-sync", "--workdir", str(work)])
 
